@@ -1,0 +1,84 @@
+/*
+ * cli.h - shared pieces of the moat command line: exit codes, option
+ * parsing, start-up (config, providers, registry, audit) and an in-process
+ * client session that drives a server exactly as a remote client would.
+ * Single-threaded except where noted.
+ */
+#ifndef MOAT_CLI_CLI_H
+#define MOAT_CLI_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "audit.h"
+#include "config.h"
+#include "registry.h"
+#include "server.h"
+
+/* Exit codes (documented in docs/cli.md and `moat --help`). */
+enum {
+	EXIT_OK = 0,
+	EXIT_TOOL_ERROR = 1, /* moat call: the tool answered isError */
+	EXIT_USAGE = 2,      /* bad command line */
+	EXIT_CONFIG = 3,     /* the config is invalid or a provider refused it */
+	EXIT_RUNTIME = 4,    /* start-up or I/O failure */
+};
+
+/* Options common to the commands. Strings borrow from argv. */
+struct cli_opts {
+	const char *config;    /* --config FILE, or NULL */
+	const char *log_level; /* --log-level LEVEL, or NULL */
+	bool json;             /* --json (tools) */
+	const char *json_args; /* --json ARGS (call) */
+	bool help;
+	int npos;              /* positional arguments in pos[0..npos) */
+	char **pos;            /* argv itself, compacted in place */
+};
+
+/* Everything a command needs once start-up is done. */
+struct cli_env {
+	struct moat_config cfg;
+	struct registry *reg;
+	struct audit *audit;
+	struct server_opts sopts;
+	bool providers_started;
+};
+
+/*
+ * cli_parse - parse argv (after the command word) into o. `takes_json_value`
+ * makes --json take an argument (moat call). Returns EXIT_OK or EXIT_USAGE
+ * (message printed to stderr).
+ */
+int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o);
+
+/*
+ * cli_setup - load the config (or defaults), apply the log level, register
+ * every provider's tools, apply per-tool limits and, when with_audit, open
+ * the audit file. Returns an EXIT_* code; on failure the message is on
+ * stderr and env is torn down.
+ */
+int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env);
+
+/* cli_teardown - undo cli_setup. Safe on a zeroed env. */
+void cli_teardown(struct cli_env *env);
+
+/* An in-process client session over a real server (see cli_common.c). */
+struct cli_session;
+
+/* cli_session_open - start a server on env and initialize it with the
+ * newest protocol revision. NULL on failure (printed). */
+struct cli_session *cli_session_open(struct cli_env *env);
+
+/* cli_session_request - send one request and wait for its response, which
+ * the caller owns. NULL on failure. */
+json_t *cli_session_request(struct cli_session *cs, const char *method, json_t *params);
+
+/* cli_session_close - shut the server down and free the session. */
+void cli_session_close(struct cli_session *cs);
+
+int cmd_serve(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_tools(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+
+#endif

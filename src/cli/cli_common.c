@@ -1,0 +1,261 @@
+/*
+ * cli_common.c - option parsing, start-up and the in-process client session
+ * shared by the moat commands.
+ */
+#include "cli.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "log.h"
+#include "moat_build.h"
+#include "providers.h"
+
+int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->pos = argv; /* positional arguments are compacted to the front of argv */
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			o->help = true;
+		} else if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
+			if (++i >= argc)
+				goto missing;
+			o->config = argv[i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			o->config = a + 9;
+		} else if (strcmp(a, "--log-level") == 0) {
+			if (++i >= argc)
+				goto missing;
+			o->log_level = argv[i];
+		} else if (strncmp(a, "--log-level=", 12) == 0) {
+			o->log_level = a + 12;
+		} else if (strcmp(a, "--json") == 0) {
+			if (takes_json_value) {
+				if (++i >= argc)
+					goto missing;
+				o->json_args = argv[i];
+			}
+			o->json = true;
+		} else if (strcmp(a, "--") == 0) {
+			while (++i < argc)
+				o->pos[o->npos++] = argv[i];
+		} else if (a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "moat: unknown option %s (see --help)\n", a);
+			return EXIT_USAGE;
+		} else {
+			o->pos[o->npos++] = argv[i];
+		}
+	}
+	return EXIT_OK;
+missing:
+	fprintf(stderr, "moat: option %s needs a value\n", argv[argc - 1]);
+	return EXIT_USAGE;
+}
+
+static void scrub_cb(void *ctx, char *msg, size_t size)
+{
+	config_scrub(ctx, msg, size);
+}
+
+/* Per-tool overrides: limits.tools.NAME.calls_per_minute. */
+static int apply_tool_limits(struct cli_env *env)
+{
+	json_t *lim = json_object_get(env->cfg.doc, "limits");
+	json_t *tools = lim ? json_object_get(lim, "tools") : NULL;
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(tools, name, v) {
+		struct tool *t = registry_find(env->reg, name);
+		json_t *cpm = json_object_get(v, "calls_per_minute");
+		if (!t) {
+			fprintf(stderr, "moat: config /limits/tools/%s: no tool of that name is configured\n",
+				name);
+			return EXIT_CONFIG;
+		}
+		if (cpm) {
+			bucket_destroy(&t->bucket);
+			bucket_init(&t->bucket, (uint32_t)json_integer_value(cpm));
+		}
+	}
+	return EXIT_OK;
+}
+
+int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
+{
+	struct moat_err err = {0};
+	enum log_level lvl;
+	int code;
+
+	memset(env, 0, sizeof(*env));
+	if (o->log_level) {
+		if (!log_parse_level(o->log_level, &lvl)) {
+			fprintf(stderr, "moat: --log-level must be one of debug, info, notice, warning, "
+					"error, critical, alert, emergency\n");
+			return EXIT_USAGE;
+		}
+		log_set_level(lvl);
+	}
+	if (o->config ? config_load_file(o->config, &env->cfg, &err)
+		      : config_defaults(&env->cfg, &err)) {
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
+	}
+	if (!o->log_level && env->cfg.log_level_set)
+		log_set_level(env->cfg.log_level);
+	env->reg = registry_new(env->cfg.limits.tool_calls_per_minute);
+	if (!env->reg) {
+		code = EXIT_RUNTIME;
+		goto fail;
+	}
+	if (providers_init(env->reg, &env->cfg, &err)) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: config: %s\n", err.msg);
+		code = EXIT_CONFIG;
+		goto fail;
+	}
+	env->providers_started = true;
+	if ((code = apply_tool_limits(env)) != EXIT_OK)
+		goto fail;
+	if (with_audit && env->cfg.audit_file) {
+		env->audit = audit_open(env->cfg.audit_file, &err);
+		if (!env->audit) {
+			fprintf(stderr, "moat: %s\n", err.msg);
+			code = EXIT_RUNTIME;
+			goto fail;
+		}
+	}
+	env->sopts = (struct server_opts){
+		.name = env->cfg.server_name,
+		.title = "moat: secure MCP server",
+		.version = MOAT_VERSION,
+		.instructions = env->cfg.instructions,
+		.limits = env->cfg.limits,
+		.audit = env->audit,
+		.scrub = scrub_cb,
+		.scrub_ctx = &env->cfg,
+	};
+	return EXIT_OK;
+fail:
+	cli_teardown(env);
+	return code;
+}
+
+void cli_teardown(struct cli_env *env)
+{
+	if (env->providers_started)
+		providers_fini();
+	registry_free(env->reg);
+	audit_close(env->audit);
+	config_free(&env->cfg);
+	memset(env, 0, sizeof(*env));
+}
+
+/* ---- in-process session --------------------------------------------- */
+
+struct cli_session {
+	struct server *srv;
+	pthread_mutex_t lock;
+	pthread_cond_t arrived;
+	json_t *inbox; /* responses not yet claimed */
+	json_int_t next_id;
+};
+
+static void session_send(void *ctx, const char *buf, size_t len)
+{
+	struct cli_session *cs = ctx;
+	json_t *msg = json_loadb(buf, len, 0, NULL);
+
+	if (!msg)
+		return;
+	if (!json_object_get(msg, "id")) { /* notifications: progress, logs */
+		json_decref(msg);
+		return;
+	}
+	pthread_mutex_lock(&cs->lock);
+	json_array_append_new(cs->inbox, msg);
+	pthread_cond_broadcast(&cs->arrived);
+	pthread_mutex_unlock(&cs->lock);
+}
+
+json_t *cli_session_request(struct cli_session *cs, const char *method, json_t *params)
+{
+	json_int_t id = ++cs->next_id;
+	json_t *req = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", id, "method", method);
+	json_t *resp = NULL;
+	char *line;
+
+	if (!req) {
+		json_decref(params);
+		return NULL;
+	}
+	if (params)
+		json_object_set_new(req, "params", params);
+	line = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!line)
+		return NULL;
+	server_handle(cs->srv, line, strlen(line));
+	free(line);
+	pthread_mutex_lock(&cs->lock);
+	while (!resp) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(cs->inbox, i, m) {
+			if (json_integer_value(json_object_get(m, "id")) == id) {
+				resp = json_incref(m);
+				json_array_remove(cs->inbox, i);
+				break;
+			}
+		}
+		if (!resp)
+			pthread_cond_wait(&cs->arrived, &cs->lock);
+	}
+	pthread_mutex_unlock(&cs->lock);
+	return resp;
+}
+
+struct cli_session *cli_session_open(struct cli_env *env)
+{
+	struct cli_session *cs = calloc(1, sizeof(*cs));
+	json_t *resp;
+
+	if (!cs)
+		return NULL;
+	pthread_mutex_init(&cs->lock, NULL);
+	pthread_cond_init(&cs->arrived, NULL);
+	cs->inbox = json_array();
+	cs->srv = server_new(&env->sopts, env->reg, session_send, cs);
+	if (!cs->inbox || !cs->srv) {
+		cli_session_close(cs);
+		return NULL;
+	}
+	resp = cli_session_request(
+		cs, "initialize",
+		json_pack("{s:s, s:{}, s:{s:s, s:s}}", "protocolVersion", "2025-11-25",
+			  "capabilities", "clientInfo", "name", "moat-cli", "version", MOAT_VERSION));
+	if (!resp || !json_object_get(resp, "result")) {
+		json_decref(resp);
+		cli_session_close(cs);
+		return NULL;
+	}
+	json_decref(resp);
+	return cs;
+}
+
+void cli_session_close(struct cli_session *cs)
+{
+	if (!cs)
+		return;
+	if (cs->srv && server_shutdown(cs->srv, 800))
+		server_free(cs->srv);
+	json_decref(cs->inbox);
+	pthread_cond_destroy(&cs->arrived);
+	pthread_mutex_destroy(&cs->lock);
+	free(cs);
+}

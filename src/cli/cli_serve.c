@@ -1,0 +1,52 @@
+/*
+ * cli_serve.c - `moat serve`: run the configured tools over stdio.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "stdio_transport.h"
+
+static const char help[] =
+	"usage: moat serve [--config FILE] [--log-level LEVEL]\n"
+	"\n"
+	"Serves every tool the config declares over stdio (newline-delimited JSON-RPC).\n"
+	"stdout carries protocol messages only; logs go to stderr.\n"
+	"Claude Desktop / Claude Code entry:\n"
+	"  {\"command\": \"moat\", \"args\": [\"serve\", \"--config\", \"/abs/moat.json\"]}\n";
+
+int cmd_serve(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct cli_env env;
+	int code = cli_parse(argc, argv, false, &o);
+
+	if (code != EXIT_OK)
+		return code;
+	if (o.help) {
+		fputs(help, stdout);
+		return EXIT_OK;
+	}
+	if (o.npos > 0) {
+		fprintf(stderr, "moat: serve takes no directories yet: the filesystem family is not "
+				"built; declare tools in --config\n");
+		return EXIT_USAGE;
+	}
+	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
+		return code;
+	if (registry_count(env.reg) == 0)
+		log_warn("no tools are configured; clients will see an empty tool list");
+	switch (stdio_serve(STDIN_FILENO, STDOUT_FILENO, &env.sopts, env.reg)) {
+	case 0:
+		code = EXIT_OK;
+		break;
+	case 1:
+		_exit(EXIT_OK); /* a handler still runs; the kernel cleans up */
+	default:
+		code = EXIT_RUNTIME;
+		break;
+	}
+	cli_teardown(&env);
+	return code;
+}

@@ -1,0 +1,86 @@
+/*
+ * cli_tools.c - `moat tools`: the tool list exactly as a client sees it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static const char help[] =
+	"usage: moat tools [--config FILE] [--json]\n"
+	"\n"
+	"Lists the tools a client would see (all tools/list pages, newest protocol\n"
+	"revision). --json prints the tools array as JSON.\n";
+
+/* Collect every page through the real server path. Caller owns the array. */
+static json_t *all_tools(struct cli_session *cs)
+{
+	json_t *tools = json_array();
+	json_t *cursor = NULL;
+
+	for (;;) {
+		json_t *params = cursor ? json_pack("{s:O}", "cursor", cursor) : json_object();
+		json_t *resp = cli_session_request(cs, "tools/list", params);
+		json_t *res = resp ? json_object_get(resp, "result") : NULL;
+		json_decref(cursor);
+		cursor = NULL;
+		if (!res) {
+			json_decref(resp);
+			json_decref(tools);
+			return NULL;
+		}
+		json_array_extend(tools, json_object_get(res, "tools"));
+		cursor = json_incref(json_object_get(res, "nextCursor"));
+		json_decref(resp);
+		if (!cursor)
+			return tools;
+	}
+}
+
+int cmd_tools(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct cli_env env;
+	struct cli_session *cs;
+	json_t *tools, *t;
+	size_t i;
+	int code = cli_parse(argc, argv, false, &o);
+
+	if (code != EXIT_OK)
+		return code;
+	if (o.help) {
+		fputs(help, stdout);
+		return EXIT_OK;
+	}
+	if ((code = cli_setup(&o, false, &env)) != EXIT_OK)
+		return code;
+	cs = cli_session_open(&env);
+	tools = cs ? all_tools(cs) : NULL;
+	cli_session_close(cs);
+	if (!tools) {
+		fprintf(stderr, "moat: could not list tools\n");
+		cli_teardown(&env);
+		return EXIT_RUNTIME;
+	}
+	if (o.json) {
+		char *s = json_dumps(tools, JSON_INDENT(2));
+		if (s)
+			puts(s);
+		free(s);
+	} else {
+		json_array_foreach(tools, i, t) {
+			json_t *ann = json_object_get(t, "annotations");
+			const char *title = json_string_value(json_object_get(t, "title"));
+			printf("%-28s %-32s %s\n", json_string_value(json_object_get(t, "name")),
+			       title ? title : "",
+			       json_is_true(json_object_get(ann, "readOnlyHint")) ? "read-only"
+			       : json_is_true(json_object_get(ann, "destructiveHint")) ? "destructive"
+										 : "writes");
+		}
+		if (json_array_size(tools) == 0)
+			printf("(no tools configured)\n");
+	}
+	json_decref(tools);
+	cli_teardown(&env);
+	return EXIT_OK;
+}

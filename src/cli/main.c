@@ -1,0 +1,54 @@
+/*
+ * main.c - the moat command: dispatch to one file per subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "moat_build.h"
+#include "providers.h"
+
+static const char usage[] =
+	"moat - a secure Model Context Protocol server\n"
+	"\n"
+	"usage: moat COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  serve   --config FILE      serve the configured tools over stdio\n"
+	"  check   --config FILE      validate the config; print tools, limits, sandbox plan\n"
+	"  tools   --config FILE [--json]   list the tools exactly as a client sees them\n"
+	"  call    TOOL [key=value...|--json ARGS] --config FILE\n"
+	"                             run one tool call in-process through the same path\n"
+	"  version                    print the version and the compiled-in tool families\n"
+	"\n"
+	"common options:\n"
+	"  -c, --config FILE          JSON config (see moat.schema.json); default: empty\n"
+	"  --log-level LEVEL          debug|info|notice|warning|error|critical|alert|emergency\n"
+	"  -h, --help                 help for a command\n"
+	"\n"
+	"exit codes: 0 ok, 1 tool error (call), 2 usage, 3 invalid config, 4 runtime failure\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+	    strcmp(cmd, "help") == 0) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? EXIT_OK : EXIT_USAGE;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("moat %s\ntool families: %s\n", MOAT_VERSION, providers_names());
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 2, argv + 2);
+	if (strcmp(cmd, "tools") == 0)
+		return cmd_tools(argc - 2, argv + 2);
+	if (strcmp(cmd, "call") == 0)
+		return cmd_call(argc - 2, argv + 2);
+	fprintf(stderr, "moat: unknown command '%.64s' (see moat --help)\n", cmd);
+	return EXIT_USAGE;
+}

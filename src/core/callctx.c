@@ -1,0 +1,84 @@
+/*
+ * callctx.c - deadline, cancellation and progress for one tool call.
+ */
+#include "callctx.h"
+
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "limits_cfg.h"
+
+void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
+		  size_t output_budget)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->tool = tool;
+	ctx->start_ns = moat_now_ns();
+	ctx->timeout_ms = timeout_ms;
+	ctx->deadline_ns = timeout_ms ? ctx->start_ns + (uint64_t)timeout_ms * 1000000u : 0;
+	atomic_init(&ctx->cancelled, false);
+	ctx->output_budget = output_budget;
+}
+
+void callctx_release(struct call_ctx *ctx)
+{
+	json_decref(ctx->progress_token);
+	ctx->progress_token = NULL;
+}
+
+void callctx_cancel(struct call_ctx *ctx)
+{
+	atomic_store(&ctx->cancelled, true);
+}
+
+enum moat_rc callctx_check(struct call_ctx *ctx, struct moat_err *err)
+{
+	if (atomic_load(&ctx->cancelled))
+		return moat_err_set(err, MOAT_ECANCELLED, "call cancelled (by the client, or the server is shutting down)");
+	if (ctx->deadline_ns && moat_now_ns() >= ctx->deadline_ns)
+		return moat_err_set(err, MOAT_ETIMEOUT,
+				    "call exceeded its deadline (limits.call_timeout_ms = %u)",
+				    ctx->timeout_ms);
+	return MOAT_OK;
+}
+
+void callctx_progress(struct call_ctx *ctx, double progress, double total, const char *message)
+{
+	json_t *params;
+
+	if (!ctx->progress_token || !ctx->notify)
+		return;
+	if (ctx->sent_progress && progress <= ctx->last_progress)
+		return;
+	ctx->sent_progress = true;
+	ctx->last_progress = progress;
+	params = json_pack("{s:O, s:f}", "progressToken", ctx->progress_token, "progress",
+			   progress);
+	if (!params)
+		return;
+	if (total > 0)
+		json_object_set_new(params, "total", json_real(total));
+	if (message && ctx->progress_message)
+		json_object_set_new(params, "message", json_string(message));
+	ctx->notify(ctx->sink, rpc_notification("notifications/progress", params));
+}
+
+enum moat_rc tool_result_text(struct tool_result *r, const char *text)
+{
+	json_t *block;
+
+	if (!r->content && !(r->content = json_array()))
+		return MOAT_ENOMEM;
+	block = json_pack("{s:s, s:s}", "type", "text", "text", text);
+	if (!block || json_array_append_new(r->content, block) != 0)
+		return MOAT_ENOMEM;
+	return MOAT_OK;
+}
+
+void tool_result_clear(struct tool_result *r)
+{
+	json_decref(r->content);
+	json_decref(r->structured);
+	r->content = NULL;
+	r->structured = NULL;
+}

@@ -1,0 +1,512 @@
+/*
+ * config.c - strict config loading, schema validation and ${NAME} resolution.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jsonrpc.h"
+#include "schema.h"
+
+extern const char moat_schema_json[];
+extern const size_t moat_schema_json_len;
+
+const char *config_schema_text(void)
+{
+	return moat_schema_json;
+}
+
+/* A small key=value table read from .env. */
+struct dotenv {
+	char **keys;
+	char **vals;
+	size_t n;
+};
+
+static void dotenv_free(struct dotenv *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->keys[i]);
+		if (d->vals[i]) {
+			explicit_bzero(d->vals[i], strlen(d->vals[i]));
+			free(d->vals[i]);
+		}
+	}
+	free(d->keys);
+	free(d->vals);
+	memset(d, 0, sizeof(*d));
+}
+
+static bool name_char(char c, bool first)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+/* Parse KEY=VALUE lines; '#' starts a comment line; an optional "export ";
+ * values may be wrapped in matching single or double quotes. */
+static enum moat_rc dotenv_load(const char *dir, struct dotenv *d, struct moat_err *err)
+{
+	char path[PATH_MAX], *buf = NULL;
+	enum moat_rc rc = MOAT_OK;
+	struct stat st;
+	int fd = -1;
+	size_t lineno = 0;
+
+	if (!dir)
+		return MOAT_OK;
+	if ((size_t)snprintf(path, sizeof(path), "%s/.env", dir) >= sizeof(path))
+		return MOAT_OK;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return MOAT_OK; /* no .env is fine */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_MAX_BYTES) {
+		rc = moat_err_set(err, MOAT_EINVAL, ".env: must be a regular file of at most %u bytes",
+				  CONFIG_MAX_BYTES);
+		goto out;
+	}
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		rc = moat_err_set(err, MOAT_EIO, ".env: cannot be read");
+		goto out;
+	}
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		size_t ll = strlen(line);
+		while (ll > 0 && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t'))
+			line[--ll] = '\0';
+		if (*line == '\0' || *line == '#')
+			continue;
+		if (strncmp(line, "export ", 7) == 0)
+			line += 7;
+		char *eq = strchr(line, '=');
+		if (!eq || eq == line) {
+			rc = moat_err_set(err, MOAT_EINVAL, ".env line %zu: expected NAME=value",
+					  lineno);
+			goto out;
+		}
+		*eq = '\0';
+		for (char *p = line; *p; p++) {
+			if (!name_char(*p, p == line)) {
+				rc = moat_err_set(err, MOAT_EINVAL,
+						  ".env line %zu: invalid variable name", lineno);
+				goto out;
+			}
+		}
+		char *val = eq + 1;
+		size_t vl = strlen(val);
+		if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
+			val[vl - 1] = '\0';
+			val++;
+		}
+		char **nk = realloc(d->keys, (d->n + 1) * sizeof(*nk));
+		if (!nk) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+		d->keys = nk;
+		char **nv = realloc(d->vals, (d->n + 1) * sizeof(*nv));
+		if (!nv) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+		d->vals = nv;
+		d->keys[d->n] = strdup(line);
+		d->vals[d->n] = strdup(val);
+		d->n++;
+		if (!d->keys[d->n - 1] || !d->vals[d->n - 1]) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+out:
+	if (buf) {
+		explicit_bzero(buf, (size_t)st.st_size);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static const char *lookup(const struct dotenv *d, const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v)
+		return v; /* the environment wins over .env */
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->keys[i], name) == 0)
+			return d->vals[i];
+	return NULL;
+}
+
+static enum moat_rc add_secret(struct moat_config *cfg, const char *v)
+{
+	char **ns;
+
+	if (strlen(v) < 4)
+		return MOAT_OK; /* masking "1" or "on" everywhere would garble every message */
+	for (size_t i = 0; i < cfg->nsecrets; i++)
+		if (strcmp(cfg->secrets[i], v) == 0)
+			return MOAT_OK;
+	ns = realloc(cfg->secrets, (cfg->nsecrets + 1) * sizeof(*ns));
+	if (!ns)
+		return MOAT_ENOMEM;
+	cfg->secrets = ns;
+	if (!(cfg->secrets[cfg->nsecrets] = strdup(v)))
+		return MOAT_ENOMEM;
+	cfg->nsecrets++;
+	return MOAT_OK;
+}
+
+/* Append JSON-pointer token key (escaped) to ptr. */
+static void ptr_push(char *ptr, size_t size, const char *key)
+{
+	size_t n = strlen(ptr);
+
+	if (n + 1 < size)
+		ptr[n++] = '/';
+	for (; *key && n + 2 < size; key++) {
+		if (*key == '~' || *key == '/') {
+			ptr[n++] = '~';
+			ptr[n++] = *key == '~' ? '0' : '1';
+		} else {
+			ptr[n++] = *key;
+		}
+	}
+	ptr[n] = '\0';
+}
+
+/* Resolve ${NAME} inside one string. Returns a new json string or NULL. */
+static enum moat_rc resolve_string(struct moat_config *cfg, const struct dotenv *d, const char *in,
+				   const char *ptr, json_t **out, struct moat_err *err)
+{
+	size_t cap = strlen(in) + 1, len = 0;
+	char *res = malloc(cap);
+	enum moat_rc rc = MOAT_OK;
+
+	*out = NULL;
+	if (!res)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	for (const char *p = in; *p;) {
+		const char *piece = p;
+		size_t plen = 1;
+		char name[128];
+
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			size_t nl = end ? (size_t)(end - (p + 2)) : 0;
+			bool ok = end && nl > 0 && nl < sizeof(name);
+			for (size_t i = 0; ok && i < nl; i++)
+				ok = name_char(p[2 + i], i == 0);
+			if (!ok) {
+				rc = moat_err_set(err, MOAT_EINVAL,
+						  "%s: malformed ${NAME} reference (NAME is "
+						  "[A-Za-z_][A-Za-z0-9_]*)",
+						  ptr[0] ? ptr : "(root)");
+				goto out;
+			}
+			memcpy(name, p + 2, nl);
+			name[nl] = '\0';
+			piece = lookup(d, name);
+			if (!piece) {
+				rc = moat_err_set(err, MOAT_EINVAL,
+						  "%s: environment variable %s is not set (nor in .env "
+						  "beside the config)",
+						  ptr[0] ? ptr : "(root)", name);
+				goto out;
+			}
+			if (add_secret(cfg, piece)) {
+				rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+				goto out;
+			}
+			plen = strlen(piece);
+			p = end + 1;
+		} else {
+			p++;
+		}
+		if (len + plen + 1 > cap) {
+			size_t ncap = (len + plen + 1) * 2;
+			char *nr = realloc(res, ncap);
+			if (!nr) {
+				rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+				goto out;
+			}
+			res = nr;
+			cap = ncap;
+		}
+		memcpy(res + len, piece, plen);
+		len += plen;
+	}
+	res[len] = '\0';
+	*out = json_stringn(res, len);
+	if (!*out)
+		rc = moat_err_set(err, MOAT_EINVAL, "%s: resolved value is not valid UTF-8",
+				  ptr[0] ? ptr : "(root)");
+out:
+	explicit_bzero(res, cap);
+	free(res);
+	return rc;
+}
+
+static enum moat_rc resolve(struct moat_config *cfg, const struct dotenv *d, json_t *node,
+			    char *ptr, size_t psize, struct moat_err *err)
+{
+	size_t plen = strlen(ptr);
+	enum moat_rc rc = MOAT_OK;
+
+	if (json_is_object(node)) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(node, key, v) {
+			ptr_push(ptr, psize, key);
+			if (json_is_string(v) && strstr(json_string_value(v), "${")) {
+				json_t *nv;
+				rc = resolve_string(cfg, d, json_string_value(v), ptr, &nv, err);
+				if (rc == MOAT_OK)
+					json_object_set_new(node, key, nv);
+			} else {
+				rc = resolve(cfg, d, v, ptr, psize, err);
+			}
+			ptr[plen] = '\0';
+			if (rc)
+				return rc;
+		}
+	} else if (json_is_array(node)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(node, i, v) {
+			char idx[24];
+			snprintf(idx, sizeof(idx), "%zu", i);
+			ptr_push(ptr, psize, idx);
+			if (json_is_string(v) && strstr(json_string_value(v), "${")) {
+				json_t *nv;
+				rc = resolve_string(cfg, d, json_string_value(v), ptr, &nv, err);
+				if (rc == MOAT_OK)
+					json_array_set_new(node, i, nv);
+			} else {
+				rc = resolve(cfg, d, v, ptr, psize, err);
+			}
+			ptr[plen] = '\0';
+			if (rc)
+				return rc;
+		}
+	}
+	return MOAT_OK;
+}
+
+static uint64_t get_uint(const json_t *obj, const char *key, uint64_t def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : def;
+}
+
+static enum moat_rc extract(struct moat_config *cfg, struct moat_err *err)
+{
+	json_t *lim = json_object_get(cfg->doc, "limits");
+	json_t *log = json_object_get(cfg->doc, "log");
+	json_t *srv = json_object_get(cfg->doc, "server");
+	struct limits *l = &cfg->limits;
+	json_t *v;
+
+	limits_defaults(l);
+	if (lim) {
+		l->max_message_bytes = get_uint(lim, "max_message_bytes", l->max_message_bytes);
+		l->max_json_depth = get_uint(lim, "max_json_depth", l->max_json_depth);
+		l->call_timeout_ms = (uint32_t)get_uint(lim, "call_timeout_ms", l->call_timeout_ms);
+		l->max_output_bytes = get_uint(lim, "max_output_bytes", l->max_output_bytes);
+		l->max_concurrent_calls =
+			(uint32_t)get_uint(lim, "max_concurrent_calls", l->max_concurrent_calls);
+		l->workers = (uint32_t)get_uint(lim, "workers", l->workers);
+		l->calls_per_minute = (uint32_t)get_uint(lim, "calls_per_minute", l->calls_per_minute);
+		l->tool_calls_per_minute =
+			(uint32_t)get_uint(lim, "tool_calls_per_minute", l->tool_calls_per_minute);
+		l->tools_page_size = (uint32_t)get_uint(lim, "tools_page_size", l->tools_page_size);
+	}
+	if (log && (v = json_object_get(log, "level"))) {
+		log_parse_level(json_string_value(v), &cfg->log_level);
+		cfg->log_level_set = true;
+	}
+	if (log && (v = json_object_get(log, "audit_file"))) {
+		const char *p = json_string_value(v);
+		char buf[PATH_MAX];
+		if (p[0] != '/' && cfg->dir) {
+			if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cfg->dir, p) >= sizeof(buf))
+				return moat_err_set(err, MOAT_EINVAL, "/log/audit_file: path too long");
+			p = buf;
+		}
+		if (!(cfg->audit_file = strdup(p)))
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	v = srv ? json_object_get(srv, "name") : NULL;
+	cfg->server_name = strdup(v ? json_string_value(v) : "moat");
+	v = srv ? json_object_get(srv, "instructions") : NULL;
+	cfg->instructions = v ? strdup(json_string_value(v)) : NULL;
+	if (!cfg->server_name || (v && !cfg->instructions))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
+static struct schema *config_schema(struct moat_err *err)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(moat_schema_json, moat_schema_json_len, JSON_REJECT_DUPLICATES,
+				 &jerr);
+	struct schema *s;
+
+	if (!doc) {
+		moat_err_set(err, MOAT_EINTERNAL, "embedded moat.schema.json does not parse");
+		return NULL;
+	}
+	s = schema_compile(doc, err);
+	json_decref(doc);
+	return s;
+}
+
+enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
+			      struct moat_config *cfg, struct moat_err *err)
+{
+	struct dotenv env = {0};
+	struct schema *sch = NULL;
+	struct schema_error se;
+	struct moat_err perr = {0};
+	enum moat_rc rc;
+	char ptr[512] = "";
+	char where[600];
+
+	memset(cfg, 0, sizeof(*cfg));
+	rc = rpc_parse(text, len, CONFIG_MAX_BYTES, 64, &cfg->raw, &perr);
+	if (rc) {
+		/* rpc_parse says "parse error: ..."; re-label it for a config. */
+		const char *m = strncmp(perr.msg, "parse error: ", 13) == 0 ? perr.msg + 13 : perr.msg;
+		rc = moat_err_set(err, rc, "config is not valid JSON: %s", m);
+		goto out;
+	}
+	if (!(sch = config_schema(err))) {
+		rc = MOAT_EINTERNAL;
+		goto out;
+	}
+	if (!schema_validate(sch, cfg->raw, &se)) {
+		schema_error_format(&se, where, sizeof(where));
+		rc = moat_err_set(err, MOAT_EINVAL, "config %s", where);
+		goto out;
+	}
+	if (dir && !(cfg->dir = strdup(dir))) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = dotenv_load(dir, &env, err)))
+		goto out;
+	if (!(cfg->doc = json_deep_copy(cfg->raw))) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = resolve(cfg, &env, cfg->doc, ptr, sizeof(ptr), err)))
+		goto out;
+	rc = extract(cfg, err);
+out:
+	dotenv_free(&env);
+	schema_free(sch);
+	if (rc) {
+		config_free(cfg);
+		memset(cfg, 0, sizeof(*cfg));
+	}
+	return rc;
+}
+
+enum moat_rc config_load_file(const char *path, struct moat_config *cfg, struct moat_err *err)
+{
+	char dir[PATH_MAX], *buf = NULL, *slash;
+	struct stat st;
+	enum moat_rc rc;
+	int fd;
+
+	memset(cfg, 0, sizeof(*cfg));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return moat_err_set(err, MOAT_EIO, "config: cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return moat_err_set(err, MOAT_EINVAL, "config: must be a regular file");
+	}
+	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
+		close(fd);
+		return moat_err_set(err, MOAT_ELIMIT, "config: larger than %u bytes",
+				    CONFIG_MAX_BYTES);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
+		close(fd);
+		free(buf);
+		return moat_err_set(err, MOAT_EIO, "config: cannot be read");
+	}
+	close(fd);
+	if (!realpath(path, dir)) {
+		free(buf);
+		return moat_err_set(err, MOAT_EIO, "config: cannot resolve its path: %s",
+				    strerror(errno));
+	}
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	rc = config_load_text(buf, (size_t)st.st_size, dir, cfg, err);
+	free(buf);
+	return rc;
+}
+
+enum moat_rc config_defaults(struct moat_config *cfg, struct moat_err *err)
+{
+	return config_load_text("{}", 2, NULL, cfg, err);
+}
+
+void config_free(struct moat_config *cfg)
+{
+	if (!cfg)
+		return;
+	json_decref(cfg->raw);
+	json_decref(cfg->doc);
+	free(cfg->dir);
+	free(cfg->audit_file);
+	free(cfg->server_name);
+	free(cfg->instructions);
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		explicit_bzero(cfg->secrets[i], strlen(cfg->secrets[i]));
+		free(cfg->secrets[i]);
+	}
+	free(cfg->secrets);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_scrub(const struct moat_config *cfg, char *msg, size_t size)
+{
+	static const char mask[] = "****";
+
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		const char *sec = cfg->secrets[i];
+		size_t sl = strlen(sec);
+		char *hit;
+		while ((hit = strstr(msg, sec)) != NULL) {
+			size_t tail = strlen(hit + sl);
+			/* The mask is never longer than a secret (secrets are >= 4). */
+			memcpy(hit, mask, 4);
+			memmove(hit + 4, hit + sl, tail + 1);
+		}
+	}
+	(void)size;
+}

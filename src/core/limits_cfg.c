@@ -1,0 +1,61 @@
+/*
+ * limits_cfg.c - limit defaults and the calls-per-minute token bucket.
+ */
+#include "limits_cfg.h"
+
+#include <time.h>
+
+void limits_defaults(struct limits *l)
+{
+	l->max_message_bytes = 4u << 20;
+	l->max_json_depth = 64;
+	l->call_timeout_ms = 30000;
+	l->max_output_bytes = 1u << 20;
+	l->max_concurrent_calls = 16;
+	l->workers = 4;
+	l->calls_per_minute = 1200;
+	l->tool_calls_per_minute = 600;
+	l->tools_page_size = 100;
+}
+
+uint64_t moat_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void bucket_init(struct token_bucket *b, uint32_t per_minute)
+{
+	pthread_mutex_init(&b->lock, NULL);
+	b->capacity = per_minute ? (double)per_minute : 0.0;
+	b->tokens = b->capacity;
+	b->rate_per_ns = (double)per_minute / 60e9;
+	b->last_ns = moat_now_ns();
+}
+
+void bucket_destroy(struct token_bucket *b)
+{
+	pthread_mutex_destroy(&b->lock);
+}
+
+bool bucket_take(struct token_bucket *b, uint64_t now_ns)
+{
+	bool ok;
+
+	if (b->capacity == 0.0)
+		return true; /* unlimited */
+	pthread_mutex_lock(&b->lock);
+	if (now_ns > b->last_ns) {
+		b->tokens += (double)(now_ns - b->last_ns) * b->rate_per_ns;
+		if (b->tokens > b->capacity)
+			b->tokens = b->capacity;
+		b->last_ns = now_ns;
+	}
+	ok = b->tokens >= 1.0;
+	if (ok)
+		b->tokens -= 1.0;
+	pthread_mutex_unlock(&b->lock);
+	return ok;
+}

@@ -1,0 +1,246 @@
+/*
+ * registry.c - tool registration, lookup and paginated listing.
+ */
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct registry {
+	struct tool **tools;
+	size_t count;
+	size_t cap;
+	uint32_t default_per_minute;
+};
+
+struct registry *registry_new(uint32_t tool_calls_per_minute)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (r)
+		r->default_per_minute = tool_calls_per_minute;
+	return r;
+}
+
+static void tool_free(struct tool *t)
+{
+	if (!t)
+		return;
+	free(t->name);
+	free(t->title);
+	free(t->description);
+	json_decref(t->input_schema);
+	json_decref(t->output_schema);
+	schema_free(t->input);
+	schema_free(t->output);
+	bucket_destroy(&t->bucket);
+	free(t);
+}
+
+void registry_free(struct registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->count; i++)
+		tool_free(r->tools[i]);
+	free(r->tools);
+	free(r);
+}
+
+static bool name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static enum moat_rc compile_object_schema(const json_t *doc, const char *what, const char *tool,
+					  struct schema **out, struct moat_err *err)
+{
+	const json_t *type = json_object_get(doc, "type");
+
+	if (!json_is_object(doc) || !json_is_string(type) ||
+	    strcmp(json_string_value(type), "object") != 0)
+		return moat_err_set(err, MOAT_EINVAL, "tool '%s': %s must be a schema of type object",
+				    tool, what);
+	*out = schema_compile(doc, err);
+	if (!*out) {
+		char inner[MOAT_ERR_MSG_MAX];
+		snprintf(inner, sizeof(inner), "%s", err ? err->msg : "");
+		return moat_err_set(err, MOAT_EINVAL, "tool '%s': %s: %s", tool, what, inner);
+	}
+	return MOAT_OK;
+}
+
+enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err)
+{
+	struct tool *t = NULL;
+	enum moat_rc rc;
+
+	if (!name_ok(spec->name))
+		return moat_err_set(err, MOAT_EINVAL,
+				    "tool name must match ^[A-Za-z0-9_.-]{1,64}$");
+	if (registry_find(r, spec->name))
+		return moat_err_set(err, MOAT_EINVAL, "tool '%s' is registered twice", spec->name);
+	if (!spec->handler || !spec->description)
+		return moat_err_set(err, MOAT_EINVAL, "tool '%s': handler and description are required",
+				    spec->name);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	bucket_init(&t->bucket, spec->calls_per_minute ? spec->calls_per_minute
+						       : r->default_per_minute);
+	rc = compile_object_schema(spec->input_schema, "inputSchema", spec->name, &t->input, err);
+	if (rc)
+		goto out;
+	if (spec->output_schema) {
+		rc = compile_object_schema(spec->output_schema, "outputSchema", spec->name,
+					   &t->output, err);
+		if (rc)
+			goto out;
+		t->output_schema = json_deep_copy(spec->output_schema);
+	}
+	t->input_schema = json_deep_copy(spec->input_schema);
+	t->name = strdup(spec->name);
+	t->title = spec->title ? strdup(spec->title) : NULL;
+	t->description = strdup(spec->description);
+	t->annotations = spec->annotations;
+	t->handler = spec->handler;
+	t->data = spec->data;
+	if (!t->input_schema || (spec->output_schema && !t->output_schema) || !t->name ||
+	    (spec->title && !t->title) || !t->description) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (r->count == r->cap) {
+		size_t ncap = r->cap ? r->cap * 2 : 16;
+		struct tool **nt = realloc(r->tools, ncap * sizeof(*nt));
+		if (!nt) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+		r->tools = nt;
+		r->cap = ncap;
+	}
+	r->tools[r->count++] = t;
+	t = NULL;
+	rc = MOAT_OK;
+out:
+	tool_free(t);
+	return rc;
+}
+
+struct tool *registry_find(const struct registry *r, const char *name)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (strcmp(r->tools[i]->name, name) == 0)
+			return r->tools[i];
+	return NULL;
+}
+
+size_t registry_count(const struct registry *r)
+{
+	return r->count;
+}
+
+struct tool *registry_at(const struct registry *r, size_t i)
+{
+	return i < r->count ? r->tools[i] : NULL;
+}
+
+static void put_hint(json_t *o, const char *key, enum hint h)
+{
+	if (h != HINT_UNSET)
+		json_object_set_new(o, key, json_boolean(h == HINT_TRUE));
+}
+
+json_t *registry_tool_json(const struct tool *t, const struct mcp_features *f)
+{
+	json_t *o = json_pack("{s:s, s:s, s:O}", "name", t->name, "description", t->description,
+			      "inputSchema", t->input_schema);
+
+	if (!o)
+		return NULL;
+	if (f->titles && t->title)
+		json_object_set_new(o, "title", json_string(t->title));
+	if (f->tool_annotations) {
+		json_t *a = json_object();
+		if (t->title && !f->titles)
+			json_object_set_new(a, "title", json_string(t->title));
+		put_hint(a, "readOnlyHint", t->annotations.read_only);
+		put_hint(a, "destructiveHint", t->annotations.destructive);
+		put_hint(a, "idempotentHint", t->annotations.idempotent);
+		put_hint(a, "openWorldHint", t->annotations.open_world);
+		if (json_object_size(a) > 0)
+			json_object_set_new(o, "annotations", a);
+		else
+			json_decref(a);
+	}
+	if (f->structured && t->output_schema)
+		json_object_set(o, "outputSchema", t->output_schema);
+	return o;
+}
+
+/* Cursors are "moat:<offset>" so a client cannot tell them from any other
+ * opaque string, and a forged or stale one is refused rather than guessed. */
+static bool cursor_decode(const char *cursor, size_t count, size_t *offset)
+{
+	char *end;
+	unsigned long long v;
+
+	if (strncmp(cursor, "moat:", 5) != 0)
+		return false;
+	cursor += 5;
+	if (*cursor < '1' || *cursor > '9')
+		return false;
+	v = strtoull(cursor, &end, 10);
+	if (*end != '\0' || v >= count)
+		return false;
+	*offset = (size_t)v;
+	return true;
+}
+
+enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t page_size,
+			   const struct mcp_features *f, json_t **out, struct moat_err *err)
+{
+	size_t start = 0, end;
+	json_t *tools, *res;
+
+	*out = NULL;
+	if (cursor && !cursor_decode(cursor, r->count, &start))
+		return moat_err_set(err, MOAT_EINVAL, "invalid params: unknown or stale cursor");
+	if (page_size == 0)
+		page_size = r->count ? r->count : 1;
+	end = start + page_size < r->count ? start + page_size : r->count;
+	tools = json_array();
+	res = json_object();
+	if (!tools || !res)
+		goto nomem;
+	for (size_t i = start; i < end; i++) {
+		json_t *e = registry_tool_json(r->tools[i], f);
+		if (!e || json_array_append_new(tools, e) != 0)
+			goto nomem;
+	}
+	json_object_set_new(res, "tools", tools);
+	tools = NULL;
+	if (end < r->count) {
+		char next[32];
+		snprintf(next, sizeof(next), "moat:%zu", end);
+		json_object_set_new(res, "nextCursor", json_string(next));
+	}
+	*out = res;
+	return MOAT_OK;
+nomem:
+	json_decref(tools);
+	json_decref(res);
+	return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+}

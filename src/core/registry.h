@@ -1,0 +1,109 @@
+/*
+ * registry.h - the tool registry: what a provider registers and what the
+ * server looks up, lists and calls.
+ *
+ * A provider describes each tool with a struct tool_spec. registry_add()
+ * checks the name, compiles the input and output schemas once (they are
+ * never re-walked per call) and keeps private copies of every string and
+ * schema, so the spec may live on the provider's stack. Registration happens
+ * at start-up on one thread; afterwards the registry is read-only and may be
+ * used from any thread (per-tool rate buckets carry their own locks).
+ */
+#ifndef MOAT_CORE_REGISTRY_H
+#define MOAT_CORE_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callctx.h"
+#include "limits_cfg.h"
+#include "result.h"
+#include "schema.h"
+#include "version.h"
+
+/* Hint values: unset (omitted from the listing), false, true. */
+enum hint { HINT_UNSET = 0, HINT_FALSE, HINT_TRUE };
+
+struct tool_annotations {
+	enum hint read_only;
+	enum hint destructive;
+	enum hint idempotent;
+	enum hint open_world;
+};
+
+/*
+ * A tool handler. args has passed the input schema; data is the spec's data
+ * pointer. On success fill out (content and, when the tool has an output
+ * schema, structured) and return MOAT_OK. On failure return the rc and fill
+ * err with a message that names the rule; the server turns it into an
+ * isError result. Called on a worker thread; must poll callctx_check() in
+ * long loops and keep its output within ctx->output_budget.
+ */
+typedef enum moat_rc (*tool_handler_fn)(struct call_ctx *ctx, void *data, json_t *args,
+					struct tool_result *out, struct moat_err *err);
+
+struct tool_spec {
+	const char *name;          /* ^[A-Za-z0-9_.-]{1,64}$ */
+	const char *title;         /* may be NULL */
+	const char *description;
+	const json_t *input_schema;  /* an object schema; borrowed */
+	const json_t *output_schema; /* NULL or an object schema; borrowed */
+	struct tool_annotations annotations;
+	uint32_t calls_per_minute; /* 0 = the registry default */
+	tool_handler_fn handler;
+	void *data;                /* borrowed; the provider frees it */
+};
+
+struct tool {
+	char *name;
+	char *title;
+	char *description;
+	json_t *input_schema;
+	json_t *output_schema;
+	struct schema *input;
+	struct schema *output;
+	struct tool_annotations annotations;
+	tool_handler_fn handler;
+	void *data;
+	struct token_bucket bucket;
+};
+
+struct registry; /* opaque */
+
+/* registry_new - an empty registry whose tools get tool_calls_per_minute
+ * unless their spec says otherwise. Caller owns it. NULL on ENOMEM. */
+struct registry *registry_new(uint32_t tool_calls_per_minute);
+
+/* registry_free - free every tool. Accepts NULL. */
+void registry_free(struct registry *r);
+
+/*
+ * registry_add - validate and copy spec. Fails with MOAT_EINVAL naming the
+ * rule (bad or duplicate name, schema that does not compile, input schema
+ * whose type is not "object") or MOAT_ENOMEM.
+ */
+enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err);
+
+/* registry_find - the tool called name, or NULL. Borrowed from r. */
+struct tool *registry_find(const struct registry *r, const char *name);
+
+/* registry_count / registry_at - iterate tools in registration order. */
+size_t registry_count(const struct registry *r);
+struct tool *registry_at(const struct registry *r, size_t i);
+
+/* registry_tool_json - the tools/list entry for t as revision features
+ * allow. New reference owned by the caller. */
+json_t *registry_tool_json(const struct tool *t, const struct mcp_features *f);
+
+/*
+ * registry_page - one tools/list result: tools from the position encoded in
+ * cursor (NULL = start), at most page_size of them, and a nextCursor when
+ * more remain. A cursor that moat did not issue fails with MOAT_EINVAL.
+ * New reference owned by the caller.
+ */
+enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t page_size,
+			   const struct mcp_features *f, json_t **out, struct moat_err *err);
+
+#endif

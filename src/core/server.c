@@ -1,0 +1,631 @@
+/*
+ * server.c - one MCP session: lifecycle, dispatch and tool calls.
+ *
+ * Threading: server_handle() runs on the transport's reader thread. Tool
+ * calls run on the pool. Shared session state (initialized, revision, the
+ * in-flight table, the client's log level) is guarded by s->lock. A call is
+ * owned by its worker from submission until it replies; the in-flight table
+ * only lends it to notifications/cancelled, under the lock.
+ */
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "log.h"
+#include "pool.h"
+#include "version.h"
+
+struct batch {
+	pthread_mutex_t lock;
+	json_t *responses;
+	int pending;
+};
+
+struct call {
+	struct call *next; /* in-flight list */
+	struct server *s;
+	struct tool *tool;
+	struct batch *batch;
+	json_t *id;
+	json_t *args;
+	char key[128];
+	bool client_cancelled; /* guarded by s->lock */
+	struct call_ctx ctx;
+};
+
+struct server {
+	struct server_opts opts;
+	struct registry *reg;
+	server_send_fn send;
+	void *send_ctx;
+	struct pool *pool;
+	struct token_bucket global_bucket;
+
+	pthread_mutex_t lock;
+	bool initialized;
+	bool shutting_down;
+	enum mcp_version version;
+	struct mcp_features features;
+	bool log_sink_on;
+	struct call *inflight;
+	uint32_t inflight_count;
+};
+
+/* ---- output ---------------------------------------------------------- */
+
+static void send_json(struct server *s, json_t *msg)
+{
+	char stackbuf[4096];
+	size_t n;
+
+	if (!msg)
+		return;
+	n = json_dumpb(msg, stackbuf, sizeof(stackbuf), JSON_COMPACT);
+	if (n > 0 && n <= sizeof(stackbuf)) {
+		s->send(s->send_ctx, stackbuf, n);
+	} else if (n > 0) {
+		char *heap = malloc(n);
+		if (heap && json_dumpb(msg, heap, n, JSON_COMPACT) == n)
+			s->send(s->send_ctx, heap, n);
+		free(heap);
+	}
+	json_decref(msg);
+}
+
+static void notify_sink(void *sink, json_t *msg)
+{
+	send_json(sink, msg);
+}
+
+/* Deliver a response (msg may be NULL: nothing to say) directly or into the
+ * batch it belongs to. Steals msg. */
+static void reply(struct server *s, struct batch *b, json_t *msg)
+{
+	if (!b) {
+		send_json(s, msg);
+		return;
+	}
+	pthread_mutex_lock(&b->lock);
+	if (msg)
+		json_array_append_new(b->responses, msg);
+	bool last = --b->pending == 0;
+	pthread_mutex_unlock(&b->lock);
+	if (!last)
+		return;
+	if (json_array_size(b->responses) > 0)
+		send_json(s, json_incref(b->responses));
+	json_decref(b->responses);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+static void reply_error(struct server *s, struct batch *b, json_t *id, int code,
+			const char *message)
+{
+	reply(s, b, rpc_error(id, code, message));
+}
+
+static void log_forward(void *ctx, enum log_level level, const char *msg)
+{
+	json_t *params = json_pack("{s:s, s:s, s:s}", "level", log_level_name(level), "logger",
+				   "moat", "data", msg);
+	send_json(ctx, rpc_notification("notifications/message", params));
+}
+
+/* ---- lifecycle ------------------------------------------------------- */
+
+struct server *server_new(const struct server_opts *opts, struct registry *reg,
+			  server_send_fn send, void *send_ctx)
+{
+	struct server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	s->reg = reg;
+	s->send = send;
+	s->send_ctx = send_ctx;
+	s->pool = pool_new(opts->limits.workers);
+	if (!s->pool) {
+		free(s);
+		return NULL;
+	}
+	bucket_init(&s->global_bucket, opts->limits.calls_per_minute);
+	pthread_mutex_init(&s->lock, NULL);
+	s->version = MCP_VERSION_LATEST;
+	s->features = mcp_features_of(s->version);
+	return s;
+}
+
+bool server_shutdown(struct server *s, uint32_t timeout_ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->shutting_down = true;
+	for (struct call *c = s->inflight; c; c = c->next)
+		callctx_cancel(&c->ctx);
+	pthread_mutex_unlock(&s->lock);
+	if (s->log_sink_on)
+		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
+	return pool_shutdown(s->pool, timeout_ms);
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	pool_free(s->pool);
+	bucket_destroy(&s->global_bucket);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static json_t *initialize_result(struct server *s, enum mcp_version v)
+{
+	struct mcp_features f = mcp_features_of(v);
+	json_t *info = json_pack("{s:s, s:s}", "name", s->opts.name, "version", s->opts.version);
+	json_t *res;
+
+	if (f.titles && s->opts.title)
+		json_object_set_new(info, "title", json_string(s->opts.title));
+	res = json_pack("{s:s, s:{s:{s:b}, s:{}}, s:o}", "protocolVersion", mcp_version_name(v),
+			"capabilities", "tools", "listChanged", 0, "logging", "serverInfo", info);
+	if (res && s->opts.instructions)
+		json_object_set_new(res, "instructions", json_string(s->opts.instructions));
+	return res;
+}
+
+static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	json_t *pv = m->params ? json_object_get(m->params, "protocolVersion") : NULL;
+	json_t *caps = m->params ? json_object_get(m->params, "capabilities") : NULL;
+	json_t *ci = m->params ? json_object_get(m->params, "clientInfo") : NULL;
+	enum mcp_version v;
+
+	if (!json_is_string(pv) || !json_is_object(caps) || !json_is_object(ci) ||
+	    !json_is_string(json_object_get(ci, "name"))) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: initialize needs protocolVersion (string), capabilities "
+			    "(object) and clientInfo (object with a name)");
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->initialized) {
+		pthread_mutex_unlock(&s->lock);
+		reply_error(s, b, m->id, RPC_INVALID_REQUEST,
+			    "invalid request: the session is already initialized");
+		return;
+	}
+	v = mcp_negotiate(json_string_value(pv));
+	s->version = v;
+	s->features = mcp_features_of(v);
+	s->initialized = true;
+	pthread_mutex_unlock(&s->lock);
+	log_debug("session initialized with protocol %s", mcp_version_name(v));
+	reply(s, b, rpc_result(m->id, initialize_result(s, v)));
+}
+
+static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	json_t *lv = m->params ? json_object_get(m->params, "level") : NULL;
+	enum log_level level;
+
+	if (!json_is_string(lv) || !log_parse_level(json_string_value(lv), &level) ||
+	    strcmp(json_string_value(lv), "warn") == 0) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: level must be one of debug, info, notice, warning, "
+			    "error, critical, alert, emergency");
+		return;
+	}
+	log_set_sink(log_forward, s, level);
+	s->log_sink_on = true;
+	reply(s, b, rpc_result(m->id, json_object()));
+}
+
+static void do_tools_list(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	json_t *cur = m->params ? json_object_get(m->params, "cursor") : NULL;
+	struct moat_err err = {0};
+	json_t *res;
+
+	if (cur && !json_is_string(cur)) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS, "invalid params: cursor must be a string");
+		return;
+	}
+	if (registry_page(s->reg, cur ? json_string_value(cur) : NULL, s->opts.limits.tools_page_size,
+			  &s->features, &res, &err)) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS, err.msg);
+		return;
+	}
+	reply(s, b, rpc_result(m->id, res));
+}
+
+/* ---- tool calls ------------------------------------------------------ */
+
+static const char *outcome_of(enum moat_rc rc)
+{
+	return rc == MOAT_OK ? "ok" : moat_rc_name(rc);
+}
+
+static json_t *error_result(struct server *s, const char *msg)
+{
+	char buf[MOAT_ERR_MSG_MAX + 64];
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	if (s->opts.scrub)
+		s->opts.scrub(s->opts.scrub_ctx, buf, sizeof(buf));
+	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", buf, "isError",
+			 1);
+}
+
+/* A call refused before it ran: answer with isError and audit it. */
+static void refuse_call(struct server *s, struct batch *b, json_t *id, const char *tool,
+			enum moat_rc rc, const char *msg)
+{
+	json_t *res = error_result(s, msg);
+	size_t bytes = json_dumpb(res, NULL, 0, JSON_COMPACT);
+
+	audit_record(s->opts.audit, tool, 0.0, outcome_of(rc), bytes);
+	log_debug("tool %s refused: %s", tool, moat_rc_name(rc));
+	reply(s, b, rpc_result(id, res));
+}
+
+/* Turn a handler's output into the tools/call result for this revision. */
+static json_t *success_result(struct server *s, struct call *c, struct tool_result *tr,
+			      enum moat_rc *rc, struct moat_err *err)
+{
+	json_t *res;
+
+	if (c->tool->output) {
+		struct schema_error se;
+		char where[sizeof(se.pointer) + sizeof(se.keyword) + sizeof(se.message) + 8];
+		if (!json_is_object(tr->structured)) {
+			*rc = moat_err_set(err, MOAT_EINTERNAL,
+					   "tool returned no structured result (outputSchema)");
+			return NULL;
+		}
+		if (!schema_validate(c->tool->output, tr->structured, &se)) {
+			schema_error_format(&se, where, sizeof(where));
+			*rc = moat_err_set(err, MOAT_EINTERNAL,
+					   "tool result does not match its outputSchema: %s", where);
+			return NULL;
+		}
+	}
+	if (!tr->content) {
+		/* Text for clients that ignore structuredContent. */
+		char *text = tr->structured ? json_dumps(tr->structured, JSON_COMPACT) : NULL;
+		tool_result_text(tr, text ? text : "");
+		free(text);
+	}
+	res = json_object();
+	json_object_set(res, "content", tr->content);
+	if (tr->structured && s->features.structured)
+		json_object_set(res, "structuredContent", tr->structured);
+	json_object_set_new(res, "isError", json_false());
+	return res;
+}
+
+static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
+{
+	struct server *s = c->s;
+	bool cancelled;
+	size_t bytes = res ? json_dumpb(res, NULL, 0, JSON_COMPACT) : 0;
+	double ms = (double)(moat_now_ns() - c->ctx.start_ns) / 1e6;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct call **pp = &s->inflight; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->inflight_count--;
+	cancelled = c->client_cancelled;
+	pthread_mutex_unlock(&s->lock);
+
+	if (cancelled) {
+		/* The client gave up on this id: no response, per the spec. A
+		 * call cancelled by shutdown still answers (with its error). */
+		json_decref(res);
+		res = NULL;
+		rc = MOAT_ECANCELLED;
+		bytes = 0;
+	}
+	audit_record(s->opts.audit, c->tool->name, ms, outcome_of(rc), bytes);
+	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, outcome_of(rc), ms, bytes);
+	reply(s, c->batch, res ? rpc_result(c->id, res) : NULL);
+	callctx_release(&c->ctx);
+	json_decref(c->id);
+	json_decref(c->args);
+	free(c);
+}
+
+static void run_call(void *arg)
+{
+	struct call *c = arg;
+	struct server *s = c->s;
+	struct tool_result tr = {0};
+	struct moat_err err = {0};
+	enum moat_rc rc;
+	json_t *res = NULL;
+
+	rc = callctx_check(&c->ctx, &err);
+	if (rc == MOAT_OK)
+		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
+	if (rc == MOAT_OK)
+		res = success_result(s, c, &tr, &rc, &err);
+	if (rc == MOAT_OK) {
+		size_t n = json_dumpb(res, NULL, 0, JSON_COMPACT);
+		if (n > s->opts.limits.max_output_bytes) {
+			json_decref(res);
+			res = NULL;
+			rc = moat_err_set(&err, MOAT_ELIMIT,
+					  "result of %zu bytes exceeds limits.max_output_bytes (%zu)",
+					  n, s->opts.limits.max_output_bytes);
+		}
+	}
+	if (rc != MOAT_OK) {
+		if (err.msg[0] == '\0')
+			moat_err_set(&err, rc, "tool failed (%s)", moat_rc_name(rc));
+		res = error_result(s, err.msg);
+	}
+	tool_result_clear(&tr);
+	finish_call(c, res, rc);
+}
+
+static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	json_t *name = m->params ? json_object_get(m->params, "name") : NULL;
+	json_t *args = m->params ? json_object_get(m->params, "arguments") : NULL;
+	json_t *meta = m->params ? json_object_get(m->params, "_meta") : NULL;
+	json_t *token = json_is_object(meta) ? json_object_get(meta, "progressToken") : NULL;
+	struct schema_error se;
+	struct tool *t;
+	struct call *c;
+	char key[128], msg[MOAT_ERR_MSG_MAX], where[MOAT_ERR_MSG_MAX - 32];
+
+	if (!json_is_string(name)) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS, "invalid params: name must be a string");
+		return;
+	}
+	if (args && !json_is_object(args)) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: arguments must be an object");
+		return;
+	}
+	if (token && !json_is_string(token) && !json_is_integer(token)) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: _meta.progressToken must be a string or an integer");
+		return;
+	}
+	t = registry_find(s->reg, json_string_value(name));
+	if (!t) {
+		snprintf(msg, sizeof(msg), "invalid params: unknown tool '%.64s'",
+			 json_string_value(name));
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS, msg);
+		return;
+	}
+	if (!rpc_id_key(m->id, key, sizeof(key))) {
+		reply_error(s, b, m->id, RPC_INVALID_REQUEST, "invalid request: id is too long");
+		return;
+	}
+	json_t *empty = NULL;
+	if (!args)
+		args = empty = json_object();
+	bool valid = schema_validate(t->input, args, &se);
+	json_decref(empty);
+	if (!valid) {
+		schema_error_format(&se, where, sizeof(where));
+		snprintf(msg, sizeof(msg), "invalid arguments: %s", where);
+		refuse_call(s, b, m->id, t->name, MOAT_EINVAL, msg);
+		return;
+	}
+	uint64_t now = moat_now_ns();
+	if (!bucket_take(&s->global_bucket, now)) {
+		snprintf(msg, sizeof(msg), "rate limit: limits.calls_per_minute (%u) reached; retry later",
+			 s->opts.limits.calls_per_minute);
+		refuse_call(s, b, m->id, t->name, MOAT_ELIMIT, msg);
+		return;
+	}
+	if (!bucket_take(&t->bucket, now)) {
+		snprintf(msg, sizeof(msg),
+			 "rate limit: calls per minute for tool '%s' reached; retry later", t->name);
+		refuse_call(s, b, m->id, t->name, MOAT_ELIMIT, msg);
+		return;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	c->s = s;
+	c->tool = t;
+	c->batch = b;
+	c->id = json_incref(m->id);
+	c->args = args ? json_incref(args) : json_object();
+	memcpy(c->key, key, sizeof(key));
+	callctx_init(&c->ctx, t->name, s->opts.limits.call_timeout_ms,
+		     s->opts.limits.max_output_bytes);
+	c->ctx.progress_token = token ? json_incref(token) : NULL;
+	c->ctx.progress_message = s->features.progress_message;
+	c->ctx.notify = notify_sink;
+	c->ctx.sink = s;
+
+	pthread_mutex_lock(&s->lock);
+	const char *refusal = NULL;
+	enum moat_rc rrc = MOAT_ELIMIT;
+	if (s->shutting_down) {
+		refusal = "server is shutting down";
+		rrc = MOAT_ECANCELLED;
+	} else if (s->inflight_count >= s->opts.limits.max_concurrent_calls) {
+		snprintf(msg, sizeof(msg),
+			 "limit: limits.max_concurrent_calls (%u) calls are already running",
+			 s->opts.limits.max_concurrent_calls);
+		refusal = msg;
+	} else {
+		for (struct call *o = s->inflight; o; o = o->next) {
+			if (strcmp(o->key, key) == 0) {
+				pthread_mutex_unlock(&s->lock);
+				callctx_release(&c->ctx);
+				json_decref(c->id);
+				json_decref(c->args);
+				free(c);
+				reply_error(s, b, m->id, RPC_INVALID_REQUEST,
+					    "invalid request: a request with this id is still running");
+				return;
+			}
+		}
+		c->next = s->inflight;
+		s->inflight = c;
+		s->inflight_count++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (refusal) {
+		callctx_release(&c->ctx);
+		json_decref(c->id);
+		json_decref(c->args);
+		free(c);
+		refuse_call(s, b, m->id, t->name, rrc, refusal);
+		return;
+	}
+	if (!pool_submit(s->pool, run_call, c)) {
+		json_t *res = error_result(s, "server is shutting down");
+		finish_call(c, res, MOAT_ECANCELLED);
+	}
+}
+
+static void do_cancelled(struct server *s, struct rpc_msg *m)
+{
+	json_t *rid = m->params ? json_object_get(m->params, "requestId") : NULL;
+	char key[128];
+
+	if (!rid || !(json_is_string(rid) || json_is_integer(rid)) ||
+	    !rpc_id_key(rid, key, sizeof(key)))
+		return; /* notifications get no error replies */
+	pthread_mutex_lock(&s->lock);
+	for (struct call *c = s->inflight; c; c = c->next) {
+		if (strcmp(c->key, key) == 0) {
+			c->client_cancelled = true;
+			callctx_cancel(&c->ctx);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static void handle_one(struct server *s, json_t *msg, struct batch *b)
+{
+	struct moat_err err = {0};
+	struct rpc_msg m;
+	char text[160];
+	bool ready;
+
+	if (rpc_classify(msg, &m, &err)) {
+		reply_error(s, b, m.id, RPC_INVALID_REQUEST, err.msg);
+		return;
+	}
+	if (m.kind == RPC_RESPONSE) {
+		reply(s, b, NULL); /* moat sends no requests yet */
+		return;
+	}
+	if (m.kind == RPC_NOTIFICATION) {
+		if (strcmp(m.method, "notifications/cancelled") == 0)
+			do_cancelled(s, &m);
+		reply(s, b, NULL);
+		return;
+	}
+	if (strcmp(m.method, "initialize") == 0) {
+		if (b)
+			reply_error(s, b, m.id, RPC_INVALID_REQUEST,
+				    "invalid request: initialize must not be part of a batch");
+		else
+			do_initialize(s, b, &m);
+		return;
+	}
+	if (strcmp(m.method, "ping") == 0) {
+		reply(s, b, rpc_result(m.id, json_object()));
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	ready = s->initialized;
+	pthread_mutex_unlock(&s->lock);
+	if (!ready) {
+		reply_error(s, b, m.id, RPC_INVALID_REQUEST,
+			    "invalid request: server not initialized; send initialize first");
+		return;
+	}
+	if (strcmp(m.method, "tools/list") == 0)
+		do_tools_list(s, b, &m);
+	else if (strcmp(m.method, "tools/call") == 0)
+		do_tools_call(s, b, &m);
+	else if (strcmp(m.method, "logging/setLevel") == 0)
+		do_set_level(s, b, &m);
+	else {
+		snprintf(text, sizeof(text), "method not found: %.64s", m.method);
+		reply_error(s, b, m.id, RPC_METHOD_NOT_FOUND, text);
+	}
+}
+
+static void handle_batch(struct server *s, json_t *arr)
+{
+	struct batch *b;
+	bool allowed;
+	size_t i;
+	json_t *el;
+
+	pthread_mutex_lock(&s->lock);
+	allowed = s->initialized && s->features.batches;
+	pthread_mutex_unlock(&s->lock);
+	if (json_array_size(arr) == 0) {
+		reply_error(s, NULL, NULL, RPC_INVALID_REQUEST, "invalid request: empty batch");
+		return;
+	}
+	if (!allowed) {
+		reply_error(s, NULL, NULL, RPC_INVALID_REQUEST,
+			    "invalid request: JSON-RPC batches are only accepted under protocol "
+			    "version 2025-03-26");
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->responses = json_array())) {
+		free(b);
+		reply_error(s, NULL, NULL, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	b->pending = 1 + (int)json_array_size(arr); /* +1 holds it open while we dispatch */
+	json_array_foreach(arr, i, el)
+		handle_one(s, el, b);
+	reply(s, b, NULL);
+}
+
+void server_handle(struct server *s, const char *buf, size_t len)
+{
+	struct moat_err err = {0};
+	json_t *msg;
+
+	if (rpc_parse(buf, len, s->opts.limits.max_message_bytes, s->opts.limits.max_json_depth,
+		      &msg, &err)) {
+		reply_error(s, NULL, NULL, RPC_PARSE_ERROR, err.msg);
+		return;
+	}
+	if (json_is_array(msg))
+		handle_batch(s, msg);
+	else
+		handle_one(s, msg, NULL);
+	json_decref(msg);
+}
+
+void server_reject_oversized(struct server *s)
+{
+	char text[128];
+
+	snprintf(text, sizeof(text), "parse error: message exceeds limits.max_message_bytes (%zu)",
+		 s->opts.limits.max_message_bytes);
+	reply_error(s, NULL, NULL, RPC_PARSE_ERROR, text);
+}

@@ -1,0 +1,70 @@
+/*
+ * providers.c - the table of compiled-in tool families.
+ */
+#include "providers.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "moat_build.h"
+
+#if MOAT_TEST_PROVIDER
+extern const struct provider testing_provider;
+#endif
+
+static const struct provider *const all[] = {
+#if MOAT_TEST_PROVIDER
+	&testing_provider,
+#endif
+	NULL,
+};
+
+#define NPROV (sizeof(all) / sizeof(all[0]) - 1)
+
+static bool started[NPROV + 1];
+
+enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
+			    struct moat_err *err)
+{
+	for (size_t i = 0; i < NPROV; i++) {
+		const json_t *section = json_object_get(cfg->doc, all[i]->config_key);
+		enum moat_rc rc;
+		if (!section)
+			continue;
+		rc = all[i]->init(reg, section, cfg, err);
+		if (rc) {
+			char inner[MOAT_ERR_MSG_MAX];
+			snprintf(inner, sizeof(inner), "%s", err->msg);
+			moat_err_set(err, rc, "%s: %s", all[i]->name, inner);
+			providers_fini();
+			return rc;
+		}
+		started[i] = true;
+	}
+	return MOAT_OK;
+}
+
+void providers_fini(void)
+{
+	for (size_t i = NPROV; i-- > 0;) {
+		if (started[i] && all[i]->fini)
+			all[i]->fini();
+		started[i] = false;
+	}
+}
+
+const char *providers_names(void)
+{
+	static char names[256];
+
+	if (names[0])
+		return names;
+	for (size_t i = 0; i < NPROV; i++) {
+		size_t n = strlen(names);
+		snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", all[i]->name);
+	}
+	if (!names[0])
+		snprintf(names, sizeof(names), "(none)");
+	return names;
+}

@@ -1,0 +1,44 @@
+/*
+ * providers.h - the provider interface and the list of tool families.
+ *
+ * A provider is one tool family (fs, sql, git, http...). At start-up each
+ * provider whose config section is present registers its tools; at exit it
+ * frees what it allocated. Adding a family means one new folder under
+ * src/providers/ and one line in providers.c. Start-up is single-threaded.
+ */
+#ifndef MOAT_PROVIDERS_PROVIDERS_H
+#define MOAT_PROVIDERS_PROVIDERS_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "registry.h"
+#include "result.h"
+
+struct provider {
+	const char *name;        /* family name, e.g. "fs" */
+	const char *config_key;  /* top-level config key that enables it */
+	/* Register tools from section (the resolved config value at config_key,
+	 * borrowed). cfg is the whole config (borrowed, outlives the provider). */
+	enum moat_rc (*init)(struct registry *reg, const json_t *section,
+			     const struct moat_config *cfg, struct moat_err *err);
+	/* Free the provider's state. May be NULL. */
+	void (*fini)(void);
+};
+
+/*
+ * providers_init - run init for every compiled-in provider whose config key
+ * is present in cfg->doc. On failure err names the family and the rule and
+ * the providers already started are stopped again.
+ */
+enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
+			    struct moat_err *err);
+
+/* providers_fini - stop every started provider (reverse order). */
+void providers_fini(void);
+
+/* providers_names - comma-separated names of the compiled-in families
+ * (static storage), for `moat version` and `moat check`. */
+const char *providers_names(void);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * testing.c - the test-only tool family, compiled in only with
+ * -Dtest_provider=true and enabled by {"testing": {"enabled": true}}.
+ *
+ * Its tools exercise the core end to end before real families exist:
+ * echo (plain content), add (structuredContent + outputSchema), slow
+ * (deadline, cancellation, progress), fail (a handler error), big (the
+ * output budget) and bad_output (a result that breaks its own schema).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "providers.h"
+
+static enum moat_rc echo_tool(struct call_ctx *ctx, void *data, json_t *args,
+			      struct tool_result *out, struct moat_err *err)
+{
+	return tool_result_text(out, json_string_value(json_object_get(args, "text")));
+}
+
+static enum moat_rc add_tool(struct call_ctx *ctx, void *data, json_t *args,
+			     struct tool_result *out, struct moat_err *err)
+{
+	double a = json_number_value(json_object_get(args, "a"));
+	double b = json_number_value(json_object_get(args, "b"));
+
+	out->structured = json_pack("{s:f}", "sum", a + b);
+	return out->structured ? MOAT_OK : MOAT_ENOMEM;
+}
+
+static enum moat_rc slow_tool(struct call_ctx *ctx, void *data, json_t *args,
+			      struct tool_result *out, struct moat_err *err)
+{
+	json_int_t ms = json_integer_value(json_object_get(args, "ms"));
+	json_t *st = json_object_get(args, "steps");
+	json_int_t steps = st ? json_integer_value(st) : 10;
+	struct timespec slice;
+	char msg[64];
+	enum moat_rc rc;
+
+	for (json_int_t i = 0; i < steps; i++) {
+		json_int_t left = ms / steps;
+		while (left > 0) {
+			if ((rc = callctx_check(ctx, err)))
+				return rc;
+			json_int_t nap = left < 5 ? left : 5;
+			slice.tv_sec = 0;
+			slice.tv_nsec = (long)nap * 1000000L;
+			nanosleep(&slice, NULL);
+			left -= nap;
+		}
+		snprintf(msg, sizeof(msg), "step %lld of %lld", (long long)(i + 1),
+			 (long long)steps);
+		callctx_progress(ctx, (double)(i + 1), (double)steps, msg);
+	}
+	if ((rc = callctx_check(ctx, err)))
+		return rc;
+	return tool_result_text(out, "done");
+}
+
+static enum moat_rc fail_tool(struct call_ctx *ctx, void *data, json_t *args,
+			      struct tool_result *out, struct moat_err *err)
+{
+	return moat_err_set(err, MOAT_EUPSTREAM, "upstream failed: the test tool always fails");
+}
+
+static enum moat_rc big_tool(struct call_ctx *ctx, void *data, json_t *args,
+			     struct tool_result *out, struct moat_err *err)
+{
+	size_t n = (size_t)json_integer_value(json_object_get(args, "bytes"));
+	char *buf = malloc(n + 1);
+	enum moat_rc rc;
+
+	if (!buf)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	memset(buf, 'x', n);
+	buf[n] = '\0';
+	rc = tool_result_text(out, buf);
+	free(buf);
+	return rc;
+}
+
+static enum moat_rc bad_output_tool(struct call_ctx *ctx, void *data, json_t *args,
+				    struct tool_result *out, struct moat_err *err)
+{
+	out->structured = json_pack("{s:s}", "sum", "not a number");
+	return out->structured ? MOAT_OK : MOAT_ENOMEM;
+}
+
+static enum moat_rc testing_init(struct registry *reg, const json_t *section,
+				 const struct moat_config *cfg, struct moat_err *err)
+{
+	static const char *const schemas[][3] = {
+		/* name, input schema, output schema */
+		{"echo",
+		 "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"maxLength\":"
+		 "10000}},\"required\":[\"text\"],\"additionalProperties\":false}",
+		 NULL},
+		{"add",
+		 "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"number\"},\"b\":{\"type\":"
+		 "\"number\"}},\"required\":[\"a\",\"b\"],\"additionalProperties\":false}",
+		 "{\"type\":\"object\",\"properties\":{\"sum\":{\"type\":\"number\"}},\"required\":["
+		 "\"sum\"]}"},
+		{"slow",
+		 "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\",\"minimum\":0,"
+		 "\"maximum\":600000},\"steps\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":"
+		 "1000}},\"required\":[\"ms\"],\"additionalProperties\":false}",
+		 NULL},
+		{"fail", "{\"type\":\"object\",\"additionalProperties\":false}", NULL},
+		{"big",
+		 "{\"type\":\"object\",\"properties\":{\"bytes\":{\"type\":\"integer\",\"minimum\":0,"
+		 "\"maximum\":67108864}},\"required\":[\"bytes\"],\"additionalProperties\":false}",
+		 NULL},
+		{"bad_output", "{\"type\":\"object\",\"additionalProperties\":false}",
+		 "{\"type\":\"object\",\"properties\":{\"sum\":{\"type\":\"number\"}},\"required\":["
+		 "\"sum\"]}"},
+	};
+	static const tool_handler_fn handlers[] = {echo_tool, add_tool, slow_tool,
+						   fail_tool, big_tool, bad_output_tool};
+	static const char *const titles[] = {"Echo", "Add two numbers", "Slow task",
+					     "Always fails", "Large output", "Broken output"};
+	static const char *const descs[] = {
+		"Returns the text it is given.",
+		"Adds a and b; returns {sum} as structured content.",
+		"Sleeps for ms milliseconds in steps, reporting progress; honours cancellation.",
+		"Always fails with a handler error.",
+		"Returns a text block of the given size.",
+		"Returns a result that violates its own output schema.",
+	};
+	json_t *en = json_object_get(section, "enabled");
+	enum moat_rc rc = MOAT_OK;
+
+	if (!json_is_true(en))
+		return MOAT_OK;
+	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+		json_error_t jerr;
+		json_t *in = json_loads(schemas[i][1], 0, &jerr);
+		json_t *outs = schemas[i][2] ? json_loads(schemas[i][2], 0, &jerr) : NULL;
+		struct tool_spec spec = {
+			.name = schemas[i][0],
+			.title = titles[i],
+			.description = descs[i],
+			.input_schema = in,
+			.output_schema = outs,
+			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
+					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
+			.handler = handlers[i],
+		};
+		rc = registry_add(reg, &spec, err);
+		json_decref(in);
+		json_decref(outs);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+const struct provider testing_provider = {
+	.name = "testing",
+	.config_key = "testing",
+	.init = testing_init,
+	.fini = NULL,
+};
