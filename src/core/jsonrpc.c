@@ -63,7 +63,7 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 		const char *rule = "invalid JSON";
 		if (strstr(jerr.text, "duplicate"))
 			rule = "duplicate object key";
-		else if (strstr(jerr.text, "UTF-8") || strstr(jerr.text, "utf-8"))
+		else if (strstr(jerr.text, "UTF-8") || strstr(jerr.text, "decode byte"))
 			rule = "invalid UTF-8";
 		else if (strstr(jerr.text, "end of file expected"))
 			rule = "trailing data after the JSON value";

@@ -57,6 +57,10 @@
 /* Working buffer for JSON pointers (the error field is smaller). */
 #define SCHEMA_PATH_MAX 1024
 
+/* Error-path helpers stay out of line so the recursive validation frames
+ * stay small (SCHEMA_MAX_DEPTH of them may be live at once). */
+#define SCHEMA_COLD __attribute__((noinline, cold))
+
 enum snode_kind {
 	SNODE_TRUE,
 	SNODE_FALSE,
@@ -1724,7 +1728,7 @@ static unsigned instance_types(const json_t *inst)
 }
 
 /* v_type_error - "must be of type a, b or c". */
-static void v_type_error(struct vctx *c, unsigned types)
+static SCHEMA_COLD void v_type_error(struct vctx *c, unsigned types)
 {
 	static const struct {
 		unsigned bit;
@@ -1754,26 +1758,17 @@ static void v_type_error(struct vctx *c, unsigned types)
 	verr(c, "type", "must be of type %s", list);
 }
 
-/* v_enum - the enum keyword; allowed string values are listed when short. */
-static bool v_enum(struct vctx *c, const struct snode *n, const json_t *inst)
+/* v_enum_error - report an enum failure, listing the allowed values when
+ * they are all short strings (schema text, safe to show). */
+static SCHEMA_COLD void v_enum_error(struct vctx *c, const struct snode *n)
 {
 	size_t i, count = json_array_size(n->enum_vals);
 	char list[200];
 	size_t len = 0;
 	bool listable = true;
 
-	for (i = 0; i < count; i++) {
-		int r = value_eq(inst, json_array_get(n->enum_vals, i), 0);
-
-		if (r == 1)
-			return true;
-		if (r < 0) {
-			vabort(c, "enum", "value is nested too deeply to compare");
-			return false;
-		}
-	}
 	if (c->quiet || c->have_err || !c->err)
-		return false;
+		return;
 	list[0] = '\0';
 	for (i = 0; i < count && listable; i++) {
 		const json_t *e = json_array_get(n->enum_vals, i);
@@ -1797,11 +1792,30 @@ static bool v_enum(struct vctx *c, const struct snode *n, const json_t *inst)
 		verr(c, "enum", "must be one of: %s", list);
 	else
 		verr(c, "enum", "must be one of the %zu allowed values", count);
+}
+
+/* v_enum - the enum keyword. */
+static bool v_enum(struct vctx *c, const struct snode *n, const json_t *inst)
+{
+	size_t i, count = json_array_size(n->enum_vals);
+
+	for (i = 0; i < count; i++) {
+		int r = value_eq(inst, json_array_get(n->enum_vals, i), 0);
+
+		if (r == 1)
+			return true;
+		if (r < 0) {
+			vabort(c, "enum", "value is nested too deeply to compare");
+			return false;
+		}
+	}
+	v_enum_error(c, n);
 	return false;
 }
 
-/* v_prop_name - propertyNames: validate one key as a string instance. */
-static bool v_prop_name(struct vctx *c, const struct snode *pn, const char *key, size_t klen)
+/* v_prop_name - propertyNames: validate one key as a string instance
+ * (out of line: it holds a whole struct schema_error for the inner reason). */
+static SCHEMA_COLD bool v_prop_name(struct vctx *c, const struct snode *pn, const char *key, size_t klen)
 {
 	struct schema_error inner;
 	struct schema_error *saved = c->err;
@@ -1836,6 +1850,34 @@ static bool v_prop_name(struct vctx *c, const struct snode *pn, const char *key,
 	if (!ok)
 		verr(c, "propertyNames", "property name is invalid");
 	return ok;
+}
+
+/* v_err_additional - "additional property 'x' is not allowed". */
+static SCHEMA_COLD void v_err_additional(struct vctx *c, const char *key, size_t klen)
+{
+	char q[SCHEMA_QUOTE_MAX + 4];
+
+	quote_bounded(q, sizeof(q), key, klen);
+	verr(c, "additionalProperties", "additional property '%s' is not allowed", q);
+}
+
+/* v_err_required - "required property 'x' is missing". */
+static SCHEMA_COLD void v_err_required(struct vctx *c, const struct sname *name)
+{
+	char q[SCHEMA_QUOTE_MAX + 4];
+
+	quote_bounded(q, sizeof(q), name->s, name->len);
+	verr(c, "required", "required property '%s' is missing", q);
+}
+
+/* v_err_depreq - dependentRequired failure: need is missing, have present. */
+static SCHEMA_COLD void v_err_depreq(struct vctx *c, const struct sname *need, const struct sname *have)
+{
+	char q1[SCHEMA_QUOTE_MAX + 4], q2[SCHEMA_QUOTE_MAX + 4];
+
+	quote_bounded(q1, sizeof(q1), need->s, need->len);
+	quote_bounded(q2, sizeof(q2), have->s, have->len);
+	verr(c, "dependentRequired", "property '%s' is required when '%s' is present", q1, q2);
 }
 
 /* find_prop - binary search of the sorted properties table. */
@@ -1903,10 +1945,7 @@ static bool v_object(struct vctx *c, const struct snode *n, const json_t *obj)
 		}
 		if (!matched && n->additional) {
 			if (n->additional->kind == SNODE_FALSE) {
-				char q[SCHEMA_QUOTE_MAX + 4];
-
-				quote_bounded(q, sizeof(q), key, klen);
-				verr(c, "additionalProperties", "additional property '%s' is not allowed", q);
+				v_err_additional(c, key, klen);
 				return false;
 			}
 			old = path_push_key(&c->path, key, klen);
@@ -1921,10 +1960,7 @@ static bool v_object(struct vctx *c, const struct snode *n, const json_t *obj)
 	}
 	for (i = 0; i < n->nrequired; i++) {
 		if (!json_object_getn(obj, n->required[i].s, n->required[i].len)) {
-			char q[SCHEMA_QUOTE_MAX + 4];
-
-			quote_bounded(q, sizeof(q), n->required[i].s, n->required[i].len);
-			verr(c, "required", "required property '%s' is missing", q);
+			v_err_required(c, &n->required[i]);
 			return false;
 		}
 	}
@@ -1935,11 +1971,7 @@ static bool v_object(struct vctx *c, const struct snode *n, const json_t *obj)
 			continue;
 		for (k = 0; k < d->n; k++) {
 			if (!json_object_getn(obj, d->names[k].s, d->names[k].len)) {
-				char q1[SCHEMA_QUOTE_MAX + 4], q2[SCHEMA_QUOTE_MAX + 4];
-
-				quote_bounded(q1, sizeof(q1), d->names[k].s, d->names[k].len);
-				quote_bounded(q2, sizeof(q2), d->name.s, d->name.len);
-				verr(c, "dependentRequired", "property '%s' is required when '%s' is present", q1, q2);
+				v_err_depreq(c, &d->names[k], &d->name);
 				return false;
 			}
 		}
@@ -2152,35 +2184,39 @@ static bool multiple_of(const struct snum *x, const struct snum *m)
 	return fabs(q - r) <= fabs(q) * 4 * DBL_EPSILON;
 }
 
+/* v_err_num - "must be <relation> <schema number>". */
+static SCHEMA_COLD void v_err_num(struct vctx *c, const char *kw, const char *relation,
+				  const struct snum *limit)
+{
+	char b[40];
+
+	snum_format(limit, b, sizeof(b));
+	verr(c, kw, "must be %s %s", relation, b);
+}
+
 /* v_number - numeric keywords. */
 static bool v_number(struct vctx *c, const struct snode *n, const json_t *num)
 {
 	struct snum x = snum_from(num);
-	char b[40];
 
 	if ((n->flags & F_MINIMUM) && snum_cmp(&x, &n->minimum) < 0) {
-		snum_format(&n->minimum, b, sizeof(b));
-		verr(c, "minimum", "must be >= %s", b);
+		v_err_num(c, "minimum", ">=", &n->minimum);
 		return false;
 	}
 	if ((n->flags & F_MAXIMUM) && snum_cmp(&x, &n->maximum) > 0) {
-		snum_format(&n->maximum, b, sizeof(b));
-		verr(c, "maximum", "must be <= %s", b);
+		v_err_num(c, "maximum", "<=", &n->maximum);
 		return false;
 	}
 	if ((n->flags & F_XMIN) && snum_cmp(&x, &n->xmin) <= 0) {
-		snum_format(&n->xmin, b, sizeof(b));
-		verr(c, "exclusiveMinimum", "must be > %s", b);
+		v_err_num(c, "exclusiveMinimum", ">", &n->xmin);
 		return false;
 	}
 	if ((n->flags & F_XMAX) && snum_cmp(&x, &n->xmax) >= 0) {
-		snum_format(&n->xmax, b, sizeof(b));
-		verr(c, "exclusiveMaximum", "must be < %s", b);
+		v_err_num(c, "exclusiveMaximum", "<", &n->xmax);
 		return false;
 	}
 	if ((n->flags & F_MULTIPLE) && !multiple_of(&x, &n->multiple)) {
-		snum_format(&n->multiple, b, sizeof(b));
-		verr(c, "multipleOf", "must be a multiple of %s", b);
+		v_err_num(c, "multipleOf", "a multiple of", &n->multiple);
 		return false;
 	}
 	return true;

@@ -52,6 +52,7 @@ struct server {
 	bool log_sink_on;
 	struct call *inflight;
 	uint32_t inflight_count;
+	json_t *empty_args; /* {} validated when a call omits arguments */
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -129,7 +130,10 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	s->send = send;
 	s->send_ctx = send_ctx;
 	s->pool = pool_new(opts->limits.workers);
-	if (!s->pool) {
+	s->empty_args = json_object();
+	if (!s->pool || !s->empty_args) {
+		pool_free(s->pool);
+		json_decref(s->empty_args);
 		free(s);
 		return NULL;
 	}
@@ -157,6 +161,7 @@ void server_free(struct server *s)
 	if (!s)
 		return;
 	pool_free(s->pool);
+	json_decref(s->empty_args);
 	bucket_destroy(&s->global_bucket);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -384,6 +389,7 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	struct schema_error se;
 	struct tool *t;
 	struct call *c;
+	json_t *empty_object = s->empty_args;
 	char key[128], msg[MOAT_ERR_MSG_MAX], where[MOAT_ERR_MSG_MAX - 32];
 
 	if (!json_is_string(name)) {
@@ -411,12 +417,7 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		reply_error(s, b, m->id, RPC_INVALID_REQUEST, "invalid request: id is too long");
 		return;
 	}
-	json_t *empty = NULL;
-	if (!args)
-		args = empty = json_object();
-	bool valid = schema_validate(t->input, args, &se);
-	json_decref(empty);
-	if (!valid) {
+	if (!schema_validate(t->input, args ? args : empty_object, &se)) {
 		schema_error_format(&se, where, sizeof(where));
 		snprintf(msg, sizeof(msg), "invalid arguments: %s", where);
 		refuse_call(s, b, m->id, t->name, MOAT_EINVAL, msg);
@@ -446,6 +447,12 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	c->batch = b;
 	c->id = json_incref(m->id);
 	c->args = args ? json_incref(args) : json_object();
+	if (!c->args) {
+		json_decref(c->id);
+		free(c);
+		reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
 	memcpy(c->key, key, sizeof(key));
 	callctx_init(&c->ctx, t->name, s->opts.limits.call_timeout_ms,
 		     s->opts.limits.max_output_bytes);

@@ -1,0 +1,51 @@
+# moat - the small Makefile in front of meson.
+#
+#   make run    install what is missing, build, run moat on the demo in examples/
+#   make test   install what is missing, build, run every test (unit, e2e, fuzz),
+#               each also under ASan + UBSan; ends with "N passed, M failed"
+#   make        build the product binary into build/moat
+#   make fuzz FUZZ_SECONDS=60   run each libFuzzer target for that long
+
+FUZZ_SECONDS ?= 30
+MESON_FLAGS ?=
+
+.PHONY: all deps build build-test build-asan build-fuzz run test fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@ninja -C build >/dev/null
+
+build-test: deps
+	@[ -f build-test/build.ninja ] || meson setup build-test -Dtest_provider=true $(MESON_FLAGS) >/dev/null
+	@ninja -C build-test >/dev/null
+
+build-asan: deps
+	@[ -f build-asan/build.ninja ] || meson setup build-asan -Dtest_provider=true \
+		-Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug $(MESON_FLAGS) >/dev/null
+	@ninja -C build-asan >/dev/null
+
+build-fuzz: deps
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
+		--buildtype=debugoptimized $(MESON_FLAGS) >/dev/null
+	@ninja -C build-fuzz >/dev/null
+
+run: build-test
+	@scripts/demo.sh build-test/moat
+
+test: build-test build-asan build-fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh
+
+fuzz: build-fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh --fuzz-only
+
+bench: deps
+	@bench/run.sh
+
+clean:
+	rm -rf build build-test build-asan build-fuzz bench/out

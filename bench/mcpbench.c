@@ -1,0 +1,1150 @@
+/*
+ * mcpbench.c - a small benchmark driver for MCP servers that speak stdio.
+ *
+ * mcpbench starts the server named after `--` with its stdin and stdout on
+ * pipes and talks newline-delimited JSON-RPC to it, the way an MCP client
+ * such as Claude Desktop does. It measures three things:
+ *
+ *   cold start   N runs of: spawn, initialize, notifications/initialized,
+ *                tools/list, close stdin, wait4. Wall time (CLOCK_MONOTONIC)
+ *                and the peak RSS that wait4() reports (ru_maxrss).
+ *   ping         round trips per second of `ping` in one long-lived server.
+ *   tools/call   the same for one trivial tool call (--tool, --args).
+ *
+ * Each throughput figure is taken twice, in a fresh server each time:
+ * sequentially (one request in flight: send, wait for its response, repeat)
+ * and with --inflight requests outstanding (default 16), responses matched
+ * by id. Every measurement prints one JSON object on a line of stdout and a
+ * readable line on stderr.
+ *
+ * The driver never hangs on a broken server: every wait has a deadline
+ * (--timeout), a server that dies or stops answering fails the measurement
+ * and is killed and reaped. Responses are read line by line and parsed with
+ * jansson; notifications are ignored and requests from the server are
+ * answered with "method not found".
+ *
+ * ru_maxrss of a child counts the pages it shared with this process at
+ * fork() time, so the driver runs the cold-start series first, while its
+ * own footprint is small, and reports that footprint (driver_rss_mb) and
+ * the server's own high-water mark read from /proc (hwm_median_mb) beside it.
+ *
+ * Single-threaded; no function here is meant to be called from two threads.
+ * Build: cc -O2 -std=c17 -D_GNU_SOURCE bench/mcpbench.c -ljansson -o mcpbench
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MB_VERSION "0.1.0"
+#define MB_PROTOCOL "2025-06-18"
+#define MB_LINE_MAX ((size_t)64 << 20)   /* longest line accepted from a server */
+#define MB_BUF_MAX ((size_t)16 << 20)    /* largest batch of requests we write */
+#define MB_LAT_MAX ((size_t)50 * 1000 * 1000) /* latency samples kept per run */
+#define MB_INFLIGHT_MAX 4096
+#define MB_ID_INIT 1
+#define MB_ID_LIST 2
+#define MB_ID_FIRST 3 /* first id used by a throughput loop */
+
+/* Command-line settings; argv points into main's argv (not owned). */
+struct mb_opts {
+	long runs;           /* cold-start runs; 0 skips them */
+	double seconds;      /* time limit per throughput run; 0 = none */
+	long long requests;  /* request limit per throughput run; 0 = none */
+	double warmup;       /* seconds of unmeasured traffic first */
+	long inflight;       /* outstanding requests in the concurrent runs */
+	long timeout_ms;     /* longest wait for any one response or exit */
+	const char *tool;    /* tools/call target; NULL skips those runs */
+	const char *args;    /* JSON object of arguments for the tool */
+	const char *label;   /* names the server in the output */
+	bool show_stderr;    /* pass the server's stderr through */
+	bool do_cold, do_ping, do_call;
+	char **argv;         /* the server command line, NULL-terminated */
+};
+
+/* A growable byte buffer that refuses to grow past max. */
+struct mb_buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+/* Splits the bytes read from fd into lines. buf[start, len) is unconsumed;
+ * the newline search resumes at scan. */
+struct mb_reader {
+	int fd;
+	char *buf;
+	size_t cap;
+	size_t start;
+	size_t len;
+	size_t scan;
+	bool eof;
+};
+
+/* One running server. */
+struct mb_child {
+	pid_t pid;
+	int pidfd;            /* -1 when the kernel has no pidfd_open */
+	int in_fd;            /* our end of the server's stdin; -1 once closed */
+	struct mb_reader out; /* our end of the server's stdout */
+	uint64_t ignored;     /* lines that were not responses */
+	uint64_t stray;       /* responses to ids we were not waiting for */
+	char first_error[256]; /* the first error response, for the summary */
+};
+
+/* A request template: prefix + decimal id + suffix (suffix ends in '\n').
+ * Both strings are owned by the template. */
+struct mb_req {
+	char *prefix;
+	size_t prefix_len;
+	char *suffix;
+	size_t suffix_len;
+};
+
+/* An outstanding request in a throughput loop. */
+struct mb_slot {
+	long long id; /* 0 when free */
+	uint64_t sent_ns;
+};
+
+/* The outcome of one throughput run; lat_us is owned and freed by
+ * mb_tput_free(). */
+struct mb_tput {
+	uint64_t done;
+	uint64_t errors;
+	double seconds;
+	double *lat_us;
+	size_t nlat;
+	size_t cap;
+};
+
+/* ---- small helpers --------------------------------------------------- */
+
+/* Monotonic time in nanoseconds. Thread-safe. */
+static uint64_t mb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Milliseconds left until deadline (ns), rounded up, for poll(); 0 when
+ * the deadline has passed. */
+static int mb_ms_left(uint64_t deadline)
+{
+	uint64_t now = mb_now_ns();
+	uint64_t left;
+
+	if (now >= deadline)
+		return 0;
+	left = (deadline - now + 999999u) / 1000000u;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Compare two doubles for qsort(). */
+static int mb_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile (0..1) of n sorted values, linearly interpolated; 0 for
+ * an empty set. v is borrowed. */
+static double mb_quantile(const double *v, size_t n, double q)
+{
+	double pos, frac;
+	size_t i;
+
+	if (n == 0)
+		return 0.0;
+	pos = q * (double)(n - 1);
+	i = (size_t)pos;
+	frac = pos - (double)i;
+	if (i + 1 >= n)
+		return v[n - 1];
+	return v[i] + (v[i + 1] - v[i]) * frac;
+}
+
+/* Parse a whole decimal integer in [lo, hi] into *out; false on junk or
+ * out-of-range input. */
+static bool mb_parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Parse a whole decimal number in [lo, hi] into *out; false otherwise. */
+static bool mb_parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !(v >= lo && v <= hi))
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Append n bytes to b, growing it up to b->max; false when that would
+ * exceed the maximum or memory runs out (b is unchanged then). */
+static bool mb_buf_add(struct mb_buf *b, const char *data, size_t n)
+{
+	if (n > b->max - b->len)
+		return false;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		if (cap > b->max)
+			cap = b->max;
+		char *p = realloc(b->p, cap);
+		if (!p)
+			return false;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return true;
+}
+
+/* Release a buffer's memory; accepts a zeroed buffer. */
+static void mb_buf_free(struct mb_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---- reading lines --------------------------------------------------- */
+
+/* Take the next complete line out of r without reading. On true, *line
+ * points into r's buffer (NUL-terminated in place of the newline) and stays
+ * valid until the next call on r; *n is its length without the newline. */
+static bool mb_reader_next(struct mb_reader *r, char **line, size_t *n)
+{
+	char *nl = memchr(r->buf + r->scan, '\n', r->len - r->scan);
+
+	if (!nl) {
+		r->scan = r->len;
+		return false;
+	}
+	*nl = '\0';
+	*line = r->buf + r->start;
+	*n = (size_t)(nl - *line);
+	r->start = (size_t)(nl - r->buf) + 1;
+	r->scan = r->start;
+	return true;
+}
+
+/* Read once from r->fd, waiting until deadline (ns) for data; wait 0 ms
+ * when deadline is 0. Returns 1 when bytes arrived, 0 at end of file or
+ * when nothing came by the deadline (*timed_out tells which), -1 on an
+ * error or a line longer than MB_LINE_MAX. */
+static int mb_reader_fill(struct mb_reader *r, uint64_t deadline, bool *timed_out)
+{
+	struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+	ssize_t got;
+
+	*timed_out = false;
+	if (r->eof)
+		return 0;
+	if (r->start == r->len) {
+		r->start = r->len = r->scan = 0;
+	} else if (r->start > 0 && r->cap - r->len < 4096) {
+		memmove(r->buf, r->buf + r->start, r->len - r->start);
+		r->len -= r->start;
+		r->scan -= r->start;
+		r->start = 0;
+	}
+	if (r->cap - r->len < 4096) {
+		size_t cap = r->cap ? r->cap * 2 : 65536;
+		if (cap > MB_LINE_MAX + 4096) {
+			fprintf(stderr, "mcpbench: a line from the server exceeds %zu bytes\n",
+				MB_LINE_MAX);
+			return -1;
+		}
+		char *p = realloc(r->buf, cap);
+		if (!p)
+			return -1;
+		r->buf = p;
+		r->cap = cap;
+	}
+	for (;;) {
+		int rc = poll(&pfd, 1, deadline ? mb_ms_left(deadline) : 0);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			*timed_out = true;
+			return 0;
+		}
+		got = read(r->fd, r->buf + r->len, r->cap - r->len - 1);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			r->eof = true;
+			return 0;
+		}
+		r->len += (size_t)got;
+		return 1;
+	}
+}
+
+/* ---- the server process ---------------------------------------------- */
+
+/* Start argv[0] (looked up in PATH) with stdin and stdout on pipes and
+ * stderr on /dev/null unless show_stderr. Fills *c; 0 on success, -1 with
+ * a message on stderr otherwise. The caller ends it with mb_child_finish(). */
+static int mb_spawn(char **argv, bool show_stderr, struct mb_child *c)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1};
+
+	memset(c, 0, sizeof(*c));
+	c->pid = -1;
+	c->pidfd = -1;
+	c->in_fd = -1;
+	c->out.fd = -1;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		fprintf(stderr, "mcpbench: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	c->pid = fork();
+	if (c->pid < 0) {
+		fprintf(stderr, "mcpbench: fork: %s\n", strerror(errno));
+		goto fail;
+	}
+	if (c->pid == 0) {
+		/* The child: only async-signal-safe calls until exec. */
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
+			_exit(126);
+		if (!show_stderr) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null >= 0)
+				dup2(null, STDERR_FILENO);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in_fd = in[1];
+	c->out.fd = out[0];
+	fcntl(c->in_fd, F_SETFL, fcntl(c->in_fd, F_GETFL) | O_NONBLOCK);
+	fcntl(c->out.fd, F_SETFL, fcntl(c->out.fd, F_GETFL) | O_NONBLOCK);
+#ifdef SYS_pidfd_open
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd >= 0)
+		fcntl(c->pidfd, F_SETFD, FD_CLOEXEC);
+#endif
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	return -1;
+}
+
+/* Close the server's stdin and wait until timeout_ns for it to exit,
+ * draining its stdout meanwhile; kill it (SIGKILL) if it does not. Fills
+ * *ru and *status when not NULL. Returns 0 when the server exited by
+ * itself, -1 when it had to be killed or could not be reaped. Frees
+ * everything *c holds; accepts a child that never started (pid -1). */
+static int mb_child_finish(struct mb_child *c, uint64_t timeout_ns, struct rusage *ru,
+			   int *status)
+{
+	uint64_t deadline = mb_now_ns() + timeout_ns;
+	struct rusage ignored_ru;
+	int st = 0, ret = -1;
+	bool timed_out;
+
+	if (!ru)
+		ru = &ignored_ru;
+	memset(ru, 0, sizeof(*ru));
+	if (c->in_fd >= 0)
+		close(c->in_fd);
+	c->in_fd = -1;
+	if (c->pid <= 0)
+		goto out;
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = c->pidfd, .events = POLLIN},
+					{.fd = c->out.eof ? -1 : c->out.fd, .events = POLLIN}};
+		pid_t w = wait4(c->pid, &st, WNOHANG, ru);
+		if (w == c->pid) {
+			ret = 0;
+			break;
+		}
+		if (w < 0 && errno != EINTR)
+			break;
+		int left = mb_ms_left(deadline);
+		if (left == 0) {
+			kill(c->pid, SIGKILL);
+			while (wait4(c->pid, &st, 0, ru) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		if (c->pidfd < 0 && c->out.eof && left > 1)
+			left = 1; /* no pidfd: poll the exit every millisecond */
+		if (poll(pfd, 2, left) > 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			/* Discard whatever it still prints, so it never blocks on us. */
+			c->out.start = c->out.len = c->out.scan = 0;
+			if (mb_reader_fill(&c->out, 0, &timed_out) < 0)
+				c->out.eof = true;
+		}
+	}
+out:
+	if (status)
+		*status = st;
+	if (c->out.fd >= 0)
+		close(c->out.fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	free(c->out.buf);
+	c->out.buf = NULL;
+	c->out.fd = c->pidfd = -1;
+	c->pid = -1;
+	return ret;
+}
+
+/* Kill a server that failed a measurement and reap it. */
+static void mb_child_kill(struct mb_child *c)
+{
+	if (c->pid > 0)
+		kill(c->pid, SIGKILL);
+	mb_child_finish(c, 1000000000u, NULL, NULL);
+}
+
+/* The server's own peak resident set (VmHWM) in KiB, read from
+ * /proc/PID/status; -1 when unavailable. */
+static long mb_proc_hwm_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+	int n = snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || !(f = fopen(path, "re")))
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "VmHWM:", 6) == 0) {
+			char *end;
+			errno = 0;
+			kb = strtol(line + 6, &end, 10);
+			if (errno || end == line + 6)
+				kb = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* Write all n bytes of data to the server's stdin by deadline (ns), reading
+ * (and keeping) its output meanwhile so neither side can block the other.
+ * 0 on success, -1 on timeout or a broken pipe (message on stderr). */
+static int mb_send(struct mb_child *c, const char *data, size_t n, uint64_t deadline)
+{
+	bool timed_out;
+
+	while (n > 0) {
+		ssize_t w = write(c->in_fd, data, n);
+		if (w > 0) {
+			data += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN) {
+			fprintf(stderr, "mcpbench: writing to the server: %s\n", strerror(errno));
+			return -1;
+		}
+		struct pollfd pfd[2] = {{.fd = c->in_fd, .events = POLLOUT},
+					{.fd = c->out.eof ? -1 : c->out.fd, .events = POLLIN}};
+		int left = mb_ms_left(deadline);
+		if (left == 0) {
+			fprintf(stderr, "mcpbench: the server stopped reading its input\n");
+			return -1;
+		}
+		if (poll(pfd, 2, left) > 0 && (pfd[1].revents & (POLLIN | POLLHUP)))
+			if (mb_reader_fill(&c->out, 0, &timed_out) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* Remember the first error response of a run (truncated) for the summary. */
+static void mb_note_error(struct mb_child *c, const char *line)
+{
+	if (c->first_error[0] == '\0')
+		snprintf(c->first_error, sizeof(c->first_error), "%s", line);
+}
+
+/* Classify one line from the server. Returns 1 for a response, setting *id
+ * (-1 when the id is not an integer) and *failed (a JSON-RPC error or a
+ * tool result with isError: true); 0 for anything else, which is ignored,
+ * except that a request from the server gets a "method not found" error
+ * back; -1 when that answer cannot be written. */
+static int mb_classify(struct mb_child *c, char *line, size_t n, long long *id, bool *failed,
+		       uint64_t deadline)
+{
+	json_error_t jerr;
+	json_t *msg = json_loadb(line, n, 0, &jerr);
+	json_t *jid, *res;
+	int ret = 0;
+
+	*id = -1;
+	*failed = false;
+	if (!json_is_object(msg)) {
+		c->ignored++;
+		goto out;
+	}
+	jid = json_object_get(msg, "id");
+	res = json_object_get(msg, "result");
+	if (jid && (res || json_object_get(msg, "error"))) {
+		if (json_is_integer(jid))
+			*id = (long long)json_integer_value(jid);
+		*failed = !res || json_is_true(json_object_get(res, "isError"));
+		if (*failed)
+			mb_note_error(c, line);
+		ret = 1;
+		goto out;
+	}
+	c->ignored++;
+	if (jid && json_is_string(json_object_get(msg, "method"))) {
+		char *idtext = json_dumps(jid, JSON_ENCODE_ANY | JSON_COMPACT);
+		struct mb_buf b = {.max = 4096};
+		static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+		static const char tail[] =
+			",\"error\":{\"code\":-32601,\"message\":\"mcpbench answers no requests\"}}\n";
+		if (!idtext || !mb_buf_add(&b, head, sizeof(head) - 1) ||
+		    !mb_buf_add(&b, idtext, strlen(idtext)) || !mb_buf_add(&b, tail, sizeof(tail) - 1) ||
+		    mb_send(c, b.p, b.len, deadline) < 0)
+			ret = -1;
+		free(idtext);
+		mb_buf_free(&b);
+	}
+out:
+	json_decref(msg);
+	return ret;
+}
+
+/* Wait until deadline (ns) for the response to id, skipping other lines.
+ * Sets *failed as mb_classify() does. 0 on success, -1 with a message on
+ * stderr when the server closes its output, errs or times out. */
+static int mb_await(struct mb_child *c, long long id, uint64_t deadline, bool *failed)
+{
+	char *line;
+	size_t n;
+	long long got;
+	bool timed_out;
+
+	for (;;) {
+		while (mb_reader_next(&c->out, &line, &n)) {
+			int k = mb_classify(c, line, n, &got, failed, deadline);
+			if (k < 0)
+				return -1;
+			if (k == 1 && got == id)
+				return 0;
+			if (k == 1)
+				c->stray++;
+		}
+		int rc = mb_reader_fill(&c->out, deadline, &timed_out);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			fprintf(stderr, "mcpbench: %s while waiting for the response to id %lld\n",
+				timed_out ? "timed out" : "the server closed its output", id);
+			return -1;
+		}
+	}
+}
+
+/* ---- requests -------------------------------------------------------- */
+
+/* Build a request template for method with params (a JSON text, or NULL
+ * for none). 0 on success, -1 if params is not valid JSON or memory runs
+ * out. The template owns its strings; free them with mb_req_free(). */
+static int mb_req_init(struct mb_req *r, const char *method, const char *params)
+{
+	static const char prefix[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	json_t *m = json_string(method), *p = NULL;
+	char *mtext = NULL, *ptext = NULL;
+	json_error_t jerr;
+	struct mb_buf b = {.max = MB_BUF_MAX};
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (params && !(p = json_loads(params, JSON_DECODE_ANY, &jerr))) {
+		fprintf(stderr, "mcpbench: invalid JSON: %s\n", jerr.text);
+		goto out;
+	}
+	mtext = json_dumps(m, JSON_ENCODE_ANY | JSON_COMPACT);
+	ptext = p ? json_dumps(p, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	if (!mtext || (p && !ptext))
+		goto out;
+	if (!mb_buf_add(&b, ",\"method\":", 10) || !mb_buf_add(&b, mtext, strlen(mtext)))
+		goto out;
+	if (ptext && (!mb_buf_add(&b, ",\"params\":", 10) || !mb_buf_add(&b, ptext, strlen(ptext))))
+		goto out;
+	if (!mb_buf_add(&b, "}\n", 2))
+		goto out;
+	r->prefix = strdup(prefix);
+	if (!r->prefix)
+		goto out;
+	r->prefix_len = sizeof(prefix) - 1;
+	r->suffix = b.p;
+	r->suffix_len = b.len;
+	b.p = NULL;
+	ret = 0;
+out:
+	mb_buf_free(&b);
+	free(mtext);
+	free(ptext);
+	json_decref(m);
+	json_decref(p);
+	return ret;
+}
+
+/* Free a template's strings; accepts a zeroed template. */
+static void mb_req_free(struct mb_req *r)
+{
+	free(r->prefix);
+	free(r->suffix);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Append the request r with this id to b; false when b is full. */
+static bool mb_req_add(struct mb_buf *b, const struct mb_req *r, long long id)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%lld", id);
+
+	if (n < 0 || (size_t)n >= sizeof(digits))
+		return false;
+	return mb_buf_add(b, r->prefix, r->prefix_len) && mb_buf_add(b, digits, (size_t)n) &&
+	       mb_buf_add(b, r->suffix, r->suffix_len);
+}
+
+/* Start a server and take it through initialize and
+ * notifications/initialized. Returns the initialize response time in ms, or
+ * a negative value on failure (the server is killed then). When list is
+ * true, also sends tools/list in the same write and waits for its answer;
+ * *ready_ms is then the time to that answer. */
+static double mb_session_open(const struct mb_opts *o, struct mb_child *c, bool list,
+			      uint64_t t0, double *ready_ms)
+{
+	static const char init[] =
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+		"\"protocolVersion\":\"" MB_PROTOCOL "\",\"capabilities\":{},"
+		"\"clientInfo\":{\"name\":\"mcpbench\",\"version\":\"" MB_VERSION "\"}}}\n";
+	static const char inited[] =
+		"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+	static const char tlist[] = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\n";
+	uint64_t timeout = (uint64_t)o->timeout_ms * 1000000u;
+	double init_ms;
+	bool failed;
+	struct mb_buf b = {.max = 4096};
+
+	if (mb_spawn(o->argv, o->show_stderr, c) < 0)
+		return -1.0;
+	if (mb_send(c, init, sizeof(init) - 1, mb_now_ns() + timeout) < 0 ||
+	    mb_await(c, MB_ID_INIT, mb_now_ns() + timeout, &failed) < 0)
+		goto fail;
+	if (failed) {
+		fprintf(stderr, "mcpbench: initialize failed: %s\n", c->first_error);
+		goto fail;
+	}
+	init_ms = (double)(mb_now_ns() - t0) / 1e6;
+	if (!mb_buf_add(&b, inited, sizeof(inited) - 1) ||
+	    (list && !mb_buf_add(&b, tlist, sizeof(tlist) - 1)) ||
+	    mb_send(c, b.p, b.len, mb_now_ns() + timeout) < 0)
+		goto fail;
+	if (list) {
+		if (mb_await(c, MB_ID_LIST, mb_now_ns() + timeout, &failed) < 0)
+			goto fail;
+		if (failed) {
+			fprintf(stderr, "mcpbench: tools/list failed: %s\n", c->first_error);
+			goto fail;
+		}
+		*ready_ms = (double)(mb_now_ns() - t0) / 1e6;
+	}
+	mb_buf_free(&b);
+	return init_ms;
+fail:
+	mb_buf_free(&b);
+	mb_child_kill(c);
+	return -1.0;
+}
+
+/* ---- measurements ---------------------------------------------------- */
+
+/* Print one result object as a line of stdout. Steals obj. */
+static void mb_emit(json_t *obj)
+{
+	if (!obj)
+		return;
+	json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(obj);
+}
+
+/* Cold start: o->runs times spawn, initialize, tools/list, close stdin and
+ * reap. Prints one "cold_start" line. 0 when every run succeeded. */
+static int mb_cold(const struct mb_opts *o)
+{
+	double *total = calloc((size_t)o->runs, sizeof(double));
+	double *ready = calloc((size_t)o->runs, sizeof(double));
+	double *init = calloc((size_t)o->runs, sizeof(double));
+	double *rss = calloc((size_t)o->runs, sizeof(double));
+	double *hwm = calloc((size_t)o->runs, sizeof(double));
+	uint64_t timeout = (uint64_t)o->timeout_ms * 1000000u;
+	size_t ok = 0, nhwm = 0, bad_exit = 0;
+	struct rusage self;
+	double driver_mb;
+	int ret = -1;
+
+	if (!total || !ready || !init || !rss || !hwm) {
+		fprintf(stderr, "mcpbench: out of memory\n");
+		goto out;
+	}
+	getrusage(RUSAGE_SELF, &self);
+	driver_mb = (double)self.ru_maxrss / 1024.0;
+	for (long i = 0; i < o->runs; i++) {
+		struct mb_child c;
+		struct rusage ru;
+		double ready_ms = 0.0;
+		int status;
+		uint64_t t0 = mb_now_ns();
+		double init_ms = mb_session_open(o, &c, true, t0, &ready_ms);
+		if (init_ms < 0)
+			continue;
+		uint64_t t_ready = mb_now_ns();
+		long kb = mb_proc_hwm_kb(c.pid); /* outside the timed span */
+		uint64_t t_close = mb_now_ns();
+		if (mb_child_finish(&c, timeout, &ru, &status) < 0) {
+			fprintf(stderr, "mcpbench: run %ld: the server did not exit after stdin closed\n",
+				i + 1);
+			continue;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad_exit++;
+		total[ok] = (double)((t_ready - t0) + (mb_now_ns() - t_close)) / 1e6;
+		ready[ok] = ready_ms;
+		init[ok] = init_ms;
+		rss[ok] = (double)ru.ru_maxrss / 1024.0;
+		if (kb > 0)
+			hwm[nhwm++] = (double)kb / 1024.0;
+		ok++;
+	}
+	qsort(total, ok, sizeof(double), mb_cmp_double);
+	qsort(ready, ok, sizeof(double), mb_cmp_double);
+	qsort(init, ok, sizeof(double), mb_cmp_double);
+	qsort(rss, ok, sizeof(double), mb_cmp_double);
+	qsort(hwm, nhwm, sizeof(double), mb_cmp_double);
+	mb_emit(json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+			  "label", o->label, "metric", "cold_start", "runs", (json_int_t)o->runs,
+			  "ok_runs", (json_int_t)ok, "bad_exits", (json_int_t)bad_exit, "median_ms",
+			  mb_quantile(total, ok, 0.5), "p90_ms", mb_quantile(total, ok, 0.9),
+			  "min_ms", mb_quantile(total, ok, 0.0), "max_ms",
+			  mb_quantile(total, ok, 1.0), "init_median_ms", mb_quantile(init, ok, 0.5),
+			  "ready_median_ms", mb_quantile(ready, ok, 0.5), "rss_median_mb",
+			  mb_quantile(rss, ok, 0.5), "rss_max_mb", mb_quantile(rss, ok, 1.0),
+			  "hwm_median_mb", mb_quantile(hwm, nhwm, 0.5), "driver_rss_mb", driver_mb));
+	fprintf(stderr,
+		"[%s] cold start: median %.2f ms, p90 %.2f ms (%zu/%ld runs ok; initialize "
+		"answered at %.2f ms, tools/list at %.2f ms)\n",
+		o->label, mb_quantile(total, ok, 0.5), mb_quantile(total, ok, 0.9), ok, o->runs,
+		mb_quantile(init, ok, 0.5), mb_quantile(ready, ok, 0.5));
+	fprintf(stderr,
+		"[%s] peak RSS (wait4 ru_maxrss): median %.2f MB, max %.2f MB; server VmHWM at "
+		"ready %.2f MB; driver %.2f MB\n",
+		o->label, mb_quantile(rss, ok, 0.5), mb_quantile(rss, ok, 1.0),
+		mb_quantile(hwm, nhwm, 0.5), driver_mb);
+	if (bad_exit)
+		fprintf(stderr, "[%s] warning: %zu runs ended with a non-zero status\n", o->label,
+			bad_exit);
+	ret = ok == (size_t)o->runs ? 0 : -1;
+out:
+	free(total);
+	free(ready);
+	free(init);
+	free(rss);
+	free(hwm);
+	return ret;
+}
+
+/* Record one latency sample, growing t->lat_us up to MB_LAT_MAX samples
+ * (later samples are dropped, the count still rises). */
+static void mb_tput_sample(struct mb_tput *t, double us)
+{
+	if (t->nlat == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 65536;
+		if (cap > MB_LAT_MAX)
+			return;
+		double *p = realloc(t->lat_us, cap * sizeof(double));
+		if (!p)
+			return;
+		t->lat_us = p;
+		t->cap = cap;
+	}
+	t->lat_us[t->nlat++] = us;
+}
+
+/* Free a run's samples. */
+static void mb_tput_free(struct mb_tput *t)
+{
+	free(t->lat_us);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Drive traffic of request r with `inflight` outstanding requests for
+ * duration_ns (0 = no limit) or max_req requests (0 = no limit), whichever
+ * ends first, then wait for the stragglers. Ids start at *next_id, which
+ * is advanced. Results go to *t when it is not NULL (a warm-up passes
+ * NULL). 0 on success, -1 when the server fails. */
+static int mb_drive(const struct mb_opts *o, struct mb_child *c, const struct mb_req *r,
+		    long inflight, uint64_t duration_ns, long long max_req, long long *next_id,
+		    struct mb_tput *t)
+{
+	struct mb_slot *slots = calloc((size_t)inflight, sizeof(*slots));
+	struct mb_buf b = {.max = MB_BUF_MAX};
+	uint64_t timeout = (uint64_t)o->timeout_ms * 1000000u;
+	uint64_t start = mb_now_ns(), now = start;
+	uint64_t end = duration_ns ? start + duration_ns : UINT64_MAX;
+	long long sent = 0;
+	long outstanding = 0;
+	int ret = -1;
+
+	if (!slots) {
+		fprintf(stderr, "mcpbench: out of memory\n");
+		goto out;
+	}
+	for (;;) {
+		char *line;
+		size_t n;
+		long long id;
+		bool failed, timed_out;
+
+		/* Top up to `inflight` outstanding requests with one write. */
+		b.len = 0;
+		while (outstanding < inflight && now < end && (max_req == 0 || sent < max_req)) {
+			long s = 0;
+			while (slots[s].id != 0)
+				s++;
+			slots[s].id = (*next_id)++;
+			slots[s].sent_ns = now;
+			if (!mb_req_add(&b, r, slots[s].id)) {
+				fprintf(stderr, "mcpbench: request too large\n");
+				goto out;
+			}
+			outstanding++;
+			sent++;
+		}
+		if (b.len > 0 && mb_send(c, b.p, b.len, now + timeout) < 0)
+			goto out;
+		if (outstanding == 0)
+			break;
+		/* Take every response already buffered, else wait for more. */
+		bool any = false;
+		while (mb_reader_next(&c->out, &line, &n)) {
+			int k = mb_classify(c, line, n, &id, &failed, now + timeout);
+			if (k < 0)
+				goto out;
+			if (k == 0)
+				continue;
+			long s = 0;
+			while (s < inflight && slots[s].id != id)
+				s++;
+			if (s == inflight || id <= 0) {
+				c->stray++;
+				continue;
+			}
+			now = mb_now_ns();
+			if (t) {
+				t->done++;
+				t->errors += failed;
+				mb_tput_sample(t, (double)(now - slots[s].sent_ns) / 1e3);
+			}
+			slots[s].id = 0;
+			outstanding--;
+			any = true;
+		}
+		if (any)
+			continue;
+		int rc = mb_reader_fill(&c->out, mb_now_ns() + timeout, &timed_out);
+		if (rc < 0)
+			goto out;
+		if (rc == 0) {
+			fprintf(stderr, "mcpbench: %s with %ld requests outstanding\n",
+				timed_out ? "timed out" : "the server closed its output", outstanding);
+			goto out;
+		}
+		now = mb_now_ns();
+	}
+	if (t)
+		t->seconds = (double)(mb_now_ns() - start) / 1e9;
+	ret = 0;
+out:
+	mb_buf_free(&b);
+	free(slots);
+	return ret;
+}
+
+/* One throughput measurement in a fresh server: warm up, then drive r with
+ * `inflight` outstanding requests. `metric` names it in the output. Prints
+ * one line. 0 on success. */
+static int mb_throughput(const struct mb_opts *o, const char *metric, const struct mb_req *r,
+			 long inflight)
+{
+	struct mb_child c;
+	struct mb_tput t = {0};
+	long long next_id = MB_ID_FIRST;
+	double dummy, rate, p50, p99;
+	int ret = -1, status = 0;
+	const char *mode = inflight == 1 ? "sequential" : "concurrent";
+
+	if (mb_session_open(o, &c, false, mb_now_ns(), &dummy) < 0)
+		goto report;
+	if (o->warmup > 0 &&
+	    mb_drive(o, &c, r, inflight, (uint64_t)(o->warmup * 1e9), 0, &next_id, NULL) < 0)
+		goto fail;
+	c.first_error[0] = '\0';
+	if (mb_drive(o, &c, r, inflight, (uint64_t)(o->seconds * 1e9), o->requests, &next_id,
+		     &t) < 0)
+		goto fail;
+	if (mb_child_finish(&c, (uint64_t)o->timeout_ms * 1000000u, NULL, &status) < 0)
+		fprintf(stderr, "[%s] warning: the server had to be killed after %s\n", o->label,
+			metric);
+	ret = 0;
+	goto report;
+fail:
+	mb_child_kill(&c);
+report:
+	qsort(t.lat_us, t.nlat, sizeof(double), mb_cmp_double);
+	rate = t.seconds > 0 ? (double)t.done / t.seconds : 0.0;
+	p50 = mb_quantile(t.lat_us, t.nlat, 0.5);
+	p99 = mb_quantile(t.lat_us, t.nlat, 0.99);
+	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:f, s:f, s:f, s:f}", "label",
+			  o->label, "metric", metric, "mode", mode, "inflight", (json_int_t)inflight,
+			  "ok", ret == 0, "requests", (json_int_t)t.done, "errors",
+			  (json_int_t)t.errors, "seconds", t.seconds, "per_second", rate, "p50_us",
+			  p50, "p99_us", p99));
+	if (ret == 0)
+		fprintf(stderr,
+			"[%s] %s, %s (%ld in flight): %.0f req/s (%" PRIu64 " in %.2f s), "
+			"latency p50 %.1f us, p99 %.1f us\n",
+			o->label, metric, mode, inflight, rate, t.done, t.seconds, p50, p99);
+	else
+		fprintf(stderr, "[%s] %s, %s: FAILED\n", o->label, metric, mode);
+	if (t.errors)
+		fprintf(stderr, "[%s] warning: %" PRIu64 " error responses; the first: %.200s\n",
+			o->label, t.errors, c.first_error);
+	mb_tput_free(&t);
+	return ret;
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+/* Print the usage text to f. */
+static void mb_usage(FILE *f)
+{
+	fputs("usage: mcpbench [options] -- SERVER [ARGS...]\n"
+	      "\n"
+	      "Benchmarks an MCP server that speaks newline-delimited JSON-RPC on stdio.\n"
+	      "  --runs N        cold-start runs (default 50; 0 skips them)\n"
+	      "  --seconds S     length of each throughput run (default 3; 0 = no limit)\n"
+	      "  --requests N    stop each throughput run after N requests (default 0 = no limit)\n"
+	      "  --warmup S      unmeasured traffic before each throughput run (default 0.5)\n"
+	      "  --inflight K    outstanding requests in the concurrent runs (default 16)\n"
+	      "  --tool NAME     tool for the tools/call runs (none: skip them)\n"
+	      "  --args JSON     its arguments (default {})\n"
+	      "  --label NAME    names the server in the output (default: SERVER)\n"
+	      "  --timeout MS    longest wait for any response or exit (default 10000)\n"
+	      "  --only LIST     comma-separated subset of cold,ping,call\n"
+	      "  --show-stderr   let the server's stderr through\n"
+	      "Results: one JSON object per line on stdout; a summary on stderr.\n",
+	      f);
+}
+
+/* Parse --only's list into o; false on an unknown word. */
+static bool mb_parse_only(const char *list, struct mb_opts *o)
+{
+	o->do_cold = o->do_ping = o->do_call = false;
+	while (*list) {
+		size_t n = strcspn(list, ",");
+		if (n == 4 && strncmp(list, "cold", 4) == 0)
+			o->do_cold = true;
+		else if (n == 4 && strncmp(list, "ping", 4) == 0)
+			o->do_ping = true;
+		else if (n == 4 && strncmp(list, "call", 4) == 0)
+			o->do_call = true;
+		else if (n > 0)
+			return false;
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return true;
+}
+
+/* Fill *o from argv; returns 0, or 2 after printing a usage error (1 when
+ * only help was asked for, printed to stdout). */
+static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
+{
+	long long v;
+	int i;
+
+	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16,
+			      .timeout_ms = 10000, .args = "{}", .do_cold = true,
+			      .do_ping = true, .do_call = true};
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ok = true;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			mb_usage(stdout);
+			return 1;
+		}
+		if (strcmp(a, "--show-stderr") == 0) {
+			o->show_stderr = true;
+			continue;
+		}
+		if (!val) {
+			fprintf(stderr, "mcpbench: %s needs a value (or is unknown)\n", a);
+			return 2;
+		}
+		i++;
+		if (strcmp(a, "--runs") == 0) {
+			ok = mb_parse_ll(val, 0, 100000, &v);
+			o->runs = (long)v;
+		} else if (strcmp(a, "--seconds") == 0) {
+			ok = mb_parse_double(val, 0.0, 3600.0, &o->seconds);
+		} else if (strcmp(a, "--requests") == 0) {
+			ok = mb_parse_ll(val, 0, LLONG_MAX / 2, &o->requests);
+		} else if (strcmp(a, "--warmup") == 0) {
+			ok = mb_parse_double(val, 0.0, 600.0, &o->warmup);
+		} else if (strcmp(a, "--inflight") == 0) {
+			ok = mb_parse_ll(val, 1, MB_INFLIGHT_MAX, &v);
+			o->inflight = (long)v;
+		} else if (strcmp(a, "--timeout") == 0) {
+			ok = mb_parse_ll(val, 1, 3600000, &v);
+			o->timeout_ms = (long)v;
+		} else if (strcmp(a, "--tool") == 0) {
+			o->tool = val;
+		} else if (strcmp(a, "--args") == 0) {
+			o->args = val;
+		} else if (strcmp(a, "--label") == 0) {
+			o->label = val;
+		} else if (strcmp(a, "--only") == 0) {
+			ok = mb_parse_only(val, o);
+		} else {
+			fprintf(stderr, "mcpbench: unknown option %s\n", a);
+			return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "mcpbench: bad value for %s: %s\n", a, val);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "mcpbench: no server command after --\n");
+		mb_usage(stderr);
+		return 2;
+	}
+	if (o->seconds == 0.0 && o->requests == 0) {
+		fprintf(stderr, "mcpbench: --seconds 0 needs --requests N\n");
+		return 2;
+	}
+	o->argv = argv + i;
+	if (!o->label)
+		o->label = o->argv[0];
+	return 0;
+}
+
+/* Run the measurements the options ask for; exit status 0 when all
+ * succeeded, 1 when any failed, 2 on a usage error. */
+int main(int argc, char **argv)
+{
+	struct mb_opts o;
+	struct mb_req ping = {0}, call = {0};
+	int rc = mb_parse_args(argc, argv, &o), failures = 0;
+
+	if (rc != 0)
+		return rc == 1 ? 0 : 2;
+	signal(SIGPIPE, SIG_IGN); /* a dead server shows up as EPIPE */
+	if (o.do_call && o.tool) {
+		json_error_t jerr;
+		json_t *params = json_pack("{s:s}", "name", o.tool);
+		json_t *args = json_loads(o.args, 0, &jerr);
+		char *text = NULL;
+		if (!json_is_object(args)) {
+			fprintf(stderr, "mcpbench: --args must be a JSON object\n");
+			json_decref(params);
+			json_decref(args);
+			return 2;
+		}
+		json_object_set_new(params, "arguments", args);
+		text = json_dumps(params, JSON_COMPACT);
+		json_decref(params);
+		rc = text ? mb_req_init(&call, "tools/call", text) : -1;
+		free(text);
+		if (rc < 0)
+			return 2;
+	}
+	if (mb_req_init(&ping, "ping", NULL) < 0)
+		return 2;
+	/* Cold start first, while this process is small: see the file comment. */
+	if (o.do_cold && o.runs > 0 && mb_cold(&o) < 0)
+		failures++;
+	if (o.do_ping) {
+		failures += mb_throughput(&o, "ping", &ping, 1) < 0;
+		failures += mb_throughput(&o, "ping", &ping, o.inflight) < 0;
+	}
+	if (o.do_call && o.tool) {
+		failures += mb_throughput(&o, "tools_call", &call, 1) < 0;
+		failures += mb_throughput(&o, "tools_call", &call, o.inflight) < 0;
+	}
+	mb_req_free(&ping);
+	mb_req_free(&call);
+	return failures ? 1 : 0;
+}

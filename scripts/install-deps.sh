@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# install-deps.sh - install what moat needs to build and test on Debian 12.
+#
+# Idempotent and quiet when everything is present: Debian packages (DESIGN.md
+# section 6) through apt-get, and the end-to-end test client through `npm ci`
+# from the committed package-lock.json. Runs apt-get as root or through sudo.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+apt_pkgs=(
+	gcc make pkg-config meson ninja-build python3
+	clang libclang-rt-14-dev
+	libjansson-dev libpcre2-dev libcmocka-dev
+	libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev sqlite3
+	libpq-dev libgit2-dev libseccomp-dev libmagic-dev
+	git nodejs npm
+)
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm may come with nodejs from elsewhere; only ask apt for it when absent.
+if command -v npm >/dev/null 2>&1; then
+	missing=("${missing[@]/npm/}")
+fi
+if command -v node >/dev/null 2>&1; then
+	missing=("${missing[@]/nodejs/}")
+fi
+pkgs=()
+for p in "${missing[@]}"; do [ -n "$p" ] && pkgs+=("$p"); done
+
+if [ ${#pkgs[@]} -gt 0 ]; then
+	echo "install-deps: installing ${pkgs[*]}" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
+fi
+
+# The official MCP SDK client for the end-to-end tests, pinned by the lockfile.
+stamp=node_modules/.moat-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+	echo "install-deps: npm ci" >&2
+	npm ci --no-audit --no-fund --loglevel=error >&2
+	cp package-lock.json "$stamp"
+fi

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test-all.sh - run every moat test suite and print one closing tally.
+#
+# Suites: cmocka unit tests (meson test) in build-test and build-asan (ASan +
+# UBSan); end-to-end tests (node --test with the official MCP SDK client)
+# against both binaries; each libFuzzer target for FUZZ_SECONDS. Every
+# suite's own pass/fail counts are added up; the last line is
+# "N passed, M failed" and the exit status is non-zero on any failure.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+passed=0
+failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+count() { # count SUITE PASSED FAILED
+	echo "== $1: $2 passed, $3 failed"
+	passed=$((passed + $2))
+	failed=$((failed + $3))
+}
+
+unit() { # unit BUILD_DIR
+	local out="$log/unit-$1.txt"
+	meson test -C "$1" --print-errorlogs >"$out" 2>&1
+	local rc=$?
+	local ok fail
+	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	local to
+	to=$(sed -n 's/^Timeout: *\([0-9]*\).*/\1/p' "$out" | tail -1)
+	ok=${ok:-0}
+	fail=$(( ${fail:-0} + ${to:-0} ))
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+	[ "$rc" -ne 0 ] && cat "$out"
+	grep -h "schema suite:" "$1/meson-logs/testlog.txt" 2>/dev/null | tail -1
+	count "unit tests ($1)" "$ok" "$fail"
+}
+
+e2e() { # e2e BUILD_DIR
+	local out="$log/e2e-$1.txt"
+	MOAT_BIN="$PWD/$1/moat" node --test --test-reporter=tap tests/e2e/ >"$out" 2>&1
+	local rc=$?
+	local ok fail
+	ok=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
+	fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$out" | tail -1)
+	ok=${ok:-0}
+	fail=${fail:-0}
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+	[ "$rc" -ne 0 ] && grep -B2 -A30 "^not ok" "$out" | head -200
+	count "e2e tests ($1)" "$ok" "$fail"
+}
+
+fuzz() {
+	local ok=0 fail=0
+	for f in build-fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		local name=${f#build-fuzz/fuzz_}
+		local corpus="$log/corpus-$name"
+		mkdir -p "$corpus"
+		[ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$corpus/"
+		if "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$log/" "$corpus" >"$log/fuzz-$name.txt" 2>&1; then
+			ok=$((ok + 1))
+		else
+			fail=$((fail + 1))
+			echo "fuzz target $name failed:"
+			tail -40 "$log/fuzz-$name.txt"
+		fi
+	done
+	count "fuzz targets (${FUZZ_SECONDS}s each)" "$ok" "$fail"
+}
+
+if [ "${1:-}" = "--fuzz-only" ]; then
+	fuzz
+else
+	unit build-test
+	unit build-asan
+	e2e build-test
+	e2e build-asan
+	fuzz
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,167 @@
+/*
+ * test_jsonrpc.c - unit tests for src/core/jsonrpc.c: strict parsing, the
+ * depth and size bounds, JSON-RPC shape checks and message builders.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jsonrpc.h"
+
+static enum moat_rc parse(const char *s, json_t **out, struct moat_err *err)
+{
+	return rpc_parse(s, strlen(s), 4096, 8, out, err);
+}
+
+static void expect_parse_error(const char *input, const char *rule)
+{
+	struct moat_err err = {0};
+	json_t *doc = NULL;
+
+	assert_int_equal(parse(input, &doc, &err), MOAT_EINVAL);
+	assert_null(doc);
+	assert_non_null(strstr(err.msg, rule));
+}
+
+static void test_strict_parse(void **state)
+{
+	struct moat_err err = {0};
+	json_t *doc = NULL;
+
+	assert_int_equal(parse("{\"a\":1}", &doc, &err), MOAT_OK);
+	json_decref(doc);
+	expect_parse_error("{\"a\":1,\"a\":2}", "duplicate object key");
+	expect_parse_error("{\"a\":\"\xff\"}", "invalid UTF-8");
+	expect_parse_error("{\"a\":NaN}", "invalid JSON");
+	expect_parse_error("{\"a\":1} x", "trailing data");
+	expect_parse_error("{\"a\":\"\\u0000\"}", "\\u0000");
+	expect_parse_error("{\"a\":", "invalid JSON");
+	expect_parse_error("{\"a\":123456789012345678901234567890}", "number out of range");
+}
+
+static void test_parse_error_never_quotes_input(void **state)
+{
+	struct moat_err err = {0};
+	json_t *doc = NULL;
+
+	assert_int_equal(parse("{\"token\": SECRETVALUE}", &doc, &err), MOAT_EINVAL);
+	assert_null(strstr(err.msg, "SECRETVALUE"));
+}
+
+static void test_limits(void **state)
+{
+	struct moat_err err = {0};
+	json_t *doc = NULL;
+	char big[5000];
+
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '1';
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(parse(big, &doc, &err), MOAT_ELIMIT);
+	assert_non_null(strstr(err.msg, "limits.max_message_bytes"));
+	assert_int_equal(parse("[[[[[[[[[1]]]]]]]]]", &doc, &err), MOAT_ELIMIT);
+	assert_non_null(strstr(err.msg, "limits.max_json_depth"));
+	/* Brackets inside strings do not count, escaped quotes do not end them. */
+	assert_int_equal(parse("[\"[[[[[[[[[[[\\\"[[[[[[\"]", &doc, &err), MOAT_OK);
+	json_decref(doc);
+	assert_true(rpc_depth_ok("[[]]", 4, 2));
+	assert_false(rpc_depth_ok("[[[]]]", 6, 2));
+}
+
+static void expect_shape_error(const char *input, const char *rule, bool keeps_id)
+{
+	struct moat_err err = {0};
+	struct rpc_msg m;
+	json_t *doc = json_loads(input, 0, NULL);
+
+	assert_non_null(doc);
+	assert_int_equal(rpc_classify(doc, &m, &err), MOAT_EINVAL);
+	assert_non_null(strstr(err.msg, rule));
+	if (keeps_id)
+		assert_non_null(m.id);
+	else
+		assert_null(m.id);
+	json_decref(doc);
+}
+
+static void test_classify(void **state)
+{
+	struct moat_err err = {0};
+	struct rpc_msg m;
+	json_t *doc;
+
+	doc = json_loads("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}", 0, NULL);
+	assert_int_equal(rpc_classify(doc, &m, &err), MOAT_OK);
+	assert_int_equal(m.kind, RPC_REQUEST);
+	assert_string_equal(m.method, "ping");
+	json_decref(doc);
+
+	doc = json_loads("{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", 0, NULL);
+	assert_int_equal(rpc_classify(doc, &m, &err), MOAT_OK);
+	assert_int_equal(m.kind, RPC_NOTIFICATION);
+	json_decref(doc);
+
+	doc = json_loads("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"result\":{}}", 0, NULL);
+	assert_int_equal(rpc_classify(doc, &m, &err), MOAT_OK);
+	assert_int_equal(m.kind, RPC_RESPONSE);
+	json_decref(doc);
+
+	expect_shape_error("[1]", "must be a JSON object", false);
+	expect_shape_error("{\"id\":1,\"method\":\"ping\"}", "\"jsonrpc\" must be \"2.0\"", true);
+	expect_shape_error("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", "\"2.0\"", true);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"ping\"}", "\"id\"", false);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", "\"id\"", false);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", "\"id\"", false);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", "\"method\"", true);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", "\"method\"", true);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":[1]}",
+			   "\"params\" must be an object", true);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1}", "\"method\" is missing", true);
+	expect_shape_error("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{},\"error\":{}}",
+			   "\"method\" is missing", true);
+}
+
+static void test_builders(void **state)
+{
+	json_t *id = json_integer(3);
+	json_t *r = rpc_result(id, json_object());
+	json_t *e = rpc_error(NULL, RPC_PARSE_ERROR, "bad");
+	json_t *n = rpc_notification("notifications/message", NULL);
+	char key[16];
+
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 3);
+	assert_true(json_is_object(json_object_get(r, "result")));
+	assert_true(json_is_null(json_object_get(e, "id")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "error"), "code")),
+			 -32700);
+	assert_null(json_object_get(n, "id"));
+	assert_true(rpc_id_key(id, key, sizeof(key)));
+	assert_string_equal(key, "3");
+	json_t *sid = json_string("3");
+	assert_true(rpc_id_key(sid, key, sizeof(key)));
+	assert_string_equal(key, "\"3\""); /* "3" and 3 are different ids */
+	json_t *longid = json_string("0123456789abcdefghij");
+	assert_false(rpc_id_key(longid, key, sizeof(key)));
+	json_decref(longid);
+	json_decref(sid);
+	json_decref(id);
+	json_decref(r);
+	json_decref(e);
+	json_decref(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strict_parse),
+		cmocka_unit_test(test_parse_error_never_quotes_input),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_builders),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
