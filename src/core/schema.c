@@ -450,7 +450,8 @@ static int value_eq(const json_t *a, const json_t *b, unsigned depth)
 
 		if (json_object_size(a) != json_object_size(b))
 			return 0;
-		for (it = json_object_iter((json_t *)a); it; it = json_object_iter_next((json_t *)a, it)) {
+		for (it = json_object_iter((json_t *)a); it;
+		     it = json_object_iter_next((json_t *)a, it)) {
 			const json_t *bv = json_object_getn(b, json_object_iter_key(it),
 							    json_object_iter_key_len(it));
 			int r;
@@ -530,8 +531,10 @@ static uint64_t value_hash(const json_t *v, unsigned depth)
 		void *it;
 
 		h = 0x5000;
-		for (it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
-			uint64_t kh = bytes_hash(json_object_iter_key(it), json_object_iter_key_len(it));
+		for (it = json_object_iter((json_t *)v); it;
+		     it = json_object_iter_next((json_t *)v, it)) {
+			uint64_t kh =
+				bytes_hash(json_object_iter_key(it), json_object_iter_key_len(it));
 
 			h += mix64(kh ^ mix64(value_hash(json_object_iter_value(it), depth + 1)));
 		}
@@ -634,7 +637,8 @@ static int seen_put(struct cctx *c, const json_t *key, struct snode *node)
 
 			if (!c->seen[i].key)
 				continue;
-			for (j = seen_slot(c->seen[i].key, ncap); nt[j].key; j = (j + 1) & (ncap - 1))
+			for (j = seen_slot(c->seen[i].key, ncap); nt[j].key;
+			     j = (j + 1) & (ncap - 1))
 				;
 			nt[j] = c->seen[i];
 		}
@@ -811,27 +815,48 @@ static const struct {
 	const char *name;
 	const char *pcre;
 } gc_names[] = {
-	{"Cased_Letter", "L&"},          {"Close_Punctuation", "Pe"},
-	{"Connector_Punctuation", "Pc"}, {"Control", "Cc"},
-	{"cntrl", "Cc"},                 {"Currency_Symbol", "Sc"},
-	{"Dash_Punctuation", "Pd"},      {"Decimal_Number", "Nd"},
-	{"digit", "Nd"},                 {"Enclosing_Mark", "Me"},
-	{"Final_Punctuation", "Pf"},     {"Format", "Cf"},
-	{"Initial_Punctuation", "Pi"},   {"Letter", "L"},
-	{"Letter_Number", "Nl"},         {"Line_Separator", "Zl"},
-	{"Lowercase_Letter", "Ll"},      {"Mark", "M"},
-	{"Combining_Mark", "M"},         {"Math_Symbol", "Sm"},
-	{"Modifier_Letter", "Lm"},       {"Modifier_Symbol", "Sk"},
-	{"Nonspacing_Mark", "Mn"},       {"Number", "N"},
-	{"Open_Punctuation", "Ps"},      {"Other", "C"},
-	{"Other_Letter", "Lo"},          {"Other_Number", "No"},
-	{"Other_Punctuation", "Po"},     {"Other_Symbol", "So"},
-	{"Paragraph_Separator", "Zp"},   {"Private_Use", "Co"},
-	{"Punctuation", "P"},            {"punct", "P"},
-	{"Separator", "Z"},              {"Space_Separator", "Zs"},
-	{"Spacing_Mark", "Mc"},          {"Surrogate", "Cs"},
-	{"Symbol", "S"},                 {"Titlecase_Letter", "Lt"},
-	{"Unassigned", "Cn"},            {"Uppercase_Letter", "Lu"},
+	{"Cased_Letter", "L&"},
+	{"Close_Punctuation", "Pe"},
+	{"Connector_Punctuation", "Pc"},
+	{"Control", "Cc"},
+	{"cntrl", "Cc"},
+	{"Currency_Symbol", "Sc"},
+	{"Dash_Punctuation", "Pd"},
+	{"Decimal_Number", "Nd"},
+	{"digit", "Nd"},
+	{"Enclosing_Mark", "Me"},
+	{"Final_Punctuation", "Pf"},
+	{"Format", "Cf"},
+	{"Initial_Punctuation", "Pi"},
+	{"Letter", "L"},
+	{"Letter_Number", "Nl"},
+	{"Line_Separator", "Zl"},
+	{"Lowercase_Letter", "Ll"},
+	{"Mark", "M"},
+	{"Combining_Mark", "M"},
+	{"Math_Symbol", "Sm"},
+	{"Modifier_Letter", "Lm"},
+	{"Modifier_Symbol", "Sk"},
+	{"Nonspacing_Mark", "Mn"},
+	{"Number", "N"},
+	{"Open_Punctuation", "Ps"},
+	{"Other", "C"},
+	{"Other_Letter", "Lo"},
+	{"Other_Number", "No"},
+	{"Other_Punctuation", "Po"},
+	{"Other_Symbol", "So"},
+	{"Paragraph_Separator", "Zp"},
+	{"Private_Use", "Co"},
+	{"Punctuation", "P"},
+	{"punct", "P"},
+	{"Separator", "Z"},
+	{"Space_Separator", "Zs"},
+	{"Spacing_Mark", "Mc"},
+	{"Surrogate", "Cs"},
+	{"Symbol", "S"},
+	{"Titlecase_Letter", "Lt"},
+	{"Unassigned", "Cn"},
+	{"Uppercase_Letter", "Lu"},
 };
 
 /*
@@ -845,7 +870,8 @@ static size_t re_translate(const char *p, size_t len, char *out)
 	size_t i = 0, o = 0;
 
 	while (i < len) {
-		if (p[i] == '\\' && i + 2 < len && (p[i + 1] == 'p' || p[i + 1] == 'P') && p[i + 2] == '{') {
+		if (p[i] == '\\' && i + 2 < len && (p[i + 1] == 'p' || p[i + 1] == 'P') &&
+		    p[i + 2] == '{') {
 			const char *name = p + i + 3;
 			const char *close = memchr(name, '}', len - (i + 3));
 			size_t nlen, k;
@@ -856,7 +882,8 @@ static size_t re_translate(const char *p, size_t len, char *out)
 				if (nlen > 3 && memcmp(name, "gc=", 3) == 0) {
 					name += 3;
 					nlen -= 3;
-				} else if (nlen > 17 && memcmp(name, "General_Category=", 17) == 0) {
+				} else if (nlen > 17 &&
+					   memcmp(name, "General_Category=", 17) == 0) {
 					name += 17;
 					nlen -= 17;
 				}
@@ -915,7 +942,8 @@ static int c_regex(struct cctx *c, const char *src, size_t len, struct spattern 
 
 		if (pcre2_get_error_message(errcode, ebuf, sizeof(ebuf)) < 0)
 			(void)snprintf((char *)ebuf, sizeof(ebuf), "error %d", errcode);
-		cfail(c, "invalid regular expression (at offset %zu): %s", (size_t)erroff, (char *)ebuf);
+		cfail(c, "invalid regular expression (at offset %zu): %s", (size_t)erroff,
+		      (char *)ebuf);
 		goto out;
 	}
 	pat->src = malloc(SCHEMA_QUOTE_MAX + 4);
@@ -937,8 +965,9 @@ static int c_type(struct cctx *c, struct snode *n, const json_t *v)
 		const char *name;
 		unsigned bit;
 	} names[] = {
-		{"null", T_NULL},     {"boolean", T_BOOLEAN}, {"object", T_OBJECT}, {"array", T_ARRAY},
-		{"number", T_NUMBER}, {"integer", T_INTEGER}, {"string", T_STRING},
+		{"null", T_NULL},     {"boolean", T_BOOLEAN}, {"object", T_OBJECT},
+		{"array", T_ARRAY},   {"number", T_NUMBER},   {"integer", T_INTEGER},
+		{"string", T_STRING},
 	};
 	size_t i, k, count = json_is_array(v) ? json_array_size(v) : 1;
 
@@ -960,7 +989,8 @@ static int c_type(struct cctx *c, struct snode *n, const json_t *v)
 			char q[SCHEMA_QUOTE_MAX + 4] = "";
 
 			if (json_is_string(e))
-				quote_bounded(q, sizeof(q), json_string_value(e), json_string_length(e));
+				quote_bounded(q, sizeof(q), json_string_value(e),
+					      json_string_length(e));
 			return cfail(c, "unknown type '%s'", q);
 		}
 	}
@@ -993,7 +1023,8 @@ static int c_prop_map(struct cctx *c, const json_t *v, bool sort, struct sprop *
 	*out = xcalloc_array(c, json_object_size(v), sizeof(**out));
 	if (!*out)
 		return -1;
-	for (it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it), i++) {
+	for (it = json_object_iter((json_t *)v); it;
+	     it = json_object_iter_next((json_t *)v, it), i++) {
 		const char *key = json_object_iter_key(it);
 		size_t klen = json_object_iter_key_len(it);
 		size_t old;
@@ -1039,12 +1070,15 @@ static int c_objects(struct cctx *c, struct snode *n, const json_t *j)
 		if (!n->pprops)
 			goto pp_out;
 		i = 0;
-		for (it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it), i++) {
-			size_t o2 = path_push_key(&c->ptr, json_object_iter_key(it), json_object_iter_key_len(it));
+		for (it = json_object_iter((json_t *)v); it;
+		     it = json_object_iter_next((json_t *)v, it), i++) {
+			size_t o2 = path_push_key(&c->ptr, json_object_iter_key(it),
+						  json_object_iter_key_len(it));
 			int r;
 
 			n->npprops = i + 1;
-			r = c_regex(c, json_object_iter_key(it), json_object_iter_key_len(it), &n->pprops[i]);
+			r = c_regex(c, json_object_iter_key(it), json_object_iter_key_len(it),
+				    &n->pprops[i]);
 			if (!r) {
 				n->pprops[i].schema = c_node(c, json_object_iter_value(it));
 				r = n->pprops[i].schema ? 0 : -1;
@@ -1054,7 +1088,7 @@ static int c_objects(struct cctx *c, struct snode *n, const json_t *j)
 				goto pp_out;
 		}
 		rc = 0;
-pp_out:
+	pp_out:
 		path_pop(&c->ptr, old);
 		if (rc)
 			return -1;
@@ -1080,13 +1114,15 @@ pp_out:
 		if (!n->dep_req)
 			goto dr_out;
 		i = 0;
-		for (it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it), i++) {
+		for (it = json_object_iter((json_t *)v); it;
+		     it = json_object_iter_next((json_t *)v, it), i++) {
 			struct sdepreq *d = &n->dep_req[i];
 			size_t o2;
 			int r;
 
 			n->ndep_req = i + 1;
-			if (sname_dup(c, &d->name, json_object_iter_key(it), json_object_iter_key_len(it)))
+			if (sname_dup(c, &d->name, json_object_iter_key(it),
+				      json_object_iter_key_len(it)))
 				goto dr_out;
 			o2 = path_push_key(&c->ptr, d->name.s, d->name.len);
 			r = c_string_list(c, json_object_iter_value(it), &d->names, &d->n);
@@ -1095,7 +1131,7 @@ pp_out:
 				goto dr_out;
 		}
 		rc = 0;
-dr_out:
+	dr_out:
 		path_pop(&c->ptr, old);
 		if (rc)
 			return -1;
@@ -1286,8 +1322,10 @@ static int c_ref(struct cctx *c, struct snode *n, const json_t *v)
 	len = json_string_length(v);
 	quote_bounded(q, sizeof(q), s, len);
 	if (len == 0 || s[0] != '#') {
-		return cfail(c, "reference '%s' is not supported (only '#' and '#/json/pointer' "
-				"within the same document)", q);
+		return cfail(c,
+			     "reference '%s' is not supported (only '#' and '#/json/pointer' "
+			     "within the same document)",
+			     q);
 	}
 	dec = malloc(len + 1);
 	tok = malloc(len + 1);
@@ -1312,13 +1350,16 @@ static int c_ref(struct cctx *c, struct snode *n, const json_t *v)
 	}
 	dec[dlen] = '\0';
 	if (dlen > 0 && dec[0] != '/') {
-		cfail(c, "reference '%s' is not supported ($anchor references are not implemented)", q);
+		cfail(c, "reference '%s' is not supported ($anchor references are not implemented)",
+		      q);
 		goto out;
 	}
 	target = resolve_pointer(c->root, dec, dlen, tok, &bad_escape);
 	if (!target) {
-		cfail(c, bad_escape ? "reference '%s' is not a valid JSON pointer"
-				    : "reference '%s' does not resolve within the document", q);
+		cfail(c,
+		      bad_escape ? "reference '%s' is not a valid JSON pointer"
+				 : "reference '%s' does not resolve within the document",
+		      q);
 		goto out;
 	}
 	if (json_is_true(target)) {
@@ -1344,7 +1385,10 @@ out:
 static int c_keywords(struct cctx *c, struct snode *n, const json_t *j)
 {
 	static const char *const unsupported[] = {
-		"$dynamicRef", "$recursiveRef", "unevaluatedProperties", "unevaluatedItems",
+		"$dynamicRef",
+		"$recursiveRef",
+		"unevaluatedProperties",
+		"unevaluatedItems",
 	};
 	const json_t *v;
 	size_t old, i;
@@ -1394,7 +1438,8 @@ static int c_keywords(struct cctx *c, struct snode *n, const json_t *j)
 	    c_kw_schema_array(c, j, "anyOf", &n->any_of, &n->nany_of) ||
 	    c_kw_schema_array(c, j, "oneOf", &n->one_of, &n->none_of) ||
 	    c_kw_schema(c, j, "not", &n->not_schema) || c_kw_schema(c, j, "if", &n->if_schema) ||
-	    c_kw_schema(c, j, "then", &n->then_schema) || c_kw_schema(c, j, "else", &n->else_schema))
+	    c_kw_schema(c, j, "then", &n->then_schema) ||
+	    c_kw_schema(c, j, "else", &n->else_schema))
 		return -1;
 	if ((v = json_object_get(j, "$defs"))) {
 		struct sprop *defs = NULL;
@@ -1605,9 +1650,10 @@ struct vctx {
 };
 
 /* vfill - write pointer/keyword/message into e. */
-static void vfill(struct vctx *c, struct schema_error *e, const char *kw, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
-static void vfill(struct vctx *c, struct schema_error *e, const char *kw, const char *fmt, va_list ap)
+static void vfill(struct vctx *c, struct schema_error *e, const char *kw, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 4, 0)));
+static void vfill(struct vctx *c, struct schema_error *e, const char *kw, const char *fmt,
+		  va_list ap)
 {
 	int w;
 
@@ -1623,7 +1669,8 @@ static void vfill(struct vctx *c, struct schema_error *e, const char *kw, const 
 }
 
 /* verr - record the first non-quiet failure. */
-static void verr(struct vctx *c, const char *kw, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void verr(struct vctx *c, const char *kw, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void verr(struct vctx *c, const char *kw, const char *fmt, ...)
 {
 	va_list ap;
@@ -1638,7 +1685,8 @@ static void verr(struct vctx *c, const char *kw, const char *fmt, ...)
 
 /* vabort - a limit was reached: fail the whole validation, even in quiet
  * mode. The first abort reason is kept. */
-static void vabort(struct vctx *c, const char *kw, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void vabort(struct vctx *c, const char *kw, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void vabort(struct vctx *c, const char *kw, const char *fmt, ...)
 {
 	va_list ap;
@@ -1680,7 +1728,8 @@ static bool re_match(struct vctx *c, const struct spattern *pat, const char *kw,
 	}
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return true;
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT)
 		vabort(c, kw, "pattern could not be evaluated within the match limit");
 	else if (rc == PCRE2_ERROR_NOMEMORY)
 		vabort(c, kw, "out of memory");
@@ -1734,8 +1783,9 @@ static SCHEMA_COLD void v_type_error(struct vctx *c, unsigned types)
 		unsigned bit;
 		const char *name;
 	} names[] = {
-		{T_STRING, "string"}, {T_INTEGER, "integer"}, {T_NUMBER, "number"}, {T_BOOLEAN, "boolean"},
-		{T_OBJECT, "object"}, {T_ARRAY, "array"},     {T_NULL, "null"},
+		{T_STRING, "string"},   {T_INTEGER, "integer"}, {T_NUMBER, "number"},
+		{T_BOOLEAN, "boolean"}, {T_OBJECT, "object"},   {T_ARRAY, "array"},
+		{T_NULL, "null"},
 	};
 	char list[128];
 	size_t i, len = 0, total = 0, seen = 0;
@@ -1815,7 +1865,8 @@ static bool v_enum(struct vctx *c, const struct snode *n, const json_t *inst)
 
 /* v_prop_name - propertyNames: validate one key as a string instance
  * (out of line: it holds a whole struct schema_error for the inner reason). */
-static SCHEMA_COLD bool v_prop_name(struct vctx *c, const struct snode *pn, const char *key, size_t klen)
+static SCHEMA_COLD bool v_prop_name(struct vctx *c, const struct snode *pn, const char *key,
+				    size_t klen)
 {
 	struct schema_error inner;
 	struct schema_error *saved = c->err;
@@ -1843,8 +1894,8 @@ static SCHEMA_COLD bool v_prop_name(struct vctx *c, const struct snode *pn, cons
 			char q[SCHEMA_QUOTE_MAX + 4];
 
 			quote_bounded(q, sizeof(q), key, klen);
-			verr(c, "propertyNames", "property name '%s' is invalid (%s: %s)", q, inner.keyword,
-			     inner.message);
+			verr(c, "propertyNames", "property name '%s' is invalid (%s: %s)", q,
+			     inner.keyword, inner.message);
 		}
 	}
 	if (!ok)
@@ -1871,7 +1922,8 @@ static SCHEMA_COLD void v_err_required(struct vctx *c, const struct sname *name)
 }
 
 /* v_err_depreq - dependentRequired failure: need is missing, have present. */
-static SCHEMA_COLD void v_err_depreq(struct vctx *c, const struct sname *need, const struct sname *have)
+static SCHEMA_COLD void v_err_depreq(struct vctx *c, const struct sname *need,
+				     const struct sname *have)
 {
 	char q1[SCHEMA_QUOTE_MAX + 4], q2[SCHEMA_QUOTE_MAX + 4];
 
@@ -1979,7 +2031,8 @@ static bool v_object(struct vctx *c, const struct snode *n, const json_t *obj)
 	for (i = 0; i < n->ndep_schemas; i++) {
 		const struct sprop *d = &n->dep_schemas[i];
 
-		if (json_object_getn(obj, d->name.s, d->name.len) && !v_node(c, d->schema, obj, "dependentSchemas"))
+		if (json_object_getn(obj, d->name.s, d->name.len) &&
+		    !v_node(c, d->schema, obj, "dependentSchemas"))
 			return false;
 	}
 	if ((n->flags & F_MIN_PROPS) && size < n->min_props) {
@@ -2036,14 +2089,18 @@ static bool v_unique(struct vctx *c, const json_t *arr)
 			;
 		for (size_t a = run; a < j; a++) {
 			for (size_t b = a + 1; b < j; b++) {
-				int r = value_eq(json_array_get(arr, h[a].i), json_array_get(arr, h[b].i), 0);
+				int r = value_eq(json_array_get(arr, h[a].i),
+						 json_array_get(arr, h[b].i), 0);
 
 				if (r < 0) {
-					vabort(c, "uniqueItems", "items are nested too deeply to compare");
+					vabort(c, "uniqueItems",
+					       "items are nested too deeply to compare");
 					goto out;
 				}
 				if (r == 1) {
-					verr(c, "uniqueItems", "must not contain duplicate items (items %zu and %zu are equal)",
+					verr(c, "uniqueItems",
+					     "must not contain duplicate items (items %zu and %zu "
+					     "are equal)",
 					     h[a].i, h[b].i);
 					goto out;
 				}
@@ -2069,7 +2126,8 @@ static bool v_array(struct vctx *c, const struct snode *n, const json_t *arr)
 		size_t old;
 
 		if (sub->kind == SNODE_FALSE && i >= n->nprefix) {
-			verr(c, "items", "must have at most %zu item%s", n->nprefix, plural(n->nprefix));
+			verr(c, "items", "must have at most %zu item%s", n->nprefix,
+			     plural(n->nprefix));
 			return false;
 		}
 		old = path_push_index(&c->path, i);
@@ -2097,22 +2155,25 @@ static bool v_array(struct vctx *c, const struct snode *n, const json_t *arr)
 		}
 		if (count < n->min_contains) {
 			verr(c, (n->flags & F_MIN_CONTAINS) ? "minContains" : "contains",
-			     "must contain at least %" PRIu64 " item%s matching contains", n->min_contains,
-			     plural(n->min_contains));
+			     "must contain at least %" PRIu64 " item%s matching contains",
+			     n->min_contains, plural(n->min_contains));
 			return false;
 		}
 		if ((n->flags & F_MAX_CONTAINS) && count > n->max_contains) {
-			verr(c, "maxContains", "must contain at most %" PRIu64 " item%s matching contains",
+			verr(c, "maxContains",
+			     "must contain at most %" PRIu64 " item%s matching contains",
 			     n->max_contains, plural(n->max_contains));
 			return false;
 		}
 	}
 	if ((n->flags & F_MIN_ITEMS) && size < n->min_items) {
-		verr(c, "minItems", "must have at least %" PRIu64 " item%s", n->min_items, plural(n->min_items));
+		verr(c, "minItems", "must have at least %" PRIu64 " item%s", n->min_items,
+		     plural(n->min_items));
 		return false;
 	}
 	if ((n->flags & F_MAX_ITEMS) && size > n->max_items) {
-		verr(c, "maxItems", "must have at most %" PRIu64 " item%s", n->max_items, plural(n->max_items));
+		verr(c, "maxItems", "must have at most %" PRIu64 " item%s", n->max_items,
+		     plural(n->max_items));
 		return false;
 	}
 	if ((n->flags & F_UNIQUE) && !v_unique(c, arr))
@@ -2222,6 +2283,50 @@ static bool v_number(struct vctx *c, const struct snode *n, const json_t *num)
 	return true;
 }
 
+/*
+ * sole_typed_branch - when every branch of an anyOf/oneOf declares "type"
+ * and exactly one of them admits the instance's type, that branch is the one
+ * the caller meant; returns it so its (deeper) error can be reported.
+ */
+static const struct snode *sole_typed_branch(const struct snode *const *b, size_t nb,
+					     const json_t *inst)
+{
+	unsigned have = instance_types(inst);
+	const struct snode *found = NULL;
+	size_t i;
+
+	for (i = 0; i < nb; i++) {
+		if (b[i]->kind != SNODE_SCHEMA || !(b[i]->flags & F_TYPE))
+			return NULL;
+		if (b[i]->types & have) {
+			if (found)
+				return NULL;
+			found = b[i];
+		}
+	}
+	return found;
+}
+
+/* v_no_branch - anyOf/oneOf matched nothing: report the sole plausible
+ * branch's own error when there is one, else a summary at this pointer. */
+static SCHEMA_COLD void v_no_branch(struct vctx *c, const char *kw, const struct snode *const *b,
+				    size_t nb, const json_t *inst)
+{
+	const struct snode *sole;
+
+	if (c->quiet || c->have_err || !c->err)
+		return;
+	sole = sole_typed_branch(b, nb, inst);
+	if (sole && !v_node(c, sole, inst, kw) && c->have_err)
+		return;
+	if (c->aborted)
+		return;
+	if (strcmp(kw, "anyOf") == 0)
+		verr(c, kw, "must match at least one schema in anyOf");
+	else
+		verr(c, kw, "must match exactly one schema in oneOf (matched 0)");
+}
+
 /* v_applicators - $ref, allOf, anyOf, oneOf, not, if/then/else. */
 static bool v_applicators(struct vctx *c, const struct snode *n, const json_t *inst)
 {
@@ -2241,20 +2346,24 @@ static bool v_applicators(struct vctx *c, const struct snode *n, const json_t *i
 				return false;
 		}
 		if (i == n->nany_of) {
-			verr(c, "anyOf", "must match at least one schema in anyOf");
+			v_no_branch(c, "anyOf", n->any_of, n->nany_of, inst);
 			return false;
 		}
 	}
 	if (n->none_of) {
 		matched = 0;
-		for (i = 0; i < n->none_of && matched < 2; i++) {
+		for (i = 0; i < n->none_of; i++) {
 			matched += v_quiet(c, n->one_of[i], inst, "oneOf");
 			if (c->aborted)
 				return false;
 		}
-		if (matched != 1) {
-			verr(c, "oneOf", "must match exactly one schema in oneOf (matched %s)",
-			     matched ? "more than one" : "none");
+		if (matched == 0) {
+			v_no_branch(c, "oneOf", n->one_of, n->none_of, inst);
+			return false;
+		}
+		if (matched > 1) {
+			verr(c, "oneOf", "must match exactly one schema in oneOf (matched %zu)",
+			     matched);
 			return false;
 		}
 	}
@@ -2352,7 +2461,8 @@ bool schema_validate(const struct schema *s, const json_t *instance, struct sche
 	if (!s || !instance) {
 		if (out) {
 			(void)snprintf(out->keyword, sizeof(out->keyword), "schema");
-			(void)snprintf(out->message, sizeof(out->message), "no schema or no instance");
+			(void)snprintf(out->message, sizeof(out->message),
+				       "no schema or no instance");
 		}
 		return false;
 	}
@@ -2381,7 +2491,8 @@ char *schema_error_format(const struct schema_error *e, char *buf, size_t n)
 		buf[0] = '\0';
 		return buf;
 	}
-	w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)", e->keyword, e->message);
+	w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)", e->keyword,
+		     e->message);
 	if (w < 0)
 		buf[0] = '\0';
 	else if ((size_t)w >= n)

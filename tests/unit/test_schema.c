@@ -65,8 +65,8 @@ static enum moat_rc compile_error(const char *text, char *msg, size_t n)
 
 /* check - validate instance text against s; expect valid, or expect the
  * given pointer, keyword and message (message NULL = don't care). */
-static void check(const struct schema *s, const char *instance, const char *pointer, const char *keyword,
-		  const char *message)
+static void check(const struct schema *s, const char *instance, const char *pointer,
+		  const char *keyword, const char *message)
 {
 	json_error_t jerr;
 	json_t *inst = json_loads(instance, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
@@ -79,7 +79,8 @@ static void check(const struct schema *s, const char *instance, const char *poin
 	json_decref(inst);
 	if (!pointer) {
 		if (!ok)
-			fail_msg("expected valid: %s, got %s: %s: %s", instance, e.pointer, e.keyword, e.message);
+			fail_msg("expected valid: %s, got %s: %s: %s", instance, e.pointer,
+				 e.keyword, e.message);
 		return;
 	}
 	if (ok)
@@ -111,7 +112,8 @@ static void test_type_messages(void **state)
 
 	(void)state;
 	check_format("{\"type\":\"string\"}", "5", "(root): type: must be of type string");
-	check_format("{\"type\":[\"string\",\"null\"]}", "5", "(root): type: must be of type string or null");
+	check_format("{\"type\":[\"string\",\"null\"]}", "5",
+		     "(root): type: must be of type string or null");
 	check_format("{\"properties\":{\"path\":{\"type\":\"string\"}}}", "{\"path\":true}",
 		     "/path: type: must be of type string");
 	s = compile_text("{\"type\":\"integer\"}");
@@ -130,23 +132,29 @@ static void test_nested_pointers(void **state)
 	struct schema *s;
 
 	(void)state;
-	s = compile_text("{\"type\":\"object\",\"required\":[\"path\",\"edits\"],\"properties\":{"
-			 "\"path\":{\"type\":\"string\",\"minLength\":1},"
-			 "\"edits\":{\"type\":\"array\",\"minItems\":1,\"items\":{"
-			 "\"type\":\"object\",\"required\":[\"oldText\",\"newText\"],"
-			 "\"additionalProperties\":false,\"properties\":{"
-			 "\"oldText\":{\"type\":\"string\"},\"newText\":{\"type\":\"string\"}}}}}}");
-	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\"}]}", NULL, NULL, NULL);
-	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\"},{\"oldText\":5,\"newText\":\"y\"}]}",
+	s = compile_text(
+		"{\"type\":\"object\",\"required\":[\"path\",\"edits\"],\"properties\":{"
+		"\"path\":{\"type\":\"string\",\"minLength\":1},"
+		"\"edits\":{\"type\":\"array\",\"minItems\":1,\"items\":{"
+		"\"type\":\"object\",\"required\":[\"oldText\",\"newText\"],"
+		"\"additionalProperties\":false,\"properties\":{"
+		"\"oldText\":{\"type\":\"string\"},\"newText\":{\"type\":\"string\"}}}}}}");
+	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\"}]}", NULL, NULL,
+	      NULL);
+	check(s,
+	      "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\"},{\"oldText\":5,"
+	      "\"newText\":\"y\"}]}",
 	      "/edits/1/oldText", "type", "must be of type string");
 	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\"}]}", "/edits/0", "required",
 	      "required property 'newText' is missing");
 	check(s, "{\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\"}]}", "", "required",
 	      "required property 'path' is missing");
-	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\",\"foo\":1}]}", "/edits/0",
-	      "additionalProperties", "additional property 'foo' is not allowed");
-	check(s, "{\"path\":\"a\",\"edits\":[]}", "/edits", "minItems", "must have at least 1 item");
-	check(s, "{\"path\":\"\",\"edits\":[]}", "/path", "minLength", "must be at least 1 character");
+	check(s, "{\"path\":\"a\",\"edits\":[{\"oldText\":\"x\",\"newText\":\"y\",\"foo\":1}]}",
+	      "/edits/0", "additionalProperties", "additional property 'foo' is not allowed");
+	check(s, "{\"path\":\"a\",\"edits\":[]}", "/edits", "minItems",
+	      "must have at least 1 item");
+	check(s, "{\"path\":\"\",\"edits\":[]}", "/path", "minLength",
+	      "must be at least 1 character");
 	check(s, "[]", "", "type", "must be of type object");
 	schema_free(s);
 }
@@ -156,7 +164,8 @@ static void test_pointer_escaping(void **state)
 	struct schema *s;
 
 	(void)state;
-	s = compile_text("{\"properties\":{\"a/b\":{\"properties\":{\"c~d\":{\"type\":\"integer\"}}}}}");
+	s = compile_text(
+		"{\"properties\":{\"a/b\":{\"properties\":{\"c~d\":{\"type\":\"integer\"}}}}}");
 	check(s, "{\"a/b\":{\"c~d\":\"x\"}}", "/a~1b/c~0d", "type", "must be of type integer");
 	schema_free(s);
 	s = compile_text("{\"additionalProperties\":{\"type\":\"integer\"}}");
@@ -196,11 +205,23 @@ static void test_keyword_messages(void **state)
 	schema_free(s);
 	s = compile_text("{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":0}]}");
 	check(s, "-1", NULL, NULL, NULL);
-	check(s, "1", "", "oneOf", "must match exactly one schema in oneOf (matched more than one)");
-	check(s, "-1.5", "", "oneOf", "must match exactly one schema in oneOf (matched none)");
+	check(s, "1", "", "oneOf", "must match exactly one schema in oneOf (matched 2)");
+	check(s, "-1.5", "", "oneOf", "must match exactly one schema in oneOf (matched 0)");
 	schema_free(s);
 	s = compile_text("{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"null\"}]}");
 	check(s, "\"x\"", "", "anyOf", "must match at least one schema in anyOf");
+	schema_free(s);
+	/* one branch is plainly the intended one: its deeper error is reported */
+	s = compile_text(
+		"{\"properties\":{\"edits\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"array\","
+		"\"items\":{\"required\":[\"oldText\"]}}]}}}");
+	check(s, "{\"edits\":[{}]}", "/edits/0", "required",
+	      "required property 'oldText' is missing");
+	check(s, "{\"edits\":5}", "/edits", "anyOf", "must match at least one schema in anyOf");
+	schema_free(s);
+	s = compile_text(
+		"{\"oneOf\":[{\"type\":\"string\",\"maxLength\":2},{\"type\":\"integer\"}]}");
+	check(s, "\"abc\"", "", "maxLength", "must be at most 2 characters");
 	schema_free(s);
 	s = compile_text("{\"not\":{\"type\":\"null\"}}");
 	check(s, "null", "", "not", "must not match the schema in not");
@@ -213,9 +234,11 @@ static void test_keyword_messages(void **state)
 	s = compile_text("{\"dependentRequired\":{\"user\":[\"password\"]},\"maxProperties\":2}");
 	check(s, "{\"user\":\"a\"}", "", "dependentRequired",
 	      "property 'password' is required when 'user' is present");
-	check(s, "{\"a\":1,\"b\":2,\"c\":3}", "", "maxProperties", "must have at most 2 properties");
+	check(s, "{\"a\":1,\"b\":2,\"c\":3}", "", "maxProperties",
+	      "must have at most 2 properties");
 	schema_free(s);
-	s = compile_text("{\"prefixItems\":[{\"type\":\"string\"}],\"items\":false,\"uniqueItems\":true}");
+	s = compile_text(
+		"{\"prefixItems\":[{\"type\":\"string\"}],\"items\":false,\"uniqueItems\":true}");
 	check(s, "[\"a\",\"b\"]", "", "items", "must have at most 1 item");
 	check(s, "[1]", "/0", "type", "must be of type string");
 	schema_free(s);
@@ -234,7 +257,8 @@ static void test_keyword_messages(void **state)
 	      "property name 'abcd' is invalid (maxLength: must be at most 3 characters)");
 	schema_free(s);
 	s = compile_text("{\"properties\":{\"secret\":false}}");
-	check(s, "{\"secret\":1}", "/secret", "properties", "no value is allowed here (schema is false)");
+	check(s, "{\"secret\":1}", "/secret", "properties",
+	      "no value is allowed here (schema is false)");
 	schema_free(s);
 	check_format("false", "1", "(root): false: no value is allowed here (schema is false)");
 }
@@ -278,7 +302,8 @@ static void test_no_instance_values_in_messages(void **state)
 			if (!schema_validate(s, inst, &e)) {
 				schema_error_format(&e, buf, sizeof(buf));
 				if (strstr(buf, "hunter2"))
-					fail_msg("instance value leaked: schema %s: %s", schemas[i], buf);
+					fail_msg("instance value leaked: schema %s: %s", schemas[i],
+						 buf);
 			}
 			json_decref(inst);
 		}
@@ -292,8 +317,9 @@ static void test_code_points(void **state)
 
 	(void)state;
 	s = compile_text("{\"minLength\":3,\"maxLength\":3}");
-	check(s, "\"\xc3\xa9\xc3\xa9\xc3\xa9\"", NULL, NULL, NULL);          /* 3 x U+00E9, 6 bytes */
-	check(s, "\"\xf0\x9f\x92\xa9\xf0\x9f\x92\xa9\xe2\x82\xac\"", NULL, NULL, NULL); /* 2 emoji + euro */
+	check(s, "\"\xc3\xa9\xc3\xa9\xc3\xa9\"", NULL, NULL, NULL); /* 3 x U+00E9, 6 bytes */
+	check(s, "\"\xf0\x9f\x92\xa9\xf0\x9f\x92\xa9\xe2\x82\xac\"", NULL, NULL,
+	      NULL); /* 2 emoji + euro */
 	check(s, "\"\xc3\xa9\xc3\xa9\"", "", "minLength", "must be at least 3 characters");
 	check(s, "\"abcd\"", "", "maxLength", "must be at most 3 characters");
 	check(s, "\"a\\u0000b\"", NULL, NULL, NULL);
@@ -315,7 +341,8 @@ static void test_patterns(void **state)
 	check(s, "\"a\xc3\xa9\"", NULL, NULL, NULL);
 	check(s, "\"A\xc3\xa9\"", "", "pattern", NULL);
 	schema_free(s);
-	s = compile_text("{\"patternProperties\":{\"^x-\":{\"type\":\"string\"}},\"additionalProperties\":false}");
+	s = compile_text("{\"patternProperties\":{\"^x-\":{\"type\":\"string\"}},"
+			 "\"additionalProperties\":false}");
 	check(s, "{\"x-a\":\"b\"}", NULL, NULL, NULL);
 	check(s, "{\"x-a\":1}", "/x-a", "type", NULL);
 	check(s, "{\"y\":1}", "", "additionalProperties", "additional property 'y' is not allowed");
@@ -352,7 +379,8 @@ static void test_regex_match_limit(void **state)
 	t0 = now_seconds();
 	if (!schema_validate(s, inst, &e)) {
 		assert_string_equal(e.keyword, "pattern");
-		assert_string_equal(e.message, "pattern could not be evaluated within the match limit");
+		assert_string_equal(e.message,
+				    "pattern could not be evaluated within the match limit");
 	}
 	assert_true(now_seconds() - t0 < 5.0);
 	schema_free(s);
@@ -374,16 +402,19 @@ static void test_recursive_ref(void **state)
 	s = compile_text("{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{"
 			 "\"name\":{\"type\":\"string\"},"
 			 "\"children\":{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}}}");
-	check(s, "{\"name\":\"a\",\"children\":[{\"name\":\"b\",\"children\":[{\"name\":\"c\"}]}]}", NULL, NULL,
-	      NULL);
-	check(s, "{\"name\":\"a\",\"children\":[{\"name\":\"b\",\"children\":[{\"name\":\"c\"},{\"name\":7}]}]}",
+	check(s, "{\"name\":\"a\",\"children\":[{\"name\":\"b\",\"children\":[{\"name\":\"c\"}]}]}",
+	      NULL, NULL, NULL);
+	check(s,
+	      "{\"name\":\"a\",\"children\":[{\"name\":\"b\",\"children\":[{\"name\":\"c\"},{"
+	      "\"name\":7}]}]}",
 	      "/children/0/children/1/name", "type", "must be of type string");
 	check(s, "{\"name\":\"a\",\"children\":[{}]}", "/children/0", "required",
 	      "required property 'name' is missing");
 	schema_free(s);
 
 	/* mutual recursion through $defs, escaped and percent-encoded names */
-	s = compile_text("{\"$defs\":{\"e~x/p\":{\"anyOf\":[{\"type\":\"integer\"},{\"$ref\":\"#/$defs/li%20st\"}]},"
+	s = compile_text("{\"$defs\":{\"e~x/p\":{\"anyOf\":[{\"type\":\"integer\"},{\"$ref\":\"#/"
+			 "$defs/li%20st\"}]},"
 			 "\"li st\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/e~0x~1p\"}}},"
 			 "\"$ref\":\"#/$defs/e~0x~1p\"}");
 	check(s, "[1,[2,[3,[]]]]", NULL, NULL, NULL);
@@ -416,7 +447,8 @@ static void test_depth_guard(void **state)
 	json_decref(inst);
 	schema_free(s);
 
-	s = compile_text("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"not\":{\"$ref\":\"#/$defs/a\"}}},"
+	s = compile_text("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"not\":{\"$ref\":\"#/"
+			 "$defs/a\"}}},"
 			 "\"$ref\":\"#/$defs/a\"}");
 	inst = json_null();
 	assert_false(schema_validate(s, inst, &e));
@@ -424,7 +456,8 @@ static void test_depth_guard(void **state)
 	schema_free(s);
 
 	/* 300 nested arrays against a recursive schema */
-	s = compile_text("{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}]}");
+	s = compile_text("{\"anyOf\":[{\"type\":\"integer\"},{\"type\":\"array\",\"items\":{\"$"
+			 "ref\":\"#\"}}]}");
 	inst = json_integer(1);
 	for (i = 0; i < 300; i++) {
 		cur = json_array();
@@ -474,15 +507,17 @@ static void test_compile_errors(void **state)
 	char msg[MOAT_ERR_MSG_MAX];
 
 	(void)state;
-	assert_int_equal(compile_error("{\"properties\":{\"a\":{\"minLength\":-1}}}", msg, sizeof(msg)),
-			 MOAT_EINVAL);
+	assert_int_equal(
+		compile_error("{\"properties\":{\"a\":{\"minLength\":-1}}}", msg, sizeof(msg)),
+		MOAT_EINVAL);
 	assert_string_equal(msg, "schema /properties/a/minLength: must be a non-negative integer");
 	compile_error("{\"maxItems\":1.5}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /maxItems: must be a non-negative integer");
 	compile_error("{\"type\":\"str\"}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /type: unknown type 'str'");
 	compile_error("{\"type\":[]}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /type: must be a type name or a non-empty array of type names");
+	assert_string_equal(msg,
+			    "schema /type: must be a type name or a non-empty array of type names");
 	compile_error("{\"multipleOf\":0}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /multipleOf: must be a number greater than 0");
 	compile_error("{\"minimum\":\"1\"}", msg, sizeof(msg));
@@ -490,7 +525,9 @@ static void test_compile_errors(void **state)
 	compile_error("{\"required\":[\"a\",1]}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /required/1: must be a string");
 	compile_error("{\"items\":[{}]}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /items: must be a schema (use prefixItems for tuples in draft 2020-12)");
+	assert_string_equal(
+		msg,
+		"schema /items: must be a schema (use prefixItems for tuples in draft 2020-12)");
 	compile_error("{\"allOf\":[]}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /allOf: must be a non-empty array of schemas");
 	compile_error("{\"anyOf\":[{},3]}", msg, sizeof(msg));
@@ -502,25 +539,34 @@ static void test_compile_errors(void **state)
 	compile_error("{\"patternProperties\":{\"[\":{}}}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "schema /patternProperties/[: invalid regular expression"));
 	compile_error("{\"$ref\":\"#/$defs/missing\"}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /$ref: reference '#/$defs/missing' does not resolve within the document");
+	assert_string_equal(
+		msg,
+		"schema /$ref: reference '#/$defs/missing' does not resolve within the document");
 	compile_error("{\"$ref\":\"https://example.com/s.json\"}", msg, sizeof(msg));
-	assert_non_null(strstr(msg, "schema /$ref: reference 'https://example.com/s.json' is not supported"));
+	assert_non_null(strstr(
+		msg, "schema /$ref: reference 'https://example.com/s.json' is not supported"));
 	compile_error("{\"$ref\":\"#anchor\"}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "$anchor references are not implemented"));
 	compile_error("{\"$ref\":\"#/a%zz\"}", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "invalid percent-encoding"));
 	compile_error("{\"$ref\":\"#/required\",\"required\":[\"a\"]}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /$ref: reference '#/required' does not point to a schema");
-	compile_error("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"type\":5}}}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /$defs/b/type: must be a type name or a non-empty array of type names");
+	compile_error("{\"$defs\":{\"a\":{\"$ref\":\"#/$defs/b\"},\"b\":{\"type\":5}}}", msg,
+		      sizeof(msg));
+	assert_string_equal(
+		msg,
+		"schema /$defs/b/type: must be a type name or a non-empty array of type names");
 	compile_error("{\"$ref\":\"#/x/y\",\"x\":{\"y\":{\"maxLength\":-2}}}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /x/y/maxLength: must be a non-negative integer");
 	compile_error("{\"unevaluatedProperties\":false}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /unevaluatedProperties: keyword is not supported by this validator");
+	assert_string_equal(
+		msg, "schema /unevaluatedProperties: keyword is not supported by this validator");
 	compile_error("{\"items\":{\"$dynamicRef\":\"#x\"}}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /items/$dynamicRef: keyword is not supported by this validator");
+	assert_string_equal(
+		msg, "schema /items/$dynamicRef: keyword is not supported by this validator");
 	compile_error("{\"properties\":{\"a\":{\"$id\":\"a.json\"}}}", msg, sizeof(msg));
-	assert_string_equal(msg, "schema /properties/a/$id: $id is only supported at the document root");
+	assert_string_equal(msg,
+			    "schema /properties/a/$id: $id is only supported at the document root");
 	compile_error("{\"uniqueItems\":1}", msg, sizeof(msg));
 	assert_string_equal(msg, "schema /uniqueItems: must be a boolean");
 	{
@@ -538,9 +584,12 @@ static void test_annotations_and_unknown(void **state)
 	struct schema *s;
 
 	(void)state;
-	s = compile_text("{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"urn:x\","
-			 "\"title\":\"t\",\"description\":\"d\",\"default\":5,\"examples\":[1],\"$comment\":\"c\","
-			 "\"format\":\"email\",\"x-vendor\":{\"type\":5},\"deprecated\":true,\"$anchor\":\"a\"}");
+	s = compile_text(
+		"{\"$schema\":\"https://json-schema.org/draft/2020-12/schema\",\"$id\":\"urn:x\","
+		"\"title\":\"t\",\"description\":\"d\",\"default\":5,\"examples\":[1],\"$comment\":"
+		"\"c\","
+		"\"format\":\"email\",\"x-vendor\":{\"type\":5},\"deprecated\":true,\"$anchor\":"
+		"\"a\"}");
 	check(s, "\"not an email\"", NULL, NULL, NULL);
 	check(s, "{}", NULL, NULL, NULL);
 	schema_free(s);
@@ -562,7 +611,8 @@ static void test_bounded_output(void **state)
 	(void)state;
 	memset(key, 'k', sizeof(key) - 1);
 	key[sizeof(key) - 1] = '\0';
-	s = compile_text("{\"additionalProperties\":{\"additionalProperties\":{\"type\":\"string\"}}}");
+	s = compile_text(
+		"{\"additionalProperties\":{\"additionalProperties\":{\"type\":\"string\"}}}");
 	inst = json_object();
 	cur = json_object();
 	json_object_set_new(cur, key, json_integer(1));
@@ -637,7 +687,8 @@ static void test_unique_items_large(void **state)
 	assert_true(schema_validate(s, arr, &e));
 	json_array_append_new(arr, json_real(7.0));
 	assert_false(schema_validate(s, arr, &e));
-	assert_string_equal(e.message, "must not contain duplicate items (items 7 and 200000 are equal)");
+	assert_string_equal(e.message,
+			    "must not contain duplicate items (items 7 and 200000 are equal)");
 	assert_true(now_seconds() - t0 < 10.0);
 	schema_free(s);
 	json_decref(arr);
@@ -674,7 +725,8 @@ static void test_threads(void **state)
 	int i;
 
 	(void)state;
-	s = compile_text("{\"properties\":{\"items\":{\"items\":{\"properties\":{\"name\":{\"pattern\":\"^[a-z]+$\"}},"
+	s = compile_text("{\"properties\":{\"items\":{\"items\":{\"properties\":{\"name\":{"
+			 "\"pattern\":\"^[a-z]+$\"}},"
 			 "\"patternProperties\":{\"^n\":{\"minLength\":1}}}}}}");
 	good = json_loads("{\"items\":[{\"name\":\"abc\"},{\"name\":\"def\"}]}", 0, NULL);
 	bad = json_loads("{\"items\":[{\"name\":\"abc\"},{\"name\":\"DEF\"}]}", 0, NULL);

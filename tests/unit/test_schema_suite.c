@@ -31,25 +31,44 @@
 #define SUITE_DIR MOAT_SOURCE_ROOT "/tests/data/json-schema-test-suite/draft2020-12/"
 
 static const char *const suite_files[] = {
-	"additionalProperties", "allOf",
-	"anyOf",                "boolean_schema",
-	"const",                "contains",
-	"default",              "defs",
-	"dependentRequired",    "enum",
-	"exclusiveMaximum",     "exclusiveMinimum",
-	"format",               "if-then-else",
-	"infinite-loop-detection", "items",
-	"maxContains",          "maxItems",
-	"maxLength",            "maxProperties",
-	"maximum",              "minContains",
-	"minItems",             "minLength",
-	"minProperties",        "minimum",
-	"multipleOf",           "not",
-	"oneOf",                "pattern",
-	"patternProperties",    "prefixItems",
-	"properties",           "propertyNames",
-	"ref",                  "required",
-	"type",                 "uniqueItems",
+	"additionalProperties",
+	"allOf",
+	"anyOf",
+	"boolean_schema",
+	"const",
+	"contains",
+	"default",
+	"defs",
+	"dependentRequired",
+	"enum",
+	"exclusiveMaximum",
+	"exclusiveMinimum",
+	"format",
+	"if-then-else",
+	"infinite-loop-detection",
+	"items",
+	"maxContains",
+	"maxItems",
+	"maxLength",
+	"maxProperties",
+	"maximum",
+	"minContains",
+	"minItems",
+	"minLength",
+	"minProperties",
+	"minimum",
+	"multipleOf",
+	"not",
+	"oneOf",
+	"pattern",
+	"patternProperties",
+	"prefixItems",
+	"properties",
+	"propertyNames",
+	"ref",
+	"required",
+	"type",
+	"uniqueItems",
 };
 
 /* One skipped group (test == NULL) or one skipped case. */
@@ -62,7 +81,9 @@ struct skip {
 };
 
 #define R_REMOTE "remote reference (network/metaschema resolution is not supported)"
-#define R_ID "needs $id / URI-based resolution (only '#' pointers are resolved; $id below the root is rejected)"
+#define R_ID                                                                                       \
+	"needs $id / URI-based resolution (only '#' pointers are resolved; $id below the root is " \
+	"rejected)"
 #define R_ANCHOR "needs $anchor resolution"
 #define R_UNEVAL "needs unevaluatedProperties (rejected at compile time)"
 
@@ -73,7 +94,8 @@ static struct skip skips[] = {
 	{"ref", "ref creates new scope when adjacent to keywords", NULL, R_UNEVAL, 0},
 	{"ref", "refs with relative uris and defs", NULL, R_ID, 0},
 	{"ref", "relative refs with absolute uris and defs", NULL, R_ID, 0},
-	{"ref", "$id must be resolved against nearest parent, not just immediate parent", NULL, R_ID, 0},
+	{"ref", "$id must be resolved against nearest parent, not just immediate parent", NULL,
+	 R_ID, 0},
 	{"ref", "order of evaluation: $id and $ref", NULL, R_ID, 0},
 	{"ref", "order of evaluation: $id and $anchor and $ref", NULL, R_ID "; " R_ANCHOR, 0},
 	{"ref", "order of evaluation: $id and $ref on nested schema", NULL, R_ID, 0},
@@ -85,7 +107,8 @@ static struct skip skips[] = {
 	{"ref", "ref to then", NULL, R_ID, 0},
 	{"ref", "ref to else", NULL, R_ID, 0},
 	{"ref", "ref with absolute-path-reference", NULL, R_ID, 0},
-	{"not", "collect annotations inside a 'not', even if collection is disabled", NULL, R_UNEVAL, 0},
+	{"not", "collect annotations inside a 'not', even if collection is disabled", NULL,
+	 R_UNEVAL, 0},
 };
 
 static unsigned n_passed, n_failed, n_skipped;
@@ -146,7 +169,8 @@ static void run_group(const char *file, const json_t *group)
 			continue;
 		}
 		if (!s) {
-			printf("FAIL %s: %s: %s: schema did not compile: %s\n", file, gdesc, tdesc, err.msg);
+			printf("FAIL %s: %s: %s: schema did not compile: %s\n", file, gdesc, tdesc,
+			       err.msg);
 			n_failed++;
 			continue;
 		}
@@ -198,8 +222,8 @@ static void test_summary(void **state)
 			stale++;
 		}
 	}
-	printf("schema suite: %u cases passed, %u failed, %u skipped (listed)\n", n_passed, n_failed,
-	       n_skipped);
+	printf("schema suite: %u cases passed, %u failed, %u skipped (listed)\n", n_passed,
+	       n_failed, n_skipped);
 	assert_int_equal(stale, 0);
 	assert_int_equal(n_failed, 0);
 	assert_true(n_passed > 0);

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# run.sh - benchmark moat against the reference MCP filesystem server.
+#
+# Builds moat (release, with the test-only tool provider) into
+# bench/out/build, compiles bench/mcpbench.c into bench/out/mcpbench, makes
+# sure node_modules holds the reference server (npm ci if not), then runs the
+# same driver against both servers in this one run: cold start (spawn,
+# initialize, tools/list, exit), peak RSS, and round trips per second for
+# ping and a trivial tools/call, sequential and 16 in flight. Prints a
+# markdown table and writes it, with the machine it ran on, to
+# bench/out/results.md; the raw JSON lines go to bench/out/*.jsonl.
+#
+# Knobs (environment): RUNS (cold-start runs, default 50), BENCH_SECONDS
+# (length of each throughput run, default 3), INFLIGHT (default 16).
+# Typical wall time is about a minute; each driver run is capped at 100 s.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/bench/out
+build=$out/build
+runs=${RUNS:-50}
+secs=${BENCH_SECONDS:-3}
+inflight=${INFLIGHT:-16}
+started=$(date +%s)
+
+for tool in meson ninja node npm jq "${CC:-cc}"; do
+	command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 2; }
+done
+mkdir -p "$out"
+
+# 1. moat, release build with the test provider. Someone may be mid-edit
+# in src/: retry a broken build a few times before giving up.
+if [ -f "$build/build.ninja" ]; then
+	meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release >/dev/null
+else
+	meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
+fi
+for attempt in 1 2 3 4; do
+	if ninja -C "$build" moat >"$out/build.log" 2>&1; then
+		break
+	fi
+	if [ "$attempt" -eq 4 ]; then
+		cat "$out/build.log" >&2
+		echo "run.sh: moat does not build" >&2
+		exit 1
+	fi
+	echo "run.sh: build failed (attempt $attempt); retrying in 30 s" >&2
+	sleep 30
+done
+moat=$build/moat
+
+# 2. the driver.
+"${CC:-cc}" -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror bench/mcpbench.c -ljansson \
+	-o "$out/mcpbench"
+
+# 3. the reference server.
+refjs=node_modules/@modelcontextprotocol/server-filesystem/dist/index.js
+if [ ! -f "$refjs" ]; then
+	npm ci --no-audit --no-fund >&2
+fi
+
+# 4. run both with the same driver and the same settings.
+cat >"$out/moat-bench.json" <<'EOF'
+{"testing":{"enabled":true},"limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_concurrent_calls":64}}
+EOF
+mkdir -p "$out/fsroot"
+status=0
+bench() { # bench LABEL TOOL ARGS -- COMMAND...
+	local label=$1 tool=$2 args=$3
+	shift 4
+	echo "== $label" >&2
+	timeout --kill-after=5 100 "$out/mcpbench" --runs "$runs" --seconds "$secs" \
+		--inflight "$inflight" --tool "$tool" --args "$args" --label "$label" -- "$@" \
+		>"$out/$label.jsonl" || status=1
+}
+bench moat echo '{"text":"x"}' -- "$moat" serve --config "$out/moat-bench.json"
+bench reference list_allowed_directories '{}' -- node "$refjs" "$out/fsroot"
+
+# 5. the table.
+get() { # get LABEL METRIC INFLIGHT FIELD -> number, or "" when missing
+	jq -r --arg m "$2" --argjson k "$3" --arg f "$4" \
+		'select(.metric == $m and (.inflight // 0) == $k and .ok != false) | .[$f]' \
+		"$out/$1.jsonl" 2>/dev/null | head -1
+}
+fmt() { # fmt DECIMALS NUMBER -> formatted, with thousands separators for integers
+	if [ -z "$2" ]; then echo "n/a"; return; fi
+	if [ "$1" -eq 0 ]; then
+		LC_ALL=C awk -v v="$2" 'BEGIN { s = sprintf("%.0f", v); o = "";
+			while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
+			print s o }'
+	else
+		LC_ALL=C awk -v v="$2" -v d="$1" 'BEGIN { printf "%.*f\n", d, v }'
+	fi
+}
+ratio() { # ratio NUMERATOR DENOMINATOR
+	if [ -z "$1" ] || [ -z "$2" ]; then echo "n/a"; return; fi
+	LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a";
+		else if (a / b >= 10) printf "%.0f×\n", a / b; else printf "%.2f×\n", a / b }'
+}
+meets() { # meets VALUE OP LIMIT -> yes / no / (blank when no target)
+	if [ -z "$2" ]; then echo "–"; return; fi
+	if [ -z "$1" ]; then echo "n/a"; return; fi
+	LC_ALL=C awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+		ok = (op == "<=") ? (v <= l) : (v >= l); print ok ? "yes" : "**no**" }'
+}
+table=$out/table.md
+{
+	echo "| Metric | moat | reference | ratio | target | moat meets it |"
+	echo "|---|---:|---:|---:|---:|:---:|"
+	row() { # row NAME METRIC INFLIGHT FIELD DECIMALS LOWER_IS_BETTER OP LIMIT TARGET_TEXT
+		local m r q
+		m=$(get moat "$2" "$3" "$4")
+		r=$(get reference "$2" "$3" "$4")
+		if [ "$6" = yes ]; then q=$(ratio "$r" "$m"); else q=$(ratio "$m" "$r"); fi
+		echo "| $1 | $(fmt "$5" "$m") | $(fmt "$5" "$r") | $q | ${9:-–} | $(meets "$m" "$7" "$8") |"
+	}
+	row "Cold start, median (ms)" cold_start 0 median_ms 2 yes "<=" 3 "≤ 3 ms"
+	row "Cold start, p90 (ms)" cold_start 0 p90_ms 2 yes "" "" ""
+	row "Peak RSS, median (MB)" cold_start 0 rss_median_mb 2 yes "<=" 4 "≤ 4 MB"
+	row "Peak RSS, max (MB)" cold_start 0 rss_max_mb 2 yes "" "" ""
+	row "ping, sequential (req/s)" ping 1 per_second 0 no "" "" ""
+	row "ping, $inflight in flight (req/s)" ping "$inflight" per_second 0 no "" "" ""
+	row "trivial tools/call, sequential (req/s)" tools_call 1 per_second 0 no ">=" 60000 "≥ 60,000/s"
+	row "trivial tools/call, $inflight in flight (req/s)" tools_call "$inflight" per_second 0 no "" "" ""
+	row "trivial tools/call, sequential, p50 latency (µs)" tools_call 1 p50_us 1 yes "" "" ""
+} >"$table"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commit="$commit+local changes"; fi
+{
+	echo "# moat benchmark results"
+	echo
+	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') by bench/run.sh on $(nproc) CPUs ($cpu), Linux $(uname -r);"
+	echo "moat $commit (release, test provider), reference @modelcontextprotocol/server-filesystem on node $(node --version)."
+	echo "$runs cold-start runs; throughput runs of $secs s after 0.5 s of warm-up, one fresh server each."
+	echo "Trivial call: moat \`echo {\"text\":\"x\"}\`, reference \`list_allowed_directories {}\`."
+	echo "Ratios: reference/moat for time and memory, moat/reference for throughput (above 1× favours moat)."
+	echo
+	cat "$table"
+} >"$out/results.md"
+
+echo >&2
+cat "$table"
+echo >&2
+echo "run.sh: results in bench/out/results.md (raw: bench/out/moat.jsonl, bench/out/reference.jsonl);" \
+	"took $(($(date +%s) - started)) s" >&2
+exit "$status"

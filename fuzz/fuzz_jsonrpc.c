@@ -1,0 +1,76 @@
+/*
+ * fuzz_jsonrpc.c - libFuzzer target for JSON-RPC parsing and dispatch.
+ *
+ * Each input is one message handed to a long-lived, initialized server
+ * (src/core/server.c) with a registry holding one trivial tool, exactly as
+ * the stdio transport would; the send function checks that every message
+ * the server writes is valid JSON. Also runs rpc_parse/rpc_classify on the
+ * raw bytes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonrpc.h"
+#include "server.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct server *srv;
+static struct registry *reg;
+
+static void sink(void *ctx, const char *buf, size_t len)
+{
+	json_t *m = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
+
+	if (!m)
+		abort(); /* the server must only ever write JSON */
+	json_decref(m);
+}
+
+static enum moat_rc echo(struct call_ctx *ctx, void *d, json_t *args, struct tool_result *out,
+			 struct moat_err *err)
+{
+	return tool_result_text(out, "ok");
+}
+
+static void setup(void)
+{
+	struct server_opts o = {.name = "moat", .version = "fuzz"};
+	struct moat_err err = {0};
+	json_t *in = json_loads("{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\","
+				"\"maxLength\":8}}}",
+				0, NULL);
+	struct tool_spec spec = {.name = "echo", .description = "d", .input_schema = in,
+				 .handler = echo};
+	const char *init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{"
+			   "\"protocolVersion\":\"2025-03-26\",\"capabilities\":{},"
+			   "\"clientInfo\":{\"name\":\"fuzz\"}}}";
+
+	limits_defaults(&o.limits);
+	o.limits.max_message_bytes = 1 << 16;
+	o.limits.calls_per_minute = 0;
+	o.limits.tool_calls_per_minute = 0;
+	reg = registry_new(0);
+	if (registry_add(reg, &spec, &err))
+		abort();
+	json_decref(in);
+	srv = server_new(&o, reg, sink, NULL);
+	server_handle(srv, init, strlen(init));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct moat_err err = {0};
+	struct rpc_msg m;
+	json_t *doc;
+
+	if (!srv)
+		setup();
+	if (rpc_parse((const char *)data, size, 1 << 16, 64, &doc, &err) == MOAT_OK) {
+		(void)rpc_classify(doc, &m, &err);
+		json_decref(doc);
+	}
+	server_handle(srv, (const char *)data, size);
+	return 0;
+}

@@ -1,0 +1,384 @@
+// shutdown_cli.test.mjs - shutdown on EOF and signals, secrets kept out of
+// stderr, the audit file, and the moat command line (version, help, tools,
+// call, check, exit codes, config errors, ${NAME} secrets and .env).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+	LATEST_VERSION,
+	RawSession,
+	TEST_TOOLS,
+	assertProtocolOnly,
+	assertToolError,
+	makeTempDir,
+	resultText,
+	runMoat,
+	sleep,
+	testingConfig,
+	withClient,
+	withRaw,
+	withTimeout,
+	writeConfig,
+} from './helpers.mjs';
+
+const SECRET_ARG = 'SECRET-ARG-123';
+const dir = makeTempDir('moat-e2e-cli-');
+const cfg = writeConfig(dir, testingConfig({ limits: { tools_page_size: 2 } }));
+
+// An environment without MOAT_E2E_SECRET, whatever the caller's has.
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'MOAT_E2E_SECRET'));
+
+describe('shutdown', { concurrency: true }, () => {
+	async function slowSession() {
+		const s = new RawSession(cfg, { args: ['serve', '--config', cfg, '--log-level', 'debug'] });
+		await s.initialize(LATEST_VERSION);
+		s.send({
+			jsonrpc: '2.0',
+			id: 'slow',
+			method: 'tools/call',
+			params: { name: 'slow', arguments: { ms: 5000 } },
+		});
+		s.send({
+			jsonrpc: '2.0',
+			id: 'echo',
+			method: 'tools/call',
+			params: { name: 'echo', arguments: { text: SECRET_ARG } },
+		});
+		await s.response('echo');
+		await sleep(100); // slow is running now
+		return s;
+	}
+
+	function checkStopped(s, info, t0, what) {
+		const took = info.at - t0;
+		assert.equal(info.code, 0, `${what}: exit code (signal ${info.signal}); stderr:\n${s.stderrText}`);
+		assert.ok(took < 1000, `${what}: exited ${took} ms after being told to stop`);
+		assertProtocolOnly(s.lines);
+		assert.doesNotMatch(s.stderrText, /SECRET-ARG-123/, 'stderr never carries argument values');
+		// the slow call was stopped, not finished: if it answered, it answered with an error
+		const slow = s.messages.find((m) => m.id === 'slow');
+		if (slow) assert.equal(slow.result?.isError, true, JSON.stringify(slow));
+	}
+
+	test('EOF on stdin while a slow call runs: exit 0 within 1 s', async () => {
+		const s = await slowSession();
+		const t0 = Date.now();
+		s.proc.stdin.end();
+		const info = await withTimeout(s.exited, 3000, 'exit after EOF').catch((e) => {
+			s.kill();
+			throw e;
+		});
+		checkStopped(s, info, t0, 'EOF');
+		assert.match(s.stderrText, /end of input/);
+	});
+
+	test('SIGTERM while a slow call runs: exit 0 within 1 s', async () => {
+		const s = await slowSession();
+		const t0 = Date.now();
+		s.proc.kill('SIGTERM');
+		const info = await withTimeout(s.exited, 3000, 'exit after SIGTERM').catch((e) => {
+			s.kill();
+			throw e;
+		});
+		checkStopped(s, info, t0, 'SIGTERM');
+		assert.match(s.stderrText, /termination signal/);
+	});
+
+	test('SIGINT behaves like SIGTERM', async () => {
+		const s = await slowSession();
+		const t0 = Date.now();
+		s.proc.kill('SIGINT');
+		const info = await withTimeout(s.exited, 3000, 'exit after SIGINT').catch((e) => {
+			s.kill();
+			throw e;
+		});
+		checkStopped(s, info, t0, 'SIGINT');
+	});
+
+	test('stderr at debug level never contains argument values', async () => {
+		const r = await withRaw(
+			cfg,
+			LATEST_VERSION,
+			async (s) => {
+				await s.callTool('echo', { text: SECRET_ARG });
+				assertToolError(await s.callTool('echo', { text: SECRET_ARG, extra: SECRET_ARG }), /additional/);
+				assertToolError(await s.callTool('echo', { text: 5, note: SECRET_ARG }), /invalid arguments/);
+				assertToolError(await s.callTool('fail', {}), /failed/);
+				await s.callTool('add', { a: 123456789, b: 1 });
+				const unknown = await s.request('tools/call', { name: 'nope', arguments: { text: SECRET_ARG } });
+				assert.equal(unknown.error?.code, -32602);
+				s.send(`{"jsonrpc":"2.0","id":1,"method":"${SECRET_ARG}"} trailing`);
+				await s.nullIdError();
+			},
+			{ args: ['serve', '--config', cfg, '--log-level', 'debug'] },
+		);
+		assert.match(r.stderr, /debug/, 'debug logging was on');
+		assert.doesNotMatch(r.stderr, /SECRET-ARG-123/);
+		assert.doesNotMatch(r.stderr, /123456789/);
+	});
+});
+
+describe('audit file', () => {
+	test('one JSON line per call with time, tool, duration_ms, outcome, bytes_out; no arguments', async () => {
+		const adir = makeTempDir('moat-e2e-audit-');
+		const acfg = writeConfig(
+			adir,
+			testingConfig({ log: { audit_file: 'audit.jsonl' }, limits: { max_output_bytes: 1024 } }),
+		);
+		const auditPath = path.join(adir, 'audit.jsonl');
+		let echoResult;
+		await withRaw(acfg, LATEST_VERSION, async (s) => {
+			echoResult = await s.callTool('echo', { text: SECRET_ARG });
+			await s.callTool('add', { a: 2, b: 3 });
+			assertToolError(await s.callTool('fail', {}), /failed/);
+			assertToolError(await s.callTool('echo', { text: 7, other: SECRET_ARG }), /invalid/);
+			assertToolError(await s.callTool('big', { bytes: 4000 }), /max_output_bytes/);
+			s.send({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'slow', arguments: { ms: 3000 } } });
+			await sleep(80);
+			s.notify('notifications/cancelled', { requestId: 'c' });
+			await sleep(80);
+			await s.assertAlive();
+			// not tool calls: no audit lines
+			await s.call('tools/list', {});
+			const unknown = await s.request('tools/call', { name: 'nope', arguments: {} });
+			assert.equal(unknown.error?.code, -32602);
+		});
+		const text = fs.readFileSync(auditPath, 'utf8');
+		assert.equal(fs.statSync(auditPath).mode & 0o777, 0o600, 'the audit file is private');
+		assert.doesNotMatch(text, /SECRET-ARG-123/, 'the audit never carries argument values');
+		assert.ok(text.endsWith('\n'));
+		const recs = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+		assert.deepEqual(
+			recs.map((r) => [r.tool, r.outcome]),
+			[
+				['echo', 'ok'],
+				['add', 'ok'],
+				['fail', 'upstream'],
+				['echo', 'invalid'],
+				['big', 'limit'],
+				['slow', 'cancelled'],
+			],
+		);
+		for (const r of recs) {
+			assert.deepEqual(Object.keys(r).sort(), ['bytes_out', 'duration_ms', 'outcome', 'time', 'tool']);
+			assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+			assert.ok(Math.abs(Date.parse(r.time) - Date.now()) < 60000, 'time is now');
+			assert.equal(typeof r.duration_ms, 'number');
+			assert.ok(r.duration_ms >= 0);
+			assert.ok(Number.isInteger(r.bytes_out) && r.bytes_out >= 0);
+		}
+		assert.equal(recs[0].bytes_out, Buffer.byteLength(JSON.stringify(echoResult)), 'bytes_out is the result size');
+		assert.equal(recs[5].bytes_out, 0, 'a cancelled call sent nothing');
+		assert.ok(recs[5].duration_ms >= 50 && recs[5].duration_ms < 2000, `cancelled after ~80 ms: ${recs[5].duration_ms}`);
+
+		// a second server appends to the same file; moat call audits too
+		const r = runMoat(['call', 'echo', 'text=again', '--config', acfg]);
+		assert.equal(r.code, 0, r.stderr);
+		const recs2 = fs.readFileSync(auditPath, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+		assert.equal(recs2.length, recs.length + 1);
+		assert.deepEqual([recs2.at(-1).tool, recs2.at(-1).outcome], ['echo', 'ok']);
+	});
+});
+
+describe('command line', { concurrency: true }, () => {
+	test('moat version', () => {
+		const r = runMoat(['version']);
+		assert.equal(r.code, 0);
+		assert.match(r.stdout, /^moat \d+\.\d+\.\d+\S*\n/);
+		assert.match(r.stdout, /testing/, 'the test provider is compiled in');
+		assert.equal(runMoat(['--version']).stdout, r.stdout);
+	});
+
+	test('help: moat --help, moat serve --help and the other commands exit 0', () => {
+		const top = runMoat(['--help']);
+		assert.equal(top.code, 0);
+		for (const cmd of ['serve', 'check', 'tools', 'call', 'version']) assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`));
+		assert.match(top.stdout, /exit codes/);
+		for (const cmd of ['serve', 'check', 'tools', 'call']) {
+			const r = runMoat([cmd, '--help']);
+			assert.equal(r.code, 0, `${cmd} --help`);
+			assert.match(r.stdout, new RegExp(`usage: moat ${cmd}`));
+			assert.equal(r.stderr, '', `${cmd} --help writes to stdout only`);
+		}
+		const none = runMoat([]);
+		assert.equal(none.code, 2, 'no command is a usage error');
+		assert.match(none.stderr, /usage/);
+	});
+
+	test('moat tools --json prints every tool (all pages)', () => {
+		const r = runMoat(['tools', '--json', '--config', cfg]);
+		assert.equal(r.code, 0, r.stderr);
+		const tools = JSON.parse(r.stdout);
+		assert.deepEqual(
+			tools.map((t) => t.name),
+			TEST_TOOLS,
+		);
+		for (const t of tools) {
+			assert.equal(t.inputSchema.type, 'object');
+			assert.equal(typeof t.title, 'string');
+			assert.equal(t.annotations.readOnlyHint, true);
+		}
+		const text = runMoat(['tools', '--config', cfg]);
+		assert.equal(text.code, 0);
+		const lines = text.stdout.trim().split('\n');
+		assert.equal(lines.length, TEST_TOOLS.length);
+		TEST_TOOLS.forEach((name, i) => assert.match(lines[i], new RegExp(`^${name}\\s.*read-only`)));
+		const empty = runMoat(['tools']);
+		assert.equal(empty.code, 0);
+		assert.match(empty.stdout, /no tools configured/);
+	});
+
+	test('moat call: key=value pairs, --json, and exit codes', () => {
+		const add = runMoat(['call', 'add', 'a=1', 'b=2', '--config', cfg]);
+		assert.equal(add.code, 0, add.stderr);
+		assert.deepEqual(JSON.parse(add.stdout), { sum: 3 });
+
+		const echo = runMoat(['call', 'echo', 'text=hi', '--config', cfg]);
+		assert.equal(echo.code, 0, echo.stderr);
+		assert.equal(echo.stdout, 'hi\n');
+
+		// a string-typed key keeps its text even when it parses as JSON
+		const num = runMoat(['call', 'echo', 'text=123', '--config', cfg]);
+		assert.equal(num.stdout, '123\n');
+
+		const json = runMoat(['call', 'echo', '--json', '{"text":"hi"}', '--config', cfg]);
+		assert.equal(json.code, 0, json.stderr);
+		const res = JSON.parse(json.stdout);
+		assert.deepEqual(res.content, [{ type: 'text', text: 'hi' }]);
+		assert.equal(res.isError, false);
+
+		const fail = runMoat(['call', 'fail', '--config', cfg]);
+		assert.equal(fail.code, 1);
+		assert.match(fail.stderr, /upstream failed/);
+		assert.equal(fail.stdout, '');
+
+		const invalid = runMoat(['call', 'echo', 'text=a', 'extra=1', '--config', cfg]);
+		assert.equal(invalid.code, 1);
+		assert.match(invalid.stderr, /invalid arguments: \(root\): additionalProperties/);
+	});
+
+	test('bad usage exits 2', () => {
+		const cases = [
+			['frobnicate'],
+			['call'],
+			['call', '--config', cfg],
+			['call', 'no_such_tool', '--config', cfg],
+			['call', 'echo', 'novalue', '--config', cfg],
+			['call', 'echo', '=x', '--config', cfg],
+			['call', 'echo', '--json', '[1]', '--config', cfg],
+			['call', 'echo', '--json', '{"text":"a"}', 'text=b', '--config', cfg],
+			['call', 'echo', '--json'],
+			['serve', '--bogus'],
+			['serve', '/tmp', '--config', cfg],
+			['check', '--config'],
+			['check', '--log-level', 'loud', '--config', cfg],
+			['tools', '--frob'],
+		];
+		for (const args of cases) {
+			const r = runMoat(args);
+			assert.equal(r.code, 2, `moat ${args.join(' ')}: ${r.stderr}`);
+			assert.match(r.stderr, /^moat: |usage/, `moat ${args.join(' ')} explains on stderr`);
+			assert.equal(r.stdout, '', `moat ${args.join(' ')}: nothing on stdout`);
+		}
+	});
+
+	test('invalid configs exit 3 naming the pointer and the rule', () => {
+		const cdir = makeTempDir('moat-e2e-badcfg-');
+		const cases = [
+			[{ testing: { enabled: true }, bogus: 1 }, [/\(root\)/, /additional property/, /bogus/]],
+			[{ limits: { max_mesage_bytes: 2048 } }, [/\/limits/, /additional property/, /max_mesage_bytes/]],
+			[{ limits: { workers: '4' } }, [/\/limits\/workers/, /type/]],
+			[{ limits: { max_message_bytes: 10 } }, [/\/limits\/max_message_bytes/, /minimum/]],
+			[{ log: { level: 'loud' } }, [/\/log\/level/, /enum/]],
+			[{ testing: { enabled: true }, limits: { tools: { nosuch: { calls_per_minute: 1 } } } }, [/\/limits\/tools\/nosuch/]],
+			['{"testing": {"enabled": true}', [/not valid JSON/]],
+			['{"testing": {"enabled": true, "enabled": false}}', [/duplicate/]],
+		];
+		cases.forEach(([doc, patterns], i) => {
+			const p = writeConfig(cdir, doc, `bad-${i}.json`);
+			for (const cmd of ['check', 'serve', 'tools']) {
+				const r = runMoat([cmd, '--config', p]);
+				assert.equal(r.code, 3, `${cmd} ${JSON.stringify(doc)}: ${r.stderr}`);
+				for (const pat of patterns) assert.match(r.stderr, pat, `${cmd} ${JSON.stringify(doc)}`);
+				assert.equal(r.stdout, '', 'nothing on stdout');
+			}
+		});
+		const missing = runMoat(['check', '--config', path.join(cdir, 'does-not-exist.json')]);
+		assert.equal(missing.code, 4, 'an unreadable config is a runtime failure');
+	});
+
+	test('moat check prints the limits and exits 0', () => {
+		const p = writeConfig(
+			makeTempDir('moat-e2e-check-'),
+			testingConfig({
+				limits: { max_message_bytes: 4096, calls_per_minute: 0, tools_page_size: 3, call_timeout_ms: 1234 },
+				log: { audit_file: 'a.jsonl' },
+			}),
+		);
+		const r = runMoat(['check', '--config', p]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /status: valid/);
+		assert.match(r.stdout, /tools \(6\):/);
+		for (const t of TEST_TOOLS) assert.match(r.stdout, new RegExp(`^\\s+${t}\\s`, 'm'));
+		assert.match(r.stdout, /^limits:/m);
+		assert.match(r.stdout, /max_message_bytes\s+4096/);
+		assert.match(r.stdout, /call_timeout_ms\s+1234/);
+		assert.match(r.stdout, /calls_per_minute\s+0 \(unlimited\)/);
+		assert.match(r.stdout, /tool_calls_per_minute\s+600/, 'defaults are shown too');
+		assert.match(r.stdout, /tools_page_size\s+3/);
+		assert.match(r.stdout, /audit: .*a\.jsonl/);
+		assert.equal(fs.existsSync(path.join(path.dirname(p), 'a.jsonl')), false, 'check does not open the audit file');
+		const defaults = runMoat(['check']);
+		assert.equal(defaults.code, 0);
+		assert.match(defaults.stdout, /tools \(0\)/);
+		assert.match(defaults.stdout, /max_message_bytes\s+4194304/);
+	});
+});
+
+describe('${NAME} secrets', { concurrency: true }, () => {
+	const SECRET = 's3cr3t-E2E-value-9876';
+	const secretConfig = (withDotenv) => {
+		const d = makeTempDir('moat-e2e-secret-');
+		const p = writeConfig(d, testingConfig({ server: { instructions: 'token=${MOAT_E2E_SECRET}' } }));
+		if (withDotenv) fs.writeFileSync(path.join(d, '.env'), `# test secret\nMOAT_E2E_SECRET="${SECRET}"\n`);
+		return p;
+	};
+
+	test('a missing variable exits 3 naming it', () => {
+		const p = secretConfig(false);
+		for (const cmd of ['check', 'serve']) {
+			const r = runMoat([cmd, '--config', p], { env: baseEnv });
+			assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
+			assert.match(r.stderr, /MOAT_E2E_SECRET/);
+			assert.match(r.stderr, /\/server\/instructions/);
+		}
+	});
+
+	test('from .env beside the config: check works and never prints the value', () => {
+		const p = secretConfig(true);
+		const r = runMoat(['check', '--config', p, '--log-level', 'debug'], { env: baseEnv });
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /secrets from \$\{NAME\} references: 1/);
+		assert.equal(r.stdout.includes(SECRET), false, 'check stdout never carries the secret');
+		assert.equal(r.stderr.includes(SECRET), false, 'check stderr never carries the secret');
+		// the environment also works (and wins over .env)
+		const env = runMoat(['check', '--config', secretConfig(false)], { env: { ...baseEnv, MOAT_E2E_SECRET: SECRET } });
+		assert.equal(env.code, 0, env.stderr);
+		assert.equal(env.stdout.includes(SECRET), false);
+	});
+
+	test('from .env: the server serves, and error messages mask the value', async () => {
+		const p = secretConfig(true);
+		await withClient(p, async (client, c) => {
+			assert.equal(client.getInstructions(), `token=${SECRET}`, 'the reference is resolved');
+			assert.equal(resultText(await client.callTool({ name: 'echo', arguments: { text: 'ok' } })), 'ok');
+			// an error message that would quote the secret (here: as a property name) masks it
+			const r = await client.callTool({ name: 'echo', arguments: { text: 'x', [SECRET]: 1 } });
+			const text = assertToolError(r, /additional property/);
+			assert.equal(text.includes(SECRET), false, `error text leaks the secret: ${text}`);
+			assert.match(text, /\*\*\*\*/, 'the secret is masked');
+			assert.equal(c.stderr().includes(SECRET), false);
+		});
+	});
+});
