@@ -14,7 +14,9 @@
  * Each throughput figure is taken twice, in a fresh server each time:
  * sequentially (one request in flight: send, wait for its response, repeat)
  * and with --inflight requests outstanding (default 16), responses matched
- * by id. Every measurement prints one JSON object on a line of stdout and a
+ * by id; --repeat R takes each figure R times, every time in a fresh server,
+ * and reports the median, which keeps a busy machine's noise out of it.
+ * Every measurement prints one JSON object on a line of stdout and a
  * readable line on stderr.
  *
  * The driver never hangs on a broken server: every wait has a deadline
@@ -67,6 +69,7 @@ struct mb_opts {
 	long long requests;  /* request limit per throughput run; 0 = none */
 	double warmup;       /* seconds of unmeasured traffic first */
 	long inflight;       /* outstanding requests in the concurrent runs */
+	long repeat;         /* fresh-server repetitions per throughput figure */
 	long timeout_ms;     /* longest wait for any one response or exit */
 	const char *tool;    /* tools/call target; NULL skips those runs */
 	const char *args;    /* JSON object of arguments for the tool */
@@ -344,7 +347,9 @@ static int mb_spawn(char **argv, bool show_stderr, struct mb_child *c)
 		goto fail;
 	}
 	if (c->pid == 0) {
-		/* The child: only async-signal-safe calls until exec. */
+		/* The child: only async-signal-safe calls until exec. Keep the
+		 * real stderr (close-on-exec) to say why an exec failed. */
+		int err_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
 			_exit(126);
@@ -354,6 +359,15 @@ static int mb_spawn(char **argv, bool show_stderr, struct mb_child *c)
 				dup2(null, STDERR_FILENO);
 		}
 		execvp(argv[0], argv);
+		if (err_fd >= 0) {
+			static const char msg[] = "mcpbench: cannot execute the server: ";
+			const char *why = strerror(errno);
+			(void)!write(err_fd, msg, sizeof(msg) - 1);
+			(void)!write(err_fd, argv[0], strlen(argv[0]));
+			(void)!write(err_fd, ": ", 2);
+			(void)!write(err_fd, why, strlen(why));
+			(void)!write(err_fd, "\n", 1);
+		}
 		_exit(127);
 	}
 	close(in[0]);
@@ -776,8 +790,9 @@ static int mb_cold(const struct mb_opts *o)
 	qsort(init, ok, sizeof(double), mb_cmp_double);
 	qsort(rss, ok, sizeof(double), mb_cmp_double);
 	qsort(hwm, nhwm, sizeof(double), mb_cmp_double);
-	mb_emit(json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
-			  "label", o->label, "metric", "cold_start", "runs", (json_int_t)o->runs,
+	mb_emit(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+			  "label", o->label, "metric", "cold_start", "ok", ok == (size_t)o->runs,
+			  "runs", (json_int_t)o->runs,
 			  "ok_runs", (json_int_t)ok, "bad_exits", (json_int_t)bad_exit, "median_ms",
 			  mb_quantile(total, ok, 0.5), "p90_ms", mb_quantile(total, ok, 0.9),
 			  "min_ms", mb_quantile(total, ok, 0.0), "max_ms",
@@ -785,6 +800,10 @@ static int mb_cold(const struct mb_opts *o)
 			  "ready_median_ms", mb_quantile(ready, ok, 0.5), "rss_median_mb",
 			  mb_quantile(rss, ok, 0.5), "rss_max_mb", mb_quantile(rss, ok, 1.0),
 			  "hwm_median_mb", mb_quantile(hwm, nhwm, 0.5), "driver_rss_mb", driver_mb));
+	if (ok == 0) {
+		fprintf(stderr, "[%s] cold start: FAILED (no run completed)\n", o->label);
+		goto out;
+	}
 	fprintf(stderr,
 		"[%s] cold start: median %.2f ms, p90 %.2f ms (%zu/%ld runs ok; initialize "
 		"answered at %.2f ms, tools/list at %.2f ms)\n",
@@ -798,8 +817,8 @@ static int mb_cold(const struct mb_opts *o)
 	if (bad_exit)
 		fprintf(stderr, "[%s] warning: %zu runs ended with a non-zero status\n", o->label,
 			bad_exit);
-	ret = ok == (size_t)o->runs ? 0 : -1;
 out:
+	ret = ok == (size_t)o->runs ? 0 : -1;
 	free(total);
 	free(ready);
 	free(init);
@@ -925,56 +944,114 @@ out:
 	return ret;
 }
 
-/* One throughput measurement in a fresh server: warm up, then drive r with
- * `inflight` outstanding requests. `metric` names it in the output. Prints
- * one line. 0 on success. */
-static int mb_throughput(const struct mb_opts *o, const char *metric, const struct mb_req *r,
-			 long inflight)
+/* One throughput run in a fresh server: warm up, then drive r with
+ * `inflight` outstanding requests. Fills *t (the caller frees it with
+ * mb_tput_free()) and copies the first error response into first_error
+ * (size n). 0 on success, -1 when the server failed. */
+static int mb_throughput_once(const struct mb_opts *o, const struct mb_req *r, long inflight,
+			      struct mb_tput *t, char *first_error, size_t n)
 {
 	struct mb_child c;
-	struct mb_tput t = {0};
 	long long next_id = MB_ID_FIRST;
-	double dummy, rate, p50, p99;
-	int ret = -1, status = 0;
-	const char *mode = inflight == 1 ? "sequential" : "concurrent";
+	double unused;
+	int status = 0;
 
-	if (mb_session_open(o, &c, false, mb_now_ns(), &dummy) < 0)
-		goto report;
+	if (mb_session_open(o, &c, false, mb_now_ns(), &unused) < 0)
+		return -1;
 	if (o->warmup > 0 &&
 	    mb_drive(o, &c, r, inflight, (uint64_t)(o->warmup * 1e9), 0, &next_id, NULL) < 0)
 		goto fail;
 	c.first_error[0] = '\0';
 	if (mb_drive(o, &c, r, inflight, (uint64_t)(o->seconds * 1e9), o->requests, &next_id,
-		     &t) < 0)
+		     t) < 0)
 		goto fail;
+	snprintf(first_error, n, "%s", c.first_error);
 	if (mb_child_finish(&c, (uint64_t)o->timeout_ms * 1000000u, NULL, &status) < 0)
-		fprintf(stderr, "[%s] warning: the server had to be killed after %s\n", o->label,
-			metric);
-	ret = 0;
-	goto report;
+		fprintf(stderr, "[%s] warning: the server had to be killed after its run\n",
+			o->label);
+	return 0;
 fail:
+	snprintf(first_error, n, "%s", c.first_error);
 	mb_child_kill(&c);
-report:
-	qsort(t.lat_us, t.nlat, sizeof(double), mb_cmp_double);
-	rate = t.seconds > 0 ? (double)t.done / t.seconds : 0.0;
-	p50 = mb_quantile(t.lat_us, t.nlat, 0.5);
-	p99 = mb_quantile(t.lat_us, t.nlat, 0.99);
-	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:f, s:f, s:f, s:f}", "label",
-			  o->label, "metric", metric, "mode", mode, "inflight", (json_int_t)inflight,
-			  "ok", ret == 0, "requests", (json_int_t)t.done, "errors",
-			  (json_int_t)t.errors, "seconds", t.seconds, "per_second", rate, "p50_us",
-			  p50, "p99_us", p99));
-	if (ret == 0)
+	return -1;
+}
+
+/* One throughput figure: o->repeat runs of mb_throughput_once(), each in a
+ * fresh server; the run with the median rate is reported (all rates are
+ * listed in "runs_per_second"). `metric` names it. Prints one line; 0 when
+ * every run succeeded. */
+static int mb_throughput(const struct mb_opts *o, const char *metric, const struct mb_req *r,
+			 long inflight)
+{
+	struct mb_tput *t = calloc((size_t)o->repeat, sizeof(*t));
+	double *rates = calloc((size_t)o->repeat, sizeof(double));
+	const char *mode = inflight == 1 ? "sequential" : "concurrent";
+	char first_error[256] = "", err[256];
+	json_t *all = json_array();
+	long ok = 0, pick = -1;
+	uint64_t errors = 0;
+	double p50 = 0.0, p99 = 0.0, rate = 0.0;
+	int ret = -1;
+
+	if (!t || !rates || !all) {
+		fprintf(stderr, "mcpbench: out of memory\n");
+		goto out;
+	}
+	for (long i = 0; i < o->repeat; i++) {
+		err[0] = '\0';
+		if (mb_throughput_once(o, r, inflight, &t[i], err, sizeof(err)) == 0) {
+			t[i].seconds = t[i].seconds > 0 ? t[i].seconds : 1e-9;
+			rates[ok++] = (double)t[i].done / t[i].seconds;
+			json_array_append_new(all, json_real((double)t[i].done / t[i].seconds));
+		} else {
+			t[i].done = 0;
+			t[i].seconds = 0;
+		}
+		errors += t[i].errors;
+		if (first_error[0] == '\0' && err[0] != '\0')
+			snprintf(first_error, sizeof(first_error), "%s", err);
+	}
+	if (ok > 0) {
+		qsort(rates, (size_t)ok, sizeof(double), mb_cmp_double);
+		rate = rates[(ok - 1) / 2]; /* a real run's rate: the lower median */
+		for (long i = 0; i < o->repeat && pick < 0; i++)
+			if (t[i].seconds > 0 && (double)t[i].done / t[i].seconds == rate)
+				pick = i;
+	}
+	if (pick >= 0) {
+		qsort(t[pick].lat_us, t[pick].nlat, sizeof(double), mb_cmp_double);
+		p50 = mb_quantile(t[pick].lat_us, t[pick].nlat, 0.5);
+		p99 = mb_quantile(t[pick].lat_us, t[pick].nlat, 0.99);
+	}
+	ret = ok == o->repeat ? 0 : -1;
+	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:O}",
+			  "label", o->label, "metric", metric, "mode", mode, "inflight",
+			  (json_int_t)inflight, "ok", ret == 0, "repeat", (json_int_t)o->repeat,
+			  "requests", (json_int_t)(pick >= 0 ? t[pick].done : 0), "errors",
+			  (json_int_t)errors, "seconds", pick >= 0 ? t[pick].seconds : 0.0,
+			  "per_second", rate, "p50_us", p50, "p99_us", p99, "runs_per_second", all));
+	if (ret == 0) {
 		fprintf(stderr,
-			"[%s] %s, %s (%ld in flight): %.0f req/s (%" PRIu64 " in %.2f s), "
-			"latency p50 %.1f us, p99 %.1f us\n",
-			o->label, metric, mode, inflight, rate, t.done, t.seconds, p50, p99);
-	else
-		fprintf(stderr, "[%s] %s, %s: FAILED\n", o->label, metric, mode);
-	if (t.errors)
+			"[%s] %s, %s (%ld in flight): %.0f req/s (%" PRIu64 " in %.2f s",
+			o->label, metric, mode, inflight, rate, t[pick].done, t[pick].seconds);
+		if (o->repeat > 1)
+			fprintf(stderr, "; median of %ld runs, %.0f to %.0f", o->repeat, rates[0],
+				rates[ok - 1]);
+		fprintf(stderr, "), latency p50 %.1f us, p99 %.1f us\n", p50, p99);
+	} else {
+		fprintf(stderr, "[%s] %s, %s: FAILED (%ld of %ld runs completed)\n", o->label,
+			metric, mode, ok, o->repeat);
+	}
+	if (errors)
 		fprintf(stderr, "[%s] warning: %" PRIu64 " error responses; the first: %.200s\n",
-			o->label, t.errors, c.first_error);
-	mb_tput_free(&t);
+			o->label, errors, first_error);
+out:
+	if (t)
+		for (long i = 0; i < o->repeat; i++)
+			mb_tput_free(&t[i]);
+	free(t);
+	free(rates);
+	json_decref(all);
 	return ret;
 }
 
@@ -991,6 +1068,8 @@ static void mb_usage(FILE *f)
 	      "  --requests N    stop each throughput run after N requests (default 0 = no limit)\n"
 	      "  --warmup S      unmeasured traffic before each throughput run (default 0.5)\n"
 	      "  --inflight K    outstanding requests in the concurrent runs (default 16)\n"
+	      "  --repeat R      runs per throughput figure, each in a fresh server; the\n"
+	      "                  median is reported (default 1)\n"
 	      "  --tool NAME     tool for the tools/call runs (none: skip them)\n"
 	      "  --args JSON     its arguments (default {})\n"
 	      "  --label NAME    names the server in the output (default: SERVER)\n"
@@ -1029,7 +1108,7 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 	long long v;
 	int i;
 
-	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16,
+	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16, .repeat = 1,
 			      .timeout_ms = 10000, .args = "{}", .do_cold = true,
 			      .do_ping = true, .do_call = true};
 	for (i = 1; i < argc; i++) {
@@ -1066,6 +1145,9 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 		} else if (strcmp(a, "--inflight") == 0) {
 			ok = mb_parse_ll(val, 1, MB_INFLIGHT_MAX, &v);
 			o->inflight = (long)v;
+		} else if (strcmp(a, "--repeat") == 0) {
+			ok = mb_parse_ll(val, 1, 1000, &v);
+			o->repeat = (long)v;
 		} else if (strcmp(a, "--timeout") == 0) {
 			ok = mb_parse_ll(val, 1, 3600000, &v);
 			o->timeout_ms = (long)v;

@@ -11,8 +11,11 @@
 # bench/out/results.md; the raw JSON lines go to bench/out/*.jsonl.
 #
 # Knobs (environment): RUNS (cold-start runs, default 50), BENCH_SECONDS
-# (length of each throughput run, default 3), INFLIGHT (default 16).
-# Typical wall time is about a minute; each driver run is capped at 100 s.
+# (length of each throughput run, default 1), REPEAT (fresh-server runs per
+# throughput figure, median reported, default 3), INFLIGHT (default 16).
+# Typical wall time is a minute and a half; each driver run is capped at
+# 100 s. Other load on the machine shows up in the figures: the load
+# average before and after is written into the results.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,7 +23,8 @@ root=$PWD
 out=$root/bench/out
 build=$out/build
 runs=${RUNS:-50}
-secs=${BENCH_SECONDS:-3}
+secs=${BENCH_SECONDS:-1}
+repeat=${REPEAT:-3}
 inflight=${INFLIGHT:-16}
 started=$(date +%s)
 
@@ -65,17 +69,23 @@ cat >"$out/moat-bench.json" <<'EOF'
 {"testing":{"enabled":true},"limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_concurrent_calls":64}}
 EOF
 mkdir -p "$out/fsroot"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${load_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+	echo "run.sh: warning: load average $load_before on $(nproc) CPUs; figures will be noisy" >&2
+fi
 status=0
 bench() { # bench LABEL TOOL ARGS -- COMMAND...
 	local label=$1 tool=$2 args=$3
 	shift 4
 	echo "== $label" >&2
 	timeout --kill-after=5 100 "$out/mcpbench" --runs "$runs" --seconds "$secs" \
-		--inflight "$inflight" --tool "$tool" --args "$args" --label "$label" -- "$@" \
+		--repeat "$repeat" --inflight "$inflight" --tool "$tool" --args "$args" --label "$label" -- "$@" \
 		>"$out/$label.jsonl" || status=1
 }
 bench moat echo '{"text":"x"}' -- "$moat" serve --config "$out/moat-bench.json"
 bench reference list_allowed_directories '{}' -- node "$refjs" "$out/fsroot"
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 5. the table.
 get() { # get LABEL METRIC INFLIGHT FIELD -> number, or "" when missing
@@ -134,7 +144,9 @@ if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commi
 	echo
 	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') by bench/run.sh on $(nproc) CPUs ($cpu), Linux $(uname -r);"
 	echo "moat $commit (release, test provider), reference @modelcontextprotocol/server-filesystem on node $(node --version)."
-	echo "$runs cold-start runs; throughput runs of $secs s after 0.5 s of warm-up, one fresh server each."
+	echo "$runs cold-start runs; each throughput figure is the median of $repeat runs of $secs s" \
+		"(after 0.5 s of warm-up), each in a fresh server."
+	echo "Load average before: $load_before; after: $load_after."
 	echo "Trivial call: moat \`echo {\"text\":\"x\"}\`, reference \`list_allowed_directories {}\`."
 	echo "Ratios: reference/moat for time and memory, moat/reference for throughput (above 1× favours moat)."
 	echo

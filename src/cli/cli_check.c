@@ -35,7 +35,12 @@ int cmd_check(int argc, char **argv)
 	l = &env.cfg.limits;
 	printf("config: %s\n", o.config ? o.config : "(none: defaults)");
 	printf("status: valid\n");
-	printf("server: %s\n", env.cfg.server_name);
+	/* Values that came from ${NAME} references are secrets: scrub every
+	 * config-derived string before it is printed. */
+	char shown[4096];
+	snprintf(shown, sizeof(shown), "%s", env.cfg.server_name);
+	config_scrub(&env.cfg, shown, sizeof(shown));
+	printf("server: %s\n", shown);
 	printf("tool families compiled in: %s\n", providers_names());
 	printf("tools (%zu):\n", registry_count(env.reg));
 	for (size_t i = 0; i < registry_count(env.reg); i++) {
@@ -56,7 +61,9 @@ int cmd_check(int argc, char **argv)
 	       l->tool_calls_per_minute ? "" : " (unlimited)");
 	printf("  tools_page_size        %u\n", l->tools_page_size);
 	printf("logging: stderr at %s and above\n", log_level_name(log_get_level()));
-	printf("audit: %s\n", env.cfg.audit_file ? env.cfg.audit_file : "off");
+	snprintf(shown, sizeof(shown), "%s", env.cfg.audit_file ? env.cfg.audit_file : "off");
+	config_scrub(&env.cfg, shown, sizeof(shown));
+	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	printf("sandbox: none yet; Landlock, seccomp and no_new_privs arrive with the filesystem "
 	       "family\n");

@@ -96,6 +96,13 @@ enum moat_rc rpc_classify(json_t *msg, struct rpc_msg *m, struct moat_err *err)
 	v = json_object_get(msg, "jsonrpc");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0)
 		return moat_err_set(err, MOAT_EINVAL, "invalid request: \"jsonrpc\" must be \"2.0\"");
+	if (json_is_null(id) && !json_object_get(msg, "method") &&
+	    json_object_get(msg, "error") && !json_object_get(msg, "result")) {
+		/* A peer's error response to something it could not parse:
+		 * never answer it, or two strict peers would bounce errors. */
+		m->kind = RPC_RESPONSE;
+		return MOAT_OK;
+	}
 	if (id && !id_usable(id))
 		return moat_err_set(err, MOAT_EINVAL,
 				    "invalid request: \"id\" must be a string or an integer");
@@ -151,7 +158,16 @@ json_t *rpc_error(json_t *id, int code, const char *message)
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "error", json_pack("{s:i, s:s}", "code", code, "message", message));
+	json_t *e = json_pack("{s:i, s:s}", "code", code, "message", message);
+	/* A message that is not valid UTF-8 must not leave an envelope without
+	 * an error member: fall back to a fixed text. */
+	if (!e)
+		e = json_pack("{s:i, s:s}", "code", code, "message", "error (message withheld)");
+	if (!e) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "error", e);
 	return o;
 }
 

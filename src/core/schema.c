@@ -21,6 +21,14 @@
  * enum/const/uniqueItems. Hitting a bound is a validation failure, never a
  * pass: a limit reached inside "not" or "anyOf" aborts the whole validation.
  *
+ * Patterns are ECMA-262 text handed to PCRE2 in UTF+UCP mode with the
+ * options that bring it closest to ECMAScript: "$" only at the very end
+ * (DOLLAR_ENDONLY), "\uXXXX" and "\u{X}" escapes (ALT_BSUX), "[]"/"[^]"
+ * classes, "." not crossing any line terminator, and long Unicode category
+ * names (\p{Letter}, \p{gc=Lu}) rewritten to the short forms PCRE2 knows. With
+ * PCRE2 >= 10.43 "\d" and "\w" are ASCII as in ECMAScript; older PCRE2 makes
+ * them Unicode-aware.
+ *
  * Error messages name the rule and quote only schema-provided text and
  * property names (bounded and with control characters replaced); instance
  * string values are never copied into a message.
@@ -602,6 +610,7 @@ static int cnomem(struct cctx *c)
 	return -1;
 }
 
+/* seen_slot - home slot of key in an identity table of cap (a power of two). */
 static size_t seen_slot(const json_t *key, size_t cap)
 {
 	return (size_t)(mix64((uint64_t)(uintptr_t)key) & (cap - 1));
@@ -1543,6 +1552,7 @@ static void snode_free(struct snode *n)
 	free(n);
 }
 
+/* schema_free - see schema.h. Frees every node on the allocation list. */
 void schema_free(struct schema *s)
 {
 	struct snode *n, *next;
@@ -1557,6 +1567,7 @@ void schema_free(struct schema *s)
 	free(s);
 }
 
+/* schema_compile - see schema.h. Thread-safe: all state is in c and s. */
 struct schema *schema_compile(const json_t *doc, struct moat_err *err)
 {
 	struct cctx c;
@@ -1699,6 +1710,7 @@ static void vabort(struct vctx *c, const char *kw, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* plural - "s" unless n is 1. */
 static const char *plural(uint64_t n)
 {
 	return n == 1 ? "" : "s";
@@ -2053,6 +2065,7 @@ struct hent {
 	size_t i;
 };
 
+/* hent_cmp - qsort order for struct hent: by hash, then index. */
 static int hent_cmp(const void *a, const void *b)
 {
 	const struct hent *x = a, *y = b;
@@ -2450,6 +2463,7 @@ out:
 	return ok && !c->aborted;
 }
 
+/* schema_validate - see schema.h. s is only read; the context is local. */
 bool schema_validate(const struct schema *s, const json_t *instance, struct schema_error *out)
 {
 	struct vctx c;
@@ -2481,6 +2495,7 @@ bool schema_validate(const struct schema *s, const json_t *instance, struct sche
 	return ok;
 }
 
+/* schema_error_format - see schema.h. A cut never splits a UTF-8 sequence. */
 char *schema_error_format(const struct schema_error *e, char *buf, size_t n)
 {
 	int w;

@@ -16,6 +16,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "pool.h"
+#include "text.h"
 #include "version.h"
 
 struct batch {
@@ -408,13 +409,15 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	t = registry_find(s->reg, json_string_value(name));
 	if (!t) {
-		snprintf(msg, sizeof(msg), "invalid params: unknown tool '%.64s'",
-			 json_string_value(name));
+		const char *nm = json_string_value(name);
+		snprintf(msg, sizeof(msg), "invalid params: unknown tool '%.*s'",
+			 (int)text_utf8_prefix(nm, 64), nm);
 		reply_error(s, b, m->id, RPC_INVALID_PARAMS, msg);
 		return;
 	}
 	if (!rpc_id_key(m->id, key, sizeof(key))) {
-		reply_error(s, b, m->id, RPC_INVALID_REQUEST, "invalid request: id is too long");
+		reply_error(s, b, m->id, RPC_INVALID_REQUEST,
+			    "invalid request: a tools/call id must serialize to at most 127 bytes");
 		return;
 	}
 	if (!schema_validate(t->input, args ? args : empty_object, &se)) {
@@ -432,7 +435,9 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	if (!bucket_take(&t->bucket, now)) {
 		snprintf(msg, sizeof(msg),
-			 "rate limit: calls per minute for tool '%s' reached; retry later", t->name);
+			 "rate limit: limits.tools.%s.calls_per_minute (default "
+			 "limits.tool_calls_per_minute) reached; retry later",
+			 t->name);
 		refuse_call(s, b, m->id, t->name, MOAT_ELIMIT, msg);
 		return;
 	}
@@ -573,7 +578,8 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 	else if (strcmp(m.method, "logging/setLevel") == 0)
 		do_set_level(s, b, &m);
 	else {
-		snprintf(text, sizeof(text), "method not found: %.64s", m.method);
+		snprintf(text, sizeof(text), "method not found: %.*s",
+			 (int)text_utf8_prefix(m.method, 64), m.method);
 		reply_error(s, b, m.id, RPC_METHOD_NOT_FOUND, text);
 	}
 }

@@ -59,6 +59,10 @@ describe('initialize under each supported revision', { concurrency: true }, () =
 						assert.equal(t.annotations.readOnlyHint, true, `${t.name} annotations`);
 						assert.equal(t.annotations.destructiveHint, false);
 					}
+					if (v === '2025-03-26') {
+						// no top-level title yet: 2025-03-26 carries it in annotations
+						assert.equal(typeof t.annotations.title, 'string', `${t.name} annotations.title`);
+					}
 					if (atLeast(v, '2025-06-18')) {
 						assert.equal(typeof t.title, 'string', `${t.name} has a title under ${v}`);
 					} else {

@@ -235,3 +235,88 @@ describe('limits.max_message_bytes and limits.max_json_depth', { concurrency: tr
 		});
 	});
 });
+
+describe('error messages that quote client input stay valid JSON-RPC', { concurrency: true }, () => {
+	// Regression: a name cut at 64 bytes used to split a multi-byte UTF-8
+	// character, so json_pack() failed and moat answered {"jsonrpc":"2.0","id":N}
+	// with neither result nor error.
+	const name = 'a'.repeat(63) + 'é'; // 'é' is bytes 64-65: cut after byte 64
+
+	test('an unknown tool name cut at a UTF-8 boundary still gets a -32602 error', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			const r = await s.request('tools/call', { name, arguments: {} });
+			assert.equal(r.error?.code, -32602, `not a JSON-RPC error response: ${JSON.stringify(r)}`);
+			assert.match(r.error.message, /unknown tool/);
+		});
+	});
+
+	test('an unknown method name cut at a UTF-8 boundary still gets a -32601 error', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			const r = await s.request(name, {});
+			assert.equal(r.error?.code, -32601, `not a JSON-RPC error response: ${JSON.stringify(r)}`);
+		});
+	});
+
+	test('short non-ASCII names are quoted back intact', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			const r = await s.request('tools/call', { name: 'wérkzeug-ü', arguments: {} });
+			assert.equal(r.error?.code, -32602);
+			assert.match(r.error.message, /wérkzeug-ü/);
+			const long = await s.request('tools/call', { name: 'é'.repeat(40), arguments: {} });
+			assert.equal(long.error?.code, -32602, 'a cut on a character boundary is fine');
+		});
+	});
+});
+
+describe('many requests at once', () => {
+	const busy = writeConfig(
+		dir,
+		testingConfig({ limits: { max_concurrent_calls: 1024, workers: 8, calls_per_minute: 0, tool_calls_per_minute: 0 } }),
+		'busy.json',
+	);
+
+	test('200 pipelined requests with progress in between: every id answered once, whole lines only', async () => {
+		await withRaw(busy, LATEST_VERSION, async (s) => {
+			const lines = [];
+			const expected = new Map();
+			for (let i = 0; i < 200; i++) {
+				const id = `m${i}`;
+				let msg;
+				if (i % 10 === 0) {
+					msg = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'slow', arguments: { ms: 30, steps: 30 }, _meta: { progressToken: id } } };
+					expected.set(id, 'done');
+				} else if (i % 3 === 0) {
+					msg = { jsonrpc: '2.0', id, method: 'ping' };
+					expected.set(id, null);
+				} else {
+					const text = `${id}:` + 'z'.repeat(i * 7);
+					msg = { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text } } };
+					expected.set(id, text);
+				}
+				lines.push(JSON.stringify(msg));
+			}
+			s.send(lines.join('\n') + '\n');
+			for (const [id, text] of expected) {
+				const r = await s.response(id, 10000);
+				if (text === null) assert.deepEqual(r.result, {});
+				else assert.equal(resultText(r.result), text, id);
+			}
+			await s.assertAlive();
+			const ids = s.messages.filter((m) => 'id' in m && !('method' in m)).map((m) => m.id);
+			assert.equal(new Set(ids).size, ids.length, 'no id is answered twice');
+			const progress = s.messages.filter((m) => m.method === 'notifications/progress');
+			assert.equal(progress.length, 20 * 30, 'every progress notification arrives');
+		});
+	});
+});
+
+describe('request ids', { concurrency: true }, () => {
+	test('a tools/call with an over-long id is refused with -32600, not dropped', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			const id = 'i'.repeat(300);
+			const r = await s.request('tools/call', { name: 'echo', arguments: { text: 'x' } }, { id });
+			assert.equal(r.error?.code, -32600);
+			assert.equal((await s.request('ping', undefined, { id })).id, id, 'ping echoes any id');
+		});
+	});
+});

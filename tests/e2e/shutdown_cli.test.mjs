@@ -56,9 +56,10 @@ describe('shutdown', { concurrency: true }, () => {
 		assert.ok(took < 1000, `${what}: exited ${took} ms after being told to stop`);
 		assertProtocolOnly(s.lines);
 		assert.doesNotMatch(s.stderrText, /SECRET-ARG-123/, 'stderr never carries argument values');
-		// the slow call was stopped, not finished: if it answered, it answered with an error
+		// the slow call was stopped, not finished, and still answered with its error
 		const slow = s.messages.find((m) => m.id === 'slow');
-		if (slow) assert.equal(slow.result?.isError, true, JSON.stringify(slow));
+		assert.ok(slow, 'a call stopped by shutdown still answers');
+		assertToolError(slow.result, /cancel/);
 	}
 
 	test('EOF on stdin while a slow call runs: exit 0 within 1 s', async () => {
@@ -94,6 +95,31 @@ describe('shutdown', { concurrency: true }, () => {
 			throw e;
 		});
 		checkStopped(s, info, t0, 'SIGINT');
+	});
+
+	test('EOF with calls queued behind a busy worker: all stopped, answered, exit 0 within 1 s', async () => {
+		const qcfg = writeConfig(makeTempDir('moat-e2e-queue-'), testingConfig({ limits: { workers: 1 } }));
+		const s = new RawSession(qcfg);
+		await s.initialize(LATEST_VERSION);
+		for (let i = 0; i < 4; i++) {
+			s.send({ jsonrpc: '2.0', id: `q${i}`, method: 'tools/call', params: { name: 'slow', arguments: { ms: 5000 } } });
+		}
+		await s.assertAlive();
+		await sleep(100);
+		const t0 = Date.now();
+		s.proc.stdin.end();
+		const info = await withTimeout(s.exited, 3000, 'exit after EOF').catch((e) => {
+			s.kill();
+			throw e;
+		});
+		assert.equal(info.code, 0);
+		assert.ok(info.at - t0 < 1000, `exited ${info.at - t0} ms after EOF`);
+		assertProtocolOnly(s.lines);
+		for (let i = 0; i < 4; i++) {
+			const r = s.messages.find((m) => m.id === `q${i}`);
+			assert.ok(r, `q${i} answered`);
+			assertToolError(r.result, /cancel/);
+		}
 	});
 
 	test('stderr at debug level never contains argument values', async () => {
@@ -182,6 +208,14 @@ describe('audit file', () => {
 });
 
 describe('command line', { concurrency: true }, () => {
+	test('--config=FILE and -c FILE are the same as --config FILE', () => {
+		for (const args of [['--config=' + cfg], ['-c', cfg], ['--config', cfg]]) {
+			const r = runMoat(['call', 'echo', 'text=same', ...args]);
+			assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+			assert.equal(r.stdout, 'same\n');
+		}
+	});
+
 	test('moat version', () => {
 		const r = runMoat(['version']);
 		assert.equal(r.code, 0);
@@ -366,6 +400,48 @@ describe('${NAME} secrets', { concurrency: true }, () => {
 		const env = runMoat(['check', '--config', secretConfig(false)], { env: { ...baseEnv, MOAT_E2E_SECRET: SECRET } });
 		assert.equal(env.code, 0, env.stderr);
 		assert.equal(env.stdout.includes(SECRET), false);
+	});
+
+	// Regression: `moat check` printed server.name and log.audit_file as
+	// resolved, secrets included.
+	test('check masks a secret used in server.name and log.audit_file', () => {
+		const d = makeTempDir('moat-e2e-secret-');
+		const p = writeConfig(
+			d,
+			testingConfig({
+				server: { name: '${MOAT_E2E_SECRET}' },
+				log: { audit_file: '${MOAT_E2E_SECRET}.jsonl' },
+			}),
+		);
+		fs.writeFileSync(path.join(d, '.env'), `MOAT_E2E_SECRET=${SECRET}\n`);
+		const r = runMoat(['check', '--config', p], { env: baseEnv });
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /secrets from \$\{NAME\} references: 1/);
+		const leaked = r.stdout.split('\n').filter((l) => l.includes(SECRET));
+		assert.deepEqual(leaked, [], 'moat check printed the secret');
+	});
+
+	test('.env: export, quotes and comments are understood; the environment wins', async () => {
+		const d = makeTempDir('moat-e2e-secret-');
+		const p = writeConfig(d, testingConfig({ server: { instructions: '${MOAT_E2E_SECRET}|${MOAT_E2E_OTHER}' } }));
+		fs.writeFileSync(
+			path.join(d, '.env'),
+			`# comment\n\nexport MOAT_E2E_SECRET='from-dotenv-1'\n  MOAT_E2E_OTHER="x"\r\n`,
+		);
+		await withClient(p, async (client) => {
+			assert.equal(client.getInstructions(), 'from-dotenv-1|x');
+		});
+		await withClient(
+			p,
+			async (client) => {
+				assert.equal(client.getInstructions(), 'from-env-22|x', 'the environment wins over .env');
+			},
+			{ env: { MOAT_E2E_SECRET: 'from-env-22' } },
+		);
+		fs.writeFileSync(path.join(d, '.env'), 'not a valid line\n');
+		const bad = runMoat(['check', '--config', p], { env: baseEnv });
+		assert.equal(bad.code, 3, bad.stderr);
+		assert.match(bad.stderr, /\.env line 1/);
 	});
 
 	test('from .env: the server serves, and error messages mask the value', async () => {

@@ -3,7 +3,7 @@
 // schema, rate limits, concurrency and deadlines.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import {
 	TEST_TOOLS,
 	assertToolError,
@@ -149,17 +149,13 @@ describe('tools/call', { concurrency: true }, () => {
 				assertToolError(r, pattern);
 			}
 			// no arguments at all is validated as {}
-			const none = await client.request(
-				{ method: 'tools/call', params: { name: 'echo' } },
-				(await import('@modelcontextprotocol/sdk/types.js')).CallToolResultSchema,
-			);
+			const none = await client.request({ method: 'tools/call', params: { name: 'echo' } }, CallToolResultSchema);
 			assertToolError(none, /required/);
 		});
 	});
 
 	test('malformed tools/call params are -32602', async () => {
 		await withClient(baseCfg, async (client) => {
-			const { CallToolResultSchema } = await import('@modelcontextprotocol/sdk/types.js');
 			const bad = [
 				{ name: 5 },
 				{ name: 'echo', arguments: ['x'] },

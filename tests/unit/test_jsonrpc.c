@@ -110,6 +110,13 @@ static void test_classify(void **state)
 	assert_int_equal(m.kind, RPC_RESPONSE);
 	json_decref(doc);
 
+	/* A peer's error reply with a null id is a response we ignore, not a
+	 * request we answer (no error ping-pong). */
+	doc = json_loads("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"x\"}}", 0, NULL);
+	assert_int_equal(rpc_classify(doc, &m, &err), MOAT_OK);
+	assert_int_equal(m.kind, RPC_RESPONSE);
+	json_decref(doc);
+
 	expect_shape_error("[1]", "must be a JSON object", false);
 	expect_shape_error("{\"id\":1,\"method\":\"ping\"}", "\"jsonrpc\" must be \"2.0\"", true);
 	expect_shape_error("{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"ping\"}", "\"2.0\"", true);
@@ -147,6 +154,9 @@ static void test_builders(void **state)
 	json_t *longid = json_string("0123456789abcdefghij");
 	assert_false(rpc_id_key(longid, key, sizeof(key)));
 	json_decref(longid);
+	json_t *bad = rpc_error(NULL, RPC_INVALID_PARAMS, "cut \xc3");
+	assert_non_null(json_object_get(bad, "error")); /* never an envelope without error */
+	json_decref(bad);
 	json_decref(sid);
 	json_decref(id);
 	json_decref(r);

@@ -7,6 +7,7 @@
  * (deadline, cancellation, progress), fail (a handler error), big (the
  * output budget) and bad_output (a result that breaks its own schema).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static enum moat_rc add_tool(struct call_ctx *ctx, void *data, json_t *args,
 	double a = json_number_value(json_object_get(args, "a"));
 	double b = json_number_value(json_object_get(args, "b"));
 
+	if (!isfinite(a + b))
+		return moat_err_set(err, MOAT_EINVAL, "the sum is not a finite number");
 	out->structured = json_pack("{s:f}", "sum", a + b);
 	return out->structured ? MOAT_OK : MOAT_ENOMEM;
 }
