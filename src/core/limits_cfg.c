@@ -12,7 +12,7 @@ void limits_defaults(struct limits *l)
 	l->call_timeout_ms = 30000;
 	l->max_output_bytes = 1u << 20;
 	l->max_concurrent_calls = 16;
-	l->workers = 4;
+	l->workers = 16;
 	l->calls_per_minute = 1200;
 	l->tool_calls_per_minute = 600;
 	l->tools_page_size = 100;

@@ -22,7 +22,7 @@ struct limits {
 	uint32_t call_timeout_ms;      /* per-call deadline (default 30000) */
 	size_t max_output_bytes;       /* one tool result (default 1 MiB) */
 	uint32_t max_concurrent_calls; /* tool calls in flight (default 16) */
-	uint32_t workers;              /* worker threads (default 4) */
+	uint32_t workers;              /* worker threads, started lazily (default 16) */
 	uint32_t calls_per_minute;     /* all tools together (default 1200) */
 	uint32_t tool_calls_per_minute; /* each tool (default 600) */
 	uint32_t tools_page_size;      /* tools/list page (default 100) */
