@@ -9,10 +9,13 @@
  * contains, minContains, maxContains, minItems, maxItems, uniqueItems,
  * minLength, maxLength (code points), pattern (PCRE2, UTF mode), minimum,
  * maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, allOf, anyOf,
- * oneOf, not, if/then/else, $ref to "#", "#/$defs/..." and other JSON
- * pointers inside the same document, $defs, boolean schemas. "format",
- * "title", "description", "default", "examples", "$schema", "$id", "$comment"
- * are annotations. Unknown keywords are ignored (as the spec requires).
+ * oneOf, not, if/then/else, dependentSchemas, $ref to "#", "#/$defs/..."
+ * and other JSON pointers inside the same document, $defs, boolean schemas.
+ * "format", "title", "description", "default", "examples", "$schema",
+ * "$comment" and a root "$id" are annotations; other unknown keywords are
+ * ignored. Keywords moat does not implement and that would change what is
+ * accepted ($id below the root, $dynamicRef, $recursiveRef, unevaluated*,
+ * remote $ref, array-form items) fail compilation rather than pass silently.
  *
  * A compiled schema is immutable and may be used from many threads at once.
  */

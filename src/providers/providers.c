@@ -24,10 +24,13 @@ static const struct provider *const all[] = {
 
 static bool started[NPROV + 1];
 
+/* Loops run to the NULL sentinel rather than to NPROV, which is 0 in a
+ * build without families and would make `i < NPROV` always false. */
+
 enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
 			    struct moat_err *err)
 {
-	for (size_t i = 0; i < NPROV; i++) {
+	for (size_t i = 0; all[i]; i++) {
 		const json_t *section = json_object_get(cfg->doc, all[i]->config_key);
 		enum moat_rc rc;
 		if (!section)
@@ -47,10 +50,14 @@ enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
 
 void providers_fini(void)
 {
-	for (size_t i = NPROV; i-- > 0;) {
-		if (started[i] && all[i]->fini)
-			all[i]->fini();
-		started[i] = false;
+	size_t n = 0;
+
+	while (all[n])
+		n++;
+	while (n-- > 0) {
+		if (started[n] && all[n]->fini)
+			all[n]->fini();
+		started[n] = false;
 	}
 }
 
@@ -60,7 +67,7 @@ const char *providers_names(void)
 
 	if (names[0])
 		return names;
-	for (size_t i = 0; i < NPROV; i++) {
+	for (size_t i = 0; all[i]; i++) {
 		size_t n = strlen(names);
 		snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", all[i]->name);
 	}
