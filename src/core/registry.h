@@ -52,6 +52,11 @@ struct tool_spec {
 	const json_t *output_schema; /* NULL or an object schema; borrowed */
 	struct tool_annotations annotations;
 	uint32_t calls_per_minute; /* 0 = the registry default */
+	/* The handler never blocks (no I/O, no locks held for long, bounded
+	 * CPU in microseconds): the server may run it on the reader thread
+	 * instead of a worker. Leave false for anything that touches a file,
+	 * a database, a repository or the network. */
+	bool inline_ok;
 	tool_handler_fn handler;
 	void *data;                /* borrowed; the provider frees it */
 };
@@ -65,6 +70,7 @@ struct tool {
 	struct schema *input;
 	struct schema *output;
 	struct tool_annotations annotations;
+	bool inline_ok;
 	tool_handler_fn handler;
 	void *data;
 	struct token_bucket bucket;

@@ -503,6 +503,11 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		refuse_call(s, b, m->id, t->name, rrc, refusal);
 		return;
 	}
+	if (t->inline_ok) {
+		/* Declared never to block: cheaper here than a thread hand-off. */
+		run_call(c);
+		return;
+	}
 	if (!pool_submit(s->pool, run_call, c)) {
 		json_t *res = error_result(s, "server is shutting down");
 		finish_call(c, res, MOAT_ECANCELLED);

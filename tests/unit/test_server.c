@@ -126,6 +126,7 @@ static enum moat_rc structured(struct call_ctx *ctx, void *data, json_t *args,
 static void add_tool(struct registry *reg, const char *name, tool_handler_fn fn,
 		     const char *in, const char *outs)
 {
+	bool inline_ok = fn == quick;
 	struct moat_err err = {0};
 	json_t *ins = json_loads(in, 0, NULL);
 	json_t *os = outs ? json_loads(outs, 0, NULL) : NULL;
@@ -136,6 +137,7 @@ static void add_tool(struct registry *reg, const char *name, tool_handler_fn fn,
 		.input_schema = ins,
 		.output_schema = os,
 		.annotations = {.read_only = HINT_TRUE},
+		.inline_ok = inline_ok,
 		.handler = fn,
 	};
 	assert_int_equal(registry_add(reg, &spec, &err), MOAT_OK);
@@ -435,6 +437,11 @@ static void test_invalid_arguments(void **state)
 	r = call(h, 3, "quick", "{\"s\":\"ok\"}");
 	assert_false(is_error_result(r));
 	assert_string_equal(result_text(r), "quick");
+	json_decref(r);
+	/* An inline_ok tool has answered by the time server_handle returns. */
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"quick\"}}");
+	r = last_msg(h);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 4);
 	json_decref(r);
 	harness_free(h);
 }

@@ -149,6 +149,7 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 			.output_schema = outs,
 			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
+			.inline_ok = handlers[i] == echo_tool || handlers[i] == add_tool,
 			.handler = handlers[i],
 		};
 		rc = registry_add(reg, &spec, err);
