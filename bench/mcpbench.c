@@ -16,6 +16,12 @@
  * and with --inflight requests outstanding (default 16), responses matched
  * by id; --repeat R takes each figure R times, every time in a fresh server,
  * and reports the median, which keeps a busy machine's noise out of it.
+ * --pin CPU adds a second sequential figure with the driver and the server
+ * both bound to that one CPU: a strict ping-pong between two processes on
+ * different CPUs pays a cross-CPU wake-up per message, which on a virtual
+ * machine with idle vCPUs (a halted vCPU is woken through the hypervisor)
+ * can cost more than the server's own work; on one CPU the figure shows
+ * the cost of the software path itself.
  * Every measurement prints one JSON object on a line of stdout and a
  * readable line on stderr.
  *
@@ -39,6 +45,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -70,6 +77,7 @@ struct mb_opts {
 	double warmup;       /* seconds of unmeasured traffic first */
 	long inflight;       /* outstanding requests in the concurrent runs */
 	long repeat;         /* fresh-server repetitions per throughput figure */
+	long pin_cpu;        /* also run sequential figures on this one CPU; -1: no */
 	long timeout_ms;     /* longest wait for any one response or exit */
 	const char *tool;    /* tools/call target; NULL skips those runs */
 	const char *args;    /* JSON object of arguments for the tool */
@@ -131,6 +139,7 @@ struct mb_tput {
 	uint64_t done;
 	uint64_t errors;
 	double seconds;
+	double hwm_mb; /* the server's VmHWM at the end of the run; 0 if unknown */
 	double *lat_us;
 	size_t nlat;
 	size_t cap;
@@ -347,8 +356,9 @@ static int mb_spawn(char **argv, bool show_stderr, struct mb_child *c)
 		goto fail;
 	}
 	if (c->pid == 0) {
-		/* The child: only async-signal-safe calls until exec. Keep the
-		 * real stderr (close-on-exec) to say why an exec failed. */
+		/* The child. The driver has one thread, so the calls below are
+		 * safe after fork(). Keep the real stderr (close-on-exec) to say
+		 * why an exec failed. */
 		int err_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0)
@@ -563,10 +573,11 @@ static int mb_classify(struct mb_child *c, char *line, size_t n, long long *id, 
 		struct mb_buf b = {.max = 4096};
 		static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
 		static const char tail[] =
-			",\"error\":{\"code\":-32601,\"message\":\"mcpbench answers no requests\"}}\n";
+			",\"error\":{\"code\":-32601,"
+			"\"message\":\"mcpbench answers no requests\"}}\n";
 		if (!idtext || !mb_buf_add(&b, head, sizeof(head) - 1) ||
-		    !mb_buf_add(&b, idtext, strlen(idtext)) || !mb_buf_add(&b, tail, sizeof(tail) - 1) ||
-		    mb_send(c, b.p, b.len, deadline) < 0)
+		    !mb_buf_add(&b, idtext, strlen(idtext)) ||
+		    !mb_buf_add(&b, tail, sizeof(tail) - 1) || mb_send(c, b.p, b.len, deadline) < 0)
 			ret = -1;
 		free(idtext);
 		mb_buf_free(&b);
@@ -771,7 +782,8 @@ static int mb_cold(const struct mb_opts *o)
 		long kb = mb_proc_hwm_kb(c.pid); /* outside the timed span */
 		uint64_t t_close = mb_now_ns();
 		if (mb_child_finish(&c, timeout, &ru, &status) < 0) {
-			fprintf(stderr, "mcpbench: run %ld: the server did not exit after stdin closed\n",
+			fprintf(stderr,
+				"mcpbench: run %ld: the server did not exit after stdin closed\n",
 				i + 1);
 			continue;
 		}
@@ -790,7 +802,8 @@ static int mb_cold(const struct mb_opts *o)
 	qsort(init, ok, sizeof(double), mb_cmp_double);
 	qsort(rss, ok, sizeof(double), mb_cmp_double);
 	qsort(hwm, nhwm, sizeof(double), mb_cmp_double);
-	mb_emit(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
+	mb_emit(json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
+			  "s:f, s:f}",
 			  "label", o->label, "metric", "cold_start", "ok", ok == (size_t)o->runs,
 			  "runs", (json_int_t)o->runs,
 			  "ok_runs", (json_int_t)ok, "bad_exits", (json_int_t)bad_exit, "median_ms",
@@ -799,7 +812,8 @@ static int mb_cold(const struct mb_opts *o)
 			  mb_quantile(total, ok, 1.0), "init_median_ms", mb_quantile(init, ok, 0.5),
 			  "ready_median_ms", mb_quantile(ready, ok, 0.5), "rss_median_mb",
 			  mb_quantile(rss, ok, 0.5), "rss_max_mb", mb_quantile(rss, ok, 1.0),
-			  "hwm_median_mb", mb_quantile(hwm, nhwm, 0.5), "driver_rss_mb", driver_mb));
+			  "hwm_median_mb", mb_quantile(hwm, nhwm, 0.5), "driver_rss_mb",
+			  driver_mb));
 	if (ok == 0) {
 		fprintf(stderr, "[%s] cold start: FAILED (no run completed)\n", o->label);
 		goto out;
@@ -930,7 +944,8 @@ static int mb_drive(const struct mb_opts *o, struct mb_child *c, const struct mb
 			goto out;
 		if (rc == 0) {
 			fprintf(stderr, "mcpbench: %s with %ld requests outstanding\n",
-				timed_out ? "timed out" : "the server closed its output", outstanding);
+				timed_out ? "timed out" : "the server closed its output",
+				outstanding);
 			goto out;
 		}
 		now = mb_now_ns();
@@ -944,20 +959,53 @@ out:
 	return ret;
 }
 
+/* Bind this process (and so the servers it starts from now on) to one CPU,
+ * saving the previous mask in *saved; cpu -1 does nothing. 0 on success,
+ * -1 with a message on stderr. */
+static int mb_pin(long cpu, cpu_set_t *saved)
+{
+	cpu_set_t one;
+
+	if (cpu < 0)
+		return 0;
+	if (sched_getaffinity(0, sizeof(*saved), saved) < 0) {
+		fprintf(stderr, "mcpbench: sched_getaffinity: %s\n", strerror(errno));
+		return -1;
+	}
+	CPU_ZERO(&one);
+	CPU_SET((int)cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) < 0) {
+		fprintf(stderr, "mcpbench: cannot run on CPU %ld: %s\n", cpu, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo mb_pin(cpu, saved). */
+static void mb_unpin(long cpu, const cpu_set_t *saved)
+{
+	if (cpu >= 0 && sched_setaffinity(0, sizeof(*saved), saved) < 0)
+		fprintf(stderr, "mcpbench: cannot restore the CPU mask: %s\n", strerror(errno));
+}
+
 /* One throughput run in a fresh server: warm up, then drive r with
- * `inflight` outstanding requests. Fills *t (the caller frees it with
- * mb_tput_free()) and copies the first error response into first_error
- * (size n). 0 on success, -1 when the server failed. */
+ * `inflight` outstanding requests, the driver and the server bound to CPU
+ * `cpu` unless it is -1. Fills *t (the caller frees it with mb_tput_free())
+ * and copies the first error response into first_error (size n). 0 on
+ * success, -1 when the server failed. */
 static int mb_throughput_once(const struct mb_opts *o, const struct mb_req *r, long inflight,
-			      struct mb_tput *t, char *first_error, size_t n)
+			      long cpu, struct mb_tput *t, char *first_error, size_t n)
 {
 	struct mb_child c;
 	long long next_id = MB_ID_FIRST;
+	cpu_set_t saved;
 	double unused;
-	int status = 0;
+	int status = 0, ret = -1;
 
-	if (mb_session_open(o, &c, false, mb_now_ns(), &unused) < 0)
+	if (mb_pin(cpu, &saved) < 0)
 		return -1;
+	if (mb_session_open(o, &c, false, mb_now_ns(), &unused) < 0)
+		goto out;
 	if (o->warmup > 0 &&
 	    mb_drive(o, &c, r, inflight, (uint64_t)(o->warmup * 1e9), 0, &next_id, NULL) < 0)
 		goto fail;
@@ -966,26 +1014,35 @@ static int mb_throughput_once(const struct mb_opts *o, const struct mb_req *r, l
 		     t) < 0)
 		goto fail;
 	snprintf(first_error, n, "%s", c.first_error);
+	if (c.stray > 0)
+		fprintf(stderr, "[%s] warning: %" PRIu64 " responses carried ids never sent\n",
+			o->label, c.stray);
+	long kb = mb_proc_hwm_kb(c.pid);
+	t->hwm_mb = kb > 0 ? (double)kb / 1024.0 : 0.0;
 	if (mb_child_finish(&c, (uint64_t)o->timeout_ms * 1000000u, NULL, &status) < 0)
 		fprintf(stderr, "[%s] warning: the server had to be killed after its run\n",
 			o->label);
-	return 0;
+	ret = 0;
+	goto out;
 fail:
 	snprintf(first_error, n, "%s", c.first_error);
 	mb_child_kill(&c);
-	return -1;
+out:
+	mb_unpin(cpu, &saved);
+	return ret;
 }
 
 /* One throughput figure: o->repeat runs of mb_throughput_once(), each in a
- * fresh server; the run with the median rate is reported (all rates are
- * listed in "runs_per_second"). `metric` names it. Prints one line; 0 when
- * every run succeeded. */
+ * fresh server, on CPU `cpu` (-1: wherever the scheduler likes); the run
+ * with the median rate is reported (all rates are listed in
+ * "runs_per_second"). `metric` names it. Prints one line; 0 when every run
+ * succeeded. */
 static int mb_throughput(const struct mb_opts *o, const char *metric, const struct mb_req *r,
-			 long inflight)
+			 long inflight, long cpu)
 {
 	struct mb_tput *t = calloc((size_t)o->repeat, sizeof(*t));
 	double *rates = calloc((size_t)o->repeat, sizeof(double));
-	const char *mode = inflight == 1 ? "sequential" : "concurrent";
+	const char *mode = "sequential";
 	char first_error[256] = "", err[256];
 	json_t *all = json_array();
 	long ok = 0, pick = -1;
@@ -997,9 +1054,13 @@ static int mb_throughput(const struct mb_opts *o, const char *metric, const stru
 		fprintf(stderr, "mcpbench: out of memory\n");
 		goto out;
 	}
+	if (inflight > 1)
+		mode = "concurrent";
+	else if (cpu >= 0)
+		mode = "sequential-pinned";
 	for (long i = 0; i < o->repeat; i++) {
 		err[0] = '\0';
-		if (mb_throughput_once(o, r, inflight, &t[i], err, sizeof(err)) == 0) {
+		if (mb_throughput_once(o, r, inflight, cpu, &t[i], err, sizeof(err)) == 0) {
 			t[i].seconds = t[i].seconds > 0 ? t[i].seconds : 1e-9;
 			rates[ok++] = (double)t[i].done / t[i].seconds;
 			json_array_append_new(all, json_real((double)t[i].done / t[i].seconds));
@@ -1024,20 +1085,25 @@ static int mb_throughput(const struct mb_opts *o, const char *metric, const stru
 		p99 = mb_quantile(t[pick].lat_us, t[pick].nlat, 0.99);
 	}
 	ret = ok == o->repeat ? 0 : -1;
-	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:O}",
+	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
+			  "s:O}",
 			  "label", o->label, "metric", metric, "mode", mode, "inflight",
-			  (json_int_t)inflight, "ok", ret == 0, "repeat", (json_int_t)o->repeat,
-			  "requests", (json_int_t)(pick >= 0 ? t[pick].done : 0), "errors",
-			  (json_int_t)errors, "seconds", pick >= 0 ? t[pick].seconds : 0.0,
-			  "per_second", rate, "p50_us", p50, "p99_us", p99, "runs_per_second", all));
+			  (json_int_t)inflight, "cpu", (json_int_t)cpu, "ok", ret == 0, "repeat",
+			  (json_int_t)o->repeat, "requests",
+			  (json_int_t)(pick >= 0 ? t[pick].done : 0), "errors", (json_int_t)errors,
+			  "seconds", pick >= 0 ? t[pick].seconds : 0.0, "per_second", rate,
+			  "p50_us", p50, "p99_us", p99, "hwm_mb", pick >= 0 ? t[pick].hwm_mb : 0.0,
+			  "runs_per_second", all));
 	if (ret == 0) {
 		fprintf(stderr,
-			"[%s] %s, %s (%ld in flight): %.0f req/s (%" PRIu64 " in %.2f s",
-			o->label, metric, mode, inflight, rate, t[pick].done, t[pick].seconds);
+			"[%s] %s, %s (%ld in flight%s): %.0f req/s (%" PRIu64 " in %.2f s",
+			o->label, metric, mode, inflight, cpu >= 0 ? ", one CPU" : "", rate,
+			t[pick].done, t[pick].seconds);
 		if (o->repeat > 1)
 			fprintf(stderr, "; median of %ld runs, %.0f to %.0f", o->repeat, rates[0],
 				rates[ok - 1]);
-		fprintf(stderr, "), latency p50 %.1f us, p99 %.1f us\n", p50, p99);
+		fprintf(stderr, "), latency p50 %.1f us, p99 %.1f us, server VmHWM %.1f MB\n", p50,
+			p99, t[pick].hwm_mb);
 	} else {
 		fprintf(stderr, "[%s] %s, %s: FAILED (%ld of %ld runs completed)\n", o->label,
 			metric, mode, ok, o->repeat);
@@ -1070,6 +1136,7 @@ static void mb_usage(FILE *f)
 	      "  --inflight K    outstanding requests in the concurrent runs (default 16)\n"
 	      "  --repeat R      runs per throughput figure, each in a fresh server; the\n"
 	      "                  median is reported (default 1)\n"
+	      "  --pin CPU       add sequential figures with driver and server on that CPU\n"
 	      "  --tool NAME     tool for the tools/call runs (none: skip them)\n"
 	      "  --args JSON     its arguments (default {})\n"
 	      "  --label NAME    names the server in the output (default: SERVER)\n"
@@ -1108,7 +1175,8 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 	long long v;
 	int i;
 
-	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16, .repeat = 1,
+	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16,
+			      .repeat = 1, .pin_cpu = -1,
 			      .timeout_ms = 10000, .args = "{}", .do_cold = true,
 			      .do_ping = true, .do_call = true};
 	for (i = 1; i < argc; i++) {
@@ -1148,6 +1216,9 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 		} else if (strcmp(a, "--repeat") == 0) {
 			ok = mb_parse_ll(val, 1, 1000, &v);
 			o->repeat = (long)v;
+		} else if (strcmp(a, "--pin") == 0) {
+			ok = mb_parse_ll(val, 0, CPU_SETSIZE - 1, &v);
+			o->pin_cpu = (long)v;
 		} else if (strcmp(a, "--timeout") == 0) {
 			ok = mb_parse_ll(val, 1, 3600000, &v);
 			o->timeout_ms = (long)v;
@@ -1219,12 +1290,16 @@ int main(int argc, char **argv)
 	if (o.do_cold && o.runs > 0 && mb_cold(&o) < 0)
 		failures++;
 	if (o.do_ping) {
-		failures += mb_throughput(&o, "ping", &ping, 1) < 0;
-		failures += mb_throughput(&o, "ping", &ping, o.inflight) < 0;
+		failures += mb_throughput(&o, "ping", &ping, 1, -1) < 0;
+		if (o.pin_cpu >= 0)
+			failures += mb_throughput(&o, "ping", &ping, 1, o.pin_cpu) < 0;
+		failures += mb_throughput(&o, "ping", &ping, o.inflight, -1) < 0;
 	}
 	if (o.do_call && o.tool) {
-		failures += mb_throughput(&o, "tools_call", &call, 1) < 0;
-		failures += mb_throughput(&o, "tools_call", &call, o.inflight) < 0;
+		failures += mb_throughput(&o, "tools_call", &call, 1, -1) < 0;
+		if (o.pin_cpu >= 0)
+			failures += mb_throughput(&o, "tools_call", &call, 1, o.pin_cpu) < 0;
+		failures += mb_throughput(&o, "tools_call", &call, o.inflight, -1) < 0;
 	}
 	mb_req_free(&ping);
 	mb_req_free(&call);

@@ -3,7 +3,8 @@
  *
  * A record holds the time (UTC, RFC 3339), the tool name, the duration in
  * milliseconds, the outcome ("ok", "error", "invalid", "cancelled",
- * "timeout", "limit", "denied"...) and the bytes sent back. Never argument
+ * "timeout", "limit", "denied"...) and the bytes of the response sent (the
+ * whole JSON-RPC message; 0 when none was sent). Never argument
  * values, results or secrets. The file is opened append-only, mode 0600,
  * close-on-exec, before the sandbox is applied. Thread-safe.
  */

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,15 +14,29 @@ static const char *const level_names[] = {
 };
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static enum log_level stderr_level = LOG_LVL_INFO;
 static log_sink_fn sink_fn;
 static void *sink_ctx;
 static enum log_level sink_level = LOG_LVL_EMERGENCY;
+static enum log_level stderr_level = LOG_LVL_INFO;
+/* The lowest level anyone wants, read without the lock so that a debug
+ * record costs one atomic load when debug logging is off. */
+static _Atomic int wanted_level = LOG_LVL_INFO;
+
+/* Recompute wanted_level; call with log_lock held. */
+static void update_wanted(void)
+{
+	int w = (int)stderr_level;
+
+	if (sink_fn && (int)sink_level < w)
+		w = (int)sink_level;
+	atomic_store(&wanted_level, w);
+}
 
 void log_set_level(enum log_level level)
 {
 	pthread_mutex_lock(&log_lock);
 	stderr_level = level;
+	update_wanted();
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -65,6 +80,7 @@ void log_set_sink(log_sink_fn fn, void *ctx, enum log_level min_level)
 	sink_fn = fn;
 	sink_ctx = ctx;
 	sink_level = min_level;
+	update_wanted();
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -76,6 +92,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	void *ctx;
 	bool to_stderr, to_sink;
 
+	if ((int)level < atomic_load(&wanted_level))
+		return;
 	pthread_mutex_lock(&log_lock);
 	to_stderr = level >= stderr_level;
 	fn = sink_fn;

@@ -58,22 +58,53 @@ struct server {
 
 /* ---- output ---------------------------------------------------------- */
 
+/* One serialized message: small ones on the stack, large ones on the heap. */
+struct wire {
+	char stack[4096];
+	char *heap;
+	const char *data;
+	size_t len;
+};
+
+/* Serialize msg (borrowed) once. Returns false (len 0) on failure. */
+static bool wire_encode(struct wire *w, const json_t *msg)
+{
+	size_t n = json_dumpb(msg, w->stack, sizeof(w->stack), JSON_COMPACT);
+
+	w->heap = NULL;
+	w->data = w->stack;
+	w->len = n;
+	if (n == 0)
+		return false;
+	if (n <= sizeof(w->stack))
+		return true;
+	w->heap = malloc(n);
+	if (!w->heap || json_dumpb(msg, w->heap, n, JSON_COMPACT) != n) {
+		free(w->heap);
+		w->heap = NULL;
+		w->len = 0;
+		return false;
+	}
+	w->data = w->heap;
+	return true;
+}
+
+static void wire_release(struct wire *w)
+{
+	free(w->heap);
+	w->heap = NULL;
+	w->len = 0;
+}
+
 static void send_json(struct server *s, json_t *msg)
 {
-	char stackbuf[4096];
-	size_t n;
+	struct wire w;
 
 	if (!msg)
 		return;
-	n = json_dumpb(msg, stackbuf, sizeof(stackbuf), JSON_COMPACT);
-	if (n > 0 && n <= sizeof(stackbuf)) {
-		s->send(s->send_ctx, stackbuf, n);
-	} else if (n > 0) {
-		char *heap = malloc(n);
-		if (heap && json_dumpb(msg, heap, n, JSON_COMPACT) == n)
-			s->send(s->send_ctx, heap, n);
-		free(heap);
-	}
+	if (wire_encode(&w, msg))
+		s->send(s->send_ctx, w.data, w.len);
+	wire_release(&w);
 	json_decref(msg);
 }
 
@@ -313,12 +344,17 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	return res;
 }
 
+/*
+ * Answer a finished call: serialize the response once, enforce
+ * limits.max_output_bytes on that length, audit, send. Steals res.
+ */
 static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 {
 	struct server *s = c->s;
 	bool cancelled;
-	size_t bytes = res ? json_dumpb(res, NULL, 0, JSON_COMPACT) : 0;
 	double ms = (double)(moat_now_ns() - c->ctx.start_ns) / 1e6;
+	struct wire w = {.len = 0};
+	json_t *msg = NULL;
 
 	pthread_mutex_lock(&s->lock);
 	for (struct call **pp = &s->inflight; *pp; pp = &(*pp)->next) {
@@ -335,13 +371,33 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		/* The client gave up on this id: no response, per the spec. A
 		 * call cancelled by shutdown still answers (with its error). */
 		json_decref(res);
-		res = NULL;
 		rc = MOAT_ECANCELLED;
-		bytes = 0;
+	} else {
+		msg = rpc_result(c->id, res);
+		if (msg && wire_encode(&w, msg) && rc == MOAT_OK &&
+		    w.len > s->opts.limits.max_output_bytes) {
+			char text[160];
+			snprintf(text, sizeof(text),
+				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
+				 s->opts.limits.max_output_bytes);
+			wire_release(&w);
+			json_decref(msg);
+			rc = MOAT_ELIMIT;
+			msg = rpc_result(c->id, error_result(s, text));
+			if (msg)
+				wire_encode(&w, msg);
+		}
 	}
-	audit_record(s->opts.audit, c->tool->name, ms, outcome_of(rc), bytes);
-	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, outcome_of(rc), ms, bytes);
-	reply(s, c->batch, res ? rpc_result(c->id, res) : NULL);
+	audit_record(s->opts.audit, c->tool->name, ms, outcome_of(rc), w.len);
+	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, outcome_of(rc), ms, w.len);
+	if (c->batch) {
+		reply(s, c->batch, msg); /* the batch serializes its array itself */
+	} else {
+		if (w.len > 0)
+			s->send(s->send_ctx, w.data, w.len);
+		json_decref(msg);
+	}
+	wire_release(&w);
 	callctx_release(&c->ctx);
 	json_decref(c->id);
 	json_decref(c->args);
@@ -362,16 +418,6 @@ static void run_call(void *arg)
 		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
 	if (rc == MOAT_OK)
 		res = success_result(s, c, &tr, &rc, &err);
-	if (rc == MOAT_OK) {
-		size_t n = json_dumpb(res, NULL, 0, JSON_COMPACT);
-		if (n > s->opts.limits.max_output_bytes) {
-			json_decref(res);
-			res = NULL;
-			rc = moat_err_set(&err, MOAT_ELIMIT,
-					  "result of %zu bytes exceeds limits.max_output_bytes (%zu)",
-					  n, s->opts.limits.max_output_bytes);
-		}
-	}
 	if (rc != MOAT_OK) {
 		if (err.msg[0] == '\0')
 			moat_err_set(&err, rc, "tool failed (%s)", moat_rc_name(rc));

@@ -153,9 +153,9 @@ describe('audit file', () => {
 			testingConfig({ log: { audit_file: 'audit.jsonl' }, limits: { max_output_bytes: 1024 } }),
 		);
 		const auditPath = path.join(adir, 'audit.jsonl');
-		let echoResult;
+		let echoResponse;
 		await withRaw(acfg, LATEST_VERSION, async (s) => {
-			echoResult = await s.callTool('echo', { text: SECRET_ARG });
+			echoResponse = await s.request('tools/call', { name: 'echo', arguments: { text: SECRET_ARG } });
 			await s.callTool('add', { a: 2, b: 3 });
 			assertToolError(await s.callTool('fail', {}), /failed/);
 			assertToolError(await s.callTool('echo', { text: 7, other: SECRET_ARG }), /invalid/);
@@ -194,7 +194,7 @@ describe('audit file', () => {
 			assert.ok(r.duration_ms >= 0);
 			assert.ok(Number.isInteger(r.bytes_out) && r.bytes_out >= 0);
 		}
-		assert.equal(recs[0].bytes_out, Buffer.byteLength(JSON.stringify(echoResult)), 'bytes_out is the result size');
+		assert.equal(recs[0].bytes_out, Buffer.byteLength(JSON.stringify(echoResponse)), 'bytes_out is the size of the response sent');
 		assert.equal(recs[5].bytes_out, 0, 'a cancelled call sent nothing');
 		assert.ok(recs[5].duration_ms >= 50 && recs[5].duration_ms < 2000, `cancelled after ~80 ms: ${recs[5].duration_ms}`);
 
