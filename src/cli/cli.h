@@ -33,6 +33,8 @@ struct cli_opts {
 	bool help;
 	int npos;              /* positional arguments in pos[0..npos) */
 	char **pos;            /* argv itself, compacted in place */
+	char **roots;          /* directories to serve read-only (serve/check/tools DIR...) */
+	int nroots;
 };
 
 /* Everything a command needs once start-up is done. */

@@ -10,7 +10,7 @@
 #include "providers.h"
 
 static const char help[] =
-	"usage: moat check [--config FILE]\n"
+	"usage: moat check [DIR...] [--config FILE]\n"
 	"\n"
 	"Validates the config against moat.schema.json, starts every tool family it\n"
 	"declares without serving, and prints the tools, limits and sandbox plan.\n"
@@ -30,6 +30,8 @@ int cmd_check(int argc, char **argv)
 		fputs(help, stdout);
 		return EXIT_OK;
 	}
+	o.roots = o.pos;
+	o.nroots = o.npos;
 	if ((code = cli_setup(&o, false, &env)) != EXIT_OK)
 		return code;
 	l = &env.cfg.limits;

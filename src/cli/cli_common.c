@@ -86,6 +86,28 @@ static int apply_tool_limits(struct cli_env *env)
 	return EXIT_OK;
 }
 
+/* `moat serve DIR...`: each DIR becomes a read-only root, after any roots
+ * the config declares. */
+static int add_cli_roots(const struct cli_opts *o, struct cli_env *env)
+{
+	json_t *roots = json_object_get(env->cfg.doc, "roots");
+
+	if (!roots) {
+		roots = json_array();
+		if (!roots || json_object_set_new(env->cfg.doc, "roots", roots) != 0)
+			return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < o->nroots; i++) {
+		json_t *dir = json_string(o->roots[i]);
+		if (!dir) {
+			fprintf(stderr, "moat: directory argument %d is not valid UTF-8\n", i + 1);
+			return EXIT_USAGE;
+		}
+		json_array_append_new(roots, dir);
+	}
+	return EXIT_OK;
+}
+
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 {
 	struct moat_err err = {0};
@@ -108,6 +130,8 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	}
 	if (!o->log_level && env->cfg.log_level_set)
 		log_set_level(env->cfg.log_level);
+	if (o->nroots > 0 && (code = add_cli_roots(o, env)) != EXIT_OK)
+		goto fail;
 	env->reg = registry_new(env->cfg.limits.tool_calls_per_minute);
 	if (!env->reg) {
 		code = EXIT_RUNTIME;

@@ -9,9 +9,11 @@
 #include "stdio_transport.h"
 
 static const char help[] =
-	"usage: moat serve [--config FILE] [--log-level LEVEL]\n"
+	"usage: moat serve [DIR...] [--config FILE] [--log-level LEVEL]\n"
 	"\n"
 	"Serves every tool the config declares over stdio (newline-delimited JSON-RPC).\n"
+	"Each DIR is served read-only by the filesystem tools (a drop-in for the\n"
+	"reference filesystem server: `moat serve ~/projects`).\n"
 	"stdout carries protocol messages only; logs go to stderr.\n"
 	"Claude Desktop / Claude Code entry:\n"
 	"  {\"command\": \"moat\", \"args\": [\"serve\", \"--config\", \"/abs/moat.json\"]}\n";
@@ -28,11 +30,8 @@ int cmd_serve(int argc, char **argv)
 		fputs(help, stdout);
 		return EXIT_OK;
 	}
-	if (o.npos > 0) {
-		fprintf(stderr, "moat: serve takes no directories yet: the filesystem family is not "
-				"built; declare tools in --config\n");
-		return EXIT_USAGE;
-	}
+	o.roots = o.pos;
+	o.nroots = o.npos;
 	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
 	if (registry_count(env.reg) == 0)

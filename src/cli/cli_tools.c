@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: moat tools [--config FILE] [--json]\n"
+	"usage: moat tools [DIR...] [--config FILE] [--json]\n"
 	"\n"
 	"Lists the tools a client would see (all tools/list pages, newest protocol\n"
 	"revision). --json prints the tools array as JSON.\n";
@@ -52,6 +52,8 @@ int cmd_tools(int argc, char **argv)
 		fputs(help, stdout);
 		return EXIT_OK;
 	}
+	o.roots = o.pos;
+	o.nroots = o.npos;
 	if ((code = cli_setup(&o, false, &env)) != EXIT_OK)
 		return code;
 	cs = cli_session_open(&env);

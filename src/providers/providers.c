@@ -9,11 +9,13 @@
 
 #include "moat_build.h"
 
+extern const struct provider fs_provider;
 #if MOAT_TEST_PROVIDER
 extern const struct provider testing_provider;
 #endif
 
 static const struct provider *const all[] = {
+	&fs_provider,
 #if MOAT_TEST_PROVIDER
 	&testing_provider,
 #endif

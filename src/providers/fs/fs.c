@@ -1,0 +1,150 @@
+/*
+ * fs.c - the filesystem family's provider: reads the "roots" and "fs"
+ * config sections, opens every root and libmagic before the sandbox, and
+ * registers the tool groups (read, list, search, and write when a root
+ * allows it).
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "providers.h"
+
+static struct fs *the_fs; /* one per process; freed by fs_fini */
+
+static enum moat_rc open_root(const char *given, const char *base, bool write, struct fs_root *r,
+			      size_t idx, struct moat_err *err)
+{
+	char joined[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+
+	if (given[0] != '/' && base) {
+		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, given) >= sizeof(joined))
+			return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: path too long", idx);
+		given = joined;
+	}
+	if (!realpath(given, real))
+		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: cannot resolve the directory: %s",
+				    idx, strerror(errno));
+	r->dirfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0 || fstat(r->dirfd, &st) != 0 || !S_ISDIR(st.st_mode))
+		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: not a directory", idx);
+	r->path = strdup(real);
+	r->write = write;
+	if (strcmp(real, given) != 0) {
+		/* keep the spelling the user wrote, normalized of trailing '/' */
+		char *a = strdup(given);
+		size_t n = a ? strlen(a) : 0;
+		while (n > 1 && a[n - 1] == '/')
+			a[--n] = '\0';
+		if (a && strcmp(a, real) != 0)
+			r->alias = a;
+		else
+			free(a);
+	}
+	if (!r->path)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
+static size_t get_size(const json_t *o, const char *key, size_t def)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (size_t)json_integer_value(v) : def;
+}
+
+static void fs_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	/* No call runs at teardown: drop current's and configured's own refs. */
+	fs_view_put(fs, fs->current);
+	fs_view_put(fs, fs->configured);
+	if (fs->magic)
+		magic_close(fs->magic);
+	pthread_mutex_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->magic_lock);
+	free(fs);
+}
+
+static enum moat_rc fs_init(struct registry *reg, const json_t *section,
+			    const struct moat_config *cfg, struct moat_err *err)
+{
+	const json_t *opts = json_object_get(cfg->doc, "fs");
+	struct fs *fs = calloc(1, sizeof(*fs));
+	struct fs_view *v = NULL;
+	enum moat_rc rc = MOAT_OK;
+	size_t i;
+	json_t *e;
+
+	if (!fs)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->magic_lock, NULL);
+	v = calloc(1, sizeof(*v));
+	if (!v || !(v->roots = calloc(json_array_size(section) + 1, sizeof(*v->roots)))) {
+		free(v);
+		fs_free(fs);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	v->refs = 1;
+	fs->configured = v;
+	fs->current = v;
+	v->refs++; /* current holds its own reference */
+	json_array_foreach(section, i, e) {
+		const char *p = json_is_string(e) ? json_string_value(e)
+						  : json_string_value(json_object_get(e, "path"));
+		bool w = json_is_true(json_object_get(e, "write"));
+		v->roots[i].dirfd = -1;
+		rc = open_root(p, cfg->dir, w, &v->roots[i], i, err);
+		v->nroots = i + 1;
+		if (rc)
+			goto out;
+	}
+	if (v->nroots == 0) {
+		rc = moat_err_set(err, MOAT_EINVAL, "/roots: at least one directory is required");
+		goto out;
+	}
+	fs->lim.max_file_size = get_size(opts, "max_file_size", 10u << 20);
+	fs->lim.max_media_bytes = get_size(opts, "max_media_bytes", 10u << 20);
+	fs->lim.max_entries = get_size(opts, "max_entries", 10000);
+	fs->lim.max_depth = (uint32_t)get_size(opts, "max_depth", 64);
+	fs->lim.max_grep_matches = (uint32_t)get_size(opts, "max_grep_matches", 1000);
+	/* libmagic reads its database now, before Landlock closes the door. */
+	fs->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS |
+			       MAGIC_NO_CHECK_TAR | MAGIC_NO_CHECK_ELF);
+	if (!fs->magic || magic_load(fs->magic, NULL) != 0) {
+		rc = moat_err_set(err, MOAT_EIO, "cannot load the libmagic database");
+		goto out;
+	}
+	if ((rc = fs_register_read(reg, fs, err)) || (rc = fs_register_list(reg, fs, err)) ||
+	    (rc = fs_register_search(reg, fs, err)))
+		goto out;
+	if (fs_any_writable(fs) && (rc = fs_register_write(reg, fs, err)))
+		goto out;
+	the_fs = fs;
+	fs = NULL;
+out:
+	fs_free(fs);
+	return rc;
+}
+
+static void fs_fini(void)
+{
+	fs_free(the_fs);
+	the_fs = NULL;
+}
+
+const struct provider fs_provider = {
+	.name = "fs",
+	.config_key = "roots",
+	.init = fs_init,
+	.fini = fs_fini,
+};
