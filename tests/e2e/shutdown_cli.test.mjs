@@ -304,7 +304,6 @@ describe('command line', { concurrency: true }, () => {
 			['call', 'echo', '--json', '{"text":"a"}', 'text=b', '--config', cfg],
 			['call', 'echo', '--json'],
 			['serve', '--bogus'],
-			['serve', '/tmp', '--config', cfg],
 			['check', '--config'],
 			['check', '--log-level', 'loud', '--config', cfg],
 			['tools', '--frob'],
