@@ -11,6 +11,10 @@ struct registry {
 	struct tool **tools;
 	size_t count;
 	size_t cap;
+	bool has_resources;
+	struct resource_ops resources;
+	roots_hook_fn roots_hook;
+	void *roots_data;
 	uint32_t default_per_minute;
 };
 
@@ -138,6 +142,33 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 out:
 	tool_free(t);
 	return rc;
+}
+
+enum moat_rc registry_set_resources(struct registry *r, const struct resource_ops *ops,
+				    struct moat_err *err)
+{
+	if (r->has_resources)
+		return moat_err_set(err, MOAT_EINVAL, "resources are already served by another family");
+	r->resources = *ops;
+	r->has_resources = true;
+	return MOAT_OK;
+}
+
+const struct resource_ops *registry_resources(const struct registry *r)
+{
+	return r->has_resources ? &r->resources : NULL;
+}
+
+void registry_set_roots_hook(struct registry *r, roots_hook_fn fn, void *data)
+{
+	r->roots_hook = fn;
+	r->roots_data = data;
+}
+
+roots_hook_fn registry_roots_hook(const struct registry *r, void **data)
+{
+	*data = r->roots_data;
+	return r->roots_hook;
 }
 
 struct tool *registry_find(const struct registry *r, const char *name)

@@ -78,6 +78,29 @@ struct tool {
 
 struct registry; /* opaque */
 
+/*
+ * Resources a provider serves (resources/list, resources/read,
+ * resources/templates/list). One provider may register them for now.
+ * list and read run on a worker thread; templates on the reader thread.
+ */
+struct resource_ops {
+	/* One page: *out = {"resources":[...], "nextCursor"?}. A cursor the
+	 * provider did not issue fails with MOAT_EINVAL. */
+	enum moat_rc (*list)(void *data, struct call_ctx *ctx, const char *cursor,
+			     size_t page_size, json_t **out, struct moat_err *err);
+	/* *out = {"contents":[{uri, mimeType?, text | blob}]}. MOAT_ENOTFOUND
+	 * for an unknown or unreadable URI, MOAT_EDENIED outside the roots. */
+	enum moat_rc (*read)(void *data, struct call_ctx *ctx, const char *uri, json_t **out,
+			     struct moat_err *err);
+	/* A new array of resource templates. */
+	json_t *(*templates)(void *data);
+	void *data; /* borrowed; the provider frees it */
+};
+
+/* Receives the client's MCP roots (the result's "roots" array, borrowed),
+ * or NULL when the client has none. Called on the reader thread. */
+typedef void (*roots_hook_fn)(void *data, const json_t *roots);
+
 /* registry_new - an empty registry whose tools get tool_calls_per_minute
  * unless their spec says otherwise. Caller owns it. NULL on ENOMEM. */
 struct registry *registry_new(uint32_t tool_calls_per_minute);
@@ -91,6 +114,21 @@ void registry_free(struct registry *r);
  * whose type is not "object") or MOAT_ENOMEM.
  */
 enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err);
+
+/* registry_set_resources - serve resources through ops (copied). Fails
+ * with MOAT_EINVAL when another provider already did. */
+enum moat_rc registry_set_resources(struct registry *r, const struct resource_ops *ops,
+				    struct moat_err *err);
+
+/* registry_resources - the registered ops, or NULL. Borrowed from r. */
+const struct resource_ops *registry_resources(const struct registry *r);
+
+/* registry_set_roots_hook - ask the server to fetch the client's roots
+ * (roots/list) and hand them to fn. One hook; a later call replaces it. */
+void registry_set_roots_hook(struct registry *r, roots_hook_fn fn, void *data);
+
+/* registry_roots_hook - the hook and its data (fn NULL when none). */
+roots_hook_fn registry_roots_hook(const struct registry *r, void **data);
 
 /* registry_find - the tool called name, or NULL. Borrowed from r. */
 struct tool *registry_find(const struct registry *r, const char *name);

@@ -54,6 +54,20 @@ struct server {
 	struct call *inflight;
 	uint32_t inflight_count;
 	json_t *empty_args; /* {} validated when a call omits arguments */
+	bool client_roots;  /* the client declared the roots capability */
+	unsigned roots_seq; /* id of the latest roots/list we sent */
+	struct rjob *rjobs; /* resource reads and listings in flight */
+};
+
+/* A resources/list or resources/read running on a worker. */
+struct rjob {
+	struct rjob *next;
+	struct server *s;
+	struct batch *batch;
+	json_t *id;
+	bool is_read;
+	char *arg; /* cursor or uri; owned */
+	struct call_ctx ctx;
 };
 
 /* ---- output ---------------------------------------------------------- */
@@ -182,6 +196,8 @@ bool server_shutdown(struct server *s, uint32_t timeout_ms)
 	s->shutting_down = true;
 	for (struct call *c = s->inflight; c; c = c->next)
 		callctx_cancel(&c->ctx);
+	for (struct rjob *j = s->rjobs; j; j = j->next)
+		callctx_cancel(&j->ctx);
 	pthread_mutex_unlock(&s->lock);
 	if (s->log_sink_on)
 		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
@@ -209,6 +225,9 @@ static json_t *initialize_result(struct server *s, enum mcp_version v)
 		json_object_set_new(info, "title", json_string(s->opts.title));
 	res = json_pack("{s:s, s:{s:{s:b}, s:{}}, s:o}", "protocolVersion", mcp_version_name(v),
 			"capabilities", "tools", "listChanged", 0, "logging", "serverInfo", info);
+	if (res && registry_resources(s->reg))
+		json_object_set_new(json_object_get(res, "capabilities"), "resources",
+				    json_pack("{s:b, s:b}", "subscribe", 0, "listChanged", 0));
 	if (res && s->opts.instructions)
 		json_object_set_new(res, "instructions", json_string(s->opts.instructions));
 	return res;
@@ -236,6 +255,7 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	v = mcp_negotiate(json_string_value(pv));
+	s->client_roots = json_is_object(json_object_get(caps, "roots"));
 	s->version = v;
 	s->features = mcp_features_of(v);
 	s->initialized = true;
@@ -579,6 +599,178 @@ static void do_cancelled(struct server *s, struct rpc_msg *m)
 	pthread_mutex_unlock(&s->lock);
 }
 
+
+/* ---- client roots ---------------------------------------------------- */
+
+/* Ask the client for its roots when it has them and a family wants them. */
+static void request_roots(struct server *s)
+{
+	void *data;
+	char id[32];
+	unsigned seq;
+
+	if (!registry_roots_hook(s->reg, &data))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (!s->initialized || !s->client_roots) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	seq = ++s->roots_seq;
+	pthread_mutex_unlock(&s->lock);
+	snprintf(id, sizeof(id), "moat-roots-%u", seq);
+	send_json(s, json_pack("{s:s, s:s, s:s}", "jsonrpc", "2.0", "id", id, "method",
+			       "roots/list"));
+}
+
+/* A response to one of our requests: only roots/list answers exist. */
+static void handle_response(struct server *s, json_t *msg, struct rpc_msg *m)
+{
+	const char *id = json_string_value(m->id);
+	unsigned seq;
+	char *end;
+	void *data;
+	roots_hook_fn hook = registry_roots_hook(s->reg, &data);
+	json_t *roots;
+
+	if (!hook || !id || strncmp(id, "moat-roots-", 11) != 0)
+		return;
+	seq = (unsigned)strtoul(id + 11, &end, 10);
+	pthread_mutex_lock(&s->lock);
+	bool latest = *end == '\0' && seq == s->roots_seq;
+	pthread_mutex_unlock(&s->lock);
+	if (!latest)
+		return; /* a newer request is on its way */
+	roots = json_object_get(json_object_get(msg, "result"), "roots");
+	if (!json_is_array(roots)) {
+		log_warn("client answered roots/list without a roots array; keeping the configured roots");
+		return;
+	}
+	log_info("client sent %zu roots; narrowing the configured roots to them",
+		 json_array_size(roots));
+	hook(data, roots);
+}
+
+/* ---- resources ------------------------------------------------------- */
+
+static int resource_error_code(enum moat_rc rc)
+{
+	switch (rc) {
+	case MOAT_ENOTFOUND: return -32002; /* MCP: resource not found */
+	case MOAT_EINVAL:
+	case MOAT_EDENIED: return RPC_INVALID_PARAMS;
+	default: return RPC_INTERNAL_ERROR;
+	}
+}
+
+static void run_rjob(void *arg)
+{
+	struct rjob *j = arg;
+	struct server *s = j->s;
+	const struct resource_ops *ops = registry_resources(s->reg);
+	struct moat_err err = {0};
+	json_t *out = NULL;
+	enum moat_rc rc;
+
+	rc = callctx_check(&j->ctx, &err);
+	if (rc == MOAT_OK)
+		rc = j->is_read ? ops->read(ops->data, &j->ctx, j->arg, &out, &err)
+				: ops->list(ops->data, &j->ctx, j->arg, s->opts.limits.tools_page_size,
+					    &out, &err);
+	pthread_mutex_lock(&s->lock);
+	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == MOAT_OK) {
+		reply(s, j->batch, rpc_result(j->id, out));
+	} else {
+		char msg[MOAT_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err.msg[0] ? err.msg : moat_rc_name(rc));
+		if (s->opts.scrub)
+			s->opts.scrub(s->opts.scrub_ctx, msg, sizeof(msg));
+		json_decref(out);
+		reply_error(s, j->batch, j->id, resource_error_code(rc), msg);
+	}
+	log_debug("resources/%s: %s", j->is_read ? "read" : "list", moat_rc_name(rc));
+	callctx_release(&j->ctx);
+	json_decref(j->id);
+	free(j->arg);
+	free(j);
+}
+
+static void do_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read)
+{
+	const struct resource_ops *ops = registry_resources(s->reg);
+	const char *key = is_read ? "uri" : "cursor";
+	json_t *v = m->params ? json_object_get(m->params, key) : NULL;
+	struct rjob *j;
+
+	if (!ops) {
+		reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND,
+			    "method not found: no tool family serves resources");
+		return;
+	}
+	if ((is_read && !json_is_string(v)) || (!is_read && v && !json_is_string(v))) {
+		reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    is_read ? "invalid params: uri must be a string"
+				    : "invalid params: cursor must be a string");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || (v && !(j->arg = strdup(json_string_value(v))))) {
+		free(j);
+		reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	j->s = s;
+	j->batch = b;
+	j->id = json_incref(m->id);
+	j->is_read = is_read;
+	callctx_init(&j->ctx, is_read ? "resources/read" : "resources/list",
+		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
+	pthread_mutex_lock(&s->lock);
+	bool stopping = s->shutting_down;
+	if (!stopping) {
+		j->next = s->rjobs;
+		s->rjobs = j;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (stopping || !pool_submit(s->pool, run_rjob, j)) {
+		if (!stopping) {
+			pthread_mutex_lock(&s->lock);
+			for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
+				if (*pp == j) {
+					*pp = j->next;
+					break;
+				}
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+		reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "server is shutting down");
+		json_decref(j->id);
+		free(j->arg);
+		free(j);
+	}
+}
+
+static void do_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	const struct resource_ops *ops = registry_resources(s->reg);
+
+	if (!ops) {
+		reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND,
+			    "method not found: no tool family serves resources");
+		return;
+	}
+	reply(s, b, rpc_result(m->id, json_pack("{s:o}", "resourceTemplates",
+						ops->templates ? ops->templates(ops->data)
+							       : json_array())));
+}
+
 /* ---- dispatch -------------------------------------------------------- */
 
 static void handle_one(struct server *s, json_t *msg, struct batch *b)
@@ -593,12 +785,16 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (m.kind == RPC_RESPONSE) {
-		reply(s, b, NULL); /* moat sends no requests yet */
+		handle_response(s, msg, &m);
+		reply(s, b, NULL);
 		return;
 	}
 	if (m.kind == RPC_NOTIFICATION) {
 		if (strcmp(m.method, "notifications/cancelled") == 0)
 			do_cancelled(s, &m);
+		else if (strcmp(m.method, "notifications/initialized") == 0 ||
+			 strcmp(m.method, "notifications/roots/list_changed") == 0)
+			request_roots(s);
 		reply(s, b, NULL);
 		return;
 	}
@@ -628,6 +824,12 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		do_tools_call(s, b, &m);
 	else if (strcmp(m.method, "logging/setLevel") == 0)
 		do_set_level(s, b, &m);
+	else if (strcmp(m.method, "resources/list") == 0)
+		do_resources(s, b, &m, false);
+	else if (strcmp(m.method, "resources/read") == 0)
+		do_resources(s, b, &m, true);
+	else if (strcmp(m.method, "resources/templates/list") == 0)
+		do_resource_templates(s, b, &m);
 	else {
 		snprintf(text, sizeof(text), "method not found: %.*s",
 			 (int)text_utf8_prefix(m.method, 64), m.method);

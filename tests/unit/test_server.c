@@ -565,6 +565,147 @@ static void test_shutdown_answers_in_flight(void **state)
 	free(h);
 }
 
+/* ---- resources and client roots ------------------------------------ */
+
+static enum moat_rc fake_list(void *data, struct call_ctx *ctx, const char *cursor,
+			      size_t page_size, json_t **out, struct moat_err *err)
+{
+	if (cursor)
+		return moat_err_set(err, MOAT_EINVAL, "unknown cursor");
+	*out = json_pack("{s:[{s:s, s:s}]}", "resources", "uri", "file:///r/a.txt", "name", "a.txt");
+	return MOAT_OK;
+}
+
+static enum moat_rc fake_read(void *data, struct call_ctx *ctx, const char *uri, json_t **out,
+			      struct moat_err *err)
+{
+	if (strcmp(uri, "file:///r/a.txt") != 0)
+		return moat_err_set(err, MOAT_ENOTFOUND, "no such resource");
+	*out = json_pack("{s:[{s:s, s:s}]}", "contents", "uri", uri, "text", "hello");
+	return MOAT_OK;
+}
+
+static json_t *fake_templates(void *data)
+{
+	return json_pack("[{s:s, s:s}]", "uriTemplate", "file:///{path}", "name", "file");
+}
+
+static json_t *seen_roots;
+
+static void roots_hook(void *data, const json_t *roots)
+{
+	json_decref(seen_roots);
+	seen_roots = json_deep_copy(roots);
+}
+
+static void test_resources(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct resource_ops ops = {.list = fake_list, .read = fake_read, .templates = fake_templates};
+	struct moat_err err = {0};
+	json_t *r;
+
+	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_OK);
+	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_EINVAL);
+	init_with(h, "2025-06-18");
+	r = last_msg(h);
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
+	r = wait_id(h, 1, 1000);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(
+				    json_object_get(r, "result"), "resources"), 0), "uri")),
+			    "file:///r/a.txt");
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///r/a.txt\"}}");
+	r = wait_id(h, 2, 1000);
+	assert_non_null(json_object_get(json_object_get(r, "result"), "contents"));
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///nope\"}}");
+	r = wait_id(h, 3, 1000);
+	assert_int_equal(error_code(r), -32002);
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/read\",\"params\":{}}");
+	r = wait_id(h, 4, 1000);
+	assert_int_equal(error_code(r), RPC_INVALID_PARAMS);
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/list\",\"params\":{\"cursor\":\"x\"}}");
+	r = wait_id(h, 5, 1000);
+	assert_int_equal(error_code(r), RPC_INVALID_PARAMS);
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"resources/templates/list\"}");
+	r = wait_id(h, 6, 1000);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r, "result"), "resourceTemplates")), 1);
+	json_decref(r);
+	harness_free(h);
+}
+
+static void test_resources_capability(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct resource_ops ops = {.list = fake_list, .read = fake_read};
+	struct moat_err err = {0};
+	json_t *r;
+
+	/* Without a resource provider there is no capability... */
+	init_with(h, "2025-11-25");
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/list\"}");
+	r = wait_id(h, 1, 1000);
+	assert_int_equal(error_code(r), RPC_METHOD_NOT_FOUND);
+	json_decref(r);
+	harness_free(h);
+	/* ...and with one, initialize announces it. */
+	h = harness_new(NULL);
+	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_OK);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\",\"params\":{"
+		     "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\"}}}");
+	r = wait_id(h, 9, 1000);
+	assert_non_null(json_object_get(json_object_get(json_object_get(r, "result"), "capabilities"),
+					"resources"));
+	json_decref(r);
+	harness_free(h);
+}
+
+static void test_client_roots(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	json_t *r;
+
+	registry_set_roots_hook(h->reg, roots_hook, NULL);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+		     "\"protocolVersion\":\"2025-06-18\",\"capabilities\":{\"roots\":{}},"
+		     "\"clientInfo\":{\"name\":\"t\"}}}");
+	json_decref(wait_id(h, 1, 1000));
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+	r = last_msg(h);
+	assert_string_equal(json_string_value(json_object_get(r, "method")), "roots/list");
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "moat-roots-1");
+	json_decref(r);
+	/* A changed list asks again; the answer to the stale request is ignored. */
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/roots/list_changed\"}");
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":\"moat-roots-1\",\"result\":{\"roots\":[{\"uri\":\"file:///old\"}]}}");
+	assert_null(seen_roots);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":\"moat-roots-2\",\"result\":{\"roots\":[{\"uri\":\"file:///new\"}]}}");
+	assert_non_null(seen_roots);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(seen_roots, 0), "uri")),
+			    "file:///new");
+	/* An error answer keeps what we had and is never answered back. */
+	size_t before = json_array_size(h->out);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":\"moat-roots-2\",\"error\":{\"code\":-1,\"message\":\"no\"}}");
+	assert_int_equal(json_array_size(h->out), before);
+	json_decref(seen_roots);
+	seen_roots = NULL;
+	harness_free(h);
+
+	/* A client without the roots capability is never asked. */
+	h = harness_new(NULL);
+	registry_set_roots_hook(h->reg, roots_hook, NULL);
+	init_with(h, "2025-06-18");
+	before = json_array_size(h->out);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+	assert_int_equal(json_array_size(h->out), before);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +720,9 @@ int main(void)
 		cmocka_unit_test(test_concurrency_and_cancel),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_shutdown_answers_in_flight),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_resources_capability),
+		cmocka_unit_test(test_client_roots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
