@@ -74,6 +74,12 @@ static void fs_free(struct fs *fs)
 	free(fs);
 }
 
+/* The client's MCP roots narrow the configured ones (never widen them). */
+static void client_roots(void *data, const json_t *roots)
+{
+	fs_set_client_roots(data, roots);
+}
+
 static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 			    const struct moat_config *cfg, struct moat_err *err)
 {
@@ -129,6 +135,9 @@ static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 		goto out;
 	if (fs_any_writable(fs) && (rc = fs_register_write(reg, fs, err)))
 		goto out;
+	if ((rc = fs_register_resources(reg, fs, err)))
+		goto out;
+	registry_set_roots_hook(reg, client_roots, fs);
 	the_fs = fs;
 	fs = NULL;
 out:

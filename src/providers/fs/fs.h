@@ -128,6 +128,7 @@ enum moat_rc fs_register_read(struct registry *reg, struct fs *fs, struct moat_e
 enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_write(struct registry *reg, struct fs *fs, struct moat_err *err);
+enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct moat_err *err);
 
 /* fs_any_writable - true when some configured root allows writes. */
 bool fs_any_writable(const struct fs *fs);

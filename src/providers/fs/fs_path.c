@@ -183,8 +183,11 @@ static enum moat_rc open_error(int e, struct moat_err *err)
 int fs_openat(const struct fs_target *t, int flags, mode_t mode, uint64_t extra_resolve,
 	      struct moat_err *err)
 {
+	/* openat2 rejects O_PATH combined with anything but O_CLOEXEC,
+	 * O_DIRECTORY and O_NOFOLLOW (openat would silently ignore them). */
+	int extra = (flags & O_PATH) ? O_CLOEXEC : O_CLOEXEC | O_NOCTTY;
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY),
+		.flags = (uint64_t)(flags | extra),
 		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | extra_resolve,
 	};

@@ -1,0 +1,38 @@
+/*
+ * fs_util.h - helpers the fs tools share: reading a whole file within a
+ * bound, UTF-8 repair, base64, MIME sniffing with libmagic. Thread-safe.
+ */
+#ifndef MOAT_PROVIDERS_FS_FS_UTIL_H
+#define MOAT_PROVIDERS_FS_FS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fs.h"
+
+/*
+ * fs_read_all - read the whole of fd (a regular file of size hint bytes)
+ * into a new NUL-terminated buffer, refusing more than max bytes (the
+ * file may grow while read). Caller frees *buf. Polls ctx between chunks.
+ */
+enum moat_rc fs_read_all(int fd, size_t max, struct call_ctx *ctx, char **buf, size_t *len,
+			 struct moat_err *err);
+
+/* fs_utf8_valid - true when buf[0..len) is valid UTF-8 without NUL bytes. */
+bool fs_utf8_valid(const char *buf, size_t len);
+
+/*
+ * fs_utf8_repair - a new NUL-terminated copy of buf[0..len) where every
+ * invalid UTF-8 sequence and NUL byte becomes U+FFFD (as Node decodes).
+ * Caller frees. NULL on ENOMEM.
+ */
+char *fs_utf8_repair(const char *buf, size_t len, size_t *out_len);
+
+/* fs_base64 - a new NUL-terminated base64 (RFC 4648) of buf. Caller frees. */
+char *fs_base64(const unsigned char *buf, size_t len);
+
+/* fs_mime - the MIME type libmagic sees in buf (under fs->magic_lock),
+ * written into out (size n); "application/octet-stream" when unknown. */
+void fs_mime(struct fs *fs, const void *buf, size_t len, char *out, size_t n);
+
+#endif
