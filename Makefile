@@ -35,8 +35,8 @@ build-fuzz: deps
 		--buildtype=debugoptimized $(MESON_FLAGS) >/dev/null
 	@ninja -C build-fuzz >/dev/null
 
-run: build-test
-	@scripts/demo.sh build-test/moat
+run: build
+	@scripts/demo.sh build/moat
 
 test: build-test build-asan build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh

@@ -4,14 +4,14 @@
 # official MCP SDK client (examples/demo.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-moat=${1:-build-test/moat}
+moat=${1:-build/moat}
 cfg=examples/moat.json
 
 echo "\$ $moat check --config $cfg"
 "$moat" check --config "$cfg"
 echo
-echo "\$ $moat call add a=1 b=2 --config $cfg"
-"$moat" call add a=1 b=2 --config "$cfg"
+echo "\$ $moat call list_directory path=files --config $cfg"
+"$moat" call list_directory path=files --config "$cfg"
 echo
 echo "\$ node examples/demo.mjs $moat   # the official SDK client over stdio"
 node examples/demo.mjs "$moat"
