@@ -1,5 +1,5 @@
 /*
- * fs_util.c - bounded whole-file reads, UTF-8 repair, base64, MIME sniffing.
+ * fs_util.c - bounded whole-file reads, UTF-8 validation, base64, MIME sniffing.
  */
 #include "fs_util.h"
 
@@ -109,32 +109,6 @@ bool fs_utf8_valid(const char *buf, size_t len)
 		i += l;
 	}
 	return true;
-}
-
-char *fs_utf8_repair(const char *buf, size_t len, size_t *out_len)
-{
-	const unsigned char *p = (const unsigned char *)buf;
-	char *out = malloc(len * 3 + 1); /* worst case: every byte becomes U+FFFD */
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		size_t l = utf8_seq(p + i, len - i);
-		if (l == 0) {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		} else {
-			memcpy(out + o, p + i, l);
-			o += l;
-			i += l;
-		}
-	}
-	out[o] = '\0';
-	if (out_len)
-		*out_len = o;
-	return out;
 }
 
 char *fs_base64(const unsigned char *buf, size_t len)

@@ -1,6 +1,6 @@
 /*
  * fs_util.h - helpers the fs tools share: reading a whole file within a
- * bound, UTF-8 repair, base64, MIME sniffing with libmagic. Thread-safe.
+ * bound, UTF-8 validation, base64, MIME sniffing with libmagic. Thread-safe.
  */
 #ifndef MOAT_PROVIDERS_FS_FS_UTIL_H
 #define MOAT_PROVIDERS_FS_FS_UTIL_H
@@ -20,13 +20,6 @@ enum moat_rc fs_read_all(int fd, size_t max, struct call_ctx *ctx, char **buf, s
 
 /* fs_utf8_valid - true when buf[0..len) is valid UTF-8 without NUL bytes. */
 bool fs_utf8_valid(const char *buf, size_t len);
-
-/*
- * fs_utf8_repair - a new NUL-terminated copy of buf[0..len) where every
- * invalid UTF-8 sequence and NUL byte becomes U+FFFD (as Node decodes).
- * Caller frees. NULL on ENOMEM.
- */
-char *fs_utf8_repair(const char *buf, size_t len, size_t *out_len);
 
 /* fs_base64 - a new NUL-terminated base64 (RFC 4648) of buf. Caller frees. */
 char *fs_base64(const unsigned char *buf, size_t len);
