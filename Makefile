@@ -38,7 +38,7 @@ build-fuzz: deps
 run: build
 	@scripts/demo.sh build/moat
 
-test: build-test build-asan build-fuzz
+test: build build-test build-asan build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh
 
 fuzz: build-fuzz

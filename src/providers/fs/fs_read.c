@@ -542,7 +542,7 @@ static enum moat_rc read_text_tool(struct call_ctx *ctx, void *data, json_t *arg
 	uint64_t head = count_arg(args, "head"), tail = count_arg(args, "tail");
 	struct fs_target t;
 	struct stat st;
-	const char *path;
+	const char *path = NULL;
 	size_t start = 0;
 	enum moat_rc rc;
 	int fd = -1;
@@ -589,7 +589,7 @@ static enum moat_rc load_one(struct call_ctx *ctx, struct fs *fs, const struct f
 {
 	struct fs_target t;
 	struct stat st;
-	const char *path;
+	const char *path = NULL;
 	enum moat_rc rc;
 	int fd;
 
@@ -727,7 +727,7 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 	struct fs_view *v = fs_view_get(fs);
 	struct bytes b = {0};
 	char mime[128], uri[3 * PATH_MAX + 8];
-	const char *path, *type;
+	const char *path = NULL, *type;
 	struct fs_target t;
 	struct stat st;
 	char *b64 = NULL;
