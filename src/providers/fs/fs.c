@@ -38,11 +38,27 @@ static enum moat_rc open_root(const char *given, const char *base, bool write, s
 	r->path = strdup(real);
 	r->write = write;
 	if (strcmp(real, given) != 0) {
-		/* keep the spelling the user wrote, normalized of trailing '/' */
-		char *a = strdup(given);
-		size_t n = a ? strlen(a) : 0;
-		while (n > 1 && a[n - 1] == '/')
-			a[--n] = '\0';
+		/* Keep the spelling the user wrote (through a symlink, say), with
+		 * empty and "." components dropped, when it still differs. */
+		char *a = malloc(strlen(given) + 2);
+		size_t o = 0;
+		for (const char *p = given; a && *p;) {
+			const char *end = strchr(p, '/');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			if (len > 0 && !(len == 1 && p[0] == '.')) {
+				a[o++] = '/';
+				memcpy(a + o, p, len);
+				o += len;
+			}
+			p += len;
+			if (*p == '/')
+				p++;
+		}
+		if (a) {
+			if (o == 0)
+				a[o++] = '/';
+			a[o] = '\0';
+		}
 		if (a && strcmp(a, real) != 0)
 			r->alias = a;
 		else
