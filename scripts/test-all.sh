@@ -3,7 +3,8 @@
 #
 # Suites: cmocka unit tests (meson test) in build-test and build-asan (ASan +
 # UBSan); end-to-end tests (node --test with the official MCP SDK client)
-# against both binaries; each libFuzzer target for FUZZ_SECONDS. Every
+# and attack tests (tests/attack: escapes that must fail, the kernel
+# sandbox) against both binaries; each libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
 set -uo pipefail
@@ -41,9 +42,9 @@ unit() { # unit BUILD_DIR: count cmocka test cases, not programs
 	count "unit test cases ($1)" "$ok" "$fail"
 }
 
-e2e() { # e2e BUILD_DIR
-	local out="$log/e2e-$1.txt"
-	MOAT_BIN="$PWD/$1/moat" node --test --test-reporter=tap tests/e2e/ >"$out" 2>&1
+node_suite() { # node_suite NAME DIR BUILD_DIR: a node --test suite, TAP counts
+	local out="$log/$1-$3.txt"
+	MOAT_BIN="$PWD/$3/moat" node --test --test-reporter=tap "$2" >"$out" 2>&1
 	local rc=$?
 	local ok fail
 	ok=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
@@ -52,8 +53,11 @@ e2e() { # e2e BUILD_DIR
 	fail=${fail:-0}
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
 	[ "$rc" -ne 0 ] && grep -B2 -A30 "^not ok" "$out" | head -200
-	count "e2e tests ($1)" "$ok" "$fail"
+	count "$1 tests ($3)" "$ok" "$fail"
 }
+
+e2e() { node_suite e2e tests/e2e/ "$1"; }
+attack() { node_suite attack tests/attack/ "$1"; }
 
 fuzz() {
 	local ok=0 fail=0
@@ -82,6 +86,8 @@ else
 	unit build-asan
 	e2e build-test
 	e2e build-asan
+	attack build-test
+	attack build-asan
 	fuzz
 fi
 echo "$passed passed, $failed failed"

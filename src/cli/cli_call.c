@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sandbox.h"
 
 static const char help[] =
 	"usage: moat call TOOL [key=value ...] [--config FILE]\n"
@@ -98,6 +99,13 @@ int cmd_call(int argc, char **argv)
 			code = EXIT_USAGE;
 			goto out;
 		}
+	}
+	/* Confined like `moat serve`, before the session starts any thread. */
+	struct moat_err err = {0};
+	if (sandbox_confine(&env.cfg, &err)) {
+		fprintf(stderr, "moat: %s\n", err.msg);
+		code = EXIT_RUNTIME;
+		goto out;
 	}
 	cs = cli_session_open(&env);
 	if (!cs) {

@@ -4,10 +4,12 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "log.h"
 #include "providers.h"
+#include "sandbox.h"
 
 static const char help[] =
 	"usage: moat check [DIR...] [--config FILE]\n"
@@ -16,6 +18,39 @@ static const char help[] =
 	"declares without serving, and prints the tools, limits and sandbox plan.\n"
 	"Secrets resolved from ${NAME} references are never printed.\n"
 	"exit: 0 valid, 3 invalid config, 4 runtime failure\n";
+
+/* The sandbox plan as `moat serve` would apply it on this kernel, printed
+ * line by line through config_scrub (a root may come from ${NAME}). */
+static void print_sandbox(const struct moat_config *cfg)
+{
+	struct sandbox_plan plan = {0};
+	struct moat_err err = {0};
+	char *text = NULL, line[4096];
+	size_t len = 0;
+	FILE *mem = NULL;
+
+	if (sandbox_plan_from_config(&plan, cfg, &err)) {
+		snprintf(line, sizeof(line), "sandbox: %s", err.msg);
+		config_scrub(cfg, line, sizeof(line));
+		printf("%s\n", line);
+		goto out;
+	}
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		goto out;
+	sandbox_describe(&plan, mem);
+	if (fclose(mem) != 0)
+		goto out;
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+		config_scrub(cfg, line, sizeof(line));
+		printf("%s\n", line);
+	}
+out:
+	free(text);
+	sandbox_plan_free(&plan);
+}
 
 int cmd_check(int argc, char **argv)
 {
@@ -67,8 +102,7 @@ int cmd_check(int argc, char **argv)
 	config_scrub(&env.cfg, shown, sizeof(shown));
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
-	printf("sandbox: none yet; Landlock, seccomp and no_new_privs arrive with the filesystem "
-	       "family\n");
+	print_sandbox(&env.cfg);
 	cli_teardown(&env);
 	return EXIT_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "sandbox.h"
 #include "stdio_transport.h"
 
 static const char help[] =
@@ -34,6 +35,14 @@ int cmd_serve(int argc, char **argv)
 	o.nroots = o.npos;
 	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
+	/* Every root, library and the audit file are open; no thread runs yet
+	 * (the pool starts its workers on the first call). */
+	struct moat_err err = {0};
+	if (sandbox_confine(&env.cfg, &err)) {
+		fprintf(stderr, "moat: %s\n", err.msg);
+		cli_teardown(&env);
+		return EXIT_RUNTIME;
+	}
 	if (registry_count(env.reg) == 0)
 		log_warn("no tools are configured; clients will see an empty tool list");
 	switch (stdio_serve(STDIN_FILENO, STDOUT_FILENO, &env.sopts, env.reg)) {

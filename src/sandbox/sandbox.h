@@ -1,7 +1,119 @@
 /*
- * sandbox.h - the kernel sandbox applied after start-up (being written).
+ * sandbox.h - the kernel sandbox moat applies once after start-up.
+ *
+ * Start-up (config, providers, roots, libmagic, audit file) runs with the
+ * user's full rights; then, before any worker thread exists, the process
+ * confines itself for good: Landlock limits the file system to the
+ * configured roots (read-only or read-write as configured) and denies every
+ * TCP bind and connect; with Landlock ABI 6 and later abstract UNIX sockets
+ * and signals are scoped to the process's own domain. Independently of
+ * Landlock the process sets no_new_privs, becomes non-dumpable and gets a
+ * zero core-file limit. Files opened before the sandbox (stdin, stdout,
+ * stderr, the audit log, the roots' O_PATH fds) keep working: Landlock
+ * checks access when a file is opened, never on an fd already held.
+ *
+ * A plan collects what the process still needs; sandbox_apply() enforces
+ * it, sandbox_describe() prints what would be enforced without applying
+ * anything (moat check). Nothing here is thread-safe: it belongs to the
+ * single-threaded start-up, and Landlock only restricts the calling thread
+ * and the threads it starts afterwards.
  */
 #ifndef MOAT_SANDBOX_SANDBOX_H
 #define MOAT_SANDBOX_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "result.h"
+
+/* What the process may still do under a path after the sandbox is on. */
+enum sandbox_access {
+	SANDBOX_READ,        /* directory tree: open files and list directories */
+	SANDBOX_READ_WRITE,  /* directory tree: also create, write, truncate, remove, rename */
+	SANDBOX_APPEND_FILE, /* one regular file: open for writing (the caller uses O_APPEND) */
+};
+
+struct sandbox_rule {
+	char *path; /* absolute, canonical; owned */
+	enum sandbox_access access;
+};
+
+/* The rules to enforce. Zero-initialise, fill, apply, then sandbox_plan_free. */
+struct sandbox_plan {
+	struct sandbox_rule *rules; /* owned */
+	size_t nrules;
+	size_t cap;
+	bool network;          /* TCP needed: false for now, so all TCP is denied */
+	const char *held_open; /* a file opened before the sandbox that needs no
+				  rule (the audit log), for the description; borrowed
+				  from the config, NULL when none */
+};
+
+/* What sandbox_apply() enforced. */
+struct sandbox_report {
+	int abi;            /* Landlock ABI, 0 when Landlock is unavailable */
+	bool landlock;      /* a Landlock domain is in force */
+	bool tcp_denied;    /* TCP bind and connect denied (ABI >= 4) */
+	bool scoped;        /* abstract UNIX sockets and signals scoped (ABI >= 6) */
+	bool no_new_privs;
+	bool not_dumpable;
+	bool no_core;
+	size_t nread;       /* read-only directory trees */
+	size_t nwrite;      /* read-write directory trees */
+	size_t nfiles;      /* single files */
+	char summary[320];  /* one line: "Landlock ABI 7: 2 read-only roots, ..." */
+};
+
+/*
+ * sandbox_plan_add_path - add a rule for path (copied; it should be absolute
+ * and canonical). Fails with MOAT_ENOMEM, or MOAT_EINVAL for a relative
+ * path. The same path added twice keeps the wider access.
+ */
+enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
+				   enum sandbox_access access, struct moat_err *err);
+
+/*
+ * sandbox_plan_from_config - add the configured roots of cfg->doc "roots"
+ * (each a string or {path, write}), resolved the way the fs family resolves
+ * them: relative to cfg->dir when the config came from a file, then
+ * realpath. Roots with "write": true become read-write, others read-only.
+ * The audit file needs no rule (it is opened before the sandbox and never
+ * reopened); it is only named in the plan's description. cfg is borrowed and
+ * must outlive the plan. Fails with MOAT_EINVAL naming the root (never its
+ * path) when one cannot be resolved.
+ */
+enum moat_rc sandbox_plan_from_config(struct sandbox_plan *plan, const struct moat_config *cfg,
+				      struct moat_err *err);
+
+/* sandbox_plan_free - release what the plan owns and zero it. NULL ok. */
+void sandbox_plan_free(struct sandbox_plan *plan);
+
+/*
+ * sandbox_apply - confine the calling process for the rest of its life.
+ * Must run before any other thread exists (it checks, and fails with
+ * MOAT_EINTERNAL otherwise). When the kernel lacks Landlock (ENOSYS,
+ * EOPNOTSUPP) it still applies no_new_privs, non-dumpable and no core files,
+ * logs a warning and succeeds with out->landlock false. Any other failure
+ * (a rule's path cannot be opened, restrict_self refused) fails with
+ * MOAT_EIO: the caller must not serve unconfined. out is filled in both
+ * cases (may be NULL).
+ */
+enum moat_rc sandbox_apply(const struct sandbox_plan *plan, struct sandbox_report *out,
+			   struct moat_err *err);
+
+/*
+ * sandbox_describe - print to f, indented, what sandbox_apply would
+ * enforce on this kernel (the Landlock ABI is probed, nothing is applied).
+ */
+void sandbox_describe(const struct sandbox_plan *plan, FILE *f);
+
+/*
+ * sandbox_confine - what `moat serve` and `moat call` run right after
+ * start-up: the plan from cfg, applied, and one info line saying what is
+ * enforced. cfg is borrowed. Returns sandbox_apply's result.
+ */
+enum moat_rc sandbox_confine(const struct moat_config *cfg, struct moat_err *err);
 
 #endif

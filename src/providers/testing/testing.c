@@ -5,13 +5,21 @@
  * Its tools exercise the core end to end before real families exist:
  * echo (plain content), add (structuredContent + outputSchema), slow
  * (deadline, cancellation, progress), fail (a handler error), big (the
- * output budget) and bad_output (a result that breaks its own schema).
+ * output budget), bad_output (a result that breaks its own schema) and
+ * raw_open (a plain open(2) of any path, skipping every fs check, so the
+ * attack tests can show the kernel sandbox refusing what a buggy handler
+ * would try). raw_open is registered only when the config also declares
+ * "roots": it proves the confinement around them, and the core's own tests
+ * keep their six-tool list.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "providers.h"
 
@@ -92,6 +100,24 @@ static enum moat_rc bad_output_tool(struct call_ctx *ctx, void *data, json_t *ar
 	return out->structured ? MOAT_OK : MOAT_ENOMEM;
 }
 
+/* raw_open - open(path, O_RDONLY) with no confinement of moat's own: only
+ * the kernel sandbox stands between it and the file. The file is closed
+ * at once; its content is never read. */
+static enum moat_rc raw_open_tool(struct call_ctx *ctx, void *data, json_t *args,
+				  struct tool_result *out, struct moat_err *err)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	char msg[128];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		snprintf(msg, sizeof(msg), "denied: %s", strerror(errno));
+		return tool_result_text(out, msg);
+	}
+	close(fd);
+	return tool_result_text(out, "opened");
+}
+
 static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 				 const struct moat_config *cfg, struct moat_err *err)
 {
@@ -119,11 +145,17 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		{"bad_output", "{\"type\":\"object\",\"additionalProperties\":false}",
 		 "{\"type\":\"object\",\"properties\":{\"sum\":{\"type\":\"number\"}},\"required\":["
 		 "\"sum\"]}"},
+		{"raw_open",
+		 "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"maxLength\":"
+		 "4096}},\"required\":[\"path\"],\"additionalProperties\":false}",
+		 NULL},
 	};
 	static const tool_handler_fn handlers[] = {echo_tool, add_tool, slow_tool,
-						   fail_tool, big_tool, bad_output_tool};
+						   fail_tool, big_tool, bad_output_tool,
+						   raw_open_tool};
 	static const char *const titles[] = {"Echo", "Add two numbers", "Slow task",
-					     "Always fails", "Large output", "Broken output"};
+					     "Always fails", "Large output", "Broken output",
+					     "Open a path, unchecked"};
 	static const char *const descs[] = {
 		"Returns the text it is given.",
 		"Adds a and b; returns {sum} as structured content.",
@@ -131,6 +163,7 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		"Always fails with a handler error.",
 		"Returns a text block of the given size.",
 		"Returns a result that violates its own output schema.",
+		"Test only: open(2)s the path with no moat checks; answers opened or denied.",
 	};
 	json_t *en = json_object_get(section, "enabled");
 	enum moat_rc rc = MOAT_OK;
@@ -139,6 +172,8 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		return MOAT_OK;
 	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
 		json_error_t jerr;
+		if (handlers[i] == raw_open_tool && !json_object_get(cfg->doc, "roots"))
+			continue;
 		json_t *in = json_loads(schemas[i][1], 0, &jerr);
 		json_t *outs = schemas[i][2] ? json_loads(schemas[i][2], 0, &jerr) : NULL;
 		struct tool_spec spec = {
