@@ -123,12 +123,39 @@ enum moat_rc fs_require_write(const struct fs_target *t, struct moat_err *err);
  */
 void fs_set_client_roots(struct fs *fs, const json_t *roots);
 
+/* One read-only fs tool as a group file declares it. */
+struct fs_tool_def {
+	const char *name, *title, *desc;
+	const char *schema; /* input schema, JSON text */
+	tool_handler_fn fn;
+};
+
+/* {"content": string}: the reference's structured result for text tools. */
+#define FS_TEXT_OUTPUT_SCHEMA                                                                  \
+	"{\"type\":\"object\",\"properties\":{\"content\":{\"type\":\"string\"}},"          \
+	"\"required\":[\"content\"]}"
+
+/*
+ * fs_register_readonly - register n read-only, idempotent, closed-world
+ * tools with data = fs and, when out_schema (JSON text) is not NULL, that
+ * output schema. Start-up only. MOAT_EINTERNAL names a schema that does not
+ * parse; otherwise registry_add's result.
+ */
+enum moat_rc fs_register_readonly(struct registry *reg, struct fs *fs,
+				  const struct fs_tool_def *defs, size_t n, const char *out_schema,
+				  struct moat_err *err);
+
 /* Tool groups, one file each; each registers its tools with data = fs. */
 enum moat_rc fs_register_read(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_write(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct moat_err *err);
+
+/* fs_uri_to_path - decode a file:// URI (file:///p or file://localhost/p,
+ * percent-decoded, query and fragment dropped, trailing '/' trimmed) into
+ * out (size n). false for another scheme, %00 or an over-long path. */
+bool fs_uri_to_path(const char *uri, char *out, size_t n);
 
 /* fs_any_writable - true when some configured root allows writes. */
 bool fs_any_writable(const struct fs *fs);

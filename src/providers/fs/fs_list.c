@@ -1037,16 +1037,10 @@ static enum moat_rc allowed_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_err *err)
 {
-	static const char *const out_schema =
-		"{\"type\":\"object\",\"properties\":{\"content\":{\"type\":\"string\"}},"
-		"\"required\":[\"content\"]}";
 #define PATH_ONLY                                                                              \
 	"{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},\"required\":[\"path\"]," \
 	"\"additionalProperties\":false}"
-	static const struct {
-		const char *name, *title, *desc, *schema;
-		tool_handler_fn fn;
-	} tools[] = {
+	static const struct fs_tool_def tools[] = {
 		{"list_directory", "List Directory",
 		 "Get a detailed listing of all files and directories in a specified path. Results "
 		 "clearly distinguish between files and directories with [FILE] and [DIR] prefixes. "
@@ -1091,33 +1085,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 allowed_tool},
 	};
 #undef PATH_ONLY
-	json_error_t jerr;
-	json_t *outs = json_loads(out_schema, 0, &jerr);
-	enum moat_rc rc = MOAT_OK;
-
 	tzset(); /* read the zone now: the sandbox may hide /etc/localtime later */
-	if (!outs)
-		return moat_err_set(err, MOAT_EINTERNAL, "fs: bad output schema");
-	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]) && !rc; i++) {
-		json_t *in = json_loads(tools[i].schema, 0, &jerr);
-		struct tool_spec spec = {
-			.name = tools[i].name,
-			.title = tools[i].title,
-			.description = tools[i].desc,
-			.input_schema = in,
-			.output_schema = outs,
-			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
-					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
-			.handler = tools[i].fn,
-			.data = fs,
-		};
-		if (!in)
-			rc = moat_err_set(err, MOAT_EINTERNAL, "fs: bad input schema for %s",
-					  tools[i].name);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
-	}
-	json_decref(outs);
-	return rc;
+	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]),
+				    FS_TEXT_OUTPUT_SCHEMA, err);
 }

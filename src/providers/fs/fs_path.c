@@ -292,8 +292,7 @@ bool fs_any_writable(const struct fs *fs)
 	return false;
 }
 
-/* Decode a file:// URI into an absolute path (percent-decoding). */
-static bool uri_to_path(const char *uri, char *out, size_t n)
+bool fs_uri_to_path(const char *uri, char *out, size_t n)
 {
 	size_t o = 0;
 
@@ -373,7 +372,7 @@ void fs_set_client_roots(struct fs *fs, const json_t *roots)
 		json_array_foreach(roots, i, r) {
 			char cpath[PATH_MAX];
 			const char *uri = json_string_value(json_object_get(r, "uri"));
-			if (!uri || !uri_to_path(uri, cpath, sizeof(cpath)))
+			if (!uri || !fs_uri_to_path(uri, cpath, sizeof(cpath)))
 				continue;
 			for (size_t k = 0; k < cfgv->nroots; k++) {
 				const struct fs_root *cr = &cfgv->roots[k];

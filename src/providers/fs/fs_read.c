@@ -685,34 +685,6 @@ static const char *mime_canonical(const char *m)
 	return m;
 }
 
-/* file:// URI of an absolute path, percent-encoding what a URL path may not
- * hold (as Node's pathToFileURL). */
-static enum moat_rc file_uri(const char *abs, char *out, size_t n, struct moat_err *err)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o;
-
-	if (n < 8)
-		return moat_err_set(err, MOAT_EINTERNAL, "uri buffer too small");
-	memcpy(out, "file://", 7);
-	o = 7;
-	for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
-		bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || strchr("/-._!$&'()*+,;=:@", *p);
-		if (o + (keep ? 1 : 3) >= n)
-			return moat_err_set(err, MOAT_EINVAL, "path is too long for a file URI");
-		if (keep) {
-			out[o++] = (char)*p;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		}
-	}
-	out[o] = '\0';
-	return MOAT_OK;
-}
-
 /*
  * read_media_file {path}: the file base64-encoded, as an image or audio
  * block when libmagic says image/... or audio/..., else as an embedded resource
@@ -753,7 +725,7 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 		goto out;
 	}
 	encoded = (size + 2) / 3 * 4;
-	if ((rc = file_uri(t.abs, uri, sizeof(uri), err)))
+	if ((rc = fs_file_uri(t.abs, uri, sizeof(uri), err)))
 		goto out;
 	if (encoded + strlen(uri) > text_budget(ctx)) {
 		rc = moat_err_set(err, MOAT_ELIMIT,
@@ -852,38 +824,12 @@ static const char MEDIA_DESC[] =
  */
 enum moat_rc fs_register_read(struct registry *reg, struct fs *fs, struct moat_err *err)
 {
-	static const struct {
-		const char *name, *title, *desc, *schema;
-		tool_handler_fn handler;
-	} tools[] = {
+	static const struct fs_tool_def tools[] = {
 		{"read_file", "Read File (Deprecated)", ALIAS_DESC, TEXT_SCHEMA, read_text_tool},
 		{"read_text_file", "Read Text File", TEXT_DESC, TEXT_SCHEMA, read_text_tool},
 		{"read_media_file", "Read Media File", MEDIA_DESC, MEDIA_SCHEMA, read_media_tool},
 		{"read_multiple_files", "Read Multiple Files", MULTI_DESC, MULTI_SCHEMA,
 		 read_multiple_tool},
 	};
-	enum moat_rc rc = MOAT_OK;
-
-	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]) && rc == MOAT_OK; i++) {
-		json_error_t jerr;
-		json_t *in = json_loads(tools[i].schema, 0, &jerr);
-		struct tool_spec spec = {
-			.name = tools[i].name,
-			.title = tools[i].title,
-			.description = tools[i].desc,
-			.input_schema = in,
-			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
-					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
-			.inline_ok = false,
-			.handler = tools[i].handler,
-			.data = fs,
-		};
-		if (!in)
-			rc = moat_err_set(err, MOAT_EINTERNAL, "%s: bad input schema: %s",
-					  tools[i].name, jerr.text);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
-	}
-	return rc;
+	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]), NULL, err);
 }

@@ -15,57 +15,6 @@
 #include "fs.h"
 #include "fs_util.h"
 
-/* Percent-encode path for a file:// URI (keeps unreserved and '/'). */
-static bool uri_from_path(const char *path, char *out, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = (size_t)snprintf(out, n, "file://");
-
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
-		if (o + 4 > n)
-			return false;
-		if (keep) {
-			out[o++] = (char)*p;
-		} else {
-			out[o++] = '%';
-			out[o++] = hex[*p >> 4];
-			out[o++] = hex[*p & 15];
-		}
-	}
-	out[o] = '\0';
-	return true;
-}
-
-/* Decode a file:// URI into an absolute path; NUL (%00) is refused. */
-static bool path_from_uri(const char *uri, char *out, size_t n)
-{
-	size_t o = 0;
-
-	if (strncmp(uri, "file://", 7) != 0 || uri[7] != '/')
-		return false;
-	for (const char *p = uri + 7; *p; p++) {
-		char c = *p;
-		if (c == '?' || c == '#')
-			break;
-		if (c == '%') {
-			char h[3] = {p[1], p[1] ? p[2] : 0, 0};
-			char *end;
-			long v = strtol(h, &end, 16);
-			if (!h[0] || !h[1] || *end || v <= 0)
-				return false;
-			c = (char)v;
-			p += 2;
-		}
-		if (o + 1 >= n)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
-	return o > 0;
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -137,7 +86,7 @@ static void walk_dir(struct walk *w, int dirfd, const char *dir, uint32_t depth)
 				w->more = true;
 				break;
 			}
-			if (uri_from_path(path, uri, sizeof(uri)))
+			if (fs_file_uri(path, uri, sizeof(uri), NULL) == MOAT_OK)
 				json_array_append_new(w->out,
 						      json_pack("{s:s, s:s, s:I}", "uri", uri, "name",
 								names[i], "size", (json_int_t)st.st_size));
@@ -202,7 +151,7 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 	enum moat_rc rc;
 	int fd = -1;
 
-	if (!path_from_uri(uri, path, sizeof(path)))
+	if (!fs_uri_to_path(uri, path, sizeof(path)))
 		return moat_err_set(err, MOAT_EINVAL, "invalid params: uri must be a file:// URI");
 	v = fs_view_get(fs);
 	if ((rc = fs_resolve(v, path, &t, err)))

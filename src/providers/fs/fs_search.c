@@ -1202,13 +1202,7 @@ out:
 
 enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat_err *err)
 {
-	static const char *const out_schema =
-		"{\"type\":\"object\",\"properties\":{\"content\":{\"type\":\"string\"}},"
-		"\"required\":[\"content\"]}";
-	static const struct {
-		const char *name, *title, *desc, *schema;
-		tool_handler_fn fn;
-	} tools[] = {
+	static const struct fs_tool_def tools[] = {
 		{"search_files", "Search Files",
 		 "Recursively search for files and directories matching a pattern. The patterns "
 		 "should be glob-style patterns that match paths relative to the working directory. "
@@ -1235,32 +1229,6 @@ enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat
 		 "\"additionalProperties\":false}",
 		 grep_files_tool},
 	};
-	json_error_t jerr;
-	json_t *outs = json_loads(out_schema, 0, &jerr);
-	enum moat_rc rc = MOAT_OK;
-
-	if (!outs)
-		return moat_err_set(err, MOAT_EINTERNAL, "fs: bad output schema");
-	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]) && !rc; i++) {
-		json_t *in = json_loads(tools[i].schema, 0, &jerr);
-		struct tool_spec spec = {
-			.name = tools[i].name,
-			.title = tools[i].title,
-			.description = tools[i].desc,
-			.input_schema = in,
-			.output_schema = outs,
-			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
-					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
-			.handler = tools[i].fn,
-			.data = fs,
-		};
-		if (!in)
-			rc = moat_err_set(err, MOAT_EINTERNAL, "fs: bad input schema for %s",
-					  tools[i].name);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
-	}
-	json_decref(outs);
-	return rc;
+	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]),
+				    FS_TEXT_OUTPUT_SCHEMA, err);
 }

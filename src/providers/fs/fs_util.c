@@ -147,3 +147,29 @@ void fs_mime(struct fs *fs, const void *buf, size_t len, char *out, size_t n)
 	snprintf(out, n, "%s", m ? m : "application/octet-stream");
 	pthread_mutex_unlock(&fs->magic_lock);
 }
+
+enum moat_rc fs_file_uri(const char *abs, char *out, size_t n, struct moat_err *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o;
+
+	if (n < 8)
+		return moat_err_set(err, MOAT_EINTERNAL, "uri buffer too small");
+	memcpy(out, "file://", 7);
+	o = 7;
+	for (const unsigned char *p = (const unsigned char *)abs; *p; p++) {
+		bool keep = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || strchr("/-._!$&'()*+,;=:@", *p);
+		if (o + (keep ? 1 : 3) >= n)
+			return moat_err_set(err, MOAT_EINVAL, "path is too long for a file URI");
+		if (keep) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+	return MOAT_OK;
+}
