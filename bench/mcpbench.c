@@ -15,7 +15,8 @@
  * sequentially (one request in flight: send, wait for its response, repeat)
  * and with --inflight requests outstanding (default 16), responses matched
  * by id; --repeat R takes each figure R times, every time in a fresh server,
- * and reports the median, which keeps a busy machine's noise out of it.
+ * and reports the median, which keeps a busy machine's noise out of it;
+ * --modes picks which of these figures to take.
  * --pin CPU adds a second sequential figure with the driver and the server
  * both bound to that one CPU: a strict ping-pong between two processes on
  * different CPUs pays a cross-CPU wake-up per message, which on a virtual
@@ -23,13 +24,25 @@
  * can cost more than the server's own work; on one CPU the figure shows
  * the cost of the software path itself.
  * Every measurement prints one JSON object on a line of stdout and a
- * readable line on stderr.
+ * readable line on stderr. Throughput figures also give the size of the
+ * first response of the run (the JSON-RPC line, and the text of its content
+ * blocks), so two servers' answers to the same call can be compared; --save
+ * FILE keeps that response as it came.
  *
  * The driver never hangs on a broken server: every wait has a deadline
  * (--timeout), a server that dies or stops answering fails the measurement
- * and is killed and reaped. Responses are read line by line and parsed with
- * jansson; notifications are ignored and requests from the server are
- * answered with "method not found".
+ * and is killed and reaped. Responses are read line by line. The responses
+ * of the handshake and the first response of every run are parsed in full
+ * with jansson; in a throughput loop every other line is only scanned for
+ * what the driver needs (its top-level "id", "result", "error" and
+ * "method", and result.isError), skipping over strings with memchr(), so
+ * the driver's cost per response stays small next to the server's even
+ * when a response carries megabytes of text (a full parse of 4 KiB of text
+ * costs more than some servers take to produce it). --parse-all parses
+ * every response in full, as the driver did before. Notifications are
+ * ignored and requests from the server are answered with "method not
+ * found". A latency sample ends when the whole response line has been
+ * read, before the driver looks at it.
  *
  * ru_maxrss of a child counts the pages it shared with this process at
  * fork() time, so the driver runs the cold-start series first, while its
@@ -82,8 +95,11 @@ struct mb_opts {
 	const char *tool;    /* tools/call target; NULL skips those runs */
 	const char *args;    /* JSON object of arguments for the tool */
 	const char *label;   /* names the server in the output */
+	const char *save;    /* file for the first tools/call response of a run; NULL: none */
 	bool show_stderr;    /* pass the server's stderr through */
+	bool parse_all;      /* parse every response with jansson, not only the first */
 	bool do_cold, do_ping, do_call;
+	bool do_seq, do_pin, do_inflight; /* which throughput figures (--modes) */
 	char **argv;         /* the server command line, NULL-terminated */
 };
 
@@ -116,6 +132,8 @@ struct mb_child {
 	uint64_t ignored;     /* lines that were not responses */
 	uint64_t stray;       /* responses to ids we were not waiting for */
 	char first_error[256]; /* the first error response, for the summary */
+	size_t last_bytes;      /* the last response parsed in full: its line */
+	size_t last_text_bytes; /* and the text of its result's content blocks */
 };
 
 /* A request template: prefix + decimal id + suffix (suffix ends in '\n').
@@ -140,6 +158,8 @@ struct mb_tput {
 	uint64_t errors;
 	double seconds;
 	double hwm_mb; /* the server's VmHWM at the end of the run; 0 if unknown */
+	size_t resp_bytes; /* the run's first response: its line */
+	size_t text_bytes; /* and the text in its content blocks */
 	double *lat_us;
 	size_t nlat;
 	size_t cap;
@@ -537,21 +557,219 @@ static void mb_note_error(struct mb_child *c, const char *line)
 		snprintf(c->first_error, sizeof(c->first_error), "%s", line);
 }
 
+/* The bytes of text in a tool result's content blocks (result is borrowed;
+ * 0 when it has none). */
+static size_t mb_text_bytes(json_t *result)
+{
+	json_t *block;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(result, "content"), i, block)
+		n += json_string_length(json_object_get(block, "text"));
+	return n;
+}
+
+/* ---- scanning messages without parsing them --------------------------- */
+
+/* What mb_scan() found at the top level of one message. */
+struct mb_scan {
+	bool id;            /* it has an "id" */
+	bool id_int;        /* ... that is an integer, id_value */
+	long long id_value;
+	bool result;        /* it has a "result" */
+	bool error;         /* it has an "error" */
+	bool method;        /* it has a "method" */
+	bool is_error;      /* result is an object whose "isError" is true */
+};
+
+/* The first byte at or after p that is not JSON whitespace (end if none). */
+static const char *mb_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* p points at a string's opening quote: the position after its closing
+ * quote, or NULL when it has none before end. A quote is escaped when an
+ * odd number of backslashes precede it. */
+static const char *mb_skip_string(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	for (;;) {
+		const char *bs;
+		q = memchr(q, '"', (size_t)(end - q));
+		if (!q)
+			return NULL;
+		bs = q;
+		while (bs > p + 1 && bs[-1] == '\\')
+			bs--;
+		if (((q - bs) & 1) == 0)
+			return q + 1;
+		q++;
+	}
+}
+
+/* Skip the value at p (a string, an object, an array, or a run of the
+ * bytes a number or a literal is made of): the position after it, or NULL
+ * when it is malformed or does not end before end. This only finds where a
+ * value ends; it does not validate it. */
+static const char *mb_skip_value(const char *p, const char *end)
+{
+	size_t depth = 0;
+	const char *q = p;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return mb_skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		while (q < end && (*q == '-' || *q == '+' || *q == '.' ||
+				   (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') ||
+				   (*q >= 'A' && *q <= 'Z')))
+			q++;
+		return q > p ? q : NULL;
+	}
+	while (q < end) {
+		if (*q == '"') {
+			if (!(q = mb_skip_string(q, end)))
+				return NULL;
+			continue;
+		}
+		if (*q == '{' || *q == '[') {
+			depth++;
+		} else if (*q == '}' || *q == ']') {
+			if (--depth == 0)
+				return q + 1;
+		}
+		q++;
+	}
+	return NULL;
+}
+
+/* Step to the next member of an object. *pp points just after its '{' or
+ * after the previous member's value. Returns 1 with the member's key (the
+ * raw bytes between its quotes) in *key and *klen and *pp at its value; 0
+ * at the closing brace, *pp after it; -1 when the input is malformed. */
+static int mb_member(const char **pp, const char *end, const char **key, size_t *klen)
+{
+	const char *p = mb_skip_ws(*pp, end), *k;
+
+	if (p < end && *p == '}') {
+		*pp = p + 1;
+		return 0;
+	}
+	if (p < end && *p == ',')
+		p = mb_skip_ws(p + 1, end);
+	if (p >= end || *p != '"' || !(k = mb_skip_string(p, end)))
+		return -1;
+	*key = p + 1;
+	*klen = (size_t)(k - p - 2);
+	p = mb_skip_ws(k, end);
+	if (p >= end || *p != ':')
+		return -1;
+	*pp = mb_skip_ws(p + 1, end);
+	return 1;
+}
+
+/* True when the raw key[0, klen) is the string name. */
+static bool mb_key_is(const char *key, size_t klen, const char *name)
+{
+	return strlen(name) == klen && memcmp(key, name, klen) == 0;
+}
+
+/* True when the object whose members start at p (just after its '{') and
+ * which ends before end has an "isError" member that is true. */
+static bool mb_scan_is_error(const char *p, const char *end)
+{
+	const char *key, *v;
+	size_t klen;
+	bool is_error = false;
+
+	while (mb_member(&p, end, &key, &klen) == 1) {
+		v = p;
+		if (!(p = mb_skip_value(v, end)))
+			break;
+		if (mb_key_is(key, klen, "isError"))
+			is_error = p - v == 4 && memcmp(v, "true", 4) == 0;
+	}
+	return is_error;
+}
+
+/* Scan the message line[0, n) into *s. False when it is not an object or
+ * is malformed in a way the scan notices; it is not a validator. */
+static bool mb_scan(const char *line, size_t n, struct mb_scan *s)
+{
+	const char *end = line + n, *p = mb_skip_ws(line, end), *key, *v;
+	size_t klen;
+	int k;
+
+	memset(s, 0, sizeof(*s));
+	if (p >= end || *p != '{')
+		return false;
+	p++;
+	while ((k = mb_member(&p, end, &key, &klen)) == 1) {
+		v = p;
+		if (!(p = mb_skip_value(v, end)))
+			return false;
+		if (mb_key_is(key, klen, "id")) {
+			char digits[32];
+			long long value;
+			size_t len = (size_t)(p - v);
+			s->id = true;
+			if (len < sizeof(digits)) {
+				memcpy(digits, v, len);
+				digits[len] = '\0';
+				if (mb_parse_ll(digits, LLONG_MIN, LLONG_MAX, &value)) {
+					s->id_int = true;
+					s->id_value = value;
+				}
+			}
+		} else if (mb_key_is(key, klen, "result")) {
+			s->result = true;
+			s->is_error = *v == '{' && mb_scan_is_error(v + 1, p);
+		} else if (mb_key_is(key, klen, "error")) {
+			s->error = true;
+		} else if (mb_key_is(key, klen, "method")) {
+			s->method = true;
+		}
+	}
+	return k == 0 && mb_skip_ws(p, end) == end;
+}
+
 /* Classify one line from the server. Returns 1 for a response, setting *id
  * (-1 when the id is not an integer) and *failed (a JSON-RPC error or a
  * tool result with isError: true); 0 for anything else, which is ignored,
  * except that a request from the server gets a "method not found" error
- * back; -1 when that answer cannot be written. */
-static int mb_classify(struct mb_child *c, char *line, size_t n, long long *id, bool *failed,
-		       uint64_t deadline)
+ * back; -1 when that answer cannot be written. When full is true, or the
+ * line is not a plain response, it is parsed with jansson, and a
+ * response's size is noted in c->last_bytes and c->last_text_bytes;
+ * otherwise mb_scan() decides. */
+static int mb_classify(struct mb_child *c, char *line, size_t n, bool full, long long *id,
+		       bool *failed, uint64_t deadline)
 {
 	json_error_t jerr;
-	json_t *msg = json_loadb(line, n, 0, &jerr);
+	json_t *msg = NULL;
 	json_t *jid, *res;
+	struct mb_scan s;
 	int ret = 0;
 
 	*id = -1;
 	*failed = false;
+	if (!full && mb_scan(line, n, &s) && !s.method) {
+		if (!s.id || !(s.result || s.error)) {
+			c->ignored++;
+			return 0;
+		}
+		if (s.id_int)
+			*id = s.id_value;
+		*failed = !s.result || s.is_error;
+		if (*failed)
+			mb_note_error(c, line);
+		return 1;
+	}
+	msg = json_loadb(line, n, 0, &jerr);
 	if (!json_is_object(msg)) {
 		c->ignored++;
 		goto out;
@@ -564,6 +782,8 @@ static int mb_classify(struct mb_child *c, char *line, size_t n, long long *id, 
 		*failed = !res || json_is_true(json_object_get(res, "isError"));
 		if (*failed)
 			mb_note_error(c, line);
+		c->last_bytes = n;
+		c->last_text_bytes = res ? mb_text_bytes(res) : 0;
 		ret = 1;
 		goto out;
 	}
@@ -599,7 +819,7 @@ static int mb_await(struct mb_child *c, long long id, uint64_t deadline, bool *f
 
 	for (;;) {
 		while (mb_reader_next(&c->out, &line, &n)) {
-			int k = mb_classify(c, line, n, &got, failed, deadline);
+			int k = mb_classify(c, line, n, true, &got, failed, deadline);
 			if (k < 0)
 				return -1;
 			if (k == 1 && got == id)
@@ -858,6 +1078,23 @@ static void mb_tput_sample(struct mb_tput *t, double us)
 	t->lat_us[t->nlat++] = us;
 }
 
+/* Write one response line (n bytes, without its newline) to path, replacing
+ * what the file held; a failure is reported on stderr and otherwise
+ * ignored. */
+static void mb_save(const char *path, const char *line, size_t n)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fwrite(line, 1, n, f) != n || fputc('\n', f) == EOF) {
+		fprintf(stderr, "mcpbench: cannot write %s: %s\n", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	if (fclose(f) != 0)
+		fprintf(stderr, "mcpbench: cannot write %s: %s\n", path, strerror(errno));
+}
+
 /* Free a run's samples. */
 static void mb_tput_free(struct mb_tput *t)
 {
@@ -869,7 +1106,9 @@ static void mb_tput_free(struct mb_tput *t)
  * duration_ns (0 = no limit) or max_req requests (0 = no limit), whichever
  * ends first, then wait for the stragglers. Ids start at *next_id, which
  * is advanced. Results go to *t when it is not NULL (a warm-up passes
- * NULL). 0 on success, -1 when the server fails. */
+ * NULL): the first response is parsed in full, measured and written to
+ * o->save when that is set, the others only scanned. 0 on success, -1
+ * when the server fails. */
 static int mb_drive(const struct mb_opts *o, struct mb_child *c, const struct mb_req *r,
 		    long inflight, uint64_t duration_ns, long long max_req, long long *next_id,
 		    struct mb_tput *t)
@@ -915,7 +1154,10 @@ static int mb_drive(const struct mb_opts *o, struct mb_child *c, const struct mb
 		/* Take every response already buffered, else wait for more. */
 		bool any = false;
 		while (mb_reader_next(&c->out, &line, &n)) {
-			int k = mb_classify(c, line, n, &id, &failed, now + timeout);
+			uint64_t got = mb_now_ns(); /* read in full; not yet parsed */
+			bool first = t && t->done == 0;
+			int k = mb_classify(c, line, n, first || o->parse_all, &id, &failed,
+					    got + timeout);
 			if (k < 0)
 				goto out;
 			if (k == 0)
@@ -927,18 +1169,25 @@ static int mb_drive(const struct mb_opts *o, struct mb_child *c, const struct mb
 				c->stray++;
 				continue;
 			}
-			now = mb_now_ns();
+			if (first) {
+				t->resp_bytes = c->last_bytes;
+				t->text_bytes = c->last_text_bytes;
+				if (o->save)
+					mb_save(o->save, line, n);
+			}
 			if (t) {
 				t->done++;
 				t->errors += failed;
-				mb_tput_sample(t, (double)(now - slots[s].sent_ns) / 1e3);
+				mb_tput_sample(t, (double)(got - slots[s].sent_ns) / 1e3);
 			}
 			slots[s].id = 0;
 			outstanding--;
 			any = true;
 		}
-		if (any)
+		if (any) {
+			now = mb_now_ns();
 			continue;
+		}
 		int rc = mb_reader_fill(&c->out, mb_now_ns() + timeout, &timed_out);
 		if (rc < 0)
 			goto out;
@@ -1086,13 +1335,15 @@ static int mb_throughput(const struct mb_opts *o, const char *metric, const stru
 	}
 	ret = ok == o->repeat ? 0 : -1;
 	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
-			  "s:O}",
+			  "s:I, s:I, s:O}",
 			  "label", o->label, "metric", metric, "mode", mode, "inflight",
 			  (json_int_t)inflight, "cpu", (json_int_t)cpu, "ok", ret == 0, "repeat",
 			  (json_int_t)o->repeat, "requests",
 			  (json_int_t)(pick >= 0 ? t[pick].done : 0), "errors", (json_int_t)errors,
 			  "seconds", pick >= 0 ? t[pick].seconds : 0.0, "per_second", rate,
 			  "p50_us", p50, "p99_us", p99, "hwm_mb", pick >= 0 ? t[pick].hwm_mb : 0.0,
+			  "resp_bytes", (json_int_t)(pick >= 0 ? t[pick].resp_bytes : 0),
+			  "text_bytes", (json_int_t)(pick >= 0 ? t[pick].text_bytes : 0),
 			  "runs_per_second", all));
 	if (ret == 0) {
 		fprintf(stderr,
@@ -1102,8 +1353,10 @@ static int mb_throughput(const struct mb_opts *o, const char *metric, const stru
 		if (o->repeat > 1)
 			fprintf(stderr, "; median of %ld runs, %.0f to %.0f", o->repeat, rates[0],
 				rates[ok - 1]);
-		fprintf(stderr, "), latency p50 %.1f us, p99 %.1f us, server VmHWM %.1f MB\n", p50,
-			p99, t[pick].hwm_mb);
+		fprintf(stderr,
+			"), latency p50 %.1f us, p99 %.1f us, server VmHWM %.1f MB, first response "
+			"%zu bytes (text %zu)\n",
+			p50, p99, t[pick].hwm_mb, t[pick].resp_bytes, t[pick].text_bytes);
 	} else {
 		fprintf(stderr, "[%s] %s, %s: FAILED (%ld of %ld runs completed)\n", o->label,
 			metric, mode, ok, o->repeat);
@@ -1119,6 +1372,23 @@ out:
 	free(rates);
 	json_decref(all);
 	return ret;
+}
+
+/* The throughput figures --modes asks for, for request r: sequential,
+ * sequential on one CPU (with --pin), and o->inflight in flight. Returns
+ * how many failed. */
+static int mb_throughput_modes(const struct mb_opts *o, const char *metric,
+			       const struct mb_req *r)
+{
+	int failures = 0;
+
+	if (o->do_seq)
+		failures += mb_throughput(o, metric, r, 1, -1) < 0;
+	if (o->do_pin && o->pin_cpu >= 0)
+		failures += mb_throughput(o, metric, r, 1, o->pin_cpu) < 0;
+	if (o->do_inflight)
+		failures += mb_throughput(o, metric, r, o->inflight, -1) < 0;
+	return failures;
 }
 
 /* ---- command line ---------------------------------------------------- */
@@ -1142,23 +1412,29 @@ static void mb_usage(FILE *f)
 	      "  --label NAME    names the server in the output (default: SERVER)\n"
 	      "  --timeout MS    longest wait for any response or exit (default 10000)\n"
 	      "  --only LIST     comma-separated subset of cold,ping,call\n"
+	      "  --modes LIST    throughput figures to take, a subset of seq,pin,inflight\n"
+	      "                  (default all; pin needs --pin)\n"
+	      "  --save FILE     write the first tools/call response of each run to FILE\n"
+	      "  --parse-all     parse every response with jansson (default: the first of\n"
+	      "                  each run; the rest are only scanned for id and errors)\n"
 	      "  --show-stderr   let the server's stderr through\n"
 	      "Results: one JSON object per line on stdout; a summary on stderr.\n",
 	      f);
 }
 
-/* Parse --only's list into o; false on an unknown word. */
-static bool mb_parse_only(const char *list, struct mb_opts *o)
+/* Parse a comma-separated list of words into flags: names[i] sets
+ * *flags[i]; every flag is cleared first. False on an unknown word. */
+static bool mb_parse_words(const char *list, const char *const *names, bool *const *flags,
+			   size_t count)
 {
-	o->do_cold = o->do_ping = o->do_call = false;
+	for (size_t i = 0; i < count; i++)
+		*flags[i] = false;
 	while (*list) {
-		size_t n = strcspn(list, ",");
-		if (n == 4 && strncmp(list, "cold", 4) == 0)
-			o->do_cold = true;
-		else if (n == 4 && strncmp(list, "ping", 4) == 0)
-			o->do_ping = true;
-		else if (n == 4 && strncmp(list, "call", 4) == 0)
-			o->do_call = true;
+		size_t n = strcspn(list, ","), i = 0;
+		while (i < count && !(strlen(names[i]) == n && strncmp(list, names[i], n) == 0))
+			i++;
+		if (i < count)
+			*flags[i] = true;
 		else if (n > 0)
 			return false;
 		list += n;
@@ -1166,6 +1442,24 @@ static bool mb_parse_only(const char *list, struct mb_opts *o)
 			list++;
 	}
 	return true;
+}
+
+/* Parse --only's list into o; false on an unknown word. */
+static bool mb_parse_only(const char *list, struct mb_opts *o)
+{
+	static const char *const names[] = {"cold", "ping", "call"};
+	bool *const flags[] = {&o->do_cold, &o->do_ping, &o->do_call};
+
+	return mb_parse_words(list, names, flags, 3);
+}
+
+/* Parse --modes' list into o; false on an unknown word. */
+static bool mb_parse_modes(const char *list, struct mb_opts *o)
+{
+	static const char *const names[] = {"seq", "pin", "inflight"};
+	bool *const flags[] = {&o->do_seq, &o->do_pin, &o->do_inflight};
+
+	return mb_parse_words(list, names, flags, 3);
 }
 
 /* Fill *o from argv; returns 0, or 2 after printing a usage error (1 when
@@ -1178,7 +1472,8 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 	*o = (struct mb_opts){.runs = 50, .seconds = 3.0, .warmup = 0.5, .inflight = 16,
 			      .repeat = 1, .pin_cpu = -1,
 			      .timeout_ms = 10000, .args = "{}", .do_cold = true,
-			      .do_ping = true, .do_call = true};
+			      .do_ping = true, .do_call = true, .do_seq = true, .do_pin = true,
+			      .do_inflight = true};
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1194,6 +1489,10 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 		}
 		if (strcmp(a, "--show-stderr") == 0) {
 			o->show_stderr = true;
+			continue;
+		}
+		if (strcmp(a, "--parse-all") == 0) {
+			o->parse_all = true;
 			continue;
 		}
 		if (!val) {
@@ -1230,6 +1529,10 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 			o->label = val;
 		} else if (strcmp(a, "--only") == 0) {
 			ok = mb_parse_only(val, o);
+		} else if (strcmp(a, "--modes") == 0) {
+			ok = mb_parse_modes(val, o);
+		} else if (strcmp(a, "--save") == 0) {
+			o->save = val;
 		} else {
 			fprintf(stderr, "mcpbench: unknown option %s\n", a);
 			return 2;
@@ -1289,18 +1592,10 @@ int main(int argc, char **argv)
 	/* Cold start first, while this process is small: see the file comment. */
 	if (o.do_cold && o.runs > 0 && mb_cold(&o) < 0)
 		failures++;
-	if (o.do_ping) {
-		failures += mb_throughput(&o, "ping", &ping, 1, -1) < 0;
-		if (o.pin_cpu >= 0)
-			failures += mb_throughput(&o, "ping", &ping, 1, o.pin_cpu) < 0;
-		failures += mb_throughput(&o, "ping", &ping, o.inflight, -1) < 0;
-	}
-	if (o.do_call && o.tool) {
-		failures += mb_throughput(&o, "tools_call", &call, 1, -1) < 0;
-		if (o.pin_cpu >= 0)
-			failures += mb_throughput(&o, "tools_call", &call, 1, o.pin_cpu) < 0;
-		failures += mb_throughput(&o, "tools_call", &call, o.inflight, -1) < 0;
-	}
+	if (o.do_ping)
+		failures += mb_throughput_modes(&o, "ping", &ping);
+	if (o.do_call && o.tool)
+		failures += mb_throughput_modes(&o, "tools_call", &call);
 	mb_req_free(&ping);
 	mb_req_free(&call);
 	return failures ? 1 : 0;
