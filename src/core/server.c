@@ -78,29 +78,50 @@ struct wire {
 	char *heap;
 	const char *data;
 	size_t len;
+	size_t cap;
+	bool failed;
 };
+
+/* json_dump_callback sink: append, moving to the heap (doubling) once the
+ * stack buffer is full, so a large message is serialized in one pass. */
+static int wire_put(const char *buf, size_t n, void *data)
+{
+	struct wire *w = data;
+
+	if (w->len + n > w->cap) {
+		size_t ncap = w->cap * 2;
+		while (ncap < w->len + n)
+			ncap *= 2;
+		char *nb = realloc(w->heap, ncap);
+		if (!nb) {
+			w->failed = true;
+			return -1;
+		}
+		if (!w->heap)
+			memcpy(nb, w->stack, w->len);
+		w->heap = nb;
+		w->cap = ncap;
+	}
+	memcpy((w->heap ? w->heap : w->stack) + w->len, buf, n);
+	w->len += n;
+	return 0;
+}
 
 /* Serialize msg (borrowed) once. Returns false (len 0) on failure. */
 static bool wire_encode(struct wire *w, const json_t *msg)
 {
-	size_t n = json_dumpb(msg, w->stack, sizeof(w->stack), JSON_COMPACT);
-
 	w->heap = NULL;
-	w->data = w->stack;
-	w->len = n;
-	if (n == 0)
-		return false;
-	if (n <= sizeof(w->stack))
-		return true;
-	w->heap = malloc(n);
-	if (!w->heap || json_dumpb(msg, w->heap, n, JSON_COMPACT) != n) {
+	w->len = 0;
+	w->cap = sizeof(w->stack);
+	w->failed = false;
+	if (json_dump_callback(msg, wire_put, w, JSON_COMPACT) != 0 || w->failed) {
 		free(w->heap);
 		w->heap = NULL;
 		w->len = 0;
 		return false;
 	}
-	w->data = w->heap;
-	return true;
+	w->data = w->heap ? w->heap : w->stack;
+	return w->len > 0;
 }
 
 static void wire_release(struct wire *w)

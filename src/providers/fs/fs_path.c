@@ -239,9 +239,7 @@ int fs_open_file(const struct fs_target *t, struct stat *st, struct moat_err *er
 		return -1;
 	}
 	*st = again;
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0)
-		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	/* O_NONBLOCK stays set: it has no effect on a regular file. */
 	return fd;
 }
 

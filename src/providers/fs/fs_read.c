@@ -165,7 +165,22 @@ static enum moat_rc text_put(struct text_out *o, const char *src, size_t n, stru
 
 	while (i < n && !o->cut) {
 		const char *bytes;
-		size_t blen, cost;
+		size_t blen, cost, run = 0;
+
+		/* Fast path: a run of printable ASCII that JSON needs no escape
+		 * for costs one byte each and is copied whole. */
+		while (i + run < n && run < o->budget && s[i + run] >= 0x20 && s[i + run] < 0x7F &&
+		       s[i + run] != '"' && s[i + run] != '\\')
+			run++;
+		if (run > 0) {
+			if ((rc = text_reserve(o, run, err)))
+				return rc;
+			memcpy(o->buf + o->len, s + i, run);
+			o->len += run;
+			o->budget -= run;
+			i += run;
+			continue;
+		}
 		size_t used = next_char(s + i, n - i, &bytes, &blen, &cost);
 		if (cost > o->budget) {
 			o->cut = true;
