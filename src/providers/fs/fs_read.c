@@ -135,24 +135,32 @@ static size_t next_char(const unsigned char *s, size_t n, const char **bytes, si
 	return used;
 }
 
+/* Make room for need more bytes in *p (len used of *cap), doubling from
+ * first; the callers' budgets bound the growth. */
+static enum moat_rc buf_grow(char **p, size_t *cap, size_t len, size_t need, size_t first,
+			     struct moat_err *err)
+{
+	size_t ncap;
+	char *np;
+
+	if (*cap - len >= need)
+		return MOAT_OK;
+	ncap = *cap ? *cap * 2 : first;
+	if (ncap < len + need)
+		ncap = len + need;
+	np = realloc(*p, ncap);
+	if (!np)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	*p = np;
+	*cap = ncap;
+	return MOAT_OK;
+}
+
 /* Make room for need more bytes. Growth is bounded by the budget: every
  * byte stored costs at least one byte of it. */
 static enum moat_rc text_reserve(struct text_out *o, size_t need, struct moat_err *err)
 {
-	size_t ncap;
-	char *nb;
-
-	if (o->cap - o->len >= need)
-		return MOAT_OK;
-	ncap = o->cap ? o->cap * 2 : 4096;
-	if (ncap < o->len + need)
-		ncap = o->len + need;
-	nb = realloc(o->buf, ncap);
-	if (!nb)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	o->buf = nb;
-	o->cap = ncap;
-	return MOAT_OK;
+	return buf_grow(&o->buf, &o->cap, o->len, need, 4096, err);
 }
 
 /* Append src[0..n) decoded as UTF-8 (invalid sequences replaced) while the
@@ -298,20 +306,7 @@ struct bytes {
 /* Make room for need more bytes in b. */
 static enum moat_rc bytes_reserve(struct bytes *b, size_t need, struct moat_err *err)
 {
-	size_t ncap;
-	char *np;
-
-	if (b->cap - b->len >= need)
-		return MOAT_OK;
-	ncap = b->cap ? b->cap * 2 : READ_CHUNK;
-	if (ncap < b->len + need)
-		ncap = b->len + need;
-	np = realloc(b->p, ncap);
-	if (!np)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	b->p = np;
-	b->cap = ncap;
-	return MOAT_OK;
+	return buf_grow(&b->p, &b->cap, b->len, need, READ_CHUNK, err);
 }
 
 /* read() that retries EINTR; -1 with err filled on failure. */
