@@ -102,7 +102,7 @@ int cmd_call(int argc, char **argv)
 	}
 	/* Confined like `moat serve`, before the session starts any thread. */
 	struct moat_err err = {0};
-	if (sandbox_confine(&env.cfg, &err)) {
+	if (sandbox_confine(&env.cfg, env.reg, &err)) {
 		fprintf(stderr, "moat: %s\n", err.msg);
 		code = EXIT_RUNTIME;
 		goto out;

@@ -21,7 +21,7 @@ static const char help[] =
 
 /* The sandbox plan as `moat serve` would apply it on this kernel, printed
  * line by line through config_scrub (a root may come from ${NAME}). */
-static void print_sandbox(const struct moat_config *cfg)
+static void print_sandbox(const struct moat_config *cfg, const struct registry *reg)
 {
 	struct sandbox_plan plan = {0};
 	struct moat_err err = {0};
@@ -29,7 +29,7 @@ static void print_sandbox(const struct moat_config *cfg)
 	size_t len = 0;
 	FILE *mem = NULL;
 
-	if (sandbox_plan_from_config(&plan, cfg, &err)) {
+	if (sandbox_plan_from(&plan, cfg, reg, &err)) {
 		snprintf(line, sizeof(line), "sandbox: %s", err.msg);
 		config_scrub(cfg, line, sizeof(line));
 		printf("%s\n", line);
@@ -102,7 +102,7 @@ int cmd_check(int argc, char **argv)
 	config_scrub(&env.cfg, shown, sizeof(shown));
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
-	print_sandbox(&env.cfg);
+	print_sandbox(&env.cfg, env.reg);
 	cli_teardown(&env);
 	return EXIT_OK;
 }

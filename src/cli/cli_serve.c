@@ -38,7 +38,7 @@ int cmd_serve(int argc, char **argv)
 	/* Every root, library and the audit file are open; no thread runs yet
 	 * (the pool starts its workers on the first call). */
 	struct moat_err err = {0};
-	if (sandbox_confine(&env.cfg, &err)) {
+	if (sandbox_confine(&env.cfg, env.reg, &err)) {
 		fprintf(stderr, "moat: %s\n", err.msg);
 		cli_teardown(&env);
 		return EXIT_RUNTIME;

@@ -3,9 +3,11 @@
  */
 #include "registry.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct registry {
 	struct tool **tools;
@@ -15,6 +17,8 @@ struct registry {
 	struct resource_ops resources;
 	roots_hook_fn roots_hook;
 	void *roots_data;
+	struct registry_grant *grants;
+	size_t ngrants;
 	uint32_t default_per_minute;
 };
 
@@ -49,6 +53,11 @@ void registry_free(struct registry *r)
 	for (size_t i = 0; i < r->count; i++)
 		tool_free(r->tools[i]);
 	free(r->tools);
+	for (size_t i = 0; i < r->ngrants; i++) {
+		free(r->grants[i].path);
+		close(r->grants[i].fd);
+	}
+	free(r->grants);
 	free(r);
 }
 
@@ -169,6 +178,35 @@ roots_hook_fn registry_roots_hook(const struct registry *r, void **data)
 {
 	*data = r->roots_data;
 	return r->roots_hook;
+}
+
+enum moat_rc registry_grant(struct registry *r, const char *path, int fd, bool write,
+			    struct moat_err *err)
+{
+	struct registry_grant *ng = realloc(r->grants, (r->ngrants + 1) * sizeof(*ng));
+	struct registry_grant g = {.path = strdup(path), .fd = fcntl(fd, F_DUPFD_CLOEXEC, 3),
+				   .write = write};
+
+	if (ng)
+		r->grants = ng;
+	if (!ng || !g.path || g.fd < 0) {
+		free(g.path);
+		if (g.fd >= 0)
+			close(g.fd);
+		return moat_err_set(err, MOAT_ENOMEM, "cannot record a sandbox grant");
+	}
+	r->grants[r->ngrants++] = g;
+	return MOAT_OK;
+}
+
+size_t registry_grant_count(const struct registry *r)
+{
+	return r->ngrants;
+}
+
+const struct registry_grant *registry_grant_at(const struct registry *r, size_t i)
+{
+	return i < r->ngrants ? &r->grants[i] : NULL;
 }
 
 struct tool *registry_find(const struct registry *r, const char *name)

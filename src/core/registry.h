@@ -130,6 +130,26 @@ void registry_set_roots_hook(struct registry *r, roots_hook_fn fn, void *data);
 /* registry_roots_hook - the hook and its data (fn NULL when none). */
 roots_hook_fn registry_roots_hook(const struct registry *r, void **data);
 
+/* A file-system grant a family needs once the sandbox is applied. */
+struct registry_grant {
+	char *path; /* canonical absolute path, for messages; owned */
+	int fd;     /* O_PATH fd of that directory, opened by the family; owned */
+	bool write; /* read-write, else read-only */
+};
+
+/*
+ * registry_grant - record that the family needs path (copied) under the
+ * sandbox, naming the directory by fd (duplicated; the caller keeps its
+ * own) so the kernel rule covers exactly what the family opened, never a
+ * second resolution of the same path. Start-up only.
+ */
+enum moat_rc registry_grant(struct registry *r, const char *path, int fd, bool write,
+			    struct moat_err *err);
+
+/* registry_grant_count / registry_grant_at - the recorded grants. */
+size_t registry_grant_count(const struct registry *r);
+const struct registry_grant *registry_grant_at(const struct registry *r, size_t i);
+
 /* registry_find - the tool called name, or NULL. Borrowed from r. */
 struct tool *registry_find(const struct registry *r, const char *name);
 

@@ -143,40 +143,25 @@ enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
 	copy = strdup(path);
 	if (!copy)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	plan->rules[plan->nrules++] = (struct sandbox_rule){.path = copy, .access = access};
+	plan->rules[plan->nrules++] = (struct sandbox_rule){.path = copy, .fd = -1,
+							    .access = access};
 	return MOAT_OK;
 }
 
-enum moat_rc sandbox_plan_from_config(struct sandbox_plan *plan, const struct moat_config *cfg,
-				      struct moat_err *err)
+enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_config *cfg,
+			       const struct registry *reg, struct moat_err *err)
 {
-	json_t *roots = json_object_get(cfg->doc, "roots");
-	enum moat_rc rc;
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(roots, i, e) {
-		const char *p = json_is_string(e) ? json_string_value(e)
-						  : json_string_value(json_object_get(e, "path"));
-		bool w = json_is_true(json_object_get(e, "write"));
-		char joined[PATH_MAX], real[PATH_MAX];
-
-		if (!p)
-			return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: no path", i);
-		/* the same resolution as the fs family's open_root() */
-		if (p[0] != '/' && cfg->dir) {
-			if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", cfg->dir, p) >=
-			    sizeof(joined))
-				return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: path too long", i);
-			p = joined;
-		}
-		if (!realpath(p, real))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "/roots/%zu: cannot resolve the directory: %s", i,
-					    strerror(errno));
-		rc = sandbox_plan_add_path(plan, real, w ? SANDBOX_READ_WRITE : SANDBOX_READ, err);
+	for (size_t i = 0; i < registry_grant_count(reg); i++) {
+		const struct registry_grant *g = registry_grant_at(reg, i);
+		enum moat_rc rc = sandbox_plan_add_path(
+			plan, g->path, g->write ? SANDBOX_READ_WRITE : SANDBOX_READ, err);
 		if (rc)
 			return rc;
+		for (size_t k = 0; k < plan->nrules; k++) {
+			struct sandbox_rule *r = &plan->rules[k];
+			if (r->fd < 0 && strcmp(r->path, g->path) == 0)
+				r->fd = fcntl(g->fd, F_DUPFD_CLOEXEC, 3);
+		}
 	}
 	/* audit_open() holds the log open O_APPEND from before the sandbox and
 	 * never reopens it: Landlock does not check fds already open. */
@@ -189,8 +174,11 @@ void sandbox_plan_free(struct sandbox_plan *plan)
 {
 	if (!plan)
 		return;
-	for (size_t i = 0; i < plan->nrules; i++)
+	for (size_t i = 0; i < plan->nrules; i++) {
 		free(plan->rules[i].path);
+		if (plan->rules[i].fd >= 0)
+			close(plan->rules[i].fd);
+	}
 	free(plan->rules);
 	memset(plan, 0, sizeof(*plan));
 }
@@ -258,12 +246,14 @@ static void count_rules(const struct sandbox_plan *plan, struct sandbox_report *
 }
 
 /* Add one path_beneath rule; -1 with err on failure. */
-static int add_rule(int ruleset, const char *path, uint64_t want, uint64_t handled,
-		    struct moat_err *err)
+static int add_rule(int ruleset, const char *path, int held_fd, uint64_t want,
+		    uint64_t handled, struct moat_err *err)
 {
 	struct sbx_path_beneath_attr pb = {0};
 	struct stat st;
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	/* A family's own fd when there is one: the rule then covers exactly
+	 * the directory it opened, not a second resolution of the path. */
+	int fd = held_fd >= 0 ? held_fd : open(path, O_PATH | O_CLOEXEC);
 	int ret = -1;
 
 	if (fd < 0 || fstat(fd, &st) != 0) {
@@ -286,7 +276,7 @@ static int add_rule(int ruleset, const char *path, uint64_t want, uint64_t handl
 	}
 	ret = 0;
 out:
-	if (fd >= 0)
+	if (fd >= 0 && fd != held_fd)
 		close(fd);
 	return ret;
 }
@@ -381,7 +371,8 @@ enum moat_rc sandbox_apply(const struct sandbox_plan *plan, struct sandbox_repor
 		goto out;
 	}
 	for (size_t i = 0; i < plan->nrules; i++) {
-		if (add_rule(ruleset, plan->rules[i].path, rule_rights(plan->rules[i].access),
+		if (add_rule(ruleset, plan->rules[i].path, plan->rules[i].fd,
+			     rule_rights(plan->rules[i].access),
 			     attr.handled_access_fs, err) != 0) {
 			rc = MOAT_EIO;
 			goto out;
@@ -389,7 +380,7 @@ enum moat_rc sandbox_apply(const struct sandbox_plan *plan, struct sandbox_repor
 	}
 #ifdef SBX_SANITIZER
 	/* Sanitizer builds only: LeakSanitizer lists /proc/self/task at exit. */
-	if (add_rule(ruleset, "/proc", FS_READ, attr.handled_access_fs, err) != 0) {
+	if (add_rule(ruleset, "/proc", -1, FS_READ, attr.handled_access_fs, err) != 0) {
 		rc = MOAT_EIO;
 		goto out;
 	}
@@ -451,13 +442,14 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 	fprintf(f, "  %-12s no_new_privs; not dumpable; no core files\n", "process");
 }
 
-enum moat_rc sandbox_confine(const struct moat_config *cfg, struct moat_err *err)
+enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registry *reg,
+			     struct moat_err *err)
 {
 	struct sandbox_plan plan = {0};
 	struct sandbox_report rep;
 	enum moat_rc rc;
 
-	if ((rc = sandbox_plan_from_config(&plan, cfg, err)))
+	if ((rc = sandbox_plan_from(&plan, cfg, reg, err)))
 		goto out;
 	if ((rc = sandbox_apply(&plan, &rep, err)))
 		goto out;

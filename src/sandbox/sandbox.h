@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "registry.h"
 #include "result.h"
 
 /* What the process may still do under a path after the sandbox is on. */
@@ -37,6 +38,7 @@ enum sandbox_access {
 
 struct sandbox_rule {
 	char *path; /* absolute, canonical; owned */
+	int fd;     /* O_PATH fd naming it (owned), or -1: open path when applying */
 	enum sandbox_access access;
 };
 
@@ -75,17 +77,14 @@ enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
 				   enum sandbox_access access, struct moat_err *err);
 
 /*
- * sandbox_plan_from_config - add the configured roots of cfg->doc "roots"
- * (each a string or {path, write}), resolved the way the fs family resolves
- * them: relative to cfg->dir when the config came from a file, then
- * realpath. Roots with "write": true become read-write, others read-only.
- * The audit file needs no rule (it is opened before the sandbox and never
- * reopened); it is only named in the plan's description. cfg is borrowed and
- * must outlive the plan. Fails with MOAT_EINVAL naming the root (never its
- * path) when one cannot be resolved.
+ * sandbox_plan_from - the rules the families recorded with registry_grant()
+ * (each by the O_PATH fd the family itself opened, so the rule names exactly
+ * that directory), plus the audit file of cfg for the description only (it
+ * is opened before the sandbox and never reopened, so it needs no rule).
+ * cfg and reg are borrowed; cfg must outlive the plan.
  */
-enum moat_rc sandbox_plan_from_config(struct sandbox_plan *plan, const struct moat_config *cfg,
-				      struct moat_err *err);
+enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_config *cfg,
+			       const struct registry *reg, struct moat_err *err);
 
 /* sandbox_plan_free - release what the plan owns and zero it. NULL ok. */
 void sandbox_plan_free(struct sandbox_plan *plan);
@@ -111,9 +110,10 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f);
 
 /*
  * sandbox_confine - what `moat serve` and `moat call` run right after
- * start-up: the plan from cfg, applied, and one info line saying what is
- * enforced. cfg is borrowed. Returns sandbox_apply's result.
+ * start-up: the plan from cfg and reg, applied, and one info line saying
+ * what is enforced. Both are borrowed. Returns sandbox_apply's result.
  */
-enum moat_rc sandbox_confine(const struct moat_config *cfg, struct moat_err *err);
+enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registry *reg,
+			     struct moat_err *err);
 
 #endif

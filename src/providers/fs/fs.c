@@ -168,6 +168,11 @@ static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 		rc = moat_err_set(err, MOAT_EINVAL, "/roots: at least one directory is required");
 		goto out;
 	}
+	/* The sandbox grants exactly the directories opened here, by fd. */
+	for (i = 0; i < v->nroots; i++)
+		if ((rc = registry_grant(reg, v->roots[i].path, v->roots[i].dirfd, v->roots[i].write,
+					 err)))
+			goto out;
 	fs->lim.max_file_size = get_size(opts, "max_file_size", 10u << 20);
 	fs->lim.max_media_bytes = get_size(opts, "max_media_bytes", 10u << 20);
 	fs->lim.max_entries = get_size(opts, "max_entries", 10000);
