@@ -20,10 +20,12 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -263,69 +265,77 @@ void fs_dirents_free(struct fs_dirents *d)
  * (d->cut says there were more), sorted by byte order. Types come from
  * d_type or, when the file system does not say, fstatat without following.
  */
+/* The kernel's directory record (getdents64). */
+struct kdirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
 enum moat_rc fs_dirents_read(int dirfd, size_t cap, struct fs_dirents *d, struct moat_err *err)
 {
-	int fd = dup(dirfd);
+	/* getdents64 straight into a buffer: two system calls for most
+	 * directories, where dup + fdopendir + rewinddir + readdir + closedir
+	 * took about ten. */
+	char buf[32768] __attribute__((aligned(8)));
 	size_t alloc = 0;
-	struct dirent *de;
-	DIR *dir;
 
 	memset(d, 0, sizeof(*d));
-	if (fd < 0)
+	if (lseek(dirfd, 0, SEEK_SET) < 0)
 		return moat_err_set(err, MOAT_EIO, "cannot read the directory: %s", strerror(errno));
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return moat_err_set(err, MOAT_EIO, "cannot read the directory: %s", strerror(errno));
-	}
-	rewinddir(dir);
 	for (;;) {
-		errno = 0;
-		de = readdir(dir);
-		if (!de)
-			break;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (d->n >= cap) {
-			d->cut = true;
+		if (n < 0) {
+			int e = errno;
+			fs_dirents_free(d);
+			return moat_err_set(err, MOAT_EIO, "cannot read the directory: %s",
+					    strerror(e));
+		}
+		if (n == 0)
 			break;
-		}
-		if (d->n == alloc) {
-			size_t na = alloc ? alloc * 2 : 64;
-			struct fs_dirent *nv = realloc(d->v, na * sizeof(*nv));
-			if (!nv)
+		for (long off = 0; off < n;) {
+			const struct kdirent *de = (const struct kdirent *)(buf + off);
+			off += de->reclen;
+			if (strcmp(de->name, ".") == 0 || strcmp(de->name, "..") == 0)
+				continue;
+			if (d->n >= cap) {
+				d->cut = true;
+				goto done;
+			}
+			if (d->n == alloc) {
+				size_t na = alloc ? alloc * 2 : 64;
+				struct fs_dirent *nv = realloc(d->v, na * sizeof(*nv));
+				if (!nv)
+					goto oom;
+				d->v = nv;
+				alloc = na;
+			}
+			d->v[d->n].name = strdup(de->name);
+			if (!d->v[d->n].name)
 				goto oom;
-			d->v = nv;
-			alloc = na;
+			d->v[d->n].type = de->type;
+			if (de->type == DT_UNKNOWN) {
+				struct stat st;
+				unsigned char t = DT_UNKNOWN;
+				if (fstatat(dirfd, de->name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+					t = S_ISDIR(st.st_mode)	  ? DT_DIR
+					    : S_ISLNK(st.st_mode) ? DT_LNK
+					    : S_ISREG(st.st_mode) ? DT_REG
+								  : DT_UNKNOWN;
+				d->v[d->n].type = t;
+			}
+			d->n++;
 		}
-		d->v[d->n].name = strdup(de->d_name);
-		if (!d->v[d->n].name)
-			goto oom;
-		d->v[d->n].type = de->d_type;
-		if (de->d_type == DT_UNKNOWN) {
-			struct stat st;
-			unsigned char t = DT_UNKNOWN;
-			if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				t = S_ISDIR(st.st_mode)	  ? DT_DIR
-				    : S_ISLNK(st.st_mode) ? DT_LNK
-				    : S_ISREG(st.st_mode) ? DT_REG
-							  : DT_UNKNOWN;
-			d->v[d->n].type = t;
-		}
-		d->n++;
 	}
-	if (errno != 0 && !de && !d->cut) {
-		int e = errno;
-		closedir(dir);
-		fs_dirents_free(d);
-		return moat_err_set(err, MOAT_EIO, "cannot read the directory: %s", strerror(e));
-	}
-	closedir(dir);
+done:
 	if (d->n > 1)
 		qsort(d->v, d->n, sizeof(*d->v), dirent_cmp);
 	return MOAT_OK;
 oom:
-	closedir(dir);
 	fs_dirents_free(d);
 	return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 }
