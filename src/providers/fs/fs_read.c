@@ -163,6 +163,18 @@ static enum moat_rc text_reserve(struct text_out *o, size_t need, struct moat_er
 	return buf_grow(&o->buf, &o->cap, o->len, need, 4096, err);
 }
 
+/* Copy n bytes to the end of o's text; budgets are the caller's concern. */
+static enum moat_rc text_raw(struct text_out *o, const char *p, size_t n, struct moat_err *err)
+{
+	enum moat_rc rc = text_reserve(o, n, err);
+
+	if (rc)
+		return rc;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	return MOAT_OK;
+}
+
 /* Append src[0..n) decoded as UTF-8 (invalid sequences replaced) while the
  * budget lasts; past it, set o->cut and drop the rest. */
 static enum moat_rc text_put(struct text_out *o, const char *src, size_t n, struct moat_err *err)
@@ -181,10 +193,8 @@ static enum moat_rc text_put(struct text_out *o, const char *src, size_t n, stru
 		       s[i + run] != '"' && s[i + run] != '\\')
 			run++;
 		if (run > 0) {
-			if ((rc = text_reserve(o, run, err)))
+			if ((rc = text_raw(o, (const char *)s + i, run, err)))
 				return rc;
-			memcpy(o->buf + o->len, s + i, run);
-			o->len += run;
 			o->budget -= run;
 			i += run;
 			continue;
@@ -194,10 +204,8 @@ static enum moat_rc text_put(struct text_out *o, const char *src, size_t n, stru
 			o->cut = true;
 			break;
 		}
-		if ((rc = text_reserve(o, blen, err)))
+		if ((rc = text_raw(o, bytes, blen, err)))
 			return rc;
-		memcpy(o->buf + o->len, bytes, blen);
-		o->len += blen;
 		o->budget -= cost;
 		i += used;
 	}
@@ -213,15 +221,11 @@ static enum moat_rc text_puts(struct text_out *o, const char *s, struct moat_err
 /* Append an ASCII note regardless of the budget (ENVELOPE_RESERVE pays). */
 static enum moat_rc text_note(struct text_out *o, const char *note, struct moat_err *err)
 {
-	size_t n = strlen(note);
-	enum moat_rc rc = text_reserve(o, n, err);
+	enum moat_rc rc = text_raw(o, note, strlen(note), err);
 
-	if (rc)
-		return rc;
-	memcpy(o->buf + o->len, note, n);
-	o->len += n;
-	o->noted = true;
-	return MOAT_OK;
+	if (rc == MOAT_OK)
+		o->noted = true;
+	return rc;
 }
 
 /*
@@ -258,10 +262,8 @@ static enum moat_rc text_put_tail(struct text_out *o, const char *src, size_t n,
 		const char *bytes;
 		size_t blen, cost;
 		size_t used = next_char(s + i, n - i, &bytes, &blen, &cost);
-		if ((rc = text_reserve(o, blen, err)))
+		if ((rc = text_raw(o, bytes, blen, err)))
 			return rc;
-		memcpy(o->buf + o->len, bytes, blen);
-		o->len += blen;
 		o->budget -= cost;
 		i += used;
 	}
