@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "text.h"
 #include "version.h"
+#include "wire.h"
 
 struct batch {
 	pthread_mutex_t lock;
@@ -72,62 +73,44 @@ struct rjob {
 
 /* ---- output ---------------------------------------------------------- */
 
-/* One serialized message: small ones on the stack, large ones on the heap. */
+/* One serialized message: small ones on the stack, large ones on the heap
+ * (wire.h). */
 struct wire {
 	char stack[4096];
-	char *heap;
-	const char *data;
-	size_t len;
-	size_t cap;
-	bool failed;
+	struct wire_buf b;
+	const char *data; /* the message, once encoded */
+	size_t len;       /* its length; 0 when there is none */
 };
-
-/* json_dump_callback sink: append, moving to the heap (doubling) once the
- * stack buffer is full, so a large message is serialized in one pass. */
-static int wire_put(const char *buf, size_t n, void *data)
-{
-	struct wire *w = data;
-
-	if (w->len + n > w->cap) {
-		size_t ncap = w->cap * 2;
-		while (ncap < w->len + n)
-			ncap *= 2;
-		char *nb = realloc(w->heap, ncap);
-		if (!nb) {
-			w->failed = true;
-			return -1;
-		}
-		if (!w->heap)
-			memcpy(nb, w->stack, w->len);
-		w->heap = nb;
-		w->cap = ncap;
-	}
-	memcpy((w->heap ? w->heap : w->stack) + w->len, buf, n);
-	w->len += n;
-	return 0;
-}
 
 /* Serialize msg (borrowed) once. Returns false (len 0) on failure. */
 static bool wire_encode(struct wire *w, const json_t *msg)
 {
-	w->heap = NULL;
-	w->len = 0;
-	w->cap = sizeof(w->stack);
-	w->failed = false;
-	if (json_dump_callback(msg, wire_put, w, JSON_COMPACT) != 0 || w->failed) {
-		free(w->heap);
-		w->heap = NULL;
+	wire_buf_init(&w->b, w->stack, sizeof(w->stack));
+	if (!wire_write(&w->b, msg)) {
+		wire_buf_release(&w->b);
+		w->data = NULL;
 		w->len = 0;
 		return false;
 	}
-	w->data = w->heap ? w->heap : w->stack;
+	w->data = w->b.data;
+	w->len = w->b.len;
 	return w->len > 0;
 }
 
+/* Free what wire_encode allocated; w must have been encoded or emptied
+ * by wire_empty. */
 static void wire_release(struct wire *w)
 {
-	free(w->heap);
-	w->heap = NULL;
+	wire_buf_release(&w->b);
+	w->data = NULL;
+	w->len = 0;
+}
+
+/* Start w with no message. */
+static void wire_empty(struct wire *w)
+{
+	wire_buf_init(&w->b, NULL, 0);
+	w->data = NULL;
 	w->len = 0;
 }
 
@@ -394,9 +377,10 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 	struct server *s = c->s;
 	bool cancelled;
 	double ms = (double)(moat_now_ns() - c->ctx.start_ns) / 1e6;
-	struct wire w = {.len = 0};
+	struct wire w;
 	json_t *msg = NULL;
 
+	wire_empty(&w);
 	pthread_mutex_lock(&s->lock);
 	for (struct call **pp = &s->inflight; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {

@@ -1,0 +1,189 @@
+/*
+ * wire.c - compact JSON serialization with whole-run copies of strings.
+ * See wire.h for why this exists beside jansson's own dump.
+ */
+#include "wire.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 1 for the bytes a JSON string must escape: '"', '\\' and C0 controls.
+ * Everything else, including 0x7F and UTF-8 sequences, goes out as is,
+ * which is what jansson does without JSON_ENSURE_ASCII. */
+static const unsigned char needs_escape[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
+void wire_buf_init(struct wire_buf *b, char *storage, size_t cap)
+{
+	b->data = storage;
+	b->len = 0;
+	b->cap = storage ? cap : 0;
+	b->heap = NULL;
+	b->failed = false;
+}
+
+void wire_buf_release(struct wire_buf *b)
+{
+	free(b->heap);
+	b->heap = NULL;
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* Make room for n more bytes. */
+static bool reserve(struct wire_buf *b, size_t n)
+{
+	size_t ncap;
+	char *nb;
+
+	if (b->failed)
+		return false;
+	if (n <= b->cap - b->len)
+		return true;
+	ncap = b->cap ? b->cap : 4096;
+	while (ncap - b->len < n) {
+		if (ncap > SIZE_MAX / 2) {
+			b->failed = true;
+			return false;
+		}
+		ncap *= 2;
+	}
+	nb = realloc(b->heap, ncap);
+	if (!nb) {
+		b->failed = true;
+		return false;
+	}
+	if (!b->heap && b->len)
+		memcpy(nb, b->data, b->len);
+	b->heap = nb;
+	b->data = nb;
+	b->cap = ncap;
+	return true;
+}
+
+static bool put(struct wire_buf *b, const char *p, size_t n)
+{
+	if (!reserve(b, n))
+		return false;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return true;
+}
+
+/* A JSON string literal: runs that need no escape are copied whole. */
+static bool put_string(struct wire_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (!reserve(b, n + 2))
+		return false;
+	b->data[b->len++] = '"';
+	while (i < n) {
+		size_t run = i;
+
+		while (run < n && !needs_escape[u[run]])
+			run++;
+		if (run > i && !put(b, s + i, run - i))
+			return false;
+		if (run == n)
+			break;
+		if (!reserve(b, 6 + 1))
+			return false;
+		char *o = b->data + b->len;
+		unsigned char c = u[run];
+		o[0] = '\\';
+		switch (c) {
+		case '"':  o[1] = '"'; b->len += 2; break;
+		case '\\': o[1] = '\\'; b->len += 2; break;
+		case '\b': o[1] = 'b'; b->len += 2; break;
+		case '\f': o[1] = 'f'; b->len += 2; break;
+		case '\n': o[1] = 'n'; b->len += 2; break;
+		case '\r': o[1] = 'r'; b->len += 2; break;
+		case '\t': o[1] = 't'; b->len += 2; break;
+		default:
+			memcpy(o + 1, "u00", 3);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			b->len += 6;
+			break;
+		}
+		i = run + 1;
+	}
+	return put(b, "\"", 1);
+}
+
+bool wire_write(struct wire_buf *b, const json_t *v)
+{
+	char num[32];
+	int n;
+
+	if (!v) {
+		b->failed = true;
+		return false;
+	}
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *val;
+		bool first = true;
+
+		if (!put(b, "{", 1))
+			return false;
+		/* json_object_foreach() follows insertion order, as json_dump does
+		 * without JSON_SORT_KEYS. The cast drops const for the iterator
+		 * only; nothing is modified. */
+		json_object_foreach((json_t *)v, key, val) {
+			if ((!first && !put(b, ",", 1)) || !put_string(b, key, strlen(key)) ||
+			    !put(b, ":", 1) || !wire_write(b, val))
+				return false;
+			first = false;
+		}
+		return put(b, "}", 1);
+	}
+	case JSON_ARRAY: {
+		size_t count = json_array_size(v);
+
+		if (!put(b, "[", 1))
+			return false;
+		for (size_t i = 0; i < count; i++)
+			if ((i > 0 && !put(b, ",", 1)) || !wire_write(b, json_array_get(v, i)))
+				return false;
+		return put(b, "]", 1);
+	}
+	case JSON_STRING:
+		return put_string(b, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return n > 0 && (size_t)n < sizeof(num) ? put(b, num, (size_t)n) : (b->failed = true, false);
+	case JSON_REAL: {
+		/* Rare in moat's messages; jansson's own formatting keeps the
+		 * output identical to json_dumps (and refuses NaN/infinity). */
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		bool ok = s && put(b, s, strlen(s));
+
+		if (!s)
+			b->failed = true;
+		free(s);
+		return ok;
+	}
+	case JSON_TRUE:
+		return put(b, "true", 4);
+	case JSON_FALSE:
+		return put(b, "false", 5);
+	case JSON_NULL:
+		return put(b, "null", 4);
+	}
+	b->failed = true;
+	return false;
+}

@@ -1,0 +1,137 @@
+/*
+ * test_wire.c - unit tests for src/core/wire.c: the bytes wire_write()
+ * produces are exactly json_dumps(..., JSON_COMPACT)'s, for every escape,
+ * nesting, numbers and strings long enough to leave the lent storage.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wire.h"
+
+/* Serialize v (stolen) both ways, with small lent storage so the heap
+ * path is taken for anything but tiny values, and compare. */
+static void same_as_jansson(json_t *v)
+{
+	char small[16];
+	struct wire_buf b;
+	char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	assert_non_null(want);
+	wire_buf_init(&b, small, sizeof(small));
+	assert_true(wire_write(&b, v));
+	assert_false(b.failed);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	wire_buf_release(&b);
+	free(want);
+	json_decref(v);
+}
+
+static void test_scalars(void **state)
+{
+	(void)state;
+	same_as_jansson(json_true());
+	same_as_jansson(json_false());
+	same_as_jansson(json_null());
+	same_as_jansson(json_integer(0));
+	same_as_jansson(json_integer(-9223372036854775807LL - 1));
+	same_as_jansson(json_integer(9223372036854775807LL));
+	same_as_jansson(json_real(1.0));
+	same_as_jansson(json_real(-0.1));
+	same_as_jansson(json_real(1e300));
+	same_as_jansson(json_string(""));
+}
+
+static void test_every_escape(void **state)
+{
+	char all[256];
+	size_t n = 0;
+
+	(void)state;
+	/* every ASCII byte but NUL (jansson strings may hold NUL only via
+	 * json_stringn; tested below), including 0x7F */
+	for (int c = 1; c < 128; c++)
+		all[n++] = (char)c;
+	same_as_jansson(json_stringn(all, n));
+	same_as_jansson(json_stringn("a\0b", 3));
+	same_as_jansson(json_string("quote \" backslash \\ slash / tab \t nl \n"));
+	/* multi-byte UTF-8 goes out as is: é, U+2028, an emoji */
+	same_as_jansson(json_string("caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80"));
+}
+
+static void test_nesting_and_order(void **state)
+{
+	json_t *o;
+
+	(void)state;
+	o = json_pack("{s:i, s:[s, {s:n, s:b}, []], s:{}, s:s}", "z", 1, "a", "x", "k\"ey", "t",
+		      1, "e", "last", "\n");
+	assert_non_null(o);
+	same_as_jansson(o);
+	same_as_jansson(json_array());
+	same_as_jansson(json_object());
+}
+
+static void test_long_strings(void **state)
+{
+	size_t n = 3 * 1024 * 1024 + 7;
+	char *s = malloc(n);
+
+	(void)state;
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = i % 61 == 0 ? '\n' : i % 97 == 0 ? '"' : (char)('a' + i % 26);
+	same_as_jansson(json_pack("{s:[{s:s, s:s%}]}", "content", "type", "text", "text", s, n));
+	free(s);
+}
+
+/* The lent storage is used first; once full, the bytes move to the heap
+ * intact, and release empties the buffer. */
+static void test_storage(void **state)
+{
+	char lent[8];
+	struct wire_buf b;
+	json_t *v = json_string("0123456789abcdef");
+
+	(void)state;
+	wire_buf_init(&b, lent, sizeof(lent));
+	assert_true(wire_write(&b, json_true()));
+	assert_ptr_equal(b.data, lent);
+	assert_null(b.heap);
+	assert_true(wire_write(&b, v));
+	assert_non_null(b.heap);
+	assert_int_equal(b.len, 4 + 18);
+	assert_memory_equal(b.data, "true\"0123456789abcdef\"", b.len);
+	wire_buf_release(&b);
+	assert_null(b.heap);
+	assert_int_equal(b.len, 0);
+	/* no storage at all: straight to the heap */
+	wire_buf_init(&b, NULL, 0);
+	assert_true(wire_write(&b, v));
+	assert_int_equal(b.len, 18);
+	wire_buf_release(&b);
+	/* NULL is not a value */
+	wire_buf_init(&b, NULL, 0);
+	assert_false(wire_write(&b, NULL));
+	assert_true(b.failed);
+	wire_buf_release(&b);
+	json_decref(v);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scalars),
+		cmocka_unit_test(test_every_escape),
+		cmocka_unit_test(test_nesting_and_order),
+		cmocka_unit_test(test_long_strings),
+		cmocka_unit_test(test_storage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
