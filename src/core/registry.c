@@ -128,6 +128,7 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 	t->description = strdup(spec->description);
 	t->annotations = spec->annotations;
 	t->inline_ok = spec->inline_ok;
+	t->quick = spec->quick;
 	t->handler = spec->handler;
 	t->data = spec->data;
 	if (!t->input_schema || (spec->output_schema && !t->output_schema) || !t->name ||

@@ -57,6 +57,13 @@ struct tool_spec {
 	 * instead of a worker. Leave false for anything that touches a file,
 	 * a database, a repository or the network. */
 	bool inline_ok;
+	/* The handler usually ends within microseconds but may block on I/O
+	 * (a small file read, a stat, one directory listing): the server may
+	 * run it on the reader thread when the transport promises to hand the
+	 * reading to another thread should the call take long (see
+	 * server_opts.quick_begin). Leave false for walks, searches, queries
+	 * and network calls, whose cost grows with their input. */
+	bool quick;
 	tool_handler_fn handler;
 	void *data;                /* borrowed; the provider frees it */
 };
@@ -71,6 +78,7 @@ struct tool {
 	struct schema *output;
 	struct tool_annotations annotations;
 	bool inline_ok;
+	bool quick;
 	tool_handler_fn handler;
 	void *data;
 	struct token_bucket bucket;

@@ -9,9 +9,11 @@
  */
 #include "server.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jsonrpc.h"
 #include "log.h"
@@ -54,6 +56,7 @@ struct server {
 	bool log_sink_on;
 	struct call *inflight;
 	uint32_t inflight_count;
+	pthread_cond_t calls_ended; /* inflight_count reached 0 while shutting down */
 	json_t *empty_args; /* {} validated when a call omits arguments */
 	bool client_roots;  /* the client declared the roots capability */
 	unsigned roots_seq; /* id of the latest roots/list we sent */
@@ -189,6 +192,7 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	}
 	bucket_init(&s->global_bucket, opts->limits.calls_per_minute);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->calls_ended, NULL);
 	s->version = MCP_VERSION_LATEST;
 	s->features = mcp_features_of(s->version);
 	return s;
@@ -196,6 +200,16 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 
 bool server_shutdown(struct server *s, uint32_t timeout_ms)
 {
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
 	pthread_mutex_lock(&s->lock);
 	s->shutting_down = true;
 	for (struct call *c = s->inflight; c; c = c->next)
@@ -205,7 +219,16 @@ bool server_shutdown(struct server *s, uint32_t timeout_ms)
 	pthread_mutex_unlock(&s->lock);
 	if (s->log_sink_on)
 		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
-	return pool_shutdown(s->pool, timeout_ms);
+	done = pool_shutdown(s->pool, timeout_ms);
+	/* Quick calls run on transport threads, not in the pool: wait for
+	 * them too, within the same deadline. */
+	pthread_mutex_lock(&s->lock);
+	while (s->inflight_count > 0)
+		if (pthread_cond_timedwait(&s->calls_ended, &s->lock, &until) == ETIMEDOUT)
+			break;
+	done = done && s->inflight_count == 0;
+	pthread_mutex_unlock(&s->lock);
+	return done;
 }
 
 void server_free(struct server *s)
@@ -215,6 +238,7 @@ void server_free(struct server *s)
 	pool_free(s->pool);
 	json_decref(s->empty_args);
 	bucket_destroy(&s->global_bucket);
+	pthread_cond_destroy(&s->calls_ended);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -281,7 +305,9 @@ static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	log_set_sink(log_forward, s, level);
+	pthread_mutex_lock(&s->lock);
 	s->log_sink_on = true;
+	pthread_mutex_unlock(&s->lock);
 	reply(s, b, rpc_result(m->id, json_object()));
 }
 
@@ -389,6 +415,8 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		}
 	}
 	s->inflight_count--;
+	if (s->inflight_count == 0 && s->shutting_down)
+		pthread_cond_broadcast(&s->calls_ended);
 	cancelled = c->client_cancelled;
 	pthread_mutex_unlock(&s->lock);
 
@@ -577,6 +605,13 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	if (t->inline_ok) {
 		/* Declared never to block: cheaper here than a thread hand-off. */
 		run_call(c);
+		return;
+	}
+	if (t->quick && s->opts.quick_begin && s->opts.quick_begin(s->opts.quick_ctx)) {
+		/* Usually quick, and the transport will move its reading to
+		 * another thread if this call turns out not to be. */
+		run_call(c);
+		s->opts.quick_end(s->opts.quick_ctx);
 		return;
 	}
 	if (!pool_submit(s->pool, run_call, c)) {

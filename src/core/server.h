@@ -2,10 +2,15 @@
  * server.h - one MCP session: lifecycle, version negotiation, dispatch and
  * the life of every tool call.
  *
- * A transport feeds complete messages in with server_handle() from a single
+ * A transport feeds complete messages in with server_handle() from its
  * reader thread; the server answers lifecycle, ping, tools/list and logging
  * requests at once on that thread and runs tools/call on its worker pool, so
- * a slow call never delays ping or cancellation. Every outgoing message goes
+ * a slow call never delays ping or cancellation. Tools declared `quick` run
+ * on the reader thread itself when the transport offers to move its reading
+ * elsewhere if such a call takes long (server_opts.quick_begin): that saves
+ * the thread hand-off, which costs more than a small file read. Several
+ * threads may therefore be inside server_handle() at once; it is
+ * thread-safe. Every outgoing message goes
  * through the transport's send function, which must be thread-safe and
  * write each message whole (one writer). Errors become JSON-RPC errors or
  * isError results here and nowhere else.
@@ -24,6 +29,16 @@
 /* Writes one serialized message (no newline included). Thread-safe. */
 typedef void (*server_send_fn)(void *ctx, const char *buf, size_t len);
 
+/*
+ * Called on the thread that called server_handle(), just before it would
+ * run a `quick` tool itself: return true when the transport will hand the
+ * reading of input to another thread should the call take long (the server
+ * then runs it there and calls the matching quick_end afterwards), false to
+ * have it run on a worker as usual.
+ */
+typedef bool (*server_quick_begin_fn)(void *ctx);
+typedef void (*server_quick_end_fn)(void *ctx);
+
 /* Rewrites msg in place to hide configured secrets. Thread-safe. */
 typedef void (*server_scrub_fn)(void *ctx, char *msg, size_t size);
 
@@ -36,6 +51,9 @@ struct server_opts {
 	struct audit *audit;      /* borrowed; NULL = no audit */
 	server_scrub_fn scrub;    /* may be NULL */
 	void *scrub_ctx;
+	server_quick_begin_fn quick_begin; /* both NULL: quick tools use workers */
+	server_quick_end_fn quick_end;
+	void *quick_ctx;
 };
 
 struct server; /* opaque */
@@ -48,8 +66,8 @@ struct server; /* opaque */
 struct server *server_new(const struct server_opts *opts, struct registry *reg,
 			  server_send_fn send, void *send_ctx);
 
-/* server_handle - process one complete message of len bytes (no newline).
- * Call from one thread at a time. */
+/* server_handle - process one complete message of len bytes (no newline;
+ * buf is borrowed and only read before any tool runs). Thread-safe. */
 void server_handle(struct server *s, const char *buf, size_t len);
 
 /* server_reject_oversized - answer a frame the transport dropped because it

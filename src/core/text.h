@@ -1,16 +1,26 @@
 /*
  * text.h - small string helpers for messages moat writes: cutting
  * client-supplied text to a bound without splitting a UTF-8 sequence (a cut
- * in the middle would make the JSON message that carries it invalid).
+ * in the middle would make the JSON message that carries it invalid), and
+ * finding the runs of text a JSON string can carry without escapes.
  * Pure and thread-safe.
  */
 #ifndef MOAT_CORE_TEXT_H
 #define MOAT_CORE_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* text_utf8_prefix - the largest length <= max of a prefix of s (a
  * NUL-terminated string) that does not end inside a UTF-8 sequence. */
 size_t text_utf8_prefix(const char *s, size_t max);
+
+/*
+ * text_json_plain - the length of the longest prefix of s[0..n) that a
+ * JSON string carries as is: no '"', no '\\', no byte below 0x20 and, when
+ * ascii_only, nothing from 0x7F up either (so each byte is one character).
+ * Scans a word at a time; s need not be aligned or NUL-terminated.
+ */
+size_t text_json_plain(const char *s, size_t n, bool ascii_only);
 
 #endif

@@ -10,16 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* 1 for the bytes a JSON string must escape: '"', '\\' and C0 controls.
- * Everything else, including 0x7F and UTF-8 sequences, goes out as is,
- * which is what jansson does without JSON_ENSURE_ASCII. */
-static const unsigned char needs_escape[256] = {
-	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
-	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
-	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
-	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
-	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
-};
+#include "text.h"
 
 void wire_buf_init(struct wire_buf *b, char *storage, size_t cap)
 {
@@ -90,10 +81,11 @@ static bool put_string(struct wire_buf *b, const char *s, size_t n)
 		return false;
 	b->data[b->len++] = '"';
 	while (i < n) {
-		size_t run = i;
+		/* Everything but '"', '\\' and C0 controls, 0x7F and UTF-8
+		 * sequences included, goes out as is, which is what jansson does
+		 * without JSON_ENSURE_ASCII. */
+		size_t run = i + text_json_plain(s + i, n - i, false);
 
-		while (run < n && !needs_escape[u[run]])
-			run++;
 		if (run > i && !put(b, s + i, run - i))
 			return false;
 		if (run == n)

@@ -1,5 +1,25 @@
 /*
- * stdio_transport.c - newline-delimited JSON-RPC over a pair of file descriptors.
+ * stdio_transport.c - newline-delimited JSON-RPC over a pair of file
+ * descriptors, with the reading handed between threads.
+ *
+ * One thread at a time holds the reader role: it polls the input and the
+ * termination signals, frames lines and hands each to the server. The
+ * server may run a `quick` tool call on that thread (it asks first, through
+ * quick_begin): such a call usually ends in microseconds, far sooner than
+ * a hand-off to a worker would, but it may block on I/O. So while one runs,
+ * a one-shot timer is armed (TAKEOVER_US), and a standby thread waits on
+ * it: if the call is still running when the timer fires, the standby takes
+ * the reader role (the framing state passes with it under the lock) and a
+ * new standby is started, so ping, cancellation and other calls keep being
+ * read. The thread whose call ran long finishes it, answers, and becomes
+ * the standby or ends. At most limits.workers threads besides the first
+ * take part; with none left to stand by, quick_begin says no and the call
+ * goes to the server's worker pool like any other.
+ *
+ * Output: one writer at a time, under a mutex, each message whole with its
+ * '\n'. The end: EOF on input, SIGTERM or SIGINT. The thread that sees it
+ * shuts the server down (cancelling calls in flight, waiting up to 800 ms);
+ * the first thread then joins the others and frees everything.
  */
 #include "stdio_transport.h"
 
@@ -9,17 +29,65 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "framing.h"
 #include "log.h"
 
+/* How long a quick call may hold the reader role before a standby takes
+ * it over. Long enough that a small file read never pays for the
+ * takeover, short enough that a client never notices a stalled reader. */
+#define TAKEOVER_US 2000
+
+/* Grace period for calls in flight at the end. */
+#define SHUTDOWN_MS 800
+
 struct writer {
 	int fd;
 	pthread_mutex_t lock;
 	bool broken; /* the peer went away; drop further output */
+};
+
+/* The state the threads share. Fields marked (role) belong to whichever
+ * thread holds the reader role; everything else is guarded by lock. */
+struct loop {
+	int in_fd;
+	int sig_fd;                /* signalfd for SIGTERM/SIGINT */
+	int timer_fd;              /* the takeover timer; -1: no takeover */
+	int wake_fd;               /* eventfd that wakes the standby at the end */
+	struct writer w;
+	struct frame_reader fr;    /* (role) */
+	char *chunk;               /* (role) read buffer */
+	size_t chunk_size;
+	struct server *s;
+
+	pthread_mutex_t lock;
+	pthread_cond_t ended;      /* done was set, or a thread is leaving */
+	pthread_t first;           /* the thread that called stdio_serve */
+	pthread_t reader;          /* holds the role, when has_reader */
+	bool has_reader;
+	bool has_standby;
+	bool busy;                 /* the reader is inside a quick call */
+	uint64_t busy_since;       /* when it began (CLOCK_MONOTONIC ns) */
+	bool timer_armed;          /* the takeover timer will fire */
+	bool done;                 /* reading has ended for good */
+	int result;                /* what stdio_serve returns */
+	struct slot *slots;        /* threads started besides the first */
+	uint32_t max_threads;
+};
+
+/* One thread besides the first; joined when it has exited and its slot is
+ * wanted again, or at the end. */
+struct slot {
+	struct loop *l;
+	pthread_t thread;
+	bool used;   /* thread was started and not yet joined */
+	bool exited; /* it returned (or is about to) */
 };
 
 /* The one writer: a whole message and its newline, under the lock. */
@@ -50,36 +118,127 @@ static void writer_send(void *ctx, const char *buf, size_t len)
 	pthread_mutex_unlock(&w->lock);
 }
 
-int stdio_serve(int in_fd, int out_fd, const struct server_opts *opts, struct registry *reg)
+static void timer_set(struct loop *l, long usec)
 {
-	struct writer w = {.fd = out_fd};
-	struct frame_reader fr;
-	struct server *s = NULL;
-	sigset_t mask;
-	int sfd = -1, ret = -1;
-	char *chunk = NULL;
-	const size_t chunk_size = 64 * 1024;
+	struct itimerspec its = {.it_value = {.tv_sec = usec / 1000000,
+					      .tv_nsec = (usec % 1000000) * 1000}};
 
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		log_error("stdio: cannot set up signal handling: %s", strerror(errno));
-		return -1;
+	if (timerfd_settime(l->timer_fd, 0, &its, NULL) != 0)
+		log_warn("stdio: cannot set the takeover timer: %s", strerror(errno));
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void start_standby(struct loop *l);
+
+/* True when the calling thread holds the reader role. Lock held. */
+static bool is_reader(const struct loop *l)
+{
+	return l->has_reader && pthread_equal(l->reader, pthread_self());
+}
+
+/* server_opts.quick_begin: promise a takeover if a standby is waiting
+ * (started here on first use, so a session without quick calls never
+ * starts one). */
+static bool quick_begin(void *ctx)
+{
+	struct loop *l = ctx;
+	bool ok;
+
+	pthread_mutex_lock(&l->lock);
+	if (!l->done && is_reader(l))
+		start_standby(l);
+	ok = l->has_standby && !l->done && is_reader(l);
+	if (ok) {
+		l->busy = true;
+		l->busy_since = now_ns();
+		/* One timer serves a stream of calls: if it is already armed
+		 * (for an earlier call), the standby re-arms it for the rest
+		 * of this call's time when it fires. That saves two system
+		 * calls per call. */
+		if (!l->timer_armed) {
+			timer_set(l, TAKEOVER_US);
+			l->timer_armed = true;
+		}
 	}
-	pthread_mutex_init(&w.lock, NULL);
-	frame_init(&fr, opts->limits.max_message_bytes);
-	chunk = malloc(chunk_size);
-	s = server_new(opts, reg, writer_send, &w);
-	if (!chunk || !s) {
-		log_error("stdio: out of memory");
-		goto out;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+/* server_opts.quick_end: the call is over, unless the role has moved on
+ * (the flag then belongs to the new reader). The timer stays armed; the
+ * standby ignores a tick that finds no call running. */
+static void quick_end(void *ctx)
+{
+	struct loop *l = ctx;
+
+	pthread_mutex_lock(&l->lock);
+	if (is_reader(l))
+		l->busy = false;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Reading ended (EOF, a signal or an error): stop everyone, shut the
+ * server down. Called by the reader, without the lock. */
+static void finish(struct loop *l)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&l->lock);
+	l->done = true;
+	l->has_reader = false;
+	pthread_cond_broadcast(&l->ended);
+	pthread_mutex_unlock(&l->lock);
+	if (write(l->wake_fd, &one, sizeof(one)) < 0)
+		log_warn("stdio: cannot wake the standby: %s", strerror(errno));
+	if (!server_shutdown(l->s, SHUTDOWN_MS)) {
+		log_warn("stdio: a tool call did not stop in time; exiting anyway");
+		/* The first thread may be the one stuck in that call, so it
+		 * cannot be relied on to end the process: do it here, as the
+		 * caller of stdio_serve would (nothing is buffered; every
+		 * message was written whole). */
+		if (!pthread_equal(l->first, pthread_self()))
+			_exit(0);
+		pthread_mutex_lock(&l->lock);
+		l->result = 1;
+		pthread_mutex_unlock(&l->lock);
 	}
-	log_info("serving over stdio (%zu tools)", registry_count(reg));
+}
+
+enum read_end { READ_LOST, READ_DONE };
+
+/* Serve input while this thread holds the reader role. Returns READ_LOST
+ * when a standby took the role over during a quick call, READ_DONE when
+ * input ended (finish() has run). */
+static enum read_end read_loop(struct loop *l)
+{
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = in_fd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+		for (;;) {
+			const char *line;
+			size_t len;
+			enum frame_status st = frame_next(&l->fr, &line, &len);
+			bool still;
+
+			if (st == FRAME_NONE)
+				break;
+			if (st == FRAME_TOO_LARGE)
+				server_reject_oversized(l->s);
+			else
+				server_handle(l->s, line, len);
+			pthread_mutex_lock(&l->lock);
+			still = is_reader(l);
+			pthread_mutex_unlock(&l->lock);
+			if (!still)
+				return READ_LOST;
+		}
+		struct pollfd pfd[2] = {{.fd = l->in_fd, .events = POLLIN},
+					{.fd = l->sig_fd, .events = POLLIN}};
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -92,44 +251,223 @@ int stdio_serve(int in_fd, int out_fd, const struct server_opts *opts, struct re
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		ssize_t n = read(in_fd, chunk, chunk_size);
+		ssize_t n = read(l->in_fd, l->chunk, l->chunk_size);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
 			log_info("stdio: end of input, stopping");
 			break;
 		}
-		if (!frame_push(&fr, chunk, (size_t)n)) {
+		if (!frame_push(&l->fr, l->chunk, (size_t)n)) {
 			log_error("stdio: out of memory");
 			break;
 		}
-		for (;;) {
-			const char *line;
-			size_t len;
-			enum frame_status st = frame_next(&fr, &line, &len);
-			if (st == FRAME_NONE)
-				break;
-			if (st == FRAME_TOO_LARGE)
-				server_reject_oversized(s);
-			else
-				server_handle(s, line, len);
-		}
 	}
-	ret = 0;
-out:
-	if (s) {
-		if (server_shutdown(s, 800)) {
-			server_free(s);
-		} else {
-			log_warn("stdio: a tool call did not stop in time; exiting anyway");
-			/* A worker still uses the server and the registry:
-			 * free nothing and let the caller end the process. */
-			return 1;
+	finish(l);
+	return READ_DONE;
+}
+
+static void *standby_main(void *arg);
+
+/* Start a standby if none waits and the bound allows, reusing the slot of
+ * a thread that has exited. Lock held. */
+static void start_standby(struct loop *l)
+{
+	struct slot *free_slot = NULL;
+
+	if (l->has_standby || l->done)
+		return;
+	for (uint32_t i = 0; i < l->max_threads; i++) {
+		struct slot *sl = &l->slots[i];
+		if (sl->used && sl->exited) {
+			pthread_join(sl->thread, NULL); /* it no longer needs the lock */
+			sl->used = false;
 		}
+		if (!sl->used && !free_slot)
+			free_slot = sl;
 	}
-	frame_free(&fr);
-	free(chunk);
-	close(sfd);
-	pthread_mutex_destroy(&w.lock);
-	return ret;
+	if (!free_slot)
+		return; /* every slot busy: quick calls go to the workers */
+	free_slot->l = l;
+	free_slot->exited = false;
+	if (pthread_create(&free_slot->thread, NULL, standby_main, free_slot) != 0) {
+		log_warn("stdio: cannot start a standby reader: %s", strerror(errno));
+		return;
+	}
+	free_slot->used = true;
+	l->has_standby = true;
+}
+
+/* A standby: wait for the takeover timer; when the reader is still inside
+ * the quick call it armed the timer for, take the role. After losing the
+ * role in turn, stand by again if nobody else does, else end. */
+static void *standby_main(void *arg)
+{
+	struct slot *self = arg;
+	struct loop *l = self->l;
+
+	for (;;) {
+		struct pollfd pfd[2] = {{.fd = l->timer_fd, .events = POLLIN},
+					{.fd = l->wake_fd, .events = POLLIN}};
+		uint64_t ticks = 0;
+		bool take;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+			log_error("stdio: standby poll failed: %s", strerror(errno));
+			pthread_mutex_lock(&l->lock);
+			l->has_standby = false; /* quick calls go to the workers */
+			pthread_mutex_unlock(&l->lock);
+			break;
+		}
+		bool fired = (pfd[0].revents & POLLIN) &&
+			     read(l->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks);
+		pthread_mutex_lock(&l->lock);
+		if (l->done) {
+			pthread_mutex_unlock(&l->lock);
+			break;
+		}
+		if (!fired) {
+			pthread_mutex_unlock(&l->lock);
+			continue;
+		}
+		l->timer_armed = false;
+		take = false;
+		if (l->has_reader && l->busy) {
+			/* The timer may have been armed for an earlier call:
+			 * take over only once this one has run its full time,
+			 * else wait for the rest of it. */
+			uint64_t ran_us = (now_ns() - l->busy_since) / 1000u;
+			take = ran_us >= TAKEOVER_US;
+			if (!take) {
+				timer_set(l, (long)(TAKEOVER_US - ran_us));
+				l->timer_armed = true;
+			}
+		}
+		if (take) {
+			l->reader = pthread_self();
+			l->busy = false;
+			l->has_standby = false;
+		}
+		pthread_mutex_unlock(&l->lock);
+		if (!take)
+			continue;
+		log_debug("stdio: a quick call ran past %d us; another thread reads on", TAKEOVER_US);
+		if (read_loop(l) == READ_DONE)
+			break;
+		pthread_mutex_lock(&l->lock);
+		bool again = !l->has_standby && !l->done;
+		if (again)
+			l->has_standby = true;
+		pthread_mutex_unlock(&l->lock);
+		if (!again)
+			break;
+	}
+	pthread_mutex_lock(&l->lock);
+	self->exited = true;
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+/* Set up l's descriptors, buffers and server. Returns false (logged) on
+ * failure; loop_free() cleans up either way. */
+static bool loop_init(struct loop *l, int in_fd, int out_fd, const struct server_opts *opts,
+		      struct registry *reg)
+{
+	struct server_opts so = *opts;
+	sigset_t mask;
+
+	memset(l, 0, sizeof(*l));
+	l->in_fd = in_fd;
+	l->sig_fd = l->timer_fd = l->wake_fd = -1;
+	l->w.fd = out_fd;
+	pthread_mutex_init(&l->w.lock, NULL);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->ended, NULL);
+	frame_init(&l->fr, opts->limits.max_message_bytes);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
+	    (l->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
+		log_error("stdio: cannot set up signal handling: %s", strerror(errno));
+		return false;
+	}
+	l->chunk_size = 64 * 1024;
+	l->chunk = malloc(l->chunk_size);
+	l->max_threads = opts->limits.workers;
+	l->slots = calloc(l->max_threads ? l->max_threads : 1, sizeof(*l->slots));
+	if (!l->chunk || !l->slots) {
+		log_error("stdio: out of memory");
+		return false;
+	}
+	/* Without the timer or the eventfd, quick calls simply use workers. */
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (l->timer_fd >= 0 && l->wake_fd >= 0 && l->max_threads > 0) {
+		so.quick_begin = quick_begin;
+		so.quick_end = quick_end;
+		so.quick_ctx = l;
+	} else {
+		log_warn("stdio: no takeover timer (%s); quick calls run on workers",
+			 strerror(errno));
+	}
+	l->s = server_new(&so, reg, writer_send, &l->w);
+	if (!l->s) {
+		log_error("stdio: out of memory");
+		return false;
+	}
+	return true;
+}
+
+static void loop_free(struct loop *l)
+{
+	server_free(l->s);
+	frame_free(&l->fr);
+	free(l->chunk);
+	free(l->slots);
+	if (l->sig_fd >= 0)
+		close(l->sig_fd);
+	if (l->timer_fd >= 0)
+		close(l->timer_fd);
+	if (l->wake_fd >= 0)
+		close(l->wake_fd);
+	pthread_cond_destroy(&l->ended);
+	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->w.lock);
+}
+
+int stdio_serve(int in_fd, int out_fd, const struct server_opts *opts, struct registry *reg)
+{
+	struct loop l;
+	int ret;
+
+	if (!loop_init(&l, in_fd, out_fd, opts, reg)) {
+		loop_free(&l);
+		return -1;
+	}
+	log_info("serving over stdio (%zu tools)", registry_count(reg));
+	pthread_mutex_lock(&l.lock);
+	l.first = l.reader = pthread_self();
+	l.has_reader = true;
+	pthread_mutex_unlock(&l.lock);
+
+	/* Read until the end, or until a standby takes the role over; the
+	 * first thread then only waits for the end, whoever sees it. */
+	if (read_loop(&l) == READ_LOST) {
+		pthread_mutex_lock(&l.lock);
+		while (!l.done)
+			pthread_cond_wait(&l.ended, &l.lock);
+		pthread_mutex_unlock(&l.lock);
+	}
+	pthread_mutex_lock(&l.lock);
+	ret = l.result;
+	pthread_mutex_unlock(&l.lock);
+	if (ret == 1)
+		return 1; /* a handler still runs: free nothing */
+	for (uint32_t i = 0; i < l.max_threads; i++)
+		if (l.slots[i].used)
+			pthread_join(l.slots[i].thread, NULL);
+	loop_free(&l);
+	return 0;
 }

@@ -110,6 +110,7 @@ enum moat_rc fs_register_readonly(struct registry *reg, struct fs *fs,
 			.output_schema = outs,
 			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
+			.quick = defs[i].quick,
 			.handler = defs[i].fn,
 			.data = fs,
 		};

@@ -128,6 +128,7 @@ struct fs_tool_def {
 	const char *name, *title, *desc;
 	const char *schema; /* input schema, JSON text */
 	tool_handler_fn fn;
+	bool quick; /* bounded by one file or one directory: tool_spec.quick */
 };
 
 /* {"content": string}: the reference's structured result for text tools. */

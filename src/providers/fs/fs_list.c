@@ -1056,7 +1056,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "clearly distinguish between files and directories with [FILE] and [DIR] prefixes. "
 		 "This tool is essential for understanding directory structure and finding specific "
 		 "files within a directory. Only works within allowed directories.",
-		 PATH_ONLY, list_directory_tool},
+		 PATH_ONLY, list_directory_tool, true},
 		{"list_directory_with_sizes", "List Directory with Sizes",
 		 "Get a detailed listing of all files and directories in a specified path, including "
 		 "sizes. Results clearly distinguish between files and directories with [FILE] and "
@@ -1066,7 +1066,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "\"type\":\"string\",\"enum\":[\"name\",\"size\"],\"default\":\"name\","
 		 "\"description\":\"Sort entries by name or size\"}},\"required\":[\"path\"],"
 		 "\"additionalProperties\":false}",
-		 list_sizes_tool},
+		 list_sizes_tool, true},
 		{"directory_tree", "Directory Tree",
 		 "Get a recursive tree view of files and directories as a JSON structure. Each entry "
 		 "includes 'name', 'type' (file/directory), and 'children' for directories. Files "
@@ -1079,20 +1079,20 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "\"default\":[]},\"maxDepth\":{\"type\":\"integer\",\"minimum\":1,\"description\":"
 		 "\"levels to show (1 = the directory's own entries)\"}},\"required\":[\"path\"],"
 		 "\"additionalProperties\":false}",
-		 directory_tree_tool},
+		 directory_tree_tool, false},
 		{"get_file_info", "Get File Info",
 		 "Retrieve detailed metadata about a file or directory. Returns comprehensive "
 		 "information including size, creation time, last modified time, permissions, and "
 		 "type. This tool is perfect for understanding file characteristics without reading "
 		 "the actual content. Only works within allowed directories.",
-		 PATH_ONLY, file_info_tool},
+		 PATH_ONLY, file_info_tool, true},
 		{"list_allowed_directories", "List Allowed Directories",
 		 "Returns the list of directories that this server is allowed to access. "
 		 "Subdirectories within these allowed directories are also accessible. Use this to "
 		 "understand which directories and their nested paths are available before trying "
 		 "to access files.",
 		 "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
-		 allowed_tool},
+		 allowed_tool, true},
 	};
 #undef PATH_ONLY
 	tzset(); /* read the zone now: the sandbox may hide /etc/localtime later */

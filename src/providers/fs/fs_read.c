@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "fs_util.h"
+#include "text.h"
 
 #define READ_CHUNK ((size_t)64 * 1024)
 /* Room kept out of the output budget for the JSON-RPC envelope (the id
@@ -185,13 +186,11 @@ static enum moat_rc text_put(struct text_out *o, const char *src, size_t n, stru
 
 	while (i < n && !o->cut) {
 		const char *bytes;
-		size_t blen, cost, run = 0;
-
+		size_t blen, cost;
 		/* Fast path: a run of printable ASCII that JSON needs no escape
 		 * for costs one byte each and is copied whole. */
-		while (i + run < n && run < o->budget && s[i + run] >= 0x20 && s[i + run] < 0x7F &&
-		       s[i + run] != '"' && s[i + run] != '\\')
-			run++;
+		size_t run = text_json_plain(src + i, n - i < o->budget ? n - i : o->budget, true);
+
 		if (run > 0) {
 			if ((rc = text_raw(o, (const char *)s + i, run, err)))
 				return rc;
@@ -837,11 +836,14 @@ static const char MEDIA_DESC[] =
 enum moat_rc fs_register_read(struct registry *reg, struct fs *fs, struct moat_err *err)
 {
 	static const struct fs_tool_def tools[] = {
-		{"read_file", "Read File (Deprecated)", ALIAS_DESC, TEXT_SCHEMA, read_text_tool},
-		{"read_text_file", "Read Text File", TEXT_DESC, TEXT_SCHEMA, read_text_tool},
-		{"read_media_file", "Read Media File", MEDIA_DESC, MEDIA_SCHEMA, read_media_tool},
+		/* One file each (or a bounded list of them): quick. */
+		{"read_file", "Read File (Deprecated)", ALIAS_DESC, TEXT_SCHEMA, read_text_tool,
+		 true},
+		{"read_text_file", "Read Text File", TEXT_DESC, TEXT_SCHEMA, read_text_tool, true},
+		{"read_media_file", "Read Media File", MEDIA_DESC, MEDIA_SCHEMA, read_media_tool,
+		 true},
 		{"read_multiple_files", "Read Multiple Files", MULTI_DESC, MULTI_SCHEMA,
-		 read_multiple_tool},
+		 read_multiple_tool, true},
 	};
 	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]), NULL, err);
 }
