@@ -37,7 +37,7 @@ export const MOAT_BIN = resolveBin();
 
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const LATEST_VERSION = '2025-11-25';
-export const TEST_TOOLS = ['echo', 'add', 'slow', 'fail', 'big', 'bad_output'];
+export const TEST_TOOLS = ['echo', 'add', 'slow', 'stall', 'fail', 'big', 'bad_output'];
 
 // ASan/UBSan builds start and run slower; scale waits a little for them.
 export const DEFAULT_WAIT_MS = 5000;

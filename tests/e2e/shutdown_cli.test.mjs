@@ -352,7 +352,7 @@ describe('command line', { concurrency: true }, () => {
 		const r = runMoat(['check', '--config', p]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.match(r.stdout, /status: valid/);
-		assert.match(r.stdout, /tools \(6\):/);
+		assert.match(r.stdout, /tools \(7\):/);
 		for (const t of TEST_TOOLS) assert.match(r.stdout, new RegExp(`^\\s+${t}\\s`, 'm'));
 		assert.match(r.stdout, /^limits:/m);
 		assert.match(r.stdout, /max_message_bytes\s+4096/);

@@ -137,6 +137,11 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		 "\"maximum\":600000},\"steps\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":"
 		 "1000}},\"required\":[\"ms\"],\"additionalProperties\":false}",
 		 NULL},
+		{"stall",
+		 "{\"type\":\"object\",\"properties\":{\"ms\":{\"type\":\"integer\",\"minimum\":0,"
+		 "\"maximum\":600000},\"steps\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":"
+		 "1000}},\"required\":[\"ms\"],\"additionalProperties\":false}",
+		 NULL},
 		{"fail", "{\"type\":\"object\",\"additionalProperties\":false}", NULL},
 		{"big",
 		 "{\"type\":\"object\",\"properties\":{\"bytes\":{\"type\":\"integer\",\"minimum\":0,"
@@ -150,16 +155,18 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		 "4096}},\"required\":[\"path\"],\"additionalProperties\":false}",
 		 NULL},
 	};
-	static const tool_handler_fn handlers[] = {echo_tool, add_tool, slow_tool,
+	static const tool_handler_fn handlers[] = {echo_tool, add_tool, slow_tool, slow_tool,
 						   fail_tool, big_tool, bad_output_tool,
 						   raw_open_tool};
 	static const char *const titles[] = {"Echo", "Add two numbers", "Slow task",
-					     "Always fails", "Large output", "Broken output",
+					     "Slow task declared quick", "Always fails", "Large output", "Broken output",
 					     "Open a path, unchecked"};
 	static const char *const descs[] = {
 		"Returns the text it is given.",
 		"Adds a and b; returns {sum} as structured content.",
 		"Sleeps for ms milliseconds in steps, reporting progress; honours cancellation.",
+		"As slow, but declared quick: it starts on the thread that reads input, which "
+		"the transport hands to another thread after 2 ms.",
 		"Always fails with a handler error.",
 		"Returns a text block of the given size.",
 		"Returns a result that violates its own output schema.",
@@ -185,6 +192,7 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
 			.inline_ok = handlers[i] == echo_tool || handlers[i] == add_tool,
+			.quick = strcmp(schemas[i][0], "stall") == 0,
 			.handler = handlers[i],
 		};
 		rc = registry_add(reg, &spec, err);
