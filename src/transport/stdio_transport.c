@@ -17,7 +17,8 @@
  * goes to the server's worker pool like any other.
  *
  * Output: one writer at a time, under a mutex, each message whole with its
- * '\n'. The end: EOF on input, SIGTERM or SIGINT. The thread that sees it
+ * '\n'; what the reader answers while working through one read's worth of
+ * lines is written together when the burst ends. The end: EOF on input, SIGTERM or SIGINT. The thread that sees it
  * shuts the server down (cancelling calls in flight, waiting up to 800 ms);
  * the first thread then joins the others and frees everything.
  */
@@ -47,11 +48,115 @@
 /* Grace period for calls in flight at the end. */
 #define SHUTDOWN_MS 800
 
+/* Output. Messages the reader produces while it works through the lines
+ * of one read (a client that pipelines requests sends many per read) are
+ * gathered and written together when it is about to wait for input again:
+ * one write and one wake-up of the client per burst instead of per
+ * message. Every other message (from workers, or once the burst is over)
+ * is written at once, after whatever was gathered, so nothing waits. */
 struct writer {
 	int fd;
 	pthread_mutex_t lock;
 	bool broken; /* the peer went away; drop further output */
+	char *held;  /* gathered messages, each with its '\n'; owned */
+	size_t held_len;
+	size_t held_cap;
 };
+
+/* Set while the calling thread is the reader working through a burst. */
+static _Thread_local bool in_burst;
+
+/* Gather at most this much before writing anyway. */
+#define HOLD_MAX (256 * 1024)
+
+/* Write iov[0..n) whole. Lock held. */
+static void write_all(struct writer *w, struct iovec *iov, int n)
+{
+	int idx = 0;
+
+	while (!w->broken && idx < n) {
+		ssize_t k = writev(w->fd, iov + idx, n - idx);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			w->broken = true;
+			break;
+		}
+		while (idx < n && (size_t)k >= iov[idx].iov_len) {
+			k -= (ssize_t)iov[idx].iov_len;
+			idx++;
+		}
+		if (idx < n) {
+			iov[idx].iov_base = (char *)iov[idx].iov_base + k;
+			iov[idx].iov_len -= (size_t)k;
+		}
+	}
+}
+
+/* Append a message and its newline to the held bytes. Lock held. Returns
+ * false when memory ran out (the caller then writes directly). */
+static bool hold(struct writer *w, const char *buf, size_t len)
+{
+	size_t need = w->held_len + len + 1;
+
+	if (need > w->held_cap) {
+		size_t ncap = w->held_cap ? w->held_cap : 16384;
+		while (ncap < need)
+			ncap *= 2;
+		char *nb = realloc(w->held, ncap);
+		if (!nb)
+			return false;
+		w->held = nb;
+		w->held_cap = ncap;
+	}
+	memcpy(w->held + w->held_len, buf, len);
+	w->held[w->held_len + len] = '\n';
+	w->held_len = need;
+	return true;
+}
+
+/* Write what is held, then buf[0..len) and its newline (buf NULL: nothing
+ * more). Lock held. */
+static void flush_with(struct writer *w, const char *buf, size_t len)
+{
+	struct iovec iov[3];
+	int n = 0;
+
+	if (w->held_len)
+		iov[n++] = (struct iovec){w->held, w->held_len};
+	if (buf) {
+		iov[n++] = (struct iovec){(void *)buf, len};
+		iov[n++] = (struct iovec){(void *)"\n", 1};
+	}
+	if (n)
+		write_all(w, iov, n);
+	w->held_len = 0;
+	if (w->held_cap > HOLD_MAX) { /* a burst of large answers: give it back */
+		free(w->held);
+		w->held = NULL;
+		w->held_cap = 0;
+	}
+}
+
+/* server_send_fn: one message, whole, in order with the others. */
+static void writer_send(void *ctx, const char *buf, size_t len)
+{
+	struct writer *w = ctx;
+
+	pthread_mutex_lock(&w->lock);
+	if (!(in_burst && w->held_len + len < HOLD_MAX && hold(w, buf, len)))
+		flush_with(w, buf, len);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Write whatever the reader's burst gathered. */
+static void writer_flush(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->held_len)
+		flush_with(w, NULL, 0);
+	pthread_mutex_unlock(&w->lock);
+}
 
 /* The state the threads share. Fields marked (role) belong to whichever
  * thread holds the reader role; everything else is guarded by lock. */
@@ -89,34 +194,6 @@ struct slot {
 	bool used;   /* thread was started and not yet joined */
 	bool exited; /* it returned (or is about to) */
 };
-
-/* The one writer: a whole message and its newline, under the lock. */
-static void writer_send(void *ctx, const char *buf, size_t len)
-{
-	struct writer *w = ctx;
-	struct iovec iov[2] = {{(void *)buf, len}, {(void *)"\n", 1}};
-	int idx = 0;
-
-	pthread_mutex_lock(&w->lock);
-	while (!w->broken && idx < 2) {
-		ssize_t n = writev(w->fd, iov + idx, 2 - idx);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			w->broken = true;
-			break;
-		}
-		while (idx < 2 && (size_t)n >= iov[idx].iov_len) {
-			n -= (ssize_t)iov[idx].iov_len;
-			idx++;
-		}
-		if (idx < 2) {
-			iov[idx].iov_base = (char *)iov[idx].iov_base + n;
-			iov[idx].iov_len -= (size_t)n;
-		}
-	}
-	pthread_mutex_unlock(&w->lock);
-}
 
 static void timer_set(struct loop *l, long usec)
 {
@@ -219,6 +296,7 @@ enum read_end { READ_LOST, READ_DONE };
 static enum read_end read_loop(struct loop *l)
 {
 	for (;;) {
+		in_burst = true;
 		for (;;) {
 			const char *line;
 			size_t len;
@@ -234,9 +312,14 @@ static enum read_end read_loop(struct loop *l)
 			pthread_mutex_lock(&l->lock);
 			still = is_reader(l);
 			pthread_mutex_unlock(&l->lock);
-			if (!still)
+			if (!still) {
+				in_burst = false;
+				writer_flush(&l->w);
 				return READ_LOST;
+			}
 		}
+		in_burst = false;
+		writer_flush(&l->w);
 		struct pollfd pfd[2] = {{.fd = l->in_fd, .events = POLLIN},
 					{.fd = l->sig_fd, .events = POLLIN}};
 		if (poll(pfd, 2, -1) < 0) {
@@ -426,6 +509,7 @@ static void loop_free(struct loop *l)
 	frame_free(&l->fr);
 	free(l->chunk);
 	free(l->slots);
+	free(l->w.held);
 	if (l->sig_fd >= 0)
 		close(l->sig_fd);
 	if (l->timer_fd >= 0)

@@ -83,6 +83,23 @@ describe('takeover', { concurrency: true }, () => {
 		});
 	});
 
+	test('answers gathered in a burst are written when a later call of the burst stalls', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			// one write: an echo, then a stall; the echo's answer is held
+			// while the reader works through the burst, and must not wait
+			// for the stall to end
+			const req = (id, name, args) =>
+				JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+			const t0 = Date.now();
+			s.proc.stdin.write(`${req('e', 'echo', { text: 'first' })}\n${req('st', 'stall', { ms: 3000 })}\n`);
+			const e = await s.response('e');
+			const took = Date.now() - t0;
+			assert.equal(resultText(e.result), 'first');
+			assert.ok(took < 500, `the echo's answer took ${took} ms behind a stalled call`);
+			s.notify('notifications/cancelled', { requestId: 'st' });
+		});
+	});
+
 	for (const how of ['EOF', 'SIGTERM']) {
 		test(`${how} while stalled calls hold two threads: every call answered, exit 0 within 1 s`, async () => {
 			const s = new RawSession(cfg);
