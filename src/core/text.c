@@ -12,7 +12,9 @@
  * alignment needed (memcpy loads). */
 typedef unsigned char text_v16 __attribute__((vector_size(16)));
 
-static bool plain_block(const unsigned char *p, bool ascii_only)
+/* The index (0..15) of the first byte of p[0..16) that is not plain, or
+ * 16 when all are. */
+static unsigned first_unplain(const unsigned char *p, bool ascii_only)
 {
 	text_v16 v, bad;
 	uint64_t w[2];
@@ -21,25 +23,38 @@ static bool plain_block(const unsigned char *p, bool ascii_only)
 	bad = (text_v16)(v < 0x20) | (text_v16)(v == '"') | (text_v16)(v == '\\');
 	if (ascii_only)
 		bad |= (text_v16)(v >= 0x7F);
+	/* Each lane is 0x00 or 0xFF; lane k is byte k of the pair of words
+	 * in memory order, so the first set bit gives its index. */
 	memcpy(w, &bad, sizeof(w));
-	return (w[0] | w[1]) == 0;
-}
-
-static bool plain_byte(unsigned char c, bool ascii_only)
-{
-	return c >= 0x20 && c != '"' && c != '\\' && (!ascii_only || c < 0x7F);
+	for (unsigned k = 0; k < 2; k++) {
+		if (w[k] == 0)
+			continue;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		return 8 * k + (unsigned)__builtin_clzll(w[k]) / 8;
+#else
+		return 8 * k + (unsigned)__builtin_ctzll(w[k]) / 8;
+#endif
+	}
+	return 16;
 }
 
 size_t text_json_plain(const char *s, size_t n, bool ascii_only)
 {
 	const unsigned char *u = (const unsigned char *)s;
+	unsigned char last[16];
 	size_t i = 0;
+	unsigned k;
 
-	while (n - i >= 16 && plain_block(u + i, ascii_only))
-		i += 16;
-	while (i < n && plain_byte(u[i], ascii_only))
-		i++;
-	return i;
+	for (; n - i >= 16; i += 16)
+		if ((k = first_unplain(u + i, ascii_only)) < 16)
+			return i + k;
+	if (i == n)
+		return n;
+	/* The last few bytes, padded with plain ones. */
+	memset(last, 'a', sizeof(last));
+	memcpy(last, u + i, n - i);
+	k = first_unplain(last, ascii_only);
+	return i + (k < n - i ? k : n - i);
 }
 
 size_t text_utf8_prefix(const char *s, size_t max)

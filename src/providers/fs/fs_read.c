@@ -304,10 +304,11 @@ struct bytes {
 	size_t cap;
 };
 
-/* Make room for need more bytes in b. */
+/* Make room for need more bytes in b (a first allocation of a small need
+ * is that size, not a whole chunk). */
 static enum moat_rc bytes_reserve(struct bytes *b, size_t need, struct moat_err *err)
 {
-	return buf_grow(&b->p, &b->cap, b->len, need, READ_CHUNK, err);
+	return buf_grow(&b->p, &b->cap, b->len, need, need < READ_CHUNK ? need : READ_CHUNK, err);
 }
 
 /* read() that retries EINTR; -1 with err filled on failure. */
@@ -325,10 +326,14 @@ static ssize_t read_some(int fd, char *buf, size_t n, struct moat_err *err)
 
 /*
  * Read fd from its current offset into b until EOF or until b holds cap
- * bytes (*eof says which). Polls ctx between chunks.
+ * bytes (*eof says which). Polls ctx between chunks. expect is the size
+ * fstat gave (0: unknown): a file that size is read in one call of one
+ * byte more, and a short read that ends exactly there is its end, which
+ * saves the read that would return 0. Any other short read (a file that
+ * changed, a filesystem that reads short) goes on to a real EOF.
  */
-static enum moat_rc read_upto(struct call_ctx *ctx, int fd, size_t cap, struct bytes *b,
-			      bool *eof, struct moat_err *err)
+static enum moat_rc read_upto(struct call_ctx *ctx, int fd, size_t cap, size_t expect,
+			      struct bytes *b, bool *eof, struct moat_err *err)
 {
 	enum moat_rc rc;
 
@@ -336,6 +341,8 @@ static enum moat_rc read_upto(struct call_ctx *ctx, int fd, size_t cap, struct b
 	while (b->len < cap) {
 		size_t want = cap - b->len < READ_CHUNK ? cap - b->len : READ_CHUNK;
 		ssize_t r;
+		if (expect > 0 && b->len == 0 && expect < want)
+			want = expect + 1;
 		if ((rc = callctx_check(ctx, err)) || (rc = bytes_reserve(b, want, err)))
 			return rc;
 		r = read_some(fd, b->p + b->len, want, err);
@@ -346,6 +353,10 @@ static enum moat_rc read_upto(struct call_ctx *ctx, int fd, size_t cap, struct b
 			break;
 		}
 		b->len += (size_t)r;
+		if ((size_t)r < want && b->len == expect) {
+			*eof = true;
+			break;
+		}
 	}
 	return MOAT_OK;
 }
@@ -377,7 +388,7 @@ static enum moat_rc load_whole(struct call_ctx *ctx, const struct fs *fs, int fd
 		return too_big(err, (unsigned long long)st->st_size, max);
 	if (cap > max + 1)
 		cap = max + 1;
-	if ((rc = read_upto(ctx, fd, cap, b, &eof, err)))
+	if ((rc = read_upto(ctx, fd, cap, (size_t)st->st_size, b, &eof, err)))
 		return rc;
 	if (b->len > max)
 		return too_big(err, (unsigned long long)b->len, max);
@@ -746,7 +757,7 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 		goto out;
 	}
 	/* Read what fstat promised and no more (the file may grow). */
-	if ((rc = read_upto(ctx, fd, size, &b, &eof, err)))
+	if ((rc = read_upto(ctx, fd, size, size, &b, &eof, err)))
 		goto out;
 	fs_mime(fs, b.p ? b.p : "", b.len < MAGIC_SNIFF_MAX ? b.len : MAGIC_SNIFF_MAX, mime,
 		sizeof(mime));
