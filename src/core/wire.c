@@ -19,6 +19,8 @@ void wire_buf_init(struct wire_buf *b, char *storage, size_t cap)
 	b->cap = storage ? cap : 0;
 	b->heap = NULL;
 	b->failed = false;
+	b->memo = NULL;
+	b->memo_off = b->memo_len = 0;
 }
 
 void wire_buf_release(struct wire_buf *b)
@@ -28,7 +30,11 @@ void wire_buf_release(struct wire_buf *b)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->memo = NULL;
 }
+
+/* Strings at least this long are remembered for a second appearance. */
+#define MEMO_MIN 4096
 
 /* Make room for n more bytes. */
 static bool reserve(struct wire_buf *b, size_t n)
@@ -153,8 +159,26 @@ bool wire_write(struct wire_buf *b, const json_t *v)
 				return false;
 		return put(b, "]", 1);
 	}
-	case JSON_STRING:
-		return put_string(b, json_string_value(v), json_string_length(v));
+	case JSON_STRING: {
+		size_t slen = json_string_length(v), at = b->len;
+
+		if (slen < MEMO_MIN)
+			return put_string(b, json_string_value(v), slen);
+		if (v == b->memo && b->memo_off + b->memo_len <= b->len) {
+			/* The same value again: copy its literal. */
+			if (!reserve(b, b->memo_len))
+				return false;
+			memcpy(b->data + b->len, b->data + b->memo_off, b->memo_len);
+			b->len += b->memo_len;
+			return true;
+		}
+		if (!put_string(b, json_string_value(v), slen))
+			return false;
+		b->memo = v;
+		b->memo_off = at;
+		b->memo_len = b->len - at;
+		return true;
+	}
 	case JSON_INTEGER:
 		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return n > 0 && (size_t)n < sizeof(num) ? put(b, num, (size_t)n) : (b->failed = true, false);

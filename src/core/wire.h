@@ -10,6 +10,9 @@
  * jansson itself) but copies runs of bytes that need no escape whole.
  * Strings must be valid UTF-8, as jansson guarantees for every string it
  * checked and moat promises for those it made with json_stringn_nocheck().
+ * A large string value that appears twice in one message (a tool's text
+ * in content and in structuredContent, as the reference sends it) is
+ * escaped once and copied the second time.
  *
  * A buffer starts in storage the caller lends (typically on its stack) and
  * moves to the heap, doubling, when that is full. Not thread-safe per
@@ -28,6 +31,9 @@ struct wire_buf {
 	size_t cap;
 	char *heap;  /* owned; NULL while data is the lent storage */
 	bool failed; /* an allocation failed; the contents are incomplete */
+	const json_t *memo;  /* the last large string written (borrowed) */
+	size_t memo_off;     /* where its literal starts in data */
+	size_t memo_len;     /* and its length, quotes included */
 };
 
 /* wire_buf_init - start b empty in storage[0..cap) (borrowed; may be NULL

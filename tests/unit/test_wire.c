@@ -91,6 +91,30 @@ static void test_long_strings(void **state)
 	free(s);
 }
 
+/* One large string value in two places (content and structuredContent)
+ * is written twice, byte for byte as jansson writes it; a different value
+ * with the same text, and a small one, are written normally. */
+static void test_repeated_string(void **state)
+{
+	size_t n = 100000;
+	char *s = malloc(n + 1);
+	json_t *str, *msg;
+
+	(void)state;
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++)
+		s[i] = i % 50 == 0 ? '"' : i % 77 == 0 ? '\n' : 'x';
+	s[n] = '\0';
+	str = json_string(s);
+	assert_non_null(str);
+	msg = json_pack("{s:[{s:s, s:O}], s:{s:O}, s:s, s:O}", "content", "type", "text", "text",
+			str, "structuredContent", "content", str, "again", s, "third", str);
+	assert_non_null(msg);
+	same_as_jansson(msg);
+	json_decref(str);
+	free(s);
+}
+
 /* The lent storage is used first; once full, the bytes move to the heap
  * intact, and release empties the buffer. */
 static void test_storage(void **state)
@@ -131,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_every_escape),
 		cmocka_unit_test(test_nesting_and_order),
 		cmocka_unit_test(test_long_strings),
+		cmocka_unit_test(test_repeated_string),
 		cmocka_unit_test(test_storage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

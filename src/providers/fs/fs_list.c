@@ -31,6 +31,8 @@
 
 #include "fs.h"
 #include "fs_listing.h"
+#include "fs_util.h"
+#include "text.h"
 
 
 /* ---- shared helpers ---------------------------------------------------- */
@@ -53,11 +55,16 @@ void fs_out_init(struct fs_out *o, size_t output_budget)
 /* Wire cost of s[0..n) as a JSON string, twice. */
 static size_t esc_cost(const char *s, size_t n)
 {
-	size_t c = 0;
+	size_t c = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char b = (unsigned char)s[i];
-		c += b == '"' || b == '\\' ? 2 : b < 0x20 ? 6 : 1;
+	while (i < n) {
+		size_t run = text_json_plain(s + i, n - i, false);
+		c += run;
+		i += run;
+		if (i < n) {
+			unsigned char b = (unsigned char)s[i++];
+			c += b == '"' || b == '\\' ? 2 : 6;
+		}
 	}
 	return 2 * c;
 }
@@ -132,6 +139,7 @@ void fs_out_note(struct fs_out *o, const char *fmt, ...)
 static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, struct tool_result *out,
 			       struct moat_err *err)
 {
+	json_t *text, *block;
 	enum moat_rc rc;
 
 	if (!o->buf && !out_put(o, "", 0))
@@ -143,11 +151,21 @@ static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, struct tool_r
 	}
 	if (o->oom)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	out->structured = json_pack("{s:s}", "content", o->buf);
-	if (!out->structured)
+	if (!fs_utf8_valid(o->buf, o->len))
 		return moat_err_set(err, MOAT_EINTERNAL, "output is not valid UTF-8");
-	if ((rc = tool_result_text(out, o->buf)))
-		return moat_err_set(err, rc, "out of memory");
+	/* One string in both places: it is serialized once (wire.h). */
+	text = json_stringn_nocheck(o->buf, o->len);
+	if (!text)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	out->structured = json_pack("{s:O}", "content", text);
+	/* 'o' takes our reference to text, even when json_pack fails. */
+	block = json_pack("{s:s, s:o}", "type", "text", "text", text);
+	if (!out->structured || !block || (!out->content && !(out->content = json_array()))) {
+		json_decref(block);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	if (json_array_append_new(out->content, block) != 0) /* takes block */
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (o->notes[0] && notes_apart && (rc = tool_result_text(out, o->notes)))
 		return moat_err_set(err, rc, "out of memory");
 	return MOAT_OK;

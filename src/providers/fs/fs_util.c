@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <magic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,12 @@ bool fs_utf8_valid(const char *buf, size_t len)
 	const unsigned char *p = (const unsigned char *)buf;
 
 	for (size_t i = 0; i < len;) {
+		uint64_t w;
+		/* Eight ASCII bytes at a time, the common case. */
+		if (len - i >= 8 && (memcpy(&w, p + i, 8), (w & UINT64_C(0x8080808080808080)) == 0)) {
+			i += 8;
+			continue;
+		}
 		size_t l = utf8_seq(p + i, len - i);
 		if (l == 0)
 			return false;
