@@ -247,19 +247,21 @@ size_t fs_utf8_clean(const char *s, size_t n, char *dst, size_t cap)
 	return o;
 }
 
-/* fs_join - dst = a "/" b (either may be empty). False on truncation. */
+/* fs_join - dst = a "/" b (either may be empty). False on truncation.
+ * (Called for every entry of a walk: plain copies, no formatting.) */
 bool fs_join(char *dst, size_t n, const char *a, const char *b)
 {
-	size_t al = strlen(a);
-	int w;
+	size_t al = strlen(a), bl = strlen(b);
+	size_t sep = al > 0 && bl > 0 && a[al - 1] != '/' ? 1 : 0;
 
-	if (!*a)
-		w = snprintf(dst, n, "%s", b);
-	else if (!*b)
-		w = snprintf(dst, n, "%s", a);
-	else
-		w = snprintf(dst, n, "%s%s%s", a, a[al - 1] == '/' ? "" : "/", b);
-	return w >= 0 && (size_t)w < n;
+	if (al + sep + bl >= n)
+		return false;
+	memmove(dst, a, al); /* dst may be a */
+	if (sep)
+		dst[al] = '/';
+	memmove(dst + al + sep, b, bl);
+	dst[al + sep + bl] = '\0';
+	return true;
 }
 
 static int dirent_cmp(const void *a, const void *b)
@@ -759,6 +761,16 @@ static bool tree_excluded(const struct tree *tr, const char *rel)
 	return false;
 }
 
+/* Copy s[skip..n) to dst at k (bounded by cap); SIZE_MAX once it does
+ * not fit, and from then on. */
+static size_t line_put(char *dst, size_t k, size_t cap, const char *s, size_t n, size_t skip)
+{
+	if (k == SIZE_MAX || k + (n - skip) >= cap)
+		return SIZE_MAX;
+	memcpy(dst + k, s + skip, n - skip);
+	return k + (n - skip);
+}
+
 /* Room to close every open array and object from this depth up. */
 static size_t close_reserve(uint32_t depth)
 {
@@ -804,12 +816,21 @@ static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t 
 		fs_utf8_clean(d.v[i].name, strlen(d.v[i].name), name, sizeof(name));
 		if (!tree_str(name, qname, sizeof(qname)))
 			continue;
-		w = snprintf(line, sizeof(line), "%s\n%.*s{\n%.*s\"name\": %s,\n%.*s\"type\": \"%s\"%s",
-			     count ? "," : "", (int)ind, pad, (int)ind + 2, pad, qname,
-			     (int)ind + 2, pad, isdir ? "directory" : "file",
-			     isdir ? ",\n" : "");
-		if (w < 0 || (size_t)w >= sizeof(line))
+		/* ,\n<ind>{\n<ind+2>"name": "...",\n<ind+2>"type": "file|directory"[,\n] */
+		size_t k = 0;
+		k = line_put(line, k, sizeof(line), ",\n", 2, count ? 0 : 1);
+		k = line_put(line, k, sizeof(line), pad, ind, 0);
+		k = line_put(line, k, sizeof(line), "{\n", 2, 0);
+		k = line_put(line, k, sizeof(line), pad, ind + 2, 0);
+		k = line_put(line, k, sizeof(line), "\"name\": ", 8, 0);
+		k = line_put(line, k, sizeof(line), qname, strlen(qname), 0);
+		k = line_put(line, k, sizeof(line), ",\n", 2, 0);
+		k = line_put(line, k, sizeof(line), pad, ind + 2, 0);
+		k = isdir ? line_put(line, k, sizeof(line), "\"type\": \"directory\",\n", 21, 0)
+			  : line_put(line, k, sizeof(line), "\"type\": \"file\"", 14, 0);
+		if (k == SIZE_MAX)
 			continue;
+		w = (int)k;
 		if (!fs_out_fits(&tr->out, (size_t)w + ind + 32, close_reserve(depth + 1)) ||
 		    !fs_out_add(&tr->out, line, (size_t)w)) {
 			tr->cut_budget = tr->stop = true;
@@ -819,8 +840,8 @@ static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t 
 		count++;
 		if (isdir) {
 			int sub = -1;
-			w = snprintf(line, sizeof(line), "%.*s\"children\": ", (int)ind + 2, pad);
-			out_force(&tr->out, line, (size_t)w);
+			out_force(&tr->out, pad, ind + 2);
+			out_force(&tr->out, "\"children\": ", 12);
 			if (depth + 1 >= tr->max_depth) {
 				tr->cut_depth = true;
 				out_force(&tr->out, "[]", 2);
@@ -836,8 +857,9 @@ static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t 
 					goto close;
 			}
 		}
-		w = snprintf(line, sizeof(line), "\n%.*s}", (int)ind, pad);
-		out_force(&tr->out, line, (size_t)w);
+		out_force(&tr->out, "\n", 1);
+		out_force(&tr->out, pad, ind);
+		out_force(&tr->out, "}", 1);
 	}
 close:
 	if (count) {

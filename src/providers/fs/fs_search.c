@@ -586,7 +586,8 @@ static bool seg_match(const char *p, const char *pend, const char *s, long *step
 		uint32_t c, sc;
 		if (++*steps > GLOB_MAX_STEPS)
 			return false;
-		if (strchr("@?*+!", *p) && p + 1 < pend && p[1] == '(') {
+		if ((*p == '@' || *p == '?' || *p == '*' || *p == '+' || *p == '!') && p + 1 < pend &&
+		    p[1] == '(') {
 			const char *e = ext_close(p + 2);
 			if (e && e < pend) {
 				char kind = *p;
@@ -696,8 +697,21 @@ static bool match_from(const struct glob_alt *a, const struct path_segs *f, size
 		if (++*steps > GLOB_MAX_STEPS)
 			return false;
 		if (!a->seg[pi]) {
+			size_t rest = 0;
+			bool more_globstars = false;
 			if (pi + 1 == a->nseg)
 				return f->n > fi; /* trailing '**' needs a segment */
+			for (size_t q = pi + 1; q < a->nseg; q++) {
+				if (a->seg[q])
+					rest++;
+				else
+					more_globstars = true;
+			}
+			if (!more_globstars) {
+				/* The rest matches exactly `rest` segments, so this
+				 * '**' can only end where that many are left. */
+				return f->n >= fi + rest && match_from(a, f, f->n - rest, pi + 1, steps);
+			}
 			for (size_t k = fi; k <= f->n; k++)
 				if (match_from(a, f, k, pi + 1, steps))
 					return true;
@@ -722,8 +736,11 @@ bool fs_glob_match(const struct fs_glob *g, const char *path)
 		return false;
 	if (g->empty)
 		return path[0] == '\0';
-	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
+	size_t plen = strlen(path);
+
+	if (plen >= sizeof(buf))
 		return false;
+	memcpy(buf, path, plen + 1);
 	for (;;) {
 		char *slash = strchr(p, '/');
 		if (slash)
