@@ -12,6 +12,11 @@
  * alignment needed (memcpy loads). */
 typedef unsigned char text_v16 __attribute__((vector_size(16)));
 
+static bool plain_byte(unsigned char c, bool ascii_only)
+{
+	return c >= 0x20 && c != '"' && c != '\\' && (!ascii_only || c < 0x7F);
+}
+
 /* The index (0..15) of the first byte of p[0..16) that is not plain, or
  * 16 when all are. */
 static unsigned first_unplain(const unsigned char *p, bool ascii_only)
@@ -48,8 +53,11 @@ size_t text_json_plain(const char *s, size_t n, bool ascii_only)
 	for (; n - i >= 16; i += 16)
 		if ((k = first_unplain(u + i, ascii_only)) < 16)
 			return i + k;
-	if (i == n)
-		return n;
+	if (n - i < 4) { /* a short tail (short JSON runs are common): by byte */
+		while (i < n && plain_byte(u[i], ascii_only))
+			i++;
+		return i;
+	}
 	/* The last few bytes, padded with plain ones. */
 	memset(last, 'a', sizeof(last));
 	memcpy(last, u + i, n - i);

@@ -69,11 +69,38 @@ static size_t esc_cost(const char *s, size_t n)
 	return 2 * c;
 }
 
+/* Most text JSON-escapes to about its own size, so counting the cost of
+ * every piece as it is added would scan all of it once more than the
+ * serializer does. Instead, text is counted only when its worst case
+ * (every byte a six-byte escape, sent twice) could reach the budget. */
+#define WORST_COST 12
+
+/* Count the cost of everything not counted yet. */
+static void out_settle(struct fs_out *o)
+{
+	if (o->counted < o->len) {
+		o->cost += esc_cost(o->buf + o->counted, o->len - o->counted);
+		o->counted = o->len;
+	}
+}
+
+/* Is cost + more (the caller's own estimate) within the budget? Exact
+ * once the uncounted text's worst case no longer leaves room. */
+static bool out_room(struct fs_out *o, size_t more)
+{
+	size_t uncounted = o->len - o->counted;
+
+	if (o->cost + WORST_COST * uncounted + more <= o->budget)
+		return true;
+	out_settle(o);
+	return o->cost + more <= o->budget;
+}
+
 /* fs_out_fits - would n more bytes (worst case) plus reserve stay within
  * the budget? */
-bool fs_out_fits(const struct fs_out *o, size_t n, size_t reserve)
+bool fs_out_fits(struct fs_out *o, size_t n, size_t reserve)
 {
-	return o->cost + 2 * n + reserve <= o->budget;
+	return out_room(o, 2 * n + reserve);
 }
 
 static bool out_put(struct fs_out *o, const char *s, size_t n)
@@ -101,21 +128,24 @@ static bool out_put(struct fs_out *o, const char *s, size_t n)
  * false (appending nothing) when it would, or on ENOMEM. */
 bool fs_out_add(struct fs_out *o, const char *s, size_t n)
 {
-	size_t c = esc_cost(s, n);
-
-	if (o->oom || o->cost + c > o->budget)
+	if (o->oom)
 		return false;
-	if (!out_put(o, s, n))
-		return false;
-	o->cost += c;
-	return true;
+	if (!out_room(o, WORST_COST * n)) {
+		/* near the budget: count exactly */
+		size_t c = esc_cost(s, n);
+		if (o->cost + c > o->budget || !out_put(o, s, n))
+			return false;
+		o->cost += c;
+		o->counted = o->len;
+		return true;
+	}
+	return out_put(o, s, n);
 }
 
 /* Append without a budget check: closers the budget reserved room for. */
 static void out_force(struct fs_out *o, const char *s, size_t n)
 {
-	if (out_put(o, s, n))
-		o->cost += esc_cost(s, n);
+	out_put(o, s, n);
 }
 
 /* fs_out_note - record a note (one line) to append after the text. */
@@ -280,8 +310,9 @@ void fs_dirents_free(struct fs_dirents *d)
 }
 
 /*
- * fs_dirents_read - the entries of the directory open at dirfd (borrowed;
- * it is dup'ed for reading), without "." and "..", at most cap of them
+ * fs_dirents_read - the entries of the directory open at dirfd (borrowed,
+ * freshly opened: it is read from its current position, which it leaves at
+ * the end), without "." and "..", at most cap of them
  * (d->cut says there were more), sorted by byte order. Types come from
  * d_type or, when the file system does not say, fstatat without following.
  */
@@ -303,8 +334,6 @@ enum moat_rc fs_dirents_read(int dirfd, size_t cap, struct fs_dirents *d, struct
 	size_t alloc = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (lseek(dirfd, 0, SEEK_SET) < 0)
-		return moat_err_set(err, MOAT_EIO, "cannot read the directory: %s", strerror(errno));
 	for (;;) {
 		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)

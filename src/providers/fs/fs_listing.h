@@ -21,14 +21,15 @@ struct fs_out {
 	char *buf;     /* NUL-terminated text; owned */
 	size_t len;
 	size_t cap;
-	size_t cost;   /* wire bytes the text will take (escaped, sent twice) */
+	size_t cost;   /* wire bytes buf[0..counted) will take (escaped, sent twice) */
+	size_t counted; /* the rest is counted only when the budget gets near */
 	size_t budget; /* cost allowed before fs_out_add refuses */
 	bool oom;
 	char notes[1024]; /* cut notes, appended by fs_out_finish */
 };
 void fs_out_init(struct fs_out *o, size_t output_budget);
 bool fs_out_add(struct fs_out *o, const char *s, size_t n);
-bool fs_out_fits(const struct fs_out *o, size_t n, size_t reserve);
+bool fs_out_fits(struct fs_out *o, size_t n, size_t reserve);
 void fs_out_note(struct fs_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum moat_rc fs_out_finish(struct fs_out *o, struct tool_result *out, struct moat_err *err);
 void fs_out_free(struct fs_out *o);
