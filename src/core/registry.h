@@ -38,8 +38,10 @@ struct tool_annotations {
  * pointer. On success fill out (content and, when the tool has an output
  * schema, structured) and return MOAT_OK. On failure return the rc and fill
  * err with a message that names the rule; the server turns it into an
- * isError result. Called on a worker thread; must poll callctx_check() in
- * long loops and keep its output within ctx->output_budget.
+ * isError result. Called on a worker thread (or, for inline_ok and quick
+ * tools, on the thread that read the request); must be thread-safe, poll
+ * callctx_check() in long loops and keep its output within
+ * ctx->output_budget.
  */
 typedef enum moat_rc (*tool_handler_fn)(struct call_ctx *ctx, void *data, json_t *args,
 					struct tool_result *out, struct moat_err *err);
