@@ -19,6 +19,8 @@ struct registry {
 	void *roots_data;
 	struct registry_grant *grants;
 	size_t ngrants;
+	uint16_t *ports; /* TCP connect grants */
+	size_t nports;
 	uint32_t default_per_minute;
 };
 
@@ -58,6 +60,7 @@ void registry_free(struct registry *r)
 		close(r->grants[i].fd);
 	}
 	free(r->grants);
+	free(r->ports);
 	free(r);
 }
 
@@ -129,6 +132,7 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 	t->annotations = spec->annotations;
 	t->inline_ok = spec->inline_ok;
 	t->quick = spec->quick;
+	t->fast = spec->fast;
 	t->handler = spec->handler;
 	t->data = spec->data;
 	if (!t->input_schema || (spec->output_schema && !t->output_schema) || !t->name ||
@@ -198,6 +202,31 @@ enum moat_rc registry_grant(struct registry *r, const char *path, int fd, bool w
 	}
 	r->grants[r->ngrants++] = g;
 	return MOAT_OK;
+}
+
+enum moat_rc registry_grant_port(struct registry *r, uint16_t port, struct moat_err *err)
+{
+	uint16_t *np;
+
+	for (size_t i = 0; i < r->nports; i++)
+		if (r->ports[i] == port)
+			return MOAT_OK;
+	np = realloc(r->ports, (r->nports + 1) * sizeof(*np));
+	if (!np)
+		return moat_err_set(err, MOAT_ENOMEM, "cannot record a sandbox grant");
+	r->ports = np;
+	r->ports[r->nports++] = port;
+	return MOAT_OK;
+}
+
+size_t registry_port_count(const struct registry *r)
+{
+	return r->nports;
+}
+
+uint16_t registry_port_at(const struct registry *r, size_t i)
+{
+	return i < r->nports ? r->ports[i] : 0;
 }
 
 size_t registry_grant_count(const struct registry *r)

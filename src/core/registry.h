@@ -46,6 +46,16 @@ struct tool_annotations {
 typedef enum moat_rc (*tool_handler_fn)(struct call_ctx *ctx, void *data, json_t *args,
 					struct tool_result *out, struct moat_err *err);
 
+/*
+ * An optional fast path, tried on the thread that read the request before
+ * the call goes to a worker: it answers only what it can answer at once
+ * without blocking (a response cache hit). Returns true when it handled
+ * the call (*rc and out or err filled as a handler would), false to let
+ * the handler run as usual (out untouched).
+ */
+typedef bool (*tool_fast_fn)(struct call_ctx *ctx, void *data, json_t *args,
+			     struct tool_result *out, enum moat_rc *rc, struct moat_err *err);
+
 struct tool_spec {
 	const char *name;          /* ^[A-Za-z0-9_.-]{1,64}$ */
 	const char *title;         /* may be NULL */
@@ -66,6 +76,7 @@ struct tool_spec {
 	 * server_opts.quick_begin). Leave false for walks, searches, queries
 	 * and network calls, whose cost grows with their input. */
 	bool quick;
+	tool_fast_fn fast;         /* may be NULL */
 	tool_handler_fn handler;
 	void *data;                /* borrowed; the provider frees it */
 };
@@ -81,6 +92,7 @@ struct tool {
 	struct tool_annotations annotations;
 	bool inline_ok;
 	bool quick;
+	tool_fast_fn fast;
 	tool_handler_fn handler;
 	void *data;
 	struct token_bucket bucket;
@@ -159,6 +171,17 @@ enum moat_rc registry_grant(struct registry *r, const char *path, int fd, bool w
 /* registry_grant_count / registry_grant_at - the recorded grants. */
 size_t registry_grant_count(const struct registry *r);
 const struct registry_grant *registry_grant_at(const struct registry *r, size_t i);
+
+/*
+ * registry_grant_port - record that the family connects to TCP port (the
+ * sandbox allows connect to the recorded ports only; bind stays denied).
+ * The same port twice is recorded once. Start-up only.
+ */
+enum moat_rc registry_grant_port(struct registry *r, uint16_t port, struct moat_err *err);
+
+/* registry_port_count / registry_port_at - the recorded ports. */
+size_t registry_port_count(const struct registry *r);
+uint16_t registry_port_at(const struct registry *r, size_t i);
 
 /* registry_find - the tool called name, or NULL. Borrowed from r. */
 struct tool *registry_find(const struct registry *r, const char *name);

@@ -457,27 +457,50 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 	free(c);
 }
 
+/* Turn a handler's outcome into the call's answer and finish the call. */
+static void complete_call(struct call *c, struct tool_result *tr, enum moat_rc rc,
+			  struct moat_err *err)
+{
+	struct server *s = c->s;
+	json_t *res = NULL;
+
+	if (rc == MOAT_OK)
+		res = success_result(s, c, tr, &rc, err);
+	if (rc != MOAT_OK) {
+		if (err->msg[0] == '\0')
+			moat_err_set(err, rc, "tool failed (%s)", moat_rc_name(rc));
+		res = error_result(s, err->msg);
+	}
+	tool_result_clear(tr);
+	finish_call(c, res, rc);
+}
+
+/* Try the tool's fast path; true when it answered the call. */
+static bool try_fast(struct call *c)
+{
+	struct tool_result tr = {0};
+	struct moat_err err = {0};
+	enum moat_rc rc = MOAT_OK;
+
+	if (!c->tool->fast || !c->tool->fast(&c->ctx, c->tool->data, c->args, &tr, &rc, &err)) {
+		tool_result_clear(&tr);
+		return false;
+	}
+	complete_call(c, &tr, rc, &err);
+	return true;
+}
+
 static void run_call(void *arg)
 {
 	struct call *c = arg;
-	struct server *s = c->s;
 	struct tool_result tr = {0};
 	struct moat_err err = {0};
 	enum moat_rc rc;
-	json_t *res = NULL;
 
 	rc = callctx_check(&c->ctx, &err);
 	if (rc == MOAT_OK)
 		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
-	if (rc == MOAT_OK)
-		res = success_result(s, c, &tr, &rc, &err);
-	if (rc != MOAT_OK) {
-		if (err.msg[0] == '\0')
-			moat_err_set(&err, rc, "tool failed (%s)", moat_rc_name(rc));
-		res = error_result(s, err.msg);
-	}
-	tool_result_clear(&tr);
-	finish_call(c, res, rc);
+	complete_call(c, &tr, rc, &err);
 }
 
 static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
@@ -602,6 +625,8 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		refuse_call(s, b, m->id, t->name, rrc, refusal);
 		return;
 	}
+	if (try_fast(c))
+		return; /* answered at once (a cache hit) */
 	if (t->inline_ok) {
 		/* Declared never to block: cheaper here than a thread hand-off. */
 		run_call(c);

@@ -72,6 +72,12 @@
 #endif
 
 #define SBX_RULE_PATH_BENEATH 1 /* LANDLOCK_RULE_PATH_BENEATH */
+#define SBX_RULE_NET_PORT 2     /* LANDLOCK_RULE_NET_PORT (ABI 4) */
+
+struct sbx_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
 
 /* The ABI 6 layout of struct landlock_ruleset_attr; a kernel that knows
  * fewer fields accepts the larger struct as long as those are zero. */
@@ -167,6 +173,12 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 	 * never reopens it: Landlock does not check fds already open. */
 	plan->held_open = cfg->audit_file;
 	plan->network = false;
+	for (size_t i = 0; i < registry_port_count(reg); i++) {
+		if (plan->nports == sizeof(plan->ports) / sizeof(plan->ports[0]))
+			return moat_err_set(err, MOAT_ELIMIT,
+					    "sandbox: more than 64 TCP ports to connect to");
+		plan->ports[plan->nports++] = registry_port_at(reg, i);
+	}
 	return MOAT_OK;
 }
 
@@ -309,7 +321,8 @@ static void fill_summary(struct sandbox_report *r, const char *why)
 				     "Landlock ABI %d: %zu read-only root%s, %zu read-write root%s, "
 				     "no other file access, no exec%s%s",
 				     r->abi, r->nread, r->nread == 1 ? "" : "s", r->nwrite,
-				     r->nwrite == 1 ? "" : "s", r->tcp_denied ? ", TCP denied" : "",
+				     r->nwrite == 1 ? "" : "s",
+				     !r->tcp_denied ? "" : r->nports ? ", TCP bind denied, connect only to the configured ports" : ", TCP denied",
 				     r->scoped ? ", signals and abstract sockets scoped" : "");
 	else
 		o = (size_t)snprintf(s, n, "Landlock unavailable (%s): confinement by openat2 only",
@@ -378,6 +391,16 @@ enum moat_rc sandbox_apply(const struct sandbox_plan *plan, struct sandbox_repor
 			goto out;
 		}
 	}
+	for (size_t i = 0; attr.handled_access_net && i < plan->nports; i++) {
+		struct sbx_net_port_attr np = {.allowed_access = LANDLOCK_ACCESS_NET_CONNECT_TCP,
+					       .port = plan->ports[i]};
+		if (syscall(SYS_landlock_add_rule, ruleset, SBX_RULE_NET_PORT, &np, 0) != 0) {
+			rc = moat_err_set(err, MOAT_EIO, "sandbox: landlock_add_rule (port %u): %s",
+					  (unsigned)plan->ports[i], strerror(errno));
+			goto out;
+		}
+		rep.nports++;
+	}
 #ifdef SBX_SANITIZER
 	/* Sanitizer builds only: LeakSanitizer lists /proc/self/task at exit. */
 	if (add_rule(ruleset, "/proc", -1, FS_READ, attr.handled_access_fs, err) != 0) {
@@ -429,8 +452,15 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 	if (abi > 0) {
 		fprintf(f, "  %-12s no access; no exec anywhere%s\n", "elsewhere",
 			abi >= 5 ? "; no device ioctls" : "");
-		if (abi >= 4)
+		if (abi >= 4 && plan->nports == 0) {
 			fprintf(f, "  %-12s bind and connect denied\n", "TCP");
+		} else if (abi >= 4) {
+			fprintf(f, "  %-12s bind denied; connect only to port%s", "TCP",
+				plan->nports == 1 ? "" : "s");
+			for (size_t i = 0; i < plan->nports; i++)
+				fprintf(f, "%s %u", i ? "," : "", (unsigned)plan->ports[i]);
+			fputc('\n', f);
+		}
 		else
 			fprintf(f, "  %-12s not restricted (Landlock ABI < 4)\n", "TCP");
 		if (abi >= 6)

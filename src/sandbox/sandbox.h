@@ -5,7 +5,8 @@
  * user's full rights; then, before any worker thread exists, the process
  * confines itself for good: Landlock limits the file system to the
  * configured roots (read-only or read-write as configured) and denies every
- * TCP bind and connect; with Landlock ABI 6 and later abstract UNIX sockets
+ * TCP bind, and every TCP connect except to the ports the families recorded
+ * (registry_grant_port: the http family's APIs and fetch); with Landlock ABI 6 and later abstract UNIX sockets
  * and signals are scoped to the process's own domain. Independently of
  * Landlock the process sets no_new_privs, becomes non-dumpable and gets a
  * zero core-file limit. Files opened before the sandbox (stdin, stdout,
@@ -47,7 +48,9 @@ struct sandbox_plan {
 	struct sandbox_rule *rules; /* owned */
 	size_t nrules;
 	size_t cap;
-	bool network;          /* TCP needed: false for now, so all TCP is denied */
+	bool network;          /* unused: TCP is governed by ports below */
+	uint16_t ports[64];    /* TCP ports connect is allowed to; bind always denied */
+	size_t nports;
 	const char *held_open; /* a file opened before the sandbox that needs no
 				  rule (the audit log), for the description; borrowed
 				  from the config, NULL when none */
@@ -57,7 +60,8 @@ struct sandbox_plan {
 struct sandbox_report {
 	int abi;            /* Landlock ABI, 0 when Landlock is unavailable */
 	bool landlock;      /* a Landlock domain is in force */
-	bool tcp_denied;    /* TCP bind and connect denied (ABI >= 4) */
+	bool tcp_denied;    /* TCP bind and connect denied (ABI >= 4), but for */
+	size_t nports;      /* connect to this many ports */
 	bool scoped;        /* abstract UNIX sockets and signals scoped (ABI >= 6) */
 	bool no_new_privs;
 	bool not_dumpable;

@@ -123,6 +123,27 @@ static enum moat_rc structured(struct call_ctx *ctx, void *data, json_t *args,
 	return MOAT_OK;
 }
 
+/* A tool with a fast path: {"hit":true} is answered by it (or refused,
+ * with {"deny":true}); anything else falls through to the handler. */
+static enum moat_rc slow_path(struct call_ctx *ctx, void *data, json_t *args,
+			      struct tool_result *out, struct moat_err *err)
+{
+	return tool_result_text(out, "handler");
+}
+
+static bool fast_path(struct call_ctx *ctx, void *data, json_t *args, struct tool_result *out,
+		      enum moat_rc *rc, struct moat_err *err)
+{
+	if (json_is_true(json_object_get(args, "deny"))) {
+		*rc = moat_err_set(err, MOAT_EDENIED, "refused by the fast path");
+		return true;
+	}
+	if (!json_is_true(json_object_get(args, "hit")))
+		return false;
+	*rc = tool_result_text(out, "fast");
+	return true;
+}
+
 static void add_tool(struct registry *reg, const char *name, tool_handler_fn fn,
 		     const char *in, const char *outs)
 {
@@ -665,6 +686,32 @@ static void test_resources_capability(void **state)
 	harness_free(h);
 }
 
+static void test_fast_path(void **state)
+{
+	struct harness *h = harness_new(NULL);
+	struct moat_err err = {0};
+	json_t *ins = json_loads("{\"type\":\"object\"}", 0, NULL);
+	struct tool_spec spec = {.name = "cached", .description = "fast path test",
+				 .input_schema = ins, .fast = fast_path, .handler = slow_path};
+	json_t *r;
+
+	(void)state;
+	assert_int_equal(registry_add(h->reg, &spec, &err), MOAT_OK);
+	json_decref(ins);
+	init_with(h, "2025-06-18");
+	r = call(h, 1, "cached", "{\"hit\":true}");
+	assert_string_equal(result_text(r), "fast");
+	json_decref(r);
+	r = call(h, 2, "cached", "{\"hit\":false}");
+	assert_string_equal(result_text(r), "handler");
+	json_decref(r);
+	r = call(h, 3, "cached", "{\"deny\":true}");
+	assert_true(is_error_result(r));
+	assert_non_null(strstr(result_text(r), "refused by the fast path"));
+	json_decref(r);
+	harness_free(h);
+}
+
 static void test_client_roots(void **state)
 {
 	struct harness *h = harness_new(NULL);
@@ -723,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_resources),
 		cmocka_unit_test(test_resources_capability),
 		cmocka_unit_test(test_client_roots),
+		cmocka_unit_test(test_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
