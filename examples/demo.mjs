@@ -29,6 +29,13 @@ show('search_files "**/*.md"', await call('search_files', { path: here, pattern:
 show('grep_files "Landlock"', await call('grep_files', { path: here, pattern: 'Landlock' }));
 show('read_text_file ../../etc/passwd → refused by the kernel, not by a string check', await call('read_text_file', { path: '../../etc/passwd' }));
 show('write_file → not offered: the root is read-only', tools.some((t) => t.name === 'write_file') ? 'offered (unexpected)' : 'write_file is not in tools/list');
+show('crm_search_contacts q="a" → ids and names only (select drops email and phone)', await call('crm_search_contacts', { q: 'a' }));
+const contact = await client.callTool({ name: 'crm_get_contact', arguments: { id: 2 } });
+show('crm_get_contact id=2 → structuredContent checked against its output schema', contact.structuredContent);
+const card = await client.callTool({ name: 'crm_contact_card', arguments: { id: 1 } });
+show('crm_contact_card id=1 → a binary attachment, MIME type sniffed from its bytes', `${card.content[0].type}: ${card.content[0].resource?.mimeType}, ${card.content[0].resource?.blob.length} base64 bytes`);
+show('fetch http://169.254.169.254/latest/meta-data → refused by the egress guard', await call('fetch', { url: 'http://169.254.169.254/latest/meta-data' }));
+show('fetch http://2130706433/admin → 127.0.0.1 in disguise, refused', await call('fetch', { url: 'http://2130706433/admin' }));
 const { resources } = await client.listResources();
 show(`resources/list (${resources.length} files as file:// resources)`, resources.slice(0, 4).map((r) => r.uri).join('\n'));
 await client.close();

@@ -35,6 +35,28 @@ void bucket_init(struct token_bucket *b, uint32_t per_minute)
 	b->last_ns = moat_now_ns();
 }
 
+void bucket_init_burst(struct token_bucket *b, uint32_t per_minute, uint32_t burst)
+{
+	bucket_init(b, per_minute);
+	if (per_minute) {
+		b->capacity = burst ? (double)burst : 1.0;
+		b->tokens = b->capacity;
+	}
+}
+
+uint64_t bucket_wait_ns(struct token_bucket *b, uint64_t now_ns)
+{
+	double missing;
+
+	if (b->capacity == 0.0)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	missing = 1.0 - (b->tokens + (now_ns > b->last_ns ? (double)(now_ns - b->last_ns) : 0.0) *
+					       b->rate_per_ns);
+	pthread_mutex_unlock(&b->lock);
+	return missing <= 0.0 ? 0 : (uint64_t)(missing / b->rate_per_ns) + 1;
+}
+
 void bucket_destroy(struct token_bucket *b)
 {
 	pthread_mutex_destroy(&b->lock);

@@ -43,6 +43,14 @@ struct token_bucket {
  * capacity max(1, per_minute). per_minute 0 means unlimited. */
 void bucket_init(struct token_bucket *b, uint32_t per_minute);
 
+/* bucket_init_burst - per_minute tokens a minute, holding at most burst
+ * (>= 1) and starting full. per_minute 0 means unlimited. */
+void bucket_init_burst(struct token_bucket *b, uint32_t per_minute, uint32_t burst);
+
+/* bucket_wait_ns - how long until a token is there at now_ns (0: now).
+ * Thread-safe. */
+uint64_t bucket_wait_ns(struct token_bucket *b, uint64_t now_ns);
+
 /* bucket_destroy - release the bucket's lock. */
 void bucket_destroy(struct token_bucket *b);
 

@@ -1,0 +1,132 @@
+/*
+ * http.h - what the http family's files share: the family's state, the
+ * HTTP client every request goes through, and the two tool groups (fetch,
+ * declared API tools).
+ *
+ * Every request is made by http_perform(): the URL is vetted by the egress
+ * guard (egress.h) on every hop, the vetted addresses are pinned, redirects
+ * are followed here (never by libcurl), at most HTTP_MAX_REDIRECTS, each
+ * re-vetted, never from https to http, and the caller's credential headers
+ * go only to the first hop's origin. libcurl runs with its own redirect
+ * following, proxies from the environment, .netrc and cookies all off,
+ * TLS 1.2 or newer with peer and host verification always on, and the CA
+ * bundle loaded into memory at start-up (the sandbox leaves no way to read
+ * it later). Responses are read into memory up to a byte bound, and the
+ * transfer is cut at the call's deadline or when the client cancels.
+ *
+ * Start-up (http_family_init and the registration functions) is
+ * single-threaded; http_perform is thread-safe (one libcurl handle per
+ * thread, kept for connection reuse).
+ */
+#ifndef MOAT_PROVIDERS_HTTP_HTTP_H
+#define MOAT_PROVIDERS_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callctx.h"
+#include "config.h"
+#include "egress.h"
+#include "registry.h"
+#include "result.h"
+
+#define HTTP_MAX_REDIRECTS 5
+
+/* The family's state, built at start-up, read-only afterwards. */
+struct http_family {
+	char *ca_default;     /* the system CA bundle's bytes; owned */
+	size_t ca_default_len;
+	void *magic;          /* libmagic cookie (magic_t), guarded by magic_lock */
+	void *magic_lock;     /* pthread_mutex_t *, owned */
+	char *user_agent;     /* default User-Agent; owned */
+};
+
+/* One request. Everything is borrowed for the call's duration. */
+struct http_request {
+	const char *method;          /* "GET", "POST", ... */
+	const char *url;             /* absolute http(s) URL */
+	const char *const *headers;  /* "Name: value" lines, NULL-terminated; may be NULL */
+	bool headers_are_credentials; /* drop headers when a redirect leaves the origin */
+	const char *body;            /* may be NULL */
+	size_t body_len;
+	const char *content_type;    /* of the body; NULL: none */
+	const struct egress_policy *policy;
+	bool follow_redirects;
+	uint32_t timeout_ms;         /* this request (the call's deadline also applies) */
+	size_t max_response_bytes;
+	const char *ca;              /* CA bundle bytes (PEM) */
+	size_t ca_len;
+	const char *user_agent;
+	/* Called for every hop's host (lower-case name or IP literal) after
+	 * the egress guard passed it; false refuses the hop with *why
+	 * (static) naming the rule. NULL: every host. */
+	bool (*host_ok)(const void *data, const char *host, const char **why);
+	const void *host_ok_data;
+};
+
+/* What came back. Owned; http_response_free wipes and frees. */
+struct http_response {
+	long status;
+	char *content_type;   /* lower-cased media type without parameters, or NULL */
+	char *charset;        /* the charset parameter, or NULL */
+	char *body;           /* NUL-terminated */
+	size_t body_len;
+	char *final_url;      /* the URL that answered (after redirects) */
+	long retry_after_s;   /* Retry-After in seconds, -1 when absent */
+	char host[EGRESS_HOST_MAX]; /* the host that answered, for messages */
+};
+
+/*
+ * http_perform - make rq (following redirects when asked) and fill out.
+ * An HTTP status of any value is success here (the caller decides); errors
+ * are for refusals by the egress guard (MOAT_EDENIED), limits (MOAT_ELIMIT:
+ * response too large), the deadline and cancellation (MOAT_ETIMEOUT,
+ * MOAT_ECANCELLED) and transport failures (MOAT_EUPSTREAM: connection,
+ * TLS, protocol). Messages name the host but never the query, user info
+ * or a header value. out must be freed with http_response_free in every
+ * case. Thread-safe.
+ */
+enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
+			  struct http_response *out, struct moat_err *err);
+
+/* http_utf8_repair - a copy of s[0..n) with every invalid UTF-8 sequence
+ * (and NUL) replaced by U+FFFD; latin1 true reads the bytes as ISO-8859-1
+ * instead. NUL-terminated, length in *out_len; NULL on ENOMEM. */
+char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len);
+
+/* http_response_free - wipe (explicit_bzero) and free out's buffers. */
+void http_response_free(struct http_response *out);
+
+/* http_client_init / http_client_fini - libcurl's global state (start-up
+ * and exit only). */
+enum moat_rc http_client_init(struct moat_err *err);
+void http_client_fini(void);
+
+/* http_sniff_mime - the MIME type libmagic sees in buf[0..len) (from its
+ * content, never a name), into out (size n). Thread-safe. */
+void http_sniff_mime(const struct http_family *fam, const char *buf, size_t len, char *out,
+		     size_t n);
+
+/* http_read_file - read a whole small file (a CA bundle) at start-up into
+ * a new buffer. */
+enum moat_rc http_read_file(const char *path, size_t max, char **out, size_t *len,
+			    struct moat_err *err);
+
+/* http_policy_parse - fill an egress policy's allow list from a config
+ * array of strings (may be NULL); *nets is owned by the caller. */
+enum moat_rc http_policy_nets(const json_t *arr, struct egress_net **nets, size_t *n,
+			      struct moat_err *err);
+
+/* Tool groups: fetch (section = config "http.fetch") and the declared APIs
+ * (section = config "http.apis"). They record the ports they connect to
+ * with registry_grant_port. */
+enum moat_rc fetch_register(struct registry *reg, struct http_family *fam, const json_t *section,
+			    struct moat_err *err);
+void fetch_fini(void);
+enum moat_rc api_register(struct registry *reg, struct http_family *fam, const json_t *section,
+			  struct moat_err *err);
+void api_fini(void);
+
+#endif
