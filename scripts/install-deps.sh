@@ -14,7 +14,7 @@ apt_pkgs=(
 	libjansson-dev libpcre2-dev libcmocka-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev sqlite3
 	libpq-dev libgit2-dev libseccomp-dev libmagic-dev
-	git nodejs npm
+	git nodejs npm openssl ca-certificates
 )
 
 missing=()

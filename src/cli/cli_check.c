@@ -19,8 +19,36 @@ static const char help[] =
 	"Secrets resolved from ${NAME} references are never printed.\n"
 	"exit: 0 valid, 3 invalid config, 4 runtime failure\n";
 
-/* The sandbox plan as `moat serve` would apply it on this kernel, printed
- * line by line through config_scrub (a root may come from ${NAME}). */
+/* Print text line by line through config_scrub (values may come from
+ * ${NAME} references). */
+static void print_scrubbed(const struct moat_config *cfg, const char *text)
+{
+	char line[4096];
+
+	for (const char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		snprintf(line, sizeof(line), "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
+		config_scrub(cfg, line, sizeof(line));
+		printf("%s\n", line);
+	}
+}
+
+/* What the families reach beyond their tools (the http family's hosts). */
+static void print_families(const struct moat_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return;
+	providers_describe(mem);
+	if (fclose(mem) == 0)
+		print_scrubbed(cfg, text);
+	free(text);
+}
+
+/* The sandbox plan as `moat serve` would apply it on this kernel. */
 static void print_sandbox(const struct moat_config *cfg, const struct registry *reg)
 {
 	struct sandbox_plan plan = {0};
@@ -41,12 +69,7 @@ static void print_sandbox(const struct moat_config *cfg, const struct registry *
 	sandbox_describe(&plan, mem);
 	if (fclose(mem) != 0)
 		goto out;
-	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
-		nl = strchr(p, '\n');
-		snprintf(line, sizeof(line), "%.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
-		config_scrub(cfg, line, sizeof(line));
-		printf("%s\n", line);
-	}
+	print_scrubbed(cfg, text);
 out:
 	free(text);
 	sandbox_plan_free(&plan);
@@ -102,6 +125,7 @@ int cmd_check(int argc, char **argv)
 	config_scrub(&env.cfg, shown, sizeof(shown));
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
+	print_families(&env.cfg);
 	print_sandbox(&env.cfg, env.reg);
 	cli_teardown(&env);
 	return EXIT_OK;

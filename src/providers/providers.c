@@ -52,6 +52,13 @@ enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
 	return MOAT_OK;
 }
 
+void providers_describe(FILE *f)
+{
+	for (size_t i = 0; all[i]; i++)
+		if (started[i] && all[i]->describe)
+			all[i]->describe(f);
+}
+
 void providers_fini(void)
 {
 	size_t n = 0;

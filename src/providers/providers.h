@@ -10,6 +10,7 @@
 #define MOAT_PROVIDERS_PROVIDERS_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "registry.h"
@@ -24,6 +25,9 @@ struct provider {
 			     const struct moat_config *cfg, struct moat_err *err);
 	/* Free the provider's state. May be NULL. */
 	void (*fini)(void);
+	/* Print what the family will reach beyond its tools (moat check),
+	 * lines indented by two spaces under a "name:" line. May be NULL. */
+	void (*describe)(FILE *f);
 };
 
 /*
@@ -33,6 +37,9 @@ struct provider {
  */
 enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
 			    struct moat_err *err);
+
+/* providers_describe - the describe output of every started provider. */
+void providers_describe(FILE *f);
 
 /* providers_fini - stop every started provider (reverse order). */
 void providers_fini(void);

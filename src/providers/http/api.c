@@ -137,6 +137,25 @@ void api_fini(void)
 	napis = 0;
 }
 
+void api_describe(FILE *f)
+{
+	for (size_t i = 0; i < napis; i++) {
+		const struct api *a = &apis[i];
+		fprintf(f, "  api %-8s %s (port %u), %zu tool%s, %zu header%s", a->name, a->base,
+			(unsigned)a->port, a->ntools, a->ntools == 1 ? "" : "s", a->nheaders,
+			a->nheaders == 1 ? "" : "s");
+		if (a->limited)
+			fprintf(f, ", %u/min burst %u", a->per_minute, a->burst);
+		if (a->cache)
+			fprintf(f, ", cache %llu s",
+				(unsigned long long)(a->ttl_ns / 1000000000u));
+		if (a->nnets)
+			fprintf(f, ", %zu non-public address%s allowed", a->nnets,
+				a->nnets == 1 ? "" : "es");
+		fputc('\n', f);
+	}
+}
+
 /* ---- requests ----------------------------------------------------------- */
 
 static bool idempotent(const char *method)

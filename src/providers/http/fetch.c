@@ -68,6 +68,28 @@ void fetch_fini(void)
 	fetch_state = NULL;
 }
 
+void fetch_describe(FILE *f)
+{
+	const struct fetch_cfg *c = fetch_state;
+
+	if (!c) {
+		fprintf(f, "  fetch        off\n");
+		return;
+	}
+	fprintf(f, "  fetch        %s, port%s", c->policy.allow_http ? "http and https" : "https only",
+		c->nports == 1 ? "" : "s");
+	for (size_t i = 0; i < c->nports; i++)
+		fprintf(f, "%s %u", i ? "," : "", (unsigned)c->ports[i]);
+	fprintf(f, "; %s hosts", c->nallow ? "only listed" : "any public");
+	if (c->nallow)
+		fprintf(f, " (%zu)", c->nallow);
+	if (c->ndeny)
+		fprintf(f, ", %zu denied", c->ndeny);
+	if (c->nnets)
+		fprintf(f, "; %zu non-public address%s allowed", c->nnets, c->nnets == 1 ? "" : "es");
+	fprintf(f, "; %zu bytes, %u ms at most\n", c->max_bytes, c->timeout_ms);
+}
+
 /* Lower-cased copies of a config array of host patterns. */
 static enum moat_rc host_list(const json_t *arr, char ***out, size_t *n, struct moat_err *err)
 {

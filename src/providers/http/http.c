@@ -154,9 +154,19 @@ static void http_fini(void)
 	curl_started = false;
 }
 
+/* moat check: where the family's tools may connect. */
+static void http_describe(FILE *f)
+{
+	fprintf(f, "http (every request vetted: public addresses only unless allowed; "
+		   "redirects re-vetted; TLS verified):\n");
+	fetch_describe(f);
+	api_describe(f);
+}
+
 const struct provider http_provider = {
 	.name = "http",
 	.config_key = "http",
 	.init = http_init,
 	.fini = http_fini,
+	.describe = http_describe,
 };

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "callctx.h"
 #include "config.h"
@@ -125,8 +126,10 @@ enum moat_rc http_policy_nets(const json_t *arr, struct egress_net **nets, size_
 enum moat_rc fetch_register(struct registry *reg, struct http_family *fam, const json_t *section,
 			    struct moat_err *err);
 void fetch_fini(void);
+void fetch_describe(FILE *f);
 enum moat_rc api_register(struct registry *reg, struct http_family *fam, const json_t *section,
 			  struct moat_err *err);
 void api_fini(void);
+void api_describe(FILE *f);
 
 #endif
