@@ -439,7 +439,9 @@ static enum moat_rc one_hop(CURL *h, const struct http_request *rq, const char *
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
-	if (rq->ca && rq->ca_len)
+	/* Only for https: libcurl copies the blob into every transfer that
+	 * has it, and plain http never reads it. */
+	if (rq->ca && rq->ca_len && strcmp(t->scheme, "https") == 0)
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L);
