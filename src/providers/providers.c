@@ -10,14 +10,14 @@
 #include "moat_build.h"
 
 extern const struct provider fs_provider;
-extern const struct provider http_provider;
+extern const struct provider http_module_provider; /* modules.c */
 #if MOAT_TEST_PROVIDER
 extern const struct provider testing_provider;
 #endif
 
 static const struct provider *const all[] = {
 	&fs_provider,
-	&http_provider,
+	&http_module_provider,
 #if MOAT_TEST_PROVIDER
 	&testing_provider,
 #endif

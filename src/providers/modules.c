@@ -1,0 +1,101 @@
+/*
+ * modules.c - tool families built as loadable modules, loaded only when the
+ * config asks for them.
+ *
+ * The http family needs libcurl and libxml2, which bring some forty shared
+ * libraries with them; linked into the binary, every `moat` start would map
+ * and relocate them (about 9 ms and 8 MB) even when no http tool is
+ * configured. So the family is built as moat_http.so and this stand-in
+ * provider, registered under the family's config key, loads it the first
+ * time the config has an "http" section: from the directory of the running
+ * binary (a build tree), else from MOAT_MODULE_DIR (an installation). The
+ * module's own `http_provider` then does the work; its calls into core are
+ * resolved against the binary, which exports them. Loading happens at
+ * start-up, before the sandbox, and the module is never unloaded.
+ *
+ * Start-up and exit only; not thread-safe.
+ */
+#include "providers.h"
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "moat_build.h"
+
+#define HTTP_MODULE "moat_http.so"
+
+static const struct provider *http_real;
+
+/* dlopen the module file name from the binary's directory, else from the
+ * installation's module directory. */
+static void *open_module(const char *name, char *tried, size_t n)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	void *h = NULL;
+
+	tried[0] = '\0';
+	if (len > 0) {
+		char *slash;
+		exe[len] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/%s", exe, name);
+			if (access(path, R_OK) == 0 && (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+				return h;
+			snprintf(tried, n, "%s", path);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", MOAT_MODULE_DIR, name);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *why = dlerror();
+		size_t used = strlen(tried);
+		snprintf(tried + used, n - used, "%s%s (%s)", used ? ", " : "", path,
+			 why ? why : "not found");
+	}
+	return h;
+}
+
+static enum moat_rc http_module_init(struct registry *reg, const json_t *section,
+				     const struct moat_config *cfg, struct moat_err *err)
+{
+	char tried[2 * PATH_MAX + 256];
+	void *h;
+
+	if (!http_real) {
+		h = open_module(HTTP_MODULE, tried, sizeof(tried));
+		if (!h)
+			return moat_err_set(err, MOAT_EINTERNAL,
+					    "cannot load the http family's module; tried %s", tried);
+		http_real = dlsym(h, "http_provider");
+		if (!http_real)
+			return moat_err_set(err, MOAT_EINTERNAL,
+					    "%s has no http_provider", HTTP_MODULE);
+	}
+	return http_real->init(reg, section, cfg, err);
+}
+
+static void http_module_fini(void)
+{
+	if (http_real && http_real->fini)
+		http_real->fini();
+}
+
+static void http_module_describe(FILE *f)
+{
+	if (http_real && http_real->describe)
+		http_real->describe(f);
+}
+
+const struct provider http_module_provider = {
+	.name = "http",
+	.config_key = "http",
+	.init = http_module_init,
+	.fini = http_module_fini,
+	.describe = http_module_describe,
+};
