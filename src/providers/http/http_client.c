@@ -392,11 +392,16 @@ static enum moat_rc one_hop(CURL *h, const struct http_request *rq, const char *
 
 	if (timeout <= 0)
 		return moat_err_set(err, MOAT_ETIMEOUT, "the call's deadline passed");
-	snprintf(drop, sizeof(drop), "-%s:%u", t->host, (unsigned)t->port);
-	if (!(resolve = curl_slist_append(resolve, drop)) ||
-	    !(resolve = curl_slist_append(resolve, t->resolve))) {
-		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		goto out;
+	/* Pin the vetted addresses (replacing what an earlier request pinned
+	 * for the same host and port). An IPv6 literal has nothing to pin:
+	 * libcurl connects to it without resolving (egress.h). */
+	if (t->resolve[0]) {
+		snprintf(drop, sizeof(drop), "-%s:%u", t->host, (unsigned)t->port);
+		if (!(resolve = curl_slist_append(resolve, drop)) ||
+		    !(resolve = curl_slist_append(resolve, t->resolve))) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	for (size_t i = 0; with_headers && rq->headers && rq->headers[i]; i++) {
 		struct curl_slist *nh = curl_slist_append(headers, rq->headers[i]);
