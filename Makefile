@@ -46,6 +46,8 @@ fuzz: build-fuzz
 
 bench: deps
 	@bench/run.sh
+	@bench/fs.sh
+	@bench/http.sh
 
 clean:
 	rm -rf build build-test build-asan build-fuzz bench/out

@@ -658,7 +658,7 @@ static enum moat_rc rebuild_url(CURLU *u, struct egress_target *t, int family,
 	return MOAT_OK;
 }
 
-/* Error unless part is absent from u. */
+/* True when u holds part, even an empty one ("http://@host/"). */
 static bool has_part(CURLU *u, CURLUPart part)
 {
 	char *s = NULL;
