@@ -205,33 +205,35 @@ static size_t cp_count(const char *s, size_t n)
 	return c;
 }
 
-/* The page of text the call asked for, with the reference's notes. */
+/* The page of text the call asked for, worded as the reference fetch
+ * server words it: "{prefix}Contents of {url}:\n{page}", the page being
+ * "<error>No more content available.</error>" past the end, and followed by
+ * the truncation note when more remains. url is the one the call named. */
 static enum moat_rc page_text(const char *url, const char *prefix, const char *text, size_t len,
 			      json_int_t start, json_int_t max_len, struct tool_result *out,
 			      struct moat_err *err)
 {
 	size_t total = cp_count(text, len);
-	size_t from, to, next;
+	size_t from, to;
 	char *msg = NULL, note[200];
 	int w;
 	enum moat_rc rc = MOAT_OK;
 
 	note[0] = '\0';
-	if ((size_t)start >= total && total > 0) {
-		return tool_result_text(out, "<error>No more content available.</error>")
-			       ? moat_err_set(err, MOAT_ENOMEM, "out of memory")
-			       : MOAT_OK;
+	if ((size_t)start >= total) {
+		w = asprintf(&msg, "%sContents of %s:\n<error>No more content available.</error>",
+			     prefix, url);
+	} else {
+		from = cp_offset(text, len, (size_t)start);
+		to = from + cp_offset(text + from, len - from, (size_t)max_len);
+		if (to < len)
+			snprintf(note, sizeof(note),
+				 "\n\n<error>Content truncated. Call the fetch tool with a start_index "
+				 "of %zu to get more content.</error>",
+				 (size_t)start + (size_t)max_len);
+		w = asprintf(&msg, "%sContents of %s:\n%.*s%s", prefix, url, (int)(to - from),
+			     text + from, note);
 	}
-	from = cp_offset(text, len, (size_t)start);
-	to = from + cp_offset(text + from, len - from, (size_t)max_len);
-	next = (size_t)start + (size_t)max_len;
-	if (to < len)
-		snprintf(note, sizeof(note),
-			 "\n\n<error>Content truncated. Call the fetch tool with a start_index of %zu "
-			 "to get more content.</error>",
-			 next);
-	w = asprintf(&msg, "%sContents of %s:\n%.*s%s", prefix, url, (int)(to - from), text + from,
-		     note);
 	if (w < 0)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (tool_result_text(out, msg))
@@ -323,20 +325,22 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		if ((rc = htext_convert(r.body, r.body_len, r.final_url, c->max_bytes, &text, &tlen,
 					NULL, err)))
 			goto out;
-		rc = page_text(r.final_url, "", text, tlen, start, max_len, out, err);
+		rc = page_text(url, "", text, tlen, start, max_len, out, err);
 	} else if (is_text(r.content_type) &&
 		   (r.content_type || !memchr(r.body, '\0', r.body_len))) {
+		char prefix[256];
 		text = http_utf8_repair(r.body, r.body_len, latin1_charset(r.charset), &tlen);
 		if (!text) {
 			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 			goto out;
 		}
-		rc = page_text(r.final_url,
-			       raw || !r.content_type || is_html(&r)
-				       ? ""
-				       : "Content type cannot be simplified to markdown, but here is "
-					 "the raw content:\n",
-			       text, tlen, start, max_len, out, err);
+		/* As the reference says it for everything it does not simplify. */
+		snprintf(prefix, sizeof(prefix),
+			 "Content type %s%s%s cannot be simplified to markdown, but here is the raw "
+			 "content:\n",
+			 r.content_type ? r.content_type : "", r.charset ? "; charset=" : "",
+			 r.charset ? r.charset : "");
+		rc = page_text(url, prefix, text, tlen, start, max_len, out, err);
 	} else if (raw) {
 		rc = binary_result(c, &r, out, err);
 	} else {
