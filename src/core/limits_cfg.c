@@ -35,6 +35,20 @@ void bucket_init(struct token_bucket *b, uint32_t per_minute)
 	b->last_ns = moat_now_ns();
 }
 
+struct timespec moat_deadline_ts(uint32_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return until;
+}
+
 void bucket_init_burst(struct token_bucket *b, uint32_t per_minute, uint32_t burst)
 {
 	bucket_init(b, per_minute);

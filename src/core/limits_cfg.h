@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 struct limits {
 	size_t max_message_bytes;      /* one JSON-RPC message (default 4 MiB) */
@@ -56,6 +57,10 @@ void bucket_destroy(struct token_bucket *b);
 
 /* bucket_take - take one token at time now_ns; false when empty. */
 bool bucket_take(struct token_bucket *b, uint64_t now_ns);
+
+/* moat_deadline_ts - CLOCK_REALTIME now + ms, for pthread_cond_timedwait.
+ * Thread-safe. */
+struct timespec moat_deadline_ts(uint32_t ms);
 
 /* moat_now_ns - CLOCK_MONOTONIC in nanoseconds. */
 uint64_t moat_now_ns(void);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "limits_cfg.h"
+
 struct job {
 	struct job *next;
 	pool_job_fn fn;
@@ -116,13 +118,7 @@ bool pool_shutdown(struct pool *p, uint32_t timeout_ms)
 	struct timespec until;
 	bool done;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = moat_deadline_ts(timeout_ms);
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_broadcast(&p->more);

@@ -203,13 +203,7 @@ bool server_shutdown(struct server *s, uint32_t timeout_ms)
 	struct timespec until;
 	bool done;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = moat_deadline_ts(timeout_ms);
 	pthread_mutex_lock(&s->lock);
 	s->shutting_down = true;
 	for (struct call *c = s->inflight; c; c = c->next)

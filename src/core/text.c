@@ -5,6 +5,7 @@
 #include "text.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Sixteen bytes at a time with GCC/Clang vector extensions: SSE2 on
@@ -78,4 +79,30 @@ size_t text_utf8_prefix(const char *s, size_t max)
 	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
 		i--;
 	return i;
+}
+
+char *text_base64(const unsigned char *buf, size_t len)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1);
+	size_t o = 0, i = 0;
+
+	if (!out)
+		return NULL;
+	for (; i + 2 < len; i += 3) {
+		unsigned v = (unsigned)buf[i] << 16 | (unsigned)buf[i + 1] << 8 | buf[i + 2];
+		out[o++] = tbl[v >> 18];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = tbl[(v >> 6) & 63];
+		out[o++] = tbl[v & 63];
+	}
+	if (i < len) {
+		unsigned v = (unsigned)buf[i] << 16 | (i + 1 < len ? (unsigned)buf[i + 1] << 8 : 0);
+		out[o++] = tbl[v >> 18];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+	return out;
 }

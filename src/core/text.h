@@ -2,7 +2,8 @@
  * text.h - small string helpers for messages moat writes: cutting
  * client-supplied text to a bound without splitting a UTF-8 sequence (a cut
  * in the middle would make the JSON message that carries it invalid), and
- * finding the runs of text a JSON string can carry without escapes.
+ * finding the runs of text a JSON string can carry without escapes, and
+ * base64 for binary content.
  * Pure and thread-safe.
  */
 #ifndef MOAT_CORE_TEXT_H
@@ -22,5 +23,9 @@ size_t text_utf8_prefix(const char *s, size_t max);
  * Scans a word at a time; s need not be aligned or NUL-terminated.
  */
 size_t text_json_plain(const char *s, size_t n, bool ascii_only);
+
+/* text_base64 - a new NUL-terminated base64 (RFC 4648, padded) of
+ * buf[0..len); NULL on ENOMEM. Caller frees. */
+char *text_base64(const unsigned char *buf, size_t len);
 
 #endif

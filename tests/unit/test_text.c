@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -61,11 +62,32 @@ static void test_json_plain(void **state)
 	assert_int_equal(text_json_plain("", 0, true), 0);
 }
 
+/* RFC 4648 section 10's test vectors. */
+static void test_base64(void **state)
+{
+	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const want[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+					   "Zm9vYmFy"};
+	const unsigned char bin[] = {0x00, 0xff, 0x10, 0x80};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char *b = text_base64((const unsigned char *)in[i], strlen(in[i]));
+		assert_non_null(b);
+		assert_string_equal(b, want[i]);
+		free(b);
+	}
+	char *b = text_base64(bin, sizeof(bin));
+	assert_string_equal(b, "AP8QgA==");
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_json_plain),
+		cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -762,7 +762,7 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 	fs_mime(fs, b.p ? b.p : "", b.len < MAGIC_SNIFF_MAX ? b.len : MAGIC_SNIFF_MAX, mime,
 		sizeof(mime));
 	type = mime_canonical(mime);
-	b64 = fs_base64((const unsigned char *)(b.p ? b.p : ""), b.len);
+	b64 = text_base64((const unsigned char *)(b.p ? b.p : ""), b.len);
 	if (!b64) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;

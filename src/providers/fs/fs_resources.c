@@ -14,6 +14,7 @@
 
 #include "fs.h"
 #include "fs_util.h"
+#include "text.h"
 
 static int cmp_names(const void *a, const void *b)
 {
@@ -173,7 +174,7 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 		*out = json_pack("{s:[{s:s, s:s, s:s%}]}", "contents", "uri", uri, "mimeType", mime,
 				 "text", buf, len);
 	} else {
-		char *b64 = fs_base64((const unsigned char *)buf, len);
+		char *b64 = text_base64((const unsigned char *)buf, len);
 		*out = b64 ? json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri, "mimeType",
 				       mime, "blob", b64)
 			   : NULL;

@@ -22,8 +22,6 @@ enum moat_rc fs_read_all(int fd, size_t max, struct call_ctx *ctx, char **buf, s
 /* fs_utf8_valid - true when buf[0..len) is valid UTF-8 without NUL bytes. */
 bool fs_utf8_valid(const char *buf, size_t len);
 
-/* fs_base64 - a new NUL-terminated base64 (RFC 4648) of buf. Caller frees. */
-char *fs_base64(const unsigned char *buf, size_t len);
 
 /* fs_mime - the MIME type libmagic sees in buf (under fs->magic_lock),
  * written into out (size n); "application/octet-stream" when unknown. */

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "resp_cache.h"
 #include "schema.h"
+#include "text.h"
 
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_MAX_RESPONSE ((size_t)1 << 20)
@@ -341,10 +342,7 @@ static bool mime_allowed(const struct api_tool *t, const char *mime)
 static enum moat_rc binary_result(const struct api_tool *t, const char *url, const char *body,
 				  size_t len, struct tool_result *out, struct moat_err *err)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *b = (const unsigned char *)body;
 	char mime[128], *enc;
-	size_t o = 0, i = 0;
 	json_t *block;
 
 	if (len > t->max_bytes)
@@ -357,27 +355,12 @@ static enum moat_rc binary_result(const struct api_tool *t, const char *url, con
 				    "refused: the attachment's content is %s, which tool %s does not "
 				    "allow (mime_allow)",
 				    mime, t->name);
-	enc = malloc((len + 2) / 3 * 4 + 1);
+	enc = text_base64((const unsigned char *)body, len);
 	if (!enc)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	for (; i + 2 < len; i += 3) {
-		unsigned v = (unsigned)b[i] << 16 | (unsigned)b[i + 1] << 8 | b[i + 2];
-		enc[o++] = tbl[v >> 18];
-		enc[o++] = tbl[(v >> 12) & 63];
-		enc[o++] = tbl[(v >> 6) & 63];
-		enc[o++] = tbl[v & 63];
-	}
-	if (i < len) {
-		unsigned v = (unsigned)b[i] << 16 | (i + 1 < len ? (unsigned)b[i + 1] << 8 : 0);
-		enc[o++] = tbl[v >> 18];
-		enc[o++] = tbl[(v >> 12) & 63];
-		enc[o++] = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		enc[o++] = '=';
-	}
-	enc[o] = '\0';
 	block = json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource", "resource", "uri", url,
 			  "mimeType", mime, "blob", enc);
-	explicit_bzero(enc, o);
+	explicit_bzero(enc, strlen(enc));
 	free(enc);
 	if (!block || (!out->content && !(out->content = json_array())) ||
 	    json_array_append_new(out->content, block) != 0)

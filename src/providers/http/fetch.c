@@ -19,6 +19,7 @@
 
 #include "html_text.h"
 #include "log.h"
+#include "text.h"
 
 #define FETCH_DEFAULT_TIMEOUT_MS 30000
 #define FETCH_DEFAULT_MAX_BYTES ((size_t)5 << 20)
@@ -246,29 +247,11 @@ static enum moat_rc page_text(const char *url, const char *prefix, const char *t
 static enum moat_rc binary_result(const struct fetch_cfg *c, const struct http_response *r,
 				  struct tool_result *out, struct moat_err *err)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *b = (const unsigned char *)r->body;
-	size_t n = r->body_len, o = 0, i = 0;
-	char *enc = malloc((n + 2) / 3 * 4 + 1), mime[128];
+	char *enc = text_base64((const unsigned char *)r->body, r->body_len), mime[128];
 	json_t *block;
 
 	if (!enc)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	for (; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)b[i] << 16 | (unsigned)b[i + 1] << 8 | b[i + 2];
-		enc[o++] = tbl[v >> 18];
-		enc[o++] = tbl[(v >> 12) & 63];
-		enc[o++] = tbl[(v >> 6) & 63];
-		enc[o++] = tbl[v & 63];
-	}
-	if (i < n) {
-		unsigned v = (unsigned)b[i] << 16 | (i + 1 < n ? (unsigned)b[i + 1] << 8 : 0);
-		enc[o++] = tbl[v >> 18];
-		enc[o++] = tbl[(v >> 12) & 63];
-		enc[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		enc[o++] = '=';
-	}
-	enc[o] = '\0';
 	http_sniff_mime(c->fam, r->body, r->body_len, mime, sizeof(mime));
 	block = json_pack("{s:s, s:{s:s, s:s, s:s}}", "type", "resource", "resource", "uri",
 			  r->final_url ? r->final_url : "", "mimeType", mime, "blob", enc);
