@@ -42,6 +42,7 @@
 #define API_DEFAULT_BASE_MS 250
 #define API_DEFAULT_MAX_MS 8000
 #define API_EXCERPT 300
+#define API_FAST_MAX ((size_t)64 << 10) /* largest cached answer served on the fast path */
 
 enum api_response { RESP_JSON, RESP_TEXT, RESP_BINARY };
 
@@ -458,7 +459,11 @@ static bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool
 	if (!t->cacheable || build_request(t, args, &url, &body, &ignore))
 		goto out; /* errors are reported by the handler */
 	key = cache_key(url);
-	if (key && rcache_get(t->api->cache, key, moat_now_ns(), &e)) {
+	/* Only small answers here: this runs on the thread that reads input,
+	 * and a large one (parsing, selecting) is left to a worker, which
+	 * finds it in the cache as well. */
+	if (key && rcache_get(t->api->cache, key, moat_now_ns(), &e) &&
+	    e.body_len <= API_FAST_MAX) {
 		hit = true;
 		*rc = make_result(t, url, e.status, e.body, e.body_len, out, err);
 	}
