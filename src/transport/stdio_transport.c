@@ -61,13 +61,18 @@ struct writer {
 	char *held;  /* gathered messages, each with its '\n'; owned */
 	size_t held_len;
 	size_t held_cap;
+	unsigned held_count; /* messages in held */
 };
 
 /* Set while the calling thread is the reader working through a burst. */
 static _Thread_local bool in_burst;
 
-/* Gather at most this much before writing anyway. */
+/* Gather at most this much, or this many messages, before writing anyway:
+ * a client that reads answers as they come then works on the first ones
+ * while moat answers the rest (with 16 in flight, writing every 8 doubled
+ * the trivial calls answered per second over writing once per burst). */
 #define HOLD_MAX (256 * 1024)
+#define HOLD_MSGS 8
 
 /* Write iov[0..n) whole. Lock held. */
 static void write_all(struct writer *w, struct iovec *iov, int n)
@@ -131,6 +136,7 @@ static void flush_with(struct writer *w, const char *buf, size_t len)
 	if (n)
 		write_all(w, iov, n);
 	w->held_len = 0;
+	w->held_count = 0;
 	if (w->held_cap > HOLD_MAX) { /* a burst of large answers: give it back */
 		free(w->held);
 		w->held = NULL;
@@ -146,6 +152,8 @@ static void writer_send(void *ctx, const char *buf, size_t len)
 	pthread_mutex_lock(&w->lock);
 	if (!(in_burst && w->held_len + len < HOLD_MAX && hold(w, buf, len)))
 		flush_with(w, buf, len);
+	else if (++w->held_count >= HOLD_MSGS)
+		flush_with(w, NULL, 0);
 	pthread_mutex_unlock(&w->lock);
 }
 
