@@ -248,7 +248,12 @@ static uint64_t rule_rights(enum sandbox_access a)
 static void count_rules(const struct sandbox_plan *plan, struct sandbox_report *r)
 {
 	for (size_t i = 0; i < plan->nrules; i++) {
-		if (plan->rules[i].access == SANDBOX_READ)
+		struct stat st;
+		/* A single file (the resolver's /etc/hosts...) is not a root. */
+		if (plan->rules[i].fd >= 0 && fstat(plan->rules[i].fd, &st) == 0 &&
+		    !S_ISDIR(st.st_mode))
+			r->nfiles++;
+		else if (plan->rules[i].access == SANDBOX_READ)
 			r->nread++;
 		else if (plan->rules[i].access == SANDBOX_READ_WRITE)
 			r->nwrite++;
@@ -319,9 +324,9 @@ static void fill_summary(struct sandbox_report *r, const char *why)
 	if (r->landlock)
 		o = (size_t)snprintf(s, n,
 				     "Landlock ABI %d: %zu read-only root%s, %zu read-write root%s, "
-				     "no other file access, no exec%s%s",
+				     "%zu single file%s, no other file access, no exec%s%s",
 				     r->abi, r->nread, r->nread == 1 ? "" : "s", r->nwrite,
-				     r->nwrite == 1 ? "" : "s",
+				     r->nwrite == 1 ? "" : "s", r->nfiles, r->nfiles == 1 ? "" : "s",
 				     !r->tcp_denied ? "" : r->nports ? ", TCP bind denied, connect only to the configured ports" : ", TCP denied",
 				     r->scoped ? ", signals and abstract sockets scoped" : "");
 	else
