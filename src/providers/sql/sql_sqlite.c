@@ -143,6 +143,8 @@ static int sqls_authorize(void *u, int op, const char *a, const char *b, const c
 	case SQLITE_PRAGMA:
 		if (pragma_readonly(a) && (c->internal || (b && sql_table_allowed(db, b))))
 			return SQLITE_OK;
+		if (c->internal && a && strcasecmp(a, "index_info") == 0)
+			return SQLITE_OK; /* describe_table, for an index of an allowed table */
 		return deny(c, "only the read-only PRAGMAs table_info, table_xinfo, index_list "
 			       "and foreign_key_list, on allowed tables, are accepted");
 	case SQLITE_ATTACH:
@@ -588,6 +590,16 @@ static json_t *rows_as_objects(const struct sql_result *res)
 	return out;
 }
 
+/* Make key of every object in arr a JSON boolean (SQLite says 0/1). */
+static void to_bool(json_t *arr, const char *key)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o)
+		json_object_set_new(o, key, json_boolean(json_integer_value(json_object_get(o, key))));
+}
+
 static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 					const char *table, json_t *out, struct moat_err *err)
 {
@@ -623,6 +635,7 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 			       name, &res, err)))
 		goto out;
 	json_object_set_new(out, "columns", rows_as_objects(&res));
+	to_bool(json_object_get(out, "columns"), "not_null");
 	sql_result_free(&res);
 	if ((rc = run_internal(c,
 			       "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
@@ -637,6 +650,8 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 			       name, &res, err)))
 		goto out;
 	indexes = rows_as_objects(&res);
+	to_bool(indexes, "unique");
+	to_bool(indexes, "partial");
 	sql_result_free(&res);
 	json_array_foreach(indexes, i, ix) {
 		json_t *cols = json_array(), *r;
