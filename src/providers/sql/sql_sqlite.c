@@ -69,6 +69,8 @@ struct sqls_conn {
 	uint64_t deadline_ns;   /* min(call deadline, timeout_ms); 0 = none */
 	enum moat_rc stop;      /* why the progress handler interrupted */
 	const char *denied;     /* the authorizer's rule, static */
+	char **modules;         /* virtual-table modules (eponymous tables) */
+	size_t nmodules;
 };
 
 static uint64_t now_ns(void)
@@ -90,6 +92,23 @@ static bool is_catalog(const char *t)
 static bool is_harmless_vtab(const char *t)
 {
 	return t && (strcasecmp(t, "json_each") == 0 || strcasecmp(t, "json_tree") == 0);
+}
+
+/*
+ * A read that names no schema is either a common table expression (or a
+ * subquery) or a count(*) over a real table. It is a CTE when no table and
+ * no virtual-table module of that name exists; the body of the CTE went
+ * through the authorizer on its own.
+ */
+static bool is_cte(struct sqls_conn *c, const char *t)
+{
+	if (!t || sqlite3_table_column_metadata(c->h, "main", t, NULL, NULL, NULL, NULL, NULL,
+						NULL) == SQLITE_OK)
+		return false;
+	for (size_t i = 0; i < c->nmodules; i++)
+		if (strcasecmp(c->modules[i], t) == 0)
+			return false;
+	return strncasecmp(t, "pragma_", 7) != 0 && !is_catalog(t);
 }
 
 static int deny(struct sqls_conn *c, const char *rule)
@@ -133,9 +152,9 @@ static int sqls_authorize(void *u, int op, const char *a, const char *b, const c
 		if (allowlist && strncasecmp(a, "pragma_", 7) == 0)
 			return deny(c, "pragma functions are refused when the database has a "
 				       "\"tables\" allowlist (use describe_table)");
-		return sql_table_allowed(db, a)
-			       ? SQLITE_OK
-			       : deny(c, "a table outside the database's \"tables\" allowlist");
+		if (sql_table_allowed(db, a) || (!dbname && is_cte(c, a)))
+			return SQLITE_OK;
+		return deny(c, "a table outside the database's \"tables\" allowlist");
 	case SQLITE_FUNCTION:
 		if (b && strcasecmp(b, "load_extension") == 0)
 			return deny(c, "load_extension is refused");
@@ -680,9 +699,28 @@ static void sqls_close(struct sql_db *db)
 	if (!c)
 		return;
 	sqlite3_close_v2(c->h);
+	for (size_t i = 0; i < c->nmodules; i++)
+		free(c->modules[i]);
+	free(c->modules);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	db->conn = NULL;
+}
+
+/* sqlite3_exec callback: remember one module name. */
+static int add_module(void *u, int n, char **vals, char **names)
+{
+	struct sqls_conn *c = u;
+	char **m = realloc(c->modules, (c->nmodules + 1) * sizeof(*m));
+
+	(void)names;
+	if (!m)
+		return 1;
+	c->modules = m;
+	if (n < 1 || !vals[0] || !(m[c->nmodules] = strdup(vals[0])))
+		return 1;
+	c->nmodules++;
+	return 0;
 }
 
 /* Apply the connection-wide hardening; false on failure. */
@@ -708,6 +746,8 @@ static bool harden(struct sqls_conn *c, bool write)
 	      SQLITE_OK;
 	ok &= sqlite3_exec(h, "SELECT * FROM json_each('[]'), json_tree('[]')", NULL, NULL,
 			   NULL) == SQLITE_OK;
+	ok &= sqlite3_exec(h, "SELECT name FROM pragma_module_list", add_module, c, NULL) ==
+	      SQLITE_OK;
 	sqlite3_set_authorizer(h, sqls_authorize, c);
 	sqlite3_progress_handler(h, SQLS_PROGRESS_OPS, sqls_progress, c);
 	sqlite3_busy_handler(h, sqls_busy, c);
