@@ -36,6 +36,11 @@ const card = await client.callTool({ name: 'crm_contact_card', arguments: { id: 
 show('crm_contact_card id=1 → a binary attachment, MIME type sniffed from its bytes', `${card.content[0].type}: ${card.content[0].resource?.mimeType}, ${card.content[0].resource?.blob.length} base64 bytes`);
 show('fetch http://169.254.169.254/latest/meta-data → refused by the egress guard', await call('fetch', { url: 'http://169.254.169.254/latest/meta-data' }));
 show('fetch http://2130706433/admin → 127.0.0.1 in disguise, refused', await call('fetch', { url: 'http://2130706433/admin' }));
+show('list_tables (the shop database, built from examples/demo.sql)', await call('list_tables', {}));
+const q = await client.callTool({ name: 'read_query', arguments: { query: 'SELECT c.name, count(*) AS orders, sum(o.total) AS spent FROM customer c JOIN orders o ON o.customer_id = c.id WHERE o.total > ?1 GROUP BY c.id ORDER BY spent DESC', params: [5] } });
+show('read_query with a bound parameter → a text table and structuredContent', `${text(q)}\n${JSON.stringify(q.structuredContent.rows)}`);
+show('read_query "DELETE FROM orders" → refused: the database is opened read-only', await call('read_query', { query: 'DELETE FROM orders' }));
+show('read_query "SELECT 1; DROP TABLE orders" → refused: one statement per call', await call('read_query', { query: 'SELECT 1; DROP TABLE orders' }));
 const { resources } = await client.listResources();
 show(`resources/list (${resources.length} files as file:// resources)`, resources.slice(0, 4).map((r) => r.uri).join('\n'));
 await client.close();

@@ -10,6 +10,7 @@
 #include "moat_build.h"
 
 extern const struct provider fs_provider;
+extern const struct provider sql_provider;
 extern const struct provider http_module_provider; /* modules.c */
 #if MOAT_TEST_PROVIDER
 extern const struct provider testing_provider;
@@ -17,6 +18,7 @@ extern const struct provider testing_provider;
 
 static const struct provider *const all[] = {
 	&fs_provider,
+	&sql_provider,
 	&http_module_provider,
 #if MOAT_TEST_PROVIDER
 	&testing_provider,

@@ -1,0 +1,517 @@
+/*
+ * sql.c - the sql family's provider: reads the config's "databases"
+ * section, opens every database through its backend before the sandbox,
+ * and registers one set of tools that serves them all: list_databases,
+ * list_tables, describe_table, read_query, and write_query when some
+ * database says "write": true. A call names its database with "database",
+ * which may be left out when only one is configured. Results carry
+ * structuredContent {columns, rows, truncated, row_count} and a text table.
+ *
+ * Thread-safe: the database list is read-only after start-up; backends
+ * guard their connections.
+ */
+#include "sql.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "providers.h"
+
+#define ENVELOPE_RESERVE 1024
+
+struct sql_family {
+	struct sql_db *dbs;
+	size_t ndbs;
+};
+
+static struct sql_family family;
+
+static const struct sql_backend *const backends[] = {&sqls_backend, NULL};
+
+bool sql_table_allowed(const struct sql_db *db, const char *table)
+{
+	if (!table)
+		return false;
+	if (!db->tables)
+		return true;
+	for (size_t i = 0; i < db->ntables; i++)
+		if (strcasecmp(db->tables[i], table) == 0)
+			return true;
+	return false;
+}
+
+/* ---- picking the database ------------------------------------------------- */
+
+static enum moat_rc pick(json_t *args, struct sql_db **out, struct moat_err *err)
+{
+	const char *name = json_string_value(json_object_get(args, "database"));
+
+	if (!name) {
+		if (family.ndbs == 1) {
+			*out = &family.dbs[0];
+			return MOAT_OK;
+		}
+		return moat_err_set(err, MOAT_EINVAL,
+				    "database: required when more than one database is configured "
+				    "(see list_databases)");
+	}
+	for (size_t i = 0; i < family.ndbs; i++)
+		if (strcmp(family.dbs[i].name, name) == 0) {
+			*out = &family.dbs[i];
+			return MOAT_OK;
+		}
+	return moat_err_set(err, MOAT_ENOTFOUND,
+			    "database: no database of that name is configured (see list_databases)");
+}
+
+/* ---- tools ------------------------------------------------------------------ */
+
+static enum moat_rc put(struct tool_result *out, json_t *structured, char *text,
+			struct moat_err *err)
+{
+	enum moat_rc rc;
+
+	if (!structured || !text) {
+		json_decref(structured);
+		free(text);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	rc = tool_result_text(out, text);
+	free(text);
+	if (rc) {
+		json_decref(structured);
+		return moat_err_set(err, rc, "out of memory");
+	}
+	out->structured = structured;
+	return MOAT_OK;
+}
+
+static enum moat_rc list_databases(struct call_ctx *ctx, void *data, json_t *args,
+				   struct tool_result *out, struct moat_err *err)
+{
+	json_t *arr = json_array();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)ctx;
+	(void)data;
+	(void)args;
+	for (size_t i = 0; arr && f && i < family.ndbs; i++) {
+		const struct sql_db *db = &family.dbs[i];
+		json_t *tables = json_null();
+		if (db->tables) {
+			tables = json_array();
+			for (size_t k = 0; k < db->ntables; k++)
+				json_array_append_new(tables, json_string(db->tables[k]));
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "name",
+						     db->name, "type", db->be->type, "write",
+						     db->write, "tables", tables, "max_rows",
+						     (json_int_t)db->max_rows, "max_bytes",
+						     (json_int_t)db->max_bytes, "timeout_ms",
+						     (json_int_t)db->timeout_ms));
+		fprintf(f, "%s (%s, %s%s)\n", db->name, db->be->type,
+			db->write ? "read-write" : "read-only",
+			db->tables ? ", table allowlist" : "");
+	}
+	if (f)
+		fclose(f);
+	return put(out, arr ? json_pack("{s:o}", "databases", arr) : NULL, text, err);
+}
+
+static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
+				struct tool_result *out, struct moat_err *err)
+{
+	struct sql_db *db;
+	json_t *tables, *t;
+	enum moat_rc rc;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)data;
+	if ((rc = pick(args, &db, err)))
+		return rc;
+	if (!(tables = json_array()))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = db->be->list_tables(db, ctx, tables, err))) {
+		json_decref(tables);
+		return rc;
+	}
+	if ((f = open_memstream(&text, &len))) {
+		json_array_foreach(tables, i, t)
+			fprintf(f, "%s%s\n", json_string_value(json_object_get(t, "name")),
+				strcmp(json_string_value(json_object_get(t, "type")), "view") == 0
+					? " (view)"
+					: "");
+		if (json_array_size(tables) == 0)
+			fprintf(f, "(no tables)\n");
+		fclose(f);
+	}
+	return put(out, json_pack("{s:s, s:o}", "database", db->name, "tables", tables), text,
+		   err);
+}
+
+static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *args,
+				   struct tool_result *out, struct moat_err *err)
+{
+	const char *table = json_string_value(json_object_get(args, "table_name"));
+	struct sql_db *db;
+	json_t *o, *v;
+	enum moat_rc rc;
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)data;
+	if ((rc = pick(args, &db, err)))
+		return rc;
+	if (!(o = json_pack("{s:s}", "database", db->name)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = db->be->describe_table(db, ctx, table, o, err))) {
+		json_decref(o);
+		return rc;
+	}
+	if ((f = open_memstream(&text, &len))) {
+		fprintf(f, "%s %s\ncolumns:\n", json_string_value(json_object_get(o, "type")),
+			json_string_value(json_object_get(o, "table")));
+		json_array_foreach(json_object_get(o, "columns"), i, v) {
+			json_t *def = json_object_get(v, "default");
+			fprintf(f, "  %s %s%s%s%s", json_string_value(json_object_get(v, "name")),
+				json_string_value(json_object_get(v, "type")),
+				json_is_true(json_object_get(v, "not_null")) ? " NOT NULL" : "",
+				json_integer_value(json_object_get(v, "primary_key")) ? " PRIMARY KEY"
+										     : "",
+				json_is_string(def) ? " DEFAULT " : "");
+			if (json_is_string(def))
+				fputs(json_string_value(def), f);
+			fputc('\n', f);
+		}
+		json_array_foreach(json_object_get(o, "foreign_keys"), i, v)
+			fprintf(f, "foreign key: %s -> %s(%s)\n",
+				json_string_value(json_object_get(v, "from")),
+				json_string_value(json_object_get(v, "table")),
+				json_is_string(json_object_get(v, "to"))
+					? json_string_value(json_object_get(v, "to"))
+					: "primary key");
+		json_array_foreach(json_object_get(o, "indexes"), i, v) {
+			size_t k;
+			json_t *c;
+			fprintf(f, "index: %s%s (", json_string_value(json_object_get(v, "name")),
+				json_is_true(json_object_get(v, "unique")) ? " UNIQUE" : "");
+			json_array_foreach(json_object_get(v, "columns"), k, c)
+				fprintf(f, "%s%s", k ? ", " : "",
+					json_is_string(c) ? json_string_value(c) : "<expression>");
+			fprintf(f, ")\n");
+		}
+		fclose(f);
+	}
+	return put(out, o, text, err);
+}
+
+static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode mode,
+			      struct tool_result *out, struct moat_err *err)
+{
+	json_t *q = json_object_get(args, "query"), *params = json_object_get(args, "params");
+	struct sql_result res = {0};
+	struct sql_db *db;
+	size_t room, cap;
+	json_t *o = NULL;
+	enum moat_rc rc;
+
+	if ((rc = pick(args, &db, err)))
+		return rc;
+	if (mode == SQL_WRITE && !db->write)
+		return moat_err_set(err, MOAT_EDENIED,
+				    "write_query: database %s is read-only (the config does not say "
+				    "\"write\": true)", db->name);
+	/* Rows and the text table each get half of what the result may take. */
+	room = ctx->output_budget > 2 * ENVELOPE_RESERVE
+		       ? (ctx->output_budget - 2 * ENVELOPE_RESERVE) / 2
+		       : ctx->output_budget / 4;
+	cap = db->max_bytes < room ? db->max_bytes : room;
+	if ((rc = sql_result_init(&res, db->max_rows, cap, err)))
+		return rc;
+	rc = db->be->query(db, ctx, json_string_value(q), json_string_length(q),
+			   json_is_array(params) ? params : NULL, mode, &res, err);
+	if (rc)
+		goto out;
+	if (!(o = sql_result_json(&res))) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_set_new(o, "database", json_string(db->name));
+	if (mode == SQL_WRITE) {
+		char line[96];
+		json_object_set_new(o, "affected_rows", json_integer((json_int_t)res.affected));
+		snprintf(line, sizeof(line), "%lld row%s affected\n", (long long)res.affected,
+			 res.affected == 1 ? "" : "s");
+		if (json_array_size(res.columns) == 0) {
+			rc = put(out, o, strdup(line), err);
+			o = NULL;
+			goto out;
+		}
+	}
+	rc = put(out, o, sql_result_table(&res, cap), err);
+	o = NULL;
+out:
+	json_decref(o);
+	sql_result_free(&res);
+	return rc;
+}
+
+static enum moat_rc read_query(struct call_ctx *ctx, void *data, json_t *args,
+			       struct tool_result *out, struct moat_err *err)
+{
+	(void)data;
+	return run_query(ctx, args, SQL_READ, out, err);
+}
+
+static enum moat_rc write_query(struct call_ctx *ctx, void *data, json_t *args,
+				struct tool_result *out, struct moat_err *err)
+{
+	(void)data;
+	return run_query(ctx, args, SQL_WRITE, out, err);
+}
+
+/* ---- schemas ------------------------------------------------------------------ */
+
+#define DB_PROP                                                                                \
+	"\"database\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64,"                 \
+	"\"description\":\"A database name from list_databases; may be left out when only "   \
+	"one is configured.\"}"
+
+#define QUERY_PROPS                                                                            \
+	DB_PROP ",\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100000,"        \
+	"\"description\":\"Exactly one SQL statement. Use ?1, ?2 ... (or ?) placeholders for " \
+	"values and pass them in params.\"},"                                                  \
+	"\"params\":{\"type\":\"array\",\"maxItems\":999,\"description\":\"Values bound to the " \
+	"placeholders in order: strings, numbers, booleans (1/0), null; {\\\"base64\\\": "     \
+	"\\\"...\\\"} for a blob; any other array or object is bound as its JSON text.\"}"
+
+#define RESULT_SCHEMA                                                                          \
+	"{\"type\":\"object\",\"properties\":{"                                                \
+	"\"database\":{\"type\":\"string\"},"                                                  \
+	"\"columns\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"      \
+	"\"name\":{\"type\":\"string\"},\"type\":{\"type\":[\"string\",\"null\"]}},"           \
+	"\"required\":[\"name\",\"type\"]}},"                                                  \
+	"\"rows\":{\"type\":\"array\",\"items\":{\"type\":\"array\"}},"                        \
+	"\"truncated\":{\"type\":\"boolean\"},\"row_count\":{\"type\":\"integer\"},"           \
+	"\"note\":{\"type\":\"string\"},\"affected_rows\":{\"type\":\"integer\"}},"           \
+	"\"required\":[\"columns\",\"rows\",\"truncated\",\"row_count\"]}"
+
+struct sql_tool_def {
+	const char *name, *title, *desc, *in, *outs;
+	tool_handler_fn fn;
+	bool write;
+};
+
+static const struct sql_tool_def defs[] = {
+	{"list_databases", "List databases",
+	 "List the configured databases: name, engine, whether writes are allowed, the table "
+	 "allowlist and the result limits.",
+	 "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
+	 "{\"type\":\"object\",\"properties\":{\"databases\":{\"type\":\"array\",\"items\":{"
+	 "\"type\":\"object\"}}},\"required\":[\"databases\"]}",
+	 list_databases, false},
+	{"list_tables", "List tables", "List the tables and views of a database that may be read.",
+	 "{\"type\":\"object\",\"properties\":{" DB_PROP "},\"additionalProperties\":false}",
+	 "{\"type\":\"object\",\"properties\":{\"database\":{\"type\":\"string\"},\"tables\":{"
+	 "\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+	 "\"string\"},\"type\":{\"type\":\"string\"}},\"required\":[\"name\",\"type\"]}}},"
+	 "\"required\":[\"tables\"]}",
+	 list_tables, false},
+	{"describe_table", "Describe a table",
+	 "The schema of one table or view: columns (type, NOT NULL, default, primary key), "
+	 "foreign keys and indexes.",
+	 "{\"type\":\"object\",\"properties\":{" DB_PROP ",\"table_name\":{\"type\":\"string\","
+	 "\"minLength\":1,\"maxLength\":1024}},\"required\":[\"table_name\"],"
+	 "\"additionalProperties\":false}",
+	 "{\"type\":\"object\",\"properties\":{\"database\":{\"type\":\"string\"},\"table\":{"
+	 "\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"columns\":{\"type\":\"array\"},"
+	 "\"foreign_keys\":{\"type\":\"array\"},\"indexes\":{\"type\":\"array\"}},"
+	 "\"required\":[\"table\",\"columns\",\"foreign_keys\",\"indexes\"]}",
+	 describe_table, false},
+	{"read_query", "Run a read-only SQL query",
+	 "Run one read-only SQL statement (SELECT, WITH ... SELECT) and return its rows. Rows "
+	 "are capped by the database's max_rows and max_bytes (truncated: true says so).",
+	 "{\"type\":\"object\",\"properties\":{" QUERY_PROPS "},\"required\":[\"query\"],"
+	 "\"additionalProperties\":false}",
+	 RESULT_SCHEMA, read_query, false},
+	{"write_query", "Run a writing SQL statement",
+	 "Run one INSERT, UPDATE or DELETE (or, on a database without a table allowlist, a "
+	 "schema change) on a database configured with \"write\": true; returns the number of "
+	 "rows affected.",
+	 "{\"type\":\"object\",\"properties\":{" QUERY_PROPS "},\"required\":[\"query\"],"
+	 "\"additionalProperties\":false}",
+	 RESULT_SCHEMA, write_query, true},
+};
+
+static enum moat_rc register_tools(struct registry *reg, bool any_write, struct moat_err *err)
+{
+	enum moat_rc rc = MOAT_OK;
+
+	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == MOAT_OK; i++) {
+		json_error_t jerr;
+		json_t *in, *outs;
+		if (defs[i].write && !any_write)
+			continue;
+		in = json_loads(defs[i].in, 0, &jerr);
+		outs = json_loads(defs[i].outs, 0, &jerr);
+		struct tool_spec spec = {
+			.name = defs[i].name,
+			.title = defs[i].title,
+			.description = defs[i].desc,
+			.input_schema = in,
+			.output_schema = outs,
+			.annotations = {.read_only = defs[i].write ? HINT_FALSE : HINT_TRUE,
+					.destructive = defs[i].write ? HINT_TRUE : HINT_FALSE,
+					.idempotent = defs[i].write ? HINT_FALSE : HINT_TRUE,
+					.open_world = HINT_FALSE},
+			.inline_ok = defs[i].fn == list_databases,
+			.handler = defs[i].fn,
+		};
+		if (!in || !outs)
+			rc = moat_err_set(err, MOAT_EINTERNAL, "sql: bad schema for %s", defs[i].name);
+		else
+			rc = registry_add(reg, &spec, err);
+		json_decref(in);
+		json_decref(outs);
+	}
+	return rc;
+}
+
+/* ---- config --------------------------------------------------------------------- */
+
+static size_t get_size(const json_t *o, const char *key, size_t def)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? (size_t)json_integer_value(v) : def;
+}
+
+/* Resolve a database file path against the config's directory; it must
+ * exist and be a regular file. */
+static enum moat_rc resolve_path(const char *given, const char *base, const char *name,
+				 char **out, struct moat_err *err)
+{
+	char joined[PATH_MAX], real[PATH_MAX];
+
+	if (given[0] != '/' && base) {
+		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, given) >= sizeof(joined))
+			return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: path too long",
+					    name);
+		given = joined;
+	}
+	if (!realpath(given, real))
+		return moat_err_set(err, MOAT_EINVAL,
+				    "/databases/%s/path: cannot resolve the database file: %s", name,
+				    strerror(errno));
+	if (!(*out = strdup(real)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
+static enum moat_rc parse_db(const char *name, const json_t *o, const char *base,
+			     struct sql_db *db, struct moat_err *err)
+{
+	const char *type = json_string_value(json_object_get(o, "type"));
+	const json_t *tables = json_object_get(o, "tables");
+	const char *path = json_string_value(json_object_get(o, "path"));
+	size_t i;
+	json_t *t;
+
+	if (!(db->name = strdup(name)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	for (i = 0; backends[i]; i++)
+		if (type && strcmp(backends[i]->type, type) == 0)
+			db->be = backends[i];
+	if (!db->be)
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type",
+				    name);
+	db->write = json_is_true(json_object_get(o, "write"));
+	db->max_rows = get_size(o, "max_rows", SQL_DEFAULT_MAX_ROWS);
+	db->max_bytes = get_size(o, "max_bytes", SQL_DEFAULT_MAX_BYTES);
+	db->timeout_ms = (uint32_t)get_size(o, "timeout_ms", SQL_DEFAULT_TIMEOUT_MS);
+	if (json_is_array(tables)) {
+		db->tables = calloc(json_array_size(tables) + 1, sizeof(*db->tables));
+		if (!db->tables)
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		json_array_foreach(tables, i, t) {
+			if (!(db->tables[i] = strdup(json_string_value(t))))
+				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			db->ntables = i + 1;
+		}
+	}
+	if (!path)
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: required for %s", name,
+				    db->be->type);
+	return resolve_path(path, base, name, &db->path, err);
+}
+
+static void sql_fini(void)
+{
+	for (size_t i = 0; i < family.ndbs; i++) {
+		struct sql_db *db = &family.dbs[i];
+		if (db->be)
+			db->be->close(db);
+		for (size_t k = 0; k < db->ntables; k++)
+			free(db->tables[k]);
+		free(db->tables);
+		free(db->name);
+		free(db->path);
+	}
+	free(family.dbs);
+	memset(&family, 0, sizeof(family));
+}
+
+static enum moat_rc sql_init(struct registry *reg, const json_t *section,
+			     const struct moat_config *cfg, struct moat_err *err)
+{
+	const char *name;
+	enum moat_rc rc = MOAT_OK;
+	bool any_write = false;
+	json_t *o;
+
+	memset(&family, 0, sizeof(family));
+	if (json_object_size(section) == 0)
+		return moat_err_set(err, MOAT_EINVAL, "/databases: at least one database is required");
+	family.dbs = calloc(json_object_size(section), sizeof(*family.dbs));
+	if (!family.dbs)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)section, name, o) {
+		struct sql_db *db = &family.dbs[family.ndbs++];
+		if ((rc = parse_db(name, o, cfg->dir, db, err)) || (rc = db->be->open(db, reg, err)))
+			goto fail;
+		any_write |= db->write;
+	}
+	if ((rc = register_tools(reg, any_write, err)))
+		goto fail;
+	return MOAT_OK;
+fail:
+	sql_fini();
+	return rc;
+}
+
+/* moat check: what each database is and what the sandbox will let it reach. */
+static void sql_describe(FILE *f)
+{
+	fprintf(f, "sql (one statement per call; read-only unless \"write\": true, enforced by "
+		   "the engine):\n");
+	for (size_t i = 0; i < family.ndbs; i++)
+		if (family.dbs[i].be->describe)
+			family.dbs[i].be->describe(&family.dbs[i], f);
+}
+
+const struct provider sql_provider = {
+	.name = "sql",
+	.config_key = "databases",
+	.init = sql_init,
+	.fini = sql_fini,
+	.describe = sql_describe,
+};

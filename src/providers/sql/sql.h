@@ -1,0 +1,89 @@
+/*
+ * sql.h - the sql family: named databases from the config's "databases"
+ * section served by one set of tools (list_databases, list_tables,
+ * describe_table, read_query, write_query) whatever engine is behind them.
+ *
+ * The tool layer (sql.c) parses the config, picks the database a call
+ * names, checks the mode and turns a struct sql_result into the tool
+ * result. Each engine is a struct sql_backend (sql_sqlite.c for SQLite);
+ * a second engine is one more ops table and one more line in sql.c's
+ * backend list. Read-only is enforced by the engine (a read-only
+ * connection, statements the engine itself reports as read-only), never
+ * by looking at the SQL text.
+ *
+ * Thread-safety: the database list is read-only after start-up; each
+ * backend serialises or pools its own connections.
+ */
+#ifndef MOAT_PROVIDERS_SQL_SQL_H
+#define MOAT_PROVIDERS_SQL_SQL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "callctx.h"
+#include "registry.h"
+#include "result.h"
+#include "sql_result.h"
+
+#define SQL_DEFAULT_MAX_ROWS 1000
+#define SQL_DEFAULT_MAX_BYTES ((size_t)1 << 20)
+#define SQL_DEFAULT_TIMEOUT_MS 5000
+
+enum sql_mode { SQL_READ, SQL_WRITE };
+
+struct sql_db;
+
+/* One database engine. Every function gets the database it serves. */
+struct sql_backend {
+	const char *type; /* the config's "type", e.g. "sqlite" */
+	/* Start-up, before the sandbox: open the database (db->conn), check
+	 * it, record the sandbox grants it needs. err names the rule. */
+	enum moat_rc (*open)(struct sql_db *db, struct registry *reg, struct moat_err *err);
+	/* Release db->conn. Accepts a database whose open failed. */
+	void (*close)(struct sql_db *db);
+	/* Append {"name","type"} for every table and view the allowlist
+	 * allows to tables (an array, borrowed). */
+	enum moat_rc (*list_tables)(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+				    struct moat_err *err);
+	/* Fill out (an object, borrowed) with the table's columns,
+	 * foreign_keys and indexes. MOAT_ENOTFOUND alike for a table that
+	 * does not exist and one the allowlist hides. */
+	enum moat_rc (*describe_table)(struct sql_db *db, struct call_ctx *ctx, const char *table,
+				       json_t *out, struct moat_err *err);
+	/* Run exactly one statement (sql[0..len)) with params (a JSON array
+	 * or NULL) bound, never spliced. SQL_READ refuses any statement the
+	 * engine does not report read-only; SQL_WRITE fills res->affected.
+	 * Rows go to res, which applies the caps. */
+	enum moat_rc (*query)(struct sql_db *db, struct call_ctx *ctx, const char *sql, size_t len,
+			      const json_t *params, enum sql_mode mode, struct sql_result *res,
+			      struct moat_err *err);
+	/* moat check: one line per grant or connection detail. May be NULL. */
+	void (*describe)(const struct sql_db *db, FILE *f);
+};
+
+/* One configured database. Immutable after start-up except conn's
+ * contents, which the backend guards. */
+struct sql_db {
+	char *name;                    /* the config key; owned */
+	const struct sql_backend *be;  /* static */
+	bool write;                    /* "write": true */
+	char **tables;                 /* allowlist, NULL = every table; owned */
+	size_t ntables;
+	size_t max_rows;
+	size_t max_bytes;
+	uint32_t timeout_ms;
+	char *path;                    /* sqlite: canonical absolute file path; owned */
+	void *conn;                    /* backend state; owned by the backend */
+};
+
+/* sql_table_allowed - true when db's allowlist is absent or names table
+ * (ASCII case-insensitive, as SQL identifiers compare). Thread-safe. */
+bool sql_table_allowed(const struct sql_db *db, const char *table);
+
+/* The SQLite backend (sql_sqlite.c). */
+extern const struct sql_backend sqls_backend;
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * sql_result.c - building a capped query result and rendering it as a
+ * text table. See sql_result.h.
+ */
+#include "sql_result.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CELL_MAX 80 /* bytes of one cell in the text table */
+
+enum moat_rc sql_result_init(struct sql_result *r, size_t max_rows, size_t max_bytes,
+			     struct moat_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->max_rows = max_rows;
+	r->max_bytes = max_bytes;
+	r->affected = -1;
+	r->columns = json_array();
+	r->rows = json_array();
+	if (!r->columns || !r->rows) {
+		sql_result_free(r);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	return MOAT_OK;
+}
+
+enum moat_rc sql_result_column(struct sql_result *r, const char *name, const char *type,
+			       struct moat_err *err)
+{
+	json_t *c = json_pack("{s:s, s:o}", "name", name ? name : "",
+			      "type", type ? json_string(type) : json_null());
+
+	if (!c || json_array_append_new(r->columns, c) != 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
+enum moat_rc sql_result_row(struct sql_result *r, json_t *row, bool *more, struct moat_err *err)
+{
+	size_t cost = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1; /* and a comma */
+
+	*more = false;
+	if (r->max_bytes && r->bytes + cost > r->max_bytes) {
+		json_decref(row);
+		r->truncated = true;
+		r->why = "max_bytes";
+		return MOAT_OK;
+	}
+	if (json_array_append_new(r->rows, row) != 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	r->bytes += cost;
+	r->nrows++;
+	*more = !(r->max_rows && r->nrows >= r->max_rows);
+	return MOAT_OK;
+}
+
+void sql_result_more(struct sql_result *r)
+{
+	r->truncated = true;
+	r->why = "max_rows";
+}
+
+static const char *note(const struct sql_result *r)
+{
+	if (!r->truncated)
+		return NULL;
+	return r->why && strcmp(r->why, "max_bytes") == 0
+		       ? "result cut at the database's max_bytes; narrow the query or add LIMIT"
+		       : "result cut at the database's max_rows; narrow the query or add LIMIT";
+}
+
+json_t *sql_result_json(const struct sql_result *r)
+{
+	json_t *o = json_pack("{s:O, s:O, s:b, s:I}", "columns", r->columns, "rows", r->rows,
+			      "truncated", r->truncated, "row_count", (json_int_t)r->nrows);
+
+	if (o && note(r) && json_object_set_new(o, "note", json_string(note(r))) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* A growable text buffer; on ENOMEM it stops growing and reports it at the end. */
+struct tbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void tb_add(struct tbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void tb_str(struct tbuf *b, const char *s)
+{
+	tb_add(b, s, strlen(s));
+}
+
+/* One cell as table text: NULL, numbers, strings cut at CELL_MAX bytes on
+ * a UTF-8 boundary, control characters shown as spaces, '|' as '/'. */
+static void tb_cell(struct tbuf *b, const json_t *v)
+{
+	char num[64];
+	const char *s;
+	size_t n, cut;
+
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		tb_str(b, "NULL");
+		return;
+	case JSON_INTEGER:
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		tb_str(b, num);
+		return;
+	case JSON_REAL:
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		tb_str(b, num);
+		return;
+	case JSON_TRUE:
+		tb_str(b, "true");
+		return;
+	case JSON_FALSE:
+		tb_str(b, "false");
+		return;
+	case JSON_STRING:
+		s = json_string_value(v);
+		n = json_string_length(v);
+		cut = n > CELL_MAX ? CELL_MAX : n;
+		while (cut > 0 && cut < n && ((unsigned char)s[cut] & 0xC0) == 0x80)
+			cut--;
+		for (size_t i = 0; i < cut; i++) {
+			char c = s[i];
+			if ((unsigned char)c < 0x20 || c == 0x7F)
+				c = ' ';
+			else if (c == '|')
+				c = '/';
+			tb_add(b, &c, 1);
+		}
+		if (cut < n)
+			tb_str(b, "…");
+		return;
+	default:
+		tb_str(b, "?");
+		return;
+	}
+}
+
+char *sql_result_table(const struct sql_result *r, size_t max_bytes)
+{
+	struct tbuf b = {0};
+	size_t i, shown = 0;
+	json_t *c, *row;
+	char line[160];
+
+	json_array_foreach(r->columns, i, c) {
+		if (i)
+			tb_str(&b, " | ");
+		tb_cell(&b, json_object_get(c, "name"));
+	}
+	tb_str(&b, "\n");
+	tb_str(&b, "---\n");
+	json_array_foreach(r->rows, i, row) {
+		size_t k;
+		json_t *v;
+		if (max_bytes && b.len > max_bytes)
+			break;
+		json_array_foreach(row, k, v) {
+			if (k)
+				tb_str(&b, " | ");
+			tb_cell(&b, v);
+		}
+		tb_str(&b, "\n");
+		shown++;
+	}
+	if (shown < r->nrows) {
+		snprintf(line, sizeof(line), "... %zu more rows in structuredContent\n",
+			 r->nrows - shown);
+		tb_str(&b, line);
+	}
+	snprintf(line, sizeof(line), "(%zu row%s%s)\n", r->nrows, r->nrows == 1 ? "" : "s",
+		 r->truncated ? ", truncated" : "");
+	tb_str(&b, line);
+	if (note(r)) {
+		tb_str(&b, note(r));
+		tb_str(&b, "\n");
+	}
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+void sql_result_free(struct sql_result *r)
+{
+	if (!r)
+		return;
+	json_decref(r->columns);
+	json_decref(r->rows);
+	r->columns = NULL;
+	r->rows = NULL;
+}

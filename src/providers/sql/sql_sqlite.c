@@ -1,0 +1,815 @@
+/*
+ * sql_sqlite.c - the SQLite backend of the sql family.
+ *
+ * One connection per database, opened at start-up before the sandbox and
+ * guarded by a mutex (calls on one database run one at a time; a call that
+ * waits for the lock still honours its deadline and cancellation). SQLite
+ * connections are not cheap to share safely and a local file answers in
+ * microseconds, so a pool would buy little; two databases never wait for
+ * each other.
+ *
+ * What the engine enforces, not the SQL text:
+ *  - read-only databases are opened SQLITE_OPEN_READONLY (no URI, no
+ *    immutable or nolock: another process may keep writing safely) and
+ *    "PRAGMA query_only"; read_query also demands sqlite3_stmt_readonly;
+ *  - exactly one statement per call: what follows the first statement must
+ *    be blanks, semicolons or comments (sql_tail_empty);
+ *  - SQLITE_DBCONFIG_DEFENSIVE, no load_extension, untrusted schema (no
+ *    side-effecting functions from views or triggers), no attached
+ *    databases (SQLITE_LIMIT_ATTACHED 0, which also stops VACUUM INTO),
+ *    temp storage in memory (the sandbox leaves no temp directory);
+ *  - an authorizer: no ATTACH/DETACH, BEGIN/COMMIT/SAVEPOINT (the shared
+ *    connection stays in autocommit), temp objects, load_extension; PRAGMA
+ *    only table_info/table_xinfo/index_list/foreign_key_list on allowed
+ *    tables; every table outside the "tables" allowlist denied at
+ *    SQLITE_READ, so views, CTEs and subqueries cannot reach one; with an
+ *    allowlist the sqlite_* catalog tables and pragma functions are denied
+ *    to user SQL (list_tables and describe_table read them internally and
+ *    filter); DDL only through write_query on a database without an
+ *    allowlist;
+ *  - a progress handler that ends the statement at min(call deadline,
+ *    timeout_ms) or on cancellation, and a busy handler with the same
+ *    limit; the row and byte caps apply while stepping.
+ *
+ * Sandbox grants: the database file read-only; for a writable database its
+ * directory read-write (SQLite creates and deletes -journal and -wal files
+ * beside it). A WAL database's -wal and -shm files are opened by the
+ * warm-up read before the sandbox and stay open.
+ */
+#include "sql.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sql_text.h"
+#include "text.h"
+
+#define SQLS_PROGRESS_OPS 1000 /* VM steps between deadline checks */
+#define SQLS_MAX_LENGTH (64 << 20) /* largest string or blob a statement makes */
+#define SQLS_ERRMSG_MAX 200
+
+struct sqls_conn {
+	sqlite3 *h;
+	pthread_mutex_t lock;
+	const struct sql_db *db;
+	/* Per call, under lock: */
+	bool internal;          /* moat's own catalog queries */
+	enum sql_mode mode;
+	struct call_ctx *ctx;
+	uint64_t deadline_ns;   /* min(call deadline, timeout_ms); 0 = none */
+	enum moat_rc stop;      /* why the progress handler interrupted */
+	const char *denied;     /* the authorizer's rule, static */
+	char **modules;         /* virtual-table modules (eponymous tables) */
+	size_t nmodules;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the authorizer ------------------------------------------------------ */
+
+static bool is_catalog(const char *t)
+{
+	return t && strncasecmp(t, "sqlite_", 7) == 0;
+}
+
+/* Table-valued functions that read no table: warmed up at open. */
+static bool is_harmless_vtab(const char *t)
+{
+	return t && (strcasecmp(t, "json_each") == 0 || strcasecmp(t, "json_tree") == 0);
+}
+
+/*
+ * A read that names no schema is either a common table expression (or a
+ * subquery) or a count(*) over a real table. It is a CTE when no table and
+ * no virtual-table module of that name exists; the body of the CTE went
+ * through the authorizer on its own.
+ */
+static bool is_cte(struct sqls_conn *c, const char *t)
+{
+	if (!t || sqlite3_table_column_metadata(c->h, "main", t, NULL, NULL, NULL, NULL, NULL,
+						NULL) == SQLITE_OK)
+		return false;
+	for (size_t i = 0; i < c->nmodules; i++)
+		if (strcasecmp(c->modules[i], t) == 0)
+			return false;
+	return strncasecmp(t, "pragma_", 7) != 0 && !is_catalog(t);
+}
+
+static int deny(struct sqls_conn *c, const char *rule)
+{
+	if (!c->denied)
+		c->denied = rule;
+	return SQLITE_DENY;
+}
+
+static bool pragma_readonly(const char *p)
+{
+	static const char *const ok[] = {"table_info", "table_xinfo", "index_list",
+					 "foreign_key_list"};
+
+	for (size_t i = 0; p && i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcasecmp(p, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+static int sqls_authorize(void *u, int op, const char *a, const char *b, const char *dbname,
+			  const char *inner)
+{
+	struct sqls_conn *c = u;
+	const struct sql_db *db = c->db;
+	bool allowlist = db->tables != NULL;
+
+	(void)dbname;
+	(void)inner;
+	switch (op) {
+	case SQLITE_SELECT:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_READ:
+		if (c->internal || is_harmless_vtab(a))
+			return SQLITE_OK;
+		if (is_catalog(a))
+			return allowlist ? deny(c, "the schema tables are hidden when the database "
+						   "has a \"tables\" allowlist (use list_tables)")
+					 : SQLITE_OK;
+		if (allowlist && strncasecmp(a, "pragma_", 7) == 0)
+			return deny(c, "pragma functions are refused when the database has a "
+				       "\"tables\" allowlist (use describe_table)");
+		if (sql_table_allowed(db, a) || (!dbname && is_cte(c, a)))
+			return SQLITE_OK;
+		return deny(c, "a table outside the database's \"tables\" allowlist");
+	case SQLITE_FUNCTION:
+		if (b && strcasecmp(b, "load_extension") == 0)
+			return deny(c, "load_extension is refused");
+		return SQLITE_OK;
+	case SQLITE_PRAGMA:
+		if (pragma_readonly(a) && (c->internal || (b && sql_table_allowed(db, b))))
+			return SQLITE_OK;
+		if (c->internal && a && strcasecmp(a, "index_info") == 0)
+			return SQLITE_OK; /* describe_table, for an index of an allowed table */
+		return deny(c, "only the read-only PRAGMAs table_info, table_xinfo, index_list "
+			       "and foreign_key_list, on allowed tables, are accepted");
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+		return deny(c, "ATTACH and DETACH are refused");
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		return deny(c, "transaction control is refused: each call is one statement in its "
+			       "own transaction");
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+		if (is_catalog(a))
+			return SQLITE_OK; /* the engine guards its catalog (defensive mode) */
+		if (c->mode != SQL_WRITE || c->internal)
+			return deny(c, "read_query runs read-only statements only");
+		return sql_table_allowed(db, a)
+			       ? SQLITE_OK
+			       : deny(c, "a table outside the database's \"tables\" allowlist");
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_ALTER_TABLE:
+	case SQLITE_REINDEX:
+	case SQLITE_ANALYZE:
+		if (c->mode != SQL_WRITE || c->internal)
+			return deny(c, "read_query runs read-only statements only");
+		if (allowlist)
+			return deny(c, "schema changes are refused on a database with a \"tables\" "
+				       "allowlist");
+		return SQLITE_OK;
+	default: /* temp objects, virtual tables, anything newer */
+		return deny(c, "this kind of statement is refused");
+	}
+}
+
+/* ---- deadline, cancellation, busy ---------------------------------------- */
+
+static int sqls_progress(void *u)
+{
+	struct sqls_conn *c = u;
+	enum moat_rc rc;
+
+	if (c->ctx && (rc = callctx_check(c->ctx, NULL)) != MOAT_OK) {
+		c->stop = rc;
+		return 1;
+	}
+	if (c->deadline_ns && now_ns() >= c->deadline_ns) {
+		c->stop = MOAT_ETIMEOUT;
+		return 1;
+	}
+	return 0;
+}
+
+static int sqls_busy(void *u, int count)
+{
+	struct sqls_conn *c = u;
+	struct timespec ts = {0, 5 * 1000 * 1000};
+
+	(void)count;
+	if (sqls_progress(u))
+		return 0;
+	nanosleep(&ts, NULL);
+	return !sqls_progress(c);
+}
+
+/* Take the connection for one call: wait for the lock in 10 ms steps,
+ * giving up at the call's deadline or on cancellation. */
+static enum moat_rc conn_take(struct sqls_conn *c, struct call_ctx *ctx, enum sql_mode mode,
+			      bool internal, struct moat_err *err)
+{
+	uint64_t limit;
+
+	for (;;) {
+		struct timespec ts;
+		enum moat_rc rc;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_mutex_timedlock(&c->lock, &ts) == 0)
+			break;
+		if (ctx && (rc = callctx_check(ctx, err)) != MOAT_OK)
+			return rc;
+	}
+	c->ctx = ctx;
+	c->mode = mode;
+	c->internal = internal;
+	c->stop = MOAT_OK;
+	c->denied = NULL;
+	limit = c->db->timeout_ms ? now_ns() + (uint64_t)c->db->timeout_ms * 1000000u : 0;
+	c->deadline_ns = ctx && ctx->deadline_ns && (!limit || ctx->deadline_ns < limit)
+				 ? ctx->deadline_ns
+				 : limit;
+	return MOAT_OK;
+}
+
+static void conn_give(struct sqls_conn *c)
+{
+	c->ctx = NULL;
+	c->internal = false;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+/* Turn SQLite's rc into moat's, naming the rule: the authorizer's, the
+ * deadline's, or SQLite's own message (which names tables, columns and
+ * constraints, never row values), cut to a bound. */
+static enum moat_rc sqls_fail(struct sqls_conn *c, int src, const char *what,
+			      struct moat_err *err)
+{
+	char msg[SQLS_ERRMSG_MAX + 1];
+	int prim = src & 0xFF;
+
+	if (prim == SQLITE_INTERRUPT && c->stop == MOAT_ECANCELLED)
+		return moat_err_set(err, MOAT_ECANCELLED, "%s: cancelled by the client", what);
+	if (prim == SQLITE_INTERRUPT || c->stop == MOAT_ETIMEOUT)
+		return moat_err_set(err, MOAT_ETIMEOUT,
+				    "%s: the statement ran past its deadline (timeout_ms %u of "
+				    "database %s, or the call's timeout)",
+				    what, c->db->timeout_ms, c->db->name);
+	if (prim == SQLITE_AUTH || c->denied)
+		return moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", what,
+				    c->denied ? c->denied : "not authorized");
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		return moat_err_set(err, MOAT_ETIMEOUT, "%s: the database stayed locked by "
+				    "another writer until the deadline", what);
+	if (prim == SQLITE_NOMEM)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (prim == SQLITE_READONLY)
+		return moat_err_set(err, MOAT_EDENIED, "%s: the database is read-only", what);
+	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(c->h));
+	msg[text_utf8_prefix(msg, SQLS_ERRMSG_MAX)] = '\0';
+	return moat_err_set(err, prim == SQLITE_ERROR || prim == SQLITE_CONSTRAINT ||
+					 prim == SQLITE_MISMATCH || prim == SQLITE_RANGE ||
+					 prim == SQLITE_TOOBIG
+				     ? MOAT_EINVAL
+				     : MOAT_EUPSTREAM,
+			    "%s: sqlite: %s", what, msg);
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static const char *storage_name(int t)
+{
+	switch (t) {
+	case SQLITE_INTEGER:
+		return "INTEGER";
+	case SQLITE_FLOAT:
+		return "REAL";
+	case SQLITE_TEXT:
+		return "TEXT";
+	case SQLITE_BLOB:
+		return "BLOB";
+	default:
+		return NULL;
+	}
+}
+
+/* Column i of the current row as JSON: integers and reals exactly (an
+ * infinite real as the string "Infinity"/"-Infinity"), text (invalid UTF-8
+ * bytes as U+FFFD), blobs as base64, NULL as null. NULL on ENOMEM. */
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		return json_integer((json_int_t)sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: {
+		double d = sqlite3_column_double(st, i);
+		if (isnan(d))
+			return json_null();
+		if (isinf(d))
+			return json_string(d > 0 ? "Infinity" : "-Infinity");
+		return json_real(d);
+	}
+	case SQLITE_TEXT: {
+		const char *s = (const char *)sqlite3_column_text(st, i);
+		size_t n = (size_t)sqlite3_column_bytes(st, i), m;
+		json_t *v;
+		char *fixed;
+		if (!s)
+			return json_string("");
+		if ((v = json_stringn(s, n)))
+			return v;
+		if (!(fixed = sql_utf8_repair(s, n, &m)))
+			return NULL;
+		v = json_stringn(fixed, m);
+		free(fixed);
+		return v;
+	}
+	case SQLITE_BLOB: {
+		const void *p = sqlite3_column_blob(st, i);
+		char *b = text_base64(p ? p : (const void *)"", (size_t)sqlite3_column_bytes(st, i));
+		json_t *v = b ? json_string(b) : NULL;
+		free(b);
+		return v;
+	}
+	default:
+		return json_null();
+	}
+}
+
+/* Bind params (a JSON array, may be NULL) to st, by position. */
+static enum moat_rc bind_params(sqlite3_stmt *st, const json_t *params, struct moat_err *err)
+{
+	int want = sqlite3_bind_parameter_count(st);
+	size_t n = params ? json_array_size(params) : 0, i;
+	json_t *v;
+
+	if ((size_t)want != n)
+		return moat_err_set(err, MOAT_EINVAL,
+				    "params: the statement has %d placeholder%s, params has %zu value%s",
+				    want, want == 1 ? "" : "s", n, n == 1 ? "" : "s");
+	json_array_foreach(params, i, v) {
+		int k = (int)i + 1, src = SQLITE_OK;
+		switch (json_typeof(v)) {
+		case JSON_NULL:
+			src = sqlite3_bind_null(st, k);
+			break;
+		case JSON_TRUE:
+		case JSON_FALSE:
+			src = sqlite3_bind_int(st, k, json_is_true(v));
+			break;
+		case JSON_INTEGER:
+			src = sqlite3_bind_int64(st, k, (sqlite3_int64)json_integer_value(v));
+			break;
+		case JSON_REAL:
+			src = sqlite3_bind_double(st, k, json_real_value(v));
+			break;
+		case JSON_STRING:
+			src = sqlite3_bind_text64(st, k, json_string_value(v), json_string_length(v),
+						  SQLITE_TRANSIENT, SQLITE_UTF8);
+			break;
+		case JSON_OBJECT: {
+			const json_t *b64 = json_object_get(v, "base64");
+			if (json_object_size(v) == 1 && json_is_string(b64)) {
+				size_t len;
+				unsigned char *blob = sql_base64_decode(json_string_value(b64),
+									json_string_length(b64), &len);
+				if (!blob)
+					return moat_err_set(err, MOAT_EINVAL,
+							    "params/%zu: base64 is not valid base64", i);
+				src = sqlite3_bind_blob64(st, k, blob, len, free);
+				break;
+			}
+		}
+			__attribute__((fallthrough)); /* any other object: its JSON text */
+		case JSON_ARRAY: {
+			char *s = json_dumps(v, JSON_COMPACT);
+			if (!s)
+				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			src = sqlite3_bind_text64(st, k, s, strlen(s), free, SQLITE_UTF8);
+			break;
+		}
+		}
+		if (src != SQLITE_OK)
+			return moat_err_set(err, src == SQLITE_NOMEM ? MOAT_ENOMEM : MOAT_EINVAL,
+					    "params/%zu: cannot be bound", i);
+	}
+	return MOAT_OK;
+}
+
+/* ---- running one statement ---------------------------------------------------- */
+
+/* Prepare, check and run sql[0..len) on c (taken), rows into res. */
+static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
+			     const json_t *params, struct sql_result *res, const char *what,
+			     struct moat_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	enum moat_rc rc = MOAT_OK;
+	int src, ncol;
+	bool more = true, typed = false;
+
+	if (len > INT_MAX)
+		return moat_err_set(err, MOAT_ELIMIT, "%s: query too long", what);
+	src = sqlite3_prepare_v3(c->h, sql, (int)len, 0, &st, &tail);
+	if (src != SQLITE_OK) {
+		rc = sqls_fail(c, src, what, err);
+		goto out;
+	}
+	if (!st) {
+		rc = moat_err_set(err, MOAT_EINVAL, "%s: the query holds no statement", what);
+		goto out;
+	}
+	if (!sql_tail_empty(tail, len - (size_t)(tail - sql))) {
+		rc = moat_err_set(err, MOAT_EINVAL,
+				  "%s: exactly one statement per call; more text follows the first",
+				  what);
+		goto out;
+	}
+	if (c->mode == SQL_READ && !sqlite3_stmt_readonly(st)) {
+		rc = moat_err_set(err, MOAT_EDENIED,
+				  "%s: read_query runs read-only statements only (use write_query "
+				  "on a database with \"write\": true)", what);
+		goto out;
+	}
+	if (c->mode == SQL_WRITE && sqlite3_stmt_readonly(st)) {
+		rc = moat_err_set(err, MOAT_EINVAL,
+				  "%s: the statement does not write; use read_query", what);
+		goto out;
+	}
+	if ((rc = bind_params(st, params, err)))
+		goto out;
+	ncol = sqlite3_column_count(st);
+	for (int i = 0; i < ncol; i++)
+		if ((rc = sql_result_column(res, sqlite3_column_name(st, i),
+					    sqlite3_column_decltype(st, i), err)))
+			goto out;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *row;
+		if (!more) {
+			/* A read stops at the first row past the cap; a write
+			 * (RETURNING) runs to the end so all of it happens. */
+			if (!res->truncated)
+				sql_result_more(res);
+			if (c->mode == SQL_READ)
+				break;
+			continue;
+		}
+		if (!typed) { /* expressions have no declared type: use the first row's */
+			for (int i = 0; i < ncol; i++) {
+				json_t *col = json_array_get(res->columns, (size_t)i);
+				const char *t = storage_name(sqlite3_column_type(st, i));
+				if (json_is_null(json_object_get(col, "type")) && t)
+					json_object_set_new(col, "type", json_string(t));
+			}
+			typed = true;
+		}
+		if (!(row = json_array())) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < ncol; i++) {
+			json_t *v = column_json(st, i);
+			if (!v || json_array_append_new(row, v) != 0) {
+				json_decref(row);
+				rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+		if ((rc = sql_result_row(res, row, &more, err)))
+			goto out;
+		if (!more && res->truncated && c->mode == SQL_READ)
+			break; /* the byte cap: nothing more fits */
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		rc = sqls_fail(c, src, what, err);
+		goto out;
+	}
+	if (c->mode == SQL_WRITE)
+		res->affected = (int64_t)sqlite3_changes64(c->h);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One of moat's own catalog queries, with arg bound as ?1 when not NULL. */
+static enum moat_rc run_internal(struct sqls_conn *c, const char *sql, const char *arg,
+				 struct sql_result *res, struct moat_err *err)
+{
+	json_t *params = arg ? json_pack("[s]", arg) : NULL;
+	enum moat_rc rc;
+
+	if (arg && !params)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = sql_result_init(res, 0, 0, err)) == MOAT_OK)
+		rc = exec_one(c, sql, strlen(sql), params, res, "catalog", err);
+	json_decref(params);
+	return rc;
+}
+
+/* ---- the backend ops ------------------------------------------------------- */
+
+static enum moat_rc sqls_query(struct sql_db *db, struct call_ctx *ctx, const char *sql,
+			       size_t len, const json_t *params, enum sql_mode mode,
+			       struct sql_result *res, struct moat_err *err)
+{
+	struct sqls_conn *c = db->conn;
+	enum moat_rc rc;
+
+	if ((rc = conn_take(c, ctx, mode, false, err)))
+		return rc;
+	rc = exec_one(c, sql, len, params, res, mode == SQL_WRITE ? "write_query" : "read_query",
+		      err);
+	conn_give(c);
+	return rc;
+}
+
+static enum moat_rc sqls_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+				     struct moat_err *err)
+{
+	struct sqls_conn *c = db->conn;
+	struct sql_result res = {0};
+	enum moat_rc rc;
+	size_t i;
+	json_t *row;
+
+	if ((rc = conn_take(c, ctx, SQL_READ, true, err)))
+		return rc;
+	rc = run_internal(c,
+			  "SELECT name, type FROM main.sqlite_schema WHERE type IN ('table','view') "
+			  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+			  NULL, &res, err);
+	conn_give(c);
+	json_array_foreach(rc ? NULL : res.rows, i, row) {
+		const char *name = json_string_value(json_array_get(row, 0));
+		if (name && sql_table_allowed(db, name) &&
+		    json_array_append_new(tables, json_pack("{s:O, s:O}", "name",
+							     json_array_get(row, 0), "type",
+							     json_array_get(row, 1))) != 0) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			break;
+		}
+	}
+	sql_result_free(&res);
+	return rc;
+}
+
+/* The rows of a catalog query as objects keyed by its column names. */
+static json_t *rows_as_objects(const struct sql_result *res)
+{
+	json_t *out = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(res->rows, i, row) {
+		json_t *o = json_object(), *v;
+		size_t k;
+		json_array_foreach(row, k, v)
+			json_object_set(o, json_string_value(json_object_get(
+						   json_array_get(res->columns, k), "name")), v);
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
+/* Make key of every object in arr a JSON boolean (SQLite says 0/1). */
+static void to_bool(json_t *arr, const char *key)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o)
+		json_object_set_new(o, key, json_boolean(json_integer_value(json_object_get(o, key))));
+}
+
+static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
+					const char *table, json_t *out, struct moat_err *err)
+{
+	struct sqls_conn *c = db->conn;
+	struct sql_result res = {0};
+	json_t *indexes = NULL;
+	const char *name;
+	enum moat_rc rc;
+	size_t i;
+	json_t *ix;
+
+	if ((rc = conn_take(c, ctx, SQL_READ, true, err)))
+		return rc;
+	rc = run_internal(c,
+			  "SELECT name, type FROM main.sqlite_schema WHERE type IN ('table','view') "
+			  "AND name = ?1 COLLATE NOCASE AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+			  table, &res, err);
+	if (rc)
+		goto out;
+	name = json_string_value(json_array_get(json_array_get(res.rows, 0), 0));
+	if (!name || !sql_table_allowed(db, name)) {
+		rc = moat_err_set(err, MOAT_ENOTFOUND,
+				  "table_name: no such table or view (or not in the allowlist)");
+		goto out;
+	}
+	json_object_set(out, "table", json_array_get(json_array_get(res.rows, 0), 0));
+	json_object_set(out, "type", json_array_get(json_array_get(res.rows, 0), 1));
+	name = json_string_value(json_object_get(out, "table"));
+	sql_result_free(&res);
+	if ((rc = run_internal(c,
+			       "SELECT name, type, \"notnull\" != 0 AS not_null, dflt_value AS "
+			       "\"default\", pk AS primary_key FROM pragma_table_info(?1) ORDER BY cid",
+			       name, &res, err)))
+		goto out;
+	json_object_set_new(out, "columns", rows_as_objects(&res));
+	to_bool(json_object_get(out, "columns"), "not_null");
+	sql_result_free(&res);
+	if ((rc = run_internal(c,
+			       "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
+			       "FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+			       name, &res, err)))
+		goto out;
+	json_object_set_new(out, "foreign_keys", rows_as_objects(&res));
+	sql_result_free(&res);
+	if ((rc = run_internal(c,
+			       "SELECT name, \"unique\" != 0 AS \"unique\", origin, partial != 0 AS "
+			       "partial FROM pragma_index_list(?1) ORDER BY name",
+			       name, &res, err)))
+		goto out;
+	indexes = rows_as_objects(&res);
+	to_bool(indexes, "unique");
+	to_bool(indexes, "partial");
+	sql_result_free(&res);
+	json_array_foreach(indexes, i, ix) {
+		json_t *cols = json_array(), *r;
+		size_t k;
+		if ((rc = run_internal(c,
+				       "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
+				       json_string_value(json_object_get(ix, "name")), &res, err)))
+			goto out;
+		json_array_foreach(res.rows, k, r)
+			json_array_append(cols, json_array_get(r, 0));
+		json_object_set_new(ix, "columns", cols);
+		sql_result_free(&res);
+	}
+	json_object_set(out, "indexes", indexes);
+out:
+	conn_give(c);
+	json_decref(indexes);
+	sql_result_free(&res);
+	return rc;
+}
+
+static void sqls_close(struct sql_db *db)
+{
+	struct sqls_conn *c = db->conn;
+
+	if (!c)
+		return;
+	sqlite3_close_v2(c->h);
+	for (size_t i = 0; i < c->nmodules; i++)
+		free(c->modules[i]);
+	free(c->modules);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	db->conn = NULL;
+}
+
+/* sqlite3_exec callback: remember one module name. */
+static int add_module(void *u, int n, char **vals, char **names)
+{
+	struct sqls_conn *c = u;
+	char **m = realloc(c->modules, (c->nmodules + 1) * sizeof(*m));
+
+	(void)names;
+	if (!m)
+		return 1;
+	c->modules = m;
+	if (n < 1 || !vals[0] || !(m[c->nmodules] = strdup(vals[0])))
+		return 1;
+	c->nmodules++;
+	return 0;
+}
+
+/* Apply the connection-wide hardening; false on failure. */
+static bool harden(struct sqls_conn *c, bool write)
+{
+	sqlite3 *h = c->h;
+	int on = 0;
+	bool ok = true;
+
+	ok &= sqlite3_db_config(h, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) == SQLITE_OK && on == 1;
+	ok &= sqlite3_db_config(h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, &on) == SQLITE_OK &&
+	      on == 0;
+	ok &= sqlite3_db_config(h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &on) == SQLITE_OK && on == 0;
+	sqlite3_limit(h, SQLITE_LIMIT_ATTACHED, 0);
+	sqlite3_limit(h, SQLITE_LIMIT_LENGTH, SQLS_MAX_LENGTH);
+	ok &= sqlite3_exec(h, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL) == SQLITE_OK;
+	if (!write)
+		ok &= sqlite3_exec(h, "PRAGMA query_only = ON", NULL, NULL, NULL) == SQLITE_OK;
+	/* Read the schema now (it also opens a WAL database's -wal and -shm
+	 * while nothing is sandboxed yet) and create the eponymous json
+	 * tables before the authorizer, which would refuse their set-up. */
+	ok &= sqlite3_exec(h, "SELECT count(*) FROM main.sqlite_schema", NULL, NULL, NULL) ==
+	      SQLITE_OK;
+	ok &= sqlite3_exec(h, "SELECT * FROM json_each('[]'), json_tree('[]')", NULL, NULL,
+			   NULL) == SQLITE_OK;
+	ok &= sqlite3_exec(h, "SELECT name FROM pragma_module_list", add_module, c, NULL) ==
+	      SQLITE_OK;
+	sqlite3_set_authorizer(h, sqls_authorize, c);
+	sqlite3_progress_handler(h, SQLS_PROGRESS_OPS, sqls_progress, c);
+	sqlite3_busy_handler(h, sqls_busy, c);
+	return ok;
+}
+
+static enum moat_rc sqls_open(struct sql_db *db, struct registry *reg, struct moat_err *err)
+{
+	struct sqls_conn *c = calloc(1, sizeof(*c));
+	int flags = (db->write ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	char dir[PATH_MAX];
+	enum moat_rc rc = MOAT_OK;
+	int fd = -1;
+
+	if (!c)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	pthread_mutex_init(&c->lock, NULL);
+	c->db = db;
+	db->conn = c;
+	if (sqlite3_threadsafe() == 0)
+		return moat_err_set(err, MOAT_EINTERNAL, "SQLite was built without thread safety");
+	if (sqlite3_open_v2(db->path, &c->h, flags, NULL) != SQLITE_OK) {
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s: cannot open the database: %s",
+				    db->name, c->h ? sqlite3_errmsg(c->h) : "out of memory");
+	}
+	if (!harden(c, db->write))
+		return moat_err_set(err, MOAT_EINVAL,
+				    "/databases/%s: not a usable SQLite database: %s", db->name,
+				    sqlite3_errmsg(c->h));
+	/* The sandbox grants exactly what SQLite opens. */
+	snprintf(dir, sizeof(dir), "%s", db->path);
+	if (db->write && strrchr(dir, '/'))
+		*(strrchr(dir, '/') == dir ? dir + 1 : strrchr(dir, '/')) = '\0';
+	fd = open(dir, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return moat_err_set(err, MOAT_EIO, "/databases/%s: cannot open: %s", db->name,
+				    strerror(errno));
+	rc = registry_grant(reg, dir, fd, db->write, err);
+	close(fd);
+	return rc;
+}
+
+static void sqls_describe(const struct sql_db *db, FILE *f)
+{
+	fprintf(f, "  %-12s sqlite %s %s", db->name, db->write ? "read-write" : "read-only",
+		db->path);
+	if (db->tables) {
+		fprintf(f, " (tables:");
+		for (size_t i = 0; i < db->ntables; i++)
+			fprintf(f, "%s %s", i ? "," : "", db->tables[i]);
+		fputc(')', f);
+	}
+	fputc('\n', f);
+}
+
+const struct sql_backend sqls_backend = {
+	.type = "sqlite",
+	.open = sqls_open,
+	.close = sqls_close,
+	.list_tables = sqls_list_tables,
+	.describe_table = sqls_describe_table,
+	.query = sqls_query,
+	.describe = sqls_describe,
+};
