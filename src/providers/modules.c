@@ -13,6 +13,11 @@
  * resolved against the binary, which exports them. Loading happens at
  * start-up, before the sandbox, and the module is never unloaded.
  *
+ * The same holds for one engine of the sql family: PostgreSQL's libpq
+ * brings openssl, GSSAPI and LDAP. moat_sql_pg.so holds the PostgreSQL
+ * backend; sql.c asks modules_symbol() for its `sqlpg_backend` when the
+ * config names a "postgres" database, and never otherwise.
+ *
  * Start-up and exit only; not thread-safe.
  */
 #include "providers.h"
@@ -59,6 +64,21 @@ static void *open_module(const char *name, char *tried, size_t n)
 			 why ? why : "not found");
 	}
 	return h;
+}
+
+const void *modules_symbol(const char *file, const char *symbol, struct moat_err *err)
+{
+	char tried[2 * PATH_MAX + 256];
+	const void *sym;
+	void *h = open_module(file, tried, sizeof(tried));
+
+	if (!h) {
+		moat_err_set(err, MOAT_EINTERNAL, "cannot load the module %s; tried %s", file, tried);
+		return NULL;
+	}
+	if (!(sym = dlsym(h, symbol)))
+		moat_err_set(err, MOAT_EINTERNAL, "%s has no %s", file, symbol);
+	return sym;
 }
 
 static enum moat_rc http_module_init(struct registry *reg, const json_t *section,

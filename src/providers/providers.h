@@ -48,4 +48,13 @@ void providers_fini(void);
  * (static storage), for `moat version` and `moat check`. */
 const char *providers_names(void);
 
+/*
+ * modules_symbol - the address of symbol in the loadable module file
+ * (e.g. "moat_sql_pg.so"), loaded from the binary's directory, else from
+ * the installation's module directory. dlopen keeps one handle per file,
+ * so asking twice loads once; modules are never unloaded. NULL with err
+ * set when the module or the symbol is missing. Start-up only.
+ */
+const void *modules_symbol(const char *file, const char *symbol, struct moat_err *err);
+
 #endif

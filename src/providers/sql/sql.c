@@ -44,6 +44,14 @@ bool sql_table_allowed(const struct sql_db *db, const char *table)
 	return false;
 }
 
+bool sql_schema_allowed(const struct sql_db *db, const char *schema)
+{
+	for (size_t i = 0; schema && i < db->nschemas; i++)
+		if (strcmp(db->schemas[i], schema) == 0)
+			return true;
+	return false;
+}
+
 /* ---- picking the database ------------------------------------------------- */
 
 static enum moat_rc pick(json_t *args, struct sql_db **out, struct moat_err *err)
@@ -104,20 +112,24 @@ static enum moat_rc list_databases(struct call_ctx *ctx, void *data, json_t *arg
 	for (size_t i = 0; arr && f && i < family.ndbs; i++) {
 		const struct sql_db *db = &family.dbs[i];
 		json_t *tables = json_null();
-		if (db->tables) {
+		if (db->schemas) {
+			tables = json_array();
+			for (size_t k = 0; k < db->nschemas; k++)
+				json_array_append_new(tables, json_string(db->schemas[k]));
+		} else if (db->tables) {
 			tables = json_array();
 			for (size_t k = 0; k < db->ntables; k++)
 				json_array_append_new(tables, json_string(db->tables[k]));
 		}
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:o, s:I, s:I, s:I}", "name",
 						     db->name, "type", db->be->type, "write",
-						     db->write, "tables", tables, "max_rows",
+						     db->write, db->schemas ? "schemas" : "tables", tables, "max_rows",
 						     (json_int_t)db->max_rows, "max_bytes",
 						     (json_int_t)db->max_bytes, "timeout_ms",
 						     (json_int_t)db->timeout_ms));
 		fprintf(f, "%s (%s, %s%s)\n", db->name, db->be->type,
 			db->write ? "read-write" : "read-only",
-			db->tables ? ", table allowlist" : "");
+			db->schemas ? ", schema allowlist" : db->tables ? ", table allowlist" : "");
 	}
 	if (f)
 		fclose(f);
@@ -288,8 +300,8 @@ static enum moat_rc write_query(struct call_ctx *ctx, void *data, json_t *args,
 
 #define QUERY_PROPS                                                                            \
 	DB_PROP ",\"query\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100000,"        \
-	"\"description\":\"Exactly one SQL statement. Use ?1, ?2 ... (or ?) placeholders for " \
-	"values and pass them in params.\"},"                                                  \
+	"\"description\":\"Exactly one SQL statement. Use placeholders for values (?1, ?2 " \
+	"... on SQLite; $1, $2 ... on PostgreSQL) and pass them in params.\"},"                                                  \
 	"\"params\":{\"type\":\"array\",\"maxItems\":999,\"description\":\"Values bound to the " \
 	"placeholders in order: strings, numbers, booleans (1/0), null; {\\\"base64\\\": "     \
 	"\\\"...\\\"} for a blob; any other array or object is bound as its JSON text.\"}"
@@ -417,20 +429,65 @@ static enum moat_rc resolve_path(const char *given, const char *base, const char
 	return MOAT_OK;
 }
 
+/* A JSON array of strings as a NULL-terminated owned list. */
+static enum moat_rc str_list(const json_t *arr, char ***out, size_t *n, struct moat_err *err)
+{
+	size_t i;
+	json_t *t;
+
+	if (!(*out = calloc(json_array_size(arr) + 1, sizeof(**out))))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	json_array_foreach(arr, i, t) {
+		if (!((*out)[i] = strdup(json_string_value(t))))
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		*n = i + 1;
+	}
+	return MOAT_OK;
+}
+
+/* The postgres-only settings: the connection string (a secret: never in
+ * a message), the schema allowlist (default ["public"]), the pool. */
+static enum moat_rc parse_pg(const char *name, const json_t *o, struct sql_db *db,
+			     struct moat_err *err)
+{
+	const char *url = json_string_value(json_object_get(o, "url"));
+	const json_t *schemas = json_object_get(o, "schemas");
+	json_t *def = NULL;
+	enum moat_rc rc;
+
+	if (!url || !url[0])
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/url: required for postgres "
+				    "(normally \"${DATABASE_URL}\")", name);
+	if (!(db->url = strdup(url)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (!json_is_array(schemas) || json_array_size(schemas) == 0)
+		schemas = def = json_pack("[s]", "public");
+	if (!schemas)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	rc = str_list(schemas, &db->schemas, &db->nschemas, err);
+	json_decref(def);
+	db->pool_size = get_size(o, "pool_size", SQL_DEFAULT_POOL_SIZE);
+	db->allow_superuser = json_is_true(json_object_get(o, "allow_superuser"));
+	return rc;
+}
+
 static enum moat_rc parse_db(const char *name, const json_t *o, const char *base,
 			     struct sql_db *db, struct moat_err *err)
 {
 	const char *type = json_string_value(json_object_get(o, "type"));
 	const json_t *tables = json_object_get(o, "tables");
 	const char *path = json_string_value(json_object_get(o, "path"));
+	enum moat_rc rc;
 	size_t i;
-	json_t *t;
 
 	if (!(db->name = strdup(name)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	for (i = 0; backends[i]; i++)
 		if (type && strcmp(backends[i]->type, type) == 0)
 			db->be = backends[i];
+	if (type && strcmp(type, "postgres") == 0 &&
+	    !(db->be = modules_symbol(SQL_PG_MODULE, SQL_PG_SYMBOL, err)))
+		return err->rc;
 	if (!db->be)
 		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type",
 				    name);
@@ -438,16 +495,10 @@ static enum moat_rc parse_db(const char *name, const json_t *o, const char *base
 	db->max_rows = get_size(o, "max_rows", SQL_DEFAULT_MAX_ROWS);
 	db->max_bytes = get_size(o, "max_bytes", SQL_DEFAULT_MAX_BYTES);
 	db->timeout_ms = (uint32_t)get_size(o, "timeout_ms", SQL_DEFAULT_TIMEOUT_MS);
-	if (json_is_array(tables)) {
-		db->tables = calloc(json_array_size(tables) + 1, sizeof(*db->tables));
-		if (!db->tables)
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		json_array_foreach(tables, i, t) {
-			if (!(db->tables[i] = strdup(json_string_value(t))))
-				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			db->ntables = i + 1;
-		}
-	}
+	if (strcmp(db->be->type, "postgres") == 0)
+		return parse_pg(name, o, db, err);
+	if (json_is_array(tables) && (rc = str_list(tables, &db->tables, &db->ntables, err)))
+		return rc;
 	if (!path)
 		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: required for %s", name,
 				    db->be->type);
@@ -463,8 +514,15 @@ static void sql_fini(void)
 		for (size_t k = 0; k < db->ntables; k++)
 			free(db->tables[k]);
 		free(db->tables);
+		for (size_t k = 0; k < db->nschemas; k++)
+			free(db->schemas[k]);
+		free(db->schemas);
 		free(db->name);
 		free(db->path);
+		if (db->url) {
+			explicit_bzero(db->url, strlen(db->url));
+			free(db->url);
+		}
 	}
 	free(family.dbs);
 	memset(&family, 0, sizeof(family));

@@ -5,9 +5,10 @@
  *
  * The tool layer (sql.c) parses the config, picks the database a call
  * names, checks the mode and turns a struct sql_result into the tool
- * result. Each engine is a struct sql_backend (sql_sqlite.c for SQLite);
- * a second engine is one more ops table and one more line in sql.c's
- * backend list. Read-only is enforced by the engine (a read-only
+ * result. Each engine is a struct sql_backend: sql_sqlite.c for SQLite,
+ * linked in; sql_pg*.c for PostgreSQL, built as the module moat_sql_pg.so
+ * (libpq brings openssl, GSSAPI and LDAP) and loaded by sql.c through
+ * modules_symbol() only when a "postgres" database is configured. Read-only is enforced by the engine (a read-only
  * connection, statements the engine itself reports as read-only), never
  * by looking at the SQL text.
  *
@@ -31,6 +32,7 @@
 #define SQL_DEFAULT_MAX_ROWS 1000
 #define SQL_DEFAULT_MAX_BYTES ((size_t)1 << 20)
 #define SQL_DEFAULT_TIMEOUT_MS 5000
+#define SQL_DEFAULT_POOL_SIZE 4
 
 enum sql_mode { SQL_READ, SQL_WRITE };
 
@@ -76,6 +78,12 @@ struct sql_db {
 	size_t max_bytes;
 	uint32_t timeout_ms;
 	char *path;                    /* sqlite: canonical absolute file path; owned */
+	char *url;                     /* postgres: the connection string, a secret;
+					* owned, wiped before free */
+	char **schemas;                /* postgres: schema allowlist (never NULL); owned */
+	size_t nschemas;
+	size_t pool_size;              /* postgres: most open connections */
+	bool allow_superuser;          /* postgres: accept a superuser role */
 	void *conn;                    /* backend state; owned by the backend */
 };
 
@@ -83,7 +91,15 @@ struct sql_db {
  * (ASCII case-insensitive, as SQL identifiers compare). Thread-safe. */
 bool sql_table_allowed(const struct sql_db *db, const char *table);
 
+/* sql_schema_allowed - true when db's schema allowlist names schema
+ * (exact, as PostgreSQL stores names). Thread-safe. */
+bool sql_schema_allowed(const struct sql_db *db, const char *schema);
+
 /* The SQLite backend (sql_sqlite.c). */
 extern const struct sql_backend sqls_backend;
+
+/* The PostgreSQL backend's symbol in moat_sql_pg.so (sql_pg.c). */
+#define SQL_PG_MODULE "moat_sql_pg.so"
+#define SQL_PG_SYMBOL "sqlpg_backend"
 
 #endif

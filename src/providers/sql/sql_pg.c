@@ -1,0 +1,675 @@
+/*
+ * sql_pg.c - the PostgreSQL backend of the sql family (in moat_sql_pg.so).
+ *
+ * Every call runs in a transaction of its own on a pooled connection:
+ *
+ *   DEALLOCATE ALL; BEGIN READ ONLY (READ WRITE for write_query);
+ *   SET LOCAL statement_timeout = <what is left of the deadline>;
+ *   SET LOCAL search_path = <the schema allowlist>
+ *       -- moat's own text, one simple-protocol round trip
+ *   Parse "moat_q" = the user's statement
+ *       -- extended protocol: exactly one statement, never spliced
+ *   EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE moat_q($1, ...) with the params
+ *       -- every relation of the plan must be in the allowlist
+ *   Execute moat_q with the params, rows one at a time (the caps stop it)
+ *   ROLLBACK (a read) or COMMIT (a write)
+ *
+ * So `SELECT 1; COMMIT; DROP TABLE t` fails at Parse, a read cannot write
+ * (the transaction is READ ONLY, and SET TRANSACTION READ WRITE after the
+ * first statement is an error), and the plan check sees through views,
+ * CTEs and subqueries; sql_pg_plan.c says what it cannot see. The same
+ * prepared statement is explained and executed, so what was checked is
+ * what runs (relations are bound at Parse).
+ *
+ * At start-up the role is examined: a superuser is refused unless the
+ * config says "allow_superuser": true; a superuser or a role that can
+ * write gets a loud warning at start-up and in moat check.
+ *
+ * Sandbox: every TCP port of the connection string is granted for
+ * connect (the cancel request goes to the same port). A Unix-socket
+ * connection needs no file-system grant under Landlock (connecting to a
+ * socket is not a file-system access it controls).
+ *
+ * Thread-safe: the pool guards the connections; the rest is read-only
+ * after open.
+ */
+#include "sql_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define SQLPG_STMT "moat_q"
+#define SQLPG_RELKINDS "('r','p','v','m','f')"
+
+/* ---- transactions ------------------------------------------------------------ */
+
+/* Send moat's own multi-statement text (simple protocol) and wait. */
+static enum moat_rc simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+			   struct moat_err *err)
+{
+	PGresult *r;
+	enum moat_rc rc = MOAT_OK;
+
+	if (!PQsendQuery(l->conn, sql)) {
+		l->broken = PQstatus(l->conn) == CONNECTION_BAD;
+		return sqlpg_fail(call, NULL, l->conn, err);
+	}
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
+		return err->rc;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = sqlpg_fail(call, r, l->conn, err);
+	PQclear(r);
+	return rc;
+}
+
+static enum moat_rc begin(struct sqlpg_pool *p, struct sqlpg_lease *l, struct sqlpg_call *call,
+			  enum sql_mode mode, struct moat_err *err)
+{
+	uint64_t now = sqlpg_now_ns();
+	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
+	char *sql = NULL;
+	enum moat_rc rc;
+
+	if (ms < 1)
+		ms = 1;
+	if (asprintf(&sql,
+		     "DEALLOCATE ALL; BEGIN %s; SET LOCAL statement_timeout = %llu; "
+		     "SET LOCAL search_path = %s",
+		     mode == SQL_WRITE ? "READ WRITE" : "READ ONLY", ms, p->search_path) < 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	rc = simple(l, call, sql, err);
+	free(sql);
+	return rc;
+}
+
+/* End the transaction of a call that failed, whatever its state, with a
+ * short deadline of its own; a connection that cannot is dropped. */
+static void abandon(const struct sql_db *db, struct sqlpg_lease *l)
+{
+	struct sqlpg_call call;
+	struct moat_err e = {0};
+
+	if (l->broken || !l->conn || PQtransactionStatus(l->conn) == PQTRANS_IDLE)
+		return;
+	sqlpg_call_start(&call, db, NULL, "rollback");
+	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
+	if (simple(l, &call, "ROLLBACK", &e) != MOAT_OK)
+		l->broken = true;
+}
+
+/* ---- the user's statement ------------------------------------------------------ */
+
+struct rows_ctx {
+	struct sql_result *res;
+	enum sql_mode mode;
+	bool typed;
+};
+
+static enum moat_rc set_columns(struct sql_result *res, const PGresult *r, struct moat_err *err)
+{
+	enum moat_rc rc = MOAT_OK;
+
+	for (int i = 0; i < PQnfields(r) && rc == MOAT_OK; i++)
+		rc = sql_result_column(res, PQfname(r, i), sqlpg_type_name(PQftype(r, i)), err);
+	return rc;
+}
+
+static json_t *row_json(const PGresult *r, int row)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; a && i < PQnfields(r); i++) {
+		json_t *v = PQgetisnull(r, row, i)
+				    ? json_null()
+				    : sqlpg_value_json(PQftype(r, i), PQgetvalue(r, row, i),
+						       (size_t)PQgetlength(r, row, i));
+		if (!v || json_array_append_new(a, v) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* One row in single-row mode: false stops (a cap, or an error in err). */
+static bool on_row(void *u, PGresult *r, struct moat_err *err)
+{
+	struct rows_ctx *rc = u;
+	json_t *row;
+	bool more = true;
+
+	if (!rc->typed) {
+		if (set_columns(rc->res, r, err))
+			return false;
+		rc->typed = true;
+	}
+	if (rc->res->truncated || (rc->res->max_rows && rc->res->nrows >= rc->res->max_rows)) {
+		if (!rc->res->truncated)
+			sql_result_more(rc->res);
+		return rc->mode == SQL_WRITE; /* a write runs to the end */
+	}
+	if (!(row = row_json(r, 0))) {
+		moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		return false;
+	}
+	if (sql_result_row(rc->res, row, &more, err))
+		return false;
+	return more || rc->mode == SQL_WRITE;
+}
+
+/* "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE moat_q($1, ..., $n)". */
+static char *explain_text(int n)
+{
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	if (!f)
+		return NULL;
+	fputs("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE " SQLPG_STMT, f);
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s$%d", i ? ", " : "(", i + 1);
+	if (n)
+		fputc(')', f);
+	fclose(f);
+	return s;
+}
+
+/* Prepare, check and run the statement on l (in a transaction). */
+static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sqlpg_call *call,
+			     const char *sql, const struct sqlpg_params *pp, enum sql_mode mode,
+			     struct sql_result *res, struct moat_err *err)
+{
+	struct rows_ctx rc_rows = {.res = res, .mode = mode};
+	PGresult *r = NULL;
+	char *explain = NULL;
+	enum moat_rc rc = MOAT_OK;
+
+	/* Parse: one statement, or the server refuses it. */
+	if (!PQsendPrepare(l->conn, SQLPG_STMT, sql, pp->n, pp->types))
+		return sqlpg_fail(call, NULL, l->conn, err);
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
+		return err->rc;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = sqlpg_fail(call, r, l->conn, err);
+		goto out;
+	}
+	PQclear(r);
+	/* The plan of exactly that statement with these params. */
+	if (!(explain = explain_text(pp->n))) {
+		r = NULL;
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!PQsendQueryParams(l->conn, explain, pp->n, pp->types,
+			       (const char *const *)pp->values, pp->lengths, pp->formats, 0)) {
+		r = NULL;
+		rc = sqlpg_fail(call, NULL, l->conn, err);
+		goto out;
+	}
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err))) {
+		rc = err->rc;
+		goto out;
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
+		rc = PQresultStatus(r) == PGRES_TUPLES_OK
+			     ? moat_err_set(err, MOAT_EUPSTREAM, "%s: the plan could not be read",
+					    call->what)
+			     : sqlpg_fail(call, r, l->conn, err);
+		goto out;
+	}
+	if ((rc = sqlpg_plan_check(db, PQgetvalue(r, 0, 0), call->what, err)))
+		goto out;
+	PQclear(r);
+	/* Run it, a row at a time. */
+	if (!PQsendQueryPrepared(l->conn, SQLPG_STMT, pp->n, (const char *const *)pp->values,
+				 pp->lengths, pp->formats, 0)) {
+		r = NULL;
+		rc = sqlpg_fail(call, NULL, l->conn, err);
+		goto out;
+	}
+	PQsetSingleRowMode(l->conn);
+	if (!(r = sqlpg_wait(l, call, on_row, &rc_rows, err))) {
+		rc = err->rc;
+		goto out;
+	}
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = sqlpg_fail(call, r, l->conn, err);
+		goto out;
+	}
+	if (!rc_rows.typed && (rc = set_columns(res, r, err)))
+		goto out;
+	if (mode == SQL_WRITE) {
+		const char *n = PQcmdTuples(r);
+		res->affected = n && *n ? strtoll(n, NULL, 10) : 0;
+	}
+out:
+	PQclear(r);
+	free(explain);
+	return rc;
+}
+
+static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const char *sql,
+				size_t len, const json_t *params, enum sql_mode mode,
+				struct sql_result *res, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	struct sqlpg_params pp = {0};
+	struct sqlpg_lease l = {0};
+	struct sqlpg_call call;
+	enum moat_rc rc;
+
+	sqlpg_call_start(&call, db, ctx, mode == SQL_WRITE ? "write_query" : "read_query");
+	if (!sql || strlen(sql) != len)
+		return moat_err_set(err, MOAT_EINVAL, "%s: the query holds a NUL character",
+				    call.what);
+	if ((rc = sqlpg_params_make(params, &pp, err)))
+		return rc;
+	if ((rc = sqlpg_take(p, &call, &l, err)))
+		goto out;
+	if ((rc = begin(p, &l, &call, mode, err)))
+		goto out;
+	if ((rc = run_user(db, &l, &call, sql, &pp, mode, res, err)))
+		goto out;
+	rc = simple(&l, &call, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", err);
+out:
+	if (rc)
+		abandon(db, &l);
+	sqlpg_give(p, &l);
+	sqlpg_params_free(&pp);
+	return rc;
+}
+
+/* ---- catalog queries ---------------------------------------------------------- */
+
+/* One of moat's own catalog queries in a READ ONLY transaction. */
+static PGresult *catalog(struct sql_db *db, struct call_ctx *ctx, const char *sql, int n,
+			 const char *const *params, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	struct sqlpg_lease l = {0};
+	struct sqlpg_call call;
+	PGresult *r = NULL;
+
+	sqlpg_call_start(&call, db, ctx, "catalog");
+	if (sqlpg_take(p, &call, &l, err))
+		return NULL;
+	if (begin(p, &l, &call, SQL_READ, err) == MOAT_OK &&
+	    (r = sqlpg_exec(&l, &call, sql, n, params, err)) &&
+	    simple(&l, &call, "ROLLBACK", err) != MOAT_OK) {
+		PQclear(r);
+		r = NULL;
+	}
+	if (!r)
+		abandon(db, &l);
+	sqlpg_give(p, &l);
+	return r;
+}
+
+/* The rows of r as objects keyed by column name, values by type. */
+static json_t *rows_objects(const PGresult *r)
+{
+	json_t *out = json_array();
+
+	for (int i = 0; out && i < PQntuples(r); i++) {
+		json_t *o = json_object();
+		for (int k = 0; o && k < PQnfields(r); k++)
+			json_object_set_new(o, PQfname(r, k),
+					    PQgetisnull(r, i, k)
+						    ? json_null()
+						    : sqlpg_value_json(PQftype(r, k),
+								       PQgetvalue(r, i, k),
+								       (size_t)PQgetlength(r, i, k)));
+		json_array_append_new(out, o);
+	}
+	return out;
+}
+
+static enum moat_rc sqlpg_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+				      struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	const char *params[] = {p->schema_array};
+	PGresult *r = catalog(
+		db, ctx,
+		"SELECT n.nspname::text, c.relname::text, CASE WHEN c.relkind IN ('v','m') THEN "
+		"'view' ELSE 'table' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+		"ON n.oid = c.relnamespace WHERE c.relkind IN " SQLPG_RELKINDS " AND n.nspname = "
+		"ANY($1::text[]) ORDER BY array_position($1::text[], n.nspname::text), c.relname",
+		1, params, err);
+
+	if (!r)
+		return err->rc;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *schema = PQgetvalue(r, i, 0), *rel = PQgetvalue(r, i, 1);
+		char *name = NULL;
+		json_t *t;
+		if (strcmp(schema, db->schemas[0]) == 0)
+			name = strdup(rel);
+		else if (asprintf(&name, "%s.%s", schema, rel) < 0)
+			name = NULL;
+		t = name ? json_pack("{s:s, s:s, s:s}", "name", name, "type", PQgetvalue(r, i, 2),
+				     "schema", schema)
+			 : NULL;
+		free(name);
+		if (!t || json_array_append_new(tables, t) != 0) {
+			PQclear(r);
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		}
+	}
+	PQclear(r);
+	return MOAT_OK;
+}
+
+static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx,
+					 const char *table, json_t *out, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	const char *dot = table ? strchr(table, '.') : NULL;
+	char *schema = NULL, oid[32];
+	const char *rel = table;
+	const char *params[3];
+	PGresult *r = NULL;
+	enum moat_rc rc = MOAT_OK;
+
+	if (!table)
+		return moat_err_set(err, MOAT_EINVAL, "table_name: required");
+	if (dot && (schema = strndup(table, (size_t)(dot - table))) &&
+	    sql_schema_allowed(db, schema)) {
+		rel = dot + 1;
+	} else {
+		free(schema);
+		schema = NULL;
+	}
+	params[0] = p->schema_array;
+	params[1] = rel;
+	params[2] = schema;
+	r = catalog(db, ctx,
+		    "SELECT c.oid::int8, c.relname::text, CASE WHEN c.relkind IN ('v','m') THEN "
+		    "'view' ELSE 'table' END, n.nspname::text FROM pg_catalog.pg_class c JOIN "
+		    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+		    SQLPG_RELKINDS " AND n.nspname = ANY($1::text[]) AND c.relname = $2 AND "
+		    "($3::text IS NULL OR n.nspname = $3) ORDER BY "
+		    "array_position($1::text[], n.nspname::text) LIMIT 1",
+		    3, params, err);
+	free(schema);
+	if (!r)
+		return err->rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return moat_err_set(err, MOAT_ENOTFOUND,
+				    "table_name: no such table or view (or not in an allowed schema)");
+	}
+	snprintf(oid, sizeof(oid), "%s", PQgetvalue(r, 0, 0));
+	json_object_set_new(out, "table", json_string(table));
+	json_object_set_new(out, "type", json_string(PQgetvalue(r, 0, 2)));
+	json_object_set_new(out, "schema", json_string(PQgetvalue(r, 0, 3)));
+	PQclear(r);
+	params[0] = oid;
+	r = catalog(db, ctx,
+		    "SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, "
+		    "a.atttypmod) AS type, a.attnotnull AS not_null, pg_catalog.pg_get_expr("
+		    "d.adbin, d.adrelid) AS \"default\", COALESCE(array_position(i.indkey::int2[], "
+		    "a.attnum), 0) AS primary_key FROM pg_catalog.pg_attribute a LEFT JOIN "
+		    "pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum LEFT "
+		    "JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary WHERE "
+		    "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+		    1, params, err);
+	if (!r)
+		return err->rc;
+	json_object_set_new(out, "columns", rows_objects(r));
+	PQclear(r);
+	r = catalog(db, ctx,
+		    "SELECT con.conname::text AS name, (k.ord - 1)::int4 AS seq, a.attname::text AS "
+		    "\"from\", CASE WHEN fn.nspname = ANY(pg_catalog.current_schemas(false)) THEN "
+		    "f.relname::text ELSE fn.nspname || '.' || f.relname END AS \"table\", "
+		    "fa.attname::text AS \"to\", con.confupdtype::text AS on_update, "
+		    "con.confdeltype::text AS on_delete FROM pg_catalog.pg_constraint con CROSS "
+		    "JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(src, dst, "
+		    "ord) JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum "
+		    "= k.src JOIN pg_catalog.pg_class f ON f.oid = con.confrelid JOIN "
+		    "pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace JOIN "
+		    "pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = "
+		    "k.dst WHERE con.conrelid = $1::oid AND con.contype = 'f' ORDER BY con.conname, "
+		    "k.ord",
+		    1, params, err);
+	if (!r)
+		return err->rc;
+	json_object_set_new(out, "foreign_keys", rows_objects(r));
+	PQclear(r);
+	r = catalog(db, ctx,
+		    "SELECT ic.relname::text AS name, i.indisunique AS \"unique\", CASE WHEN "
+		    "i.indisprimary THEN 'pk' WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint "
+		    "WHERE conindid = i.indexrelid) THEN 'u' ELSE 'c' END AS origin, i.indpred IS "
+		    "NOT NULL AS partial, pg_catalog.to_json(ARRAY(SELECT a.attname::text FROM "
+		    "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) LEFT JOIN "
+		    "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+		    "ORDER BY k.ord)) AS columns FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class "
+		    "ic ON ic.oid = i.indexrelid WHERE i.indrelid = $1::oid ORDER BY ic.relname",
+		    1, params, err);
+	if (!r)
+		return err->rc;
+	json_object_set_new(out, "indexes", rows_objects(r));
+	PQclear(r);
+	return rc;
+}
+
+/* ---- open, close, describe ---------------------------------------------------- */
+
+/* Record the TCP ports of the connection string for the sandbox, and a
+ * "host:port/dbname" line for moat check. Never echoes the string. */
+static enum moat_rc grant_ports(struct sql_db *db, struct registry *reg, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	PQconninfoOption *opts = PQconninfoParse(db->url, NULL), *o;
+	const char *host = NULL, *port = NULL, *dbname = NULL;
+	enum moat_rc rc = MOAT_OK;
+	char *ports, *save = NULL, *tok;
+
+	if (!opts)
+		return moat_err_set(err, MOAT_EINVAL,
+				    "/databases/%s/url: not a valid PostgreSQL connection string "
+				    "(key=value pairs or a postgresql:// URI)", db->name);
+	for (o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0 && !host)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+	}
+	if (!port || !*port)
+		port = getenv("PGPORT");
+	if (!port || !*port)
+		port = "5432";
+	if (!host || !*host)
+		host = getenv("PGHOST");
+	if (asprintf(&p->where, "%s:%s/%s", host && *host ? host : "(local socket)", port,
+		     dbname && *dbname ? dbname : "(default)") < 0)
+		p->where = NULL;
+	if (!(ports = strdup(port))) {
+		PQconninfoFree(opts);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	for (tok = strtok_r(ports, ",", &save); tok && rc == MOAT_OK;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(tok, &end, 10);
+		if (*end || v < 1 || v > 65535)
+			rc = moat_err_set(err, MOAT_EINVAL, "/databases/%s/url: a port is not a "
+					  "number from 1 to 65535", db->name);
+		else
+			rc = registry_grant_port(reg, (uint16_t)v, err);
+	}
+	free(ports);
+	PQconninfoFree(opts);
+	return rc;
+}
+
+/* The allowlist as search_path text and as a text[] literal. */
+static enum moat_rc schema_texts(struct sql_db *db, PGconn *c, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	char *sp = NULL, *arr = NULL;
+	size_t splen = 0, arrlen = 0;
+	FILE *fs = open_memstream(&sp, &splen), *fa = open_memstream(&arr, &arrlen);
+	bool ok = fs && fa;
+
+	if (fa)
+		fputc('{', fa);
+	for (size_t i = 0; ok && i < db->nschemas; i++) {
+		char *q = PQescapeIdentifier(c, db->schemas[i], strlen(db->schemas[i]));
+		if (!q) {
+			ok = false;
+			break;
+		}
+		fprintf(fs, "%s%s", i ? ", " : "", q);
+		PQfreemem(q);
+		fputs(i ? ",\"" : "\"", fa);
+		for (const char *s = db->schemas[i]; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				fputc('\\', fa);
+			fputc(*s, fa);
+		}
+		fputc('"', fa);
+	}
+	if (fa)
+		fputc('}', fa);
+	if (fs)
+		fclose(fs);
+	if (fa)
+		fclose(fa);
+	p->search_path = sp;
+	p->schema_array = arr;
+	if (!ok)
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/schemas: cannot quote a name",
+				    db->name);
+	return MOAT_OK;
+}
+
+/* Put the database's config path before err's message. */
+static enum moat_rc prefix_err(const struct sql_db *db, struct moat_err *err)
+{
+	char msg[sizeof(err->msg)];
+
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return moat_err_set(err, err->rc, "/databases/%s: %s", db->name, msg);
+}
+
+/* Who the role is and what it may do. */
+static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
+{
+	struct sqlpg_pool *p = db->conn;
+	struct sqlpg_lease l = {0};
+	struct sqlpg_call call;
+	PGresult *r = NULL;
+	enum moat_rc rc;
+
+	sqlpg_call_start(&call, db, NULL, "start-up");
+	call.deadline_ns = sqlpg_now_ns() + 15000ull * 1000000ull;
+	if ((rc = sqlpg_take(p, &call, &l, err)))
+		return prefix_err(db, err);
+	if ((rc = schema_texts(db, l.conn, err)))
+		goto out;
+	r = sqlpg_exec(&l, &call,
+		       "SELECT current_user::text, r.rolsuper, r.rolbypassrls OR r.rolcreaterole OR "
+		       "r.rolcreatedb OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
+		       "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+		       SQLPG_RELKINDS " AND n.nspname <> 'information_schema' AND n.nspname NOT "
+		       "LIKE 'pg\\_%' AND pg_catalog.has_table_privilege(c.oid, "
+		       "'INSERT,UPDATE,DELETE,TRUNCATE')) OR EXISTS (SELECT 1 FROM "
+		       "pg_catalog.pg_namespace n WHERE n.nspname <> 'information_schema' AND "
+		       "n.nspname NOT LIKE 'pg\\_%' AND pg_catalog.has_schema_privilege(n.oid, "
+		       "'CREATE')) FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+		       0, NULL, err);
+	if (!r) {
+		rc = prefix_err(db, err);
+		goto out;
+	}
+	if (PQntuples(r) != 1) {
+		rc = moat_err_set(err, MOAT_EUPSTREAM, "/databases/%s: cannot read the role",
+				  db->name);
+		goto out;
+	}
+	p->role = strdup(PQgetvalue(r, 0, 0));
+	p->superuser = PQgetvalue(r, 0, 1)[0] == 't';
+	p->can_write = p->superuser || PQgetvalue(r, 0, 2)[0] == 't';
+	if (p->superuser && !db->allow_superuser) {
+		rc = moat_err_set(err, MOAT_EDENIED,
+				  "/databases/%s: the role is a PostgreSQL superuser, which no "
+				  "allowlist or READ ONLY transaction contains (it can read files "
+				  "and run programs); connect as a role with only the privileges it "
+				  "needs, or set \"allow_superuser\": true", db->name);
+		goto out;
+	}
+	if (p->superuser)
+		log_warn("sql: WARNING: database %s connects as a SUPERUSER (allow_superuser): "
+			 "the schema allowlist and read-only transactions do not bound what it "
+			 "can do", db->name);
+	else if (p->can_write && !db->write)
+		log_warn("sql: WARNING: database %s is read-only in moat but its role can write "
+			 "(or create objects); reads run in READ ONLY transactions, but grant the "
+			 "role SELECT only", db->name);
+out:
+	PQclear(r);
+	sqlpg_give(p, &l);
+	return rc;
+}
+
+static enum moat_rc sqlpg_open(struct sql_db *db, struct registry *reg, struct moat_err *err)
+{
+	struct sqlpg_pool *p = calloc(1, sizeof(*p));
+	enum moat_rc rc;
+
+	if (!p)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	db->conn = p;
+	if ((rc = sqlpg_pool_init(p, db, err)))
+		return rc;
+	if ((rc = grant_ports(db, reg, err)))
+		return rc;
+	return check_role(db, err);
+}
+
+static void sqlpg_close(struct sql_db *db)
+{
+	struct sqlpg_pool *p = db->conn;
+
+	if (!p)
+		return;
+	sqlpg_pool_fini(p);
+	free(p);
+	db->conn = NULL;
+}
+
+static void sqlpg_describe(const struct sql_db *db, FILE *f)
+{
+	const struct sqlpg_pool *p = db->conn;
+
+	fprintf(f, "  %-12s postgres %s %s as %s (schemas:", db->name,
+		db->write ? "read-write" : "read-only", p && p->where ? p->where : "?",
+		p && p->role ? p->role : "?");
+	for (size_t i = 0; i < db->nschemas; i++)
+		fprintf(f, "%s %s", i ? "," : "", db->schemas[i]);
+	fprintf(f, "; pool %zu)\n", db->pool_size);
+	if (p && p->superuser)
+		fprintf(f, "  %-12s WARNING: the role is a SUPERUSER (allow_superuser)\n", "");
+	else if (p && p->can_write && !db->write)
+		fprintf(f, "  %-12s WARNING: the role can write or create objects; grant it "
+			   "SELECT only\n", "");
+}
+
+const struct sql_backend sqlpg_backend = {
+	.type = "postgres",
+	.open = sqlpg_open,
+	.close = sqlpg_close,
+	.list_tables = sqlpg_list_tables,
+	.describe_table = sqlpg_describe_table,
+	.query = sqlpg_query,
+	.describe = sqlpg_describe,
+};

@@ -1,0 +1,153 @@
+/*
+ * sql_pg.h - the PostgreSQL backend's internals, shared by its files (all
+ * built into the module moat_sql_pg.so):
+ *
+ *   sql_pg.c        the backend ops: open (role checks, sandbox grants),
+ *                   list_tables, describe_table, query, describe;
+ *   sql_pg_conn.c   the connection pool and running one command without
+ *                   blocking: deadline, cancellation (a cancel request to
+ *                   the server), a dead connection noticed and replaced;
+ *   sql_pg_value.c  values by type OID to JSON, JSON params to text;
+ *   sql_pg_plan.c   the schema allowlist checked on an EXPLAIN plan.
+ *
+ * Nothing here ever sends user text through the simple protocol: the
+ * user's statement is only ever prepared (Parse, one statement) and
+ * executed by name.
+ */
+#ifndef MOAT_PROVIDERS_SQL_SQL_PG_H
+#define MOAT_PROVIDERS_SQL_SQL_PG_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "sql.h"
+
+/* The pool of one database. Guarded by lock. */
+struct sqlpg_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	PGconn **idle;     /* connections not in use; owned */
+	size_t nidle;
+	size_t nopen;      /* idle + in use */
+	size_t max;        /* pool_size */
+	unsigned gen;      /* bumped when a dead connection is seen */
+	const struct sql_db *db;
+	/* Found at open, for moat check: */
+	bool superuser;
+	bool can_write;
+	char *role;        /* the role name; owned */
+	char *where;       /* "host:port/dbname" for moat check, no secrets; owned */
+	char *search_path; /* the allowlist as quoted identifiers; owned */
+	char *schema_array;/* the allowlist as a text[] literal; owned */
+};
+
+/* One connection taken for a call. */
+struct sqlpg_lease {
+	PGconn *conn;
+	unsigned gen;
+	bool broken;       /* drop instead of returning it */
+};
+
+/* The limits of one call. */
+struct sqlpg_call {
+	struct call_ctx *ctx; /* may be NULL (start-up) */
+	uint64_t deadline_ns; /* min(call deadline, timeout_ms); CLOCK_MONOTONIC */
+	const char *what;     /* "read_query", "catalog" ...: names the rule */
+	enum moat_rc stop;    /* why a cancel request was sent, or MOAT_OK */
+};
+
+/* ---- sql_pg_conn.c ---- */
+
+/* sqlpg_pool_init / sqlpg_pool_fini - set up and tear down (closes every
+ * idle connection). fini accepts a pool never initialised (zeroed). */
+enum moat_rc sqlpg_pool_init(struct sqlpg_pool *p, const struct sql_db *db, struct moat_err *err);
+void sqlpg_pool_fini(struct sqlpg_pool *p);
+
+/* sqlpg_now_ns - CLOCK_MONOTONIC in ns. */
+uint64_t sqlpg_now_ns(void);
+
+/* sqlpg_call_start - the limits of a call: deadline = min(ctx's, now +
+ * timeout_ms). */
+void sqlpg_call_start(struct sqlpg_call *call, const struct sql_db *db, struct call_ctx *ctx,
+		      const char *what);
+
+/*
+ * sqlpg_take - a connection for the call: an idle one, else a new one
+ * while fewer than pool_size are open, else wait for one to be given back
+ * (until the call's deadline or cancellation). A new connection is made
+ * with a connect timeout inside the deadline. Thread-safe.
+ */
+enum moat_rc sqlpg_take(struct sqlpg_pool *p, struct sqlpg_call *call, struct sqlpg_lease *l,
+			struct moat_err *err);
+
+/* sqlpg_give - return a connection: closed when broken or not idle (a
+ * transaction left open), else back to the pool. Thread-safe. */
+void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l);
+
+/*
+ * sqlpg_wait - after a PQsend*, collect every result of the command. The
+ * last non-NULL result is returned (owned by the caller; NULL on failure
+ * with err set). rows (may be NULL) is called for each single-row result;
+ * when it returns false the rest is cancelled and ignored. While waiting,
+ * the call's deadline and cancellation are polled every 50 ms; either
+ * sends a cancel request to the server and the call fails with
+ * MOAT_ETIMEOUT/MOAT_ECANCELLED. A lost connection marks the lease broken
+ * and fails with MOAT_EUPSTREAM naming the rule.
+ */
+typedef bool (*sqlpg_row_fn)(void *u, PGresult *r, struct moat_err *err);
+PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_fn rows, void *u,
+		     struct moat_err *err);
+
+/*
+ * sqlpg_exec - run one of moat's own commands (text with $n params, all
+ * text; nparams may be 0) through the extended protocol and return its
+ * result when it succeeded (PGRES_COMMAND_OK or TUPLES_OK; caller
+ * PQclear()s), NULL with err set otherwise.
+ */
+PGresult *sqlpg_exec(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+		     int nparams, const char *const *params, struct moat_err *err);
+
+/* sqlpg_fail - err from a failed result r (may be NULL): the SQLSTATE class
+ * picks the code; the server's primary message (names objects, never row
+ * values... except in some constraint details, which are left out) is
+ * kept, cut to a bound. */
+enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn *conn,
+			struct moat_err *err);
+
+/* ---- sql_pg_value.c ---- */
+
+/* sqlpg_type_name - a readable name for a type OID, or NULL. Static. */
+const char *sqlpg_type_name(Oid oid);
+
+/* sqlpg_value_json - the JSON of a text-format value of type oid (new
+ * reference; NULL on ENOMEM). */
+json_t *sqlpg_value_json(Oid oid, const char *s, size_t n);
+
+/*
+ * sqlpg_params - JSON params as libpq arrays: values (text, or binary
+ * bytea for {"base64": ...}), lengths, formats, types (0 = let the server
+ * infer; 17 for bytea). All arrays and strings are owned by the struct.
+ */
+struct sqlpg_params {
+	int n;
+	char **values;
+	int *lengths;
+	int *formats;
+	Oid *types;
+};
+enum moat_rc sqlpg_params_make(const json_t *params, struct sqlpg_params *out, struct moat_err *err);
+void sqlpg_params_free(struct sqlpg_params *p);
+
+/* ---- sql_pg_plan.c ---- */
+
+/*
+ * sqlpg_plan_check - walk an EXPLAIN (VERBOSE, FORMAT JSON) document:
+ * every node's "Relation Name" must come with a "Schema" in db's schema
+ * allowlist; a statement without a plan (a utility statement: SET, COPY,
+ * DO, CALL ...) is refused. MOAT_OK or MOAT_EDENIED naming the rule
+ * (never the relation). Pure; thread-safe.
+ */
+enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json, const char *what,
+			      struct moat_err *err);
+
+#endif

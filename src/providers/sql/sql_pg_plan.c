@@ -1,0 +1,79 @@
+/*
+ * sql_pg_plan.c - the PostgreSQL schema allowlist, checked on the plan.
+ *
+ * Before a statement runs, sql_pg.c prepares it and asks the server for
+ * EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE of the prepared statement with the
+ * call's params. The planner has already expanded views, CTEs and
+ * subqueries (init plans and sub plans are nodes of the tree), so every
+ * table the statement reads or changes appears as a node's "Relation
+ * Name", and VERBOSE adds the "Schema" it lives in. Each must be in the
+ * allowlist; a statement with no plan at all (a utility statement: SET,
+ * SHOW, COPY, DO, CALL, PREPARE, LISTEN ...) is refused outright, since
+ * nothing could be checked.
+ *
+ * What the plan cannot show, and so this cannot enforce: tables read
+ * inside a function the statement calls (a PL/pgSQL or SQL function body
+ * runs its own queries; builtins such as pg_read_file or
+ * query_to_xml), and catalog lookups the server does for itself. Those
+ * are bounded by the role's own privileges, which is why moat warns about
+ * a role that can do more than it should.
+ *
+ * Pure; thread-safe.
+ */
+#include "sql_pg.h"
+
+#include <string.h>
+
+/* Walk node (any JSON value); the first refusal wins. */
+static const char *walk(const struct sql_db *db, const json_t *node, int depth)
+{
+	const char *why = NULL, *key;
+	json_t *v;
+	size_t i;
+
+	if (depth > 200)
+		return "the plan is nested too deeply to check";
+	if (json_is_array(node)) {
+		json_array_foreach(node, i, v)
+			if ((why = walk(db, v, depth + 1)))
+				return why;
+		return NULL;
+	}
+	if (!json_is_object(node))
+		return NULL;
+	if (json_object_get(node, "Relation Name")) {
+		const char *schema = json_string_value(json_object_get(node, "Schema"));
+		if (!schema)
+			return "a relation whose schema the plan does not name";
+		if (!sql_schema_allowed(db, schema))
+			return "a relation outside the database's \"schemas\" allowlist";
+	}
+	json_object_foreach((json_t *)node, key, v)
+		if ((json_is_object(v) || json_is_array(v)) && (why = walk(db, v, depth + 1)))
+			return why;
+	return NULL;
+}
+
+enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json, const char *what,
+			      struct moat_err *err)
+{
+	json_t *doc = json_loads(explain_json, JSON_DECODE_ANY, NULL), *top;
+	const char *why = NULL;
+	size_t i;
+
+	if (!doc || !json_is_array(doc) || json_array_size(doc) == 0)
+		why = "the plan could not be read";
+	json_array_foreach(why ? NULL : doc, i, top)
+		if (!json_is_object(json_object_get(top, "Plan"))) {
+			why = "only statements with a plan (SELECT, VALUES, INSERT, UPDATE, DELETE, "
+			      "MERGE) are accepted; SET, SHOW, COPY, DO, CALL and other utility "
+			      "statements are not";
+			break;
+		}
+	if (!why)
+		why = walk(db, doc, 0);
+	json_decref(doc);
+	if (why)
+		return moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", what, why);
+	return MOAT_OK;
+}
