@@ -9,7 +9,8 @@
  *       -- moat's own text, one simple-protocol round trip
  *   Parse "moat_q" = the user's statement
  *       -- extended protocol: exactly one statement, never spliced
- *   EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE moat_q($1, ...) with the params
+ *   Describe moat_q: the number and types of its placeholders
+ *   EXPLAIN (VERBOSE, FORMAT JSON) <the statement> with the params
  *       -- every relation of the plan must be in the allowlist
  *   Execute moat_q with the params, rows one at a time (the caps stop it)
  *   ROLLBACK (a read) or COMMIT (a write)
@@ -17,9 +18,12 @@
  * So `SELECT 1; COMMIT; DROP TABLE t` fails at Parse, a read cannot write
  * (the transaction is READ ONLY, and SET TRANSACTION READ WRITE after the
  * first statement is an error), and the plan check sees through views,
- * CTEs and subqueries; sql_pg_plan.c says what it cannot see. The same
- * prepared statement is explained and executed, so what was checked is
- * what runs (relations are bound at Parse).
+ * CTEs and subqueries; sql_pg_plan.c says what it cannot see. The text
+ * given to EXPLAIN is the one Parse accepted as a single statement, and
+ * EXPLAIN's grammar takes only a plannable statement after its options,
+ * without ANALYZE nothing is executed; both resolve names in the same
+ * transaction and search_path, and the locks EXPLAIN takes hold until the
+ * transaction ends, so what was checked is what runs.
  *
  * At start-up the role is examined: a superuser is refused unless the
  * config says "allow_superuser": true; a superuser or a role that can
@@ -157,30 +161,26 @@ static bool on_row(void *u, PGresult *r, struct moat_err *err)
 	}
 	if (sql_result_row(rc->res, row, &more, err))
 		return false;
-	return more || rc->mode == SQL_WRITE;
+	/* At the row cap, look for one more row (it says "truncated"); at
+	 * the byte cap, stop now. A write runs to the end either way. */
+	return more || !rc->res->truncated || rc->mode == SQL_WRITE;
 }
 
-/* "EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE moat_q($1, ..., $n)". */
-static char *explain_text(int n)
+/* "EXPLAIN (VERBOSE, FORMAT JSON) <sql>": EXPLAIN EXECUTE cannot take
+ * the params of the protocol, so the text is explained itself, after Parse
+ * accepted it as one statement. Without ANALYZE nothing runs; the same
+ * text, params, search_path and transaction resolve the same relations
+ * (the locks EXPLAIN takes are held until the transaction ends). */
+static char *explain_text(const char *sql)
 {
 	char *s = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&s, &len);
 
-	if (!f)
-		return NULL;
-	fputs("EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE " SQLPG_STMT, f);
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s$%d", i ? ", " : "(", i + 1);
-	if (n)
-		fputc(')', f);
-	fclose(f);
-	return s;
+	return asprintf(&s, "EXPLAIN (VERBOSE, FORMAT JSON) %s", sql) < 0 ? NULL : s;
 }
 
 /* Prepare, check and run the statement on l (in a transaction). */
 static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sqlpg_call *call,
-			     const char *sql, const struct sqlpg_params *pp, enum sql_mode mode,
+			     const char *sql, struct sqlpg_params *pp, enum sql_mode mode,
 			     struct sql_result *res, struct moat_err *err)
 {
 	struct rows_ctx rc_rows = {.res = res, .mode = mode};
@@ -198,8 +198,39 @@ static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sq
 		goto out;
 	}
 	PQclear(r);
+	/* Its placeholders: their number and types (EXPLAIN needs them). */
+	if (!PQsendDescribePrepared(l->conn, SQLPG_STMT)) {
+		r = NULL;
+		rc = sqlpg_fail(call, NULL, l->conn, err);
+		goto out;
+	}
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err))) {
+		rc = err->rc;
+		goto out;
+	}
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = sqlpg_fail(call, r, l->conn, err);
+		goto out;
+	}
+	if (PQnparams(r) != pp->n) {
+		rc = moat_err_set(err, MOAT_EINVAL,
+				  "params: the statement has %d placeholder%s, params has %d value%s",
+				  PQnparams(r), PQnparams(r) == 1 ? "" : "s", pp->n,
+				  pp->n == 1 ? "" : "s");
+		goto out;
+	}
+	for (int i = 0; i < pp->n; i++) {
+		if (pp->formats[i] == 1 && PQparamtype(r, i) != pp->types[i]) {
+			rc = moat_err_set(err, MOAT_EINVAL,
+					  "params/%d: {\"base64\"} binds bytea, but the placeholder "
+					  "is of another type", i);
+			goto out;
+		}
+		pp->types[i] = PQparamtype(r, i);
+	}
+	PQclear(r);
 	/* The plan of exactly that statement with these params. */
-	if (!(explain = explain_text(pp->n))) {
+	if (!(explain = explain_text(sql))) {
 		r = NULL;
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
@@ -212,6 +243,12 @@ static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sq
 	}
 	if (!(r = sqlpg_wait(l, call, NULL, NULL, err))) {
 		rc = err->rc;
+		goto out;
+	}
+	if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
+	    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42601") == 0) {
+		/* Parse took it, EXPLAIN's grammar did not: not a plannable statement */
+		rc = moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", call->what, SQLPG_PLAN_ONLY);
 		goto out;
 	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
@@ -412,7 +449,8 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 	r = catalog(db, ctx,
 		    "SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, "
 		    "a.atttypmod) AS type, a.attnotnull AS not_null, pg_catalog.pg_get_expr("
-		    "d.adbin, d.adrelid) AS \"default\", COALESCE(array_position(i.indkey::int2[], "
+		    "d.adbin, d.adrelid) AS \"default\", COALESCE((SELECT k.ord::int4 FROM "
+		    "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) WHERE k.attnum = "
 		    "a.attnum), 0) AS primary_key FROM pg_catalog.pg_attribute a LEFT JOIN "
 		    "pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum LEFT "
 		    "JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary WHERE "

@@ -140,6 +140,11 @@ void sqlpg_params_free(struct sqlpg_params *p);
 
 /* ---- sql_pg_plan.c ---- */
 
+#define SQLPG_PLAN_ONLY                                                                        \
+	"only statements with a plan (SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE) are "     \
+	"accepted; SET, SHOW, COPY, DO, CALL, transaction control and other utility "         \
+	"statements are not"
+
 /*
  * sqlpg_plan_check - walk an EXPLAIN (VERBOSE, FORMAT JSON) document:
  * every node's "Relation Name" must come with a "Schema" in db's schema

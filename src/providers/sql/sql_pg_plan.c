@@ -2,8 +2,7 @@
  * sql_pg_plan.c - the PostgreSQL schema allowlist, checked on the plan.
  *
  * Before a statement runs, sql_pg.c prepares it and asks the server for
- * EXPLAIN (VERBOSE, FORMAT JSON) EXECUTE of the prepared statement with the
- * call's params. The planner has already expanded views, CTEs and
+ * EXPLAIN (VERBOSE, FORMAT JSON) of the statement with the call's params. The planner has already expanded views, CTEs and
  * subqueries (init plans and sub plans are nodes of the tree), so every
  * table the statement reads or changes appears as a node's "Relation
  * Name", and VERBOSE adds the "Schema" it lives in. Each must be in the
@@ -65,9 +64,7 @@ enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json,
 		why = "the plan could not be read";
 	json_array_foreach(why ? NULL : doc, i, top)
 		if (!json_is_object(json_object_get(top, "Plan"))) {
-			why = "only statements with a plan (SELECT, VALUES, INSERT, UPDATE, DELETE, "
-			      "MERGE) are accepted; SET, SHOW, COPY, DO, CALL and other utility "
-			      "statements are not";
+			why = SQLPG_PLAN_ONLY;
 			break;
 		}
 	if (!why)

@@ -1,0 +1,243 @@
+// sql_postgres.test.mjs - the sql family on PostgreSQL end to end through
+// the official SDK client, against a real server started here on
+// 127.0.0.1 in a temporary directory (pg_server.mjs) and stopped after:
+// every tool, values mapped by type OID, params of every JSON type,
+// truncation by rows and by bytes, a statement cut at timeout_ms, the
+// schema allowlist, write_query, the role checks (a superuser refused
+// unless allow_superuser), and a server restart mid-run (a clear error,
+// then working again).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertToolError, connectClient, makeTempDir, resultText, runMoat, writeConfig } from './helpers.mjs';
+import { PgServer } from './pg_server.mjs';
+
+export const PG_SCHEMA = `
+CREATE SCHEMA shop;
+CREATE SCHEMA secret;
+CREATE TABLE shop.author(id int PRIMARY KEY, name text NOT NULL UNIQUE);
+CREATE TABLE shop.book(
+  id int PRIMARY KEY,
+  title text NOT NULL DEFAULT 'untitled',
+  author_id int REFERENCES shop.author(id) ON DELETE CASCADE,
+  price numeric(10,2),
+  weight float8,
+  cover bytea,
+  tags jsonb,
+  in_print boolean,
+  big bigint,
+  published date
+);
+CREATE INDEX book_author ON shop.book(author_id, title);
+CREATE VIEW shop.cheap AS SELECT title FROM shop.book WHERE price < 10;
+CREATE TABLE secret.keys(k text);
+INSERT INTO secret.keys VALUES ('hunter2');
+CREATE VIEW shop.leak AS SELECT k FROM secret.keys;
+CREATE TABLE shop.note(id serial PRIMARY KEY, body text);
+INSERT INTO shop.author VALUES (1, 'Le Guin'), (2, 'Borges');
+INSERT INTO shop.book VALUES
+  (1, 'Earthsea', 1, 9.50, 0.25, '\\x00ff10', '{"a":[1,2]}', true, 9007199254740993, '1968-01-01'),
+  (2, 'Ficciones', 2, 12.25, NULL, NULL, NULL, false, NULL, NULL),
+  (3, 'The Dispossessed', 1, NULL, NULL, '\\x', '[]', NULL, -1, NULL);
+CREATE ROLE moat_ro LOGIN;
+GRANT USAGE ON SCHEMA shop, secret TO moat_ro;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop, secret TO moat_ro;
+CREATE ROLE moat_rw LOGIN;
+GRANT USAGE ON SCHEMA shop TO moat_rw;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO moat_rw;
+GRANT INSERT, UPDATE, DELETE ON shop.note TO moat_rw;
+GRANT USAGE ON SEQUENCE shop.note_id_seq TO moat_rw;
+`;
+
+let pg, dir, c, env;
+
+before(async () => {
+	pg = await PgServer.start();
+	pg.psql(PG_SCHEMA);
+	dir = makeTempDir('moat-pg-e2e-');
+	env = { ...process.env, DATABASE_URL: pg.url('moat_ro'), RW_URL: pg.url('moat_rw') };
+	const common = { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'] };
+	writeConfig(dir, {
+		databases: {
+			lib: { ...common, max_rows: 50, timeout_ms: 1000 },
+			small: { ...common, max_rows: 2 },
+			tiny: { ...common, max_bytes: 1024 },
+			rw: { type: 'postgres', url: '${RW_URL}', schemas: ['shop'], write: true, pool_size: 2 },
+		},
+		limits: { call_timeout_ms: 20000 },
+	});
+	c = await connectClient(`${dir}/moat.json`, { env });
+});
+
+after(async () => {
+	await c?.close();
+	pg?.stop();
+});
+
+const call = (name, args) => c.client.callTool({ name, arguments: args });
+const rows = async (args, database = 'lib') => {
+	const r = await call('read_query', { database, ...args });
+	assert.ok(!r.isError, resultText(r));
+	return r.structuredContent;
+};
+
+describe('tools', () => {
+	test('list_databases names the engine and the schema allowlist', async () => {
+		const r = await call('list_databases', {});
+		const lib = r.structuredContent.databases.find((d) => d.name === 'lib');
+		assert.equal(lib.type, 'postgres');
+		assert.deepEqual(lib.schemas, ['shop']);
+		assert.equal(lib.write, false);
+		assert.ok(!resultText(r).includes('127.0.0.1'), 'no connection details');
+	});
+
+	test('list_tables: tables and views of the allowed schemas only', async () => {
+		const r = await call('list_tables', { database: 'lib' });
+		assert.ok(!r.isError, resultText(r));
+		const names = r.structuredContent.tables.map((t) => `${t.name}:${t.type}`);
+		assert.deepEqual(names, ['author:table', 'book:table', 'cheap:view', 'leak:view', 'note:table']);
+	});
+
+	test('describe_table: columns, primary key, foreign key, indexes', async () => {
+		const r = await call('describe_table', { database: 'lib', table_name: 'book' });
+		assert.ok(!r.isError, resultText(r));
+		const s = r.structuredContent;
+		assert.equal(s.type, 'table');
+		const col = Object.fromEntries(s.columns.map((x) => [x.name, x]));
+		assert.equal(col.id.primary_key, 1);
+		assert.equal(col.id.not_null, true);
+		assert.equal(col.title.default, "'untitled'::text");
+		assert.equal(col.price.type, 'numeric(10,2)');
+		assert.deepEqual(s.foreign_keys.map((f) => [f.from, f.table, f.to, f.on_delete]), [['author_id', 'author', 'id', 'c']]);
+		const ix = Object.fromEntries(s.indexes.map((i) => [i.name, i]));
+		assert.deepEqual(ix.book_author.columns, ['author_id', 'title']);
+		assert.equal(ix.book_pkey.origin, 'pk');
+		assert.equal(ix.book_pkey.unique, true);
+		assert.match(resultText(r), /foreign key: author_id -> author\(id\)/);
+	});
+
+	test('describe_table: schema-qualified, and not found outside the allowlist', async () => {
+		const r = await call('describe_table', { database: 'lib', table_name: 'shop.author' });
+		assert.ok(!r.isError, resultText(r));
+		assertToolError(await call('describe_table', { database: 'lib', table_name: 'secret.keys' }), /no such table/);
+		assertToolError(await call('describe_table', { database: 'lib', table_name: 'keys' }), /no such table/);
+	});
+});
+
+describe('read_query', () => {
+	test('values map by type OID', async () => {
+		const s = await rows({ query: 'SELECT id, price, weight, cover, tags, in_print, big, published, title FROM book ORDER BY id' });
+		assert.deepEqual(s.columns.map((x) => x.type), ['integer', 'numeric', 'double precision', 'bytea', 'jsonb', 'boolean', 'bigint', 'date', 'text']);
+		assert.deepEqual(s.rows[0], [1, 9.5, 0.25, 'AP8Q', { a: [1, 2] }, true, 9007199254740993, '1968-01-01', 'Earthsea']);
+		assert.deepEqual(s.rows[1], [2, 12.25, null, null, null, false, null, null, 'Ficciones']);
+		assert.deepEqual(s.rows[2], [3, null, null, '', [], null, -1, null, 'The Dispossessed']);
+		assert.equal(s.row_count, 3);
+		assert.equal(s.truncated, false);
+	});
+
+	test('numeric that a double cannot hold stays text; NaN stays text', async () => {
+		const s = await rows({ query: "SELECT 12345678901234567890.5::numeric AS a, 'NaN'::float8 AS b, 0.1::numeric AS c" });
+		assert.deepEqual(s.rows[0], ['12345678901234567890.5', 'NaN', 0.1]);
+	});
+
+	test('params of every JSON type are bound', async () => {
+		const s = await rows({
+			query: 'SELECT $1::int + 1 AS i, $2::text AS t, $3::bool AS b, $4::jsonb AS j, $5::bytea AS y, $6::float8 AS f, $7::text IS NULL AS n',
+			params: [41, "it's; DROP TABLE book", true, { x: [1] }, { base64: 'AP8Q' }, 1.5, null],
+		});
+		assert.deepEqual(s.rows[0], [42, "it's; DROP TABLE book", true, { x: [1] }, 'AP8Q', 1.5, true]);
+	});
+
+	test('a wrong number of params is an error', async () => {
+		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT $1::int', params: [] }), /1 placeholder, params has 0/);
+	});
+
+	test('truncation by rows and by bytes', async () => {
+		const a = await rows({ query: 'SELECT g FROM generate_series(1, 100000) g' }, 'small');
+		assert.equal(a.truncated, true);
+		assert.deepEqual(a.rows, [[1], [2]]);
+		const b = await rows({ query: "SELECT repeat('x', 100) FROM generate_series(1, 1000)" }, 'tiny');
+		assert.equal(b.truncated, true);
+		assert.ok(b.rows.length < 20);
+	});
+
+	test('a statement past timeout_ms is cut', async () => {
+		const t0 = Date.now();
+		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT pg_sleep(30)' }), /deadline/);
+		assert.ok(Date.now() - t0 < 5000, 'cut near the timeout');
+		// the connection still works
+		assert.deepEqual((await rows({ query: 'SELECT 1 AS one' })).rows, [[1]]);
+	});
+
+	test('one statement per call; no writes; the schema allowlist', async () => {
+		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT 1; SELECT 2' }), /multiple commands|one statement/);
+		assertToolError(await call('read_query', { database: 'lib', query: "INSERT INTO note(body) VALUES ('x')" }), /read-only|READ ONLY|privilege/);
+		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT * FROM secret.keys' }), /allowlist/);
+		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT * FROM leak' }), /allowlist/);
+		assertToolError(await call('read_query', { database: 'lib', query: 'SHOW search_path' }), /utility|plan/);
+	});
+
+	test('errors name the rule, not the values', async () => {
+		const r = await call('read_query', { database: 'lib', query: 'SELECT $1::int', params: ['sekrit-value'] });
+		assertToolError(r, /not valid/);
+		assert.ok(!resultText(r).includes('sekrit-value'));
+	});
+});
+
+describe('write_query', () => {
+	test('inserts return the affected row count; read-only databases refuse', async () => {
+		const r = await call('write_query', { database: 'rw', query: 'INSERT INTO note(body) VALUES ($1), ($2)', params: ['a', 'b'] });
+		assert.ok(!r.isError, resultText(r));
+		assert.equal(r.structuredContent.affected_rows, 2);
+		assert.equal(pg.psql('SELECT count(*) FROM shop.note').trim(), '2');
+		assertToolError(await call('write_query', { database: 'lib', query: 'DELETE FROM note' }), /read-only/);
+		const ret = await call('write_query', { database: 'rw', query: 'DELETE FROM note WHERE body = $1 RETURNING id', params: ['a'] });
+		assert.ok(!ret.isError, resultText(ret));
+		assert.equal(ret.structuredContent.affected_rows, 1);
+		assert.equal(ret.structuredContent.rows.length, 1);
+		pg.psql('TRUNCATE shop.note');
+	});
+});
+
+describe('roles', () => {
+	test('a superuser is refused unless allow_superuser, with a loud warning then', () => {
+		const d = makeTempDir('moat-pg-su-');
+		const superEnv = { ...process.env, DATABASE_URL: pg.url('postgres') };
+		writeConfig(d, { databases: { su: { type: 'postgres', url: '${DATABASE_URL}' } } });
+		let r = runMoat(['check', '--config', `${d}/moat.json`], { env: superEnv });
+		assert.notEqual(r.code, 0);
+		assert.match(r.stderr + r.stdout, /superuser/);
+		writeConfig(d, { databases: { su: { type: 'postgres', url: '${DATABASE_URL}', allow_superuser: true } } });
+		r = runMoat(['check', '--config', `${d}/moat.json`], { env: superEnv });
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout + r.stderr, /SUPERUSER/);
+	});
+
+	test('moat check warns about a role that can write on a read-only database', () => {
+		const d = makeTempDir('moat-pg-rw-');
+		writeConfig(d, { databases: { x: { type: 'postgres', url: '${RW_URL}', schemas: ['shop'] } } });
+		const r = runMoat(['check', '--config', `${d}/moat.json`], { env });
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout + r.stderr, /can write/);
+		assert.match(r.stdout, /postgres read-only 127\.0\.0\.1:\d+\/postgres as moat_rw/);
+	});
+
+	test('a bad connection string is refused without echoing it', () => {
+		const d = makeTempDir('moat-pg-bad-');
+		const badEnv = { ...process.env, DATABASE_URL: `postgresql://moat_ro:pa55word@127.0.0.1:1/nodb` };
+		writeConfig(d, { databases: { x: { type: 'postgres', url: '${DATABASE_URL}' } } });
+		const r = runMoat(['check', '--config', `${d}/moat.json`], { env: badEnv });
+		assert.notEqual(r.code, 0);
+		assert.match(r.stderr, /cannot connect/);
+		assert.ok(!(r.stderr + r.stdout).includes('pa55word'));
+	});
+});
+
+describe('restart', () => {
+	test('a server restart gives one clear error, then works again', async () => {
+		assert.deepEqual((await rows({ query: 'SELECT 1 AS one' })).rows, [[1]]);
+		pg.restart();
+		const r = await call('read_query', { database: 'lib', query: 'SELECT 2 AS two' });
+		if (r.isError) assert.match(resultText(r), /connection to PostgreSQL was lost|terminat/);
+		assert.deepEqual((await rows({ query: 'SELECT 3 AS three' })).rows, [[3]]);
+	});
+});
