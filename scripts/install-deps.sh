@@ -14,6 +14,9 @@ apt_pkgs=(
 	libjansson-dev libpcre2-dev libcmocka-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev sqlite3
 	libpq-dev libgit2-dev libseccomp-dev libmagic-dev
+	# the PostgreSQL server the sql tests start themselves (initdb, pg_ctl
+	# and psql from /usr/lib/postgresql/15/bin)
+	postgresql-15
 	git nodejs npm openssl ca-certificates
 )
 
