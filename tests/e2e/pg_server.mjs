@@ -92,3 +92,42 @@ export class PgServer {
 		fs.rmSync(this.dir, { recursive: true, force: true });
 	}
 }
+
+// The scene of the sql tests: shop (allowed) with a view onto secret
+// (not allowed); moat_ro may SELECT both, moat_rw may also change shop.note.
+export const PG_SCHEMA = `
+CREATE SCHEMA shop;
+CREATE SCHEMA secret;
+CREATE TABLE shop.author(id int PRIMARY KEY, name text NOT NULL UNIQUE);
+CREATE TABLE shop.book(
+  id int PRIMARY KEY,
+  title text NOT NULL DEFAULT 'untitled',
+  author_id int REFERENCES shop.author(id) ON DELETE CASCADE,
+  price numeric(10,2),
+  weight float8,
+  cover bytea,
+  tags jsonb,
+  in_print boolean,
+  big bigint,
+  published date
+);
+CREATE INDEX book_author ON shop.book(author_id, title);
+CREATE VIEW shop.cheap AS SELECT title FROM shop.book WHERE price < 10;
+CREATE TABLE secret.keys(k text);
+INSERT INTO secret.keys VALUES ('hunter2');
+CREATE VIEW shop.leak AS SELECT k FROM secret.keys;
+CREATE TABLE shop.note(id serial PRIMARY KEY, body text);
+INSERT INTO shop.author VALUES (1, 'Le Guin'), (2, 'Borges');
+INSERT INTO shop.book VALUES
+  (1, 'Earthsea', 1, 9.50, 0.25, '\\x00ff10', '{"a":[1,2]}', true, 9007199254740993, '1968-01-01'),
+  (2, 'Ficciones', 2, 12.25, NULL, NULL, NULL, false, NULL, NULL),
+  (3, 'The Dispossessed', 1, NULL, NULL, '\\x', '[]', NULL, -1, NULL);
+CREATE ROLE moat_ro LOGIN;
+GRANT USAGE ON SCHEMA shop, secret TO moat_ro;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop, secret TO moat_ro;
+CREATE ROLE moat_rw LOGIN;
+GRANT USAGE ON SCHEMA shop TO moat_rw;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO moat_rw;
+GRANT INSERT, UPDATE, DELETE ON shop.note TO moat_rw;
+GRANT USAGE ON SEQUENCE shop.note_id_seq TO moat_rw;
+`;
