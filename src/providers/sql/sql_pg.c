@@ -96,7 +96,7 @@ static void abandon(const struct sql_db *db, struct sqlpg_lease *l)
 	struct sqlpg_call call;
 	struct moat_err e = {0};
 
-	if (l->broken || !l->conn || PQtransactionStatus(l->conn) == PQTRANS_IDLE)
+	if (l->broken || l->discard || !l->conn || PQtransactionStatus(l->conn) == PQTRANS_IDLE)
 		return;
 	sqlpg_call_start(&call, db, NULL, "rollback");
 	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
@@ -311,7 +311,10 @@ static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const c
 		goto out;
 	if ((rc = run_user(db, &l, &call, sql, &pp, mode, res, err)))
 		goto out;
-	rc = simple(&l, &call, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", err);
+	/* A read whose connection is discarded (a cancel request may be in
+	 * flight) ends when the connection closes: the server rolls back. */
+	if (mode == SQL_WRITE || !l.discard)
+		rc = simple(&l, &call, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", err);
 out:
 	if (rc)
 		abandon(db, &l);

@@ -45,7 +45,8 @@ struct sqlpg_pool {
 struct sqlpg_lease {
 	PGconn *conn;
 	unsigned gen;
-	bool broken;       /* drop instead of returning it */
+	bool broken;       /* the connection died: drop it and the idle ones */
+	bool discard;      /* a cancel request may still be in flight: drop it */
 };
 
 /* The limits of one call. */

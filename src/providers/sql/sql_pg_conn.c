@@ -188,7 +188,7 @@ void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l)
 
 	if (!l->conn)
 		return;
-	keep = !l->broken && PQstatus(l->conn) == CONNECTION_OK &&
+	keep = !l->broken && !l->discard && PQstatus(l->conn) == CONNECTION_OK &&
 	       PQtransactionStatus(l->conn) == PQTRANS_IDLE;
 	pthread_mutex_lock(&p->lock);
 	if (l->broken && l->gen == p->gen) {
@@ -291,6 +291,14 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 done:
 	if (PQstatus(c) == CONNECTION_BAD)
 		goto lost;
+	if (cancel_at) {
+		/* When the command ended before the cancel reached the server,
+		 * the request may still land on the next command: this
+		 * connection is not reused. */
+		const char *st = last ? PQresultErrorField(last, PG_DIAG_SQLSTATE) : NULL;
+		if (!st || strcmp(st, "57014") != 0)
+			l->discard = true;
+	}
 	if (call->stop) {
 		PQclear(last);
 		stop_err(call, call->stop, err);
