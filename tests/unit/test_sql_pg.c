@@ -1,0 +1,110 @@
+/*
+ * test_sql_pg.c - unit tests for the PostgreSQL backend's pure parts:
+ * sql_pg_plan.c (the schema allowlist on an EXPLAIN plan: nested nodes,
+ * a relation without a schema, a utility statement) and sql_pg_value.c
+ * (values by type OID, params to libpq arrays).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sql/sql_pg.h"
+
+static char *shop[] = {"shop", NULL};
+static const struct sql_db db = {.name = "x", .schemas = shop, .nschemas = 1};
+
+static enum moat_rc check(const char *plan)
+{
+	struct moat_err err = {0};
+
+	return sqlpg_plan_check(&db, plan, "read_query", &err);
+}
+
+static void test_plan(void **state)
+{
+	(void)state;
+	assert_int_equal(check("[{\"Plan\":{\"Node Type\":\"Seq Scan\",\"Relation Name\":\"book\","
+			       "\"Schema\":\"shop\"}}]"),
+			 MOAT_OK);
+	assert_int_equal(check("[{\"Plan\":{\"Node Type\":\"Result\",\"Plans\":[{\"Node Type\":"
+			       "\"Seq Scan\",\"Relation Name\":\"keys\",\"Schema\":\"secret\","
+			       "\"Parent Relationship\":\"InitPlan\"}]}}]"),
+			 MOAT_EDENIED);
+	assert_int_equal(check("[{\"Plan\":{\"Relation Name\":\"book\"}}]"), MOAT_EDENIED);
+	assert_int_equal(check("[{\"Utility Statement\":{}}]"), MOAT_EDENIED);
+	assert_int_equal(check("not json"), MOAT_EDENIED);
+	assert_int_equal(check("[]"), MOAT_EDENIED);
+	assert_int_equal(check("[{\"Plan\":{\"Relation Name\":\"book\",\"Schema\":\"Shop\"}}]"),
+			 MOAT_EDENIED); /* exact names */
+}
+
+static void expect_json(Oid oid, const char *text, const char *want)
+{
+	json_t *v = sqlpg_value_json(oid, text, strlen(text));
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	assert_string_equal(s, want);
+	free(s);
+	json_decref(v);
+}
+
+static void test_values(void **state)
+{
+	(void)state;
+	expect_json(23, "42", "42");
+	expect_json(20, "-9007199254740993", "-9007199254740993");
+	expect_json(16, "t", "true");
+	expect_json(16, "f", "false");
+	expect_json(701, "0.25", "0.25");
+	expect_json(701, "NaN", "\"NaN\"");
+	expect_json(701, "Infinity", "\"Infinity\"");
+	expect_json(1700, "12.25", "12.25");
+	expect_json(1700, "123456789012345678901", "\"123456789012345678901\"");
+	expect_json(1700, "0.1234567890123456", "\"0.1234567890123456\"");
+	expect_json(1700, "NaN", "\"NaN\"");
+	expect_json(3802, "{\"a\": [1, 2]}", "{\"a\":[1,2]}");
+	expect_json(17, "\\x00ff10", "\"AP8Q\"");
+	expect_json(17, "\\x", "\"\"");
+	expect_json(1082, "2024-01-02", "\"2024-01-02\"");
+	expect_json(25, "a\xff", "\"a\xef\xbf\xbd\"");
+}
+
+static void test_params(void **state)
+{
+	struct sqlpg_params p;
+	struct moat_err err = {0};
+	json_t *a = json_pack("[i, f, b, n, s, {s:s}, [i]]", 7, 1.5, 1, "x", "base64", "AP8Q", 1);
+
+	(void)state;
+	assert_int_equal(sqlpg_params_make(a, &p, &err), MOAT_OK);
+	assert_int_equal(p.n, 7);
+	assert_string_equal(p.values[0], "7");
+	assert_string_equal(p.values[1], "1.5");
+	assert_string_equal(p.values[2], "true");
+	assert_null(p.values[3]);
+	assert_string_equal(p.values[4], "x");
+	assert_int_equal(p.formats[5], 1);
+	assert_int_equal(p.lengths[5], 3);
+	assert_int_equal(p.types[5], 17);
+	assert_string_equal(p.values[6], "[1]");
+	sqlpg_params_free(&p);
+	json_decref(a);
+	a = json_pack("[s#]", "a\0b", (size_t)3);
+	assert_int_equal(sqlpg_params_make(a, &p, &err), MOAT_EINVAL);
+	json_decref(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_params),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
