@@ -2,8 +2,9 @@
  * text.h - small string helpers for messages moat writes: cutting
  * client-supplied text to a bound without splitting a UTF-8 sequence (a cut
  * in the middle would make the JSON message that carries it invalid), and
- * finding the runs of text a JSON string can carry without escapes, and
- * base64 for binary content.
+ * finding the runs of text a JSON string can carry without escapes,
+ * repairing UTF-8 from outside (files, upstreams, databases), and base64
+ * for binary content.
  * Pure and thread-safe.
  */
 #ifndef MOAT_CORE_TEXT_H
@@ -23,6 +24,19 @@ size_t text_utf8_prefix(const char *s, size_t max);
  * Scans a word at a time; s need not be aligned or NUL-terminated.
  */
 size_t text_json_plain(const char *s, size_t n, bool ascii_only);
+
+/*
+ * text_utf8_repair - a new NUL-terminated copy of s[0..n) in which every
+ * byte that does not start a valid UTF-8 sequence (overlong forms,
+ * surrogates and code points past U+10FFFF are invalid) is replaced by
+ * U+FFFD, and NUL bytes too when nul_invalid. *len gets the copy's
+ * length. NULL on ENOMEM. Caller frees.
+ */
+char *text_utf8_repair(const char *s, size_t n, bool nul_invalid, size_t *len);
+
+/* text_utf8_valid - true when s[0..n) is valid UTF-8 (as above; NUL is
+ * valid). */
+bool text_utf8_valid(const char *s, size_t n);
 
 /* text_base64 - a new NUL-terminated base64 (RFC 4648, padded) of
  * buf[0..len); NULL on ENOMEM. Caller frees. */

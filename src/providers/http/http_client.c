@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "limits_cfg.h"
+#include "text.h"
 
 /* One libcurl handle per thread, kept between requests so connections to
  * the same upstream are reused; freed when the thread ends. */
@@ -126,67 +127,27 @@ out:
 	return rc;
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return c ? 1 : 0;
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
-}
-
 char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	char *out = malloc(n * 3 + 1), *o = out;
+	char *out, *o;
 
-	if (!out)
+	if (!latin1)
+		return text_utf8_repair(s, n, true, out_len);
+	if (!(out = malloc(n * 3 + 1)))
 		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t l;
-		if (latin1) {
-			unsigned char c = u[i++];
-			if (c == 0) {
-				memcpy(o, "\xEF\xBF\xBD", 3), o += 3;
-			} else if (c < 0x80) {
-				*o++ = (char)c;
-			} else {
-				*o++ = (char)(0xC0 | c >> 6);
-				*o++ = (char)(0x80 | (c & 0x3F));
-			}
-			continue;
-		}
-		l = utf8_len(u + i, n - i);
-		if (l == 0) {
+	o = out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = u[i];
+		if (c == 0) {
 			memcpy(o, "\xEF\xBF\xBD", 3);
 			o += 3;
-			i++;
-			continue;
+		} else if (c < 0x80) {
+			*o++ = (char)c;
+		} else {
+			*o++ = (char)(0xC0 | c >> 6);
+			*o++ = (char)(0x80 | (c & 0x3F));
 		}
-		memcpy(o, u + i, l);
-		o += l;
-		i += l;
 	}
 	*o = '\0';
 	*out_len = (size_t)(o - out);
