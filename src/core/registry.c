@@ -3,6 +3,8 @@
  */
 #include "registry.h"
 
+#include "resource_mux.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +15,7 @@ struct registry {
 	struct tool **tools;
 	size_t count;
 	size_t cap;
-	bool has_resources;
-	struct resource_ops resources;
+	struct resource_mux resources;
 	roots_hook_fn roots_hook;
 	void *roots_data;
 	struct registry_grant *grants;
@@ -158,19 +159,15 @@ out:
 	return rc;
 }
 
-enum moat_rc registry_set_resources(struct registry *r, const struct resource_ops *ops,
+enum moat_rc registry_add_resources(struct registry *r, const struct resource_ops *ops,
 				    struct moat_err *err)
 {
-	if (r->has_resources)
-		return moat_err_set(err, MOAT_EINVAL, "resources are already served by another family");
-	r->resources = *ops;
-	r->has_resources = true;
-	return MOAT_OK;
+	return resource_mux_add(&r->resources, ops, err);
 }
 
 const struct resource_ops *registry_resources(const struct registry *r)
 {
-	return r->has_resources ? &r->resources : NULL;
+	return resource_mux_ops(&r->resources);
 }
 
 void registry_set_roots_hook(struct registry *r, roots_hook_fn fn, void *data)

@@ -102,10 +102,12 @@ struct registry; /* opaque */
 
 /*
  * Resources a provider serves (resources/list, resources/read,
- * resources/templates/list). One provider may register them for now.
+ * resources/templates/list) under one URI scheme. Several families may
+ * serve resources, each under its own scheme (resource_mux.h).
  * list and read run on a worker thread; templates on the reader thread.
  */
 struct resource_ops {
+	const char *scheme; /* lowercase URI scheme, e.g. "file"; static */
 	/* One page: *out = {"resources":[...], "nextCursor"?}. A cursor the
 	 * provider did not issue fails with MOAT_EINVAL. */
 	enum moat_rc (*list)(void *data, struct call_ctx *ctx, const char *cursor,
@@ -137,12 +139,14 @@ void registry_free(struct registry *r);
  */
 enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err);
 
-/* registry_set_resources - serve resources through ops (copied). Fails
- * with MOAT_EINVAL when another provider already did. */
-enum moat_rc registry_set_resources(struct registry *r, const struct resource_ops *ops,
+/* registry_add_resources - serve resources under ops->scheme through ops
+ * (copied). Fails with MOAT_EINVAL when the scheme is malformed or another
+ * family already serves it. */
+enum moat_rc registry_add_resources(struct registry *r, const struct resource_ops *ops,
 				    struct moat_err *err);
 
-/* registry_resources - the registered ops, or NULL. Borrowed from r. */
+/* registry_resources - the ops serving every registered family's
+ * resources, or NULL when none does. Borrowed from r. */
 const struct resource_ops *registry_resources(const struct registry *r);
 
 /* registry_set_roots_hook - ask the server to fetch the client's roots

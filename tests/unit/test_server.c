@@ -622,12 +622,12 @@ static void roots_hook(void *data, const json_t *roots)
 static void test_resources(void **state)
 {
 	struct harness *h = harness_new(NULL);
-	struct resource_ops ops = {.list = fake_list, .read = fake_read, .templates = fake_templates};
+	struct resource_ops ops = {.scheme = "file", .list = fake_list, .read = fake_read, .templates = fake_templates};
 	struct moat_err err = {0};
 	json_t *r;
 
-	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_OK);
-	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_EINVAL);
+	assert_int_equal(registry_add_resources(h->reg, &ops, &err), MOAT_OK);
+	assert_int_equal(registry_add_resources(h->reg, &ops, &err), MOAT_EINVAL);
 	init_with(h, "2025-06-18");
 	r = last_msg(h);
 	json_decref(r);
@@ -663,7 +663,7 @@ static void test_resources(void **state)
 static void test_resources_capability(void **state)
 {
 	struct harness *h = harness_new(NULL);
-	struct resource_ops ops = {.list = fake_list, .read = fake_read};
+	struct resource_ops ops = {.scheme = "file", .list = fake_list, .read = fake_read};
 	struct moat_err err = {0};
 	json_t *r;
 
@@ -676,7 +676,7 @@ static void test_resources_capability(void **state)
 	harness_free(h);
 	/* ...and with one, initialize announces it. */
 	h = harness_new(NULL);
-	assert_int_equal(registry_set_resources(h->reg, &ops, &err), MOAT_OK);
+	assert_int_equal(registry_add_resources(h->reg, &ops, &err), MOAT_OK);
 	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\",\"params\":{"
 		     "\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\"}}}");
 	r = wait_id(h, 9, 1000);

@@ -200,11 +200,12 @@ static json_t *res_templates(void *data)
 enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct moat_err *err)
 {
 	struct resource_ops ops = {
+		.scheme = "file",
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,
 		.data = fs,
 	};
 
-	return registry_set_resources(reg, &ops, err);
+	return registry_add_resources(reg, &ops, err);
 }
