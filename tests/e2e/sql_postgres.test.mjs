@@ -87,6 +87,21 @@ describe('tools', () => {
 	});
 });
 
+describe('resources', () => {
+	test('sql://{database}/tables and /tables/{table} equal the tools; the allowlist holds', async () => {
+		const read = async (uri) => JSON.parse((await c.client.readResource({ uri })).contents[0].text);
+		assert.deepEqual(await read('sql://lib/tables'), (await call('list_tables', { database: 'lib' })).structuredContent);
+		assert.deepEqual(await read('sql://lib/tables/book'), (await call('describe_table', { database: 'lib', table_name: 'book' })).structuredContent);
+		assert.deepEqual(await read('sql://lib/tables/shop.author'), (await call('describe_table', { database: 'lib', table_name: 'shop.author' })).structuredContent);
+		for (const uri of ['sql://lib/tables/secret.keys', 'sql://lib/tables/keys', 'sql://lib/tables/pg_catalog.pg_authid']) {
+			await assert.rejects(c.client.readResource({ uri }), (e) => e.code === -32002 && /no such table/.test(e.message), uri);
+		}
+		const listed = (await c.client.listResources()).resources.map((r) => r.uri);
+		assert.ok(listed.includes('sql://lib/tables/cheap'));
+		assert.ok(!listed.some((u) => /keys/.test(u)), 'no table outside the schema allowlist is listed');
+	});
+});
+
 describe('read_query', () => {
 	test('values map by type OID', async () => {
 		const s = await rows({ query: 'SELECT id, price, weight, cover, tags, in_print, big, published, title FROM book ORDER BY id' });

@@ -23,11 +23,6 @@
 
 #define ENVELOPE_RESERVE 1024
 
-struct sql_family {
-	struct sql_db *dbs;
-	size_t ndbs;
-};
-
 static struct sql_family family;
 
 static const struct sql_backend *const backends[] = {&sqls_backend, NULL};
@@ -136,26 +131,52 @@ static enum moat_rc list_databases(struct call_ctx *ctx, void *data, json_t *arg
 	return put(out, arr ? json_pack("{s:o}", "databases", arr) : NULL, text, err);
 }
 
+enum moat_rc sql_tables_doc(struct sql_db *db, struct call_ctx *ctx, json_t **out,
+			    struct moat_err *err)
+{
+	json_t *tables = json_array();
+	enum moat_rc rc;
+
+	*out = NULL;
+	if (!tables)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = db->be->list_tables(db, ctx, tables, err))) {
+		json_decref(tables);
+		return rc;
+	}
+	*out = json_pack("{s:s, s:o}", "database", db->name, "tables", tables);
+	return *out ? MOAT_OK : moat_err_set(err, MOAT_ENOMEM, "out of memory");
+}
+
+enum moat_rc sql_table_doc(struct sql_db *db, struct call_ctx *ctx, const char *table,
+			   json_t **out, struct moat_err *err)
+{
+	enum moat_rc rc;
+
+	if (!(*out = json_pack("{s:s}", "database", db->name)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = db->be->describe_table(db, ctx, table, *out, err))) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
 				struct tool_result *out, struct moat_err *err)
 {
 	struct sql_db *db;
-	json_t *tables, *t;
+	json_t *doc, *t;
 	enum moat_rc rc;
 	char *text = NULL;
 	size_t len = 0, i;
 	FILE *f;
 
 	(void)data;
-	if ((rc = pick(args, &db, err)))
+	if ((rc = pick(args, &db, err)) || (rc = sql_tables_doc(db, ctx, &doc, err)))
 		return rc;
-	if (!(tables = json_array()))
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if ((rc = db->be->list_tables(db, ctx, tables, err))) {
-		json_decref(tables);
-		return rc;
-	}
 	if ((f = open_memstream(&text, &len))) {
+		json_t *tables = json_object_get(doc, "tables");
 		json_array_foreach(tables, i, t)
 			fprintf(f, "%s%s\n", json_string_value(json_object_get(t, "name")),
 				strcmp(json_string_value(json_object_get(t, "type")), "view") == 0
@@ -165,8 +186,7 @@ static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
 			fprintf(f, "(no tables)\n");
 		fclose(f);
 	}
-	return put(out, json_pack("{s:s, s:o}", "database", db->name, "tables", tables), text,
-		   err);
+	return put(out, doc, text, err);
 }
 
 static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *args,
@@ -181,14 +201,8 @@ static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *arg
 	FILE *f;
 
 	(void)data;
-	if ((rc = pick(args, &db, err)))
+	if ((rc = pick(args, &db, err)) || (rc = sql_table_doc(db, ctx, table, &o, err)))
 		return rc;
-	if (!(o = json_pack("{s:s}", "database", db->name)))
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if ((rc = db->be->describe_table(db, ctx, table, o, err))) {
-		json_decref(o);
-		return rc;
-	}
 	if ((f = open_memstream(&text, &len))) {
 		fprintf(f, "%s %s\ncolumns:\n", json_string_value(json_object_get(o, "type")),
 			json_string_value(json_object_get(o, "table")));
@@ -548,7 +562,8 @@ static enum moat_rc sql_init(struct registry *reg, const json_t *section,
 			goto fail;
 		any_write |= db->write;
 	}
-	if ((rc = register_tools(reg, any_write, err)))
+	if ((rc = register_tools(reg, any_write, err)) ||
+	    (rc = sql_register_resources(reg, &family, err)))
 		goto fail;
 	return MOAT_OK;
 fail:

@@ -87,6 +87,31 @@ struct sql_db {
 	void *conn;                    /* backend state; owned by the backend */
 };
 
+/* Every configured database; read-only after start-up. */
+struct sql_family {
+	struct sql_db *dbs; /* owned by sql.c */
+	size_t ndbs;
+};
+
+/* sql_tables_doc - *out = {"database", "tables":[{name, type}]}: what
+ * list_tables returns for db. Caller owns *out; NULL on error. */
+enum moat_rc sql_tables_doc(struct sql_db *db, struct call_ctx *ctx, json_t **out,
+			    struct moat_err *err);
+
+/* sql_table_doc - *out = {"database", "table", "type", "columns",
+ * "foreign_keys", "indexes"}: what describe_table returns. MOAT_ENOTFOUND
+ * for a table that does not exist or that the allowlist hides. Caller
+ * owns *out; NULL on error. */
+enum moat_rc sql_table_doc(struct sql_db *db, struct call_ctx *ctx, const char *table,
+			   json_t **out, struct moat_err *err);
+
+/* sql_register_resources - serve list_tables and describe_table for
+ * every database in fam (borrowed; outlives the registry's use) as the
+ * resources sql://{database}/tables and sql://{database}/tables/{table}
+ * (sql_resources.c). */
+enum moat_rc sql_register_resources(struct registry *reg, struct sql_family *fam,
+				    struct moat_err *err);
+
 /* sql_table_allowed - true when db's allowlist is absent or names table
  * (ASCII case-insensitive, as SQL identifiers compare). Thread-safe. */
 bool sql_table_allowed(const struct sql_db *db, const char *table);
