@@ -219,4 +219,28 @@ describe('restart', () => {
 		if (r.isError) assert.match(resultText(r), /connection to PostgreSQL was lost|terminat/);
 		assert.deepEqual((await rows({ query: 'SELECT 3 AS three' })).rows, [[3]]);
 	});
+
+	test('over a Unix socket: works under the sandbox, and reconnects after a restart', async () => {
+		const d = makeTempDir('moat-pg-unix-');
+		const sockEnv = { ...process.env, DATABASE_URL: `postgresql://moat_ro@/postgres?host=${encodeURIComponent(pg.dir)}&port=${pg.port}` };
+		writeConfig(d, { databases: { u: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'] } } });
+		const check = runMoat(['check', '--config', `${d}/moat.json`], { env: sockEnv });
+		assert.equal(check.code, 0, check.stderr);
+		assert.match(check.stdout, /TCP\s+bind and connect denied/, 'a socket connection needs no TCP grant');
+		const u = await connectClient(`${d}/moat.json`, { env: sockEnv });
+		try {
+			const q = (sql) => u.client.callTool({ name: 'read_query', arguments: { query: sql } });
+			let r = await q('SELECT count(*) AS n FROM author');
+			assert.ok(!r.isError, resultText(r));
+			assert.deepEqual(r.structuredContent.rows, [[2]]);
+			pg.restart();
+			r = await q('SELECT 2 AS two');
+			if (r.isError) assert.match(resultText(r), /connection to PostgreSQL was lost|terminat/);
+			r = await q('SELECT 3 AS three');
+			assert.ok(!r.isError, `the reconnect over the socket after the sandbox is on: ${resultText(r)}`);
+			assert.deepEqual(r.structuredContent.rows, [[3]]);
+		} finally {
+			await u.close();
+		}
+	});
 });
