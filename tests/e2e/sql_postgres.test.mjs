@@ -220,6 +220,28 @@ describe('restart', () => {
 		assert.deepEqual((await rows({ query: 'SELECT 3 AS three' })).rows, [[3]]);
 	});
 
+	test('a host name is resolved once at start-up and pinned: reconnects need no resolver', async () => {
+		const d = makeTempDir('moat-pg-name-');
+		const nameEnv = { ...process.env, DATABASE_URL: `postgresql://moat_ro@localhost:${pg.port}/postgres` };
+		writeConfig(d, { databases: { n: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'] } } });
+		const check = runMoat(['check', '--config', `${d}/moat.json`], { env: nameEnv });
+		assert.equal(check.code, 0, check.stderr);
+		assert.match(check.stdout, /resolved at start-up and pinned: [0-9a-f:.,]+/);
+		assert.match(check.stdout, new RegExp(`connect only to port ${pg.port}\\b`), 'no port 53: the sandbox allows no resolver');
+		const n = await connectClient(`${d}/moat.json`, { env: nameEnv });
+		try {
+			const q = (sql) => n.client.callTool({ name: 'read_query', arguments: { query: sql } });
+			assert.deepEqual((await q('SELECT 1 AS one')).structuredContent.rows, [[1]]);
+			pg.restart();
+			await q('SELECT 2 AS two'); // may find its connection dead
+			const r = await q('SELECT 3 AS three');
+			assert.ok(!r.isError, `a reconnect by host name under the sandbox: ${resultText(r)}`);
+			assert.deepEqual(r.structuredContent.rows, [[3]]);
+		} finally {
+			await n.close();
+		}
+	});
+
 	test('over a Unix socket: works under the sandbox, and reconnects after a restart', async () => {
 		const d = makeTempDir('moat-pg-unix-');
 		const sockEnv = { ...process.env, DATABASE_URL: `postgresql://moat_ro@/postgres?host=${encodeURIComponent(pg.dir)}&port=${pg.port}` };

@@ -29,12 +29,8 @@
  * config says "allow_superuser": true; a superuser or a role that can
  * write gets a loud warning at start-up and in moat check.
  *
- * Sandbox: the TCP port of every host reached over TCP is granted for
- * connect (the cancel request goes to the same port). A Unix-socket
- * connection (a host that is a directory, or none) needs no grant at all:
- * connecting to a named socket is not a file-system access Landlock
- * controls. A socket in the abstract namespace ("@name") is refused by
- * the sandbox's scoping; name a directory instead.
+ * Sandbox: sql_pg_route.c resolves host names once at start-up, pins
+ * the addresses and grants TCP connect to their ports.
  *
  * Thread-safe: the pool guards the connections; the rest is read-only
  * after open.
@@ -504,98 +500,6 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 
 /* Record the TCP ports of the connection string for the sandbox, and a
  * "host:port/dbname" line for moat check. Never echoes the string. */
-/* True when libpq reaches host (one entry of the host list) over a Unix
- * socket: an absolute directory, or nothing at all (the default socket),
- * unless hostaddr forces TCP. */
-static bool over_socket(const char *host, size_t n, bool hostaddr)
-{
-	return !hostaddr && (n == 0 || host[0] == '/');
-}
-
-/* The n-th entry of a comma-separated list, as a span. */
-static bool list_item(const char *list, size_t n, const char **at, size_t *len)
-{
-	const char *p = list;
-
-	for (; n > 0; n--) {
-		if (!(p = strchr(p, ',')))
-			return false;
-		p++;
-	}
-	*at = p;
-	*len = strcspn(p, ",");
-	return true;
-}
-
-/* Grant TCP connect to the port of every host libpq may reach over TCP
- * (the cancel request goes to the same port); a Unix socket needs no
- * grant. The host and port lists pair up as libpq pairs them: one port
- * for every host, or one each. */
-static enum moat_rc grant_ports(struct sql_db *db, struct registry *reg, struct moat_err *err)
-{
-	struct sqlpg_pool *p = db->conn;
-	PQconninfoOption *opts = PQconninfoParse(db->url, NULL), *o;
-	const char *host = NULL, *hostaddr = NULL, *port = NULL, *dbname = NULL;
-	enum moat_rc rc = MOAT_OK;
-	size_t nports = 1;
-
-	if (!opts)
-		return moat_err_set(err, MOAT_EINVAL,
-				    "/databases/%s/url: not a valid PostgreSQL connection string "
-				    "(key=value pairs or a postgresql:// URI)", db->name);
-	for (o = opts; o->keyword; o++) {
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = o->val;
-		else if (strcmp(o->keyword, "port") == 0)
-			port = o->val;
-		else if (strcmp(o->keyword, "dbname") == 0)
-			dbname = o->val;
-	}
-	if (!port || !*port)
-		port = getenv("PGPORT");
-	if (!port || !*port)
-		port = "5432";
-	if (!host || !*host)
-		host = getenv("PGHOST");
-	if (!hostaddr || !*hostaddr)
-		hostaddr = getenv("PGHOSTADDR");
-	if (!host || !*host)
-		host = hostaddr && *hostaddr ? hostaddr : "";
-	if (asprintf(&p->where, "%s:%s/%s", *host ? host : "(local socket)", port,
-		     dbname && *dbname ? dbname : "(default)") < 0)
-		p->where = NULL;
-	for (const char *c = port; *c; c++)
-		nports += *c == ',';
-	for (size_t i = 0; rc == MOAT_OK; i++) {
-		const char *h, *pt;
-		size_t hn, pn;
-		char num[8];
-		long v;
-		char *end;
-		if (!list_item(host, i, &h, &hn))
-			break;
-		if (over_socket(h, hn, hostaddr && *hostaddr))
-			continue;
-		if (!list_item(port, nports == 1 ? 0 : i, &pt, &pn) || pn == 0 || pn >= sizeof(num)) {
-			rc = moat_err_set(err, MOAT_EINVAL, "/databases/%s/url: a port is not a "
-					  "number from 1 to 65535", db->name);
-			break;
-		}
-		memcpy(num, pt, pn);
-		num[pn] = '\0';
-		v = strtol(num, &end, 10);
-		if (*end || v < 1 || v > 65535)
-			rc = moat_err_set(err, MOAT_EINVAL, "/databases/%s/url: a port is not a "
-					  "number from 1 to 65535", db->name);
-		else
-			rc = registry_grant_port(reg, (uint16_t)v, err);
-	}
-	PQconninfoFree(opts);
-	return rc;
-}
-
 /* The allowlist as search_path text and as a text[] literal. */
 static enum moat_rc schema_texts(struct sql_db *db, PGconn *c, struct moat_err *err)
 {
@@ -716,7 +620,7 @@ static enum moat_rc sqlpg_open(struct sql_db *db, struct registry *reg, struct m
 	db->conn = p;
 	if ((rc = sqlpg_pool_init(p, db, err)))
 		return rc;
-	if ((rc = grant_ports(db, reg, err)))
+	if ((rc = sqlpg_route(db, reg, err)))
 		return rc;
 	return check_role(db, err);
 }
@@ -742,6 +646,9 @@ static void sqlpg_describe(const struct sql_db *db, FILE *f)
 	for (size_t i = 0; i < db->nschemas; i++)
 		fprintf(f, "%s %s", i ? "," : "", db->schemas[i]);
 	fprintf(f, "; pool %zu)\n", db->pool_size);
+	if (p && p->pin_hostaddr)
+		fprintf(f, "  %-12s host names resolved at start-up and pinned: %s\n", "",
+			p->pin_hostaddr);
 	if (p && p->superuser)
 		fprintf(f, "  %-12s WARNING: the role is a SUPERUSER (allow_superuser)\n", "");
 	else if (p && p->can_write && !db->write)

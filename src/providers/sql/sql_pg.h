@@ -7,6 +7,8 @@
  *   sql_pg_conn.c   the connection pool and running one command without
  *                   blocking: deadline, cancellation (a cancel request to
  *                   the server), a dead connection noticed and replaced;
+ *   sql_pg_route.c  where connections go: host names resolved once and
+ *                   pinned, TCP ports granted in the sandbox;
  *   sql_pg_value.c  values by type OID to JSON, JSON params to text;
  *   sql_pg_plan.c   the schema allowlist checked on an EXPLAIN plan.
  *
@@ -37,6 +39,10 @@ struct sqlpg_pool {
 	bool can_write;
 	char *role;        /* the role name; owned */
 	char *where;       /* "host:port/dbname" for moat check, no secrets; owned */
+	/* Host names resolved at start-up (sql_pg_route.c): the host, hostaddr
+	 * and port lists every connect uses, or NULL to use the string as it
+	 * is (no host name in it). Owned. */
+	char *pin_host, *pin_hostaddr, *pin_port;
 	char *search_path; /* the allowlist as quoted identifiers; owned */
 	char *schema_array;/* the allowlist as a text[] literal; owned */
 };
@@ -114,6 +120,20 @@ PGresult *sqlpg_exec(struct sqlpg_lease *l, struct sqlpg_call *call, const char 
  * kept, cut to a bound. */
 enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn *conn,
 			struct moat_err *err);
+
+/* ---- sql_pg_route.c ---- */
+
+/*
+ * sqlpg_route - read the hosts and ports of db's connection string (and
+ * PGHOST/PGHOSTADDR/PGPORT): set the pool's "where" for moat check;
+ * resolve every host name now, before the sandbox, into pinned addresses
+ * (pin_host/pin_hostaddr/pin_port) so no connect ever needs the resolver
+ * and a later DNS change cannot move the connection; grant TCP connect to
+ * the port of every host reached over TCP. A Unix socket (a host that is
+ * a directory, or no host) needs no grant. err names the rule, never the
+ * string. Start-up only.
+ */
+enum moat_rc sqlpg_route(struct sql_db *db, struct registry *reg, struct moat_err *err);
 
 /* ---- sql_pg_value.c ---- */
 

@@ -95,6 +95,9 @@ void sqlpg_pool_fini(struct sqlpg_pool *p)
 	free(p->idle);
 	free(p->role);
 	free(p->where);
+	free(p->pin_host);
+	free(p->pin_hostaddr);
+	free(p->pin_port);
 	free(p->search_path);
 	free(p->schema_array);
 	pthread_mutex_destroy(&p->lock);
@@ -103,8 +106,9 @@ void sqlpg_pool_fini(struct sqlpg_pool *p)
 }
 
 /* Open one connection with a connect timeout inside the deadline. The
- * connection string is expanded as given; moat's settings come after it
- * and win. Never logs or returns the string. */
+ * connection string is expanded as given; moat's settings (and the hosts
+ * pinned at start-up) come after it and win. Never logs or returns the
+ * string. */
 static PGconn *connect_one(const struct sqlpg_pool *p, const struct sqlpg_call *call,
 			   struct moat_err *err)
 {
@@ -112,11 +116,14 @@ static PGconn *connect_one(const struct sqlpg_pool *p, const struct sqlpg_call *
 	uint64_t now = sqlpg_now_ns();
 	uint64_t left = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000000u : 10;
 	const char *keys[] = {"dbname", "client_encoding", "application_name", "connect_timeout",
-			      NULL};
-	const char *vals[] = {p->db->url, "UTF8", "moat", secs, NULL};
+			      "host", "hostaddr", "port", NULL};
+	const char *vals[] = {p->db->url, "UTF8", "moat", secs,
+			      p->pin_host, p->pin_hostaddr, p->pin_port, NULL};
 	PGconn *c;
 
 	snprintf(secs, sizeof(secs), "%llu", (unsigned long long)(left < 2 ? 2 : left));
+	if (!p->pin_hostaddr)
+		keys[4] = NULL; /* no host name was pinned: the string as it is */
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
