@@ -6,12 +6,12 @@
  *   DEALLOCATE ALL; BEGIN READ ONLY (READ WRITE for write_query);
  *   SET LOCAL statement_timeout = <what is left of the deadline>;
  *   SET LOCAL search_path = <the schema allowlist>
- *       -- moat's own text, one simple-protocol round trip
  *   Parse "moat_q" = the user's statement
  *       -- extended protocol: exactly one statement, never spliced
  *   Describe moat_q: the number and types of its placeholders
  *   EXPLAIN (VERBOSE, FORMAT JSON) <the statement> with the params
- *       -- every relation of the plan must be in the allowlist
+ *       -- all of the above in one round trip (pipeline mode); then
+ *          every relation of the plan must be in the allowlist
  *   Execute moat_q with the params, rows one at a time (the caps stop it)
  *   ROLLBACK (a read) or COMMIT (a write)
  *
@@ -67,20 +67,18 @@ static enum moat_rc simple(struct sqlpg_lease *l, struct sqlpg_call *call, const
 	return rc;
 }
 
-static enum moat_rc begin(struct sqlpg_pool *p, struct sqlpg_lease *l, struct sqlpg_call *call,
-			  enum sql_mode mode, struct moat_err *err)
+/* Open a READ ONLY transaction for moat's own catalog queries (one
+ * round trip of moat's own text through the simple protocol). */
+static enum moat_rc begin_catalog(struct sqlpg_pool *p, struct sqlpg_lease *l,
+				  struct sqlpg_call *call, struct moat_err *err)
 {
 	uint64_t now = sqlpg_now_ns();
 	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
 	char *sql = NULL;
 	enum moat_rc rc;
 
-	if (ms < 1)
-		ms = 1;
-	if (asprintf(&sql,
-		     "DEALLOCATE ALL; BEGIN %s; SET LOCAL statement_timeout = %llu; "
-		     "SET LOCAL search_path = %s",
-		     mode == SQL_WRITE ? "READ WRITE" : "READ ONLY", ms, p->search_path) < 0)
+	if (asprintf(&sql, "BEGIN READ ONLY; SET LOCAL statement_timeout = %llu; "
+			   "SET LOCAL search_path = %s", ms ? ms : 1, p->search_path) < 0)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	rc = simple(l, call, sql, err);
 	free(sql);
@@ -176,101 +174,128 @@ static char *explain_text(const char *sql)
 	return asprintf(&s, "EXPLAIN (VERBOSE, FORMAT JSON) %s", sql) < 0 ? NULL : s;
 }
 
-/* Prepare, check and run the statement on l (in a transaction). */
-static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sqlpg_call *call,
-			     const char *sql, struct sqlpg_params *pp, enum sql_mode mode,
-			     struct sql_result *res, struct moat_err *err)
-{
-	struct rows_ctx rc_rows = {.res = res, .mode = mode};
-	PGresult *r = NULL;
-	char *explain = NULL;
-	enum moat_rc rc = MOAT_OK;
+/* The commands of the first round trip, in the order they are sent. */
+enum { P_DEALLOC, P_BEGIN, P_TIMEOUT, P_PATH, P_PARSE, P_DESCRIBE, P_EXPLAIN, P_COUNT };
 
-	/* Parse: one statement, or the server refuses it. */
-	if (!PQsendPrepare(l->conn, SQLPG_STMT, sql, pp->n, pp->types))
-		return sqlpg_fail(call, NULL, l->conn, err);
-	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
-		return err->rc;
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = sqlpg_fail(call, r, l->conn, err);
+/*
+ * Open the call's transaction and prepare and check its statement, all in
+ * one round trip (libpq pipeline mode): the server takes the commands in
+ * order and skips the rest after an error, so the statement is checked
+ * exactly as if each command had waited for the one before. Nothing of the
+ * user's runs here: Parse and Describe only prepare, and EXPLAIN without
+ * ANALYZE only plans.
+ */
+static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlpg_lease *l,
+			    struct sqlpg_call *call, const char *sql, struct sqlpg_params *pp,
+			    enum sql_mode mode, struct moat_err *err)
+{
+	uint64_t now = sqlpg_now_ns();
+	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
+	char *timeout = NULL, *path = NULL, *explain = NULL;
+	PGresult *r[P_COUNT] = {0};
+	enum moat_rc rc = MOAT_OK;
+	bool sent;
+
+	if (ms < 1)
+		ms = 1;
+	if (asprintf(&timeout, "SET LOCAL statement_timeout = %llu", ms) < 0)
+		timeout = NULL;
+	if (asprintf(&path, "SET LOCAL search_path = %s", p->search_path) < 0)
+		path = NULL;
+	explain = explain_text(sql);
+	if (!timeout || !path || !explain) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	PQclear(r);
-	/* Its placeholders: their number and types (EXPLAIN needs them). */
-	if (!PQsendDescribePrepared(l->conn, SQLPG_STMT)) {
-		r = NULL;
+	if (!PQenterPipelineMode(l->conn)) {
 		rc = sqlpg_fail(call, NULL, l->conn, err);
 		goto out;
 	}
-	if (!(r = sqlpg_wait(l, call, NULL, NULL, err))) {
-		rc = err->rc;
+	sent = PQsendQueryParams(l->conn, "DEALLOCATE ALL", 0, NULL, NULL, NULL, NULL, 0) &&
+	       PQsendQueryParams(l->conn, mode == SQL_WRITE ? "BEGIN READ WRITE" : "BEGIN READ ONLY",
+				 0, NULL, NULL, NULL, NULL, 0) &&
+	       PQsendQueryParams(l->conn, timeout, 0, NULL, NULL, NULL, NULL, 0) &&
+	       PQsendQueryParams(l->conn, path, 0, NULL, NULL, NULL, NULL, 0) &&
+	       /* Parse: one statement, or the server refuses it. */
+	       PQsendPrepare(l->conn, SQLPG_STMT, sql, pp->n, pp->types) &&
+	       /* Its placeholders: their number and types. */
+	       PQsendDescribePrepared(l->conn, SQLPG_STMT) &&
+	       /* The plan of exactly that statement with these params. */
+	       PQsendQueryParams(l->conn, explain, pp->n, pp->types,
+				 (const char *const *)pp->values, pp->lengths, pp->formats, 0);
+	if (!sent) {
+		l->broken = true;
+		rc = sqlpg_fail(call, NULL, l->conn, err);
 		goto out;
 	}
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = sqlpg_fail(call, r, l->conn, err);
+	if ((rc = sqlpg_pipeline_collect(l, call, r, P_COUNT, err)))
+		goto out;
+	for (int i = P_DEALLOC; i < P_DESCRIBE; i++) {
+		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK) {
+			rc = sqlpg_fail(call, r[i], l->conn, err);
+			goto out;
+		}
+	}
+	if (PQresultStatus(r[P_DESCRIBE]) != PGRES_COMMAND_OK) {
+		rc = sqlpg_fail(call, r[P_DESCRIBE], l->conn, err);
 		goto out;
 	}
-	if (PQnparams(r) != pp->n) {
+	if (PQnparams(r[P_DESCRIBE]) != pp->n) {
+		int want = PQnparams(r[P_DESCRIBE]);
 		rc = moat_err_set(err, MOAT_EINVAL,
 				  "params: the statement has %d placeholder%s, params has %d value%s",
-				  PQnparams(r), PQnparams(r) == 1 ? "" : "s", pp->n,
-				  pp->n == 1 ? "" : "s");
+				  want, want == 1 ? "" : "s", pp->n, pp->n == 1 ? "" : "s");
 		goto out;
 	}
 	for (int i = 0; i < pp->n; i++) {
-		if (pp->formats[i] == 1 && PQparamtype(r, i) != pp->types[i]) {
+		if (pp->formats[i] == 1 && PQparamtype(r[P_DESCRIBE], i) != pp->types[i]) {
 			rc = moat_err_set(err, MOAT_EINVAL,
 					  "params/%d: {\"base64\"} binds bytea, but the placeholder "
 					  "is of another type", i);
 			goto out;
 		}
-		pp->types[i] = PQparamtype(r, i);
 	}
-	PQclear(r);
-	/* The plan of exactly that statement with these params. */
-	if (!(explain = explain_text(sql))) {
-		r = NULL;
-		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (!PQsendQueryParams(l->conn, explain, pp->n, pp->types,
-			       (const char *const *)pp->values, pp->lengths, pp->formats, 0)) {
-		r = NULL;
-		rc = sqlpg_fail(call, NULL, l->conn, err);
-		goto out;
-	}
-	if (!(r = sqlpg_wait(l, call, NULL, NULL, err))) {
-		rc = err->rc;
-		goto out;
-	}
-	if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultErrorField(r, PG_DIAG_SQLSTATE) &&
-	    strcmp(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42601") == 0) {
+	if (PQresultStatus(r[P_EXPLAIN]) == PGRES_FATAL_ERROR &&
+	    PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE) &&
+	    strcmp(PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE), "42601") == 0) {
 		/* Parse took it, EXPLAIN's grammar did not: not a plannable statement */
 		rc = moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", call->what, SQLPG_PLAN_ONLY);
 		goto out;
 	}
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 1) {
-		rc = PQresultStatus(r) == PGRES_TUPLES_OK
+	if (PQresultStatus(r[P_EXPLAIN]) != PGRES_TUPLES_OK || PQntuples(r[P_EXPLAIN]) != 1 ||
+	    PQnfields(r[P_EXPLAIN]) != 1) {
+		rc = PQresultStatus(r[P_EXPLAIN]) == PGRES_TUPLES_OK
 			     ? moat_err_set(err, MOAT_EUPSTREAM, "%s: the plan could not be read",
 					    call->what)
-			     : sqlpg_fail(call, r, l->conn, err);
+			     : sqlpg_fail(call, r[P_EXPLAIN], l->conn, err);
 		goto out;
 	}
-	if ((rc = sqlpg_plan_check(db, PQgetvalue(r, 0, 0), call->what, err)))
-		goto out;
-	PQclear(r);
-	/* Run it, a row at a time. */
+	rc = sqlpg_plan_check(db, PQgetvalue(r[P_EXPLAIN], 0, 0), call->what, err);
+out:
+	for (int i = 0; i < P_COUNT; i++)
+		PQclear(r[i]);
+	free(timeout);
+	free(path);
+	free(explain);
+	return rc;
+}
+
+/* Run the prepared and checked statement on l, a row at a time (the caps
+ * stop it). */
+static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
+			     struct sqlpg_params *pp, enum sql_mode mode, struct sql_result *res,
+			     struct moat_err *err)
+{
+	struct rows_ctx rc_rows = {.res = res, .mode = mode};
+	PGresult *r = NULL;
+	enum moat_rc rc = MOAT_OK;
+
 	if (!PQsendQueryPrepared(l->conn, SQLPG_STMT, pp->n, (const char *const *)pp->values,
-				 pp->lengths, pp->formats, 0)) {
-		r = NULL;
-		rc = sqlpg_fail(call, NULL, l->conn, err);
-		goto out;
-	}
+				 pp->lengths, pp->formats, 0))
+		return sqlpg_fail(call, NULL, l->conn, err);
 	PQsetSingleRowMode(l->conn);
-	if (!(r = sqlpg_wait(l, call, on_row, &rc_rows, err))) {
-		rc = err->rc;
-		goto out;
-	}
+	if (!(r = sqlpg_wait(l, call, on_row, &rc_rows, err)))
+		return err->rc;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
 		rc = sqlpg_fail(call, r, l->conn, err);
 		goto out;
@@ -283,7 +308,6 @@ static enum moat_rc run_user(struct sql_db *db, struct sqlpg_lease *l, struct sq
 	}
 out:
 	PQclear(r);
-	free(explain);
 	return rc;
 }
 
@@ -305,9 +329,9 @@ static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const c
 		return rc;
 	if ((rc = sqlpg_take(p, &call, &l, err)))
 		goto out;
-	if ((rc = begin(p, &l, &call, mode, err)))
+	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, err)))
 		goto out;
-	if ((rc = run_user(db, &l, &call, sql, &pp, mode, res, err)))
+	if ((rc = run_user(&l, &call, &pp, mode, res, err)))
 		goto out;
 	/* A read whose connection is discarded (a cancel request may be in
 	 * flight) ends when the connection closes: the server rolls back. */
@@ -335,7 +359,7 @@ static PGresult *catalog(struct sql_db *db, struct call_ctx *ctx, const char *sq
 	sqlpg_call_start(&call, db, ctx, "catalog");
 	if (sqlpg_take(p, &call, &l, err))
 		return NULL;
-	if (begin(p, &l, &call, SQL_READ, err) == MOAT_OK &&
+	if (begin_catalog(p, &l, &call, err) == MOAT_OK &&
 	    (r = sqlpg_exec(&l, &call, sql, n, params, err)) &&
 	    simple(&l, &call, "ROLLBACK", err) != MOAT_OK) {
 		PQclear(r);

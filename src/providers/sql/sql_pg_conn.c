@@ -338,6 +338,44 @@ lost:
 	return NULL;
 }
 
+enum moat_rc sqlpg_pipeline_collect(struct sqlpg_lease *l, struct sqlpg_call *call, PGresult **out,
+				    int n, struct moat_err *err)
+{
+	PGresult *sync;
+
+	for (int i = 0; i < n; i++)
+		out[i] = NULL;
+	if (!PQpipelineSync(l->conn)) {
+		l->broken = true;
+		return sqlpg_fail(call, NULL, l->conn, err);
+	}
+	for (int i = 0; i < n; i++) {
+		if (!(out[i] = sqlpg_wait(l, call, NULL, NULL, err)))
+			goto fail;
+	}
+	if (!(sync = sqlpg_wait(l, call, NULL, NULL, err)))
+		goto fail;
+	if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+		PQclear(sync);
+		moat_err_set(err, MOAT_EUPSTREAM, "%s: the server answered out of order", call->what);
+		goto fail;
+	}
+	PQclear(sync);
+	if (!PQexitPipelineMode(l->conn)) {
+		moat_err_set(err, MOAT_EUPSTREAM, "%s: the pipeline did not end", call->what);
+		goto fail;
+	}
+	return MOAT_OK;
+fail:
+	/* Where the server stands in the pipeline is unknown: drop it. */
+	l->broken = true;
+	for (int i = 0; i < n; i++) {
+		PQclear(out[i]);
+		out[i] = NULL;
+	}
+	return err->rc ? err->rc : MOAT_EUPSTREAM;
+}
+
 PGresult *sqlpg_exec(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
 		     int nparams, const char *const *params, struct moat_err *err)
 {
