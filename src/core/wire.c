@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
 #include "text.h"
 
 void wire_buf_init(struct wire_buf *b, char *storage, size_t cap)
@@ -123,7 +124,7 @@ static bool put_string(struct wire_buf *b, const char *s, size_t n)
 
 bool wire_write(struct wire_buf *b, const json_t *v)
 {
-	char num[32];
+	char num[NUMFMT_MAX];
 	int n;
 
 	if (!v) {
@@ -180,19 +181,14 @@ bool wire_write(struct wire_buf *b, const json_t *v)
 		return true;
 	}
 	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return n > 0 && (size_t)n < sizeof(num) ? put(b, num, (size_t)n) : (b->failed = true, false);
-	case JSON_REAL: {
-		/* Rare in moat's messages; jansson's own formatting keeps the
-		 * output identical to json_dumps (and refuses NaN/infinity). */
-		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		bool ok = s && put(b, s, strlen(s));
-
-		if (!s)
-			b->failed = true;
-		free(s);
-		return ok;
-	}
+		n = (int)numfmt_i64(num, json_integer_value(v));
+		return put(b, num, (size_t)n);
+	case JSON_REAL:
+		/* The shortest text that reads back as the value (numfmt.h),
+		 * where json_dumps writes %.17g; NaN and infinity fail, as in
+		 * jansson. */
+		n = (int)numfmt_double(num, json_real_value(v));
+		return n > 0 ? put(b, num, (size_t)n) : (b->failed = true, false);
 	case JSON_TRUE:
 		return put(b, "true", 4);
 	case JSON_FALSE:
@@ -202,4 +198,16 @@ bool wire_write(struct wire_buf *b, const json_t *v)
 	}
 	b->failed = true;
 	return false;
+}
+
+size_t wire_length(const json_t *v)
+{
+	char small[1024];
+	struct wire_buf b;
+	size_t n;
+
+	wire_buf_init(&b, small, sizeof(small));
+	n = wire_write(&b, v) && !b.failed ? b.len : 0;
+	wire_buf_release(&b);
+	return n;
 }

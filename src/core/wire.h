@@ -6,8 +6,10 @@
  * character and calls its sink for each escape; for a tool result that
  * carries kilobytes or megabytes of text that was most of a call's cost.
  * wire_write() produces the same bytes as json_dump_callback(v, ...,
- * JSON_COMPACT) (keys in insertion order, the same escapes, reals through
- * jansson itself) but copies runs of bytes that need no escape whole.
+ * JSON_COMPACT) (keys in insertion order, the same escapes) but copies
+ * runs of bytes that need no escape whole, and writes numbers without
+ * printf (numfmt.h): reals as the shortest text that reads back as the
+ * same double, where jansson writes %.17g (13.7, not 13.699999999999999).
  * Strings must be valid UTF-8, as jansson guarantees for every string it
  * checked and moat promises for those it made with json_stringn_nocheck().
  * A large string value that appears twice in one message (a tool's text
@@ -47,5 +49,10 @@ bool wire_write(struct wire_buf *b, const json_t *v);
 
 /* wire_buf_release - free b's heap storage, if any, and empty it. */
 void wire_buf_release(struct wire_buf *b);
+
+/* wire_length - the number of bytes wire_write() makes of v (the length
+ * json_dumpb(v, NULL, 0, JSON_COMPACT) gives, but with moat's reals);
+ * 0 when v cannot be serialized. For budgets counted value by value. */
+size_t wire_length(const json_t *v);
 
 #endif

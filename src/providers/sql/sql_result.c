@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numfmt.h"
+#include "wire.h"
+
 #define CELL_MAX 80 /* bytes of one cell in the text table */
 
 enum moat_rc sql_result_init(struct sql_result *r, size_t max_rows, size_t max_bytes,
@@ -39,7 +42,7 @@ enum moat_rc sql_result_column(struct sql_result *r, const char *name, const cha
 
 enum moat_rc sql_result_row(struct sql_result *r, json_t *row, bool *more, struct moat_err *err)
 {
-	size_t cost = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1; /* and a comma */
+	size_t cost = wire_length(row) + 1; /* and a comma */
 
 	*more = false;
 	if (r->max_bytes && r->bytes + cost > r->max_bytes) {
@@ -121,7 +124,7 @@ static void tb_str(struct tbuf *b, const char *s)
  * a UTF-8 boundary, control characters shown as spaces, '|' as '/'. */
 static void tb_cell(struct tbuf *b, const json_t *v)
 {
-	char num[64];
+	char num[NUMFMT_MAX];
 	const char *s;
 	size_t n, cut;
 
@@ -130,12 +133,10 @@ static void tb_cell(struct tbuf *b, const json_t *v)
 		tb_str(b, "NULL");
 		return;
 	case JSON_INTEGER:
-		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		tb_str(b, num);
+		tb_add(b, num, numfmt_i64(num, json_integer_value(v)));
 		return;
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-		tb_str(b, num);
+		tb_add(b, num, numfmt_double(num, json_real_value(v)));
 		return;
 	case JSON_TRUE:
 		tb_str(b, "true");
@@ -149,13 +150,14 @@ static void tb_cell(struct tbuf *b, const json_t *v)
 		cut = n > CELL_MAX ? CELL_MAX : n;
 		while (cut > 0 && cut < n && ((unsigned char)s[cut] & 0xC0) == 0x80)
 			cut--;
-		for (size_t i = 0; i < cut; i++) {
-			char c = s[i];
-			if ((unsigned char)c < 0x20 || c == 0x7F)
-				c = ' ';
-			else if (c == '|')
-				c = '/';
-			tb_add(b, &c, 1);
+		for (size_t i = 0, run = 0; i <= cut; i++) {
+			unsigned char c = i < cut ? (unsigned char)s[i] : 0;
+			if (i < cut && c >= 0x20 && c != 0x7F && c != '|')
+				continue;
+			tb_add(b, s + run, i - run); /* the run that needs no change */
+			if (i < cut)
+				tb_add(b, c == '|' ? "/" : " ", 1);
+			run = i + 1;
 		}
 		if (cut < n)
 			tb_str(b, "…");
