@@ -228,7 +228,7 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 		rc = sqlpg_fail(call, NULL, l->conn, err);
 		goto out;
 	}
-	if ((rc = sqlpg_pipeline_collect(l, call, r, P_COUNT, err)))
+	if ((rc = sqlpg_pipeline_collect(l, call, r, P_COUNT, NULL, NULL, err)))
 		goto out;
 	for (int i = P_DEALLOC; i < P_DESCRIBE; i++) {
 		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK) {
@@ -281,33 +281,51 @@ out:
 }
 
 /* Run the prepared and checked statement on l, a row at a time (the caps
- * stop it). */
+ * stop it), and end the transaction, in one round trip: COMMIT for a
+ * write, ROLLBACK for a read. After an error the server skips the COMMIT
+ * (it comes back PGRES_PIPELINE_ABORTED), so a failed write commits
+ * nothing; abandon() then rolls the transaction back. */
 static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			     struct sqlpg_params *pp, enum sql_mode mode, struct sql_result *res,
 			     struct moat_err *err)
 {
 	struct rows_ctx rc_rows = {.res = res, .mode = mode};
-	PGresult *r = NULL;
+	PGresult *r[2] = {0};
 	enum moat_rc rc = MOAT_OK;
 
-	if (!PQsendQueryPrepared(l->conn, SQLPG_STMT, pp->n, (const char *const *)pp->values,
-				 pp->lengths, pp->formats, 0))
+	if (!PQenterPipelineMode(l->conn) ||
+	    !PQsendQueryPrepared(l->conn, SQLPG_STMT, pp->n, (const char *const *)pp->values,
+				 pp->lengths, pp->formats, 0) ||
+	    !PQsetSingleRowMode(l->conn) ||
+	    !PQsendQueryParams(l->conn, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", 0, NULL, NULL,
+			       NULL, NULL, 0)) {
+		l->broken = true;
 		return sqlpg_fail(call, NULL, l->conn, err);
-	PQsetSingleRowMode(l->conn);
-	if (!(r = sqlpg_wait(l, call, on_row, &rc_rows, err)))
-		return err->rc;
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = sqlpg_fail(call, r, l->conn, err);
+	}
+	if ((rc = sqlpg_pipeline_collect(l, call, r, 2, on_row, &rc_rows, err)))
+		return rc;
+	if (PQresultStatus(r[0]) != PGRES_TUPLES_OK && PQresultStatus(r[0]) != PGRES_COMMAND_OK) {
+		rc = sqlpg_fail(call, r[0], l->conn, err);
 		goto out;
 	}
-	if (!rc_rows.typed && (rc = set_columns(res, r, err)))
+	if (!rc_rows.typed && (rc = set_columns(res, r[0], err)))
 		goto out;
 	if (mode == SQL_WRITE) {
-		const char *n = PQcmdTuples(r);
+		const char *n = PQcmdTuples(r[0]);
 		res->affected = n && *n ? strtoll(n, NULL, 10) : 0;
 	}
+	if (PQresultStatus(r[1]) != PGRES_COMMAND_OK) {
+		/* A COMMIT that failed fails the write. A read's rows are right
+		 * whatever became of its ROLLBACK (a cancel request sent at a
+		 * cap may have landed on it): the connection is not reused. */
+		if (mode == SQL_WRITE)
+			rc = sqlpg_fail(call, r[1], l->conn, err);
+		else
+			l->discard = true;
+	}
 out:
-	PQclear(r);
+	PQclear(r[0]);
+	PQclear(r[1]);
 	return rc;
 }
 
@@ -331,12 +349,7 @@ static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const c
 		goto out;
 	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, err)))
 		goto out;
-	if ((rc = run_user(&l, &call, &pp, mode, res, err)))
-		goto out;
-	/* A read whose connection is discarded (a cancel request may be in
-	 * flight) ends when the connection closes: the server rolls back. */
-	if (mode == SQL_WRITE || !l.discard)
-		rc = simple(&l, &call, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", err);
+	rc = run_user(&l, &call, &pp, mode, res, err);
 out:
 	if (rc)
 		abandon(db, &l);

@@ -109,12 +109,14 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
  * sqlpg_pipeline_collect - after PQenterPipelineMode and n PQsend* calls,
  * send the Sync and collect the results: out[i] is command i's last result
  * (owned by the caller, PQclear each), PGRES_PIPELINE_ABORTED for those the
- * server skipped after an error. Leaves pipeline mode. On failure (lost
- * connection, deadline, cancellation) every out[i] is NULL, the lease is
- * marked broken and err says why. One round trip for n commands.
+ * server skipped after an error. rows (may be NULL) gets command 0's
+ * single-row results, as in sqlpg_wait. Leaves pipeline mode. On failure
+ * (lost connection, deadline, cancellation, a row that failed) every
+ * out[i] is NULL, the lease is marked broken (where the server stands is
+ * unknown) and err says why. One round trip for n commands.
  */
 enum moat_rc sqlpg_pipeline_collect(struct sqlpg_lease *l, struct sqlpg_call *call, PGresult **out,
-				    int n, struct moat_err *err);
+				    int n, sqlpg_row_fn rows, void *u, struct moat_err *err);
 
 /*
  * sqlpg_exec - run one of moat's own commands (text with $n params, all

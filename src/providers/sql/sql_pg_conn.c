@@ -339,7 +339,7 @@ lost:
 }
 
 enum moat_rc sqlpg_pipeline_collect(struct sqlpg_lease *l, struct sqlpg_call *call, PGresult **out,
-				    int n, struct moat_err *err)
+				    int n, sqlpg_row_fn rows, void *u, struct moat_err *err)
 {
 	PGresult *sync;
 
@@ -350,7 +350,7 @@ enum moat_rc sqlpg_pipeline_collect(struct sqlpg_lease *l, struct sqlpg_call *ca
 		return sqlpg_fail(call, NULL, l->conn, err);
 	}
 	for (int i = 0; i < n; i++) {
-		if (!(out[i] = sqlpg_wait(l, call, NULL, NULL, err)))
+		if (!(out[i] = sqlpg_wait(l, call, i == 0 ? rows : NULL, u, err)))
 			goto fail;
 	}
 	if (!(sync = sqlpg_wait(l, call, NULL, NULL, err)))
