@@ -33,13 +33,17 @@
 # Prints a markdown table and writes it, with the machine and the load it
 # ran under, to bench/out/sql-results.md; raw JSON lines in
 # bench/out/sql-*.jsonl, one response of each kind in bench/out/sql-*.json.
+# For scale, bench/pgfloor.c sends the statements of one call straight
+# through libpq, no MCP: moat's sequence, the reference's, and moat's
+# statements pipelined into two round trips (a sketch of an optimisation),
+# unpinned and on the one CPU.
 #
 # Knobs (environment): BENCH_SECONDS (length of each throughput run,
 # default 2), REPEAT (fresh-server runs per figure, median reported,
 # default 3), INFLIGHT (default 8), PIN_CPU (default the last CPU), POOL
 # (moat's pool_size, default 4), MOAT (a moat binary to measure instead of
-# building one; moat_sql_pg.so must be beside it). Takes about three
-# minutes after the build.
+# building one; moat_sql_pg.so must be beside it). Takes about seven
+# minutes after the build, most of it the reference on the large query.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -54,7 +58,7 @@ pool=${POOL:-4}
 rows=10000
 started=$(date +%s)
 
-for tool in meson ninja node npm jq awk taskset sqlite3 "${CC:-cc}"; do
+for tool in meson ninja node npm jq awk taskset sqlite3 pg_config "${CC:-cc}"; do
 	command -v "$tool" >/dev/null || { echo "sql.sh: $tool is required" >&2; exit 2; }
 done
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -1)
@@ -88,9 +92,11 @@ else
 	moat=$build/moat
 fi
 
-# 2. the driver.
-"${CC:-cc}" -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wformat=2 -Wvla bench/mcpbench.c -ljansson -o "$out/mcpbench"
+# 2. the driver, and the floor: the same statements straight through libpq.
+flags=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+	-Wmissing-prototypes -Wformat=2 -Wvla)
+"${CC:-cc}" "${flags[@]}" bench/mcpbench.c -ljansson -o "$out/mcpbench"
+"${CC:-cc}" "${flags[@]}" -I"$(pg_config --includedir)" bench/pgfloor.c -lpq -o "$out/pgfloor"
 
 # 3. the reference server.
 refdir=node_modules/@modelcontextprotocol/server-postgres
@@ -233,14 +239,30 @@ command_of() { # command_of SERVER -> sets cmd
 	moat-sqlite) cmd=("$moat" serve --config "$out/sql-moat-sqlite.json") ;;
 	esac
 }
+floor() { # floor WHERE CPU -> REPEAT runs of each sequence on both queries
+	local where=$1 affinity=() sql
+	[ "$2" = - ] || affinity=(taskset -c "$2")
+	echo "== floor: $where" >&2
+	for q in small large; do
+		if [ "$q" = small ]; then sql=$q_small; else sql=$q_large; fi
+		for sequence in moat reference pipelined; do
+			for _ in $(seq "$repeat"); do
+				timeout --kill-after=5 $((secs + 30)) ${affinity[@]+"${affinity[@]}"} \
+					"$out/pgfloor" "$url" "$sequence" "$secs" "$sql" "$q-$where" \
+					>>"$out/sql-floor.jsonl" || status=1
+			done
+		done
+	done
+}
 cap=$((repeat * (2 * ${secs%.*} + 6) + 30))
-for s in "${servers[@]}"; do : >"$out/sql-$s.jsonl"; done
+for s in "${servers[@]}" floor; do : >"$out/sql-$s.jsonl"; done
 for q in small large; do
 	for s in "${servers[@]}"; do
 		command_of "$s"
 		drive "$s" "$q" seq,inflight $((2 * cap)) -- "${cmd[@]}"
 	done
 done
+floor unpinned -
 # One CPU: PostgreSQL restarted bound to the CPU the driver and server use.
 pg_start "$pin"
 for q in small large; do
@@ -249,6 +271,7 @@ for q in small large; do
 		drive "$s" "$q" pin "$cap" -- "${cmd[@]}"
 	done
 done
+floor pinned "$pin"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_after=$(busy)
@@ -260,9 +283,18 @@ get() { # get SERVER QUERY MODE FIELD -> number, or "" when missing or failed
 		 | .[$f]' "$out/sql-$1.jsonl" 2>/dev/null | head -1
 }
 . "$(dirname "${BASH_SOURCE[0]}")/table.sh"
-mean_us() { # mean_us CALLS_PER_SECOND -> mean µs per call, one call in flight
+mean_ms() { # mean_ms CALLS_PER_SECOND -> mean ms per call, one call in flight
 	if [ -z "$1" ]; then echo ""; return; fi
-	LC_ALL=C awk -v r="$1" 'BEGIN { if (r > 0) printf "%.1f\n", 1e6 / r }'
+	LC_ALL=C awk -v r="$1" 'BEGIN { if (r > 0) printf "%.4f\n", 1e3 / r }'
+}
+ms() { # ms MICROSECONDS -> milliseconds
+	if [ -z "$1" ]; then echo ""; return; fi
+	LC_ALL=C awk -v v="$1" 'BEGIN { printf "%.4f\n", v / 1000 }'
+}
+floor_get() { # floor_get QUERY-WHERE SEQUENCE -> median calls/s of the runs
+	jq -r --arg l "$1" --arg s "$2" 'select(.label == $l and .sequence == $s) | .per_second' \
+		"$out/sql-floor.jsonl" 2>/dev/null | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
 }
 nrows() { # nrows SERVER QUERY -> the rows the saved response carried
 	local f=$out/sql-$1-$2.json
@@ -284,7 +316,8 @@ table=$out/sql-table.md
 		m=$(get moat-pg "$2" "$3" "$4")
 		r=$(get reference "$2" "$3" "$4")
 		s=$(get moat-sqlite "$2" "$3" "$4")
-		if [ "$6" = mean ]; then m=$(mean_us "$m"); r=$(mean_us "$r"); s=$(mean_us "$s"); fi
+		if [ "$6" = mean ]; then m=$(mean_ms "$m"); r=$(mean_ms "$r"); s=$(mean_ms "$s"); fi
+		if [ "$4" = p50_us ]; then m=$(ms "$m"); r=$(ms "$r"); s=$(ms "$s"); fi
 		if [ "$6" = no ]; then q=$(ratio "$m" "$r"); else q=$(ratio "$r" "$m"); fi
 		if [ -n "$7" ] && [ -n "$m" ] && [ -n "$r" ]; then
 			lim=$(LC_ALL=C awk -v r="$r" -v k="$7" 'BEGIN { printf "%.6f\n", r * k }')
@@ -297,18 +330,35 @@ table=$out/sql-table.md
 		row "$n, sequential, unpinned (calls/s)" $q sequential per_second 0 no $k "≥ $k× reference"
 		row "$n, sequential, one CPU (calls/s)" $q sequential-pinned per_second 0 no "" ""
 		row "$n, $inflight in flight (calls/s)" $q concurrent per_second 0 no $k "≥ $k× reference"
-		row "$n, sequential, unpinned, mean latency (µs)" $q sequential per_second 1 mean "" ""
-		row "$n, sequential, one CPU, mean latency (µs)" $q sequential-pinned per_second 1 mean \
+		row "$n, sequential, unpinned, mean latency (ms)" $q sequential per_second 2 mean "" ""
+		row "$n, sequential, one CPU, mean latency (ms)" $q sequential-pinned per_second 2 mean \
 			"" ""
-		row "$n, sequential, unpinned, p50 latency (µs)" $q sequential p50_us 1 yes "" ""
+		row "$n, sequential, unpinned, p50 latency (ms)" $q sequential p50_us 2 yes "" ""
 		row "$n, response size (bytes)" $q sequential resp_bytes 0 yes "" ""
 	done
 } >"$table"
+floor_table=$out/sql-floor-table.md
+{
+	echo "| Statements of one call, straight through libpq (calls/s) | 10 rows, unpinned |" \
+		"10 rows, one CPU | $(fmt 0 $rows) rows, unpinned | $(fmt 0 $rows) rows, one CPU |"
+	echo "|---|---:|---:|---:|---:|"
+	for sequence in moat reference pipelined; do
+		case $sequence in
+		moat) name="moat's read_query today (6 round trips)" ;;
+		reference) name="the reference's query (3 round trips)" ;;
+		pipelined) name="moat's statements pipelined (2 round trips; a sketch)" ;;
+		esac
+		echo "| $name | $(fmt 0 "$(floor_get small-unpinned $sequence)") |" \
+			"$(fmt 0 "$(floor_get small-pinned $sequence)") |" \
+			"$(fmt 0 "$(floor_get large-unpinned $sequence)") |" \
+			"$(fmt 0 "$(floor_get large-pinned $sequence)") |"
+	done
+} >"$floor_table"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 refver=$(jq -r .version "$refdir/package.json")
-pgver=$("$pgbin/postgres" --version | awk '{ print $NF }')
+pgver=$("$pgbin/postgres" --version | awk '{ print $3 }')
 if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commit="$commit+local changes"; fi
 if [ -n "${MOAT:-}" ]; then commit="$commit, binary $moat"; fi
 counts=""
@@ -336,10 +386,17 @@ done
 		"and size (above 1× favours moat)."
 	echo
 	cat "$table"
+	echo
+	echo "Floor (bench/pgfloor.c): the statements of one call on one connection, no MCP," \
+		"median of $repeat runs of $secs s; one CPU: pgfloor and PostgreSQL on CPU $pin."
+	echo
+	cat "$floor_table"
 } >"$out/sql-results.md"
 
 echo >&2
 cat "$table"
+echo >&2
+cat "$floor_table"
 echo >&2
 echo "sql.sh: rows returned (small/large):$counts" >&2
 echo "sql.sh: results in bench/out/sql-results.md (raw: bench/out/sql-*.jsonl); took" \
