@@ -1,6 +1,7 @@
 /*
  * main.c - the moat command: dispatch to one file per subcommand.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,9 +29,27 @@ static const char usage[] =
 	"\n"
 	"exit codes: 0 ok, 1 tool error (call), 2 usage, 3 invalid config, 4 runtime failure\n";
 
+/*
+ * glibc's defaults return memory to the kernel as soon as a worker's
+ * arena has more than 128 KiB free at its top, and serve blocks from
+ * 128 KiB up (growing) with mmap: a call that builds a large result (a
+ * 10,000-row query is a few MB of JSON) then faults in and zeroes fresh
+ * pages every time, which measured a quarter of such a call's CPU time.
+ * Keep up to 8 MiB free per arena and take blocks below 4 MiB from the
+ * arenas; an idle server is unchanged, one after a large call holds a
+ * few MB more.
+ */
+static void tune_malloc(void)
+{
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	tune_malloc();
 
 	if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
