@@ -28,7 +28,8 @@
 # limits.max_output_bytes 64 MiB), so it returns all 10,000 rows as the
 # reference (which has no cap) does; each response's row count is checked.
 # PostgreSQL is stopped and its directory removed on exit, whatever
-# happens.
+# happens (a TERM sent to the script alone takes effect once the
+# measurement in progress ends; ^C stops the driver at once too).
 #
 # Prints a markdown table and writes it, with the machine and the load it
 # ran under, to bench/out/sql-results.md; raw JSON lines in
