@@ -28,7 +28,8 @@
 # limits.max_output_bytes 64 MiB), so it returns all 10,000 rows as the
 # reference (which has no cap) does; each response's row count is checked.
 # PostgreSQL is stopped and its directory removed on exit, whatever
-# happens.
+# happens (a TERM sent to the script alone takes effect once the
+# measurement in progress ends; ^C stops the driver at once too).
 #
 # Prints a markdown table and writes it, with the machine and the load it
 # ran under, to bench/out/sql-results.md; raw JSON lines in
@@ -57,6 +58,7 @@ pin=${PIN_CPU:-$(($(nproc) - 1))}
 pool=${POOL:-4}
 rows=10000
 started=$(date +%s)
+isecs=$(LC_ALL=C awk -v s="$secs" 'BEGIN { printf "%d\n", s + 0.999 }') # whole seconds, for caps
 
 for tool in meson ninja node npm jq awk taskset sqlite3 pg_config "${CC:-cc}"; do
 	command -v "$tool" >/dev/null || { echo "sql.sh: $tool is required" >&2; exit 2; }
@@ -247,14 +249,14 @@ floor() { # floor WHERE CPU -> REPEAT runs of each sequence on both queries
 		if [ "$q" = small ]; then sql=$q_small; else sql=$q_large; fi
 		for sequence in moat reference pipelined; do
 			for _ in $(seq "$repeat"); do
-				timeout --kill-after=5 $((secs + 30)) ${affinity[@]+"${affinity[@]}"} \
+				timeout --kill-after=5 $((isecs + 30)) ${affinity[@]+"${affinity[@]}"} \
 					"$out/pgfloor" "$url" "$sequence" "$secs" "$sql" "$q-$where" \
 					>>"$out/sql-floor.jsonl" || status=1
 			done
 		done
 	done
 }
-cap=$((repeat * (2 * ${secs%.*} + 6) + 30))
+cap=$((repeat * (2 * isecs + 6) + 30))
 for s in "${servers[@]}" floor; do : >"$out/sql-$s.jsonl"; done
 for q in small large; do
 	for s in "${servers[@]}"; do
