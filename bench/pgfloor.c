@@ -8,7 +8,8 @@
  *
  * SEQUENCE is the statement sequence of one call:
  *
- *   moat       what moat's sql_pg.c sends today, one round trip each:
+ *   moat       what moat's sql_pg.c sent before it used pipeline mode, one
+ *              round trip each:
  *              "DEALLOCATE ALL; BEGIN READ ONLY; SET LOCAL
  *              statement_timeout; SET LOCAL search_path" (simple
  *              protocol); Parse moat_q; Describe moat_q; EXPLAIN (VERBOSE,
@@ -21,8 +22,9 @@
  *   pipelined  moat's statements in two round trips (libpq pipeline
  *              mode): BEGIN, the SETs, Parse, Describe and EXPLAIN in the
  *              first; Execute, DEALLOCATE moat_q and ROLLBACK in the
- *              second, sent once the plan is back (where moat would check
- *              it). A sketch of what moat could do, not what it does.
+ *              second, sent once the plan is back (where moat checks it).
+ *              What sql_pg.c does now (it sends DEALLOCATE ALL at the
+ *              start of the first instead).
  *
  * Runs the sequence back to back for SECONDS (after 0.5 s of warm-up) and
  * prints one JSON line: calls per second and the p50 latency of a call.

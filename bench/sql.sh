@@ -35,8 +35,8 @@
 # ran under, to bench/out/sql-results.md; raw JSON lines in
 # bench/out/sql-*.jsonl, one response of each kind in bench/out/sql-*.json.
 # For scale, bench/pgfloor.c sends the statements of one call straight
-# through libpq, no MCP: moat's sequence, the reference's, and moat's
-# statements pipelined into two round trips (a sketch of an optimisation),
+# through libpq, no MCP: moat's old six-round-trip sequence, the reference's, and moat's
+# statements pipelined into two round trips (what moat does now),
 # unpinned and on the one CPU.
 #
 # Knobs (environment): BENCH_SECONDS (length of each throughput run,
@@ -346,9 +346,9 @@ floor_table=$out/sql-floor-table.md
 	echo "|---|---:|---:|---:|---:|"
 	for sequence in moat reference pipelined; do
 		case $sequence in
-		moat) name="moat's read_query today (6 round trips)" ;;
+		moat) name="moat's read_query before pipelining (6 round trips)" ;;
 		reference) name="the reference's query (3 round trips)" ;;
-		pipelined) name="moat's statements pipelined (2 round trips; a sketch)" ;;
+		pipelined) name="moat's read_query now, pipelined (2 round trips)" ;;
 		esac
 		echo "| $name | $(fmt 0 "$(floor_get small-unpinned $sequence)") |" \
 			"$(fmt 0 "$(floor_get small-pinned $sequence)") |" \
