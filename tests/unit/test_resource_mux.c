@@ -27,12 +27,13 @@ static enum moat_rc fake_list(void *data, struct call_ctx *ctx, const char *curs
 {
 	struct fake *f = data;
 	size_t start = cursor ? strtoul(cursor, NULL, 10) : 0, i;
-	json_t *arr = json_array();
+	json_t *arr;
 	char buf[64];
 
 	(void)ctx;
 	if (cursor && strcmp(cursor, "bad") == 0)
 		return moat_err_set(err, MOAT_EINVAL, "invalid params: unknown or stale cursor");
+	arr = json_array();
 	for (i = start; i < f->count && i - start < page_size; i++) {
 		snprintf(buf, sizeof(buf), "%s:/%zu", f->scheme, i);
 		json_array_append_new(arr, json_pack("{s:s}", "uri", buf));
