@@ -90,7 +90,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "log");
 		goto out;
 	}
-	e = git_revwalk_push_head(walk);
+	e = git_repository_head_unborn(h) == 1 ? GIT_EUNBORNBRANCH : git_revwalk_push_head(walk);
 	if (e == GIT_EUNBORNBRANCH || e == GIT_ENOTFOUND) {
 		char desc[256];
 		gitp_head_desc(h, desc, sizeof(desc));

@@ -55,8 +55,7 @@ static void header(struct gitp_out *o, git_commit *c, const char *id)
 	for (size_t i = 0; i < ml;) {
 		const char *nl = memchr(msg + i, '\n', ml - i);
 		size_t n = nl ? (size_t)(nl - (msg + i)) : ml - i;
-		if (n)
-			gitp_out_puts(o, "    ");
+		gitp_out_puts(o, "    "); /* git indents empty lines too */
 		gitp_out_put(o, msg + i, n);
 		gitp_out_puts(o, "\n");
 		i += n + 1;
