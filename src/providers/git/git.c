@@ -42,7 +42,7 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 		struct gitp_repo *r = &gitp_fam.repos[i];
 		git_repository *h = NULL;
 		char head[128] = "unreadable";
-		if (gitp_borrow(r, &h, NULL) == MOAT_OK) {
+		if (gitp_borrow(r, ctx, &h, NULL) == MOAT_OK) {
 			gitp_head_desc(h, head, sizeof(head));
 			gitp_release(r, h);
 		}
@@ -310,6 +310,7 @@ static enum moat_rc open_repo(size_t i, const json_t *item, const char *base,
 	enum moat_rc rc = MOAT_OK;
 
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->freed, NULL);
 	if (!given || !*given)
 		return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/path: required", i);
 	if (given[0] != '/' && base) {
@@ -327,9 +328,16 @@ static enum moat_rc open_repo(size_t i, const json_t *item, const char *base,
 	else if (!(r->gitdir = canon(git_repository_path(h))) ||
 		 !(r->commondir = canon(git_repository_commondir(h))))
 		rc = moat_err_set(err, MOAT_EINVAL, "/repositories/%zu: cannot resolve its git dir", i);
-	git_repository_free(h);
-	if (rc)
+	if (rc) {
+		git_repository_free(h);
 		return rc;
+	}
+	/* The pool, filled before the sandbox (see git_repo.c). */
+	r->idle[r->nidle++] = h;
+	while (r->nidle < GITP_POOL &&
+	       git_repository_open_ext(&r->idle[r->nidle], r->path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+				       NULL) == 0)
+		r->nidle++;
 	if (!(r->name = name ? strdup(name) : default_name(r->workdir ? r->workdir : r->gitdir)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	for (size_t k = 0; k < i; k++) {
@@ -356,6 +364,7 @@ static void git_fini(void)
 	for (size_t i = 0; i < gitp_fam.nrepos; i++) {
 		gitp_repo_free(&gitp_fam.repos[i]);
 		pthread_mutex_destroy(&gitp_fam.repos[i].lock);
+		pthread_cond_destroy(&gitp_fam.repos[i].freed);
 	}
 	free(gitp_fam.repos);
 	memset(&gitp_fam, 0, sizeof(gitp_fam));

@@ -66,7 +66,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	if (!gitp_path_ok(path, false))
 		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
 				    "repository without '.' or '..' components");
-	if ((rc = gitp_open(args, &repo, &h, err)) ||
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	if (git_commit_tree(&tree, (git_commit *)obj) < 0) {

@@ -59,7 +59,7 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
-	if ((rc = gitp_open(args, &repo, &h, err)) ||
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (with && (rc = gitp_revparse(h, "contains", with, GIT_OBJECT_COMMIT, &wobj, err))) ||
 	    (without &&
 	     (rc = gitp_revparse(h, "not_contains", without, GIT_OBJECT_COMMIT, &nobj, err))))

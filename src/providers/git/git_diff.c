@@ -162,7 +162,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	int e = 0;
 
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
-	if ((rc = gitp_open(args, &repo, &h, err)))
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (kind != STAGED && git_repository_is_bare(h)) {
 		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");

@@ -79,7 +79,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	if ((since_s && (rc = gitp_when_parse(since_s, now, "start_timestamp", &since, err))) ||
 	    (until_s && (rc = gitp_when_parse(until_s, now, "end_timestamp", &until, err))))
 		return rc;
-	if ((rc = gitp_open(args, &repo, &h, err)))
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (!(commits = json_array())) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");

@@ -9,13 +9,17 @@
  * there. The handle opened is always the configured repository's own
  * (GIT_REPOSITORY_OPEN_NO_SEARCH: no discovery upwards).
  *
- * Each repository keeps up to GITP_POOL idle handles, so a call finds the
- * object cache and pack indexes warm; a handle is used by one call at a
- * time. Thread-safe.
+ * Each repository keeps up to GITP_POOL idle handles, opened at start-up
+ * (before the sandbox), so a call finds the object cache and pack indexes
+ * warm; a handle is used by one call at a time. More are opened when all
+ * are lent; should that fail under the sandbox (a repository config that
+ * includes a file outside the repository, which libgit2 rereads on open),
+ * the call waits for a pooled handle until its deadline. Thread-safe.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gitp.h"
 
@@ -46,8 +50,8 @@ enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *wha
 	return moat_err_set(err, rc, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
 }
 
-enum moat_rc gitp_open(json_t *args, struct gitp_repo **repo, git_repository **h,
-		       struct moat_err *err)
+enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **repo,
+		       git_repository **h, struct moat_err *err)
 {
 	const char *key = json_string_value(json_object_get(args, "repo_path"));
 	struct gitp_repo *r = gitp_find(gitp_fam.repos, gitp_fam.nrepos, key);
@@ -57,23 +61,53 @@ enum moat_rc gitp_open(json_t *args, struct gitp_repo **repo, git_repository **h
 	if (!r)
 		return moat_err_set(err, MOAT_EDENIED,
 				    "repo_path: not a configured repository (see list_repositories)");
-	return gitp_borrow(r, h, err);
+	return gitp_borrow(r, ctx, h, err);
 }
 
-enum moat_rc gitp_borrow(struct gitp_repo *r, git_repository **h, struct moat_err *err)
+enum moat_rc gitp_borrow(struct gitp_repo *r, struct call_ctx *ctx, git_repository **h,
+			 struct moat_err *err)
 {
+	enum moat_rc rc = MOAT_OK;
+
 	*h = NULL;
 	pthread_mutex_lock(&r->lock);
-	if (r->nidle)
-		*h = r->idle[--r->nidle];
-	pthread_mutex_unlock(&r->lock);
-	if (*h)
-		return MOAT_OK;
-	if (git_repository_open_ext(h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
-		*h = NULL;
-		return gitp_git_err(err, MOAT_EUPSTREAM, "repo_path: cannot open the repository");
+	while (!*h) {
+		if (r->nidle) {
+			*h = r->idle[--r->nidle];
+			break;
+		}
+		/* Open another handle; under the sandbox this fails for a
+		 * repository whose config includes a file outside it, so then
+		 * wait for one of the handles opened at start-up. */
+		pthread_mutex_unlock(&r->lock);
+		if (git_repository_open_ext(h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+			*h = NULL;
+		pthread_mutex_lock(&r->lock);
+		if (*h)
+			break;
+		if (r->lent == 0) {
+			rc = moat_err_set(err, MOAT_EUPSTREAM,
+					  "repo_path: the repository cannot be opened any more");
+			break;
+		}
+		if (ctx && (rc = callctx_check(ctx, err)))
+			break;
+		{
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (!r->nidle)
+				pthread_cond_timedwait(&r->freed, &r->lock, &ts);
+		}
 	}
-	return MOAT_OK;
+	if (*h)
+		r->lent++;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 void gitp_release(struct gitp_repo *repo, git_repository *h)
@@ -81,10 +115,12 @@ void gitp_release(struct gitp_repo *repo, git_repository *h)
 	if (!h)
 		return;
 	pthread_mutex_lock(&repo->lock);
+	repo->lent--;
 	if (repo->nidle < GITP_POOL) {
 		repo->idle[repo->nidle++] = h;
 		h = NULL;
 	}
+	pthread_cond_signal(&repo->freed);
 	pthread_mutex_unlock(&repo->lock);
 	git_repository_free(h);
 }

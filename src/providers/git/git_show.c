@@ -82,7 +82,7 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
-	if ((rc = gitp_open(args, &repo, &h, err)) ||
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	c = (git_commit *)obj;

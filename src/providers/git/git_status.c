@@ -76,7 +76,7 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
-	if ((rc = gitp_open(args, &repo, &h, err)))
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (git_repository_is_bare(h)) {
 		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");

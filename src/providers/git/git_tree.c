@@ -113,7 +113,7 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 		l.prefix = pre;
 		l.plen = strlen(pre);
 	}
-	if ((rc = gitp_open(args, &repo, &h, err)))
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (!(l.files = json_array())) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
@@ -185,7 +185,7 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 	if (!gitp_path_ok(path, false))
 		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
 				    "repository without '.' or '..' components");
-	if ((rc = gitp_open(args, &repo, &h, err)) ||
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
 		goto out;
 	if (git_tree_entry_bypath(&ent, (git_tree *)tree, path) < 0) {

@@ -50,8 +50,10 @@ struct gitp_repo {
 	char *gitdir;    /* canonical git dir; owned */
 	char *commondir; /* canonical common dir (differs from gitdir in a worktree); owned */
 	pthread_mutex_t lock;
+	pthread_cond_t freed;            /* a handle came back */
 	git_repository *idle[GITP_POOL]; /* owned handles not in use */
 	size_t nidle;
+	size_t lent;                     /* handles calls hold now */
 };
 
 /* The family's limits (config "git" section), fixed at start-up. */
@@ -87,13 +89,15 @@ struct gitp_repo *gitp_find(struct gitp_repo *repos, size_t n, const char *key);
  * gitp_open - resolve args' "repo_path" against the family's repositories and
  * lend the caller a libgit2 handle for it. On success *repo is borrowed from
  * the family and *h must be given back with gitp_release. Fails with
- * MOAT_EDENIED naming the rule for an unconfigured repo_path. Thread-safe.
+ * MOAT_EDENIED naming the rule for an unconfigured repo_path. May wait for
+ * a pooled handle until ctx's deadline (ctx may be NULL). Thread-safe.
  */
-enum moat_rc gitp_open(json_t *args, struct gitp_repo **repo, git_repository **h,
-		       struct moat_err *err);
+enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **repo,
+		       git_repository **h, struct moat_err *err);
 
 /* gitp_borrow - the same for a repository already found. */
-enum moat_rc gitp_borrow(struct gitp_repo *repo, git_repository **h, struct moat_err *err);
+enum moat_rc gitp_borrow(struct gitp_repo *repo, struct call_ctx *ctx, git_repository **h,
+			 struct moat_err *err);
 
 /* gitp_release - give h back to repo's pool (or free it). Accepts NULL h. */
 void gitp_release(struct gitp_repo *repo, git_repository *h);
