@@ -48,6 +48,7 @@ bench: deps
 	@bench/run.sh
 	@bench/fs.sh
 	@bench/http.sh
+	@bench/git.sh
 
 clean:
 	rm -rf build build-test build-asan build-fuzz bench/out

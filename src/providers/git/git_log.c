@@ -1,14 +1,22 @@
 /*
  * git_log.c - git_log: commits reachable from HEAD, newest first by commit
- * date (libgit2's time sort, the order `git log` prints), each as the
+ * date (the order `git log` prints), each as the
  * reference server prints it (Commit, Author, Date, Message), optionally
  * only those whose commit date lies between start_timestamp and
  * end_timestamp (`git log --since --until`). The walk stops after
  * max_count commits (at most git.max_log_entries), at the output budget,
  * once five commits in a row are older than start_timestamp (git's own
- * cut-off), and at the deadline or a cancel. Thread-safe.
+ * cut-off), and at the deadline or a cancel.
+ *
+ * The walk is its own: a heap of commits by commit date, as git's, which
+ * reads only the commits it prints and their parents. libgit2's revwalk
+ * with GIT_SORT_TIME first walks the whole history (a "limited" walk), so
+ * 100 entries of a 5,000-commit repository would parse all 5,000.
+ * Thread-safe.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +24,145 @@
 
 /* Commits older than --since in a row before the walk gives up (git uses 5). */
 #define SINCE_SLOP 5
+
+/* ---- the walk: a max-heap of commits by commit time, and a seen set ---- */
+
+struct walk {
+	git_repository *h;
+	git_commit **heap; /* owned commits */
+	size_t n, cap;
+	git_oid *seen;     /* open addressing; all-zero = empty */
+	size_t nseen, seencap;
+	size_t order;      /* insertion counter, so equal times pop in push order */
+	size_t *ord;       /* parallel to heap */
+};
+
+static bool heap_less(const struct walk *w, size_t a, size_t b)
+{
+	git_time_t ta = git_commit_time(w->heap[a]), tb = git_commit_time(w->heap[b]);
+
+	return ta < tb || (ta == tb && w->ord[a] > w->ord[b]);
+}
+
+static void heap_swap(struct walk *w, size_t a, size_t b)
+{
+	git_commit *c = w->heap[a];
+	size_t o = w->ord[a];
+
+	w->heap[a] = w->heap[b];
+	w->ord[a] = w->ord[b];
+	w->heap[b] = c;
+	w->ord[b] = o;
+}
+
+/* The slot to start probing at for id in a table of cap (a power of two). */
+static size_t slot(const git_oid *id, size_t cap)
+{
+	uint32_t v;
+
+	memcpy(&v, id->id, sizeof(v));
+	return v & (cap - 1);
+}
+
+/* Mark id seen: 1 when new, 0 when seen already, -1 on ENOMEM. */
+static int see(struct walk *w, const git_oid *id)
+{
+	size_t i;
+
+	if (2 * (w->nseen + 1) > w->seencap) {
+		size_t nc = w->seencap ? w->seencap * 2 : 1024;
+		git_oid *ns = calloc(nc, sizeof(*ns));
+		if (!ns)
+			return -1;
+		for (size_t k = 0; k < w->seencap; k++) {
+			if (git_oid_is_zero(&w->seen[k]))
+				continue;
+			for (i = slot(&w->seen[k], nc); !git_oid_is_zero(&ns[i]);
+			     i = (i + 1) & (nc - 1))
+				;
+			ns[i] = w->seen[k];
+		}
+		free(w->seen);
+		w->seen = ns;
+		w->seencap = nc;
+	}
+	for (i = slot(id, w->seencap); !git_oid_is_zero(&w->seen[i]);
+	     i = (i + 1) & (w->seencap - 1))
+		if (git_oid_equal(&w->seen[i], id))
+			return 0;
+	w->seen[i] = *id;
+	w->nseen++;
+	return 1;
+}
+
+/* Push the commit id names, unless seen. */
+static int walk_push(struct walk *w, const git_oid *id)
+{
+	git_commit *c = NULL;
+	int e = see(w, id);
+
+	if (e <= 0)
+		return e;
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 64;
+		git_commit **nh = realloc(w->heap, nc * sizeof(*nh));
+		size_t *no = nh ? realloc(w->ord, nc * sizeof(*no)) : NULL;
+		if (nh)
+			w->heap = nh;
+		if (!nh || !no)
+			return -1;
+		w->ord = no;
+		w->cap = nc;
+	}
+	if ((e = git_commit_lookup(&c, w->h, id)) < 0)
+		return e;
+	w->heap[w->n] = c;
+	w->ord[w->n] = w->order++;
+	for (size_t i = w->n++; i > 0 && heap_less(w, (i - 1) / 2, i); i = (i - 1) / 2)
+		heap_swap(w, i, (i - 1) / 2);
+	return 0;
+}
+
+/* The newest commit left (caller frees), its parents pushed; NULL when done
+ * (*e 0) or on an error (*e < 0). */
+static git_commit *walk_next(struct walk *w, int *e)
+{
+	git_commit *top;
+
+	*e = 0;
+	if (w->n == 0)
+		return NULL;
+	top = w->heap[0];
+	w->n--;
+	w->heap[0] = w->heap[w->n];
+	w->ord[0] = w->ord[w->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < w->n && heap_less(w, m, l))
+			m = l;
+		if (r < w->n && heap_less(w, m, r))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(w, i, m);
+		i = m;
+	}
+	for (unsigned int p = 0; p < git_commit_parentcount(top); p++)
+		if ((*e = walk_push(w, git_commit_parent_id(top, p))) < 0) {
+			git_commit_free(top);
+			return NULL;
+		}
+	return top;
+}
+
+static void walk_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		git_commit_free(w->heap[i]);
+	free(w->heap);
+	free(w->ord);
+	free(w->seen);
+}
 
 /* One commit as text and as JSON. False once the output is full. */
 static bool put_commit(struct gitp_out *o, json_t *arr, git_commit *c)
@@ -63,12 +210,12 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	time_t now = time(NULL), since = 0, until = 0;
 	struct gitp_repo *repo = NULL;
 	git_repository *h = NULL;
-	git_revwalk *walk = NULL;
+	struct walk walk = {0};
+	git_reference *head = NULL;
 	json_t *commits = NULL;
 	size_t n = 0, older = 0, seen = 0;
 	struct gitp_out o;
 	enum moat_rc rc;
-	git_oid oid;
 	int e;
 
 	(void)data;
@@ -86,33 +233,29 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	gitp_out_puts(&o, "Commit history:\n");
-	if (git_revwalk_new(&walk, h) < 0 || git_revwalk_sorting(walk, GIT_SORT_TIME) < 0) {
-		rc = gitp_git_err(err, MOAT_EUPSTREAM, "log");
-		goto out;
-	}
-	e = git_repository_head_unborn(h) == 1 ? GIT_EUNBORNBRANCH : git_revwalk_push_head(walk);
+	walk.h = h;
+	e = git_repository_head_unborn(h) == 1 ? GIT_EUNBORNBRANCH : git_repository_head(&head, h);
 	if (e == GIT_EUNBORNBRANCH || e == GIT_ENOTFOUND) {
 		char desc[256];
 		gitp_head_desc(h, desc, sizeof(desc));
 		gitp_out_printf(&o, "(no commits yet: HEAD is an %s)\n", desc);
 		goto done;
 	}
-	if (e < 0) {
-		rc = gitp_git_err(err, MOAT_EUPSTREAM, "log");
+	if (e < 0 || (e = walk_push(&walk, git_reference_target(head))) < 0) {
+		rc = e == -1 && !git_error_last() ? moat_err_set(err, MOAT_ENOMEM, "out of memory")
+						  : gitp_git_err(err, MOAT_EUPSTREAM, "log");
 		goto out;
 	}
-	while (n < max && (e = git_revwalk_next(&oid, walk)) == 0) {
-		git_commit *c = NULL;
+	while (n < max) {
+		git_commit *c = walk_next(&walk, &e);
 		git_time_t t;
+		if (!c)
+			break;
 		bool ok;
 		if ((++seen & 255) == 0) {
 			if ((rc = callctx_check(ctx, err)))
 				goto out;
 			callctx_progress(ctx, (double)n, (double)max, NULL);
-		}
-		if (git_commit_lookup(&c, h, &oid) < 0) {
-			rc = gitp_git_err(err, MOAT_EUPSTREAM, "log");
-			goto out;
 		}
 		t = git_commit_time(c);
 		if (since_s && t < (git_time_t)since) {
@@ -132,7 +275,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 			break;
 		n++;
 	}
-	if (e < 0 && e != GIT_ITEROVER && !o.cut) {
+	if (e < 0 && !o.cut) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "log");
 		goto out;
 	}
@@ -151,7 +294,8 @@ done : {
 out:
 	json_decref(commits);
 	gitp_out_free(&o);
-	git_revwalk_free(walk);
+	walk_free(&walk);
+	git_reference_free(head);
 	gitp_release(repo, h);
 	return rc;
 }
