@@ -419,6 +419,24 @@ describe('limits', () => {
 	});
 });
 
+describe('only the repository\'s own config is read', () => {
+	test('a global and an XDG config that would change the output are ignored', async () => {
+		const home = path.join(base, 'home');
+		fs.mkdirSync(path.join(home, 'xdg', 'git'), { recursive: true });
+		const cfgText = '[core]\n\tabbrev = 16\n[diff]\n\tmnemonicPrefix = true\n\tnoprefix = true\n\tcontext = 9\n';
+		fs.writeFileSync(path.join(home, '.gitconfig'), cfgText);
+		fs.writeFileSync(path.join(home, 'xdg', 'git', 'config'), cfgText);
+		const s = await connectClient(cfg, { env: { ...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, 'xdg') } });
+		try {
+			const r = await s.client.callTool({ name: 'git_diff', arguments: { repo_path: 'main', target: main.ids.c1 } });
+			assert.equal(body(r), git(main.dir, ['diff', main.ids.c1]));
+			assert.match(resultText(r), /\nindex [0-9a-f]{7}\.\.[0-9a-f]{7} /);
+		} finally {
+			await s.close();
+		}
+	});
+});
+
 describe('config', () => {
 	test('moat check lists the repositories and their read-only grants', () => {
 		const r = runMoat(['check', '--config', cfg]);

@@ -45,16 +45,25 @@ void gitp_diff_opts(json_t *args, git_diff_options *opts)
 	opts->flags = GIT_DIFF_NORMAL;
 }
 
-/* Called by libgit2 for each file as it compares: stop on a cancel or the deadline. */
+/* What libgit2 calls back with while it compares files. */
+struct compare {
+	struct call_ctx *ctx;
+	size_t files;
+};
+
+/* Called for each file as libgit2 compares: stop on a cancel or the
+ * deadline; report progress (files compared, total unknown) now and then. */
 static int progress_cb(const git_diff *diff, const char *old_path, const char *new_path,
 		       void *payload)
 {
-	struct call_ctx *ctx = payload;
+	struct compare *c = payload;
 
 	(void)diff;
 	(void)old_path;
 	(void)new_path;
-	return callctx_check(ctx, NULL) == MOAT_OK ? 0 : -1;
+	if ((++c->files & 255) == 0)
+		callctx_progress(c->ctx, (double)c->files, 0, "files compared");
+	return callctx_check(c->ctx, NULL) == MOAT_OK ? 0 : -1;
 }
 
 static void new_file(struct emit *e, const git_diff_delta *d)
@@ -160,6 +169,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	enum moat_rc rc;
 	char head[512];
 	int e = 0;
+	struct compare cmp = {.ctx = ctx};
 
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
@@ -170,7 +180,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	}
 	gitp_diff_opts(args, &opts);
 	opts.progress_cb = progress_cb;
-	opts.payload = ctx;
+	opts.payload = &cmp;
 	if (kind == TARGET) {
 		if ((rc = gitp_revparse(h, "target", target, GIT_OBJECT_TREE, &tree, err)))
 			goto out;

@@ -43,8 +43,11 @@ static bool add(struct lister *l, const char *path)
 {
 	json_t *j;
 
-	if ((++l->seen & 1023) == 0 && (l->rc = callctx_check(l->ctx, l->err)))
-		return false;
+	if ((++l->seen & 1023) == 0) {
+		if ((l->rc = callctx_check(l->ctx, l->err)))
+			return false;
+		callctx_progress(l->ctx, (double)l->seen, 0, "entries read");
+	}
 	if (!under(l, path))
 		return true;
 	if (json_array_size(l->files) >= gitp_fam.lim.max_files) {
