@@ -12,18 +12,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertToolError, connectClient, resultText, runMoat, writeConfig } from './helpers.mjs';
-import { buildDetached, buildMain, buildUnborn, git, newBase } from './git_fixture.mjs';
+import { buildConflict, buildDetached, buildMain, buildUnborn, git, newBase } from './git_fixture.mjs';
 
-let base, main, unborn, detached, cfg, c;
+let base, main, unborn, detached, conflict, cfg, c;
 
 before(async () => {
 	base = newBase();
 	main = buildMain(base);
 	unborn = buildUnborn(base);
 	detached = buildDetached(base);
+	conflict = buildConflict(base);
 	cfg = writeConfig(base, {
 		git: {
-			repositories: [{ path: 'main', name: 'main' }, 'unborn', { path: detached.dir, name: 'det' }],
+			repositories: [{ path: 'main', name: 'main' }, 'unborn', { path: detached.dir, name: 'det' }, 'conflict'],
 		},
 		limits: { call_timeout_ms: 20000 },
 	});
@@ -65,7 +66,7 @@ describe('tools', () => {
 	test('list_repositories: names, canonical paths, HEAD', async () => {
 		const r = await ok('list_repositories', {});
 		const repos = r.structuredContent.repositories;
-		assert.deepEqual(repos.map((x) => x.name), ['main', 'unborn', 'det']);
+		assert.deepEqual(repos.map((x) => x.name), ['main', 'unborn', 'det', 'conflict']);
 		assert.equal(repos[0].path, main.dir);
 		assert.equal(repos[0].head, 'branch main');
 		assert.equal(repos[1].head, 'unborn branch trunk');
@@ -234,6 +235,20 @@ describe('git_status', () => {
 		assert.match(t, /Changes not staged for commit:\n(\t.*\n)*\tmodified: {3}a\.txt\n/);
 		assert.match(t, /\tdeleted: {4}noeol\.txt\n/);
 		assert.match(t, /Untracked files:\n\tnewdir\/\n\tuntracked\.txt\n/);
+	});
+
+	test('the long form = git status (without its advice lines), upstream and conflicts too', async () => {
+		for (const [name, dir] of [['main', main.dir], ['unborn', unborn.dir], ['det', detached.dir], ['conflict', conflict.dir]]) {
+			const r = await ok('git_status', { repo_path: name });
+			assert.equal(body(r), git(dir, ['-c', 'advice.statusHints=false', 'status']), name);
+			assert.deepEqual(mine(r), porcelain(dir), name);
+		}
+		const m = await ok('git_status', { repo_path: 'main' });
+		assert.equal(m.structuredContent.upstream, 'origin/main');
+		assert.equal(m.structuredContent.ahead, 3);
+		assert.equal(m.structuredContent.behind, 0);
+		const cf = await ok('git_status', { repo_path: 'conflict' });
+		assert.deepEqual(cf.structuredContent.files.map((f) => f.index + f.worktree).sort(), ['??', 'AA', 'DU', 'UD', 'UU']);
 	});
 
 	test('unborn and detached', async () => {

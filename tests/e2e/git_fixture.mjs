@@ -110,6 +110,10 @@ export function buildMain(base) {
 	git(dir, ['update-ref', 'refs/remotes/origin/main', ids.c4]);
 	git(dir, ['update-ref', 'refs/remotes/origin/feature', ids.c3]);
 	git(dir, ['symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main']);
+	git(dir, ['config', 'remote.origin.url', 'https://example.invalid/main.git']);
+	git(dir, ['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
+	git(dir, ['config', 'branch.main.remote', 'origin']);
+	git(dir, ['config', 'branch.main.merge', 'refs/heads/main']);
 	// the work tree: staged, unstaged, both, untracked, a staged rename
 	lines[0] = 'line 1 unstaged';
 	w('a.txt', lines.join('\n') + '\nappended\n');
@@ -131,6 +135,38 @@ export function buildUnborn(base) {
 	git(dir, ['init', '-q', '-b', 'trunk']);
 	fs.writeFileSync(path.join(dir, 'first.txt'), 'first\n');
 	git(dir, ['add', 'first.txt']);
+	return { dir };
+}
+
+/** A repository in the middle of a merge with conflicts of several kinds. */
+export function buildConflict(base) {
+	const dir = path.join(base, 'conflict');
+	fs.mkdirSync(dir);
+	git(dir, ['init', '-q', '-b', 'main']);
+	const w = (p, s) => fs.writeFileSync(path.join(dir, p), s);
+	w('both.txt', 'base\n');
+	w('gone-here.txt', 'base\n');
+	w('gone-there.txt', 'base\n');
+	w('clean.txt', 'base\n');
+	git(dir, ['add', '-A']);
+	commit(dir, 'base', 1);
+	git(dir, ['checkout', '-q', '-b', 'other']);
+	w('both.txt', 'other\n');
+	w('gone-here.txt', 'other\n');
+	git(dir, ['rm', '-q', 'gone-there.txt']);
+	w('added.txt', 'other added\n');
+	git(dir, ['add', '-A']);
+	commit(dir, 'other', 2);
+	git(dir, ['checkout', '-q', 'main']);
+	w('both.txt', 'main\n');
+	git(dir, ['rm', '-q', 'gone-here.txt']);
+	w('gone-there.txt', 'main\n');
+	w('added.txt', 'main added\n');
+	w('clean.txt', 'main\n');
+	git(dir, ['add', '-A']);
+	commit(dir, 'main', 3);
+	git(dir, ['merge', '-q', 'other'], { ok: true });
+	w('untracked.txt', 'u\n');
 	return { dir };
 }
 

@@ -1,8 +1,9 @@
 /*
- * git_status.c - git_status: the branch and the state of every changed,
- * staged or untracked file, as `git status` prints it (long form, without
- * the advice lines), and as the porcelain letters of `git status
- * --porcelain` in structuredContent.
+ * git_status.c - git_status: the branch, its upstream (ahead/behind), a
+ * merge in progress, and the state of every changed, staged, unmerged or
+ * untracked file, as `git -c advice.statusHints=false status` prints it,
+ * and as the porcelain letters of `git status --porcelain` in
+ * structuredContent (unmerged paths with git's codes: UU, AA, DU, UD ...).
  *
  * Renames between HEAD and the index are found, as git does; untracked
  * directories are shown as one "dir/" entry, as git does by default;
@@ -28,10 +29,65 @@ static void entry_paths(const git_status_entry *s, const char **oldp, const char
 		*newp = s->head_to_index->new_file.path;
 }
 
-/* One section of the long form: entries whose letter on side index is not
- * ' ' (staged / not staged) or '?' (untracked). */
-static void section(struct gitp_out *o, git_status_list *list, size_t n, int kind,
-		    const char *title)
+/* The porcelain letters of a conflicted path, from the stages in the index
+ * (git's unmerged codes: DD AU UD UA DU AA UU), and the long form's words. */
+static const char *conflict_code(git_index *idx, const char *path, const char **words)
+{
+	const git_index_entry *anc = NULL, *ours = NULL, *theirs = NULL;
+	static const struct {
+		const char *code, *words;
+	} kinds[] = {{"UU", "both modified:"}, {"AA", "both added:"},     {"DU", "deleted by us:"},
+		     {"UD", "deleted by them:"}, {"DD", "both deleted:"}, {"AU", "added by us:"},
+		     {"UA", "added by them:"}};
+	int k = 0;
+
+	if (idx && git_index_conflict_get(&anc, &ours, &theirs, idx, path) == 0) {
+		if (!anc)
+			k = ours && theirs ? 1 : ours ? 5 : 6;
+		else
+			k = ours && theirs ? 0 : ours ? 3 : theirs ? 2 : 4;
+	}
+	*words = kinds[k].words;
+	return kinds[k].code;
+}
+
+/* "Your branch is ..." as git status says it, into o and s; nothing when the
+ * branch has no upstream. */
+static void upstream(struct gitp_out *o, json_t *s, git_repository *h, git_reference *head)
+{
+	git_reference *up = NULL;
+	const git_oid *a, *b;
+	size_t ahead = 0, behind = 0;
+	const char *name;
+
+	if (!head || !git_reference_is_branch(head) || git_branch_upstream(&up, head) < 0)
+		return;
+	a = git_reference_target(head);
+	b = git_reference_target(up);
+	name = git_reference_shorthand(up);
+	if (a && b && git_graph_ahead_behind(&ahead, &behind, h, a, b) == 0) {
+		if (!ahead && !behind)
+			gitp_out_printf(o, "Your branch is up to date with '%s'.\n", name);
+		else if (ahead && !behind)
+			gitp_out_printf(o, "Your branch is ahead of '%s' by %zu commit%s.\n", name, ahead,
+					ahead == 1 ? "" : "s");
+		else if (!ahead)
+			gitp_out_printf(o, "Your branch is behind '%s' by %zu commit%s, and can be "
+					"fast-forwarded.\n", name, behind, behind == 1 ? "" : "s");
+		else
+			gitp_out_printf(o, "Your branch and '%s' have diverged,\nand have %zu and %zu "
+					"different commits each, respectively.\n", name, ahead, behind);
+		json_object_set_new(s, "upstream", gitp_jstrz(name));
+		json_object_set_new(s, "ahead", json_integer((json_int_t)ahead));
+		json_object_set_new(s, "behind", json_integer((json_int_t)behind));
+	}
+	git_reference_free(up);
+}
+
+/* One section of the long form: kind 0 staged, 1 not staged (letters other
+ * than ' ' on that side), 2 untracked, 3 unmerged. */
+static void section(struct gitp_out *o, git_status_list *list, git_index *idx, size_t n,
+		    int kind, const char *title)
 {
 	bool any = false;
 
@@ -40,15 +96,18 @@ static void section(struct gitp_out *o, git_status_list *list, size_t n, int kin
 		char x = gitp_status_char(s->status, true), y = gitp_status_char(s->status, false);
 		char c = kind == 0 ? x : y;
 		const char *op, *np;
-		if (kind == 2 ? x != '?' : (c == ' ' || c == '?' || c == '!'))
-			continue;
-		if (kind != 2 && x == 'U' && kind == 1)
+		if (kind == 3 ? x != 'U'
+			      : kind == 2 ? x != '?' : (c == ' ' || c == '?' || c == '!' || c == 'U'))
 			continue;
 		entry_paths(s, &op, &np);
 		if (!any)
-			gitp_out_printf(o, "%s%s:\n", o->len ? "\n" : "", title);
+			gitp_out_printf(o, "%s:\n", title);
 		any = true;
-		if (kind == 2)
+		if (kind == 3) {
+			const char *words;
+			conflict_code(idx, np, &words);
+			gitp_out_printf(o, "\t%-17s%s\n", words, np);
+		} else if (kind == 2)
 			gitp_out_printf(o, "\t%s\n", np);
 		else if (c == 'R' && strcmp(op, np) != 0)
 			gitp_out_printf(o, "\t%-12s%s -> %s\n", "renamed:", op, np);
@@ -58,6 +117,8 @@ static void section(struct gitp_out *o, git_status_list *list, size_t n, int kin
 			gitp_out_printf(o, "\t%-12s%s\n", word, np);
 		}
 	}
+	if (any)
+		gitp_out_puts(o, "\n");
 }
 
 enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
@@ -68,7 +129,8 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_status_list *list = NULL;
 	git_status_options so;
 	git_reference *head = NULL;
-	json_t *files = NULL;
+	git_index *idx = NULL;
+	json_t *files = NULL, *st = NULL;
 	struct gitp_out o;
 	enum moat_rc rc;
 	char desc[256];
@@ -92,18 +154,27 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if ((rc = callctx_check(ctx, err)))
 		goto out;
-	if (!(files = json_array())) {
+	if (!(files = json_array()) || !(st = json_object())) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (git_repository_index(&idx, h) < 0)
+		idx = NULL;
 	gitp_head_desc(h, desc, sizeof(desc));
+	git_repository_head(&head, h);
 	gitp_out_puts(&o, "Repository status:\n");
-	if (strncmp(desc, "branch ", 7) == 0)
+	if (strncmp(desc, "branch ", 7) == 0) {
+		size_t before;
 		gitp_out_printf(&o, "On branch %s\n", desc + 7);
-	else if (strncmp(desc, "unborn branch ", 14) == 0)
-		gitp_out_printf(&o, "On branch %s\n\nNo commits yet\n", desc + 14);
-	else
+		before = o.len;
+		upstream(&o, st, h, head);
+		if (o.len != before)
+			gitp_out_puts(&o, "\n");
+	} else if (strncmp(desc, "unborn branch ", 14) == 0) {
+		gitp_out_printf(&o, "On branch %s\n\nNo commits yet\n\n", desc + 14);
+	} else {
 		gitp_out_printf(&o, "HEAD %s\n", desc);
+	}
 	n = git_status_list_entrycount(list);
 	for (size_t i = 0; i < n; i++) {
 		const git_status_entry *s = git_status_byindex(list, i);
@@ -118,11 +189,13 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 			gitp_out_cut(&o, why);
 			break;
 		}
+		entry_paths(s, &op, &np);
 		if (xy[0] == '?')
 			xy[1] = '?';
-		if (xy[0] == 'U')
-			xy[1] = 'U';
-		entry_paths(s, &op, &np);
+		if (xy[0] == 'U') {
+			const char *words;
+			memcpy(xy, conflict_code(idx, np, &words), 2);
+		}
 		if (!gitp_out_charge(&o, 100 + 2 * (strlen(op) + strlen(np))))
 			break;
 		f = json_pack("{s:o, s:s%, s:s%}", "path", gitp_jstrz(np), "index", xy, (size_t)1,
@@ -135,11 +208,33 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 		}
 	}
 	if (!o.cut) {
-		section(&o, list, n, 0, "Changes to be committed");
-		section(&o, list, n, 1, "Changes not staged for commit");
-		section(&o, list, n, 2, "Untracked files");
-		if (n == 0)
+		bool staged = false, dirty = false, untracked = false;
+		for (size_t i = 0; i < n; i++) {
+			const git_status_entry *e = git_status_byindex(list, i);
+			char x = gitp_status_char(e->status, true), y = gitp_status_char(e->status, false);
+			staged |= x != ' ' && x != '?' && x != '!' && x != 'U';
+			dirty |= (y != ' ' && y != '?' && y != '!') || x == 'U';
+			untracked |= x == '?';
+		}
+		if (git_repository_state(h) == GIT_REPOSITORY_STATE_MERGE)
+			gitp_out_puts(&o, git_index_has_conflicts(idx) ? "You have unmerged paths.\n\n"
+				      : "All conflicts fixed but you are still merging.\n\n");
+		section(&o, list, idx, n, 0, "Changes to be committed");
+		section(&o, list, idx, n, 3, "Unmerged paths");
+		section(&o, list, idx, n, 1, "Changes not staged for commit");
+		section(&o, list, idx, n, 2, "Untracked files");
+		/* git's closing line, as it says it without advice */
+		if (staged)
+			;
+		else if (dirty)
+			gitp_out_puts(&o, "no changes added to commit\n");
+		else if (untracked)
+			gitp_out_puts(&o, "nothing added to commit but untracked files present\n");
+		else if (strncmp(desc, "unborn branch ", 14) == 0)
+			gitp_out_puts(&o, "nothing to commit\n");
+		else
 			gitp_out_puts(&o, "nothing to commit, working tree clean\n");
+
 	} else {
 		for (size_t i = 0; i < json_array_size(files); i++) {
 			json_t *f = json_array_get(files, i);
@@ -152,19 +247,22 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	{
 		bool cut = o.cut;
-		git_repository_head(&head, h);
 		const char *bn = head && git_reference_is_branch(head) ? git_reference_shorthand(head)
 				 : strncmp(desc, "unborn branch ", 14) == 0 ? desc + 14
 									   : NULL;
-		json_t *s = json_pack("{s:o, s:o, s:o, s:b}", "branch",
-				      bn ? gitp_jstrz(bn) : json_null(), "head", gitp_jstr(desc, strlen(desc)),
-				      "files", files, "truncated", cut);
+		json_object_set_new(st, "branch", bn ? gitp_jstrz(bn) : json_null());
+		json_object_set_new(st, "head", gitp_jstr(desc, strlen(desc)));
+		json_object_set_new(st, "files", files);
+		json_object_set_new(st, "truncated", json_boolean(cut));
 		files = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the status"), err);
+		rc = gitp_result(out, st, gitp_out_take(&o, "the status"), err);
+		st = NULL;
 	}
 out:
 	json_decref(files);
+	json_decref(st);
 	gitp_out_free(&o);
+	git_index_free(idx);
 	git_reference_free(head);
 	git_status_list_free(list);
 	gitp_release(repo, h);
