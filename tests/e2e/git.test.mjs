@@ -11,7 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertToolError, connectClient, resultText, runMoat, writeConfig } from './helpers.mjs';
+import { assertToolError, connectClient, openRaw, resultText, runMoat, writeConfig } from './helpers.mjs';
 import { buildConflict, buildDetached, buildMain, buildUnborn, git, newBase } from './git_fixture.mjs';
 
 let base, main, unborn, detached, conflict, cfg, c;
@@ -428,6 +428,35 @@ describe('limits', () => {
 			assert.ok(!rf.isError);
 			assert.ok(resultText(rf).length < 1200);
 			assert.match(resultText(rf), /^line 1 of a big file\n[^]*\[output cut: the file reached git\.max_file_bytes \(1024 bytes\)\]\n$/);
+		} finally {
+			await s.close();
+		}
+	});
+});
+
+describe('progress', () => {
+	test('a long git_log reports progress to a client that asked for it', async () => {
+		const dir = path.join(base, 'long');
+		fs.mkdirSync(dir);
+		git(dir, ['init', '-q', '-b', 'main']);
+		let stream = '';
+		for (let i = 0; i < 700; i++) {
+			const msg = `commit ${i}\n`;
+			const body = `${i}\n`;
+			stream += `commit refs/heads/main\ncommitter C <c@example.com> ${1700000000 + i * 60} +0000\n` +
+				`data ${msg.length}\n${msg}M 100644 inline f.txt\ndata ${body.length}\n${body}\n`;
+		}
+		git(dir, ['fast-import', '--quiet'], { input: stream });
+		const lcfg = writeConfig(base, { git: { repositories: [dir] } }, 'long.json');
+		const s = await openRaw(lcfg);
+		try {
+			const r = await s.callTool('git_log', { repo_path: 'long', max_count: 700 }, { meta: { progressToken: 'p1' } });
+			assert.equal(r.structuredContent.commits.length, 700);
+			assert.equal(r.structuredContent.commits[0].message, 'commit 699');
+			const notes = s.messages.filter((m) => m.method === 'notifications/progress' && m.params.progressToken === 'p1');
+			assert.ok(notes.length >= 2, `progress notifications: ${JSON.stringify(notes)}`);
+			for (let i = 1; i < notes.length; i++) assert.ok(notes[i].params.progress > notes[i - 1].params.progress);
+			assert.equal(notes[0].params.total, 700);
 		} finally {
 			await s.close();
 		}
