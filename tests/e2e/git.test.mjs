@@ -288,7 +288,7 @@ describe('git_show', () => {
 		assert.equal(cm.committer, 'Cid Committer');
 		assert.equal(cm.date, '2024-01-21T00:00:00+00:00');
 		assert.deepEqual(cm.parents, [main.ids.c1]);
-		assert.deepEqual(r.structuredContent.files.map((f) => [f.new_path, f.status]), [['a.txt', 'modified'], ['c.txt', 'added']]);
+		assert.deepEqual(r.structuredContent.files.map((f) => [f.new_path, f.status]), [['a.txt', 'modified'], ['c.txt', 'added'], ['name with space.txt', 'modified']]);
 		assert.equal(r.structuredContent.files[0].hunks.length, 2);
 	});
 

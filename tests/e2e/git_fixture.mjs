@@ -75,6 +75,9 @@ export function buildMain(base) {
 	w('dir/b.txt', 'bee\n');
 	w('bin.dat', BIN1);
 	w('noeol.txt', 'no newline at the end');
+	w('run.sh', '#!/bin/sh\necho run\n');
+	w('name with space.txt', 'spaced\n');
+	fs.symlinkSync('a.txt', path.join(dir, 'link'));
 	w('big.txt', Array.from({ length: 200 }, (_, i) => `line ${i + 1} of a big file`).join('\n') + '\n');
 	git(dir, ['add', '-A']);
 	ids.c1 = commit(dir, 'first commit', 10);
@@ -82,6 +85,7 @@ export function buildMain(base) {
 	lines[30] = 'line 31 changed';
 	w('a.txt', lines.join('\n') + '\n');
 	w('c.txt', 'see\n');
+	w('name with space.txt', 'spaced out\n');
 	git(dir, ['add', '-A']);
 	ids.c2 = commit(dir, 'second: change a, add c\n\nA body line.\nAnother body line.', 20, {
 		GIT_AUTHOR_NAME: 'Bob Builder',
@@ -96,6 +100,9 @@ export function buildMain(base) {
 	git(dir, ['mv', 'dir/b.txt', 'dir/renamed.txt']);
 	w('bin.dat', BIN2);
 	w('noeol.txt', 'still no newline');
+	fs.chmodSync(path.join(dir, 'run.sh'), 0o755);
+	fs.rmSync(path.join(dir, 'link'));
+	fs.symlinkSync('c.txt', path.join(dir, 'link'));
 	git(dir, ['add', '-A']);
 	ids.c4 = commit(dir, 'rename b, change the binary', 40);
 	const when = '2024-02-20T00:00:00+00:00';

@@ -15,6 +15,7 @@
  * checked while files are compared and while the patch is printed.
  * Thread-safe.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -82,6 +83,27 @@ static void new_file(struct emit *e, const git_diff_delta *d)
 		json_array_append_new(e->files, e->file);
 }
 
+/* A file header as git prints it: libgit2's, but a "--- a/x y" or
+ * "+++ b/x y" line whose name holds a space ends with a tab, as git's do
+ * (so the name's end is unambiguous). */
+static bool put_file_header(struct gitp_out *o, const char *s, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t len = nl ? (size_t)(nl - s) : n;
+		bool tab = len > 4 && (memcmp(s, "--- ", 4) == 0 || memcmp(s, "+++ ", 4) == 0) &&
+			   !(len == 13 && memcmp(s + 4, "/dev/null", 9) == 0) &&
+			   memchr(s + 4, ' ', len - 4);
+		if (!gitp_out_put(o, s, len) || (tab && !gitp_out_put(o, "\t", 1)) ||
+		    (nl && !gitp_out_put(o, "\n", 1)))
+			return false;
+		len += nl ? 1 : 0;
+		s += len;
+		n -= len;
+	}
+	return true;
+}
+
 static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
 		   void *payload)
 {
@@ -121,7 +143,8 @@ static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_di
 		if (!gitp_out_put(o, &c, 1))
 			return 1;
 	}
-	if (!gitp_out_put(o, l->content, l->content_len))
+	if (l->origin == GIT_DIFF_LINE_FILE_HDR ? !put_file_header(o, l->content, l->content_len)
+						 : !gitp_out_put(o, l->content, l->content_len))
 		return 1;
 	return o->oom ? 1 : 0;
 }
