@@ -51,19 +51,93 @@ static const char *conflict_code(git_index *idx, const char *path, const char **
 	return kinds[k].code;
 }
 
+/* Map name through one fetch refspec ("[+]src:dst", src and dst with one
+ * '*' or none); the result into out. */
+struct track {
+	const char *merge; /* branch.<name>.merge */
+	char out[512];
+	bool found;
+};
+
+static int track_cb(const git_config_entry *e, void *payload)
+{
+	struct track *t = payload;
+	const char *spec = e->value, *colon, *star, *dstar;
+	size_t sl, ml = strlen(t->merge);
+
+	if (t->found || !spec)
+		return 0;
+	if (*spec == '+')
+		spec++;
+	if (!(colon = strchr(spec, ':')))
+		return 0;
+	sl = (size_t)(colon - spec);
+	star = memchr(spec, '*', sl);
+	dstar = strchr(colon + 1, '*');
+	if (!star && !dstar && ml == sl && memcmp(spec, t->merge, sl) == 0) {
+		t->found = (size_t)snprintf(t->out, sizeof(t->out), "%s", colon + 1) < sizeof(t->out);
+	} else if (star && dstar) {
+		size_t pre = (size_t)(star - spec), suf = sl - pre - 1;
+		if (ml >= pre + suf && memcmp(t->merge, spec, pre) == 0 &&
+		    memcmp(t->merge + ml - suf, star + 1, suf) == 0)
+			t->found = (size_t)snprintf(t->out, sizeof(t->out), "%.*s%.*s%s",
+						    (int)(dstar - (colon + 1)), colon + 1,
+						    (int)(ml - pre - suf), t->merge + pre, dstar + 1) <
+				   sizeof(t->out);
+	}
+	return 0;
+}
+
+/* The reference branch head tracks (branch.<name>.remote and .merge mapped
+ * through the remote's fetch refspecs, as git does), or NULL. Done from the
+ * config directly: libgit2's git_branch_upstream leaks a compiled regex per
+ * call (libgit2 1.5). */
+static git_reference *tracked(git_repository *h, git_reference *head)
+{
+	git_config *snap = NULL;
+	git_reference *up = NULL;
+	const char *bn = git_reference_shorthand(head), *remote = NULL;
+	struct track t = {0};
+	char key[600];
+
+	if (git_repository_config_snapshot(&snap, h) < 0)
+		return NULL;
+	snprintf(key, sizeof(key), "branch.%s.remote", bn);
+	if (git_config_get_string(&remote, snap, key) < 0)
+		goto out;
+	snprintf(key, sizeof(key), "branch.%s.merge", bn);
+	if (git_config_get_string(&t.merge, snap, key) < 0)
+		goto out;
+	if (strcmp(remote, ".") == 0) {
+		t.found = (size_t)snprintf(t.out, sizeof(t.out), "%s", t.merge) < sizeof(t.out);
+	} else {
+		snprintf(key, sizeof(key), "remote.%s.fetch", remote);
+		git_config_get_multivar_foreach(snap, key, NULL, track_cb, &t);
+	}
+	if (t.found && git_reference_lookup(&up, h, t.out) < 0)
+		up = NULL;
+out:
+	git_config_free(snap);
+	return up;
+}
+
 /* "Your branch is ..." as git status says it, into o and s; nothing when the
  * branch has no upstream. */
 static void upstream(struct gitp_out *o, json_t *s, git_repository *h, git_reference *head)
 {
-	git_reference *up = NULL;
+	git_reference *up = NULL, *res = NULL;
 	const git_oid *a, *b;
 	size_t ahead = 0, behind = 0;
 	const char *name;
 
-	if (!head || !git_reference_is_branch(head) || git_branch_upstream(&up, head) < 0)
+	if (!head || !git_reference_is_branch(head) || !(up = tracked(h, head)))
 		return;
+	if (git_reference_resolve(&res, up) < 0) {
+		git_reference_free(up);
+		return;
+	}
 	a = git_reference_target(head);
-	b = git_reference_target(up);
+	b = git_reference_target(res);
 	name = git_reference_shorthand(up);
 	if (a && b && git_graph_ahead_behind(&ahead, &behind, h, a, b) == 0) {
 		if (!ahead && !behind)
@@ -81,6 +155,7 @@ static void upstream(struct gitp_out *o, json_t *s, git_repository *h, git_refer
 		json_object_set_new(s, "ahead", json_integer((json_int_t)ahead));
 		json_object_set_new(s, "behind", json_integer((json_int_t)behind));
 	}
+	git_reference_free(res);
 	git_reference_free(up);
 }
 
