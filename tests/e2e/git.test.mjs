@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertToolError, connectClient, openRaw, resultText, runMoat, writeConfig } from './helpers.mjs';
-import { buildConflict, buildDetached, buildMain, buildUnborn, git, newBase } from './git_fixture.mjs';
+import { buildConflict, buildDetached, buildMain, buildUnborn, commit, git, newBase } from './git_fixture.mjs';
 
 let base, main, unborn, detached, conflict, cfg, c;
 
@@ -428,6 +428,44 @@ describe('limits', () => {
 			assert.ok(!rf.isError);
 			assert.ok(resultText(rf).length < 1200);
 			assert.match(resultText(rf), /^line 1 of a big file\n[^]*\[output cut: the file reached git\.max_file_bytes \(1024 bytes\)\]\n$/);
+		} finally {
+			await s.close();
+		}
+	});
+});
+
+describe('freshness', () => {
+	test('pooled handles see commits, refs, index and packs that change after start-up', async () => {
+		const dir = path.join(base, 'fresh');
+		fs.mkdirSync(dir);
+		git(dir, ['init', '-q', '-b', 'main']);
+		fs.writeFileSync(path.join(dir, 'f.txt'), 'one\n');
+		git(dir, ['add', '-A']);
+		commit(dir, 'one', 1);
+		const fcfg = writeConfig(base, { git: { repositories: [dir] } }, 'fresh.json');
+		const s = await connectClient(fcfg);
+		try {
+			const call1 = (name, args) => s.client.callTool({ name, arguments: { repo_path: 'fresh', ...args } });
+			assert.equal((await call1('git_log', {})).structuredContent.commits.length, 1);
+			assert.deepEqual((await call1('git_status', {})).structuredContent.files, []);
+			// the repository changes under moat: a commit, a branch, a staged file, a gc
+			fs.writeFileSync(path.join(dir, 'f.txt'), 'two\n');
+			git(dir, ['add', '-A']);
+			const c2 = commit(dir, 'two', 2);
+			git(dir, ['branch', 'later']);
+			fs.writeFileSync(path.join(dir, 'g.txt'), 'staged\n');
+			git(dir, ['add', 'g.txt']);
+			git(dir, ['gc', '-q', '--prune=now']);
+			const log = (await call1('git_log', {})).structuredContent.commits;
+			assert.deepEqual(log.map((x) => x.message), ['two', 'one']);
+			assert.equal(log[0].id, c2);
+			const st = (await call1('git_status', {})).structuredContent.files;
+			assert.deepEqual(st, [{ path: 'g.txt', index: 'A', worktree: ' ' }]);
+			const br = (await call1('git_branch', { branch_type: 'local' })).structuredContent.branches;
+			assert.deepEqual(br.map((b) => b.name), ['later', 'main']);
+			const rf = await call1('git_read_file', { revision: 'HEAD~1', path: 'f.txt' });
+			assert.equal(resultText(rf), 'one\n');
+			assert.deepEqual((await call1('git_ls_files', {})).structuredContent.files, ['f.txt', 'g.txt']);
 		} finally {
 			await s.close();
 		}
