@@ -124,6 +124,12 @@ static void test_revparse(void **state)
 	assert_int_equal(gitp_revparse(h, "revision", "-f", GIT_OBJECT_COMMIT, &o, &err),
 			 MOAT_EINVAL);
 	assert_int_equal(gitp_revparse(h, "revision", "", GIT_OBJECT_COMMIT, &o, &err), MOAT_EINVAL);
+	assert_int_equal(gitp_revparse(h, "target", "main@{upstream}", GIT_OBJECT_ANY, &o, &err),
+			 MOAT_EINVAL);
+	assert_non_null(strstr(err.msg, "target: @{upstream} and @{push} are not supported"));
+	assert_int_equal(gitp_revparse(h, "target", "@{U}", GIT_OBJECT_ANY, &o, &err), MOAT_EINVAL);
+	assert_int_equal(gitp_revparse(h, "target", "HEAD@{push}~1", GIT_OBJECT_ANY, &o, &err),
+			 MOAT_EINVAL);
 	assert_int_equal(gitp_revparse(h, "revision", "HEAD", GIT_OBJECT_COMMIT, &o, &err),
 			 MOAT_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "revision: "));

@@ -150,6 +150,12 @@ enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *rev
 		return moat_err_set(err, MOAT_EINVAL,
 				    "%s: must not start with '-' (revisions are never options; name "
 				    "such a branch refs/heads/...)", field);
+	/* libgit2 1.5 resolves @{upstream} and @{push} through its remote
+	 * code, which leaks a compiled regex (over 300 KB) on every call. */
+	if (strcasestr(revision, "@{u") || strcasestr(revision, "@{push"))
+		return moat_err_set(err, MOAT_EINVAL,
+				    "%s: @{upstream} and @{push} are not supported; name the "
+				    "remote-tracking branch (e.g. origin/main, see git_status)", field);
 	e = git_revparse_single(&o, h, revision);
 	if (e == GIT_ENOTFOUND || e == GIT_EAMBIGUOUS || e == GIT_EINVALIDSPEC)
 		return gitp_git_err(err, e == GIT_ENOTFOUND ? MOAT_ENOTFOUND : MOAT_EINVAL, field);
