@@ -472,6 +472,27 @@ describe('freshness', () => {
 	});
 });
 
+describe('shallow clones', () => {
+	test('log stops and show diffs against the empty tree at the boundary, as git does', async () => {
+		const dir = path.join(base, 'shallow');
+		git(base, ['clone', '-q', '--depth', '2', '--no-local', `file://${main.dir}`, dir]);
+		const scfg = writeConfig(base, { git: { repositories: [dir] } }, 'shallow.json');
+		const s = await connectClient(scfg);
+		try {
+			const log = await s.client.callTool({ name: 'git_log', arguments: { repo_path: 'shallow', max_count: 10 } });
+			assert.ok(!log.isError, resultText(log));
+			const cli = git(dir, ['log', '--format=%H']).split('\n').filter(Boolean);
+			assert.deepEqual(log.structuredContent.commits.map((x) => x.id), cli);
+			for (const rev of cli) {
+				const r = await s.client.callTool({ name: 'git_show', arguments: { repo_path: 'shallow', revision: rev } });
+				assert.equal(resultText(r), git(dir, ['show', '--diff-merges=first-parent', rev]), rev);
+			}
+		} finally {
+			await s.close();
+		}
+	});
+});
+
 describe('progress', () => {
 	test('a long git_log reports progress to a client that asked for it', async () => {
 		const dir = path.join(base, 'long');

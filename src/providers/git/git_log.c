@@ -11,8 +11,9 @@
  * The walk is its own: a heap of commits by commit date, as git's, which
  * reads only the commits it prints and their parents. libgit2's revwalk
  * with GIT_SORT_TIME first walks the whole history (a "limited" walk), so
- * 100 entries of a 5,000-commit repository would parse all 5,000.
- * Thread-safe.
+ * 100 entries of a 5,000-commit repository would parse all 5,000. A
+ * parent that is not in the repository (a shallow clone's boundary) ends
+ * that line of history, as in git. Thread-safe.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -147,11 +148,17 @@ static git_commit *walk_next(struct walk *w, int *e)
 		heap_swap(w, i, m);
 		i = m;
 	}
-	for (unsigned int p = 0; p < git_commit_parentcount(top); p++)
-		if ((*e = walk_push(w, git_commit_parent_id(top, p))) < 0) {
+	for (unsigned int p = 0; p < git_commit_parentcount(top); p++) {
+		*e = walk_push(w, git_commit_parent_id(top, p));
+		if (*e == GIT_ENOTFOUND) {
+			/* a shallow clone's boundary: the parent is not here */
+			*e = 0;
+			git_error_clear();
+		} else if (*e < 0) {
 			git_commit_free(top);
 			return NULL;
 		}
+	}
 	return top;
 }
 

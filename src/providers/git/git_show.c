@@ -11,7 +11,9 @@
 
 #include "gitp.h"
 
-static json_t *commit_json(git_commit *c, const char *id)
+/* np: the parents to show (0 for a shallow clone's boundary commit, whose
+ * parents are not in the repository: git shows it as a root). */
+static json_t *commit_json(git_commit *c, const char *id, unsigned int np)
 {
 	const git_signature *a = git_commit_author(c), *m = git_commit_committer(c);
 	char ad[40], cd[40], pid[GIT_OID_HEXSZ + 1];
@@ -19,7 +21,7 @@ static json_t *commit_json(git_commit *c, const char *id)
 
 	gitp_time_iso(a->when.time, a->when.offset, ad, sizeof(ad));
 	gitp_time_iso(m->when.time, m->when.offset, cd, sizeof(cd));
-	for (unsigned int i = 0; parents && i < git_commit_parentcount(c); i++) {
+	for (unsigned int i = 0; parents && i < np; i++) {
 		gitp_oid_str(git_commit_parent_id(c, i), pid);
 		json_array_append_new(parents, json_string(pid));
 	}
@@ -31,11 +33,10 @@ static json_t *commit_json(git_commit *c, const char *id)
 }
 
 /* The header and message in git's medium format. */
-static void header(struct gitp_out *o, git_commit *c, const char *id)
+static void header(struct gitp_out *o, git_commit *c, const char *id, unsigned int np)
 {
 	const git_signature *a = git_commit_author(c);
 	const char *msg = git_commit_message(c);
-	unsigned int np = git_commit_parentcount(c);
 	char date[48], pid[GIT_OID_HEXSZ + 1];
 	size_t ml = msg ? strlen(msg) : 0;
 
@@ -78,6 +79,7 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 	struct gitp_out o;
 	enum moat_rc rc;
 	char id[GIT_OID_HEXSZ + 1];
+	unsigned int np;
 	git_commit *c;
 
 	(void)data;
@@ -87,11 +89,21 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	c = (git_commit *)obj;
 	gitp_oid_str(git_commit_id(c), id);
-	if (git_commit_tree(&tree, c) < 0 ||
-	    (git_commit_parentcount(c) > 0 && (git_commit_parent(&parent, c, 0) < 0 ||
-					       git_commit_tree(&ptree, parent) < 0))) {
+	if (git_commit_tree(&tree, c) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
 		goto out;
+	}
+	np = git_commit_parentcount(c);
+	if (np > 0) {
+		int e = git_commit_parent(&parent, c, 0);
+		if (e == GIT_ENOTFOUND)
+			np = 0;
+		/* A shallow clone's boundary commit has its parent missing: it is
+		 * shown against the empty tree, as git shows it. */
+		if ((e < 0 && e != GIT_ENOTFOUND) || (e == 0 && git_commit_tree(&ptree, parent) < 0)) {
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
+			goto out;
+		}
 	}
 	gitp_diff_opts(args, &opts);
 	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
@@ -101,12 +113,12 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "diff");
 		goto out;
 	}
-	if (!(files = json_array()) || !(cj = commit_json(c, id))) {
+	if (!(files = json_array()) || !(cj = commit_json(c, id, np))) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
 	gitp_out_charge(&o, json_string_length(json_object_get(cj, "message")) * 2 + 400);
-	header(&o, c, id);
+	header(&o, c, id, np);
 	if (git_diff_num_deltas(diff))
 		gitp_out_puts(&o, "\n");
 	if ((rc = gitp_diff_emit(ctx, diff, &o, files, err)))
