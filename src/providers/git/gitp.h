@@ -109,7 +109,8 @@ void gitp_repo_free(struct gitp_repo *repo);
  * gitp_revparse - the object revision names, through libgit2's revision
  * parser only, peeled to type (GIT_OBJECT_ANY: unpeeled). A revision that
  * starts with '-' is refused before parsing, so it can never act as an
- * option. field names the argument in messages. Caller frees *obj with
+ * option; @{upstream} and @{push} are refused too (libgit2 1.5 leaks on
+ * them). field names the argument in messages. Caller frees *obj with
  * git_object_free.
  */
 enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *revision,
@@ -122,8 +123,8 @@ enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *rev
  */
 enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *what);
 
-/* gitp_head_desc - into out (size n): "branch <name>", "detached at <abbrev>",
- * "unborn branch <name>" or "bare". */
+/* gitp_head_desc - what HEAD is, into out (size n): "branch <name>",
+ * "detached at <7 hex>", "unborn branch <name>" or "bare repository". */
 void gitp_head_desc(git_repository *h, char *out, size_t n);
 
 /* ---- bounded output (git_out.c) --------------------------------------------------- */
