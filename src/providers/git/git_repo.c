@@ -9,12 +9,13 @@
  * there. The handle opened is always the configured repository's own
  * (GIT_REPOSITORY_OPEN_NO_SEARCH: no discovery upwards).
  *
- * Each repository keeps up to GITP_POOL idle handles, opened at start-up
- * (before the sandbox), so a call finds the object cache and pack indexes
- * warm; a handle is used by one call at a time. More are opened when all
- * are lent; should that fail under the sandbox (a repository config that
- * includes a file outside the repository, which libgit2 rereads on open),
- * the call waits for a pooled handle until its deadline. Thread-safe.
+ * Each repository has at most GITP_POOL libgit2 handles, opened at start-up
+ * (before the sandbox: a repository config that includes a file outside
+ * the repository could not be reopened under it), so a call finds the
+ * object cache and pack indexes warm. A handle serves one call at a time;
+ * a call that finds them all lent waits for one until its deadline, which
+ * bounds the memory many concurrent calls on one large repository take
+ * (each handle holds its own index and caches). Thread-safe.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -71,41 +72,41 @@ enum moat_rc gitp_borrow(struct gitp_repo *r, struct call_ctx *ctx, git_reposito
 
 	*h = NULL;
 	pthread_mutex_lock(&r->lock);
-	while (!*h) {
+	for (;;) {
+		struct timespec ts;
 		if (r->nidle) {
 			*h = r->idle[--r->nidle];
+			r->lent++;
 			break;
 		}
-		/* Open another handle; under the sandbox this fails for a
-		 * repository whose config includes a file outside it, so then
-		 * wait for one of the handles opened at start-up. */
-		pthread_mutex_unlock(&r->lock);
-		if (git_repository_open_ext(h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-			*h = NULL;
-		pthread_mutex_lock(&r->lock);
-		if (*h)
-			break;
-		if (r->lent == 0) {
-			rc = moat_err_set(err, MOAT_EUPSTREAM,
-					  "repo_path: the repository cannot be opened any more");
-			break;
+		/* Fewer than GITP_POOL handles exist (start-up could not open
+		 * them all): open one. Under the sandbox this fails for a
+		 * repository whose config includes a file outside it; then
+		 * wait for a handle like any call beyond the pool. */
+		if (r->lent < GITP_POOL) {
+			r->lent++; /* the slot, reserved */
+			pthread_mutex_unlock(&r->lock);
+			if (git_repository_open_ext(h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+				*h = NULL;
+			pthread_mutex_lock(&r->lock);
+			if (*h)
+				break;
+			if (--r->lent == 0) {
+				rc = moat_err_set(err, MOAT_EUPSTREAM,
+						  "repo_path: the repository cannot be opened any more");
+				break;
+			}
 		}
 		if (ctx && (rc = callctx_check(ctx, err)))
 			break;
-		{
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 50 * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			if (!r->nidle)
-				pthread_cond_timedwait(&r->freed, &r->lock, &ts);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
 		}
+		pthread_cond_timedwait(&r->freed, &r->lock, &ts);
 	}
-	if (*h)
-		r->lent++;
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

@@ -16,8 +16,8 @@
  * The family is built as the module moat_git.so (libgit2 brings libssh2,
  * mbedtls and more); modules.c loads it only when the config has a "git"
  * section. Thread-safety: the repository list is read-only after start-up;
- * each repository keeps a small pool of libgit2 handles under a lock, and a
- * handle is used by one call at a time.
+ * each repository keeps a pool of at most GITP_POOL libgit2 handles under a
+ * lock, and a handle is used by one call at a time.
  */
 #ifndef MOAT_PROVIDERS_GIT_GITP_H
 #define MOAT_PROVIDERS_GIT_GITP_H
@@ -53,7 +53,7 @@ struct gitp_repo {
 	pthread_cond_t freed;            /* a handle came back */
 	git_repository *idle[GITP_POOL]; /* owned handles not in use */
 	size_t nidle;
-	size_t lent;                     /* handles calls hold now */
+	size_t lent;                     /* handles calls hold now; lent + nidle <= GITP_POOL */
 };
 
 /* The family's limits (config "git" section), fixed at start-up. */
