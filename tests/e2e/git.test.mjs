@@ -88,6 +88,19 @@ describe('tools', () => {
 	});
 });
 
+describe('concurrency', () => {
+	test('many calls on one repository at once share its four handles', async () => {
+		const calls = [];
+		for (let i = 0; i < 24; i++) {
+			calls.push(call(['git_log', 'git_status', 'git_diff_unstaged', 'git_ls_files'][i % 4], { repo_path: 'main' }));
+		}
+		const results = await Promise.all(calls);
+		for (const r of results) assert.ok(!r.isError, JSON.stringify(r).slice(0, 300));
+		const logs = results.filter((_, i) => i % 4 === 0).map((r) => JSON.stringify(r.structuredContent));
+		assert.equal(new Set(logs).size, 1, 'every git_log gave the same answer');
+	});
+});
+
 describe('git_log', () => {
 	const FMT = '%H%x00%an%x00%ae%x00%aI%x00%B%x01';
 	function cliLog(args) {
