@@ -49,6 +49,7 @@ bench: deps
 	@bench/fs.sh
 	@bench/http.sh
 	@bench/sql.sh
+	@bench/git.sh
 
 clean:
 	rm -rf build build-test build-asan build-fuzz bench/out

@@ -41,6 +41,14 @@ const q = await client.callTool({ name: 'read_query', arguments: { query: 'SELEC
 show('read_query with a bound parameter → a text table and structuredContent', `${text(q)}\n${JSON.stringify(q.structuredContent.rows)}`);
 show('read_query "DELETE FROM orders" → refused: the database is opened read-only', await call('read_query', { query: 'DELETE FROM orders' }));
 show('read_query "SELECT 1; DROP TABLE orders" → refused: one statement per call', await call('read_query', { query: 'SELECT 1; DROP TABLE orders' }));
+show('list_repositories (moat\'s own repository, read through libgit2)', await call('list_repositories', {}));
+const log = await client.callTool({ name: 'git_log', arguments: { repo_path: 'moat', max_count: 3 } });
+show('git_log repo_path=moat max_count=3 → structuredContent (id, author, date, subject shown)', log.structuredContent.commits.map((c) => `${c.id.slice(0, 10)} ${c.date} ${c.author}: ${c.message.split('\n')[0]}`).join('\n'));
+const shown = await client.callTool({ name: 'git_show', arguments: { repo_path: 'moat', revision: 'HEAD' } });
+show('git_show HEAD → the header as git prints it; structuredContent lists the files', `${text(shown).split('\n').slice(0, 6).join('\n')}\n…\nfiles: ${shown.structuredContent.files.map((f) => `${f.new_path} (${f.status})`).join(', ')}`);
+show('git_ls_files path=src/providers/git', await call('git_ls_files', { repo_path: 'moat', path: 'src/providers/git' }));
+show('git_diff target="--output=/tmp/x" → refused: a revision is never an option', await call('git_diff', { repo_path: 'moat', target: '--output=/tmp/x' }));
+show('git_status repo_path=/etc → refused: not a configured repository', await call('git_status', { repo_path: '/etc' }));
 const { resources } = await client.listResources();
 show(`resources/list (${resources.length} files as file:// resources)`, resources.slice(0, 4).map((r) => r.uri).join('\n'));
 await client.close();

@@ -3,7 +3,8 @@
 # from the command line, then drive a real `moat serve` session with the
 # official MCP SDK client (examples/demo.mjs). A small CRM stand-in
 # (examples/crm_upstream.mjs) runs on 127.0.0.1:47811 meanwhile, for the
-# declared API tools of examples/moat.json.
+# declared API tools of examples/moat.json. The git tools read moat's own
+# repository (the checkout this script runs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 moat=${1:-build/moat}
@@ -25,6 +26,9 @@ echo "\$ $moat call list_directory path=files --config $cfg"
 echo
 echo "\$ $moat call crm_get_contact id=1 --config $cfg"
 "$moat" call crm_get_contact id=1 --config "$cfg"
+echo
+echo "\$ $moat call git_log repo_path=moat max_count=2 --config $cfg"
+"$moat" call git_log repo_path=moat max_count=2 --config "$cfg"
 echo
 echo "\$ node examples/demo.mjs $moat   # the official SDK client over stdio"
 node examples/demo.mjs "$moat"

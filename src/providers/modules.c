@@ -13,6 +13,10 @@
  * resolved against the binary, which exports them. Loading happens at
  * start-up, before the sandbox, and the module is never unloaded.
  *
+ * The git family is built the same way, as moat_git.so: libgit2 brings
+ * libssh2, mbedtls, http-parser and more. git_module_provider loads it the
+ * first time the config has a "git" section.
+ *
  * The same holds for one engine of the sql family: PostgreSQL's libpq
  * brings openssl, GSSAPI and LDAP. moat_sql_pg.so holds the PostgreSQL
  * backend; sql.c asks modules_symbol() for its `sqlpg_backend` when the
@@ -31,8 +35,10 @@
 #include "moat_build.h"
 
 #define HTTP_MODULE "moat_http.so"
+#define GIT_MODULE "moat_git.so"
 
 static const struct provider *http_real;
+static const struct provider *git_real;
 
 /* dlopen the module file name from the binary's directory, else from the
  * installation's module directory. */
@@ -118,4 +124,32 @@ const struct provider http_module_provider = {
 	.init = http_module_init,
 	.fini = http_module_fini,
 	.describe = http_module_describe,
+};
+
+static enum moat_rc git_module_init(struct registry *reg, const json_t *section,
+				    const struct moat_config *cfg, struct moat_err *err)
+{
+	if (!git_real && !(git_real = modules_symbol(GIT_MODULE, "git_provider", err)))
+		return err->rc;
+	return git_real->init(reg, section, cfg, err);
+}
+
+static void git_module_fini(void)
+{
+	if (git_real && git_real->fini)
+		git_real->fini();
+}
+
+static void git_module_describe(FILE *f)
+{
+	if (git_real && git_real->describe)
+		git_real->describe(f);
+}
+
+const struct provider git_module_provider = {
+	.name = "git",
+	.config_key = "git",
+	.init = git_module_init,
+	.fini = git_module_fini,
+	.describe = git_module_describe,
 };

@@ -12,6 +12,7 @@
 extern const struct provider fs_provider;
 extern const struct provider sql_provider;
 extern const struct provider http_module_provider; /* modules.c */
+extern const struct provider git_module_provider;  /* modules.c */
 #if MOAT_TEST_PROVIDER
 extern const struct provider testing_provider;
 #endif
@@ -20,6 +21,7 @@ static const struct provider *const all[] = {
 	&fs_provider,
 	&sql_provider,
 	&http_module_provider,
+	&git_module_provider,
 #if MOAT_TEST_PROVIDER
 	&testing_provider,
 #endif

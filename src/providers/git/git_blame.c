@@ -1,0 +1,187 @@
+/*
+ * git_blame.c - git_blame: for each line of a file as committed at a
+ * revision (HEAD by default), the commit that last changed it, its author
+ * and date, in the layout of `git blame` ("<id> (<author> <date> <n>)
+ * <line>", a boundary commit's id marked '^').
+ *
+ * libgit2's blame cannot be interrupted, so its input is bounded instead:
+ * the file must be at most git.max_file_bytes, and at most
+ * git.max_blame_lines lines are blamed per call (start_line/end_line pick
+ * which). Uncommitted changes in the work tree are not blamed. Thread-safe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gitp.h"
+
+/* The offsets of the line starts of buf[0..len) (1-based lines), count in *n. */
+static size_t *line_starts(const char *buf, size_t len, size_t *n)
+{
+	size_t cap = 64, k = 0;
+	size_t *v = malloc(cap * sizeof(*v));
+
+	for (size_t i = 0; v && i < len;) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (k + 1 >= cap) {
+			size_t *nv = realloc(v, (cap *= 2) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return NULL;
+			}
+			v = nv;
+		}
+		v[k++] = i;
+		i = nl ? (size_t)(nl - buf) + 1 : len;
+	}
+	if (v)
+		v[k] = len;
+	*n = k;
+	return v;
+}
+
+enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
+			     struct tool_result *out, struct moat_err *err)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	const char *rev = json_string_value(json_object_get(args, "revision"));
+	json_t *sl = json_object_get(args, "start_line"), *el = json_object_get(args, "end_line");
+	struct gitp_repo *repo = NULL;
+	git_repository *h = NULL;
+	git_object *obj = NULL;
+	git_tree *tree = NULL;
+	git_tree_entry *ent = NULL;
+	git_blob *blob = NULL;
+	git_blame *blame = NULL;
+	git_blame_options bo;
+	json_t *lines = NULL;
+	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0;
+	struct gitp_out o;
+	enum moat_rc rc;
+	const char *buf;
+	size_t len;
+
+	(void)data;
+	gitp_out_init(&o, ctx, 0, NULL);
+	if (!gitp_path_ok(path, false))
+		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
+				    "repository without '.' or '..' components");
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
+	    (rc = gitp_revparse(h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
+		goto out;
+	if (git_commit_tree(&tree, (git_commit *)obj) < 0) {
+		rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
+		goto out;
+	}
+	if (git_tree_entry_bypath(&ent, tree, path) < 0 ||
+	    git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
+		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file at %s", rev ? rev : "HEAD");
+		goto out;
+	}
+	if (git_blob_lookup(&blob, h, git_tree_entry_id(ent)) < 0) {
+		rc = gitp_git_err(err, MOAT_EUPSTREAM, "path");
+		goto out;
+	}
+	len = (size_t)git_blob_rawsize(blob);
+	if (len > gitp_fam.lim.max_file_bytes) {
+		rc = moat_err_set(err, MOAT_ELIMIT, "path: the file (%zu bytes) exceeds "
+				  "git.max_file_bytes (%zu)", len, gitp_fam.lim.max_file_bytes);
+		goto out;
+	}
+	buf = git_blob_rawcontent(blob);
+	if (!(starts = line_starts(buf, len, &nlines)) || !(lines = json_array())) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	first = json_is_integer(sl) ? (size_t)json_integer_value(sl) : 1;
+	last = json_is_integer(el) ? (size_t)json_integer_value(el) : nlines;
+	if (nlines == 0 || first > nlines) {
+		rc = moat_err_set(err, MOAT_EINVAL, "start_line: the file has %zu lines", nlines);
+		goto out;
+	}
+	if (last < first) {
+		rc = moat_err_set(err, MOAT_EINVAL, "end_line: before start_line");
+		goto out;
+	}
+	if (last > nlines)
+		last = nlines;
+	if (last - first + 1 > gitp_fam.lim.max_blame_lines) {
+		char why[64];
+		last = first + gitp_fam.lim.max_blame_lines - 1;
+		snprintf(why, sizeof(why), "git.max_blame_lines (%zu)", gitp_fam.lim.max_blame_lines);
+		gitp_out_cut(&o, why);
+		o.cut = false; /* keep writing; the note is added at the end */
+	}
+	git_blame_options_init(&bo, GIT_BLAME_OPTIONS_VERSION);
+	bo.newest_commit = *git_object_id(obj);
+	bo.min_line = first;
+	bo.max_line = last;
+	if (git_blame_file(&blame, h, path, &bo) < 0) {
+		rc = gitp_git_err(err, MOAT_EUPSTREAM, "blame");
+		goto out;
+	}
+	if ((rc = callctx_check(ctx, err)))
+		goto out;
+	for (size_t n = last; n >= 10; n /= 10)
+		width++;
+	for (size_t ln = first; ln <= last; ln++) {
+		const git_blame_hunk *hk = git_blame_get_hunk_byline(blame, ln);
+		size_t al = hk && hk->final_signature ? strlen(hk->final_signature->name) : 0;
+		if (al > awidth)
+			awidth = al;
+	}
+	for (size_t ln = first; ln <= last; ln++) {
+		const git_blame_hunk *hk = git_blame_get_hunk_byline(blame, ln);
+		const git_signature *s = hk ? hk->final_signature : NULL;
+		const char *text = buf + starts[ln - 1];
+		size_t tl = starts[ln] - starts[ln - 1];
+		char id[GIT_OID_HEXSZ + 1] = "", date[48] = "", iso[40] = "";
+		json_t *j;
+		if (tl && text[tl - 1] == '\n')
+			tl--;
+		if (hk)
+			gitp_oid_str(&hk->final_commit_id, id);
+		if (s) {
+			struct tm tm;
+			time_t t = (time_t)(s->when.time + (git_time_t)s->when.offset * 60);
+			int off = s->when.offset < 0 ? -s->when.offset : s->when.offset;
+			gmtime_r(&t, &tm);
+			snprintf(date, sizeof(date), "%04d-%02d-%02d %02d:%02d:%02d %c%02d%02d",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+				 tm.tm_sec, s->when.offset < 0 ? '-' : '+', off / 60, off % 60);
+			gitp_time_iso(s->when.time, s->when.offset, iso, sizeof(iso));
+		}
+		if (!gitp_out_printf(&o, "%s%.*s (%-*s %s %*zu) ", hk && hk->boundary ? "^" : "",
+				     hk && hk->boundary ? 7 : 8, id, (int)awidth, s ? s->name : "",
+				     date, (int)width, ln) ||
+		    !gitp_out_put(&o, text, tl) || !gitp_out_put(&o, "\n", 1) ||
+		    !gitp_out_charge(&o, 120 + 2 * tl + (s ? strlen(s->name) : 0)))
+			break;
+		j = json_pack("{s:I, s:s, s:o, s:o, s:s, s:o}", "line", (json_int_t)ln, "commit", id,
+			      "author", gitp_jstrz(s ? s->name : ""), "email",
+			      gitp_jstrz(s ? s->email : ""), "date", iso, "text", gitp_jstr(text, tl));
+		if (!j || json_array_append_new(lines, j)) {
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (o.why[0])
+		o.cut = true;
+	{
+		bool cut = o.cut;
+		json_t *s = json_pack("{s:o, s:b}", "lines", lines, "truncated", cut);
+		lines = NULL;
+		rc = gitp_result(out, s, gitp_out_take(&o, "the blame"), err);
+	}
+out:
+	free(starts);
+	json_decref(lines);
+	gitp_out_free(&o);
+	git_blame_free(blame);
+	git_blob_free(blob);
+	git_tree_entry_free(ent);
+	git_tree_free(tree);
+	git_object_free(obj);
+	gitp_release(repo, h);
+	return rc;
+}

@@ -1,0 +1,275 @@
+/*
+ * git_diff.c - git_diff_unstaged (index to work tree, `git diff`),
+ * git_diff_staged (HEAD to index, `git diff --cached`) and git_diff (a
+ * revision's tree to the work tree, `git diff <target>`), and the patch
+ * printer git_show shares.
+ *
+ * The patch is libgit2's (git_diff_print, the format `git diff` prints),
+ * with renames found as git does by default. Only libgit2's built-in
+ * filters (crlf, ident) apply when work tree files are read: there are no
+ * external filter drivers and no textconv, whatever .gitattributes and the
+ * repository's config say; diff.<driver>.binary and funcname settings are
+ * honoured. The index is never written (no GIT_DIFF_UPDATE_INDEX). Output
+ * stops at git.max_diff_bytes, at the call's output budget and at
+ * git.max_files files, with a note; the deadline and cancellation are
+ * checked while files are compared and while the patch is printed.
+ * Thread-safe.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gitp.h"
+
+/* Biggest file libgit2 will load to diff as text; larger ones are "binary". */
+#define DIFF_MAX_FILE ((git_off_t)64 << 20)
+
+struct emit {
+	struct call_ctx *ctx;
+	struct gitp_out *o;
+	json_t *files;
+	json_t *hunks;  /* the current file's, borrowed from files */
+	json_t *file;   /* the current file, borrowed */
+	size_t lines;
+	enum moat_rc rc;
+	struct moat_err *err;
+};
+
+void gitp_diff_opts(json_t *args, git_diff_options *opts)
+{
+	json_t *c = json_object_get(args, "context_lines");
+
+	git_diff_options_init(opts, GIT_DIFF_OPTIONS_VERSION);
+	opts->context_lines = json_is_integer(c) ? (uint32_t)json_integer_value(c) : 3;
+	opts->interhunk_lines = 0;
+	opts->max_size = DIFF_MAX_FILE;
+	opts->flags = GIT_DIFF_NORMAL;
+}
+
+/* What libgit2 calls back with while it compares files. */
+struct compare {
+	struct call_ctx *ctx;
+	size_t files;
+};
+
+/* Called for each file as libgit2 compares: stop on a cancel or the
+ * deadline; report progress (files compared, total unknown) now and then. */
+static int progress_cb(const git_diff *diff, const char *old_path, const char *new_path,
+		       void *payload)
+{
+	struct compare *c = payload;
+
+	(void)diff;
+	(void)old_path;
+	(void)new_path;
+	if ((++c->files & 255) == 0)
+		callctx_progress(c->ctx, (double)c->files, 0, "files compared");
+	return callctx_check(c->ctx, NULL) == MOAT_OK ? 0 : -1;
+}
+
+static void new_file(struct emit *e, const git_diff_delta *d)
+{
+	const char *op = d->old_file.path ? d->old_file.path : "";
+	const char *np = d->new_file.path ? d->new_file.path : "";
+
+	e->hunks = json_array();
+	e->file = json_pack("{s:o, s:o, s:s, s:b, s:o}", "old_path", gitp_jstrz(op), "new_path",
+			    gitp_jstrz(np),
+			    "status", gitp_delta_status(d->status), "binary",
+			    (d->flags & GIT_DIFF_FLAG_BINARY) != 0, "hunks", e->hunks);
+	if (!e->file)
+		e->o->oom = true;
+	else
+		json_array_append_new(e->files, e->file);
+}
+
+/* A file header as git prints it: libgit2's, but a "--- a/x y" or
+ * "+++ b/x y" line whose name holds a space ends with a tab, as git's do
+ * (so the name's end is unambiguous). */
+static bool put_file_header(struct gitp_out *o, const char *s, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t len = nl ? (size_t)(nl - s) : n;
+		bool tab = len > 4 && (memcmp(s, "--- ", 4) == 0 || memcmp(s, "+++ ", 4) == 0) &&
+			   !(len == 13 && memcmp(s + 4, "/dev/null", 9) == 0) &&
+			   memchr(s + 4, ' ', len - 4);
+		if (!gitp_out_put(o, s, len) || (tab && !gitp_out_put(o, "\t", 1)) ||
+		    (nl && !gitp_out_put(o, "\n", 1)))
+			return false;
+		len += nl ? 1 : 0;
+		s += len;
+		n -= len;
+	}
+	return true;
+}
+
+static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_diff_line *l,
+		   void *payload)
+{
+	struct emit *e = payload;
+	struct gitp_out *o = e->o;
+
+	if ((++e->lines & 1023) == 0 && (e->rc = callctx_check(e->ctx, e->err)))
+		return -1;
+	if (l->origin == GIT_DIFF_LINE_FILE_HDR) {
+		if (json_array_size(e->files) >= gitp_fam.lim.max_files) {
+			char why[64];
+			snprintf(why, sizeof(why), "git.max_files (%zu)", gitp_fam.lim.max_files);
+			gitp_out_cut(o, why);
+			return 1;
+		}
+		if (!gitp_out_charge(o, 160 + 2 * (strlen(d->old_file.path ? d->old_file.path : "") +
+						   strlen(d->new_file.path ? d->new_file.path : ""))))
+			return 1;
+		new_file(e, d);
+	} else if (l->origin == GIT_DIFF_LINE_HUNK_HDR && e->hunks && h) {
+		size_t hl = h->header_len;
+		while (hl && (h->header[hl - 1] == '\n' || h->header[hl - 1] == '\r'))
+			hl--;
+		if (!gitp_out_charge(o, 120 + hl))
+			return 1;
+		json_array_append_new(e->hunks,
+				      json_pack("{s:o, s:i, s:i, s:i, s:i}", "header",
+						gitp_jstr(h->header, hl),
+						"old_start", h->old_start, "old_lines", h->old_lines,
+						"new_start", h->new_start, "new_lines", h->new_lines));
+	} else if (l->origin == GIT_DIFF_LINE_BINARY && e->file) {
+		json_object_set_new(e->file, "binary", json_true());
+	}
+	if (l->origin == GIT_DIFF_LINE_CONTEXT || l->origin == GIT_DIFF_LINE_ADDITION ||
+	    l->origin == GIT_DIFF_LINE_DELETION) {
+		char c = l->origin;
+		if (!gitp_out_put(o, &c, 1))
+			return 1;
+	}
+	if (l->origin == GIT_DIFF_LINE_FILE_HDR ? !put_file_header(o, l->content, l->content_len)
+						 : !gitp_out_put(o, l->content, l->content_len))
+		return 1;
+	return o->oom ? 1 : 0;
+}
+
+enum moat_rc gitp_diff_emit(struct call_ctx *ctx, git_diff *diff, struct gitp_out *o,
+			    json_t *files, struct moat_err *err)
+{
+	struct emit e = {.ctx = ctx, .o = o, .files = files, .err = err};
+	int r = git_diff_print(diff, GIT_DIFF_FORMAT_PATCH, line_cb, &e);
+
+	if (e.rc)
+		return e.rc;
+	if (o->oom)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (r < 0 && r != GIT_EUSER)
+		return gitp_git_err(err, MOAT_EUPSTREAM, "diff");
+	return MOAT_OK;
+}
+
+/* Find renames as `git diff` does by default. */
+static enum moat_rc find_renames(git_diff *diff, struct moat_err *err)
+{
+	git_diff_find_options fo;
+
+	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
+	fo.flags = GIT_DIFF_FIND_RENAMES;
+	if (git_diff_find_similar(diff, &fo) < 0)
+		return gitp_git_err(err, MOAT_EUPSTREAM, "diff");
+	return MOAT_OK;
+}
+
+enum diff_kind { UNSTAGED, STAGED, TARGET };
+
+static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
+			struct tool_result *out, struct moat_err *err)
+{
+	const char *target = json_string_value(json_object_get(args, "target"));
+	struct gitp_repo *repo = NULL;
+	git_repository *h = NULL;
+	git_object *tree = NULL;
+	git_diff *diff = NULL;
+	git_diff_options opts;
+	json_t *files = NULL;
+	struct gitp_out o;
+	enum moat_rc rc;
+	char head[512];
+	int e = 0;
+	struct compare cmp = {.ctx = ctx};
+
+	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
+		goto out;
+	if (kind != STAGED && git_repository_is_bare(h)) {
+		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");
+		goto out;
+	}
+	gitp_diff_opts(args, &opts);
+	opts.progress_cb = progress_cb;
+	opts.payload = &cmp;
+	if (kind == TARGET) {
+		if ((rc = gitp_revparse(h, "target", target, GIT_OBJECT_TREE, &tree, err)))
+			goto out;
+		e = git_diff_tree_to_workdir_with_index(&diff, h, (git_tree *)tree, &opts);
+		snprintf(head, sizeof(head), "Diff with %s:\n", target);
+	} else if (kind == STAGED) {
+		int he = git_revparse_single(&tree, h, "HEAD^{tree}");
+		if (he < 0 && he != GIT_ENOTFOUND && he != GIT_EUNBORNBRANCH) {
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "HEAD");
+			goto out;
+		}
+		e = git_diff_tree_to_index(&diff, h, (git_tree *)tree, NULL, &opts);
+		snprintf(head, sizeof(head), "Staged changes:\n");
+	} else {
+		e = git_diff_index_to_workdir(&diff, h, NULL, &opts);
+		snprintf(head, sizeof(head), "Unstaged changes:\n");
+	}
+	if (e < 0) {
+		rc = callctx_check(ctx, err);
+		if (!rc)
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "diff");
+		goto out;
+	}
+	if ((rc = find_renames(diff, err)))
+		goto out;
+	if (!(files = json_array())) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	gitp_out_puts(&o, head);
+	if ((rc = gitp_diff_emit(ctx, diff, &o, files, err)))
+		goto out;
+	if (json_array_size(files) == 0 && !o.cut)
+		gitp_out_puts(&o, "(no changes)\n");
+	{
+		bool cut = o.cut;
+		json_t *s = json_pack("{s:o, s:b}", "files", files, "truncated", cut);
+		files = NULL;
+		rc = gitp_result(out, s, gitp_out_take(&o, "the diff"), err);
+	}
+out:
+	json_decref(files);
+	gitp_out_free(&o);
+	git_diff_free(diff);
+	git_object_free(tree);
+	gitp_release(repo, h);
+	return rc;
+}
+
+enum moat_rc gitp_diff_unstaged_tool(struct call_ctx *ctx, void *data, json_t *args,
+				     struct tool_result *out, struct moat_err *err)
+{
+	(void)data;
+	return run(ctx, args, UNSTAGED, out, err);
+}
+
+enum moat_rc gitp_diff_staged_tool(struct call_ctx *ctx, void *data, json_t *args,
+				   struct tool_result *out, struct moat_err *err)
+{
+	(void)data;
+	return run(ctx, args, STAGED, out, err);
+}
+
+enum moat_rc gitp_diff_tool(struct call_ctx *ctx, void *data, json_t *args,
+			    struct tool_result *out, struct moat_err *err)
+{
+	(void)data;
+	return run(ctx, args, TARGET, out, err);
+}

@@ -1,0 +1,211 @@
+/*
+ * git_repo.c - from a call's repo_path to a libgit2 handle, and from a
+ * revision string to an object.
+ *
+ * repo_path is a lookup key, never a path libgit2 is asked to open: it must
+ * be a configured repository's name, its configured path, or a path whose
+ * realpath() is exactly a configured repository's path, work tree or git
+ * dir. Everything else is refused with the same message, whatever exists
+ * there. The handle opened is always the configured repository's own
+ * (GIT_REPOSITORY_OPEN_NO_SEARCH: no discovery upwards).
+ *
+ * Each repository has at most GITP_POOL libgit2 handles, opened at start-up
+ * (before the sandbox: a repository config that includes a file outside
+ * the repository could not be reopened under it), so a call finds the
+ * object cache and pack indexes warm. A handle serves one call at a time;
+ * a call that finds them all lent waits for one until its deadline, which
+ * bounds the memory many concurrent calls on one large repository take
+ * (each handle holds its own index and caches). Thread-safe.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gitp.h"
+
+struct gitp_repo *gitp_find(struct gitp_repo *repos, size_t n, const char *key)
+{
+	char real[PATH_MAX];
+
+	if (!key || !*key)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(repos[i].name, key) == 0 || strcmp(repos[i].path, key) == 0)
+			return &repos[i];
+	if (key[0] != '/' || !realpath(key, real))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct gitp_repo *r = &repos[i];
+		if (strcmp(r->path, real) == 0 || (r->workdir && strcmp(r->workdir, real) == 0) ||
+		    strcmp(r->gitdir, real) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return moat_err_set(err, rc, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **repo,
+		       git_repository **h, struct moat_err *err)
+{
+	const char *key = json_string_value(json_object_get(args, "repo_path"));
+	struct gitp_repo *r = gitp_find(gitp_fam.repos, gitp_fam.nrepos, key);
+
+	*h = NULL;
+	*repo = r;
+	if (!r)
+		return moat_err_set(err, MOAT_EDENIED,
+				    "repo_path: not a configured repository (see list_repositories)");
+	return gitp_borrow(r, ctx, h, err);
+}
+
+enum moat_rc gitp_borrow(struct gitp_repo *r, struct call_ctx *ctx, git_repository **h,
+			 struct moat_err *err)
+{
+	enum moat_rc rc = MOAT_OK;
+
+	*h = NULL;
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		struct timespec ts;
+		if (r->nidle) {
+			*h = r->idle[--r->nidle];
+			r->lent++;
+			break;
+		}
+		/* Fewer than GITP_POOL handles exist (start-up could not open
+		 * them all): open one. Under the sandbox this fails for a
+		 * repository whose config includes a file outside it; then
+		 * wait for a handle like any call beyond the pool. */
+		if (r->lent < GITP_POOL) {
+			r->lent++; /* the slot, reserved */
+			pthread_mutex_unlock(&r->lock);
+			if (git_repository_open_ext(h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
+				*h = NULL;
+			pthread_mutex_lock(&r->lock);
+			if (*h)
+				break;
+			if (--r->lent == 0) {
+				rc = moat_err_set(err, MOAT_EUPSTREAM,
+						  "repo_path: the repository cannot be opened any more");
+				break;
+			}
+		}
+		if (ctx && (rc = callctx_check(ctx, err)))
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&r->freed, &r->lock, &ts);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void gitp_release(struct gitp_repo *repo, git_repository *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&repo->lock);
+	repo->lent--;
+	if (repo->nidle < GITP_POOL) {
+		repo->idle[repo->nidle++] = h;
+		h = NULL;
+	}
+	pthread_cond_signal(&repo->freed);
+	pthread_mutex_unlock(&repo->lock);
+	git_repository_free(h);
+}
+
+void gitp_repo_free(struct gitp_repo *repo)
+{
+	for (size_t i = 0; i < repo->nidle; i++)
+		git_repository_free(repo->idle[i]);
+	repo->nidle = 0;
+	free(repo->name);
+	free(repo->path);
+	free(repo->workdir);
+	free(repo->gitdir);
+	free(repo->commondir);
+}
+
+enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *revision,
+			   git_object_t type, git_object **obj, struct moat_err *err)
+{
+	git_object *o = NULL;
+	int e;
+
+	*obj = NULL;
+	if (!revision || !*revision)
+		return moat_err_set(err, MOAT_EINVAL, "%s: must not be empty", field);
+	if (revision[0] == '-')
+		return moat_err_set(err, MOAT_EINVAL,
+				    "%s: must not start with '-' (revisions are never options; name "
+				    "such a branch refs/heads/...)", field);
+	/* libgit2 1.5 resolves @{upstream} and @{push} through its remote
+	 * code, which leaks a compiled regex (over 300 KB) on every call. */
+	if (strcasestr(revision, "@{u") || strcasestr(revision, "@{push"))
+		return moat_err_set(err, MOAT_EINVAL,
+				    "%s: @{upstream} and @{push} are not supported; name the "
+				    "remote-tracking branch (e.g. origin/main, see git_status)", field);
+	e = git_revparse_single(&o, h, revision);
+	if (e == GIT_ENOTFOUND || e == GIT_EAMBIGUOUS || e == GIT_EINVALIDSPEC)
+		return gitp_git_err(err, e == GIT_ENOTFOUND ? MOAT_ENOTFOUND : MOAT_EINVAL, field);
+	if (e < 0)
+		return gitp_git_err(err, MOAT_EUPSTREAM, field);
+	if (type == GIT_OBJECT_ANY) {
+		*obj = o;
+		return MOAT_OK;
+	}
+	e = git_object_peel(obj, o, type);
+	git_object_free(o);
+	if (e < 0) {
+		*obj = NULL;
+		return moat_err_set(err, MOAT_EINVAL, "%s: does not name a %s", field,
+				    git_object_type2string(type));
+	}
+	return MOAT_OK;
+}
+
+void gitp_head_desc(git_repository *h, char *out, size_t n)
+{
+	git_reference *head = NULL;
+	int e;
+
+	if (git_repository_is_bare(h)) {
+		snprintf(out, n, "bare repository");
+		return;
+	}
+	e = git_repository_head(&head, h);
+	if (e == GIT_EUNBORNBRANCH || e == GIT_ENOTFOUND) {
+		git_reference *sym = NULL;
+		const char *t = NULL;
+		if (git_reference_lookup(&sym, h, "HEAD") == 0)
+			t = git_reference_symbolic_target(sym);
+		snprintf(out, n, "unborn branch %s",
+			 t && strncmp(t, "refs/heads/", 11) == 0 ? t + 11 : (t ? t : "?"));
+		git_reference_free(sym);
+		return;
+	}
+	if (e < 0) {
+		snprintf(out, n, "unknown HEAD");
+		return;
+	}
+	if (git_repository_head_detached(h) == 1) {
+		char id[GIT_OID_HEXSZ + 1];
+		gitp_oid_str(git_reference_target(head), id);
+		snprintf(out, n, "detached at %.7s", id);
+	} else {
+		snprintf(out, n, "branch %s", git_reference_shorthand(head));
+	}
+	git_reference_free(head);
+}

@@ -1,0 +1,322 @@
+// git.test.mjs - attacks on the git family. Every attack goes through the
+// real binary (under its sandbox) and ends with the same proof: no marker
+// file appeared (so no command from a repository's config ran), no file at
+// the /tmp paths the attacks name was created, and every repository in the
+// scene, .git included, is byte for byte and mtime for mtime what it was
+// (a recursive snapshot before == after).
+//
+// The scene: a good repository; a second repository that is not
+// configured ("other"); a symlink from inside the good one to it; a hostile
+// repository whose .git/config asks for core.fsmonitor, core.sshCommand,
+// a clean/smudge/process filter driver, a textconv diff driver, hooks and an
+// include.path to a file outside that asks for more of the same; a
+// repository with huge changes and huge files; one with a corrupt object.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { connectClient, resultText, snapshot } from './fixture.mjs';
+import { writeConfig } from '../e2e/helpers.mjs';
+import { commit, git, newBase } from '../e2e/git_fixture.mjs';
+
+let markerDir, base, good, other, evil, huge, corrupt, outside, cfg, c, before_;
+const markers = [];
+const tmpTargets = [];
+const seen = [];
+
+function assertIntact() {
+	for (const m of markers) assert.ok(!fs.existsSync(m), `${m} exists: a command ran`);
+	for (const t of tmpTargets) assert.ok(!fs.existsSync(t), `${t} was created`);
+	assert.deepEqual(snapshot(base), before_, 'a file in the scene changed');
+}
+
+async function refused(name, args, re) {
+	const r = await c.client.callTool({ name, arguments: args });
+	seen.push(r);
+	assert.equal(r.isError, true, `${name} ${JSON.stringify(args)} was not refused: ${JSON.stringify(r).slice(0, 300)}`);
+	if (re) assert.match(resultText(r), re);
+	assertIntact();
+	return resultText(r);
+}
+
+async function allowed(name, args) {
+	const r = await c.client.callTool({ name, arguments: args });
+	seen.push(r);
+	assert.ok(!r.isError, `${name} ${JSON.stringify(args)} failed: ${JSON.stringify(r).slice(0, 400)}`);
+	assertIntact();
+	return r;
+}
+
+function init(dir) {
+	fs.mkdirSync(dir, { recursive: true });
+	git(dir, ['init', '-q', '-b', 'main']);
+}
+
+before(async () => {
+	base = newBase('moat-gitatk-');
+	const tag = crypto.randomBytes(4).toString('hex');
+	outside = path.join(base, 'outside');
+	fs.mkdirSync(outside);
+	// markers live beside the scene, so arming the scene below leaves it as it was
+	markerDir = newBase('moat-gitatk-markers-');
+	for (const n of ['fsmonitor', 'ssh', 'clean', 'smudge', 'process', 'textconv', 'include', 'hook', 'pager', 'askpass', 'editor'])
+		markers.push(path.join(markerDir, `MARKER-${n}`));
+	const M = (n) => markers.find((m) => m.endsWith(`-${n}`));
+	for (const n of ['x', 'evil', 'orphan', 'out']) tmpTargets.push(`/tmp/moat-gitatk-${process.pid}-${tag}-${n}`);
+	const T = (n) => tmpTargets.find((t) => t.endsWith(`-${n}`));
+
+	// good: a small history; a branch literally named --output=evil
+	good = path.join(base, 'good');
+	init(good);
+	fs.writeFileSync(path.join(good, 'a.txt'), 'a\n');
+	git(good, ['add', '-A']);
+	const g1 = commit(good, 'one', 1);
+	fs.writeFileSync(path.join(good, 'a.txt'), 'a\nb\n');
+	git(good, ['add', '-A']);
+	commit(good, 'two', 2);
+	git(good, ['update-ref', `refs/heads/--output=${T('evil')}`, g1]);
+	git(good, ['update-ref', 'refs/heads/-f', g1]);
+	fs.writeFileSync(path.join(good, 'a.txt'), 'a\nb\nc\n'); // an unstaged change
+
+	// other: a repository that is not configured, and a symlink into it
+	other = path.join(base, 'other');
+	init(other);
+	fs.writeFileSync(path.join(other, 'secret.txt'), 'OTHER-REPO-SECRET\n');
+	git(other, ['add', '-A']);
+	commit(other, 'secret', 1);
+	fs.symlinkSync(other, path.join(good, 'link-to-other'));
+
+	// evil: a repository whose config and attributes ask for commands
+	evil = path.join(base, 'evil');
+	init(evil);
+	fs.writeFileSync(path.join(evil, '.gitattributes'), '* filter=evil diff=evil\n');
+	fs.writeFileSync(path.join(evil, 'f.txt'), 'one\n');
+	fs.writeFileSync(path.join(evil, 'g.txt'), 'gee\n');
+	git(evil, ['add', '-A']);
+	commit(evil, 'evil one', 1);
+	fs.writeFileSync(path.join(evil, 'f.txt'), 'one\ntwo\n');
+	git(evil, ['add', 'f.txt']);
+	commit(evil, 'evil two', 2);
+	fs.writeFileSync(path.join(evil, 'f.txt'), 'one\ntwo\nthree\n');
+	fs.writeFileSync(path.join(evil, 'g.txt'), 'gee staged\n');
+	git(evil, ['add', 'g.txt']);
+	fs.writeFileSync(path.join(evil, 'new.txt'), 'untracked\n');
+	const inc = path.join(outside, 'included.cfg');
+	fs.writeFileSync(inc, `[core]\n\tpager = touch ${M('pager')}\n\tfsmonitor = touch ${M('include')}\n[core]\n\taskPass = touch ${M('askpass')}\n`);
+	const hooks = path.join(evil, '.git', 'hooks');
+	fs.mkdirSync(hooks, { recursive: true });
+	for (const h of ['post-checkout', 'post-index-change', 'reference-transaction', 'fsmonitor-watchman', 'pre-commit']) {
+		fs.writeFileSync(path.join(hooks, h), `#!/bin/sh\ntouch ${M('hook')}\n`, { mode: 0o755 });
+	}
+	fs.appendFileSync(path.join(evil, '.git', 'config'), [
+		'[core]',
+		`\tfsmonitor = touch ${M('fsmonitor')}`,
+		`\tsshCommand = touch ${M('ssh')}`,
+		`\teditor = touch ${M('editor')}`,
+		`\thooksPath = ${hooks}`,
+		'[filter "evil"]',
+		`\tclean = touch ${M('clean')}`,
+		`\tsmudge = touch ${M('smudge')}`,
+		`\tprocess = touch ${M('process')}`,
+		'[diff "evil"]',
+		`\ttextconv = touch ${M('textconv')}`,
+		'[include]',
+		`\tpath = ${inc}`,
+		'[remote "origin"]',
+		'\turl = ssh://example.invalid/x.git',
+		'',
+	].join('\n'));
+
+	// huge: a 6 MB change and huge files, text and binary
+	huge = path.join(base, 'huge');
+	init(huge);
+	const bigText = (tagc) => Array.from({ length: 120000 }, (_, i) => `${tagc} line ${i} ${'x'.repeat(30)}`).join('\n') + '\n';
+	fs.writeFileSync(path.join(huge, 'big.txt'), bigText('old'));
+	fs.writeFileSync(path.join(huge, 'big.bin'), crypto.randomBytes(3 << 20));
+	git(huge, ['add', '-A']);
+	commit(huge, 'huge', 1);
+	fs.writeFileSync(path.join(huge, 'big.txt'), bigText('new'));
+	git(huge, ['add', '-A']);
+	commit(huge, 'huge change', 2);
+	fs.writeFileSync(path.join(huge, 'big.txt'), bigText('work'));
+
+	// corrupt: a loose object overwritten with garbage
+	corrupt = path.join(base, 'corrupt');
+	init(corrupt);
+	fs.writeFileSync(path.join(corrupt, 'x.txt'), 'x\n');
+	git(corrupt, ['add', '-A']);
+	commit(corrupt, 'one', 1);
+	fs.writeFileSync(path.join(corrupt, 'x.txt'), 'x\ny\n');
+	git(corrupt, ['add', '-A']);
+	commit(corrupt, 'two', 2);
+	const blob = git(corrupt, ['rev-parse', 'HEAD:x.txt']).trim();
+	const obj = path.join(corrupt, '.git', 'objects', blob.slice(0, 2), blob.slice(2));
+	fs.chmodSync(obj, 0o644);
+	fs.writeFileSync(obj, Buffer.from('this is not a zlib stream at all'));
+	const tree = git(corrupt, ['rev-parse', 'HEAD^{tree}']).trim();
+	const tobj = path.join(corrupt, '.git', 'objects', tree.slice(0, 2), tree.slice(2));
+	fs.chmodSync(tobj, 0o644);
+	fs.writeFileSync(tobj, Buffer.alloc(0));
+
+	cfg = writeConfig(outside, {
+		git: {
+			repositories: [
+				{ path: good, name: 'good' },
+				{ path: evil, name: 'evil' },
+				{ path: huge, name: 'huge' },
+				{ path: corrupt, name: 'corrupt' },
+			],
+			max_file_bytes: 4194304,
+		},
+		limits: { call_timeout_ms: 20000 },
+	}, 'moat.json');
+	before_ = snapshot(base);
+	c = await connectClient(cfg);
+});
+
+after(async () => {
+	await c?.close();
+	assertIntact();
+	for (const r of [...seen, c?.stderr() ?? '']) {
+		const s = typeof r === 'string' ? r : JSON.stringify(r);
+		assert.ok(!s.includes('OTHER-REPO-SECRET'), 'the unconfigured repository leaked');
+	}
+});
+
+describe('revisions are never options', () => {
+	test('git_diff target --output=/tmp/x', async () => {
+		const x = tmpTargets[0];
+		await refused('git_diff', { repo_path: 'good', target: `--output=${x}` }, /target: must not start with '-'/);
+		await refused('git_diff', { repo_path: 'good', target: '--output', context_lines: 1 });
+		await refused('git_diff', { repo_path: 'good', target: '-o' });
+		await refused('git_diff', { repo_path: 'good', target: 'HEAD --output=' + x });
+	});
+
+	test('git_show with -f and --orphan=x', async () => {
+		await refused('git_show', { repo_path: 'good', revision: '-f' }, /revision: must not start with '-'/);
+		await refused('git_show', { repo_path: 'good', revision: `--orphan=${tmpTargets[2]}` }, /revision/);
+		await refused('git_show', { repo_path: 'good', revision: '--format=%x' });
+		await refused('git_read_file', { repo_path: 'good', revision: '--output', path: 'a.txt' });
+		await refused('git_ls_files', { repo_path: 'good', revision: '--exclude-standard' });
+		await refused('git_blame', { repo_path: 'good', path: 'a.txt', revision: '--contents=/etc/passwd' });
+		await refused('git_branch', { repo_path: 'good', branch_type: 'all', contains: '--all' });
+		await refused('git_branch', { repo_path: 'good', branch_type: 'all', not_contains: '-D' });
+	});
+
+	test('a branch literally named --output=evil is just a name', async () => {
+		const r = await allowed('git_branch', { repo_path: 'good', branch_type: 'local' });
+		const names = r.structuredContent.branches.map((b) => b.name);
+		assert.ok(names.includes(`--output=${tmpTargets[1]}`));
+		assert.ok(names.includes('-f'));
+		await refused('git_show', { repo_path: 'good', revision: `--output=${tmpTargets[1]}` }, /must not start with '-'/);
+		// reachable by its full name, and then it is only read
+		const s = await allowed('git_show', { repo_path: 'good', revision: `refs/heads/--output=${tmpTargets[1]}` });
+		assert.match(resultText(s), /^commit [0-9a-f]{40}\n/);
+		await allowed('git_diff', { repo_path: 'good', target: 'refs/heads/-f' });
+		await allowed('git_log', { repo_path: 'good', max_count: 5 });
+	});
+});
+
+describe('repo_path is a key, not a path to open', () => {
+	test('a repository outside the configured ones', async () => {
+		for (const tool of ['git_status', 'git_log', 'git_diff_unstaged', 'git_diff_staged', 'git_ls_files']) {
+			await refused(tool, { repo_path: other }, /repo_path: not a configured repository/);
+		}
+		await refused('git_read_file', { repo_path: other, revision: 'HEAD', path: 'secret.txt' }, /not a configured repository/);
+		await refused('git_show', { repo_path: other, revision: 'HEAD' });
+	});
+
+	test('repo/../other, a symlink to another repository, parents, relatives', async () => {
+		await refused('git_status', { repo_path: `${good}/../other` }, /not a configured repository/);
+		await refused('git_read_file', { repo_path: `${good}/../other`, revision: 'HEAD', path: 'secret.txt' }, /not a configured repository/);
+		await refused('git_log', { repo_path: path.join(good, 'link-to-other') }, /not a configured repository/);
+		await refused('git_log', { repo_path: path.join(good, 'link-to-other', '.git') });
+		await refused('git_log', { repo_path: base });
+		await refused('git_log', { repo_path: path.dirname(base) });
+		await refused('git_log', { repo_path: '/' });
+		await refused('git_log', { repo_path: 'good/../other' });
+		await refused('git_log', { repo_path: '../other' });
+		await refused('git_log', { repo_path: 'other' });
+		await refused('git_log', { repo_path: path.join(outside, '..', 'other') });
+	});
+
+	test('tree paths cannot leave the tree', async () => {
+		await refused('git_read_file', { repo_path: 'good', revision: 'HEAD', path: '../other/secret.txt' }, /path: must be a relative path/);
+		await refused('git_read_file', { repo_path: 'good', revision: 'HEAD', path: 'link-to-other/secret.txt' }, /path: no such file/);
+		await refused('git_read_file', { repo_path: 'good', revision: 'HEAD', path: '/etc/passwd' });
+		await refused('git_blame', { repo_path: 'good', path: 'link-to-other/secret.txt' });
+		await refused('git_ls_files', { repo_path: 'good', path: '../other' });
+	});
+});
+
+describe('a hostile repository config runs nothing', () => {
+	test('every tool on it; no marker appears, nothing changes', async () => {
+		const st = await allowed('git_status', { repo_path: 'evil' });
+		// (the git CLI is not asked here: it would run the hooks and filters)
+		assert.deepEqual(st.structuredContent.files.map((f) => `${f.index}${f.worktree} ${f.path}`).sort(),
+			[' M f.txt', '?? new.txt', 'M  g.txt']);
+		const du = await allowed('git_diff_unstaged', { repo_path: 'evil' });
+		assert.match(resultText(du), /\+three/);
+		const ds = await allowed('git_diff_staged', { repo_path: 'evil' });
+		assert.match(resultText(ds), /\+gee staged/);
+		await allowed('git_diff', { repo_path: 'evil', target: 'HEAD~1' });
+		await allowed('git_show', { repo_path: 'evil', revision: 'HEAD' });
+		await allowed('git_log', { repo_path: 'evil' });
+		await allowed('git_branch', { repo_path: 'evil', branch_type: 'all' });
+		await allowed('git_blame', { repo_path: 'evil', path: 'f.txt' });
+		await allowed('git_ls_files', { repo_path: 'evil' });
+		const rf = await allowed('git_read_file', { repo_path: 'evil', revision: 'HEAD', path: 'f.txt' });
+		assert.equal(resultText(rf), 'one\ntwo\n', 'raw content: no smudge, no textconv');
+		await allowed('list_repositories', {});
+		// git itself would run them: prove the scene is armed (in a copy, so the
+		// original stays untouched)
+		const copy = path.join(markerDir, 'armed');
+		fs.cpSync(evil, copy, { recursive: true });
+		git(copy, ['diff', 'HEAD~1', '--', 'f.txt'], { ok: true });
+		const ran = markers.filter((m) => fs.existsSync(m));
+		for (const m of markers) fs.rmSync(m, { force: true });
+		fs.rmSync(copy, { recursive: true, force: true });
+		assert.ok(ran.length > 0, 'the git CLI runs the configured commands (the scene is armed)');
+		for (const m of markers) fs.rmSync(m, { force: true });
+		fs.rmSync(copy, { recursive: true, force: true });
+		assertIntact();
+	});
+});
+
+describe('size and damage', () => {
+	test('a huge diff is capped with a note', async () => {
+		for (const [tool, args] of [
+			['git_diff_unstaged', {}],
+			['git_diff', { target: 'HEAD~1' }],
+			['git_show', { revision: 'HEAD' }],
+		]) {
+			const r = await allowed(tool, { repo_path: 'huge', ...args });
+			assert.equal(r.structuredContent.truncated, true, tool);
+			assert.match(resultText(r), /\[output cut: the (diff|commit) reached (git\.max_diff_bytes|the output budget)/);
+			assert.ok(JSON.stringify(r).length < 1048576, `${tool} stays within limits.max_output_bytes`);
+		}
+	});
+
+	test('a huge file is capped (text) or refused (binary)', async () => {
+		const t = await allowed('git_read_file', { repo_path: 'huge', revision: 'HEAD', path: 'big.txt' });
+		assert.match(resultText(t), /^new line 0 x+\n/);
+		assert.match(resultText(t), /\[output cut: the file reached (git\.max_file_bytes|the output budget)/);
+		assert.ok(JSON.stringify(t).length < 1048576);
+		await refused('git_read_file', { repo_path: 'huge', revision: 'HEAD', path: 'big.bin' }, /binary file of \d+ bytes/);
+		await refused('git_blame', { repo_path: 'huge', path: 'big.txt' }, /git\.max_file_bytes/);
+		const b = await allowed('git_blame', { repo_path: 'huge', path: 'big.bin', end_line: 1 });
+		assert.equal(b.structuredContent.lines.length, 1);
+	});
+
+	test('a corrupt object is a clear error, not a crash', async () => {
+		await refused('git_read_file', { repo_path: 'corrupt', revision: 'HEAD', path: 'x.txt' });
+		await refused('git_show', { repo_path: 'corrupt', revision: 'HEAD' });
+		await refused('git_ls_files', { repo_path: 'corrupt', revision: 'HEAD' });
+		await refused('git_diff', { repo_path: 'corrupt', target: 'HEAD' });
+		await refused('git_blame', { repo_path: 'corrupt', path: 'x.txt' });
+		const log = await allowed('git_log', { repo_path: 'corrupt' });
+		assert.equal(log.structuredContent.commits.length, 2);
+		await c.client.ping();
+	});
+});
