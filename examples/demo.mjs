@@ -49,7 +49,17 @@ show('git_show HEAD → the header as git prints it; structuredContent lists the
 show('git_ls_files path=src/providers/git', await call('git_ls_files', { repo_path: 'moat', path: 'src/providers/git' }));
 show('git_diff target="--output=/tmp/x" → refused: a revision is never an option', await call('git_diff', { repo_path: 'moat', target: '--output=/tmp/x' }));
 show('git_status repo_path=/etc → refused: not a configured repository', await call('git_status', { repo_path: '/etc' }));
-const { resources } = await client.listResources();
-show(`resources/list (${resources.length} files as file:// resources)`, resources.slice(0, 4).map((r) => r.uri).join('\n'));
+const resources = [];
+for (let cursor; ; ) {
+	const page = await client.listResources(cursor ? { cursor } : {});
+	resources.push(...page.resources);
+	if (!(cursor = page.nextCursor)) break;
+}
+const files = resources.filter((r) => r.uri.startsWith('file:'));
+const tables = resources.filter((r) => r.uri.startsWith('sql:'));
+show(`resources/list (${files.length} files as file:// resources, ${tables.length} sql:// resources: each database's tables and each table's schema)`,
+	[...files.slice(0, 3), ...tables.slice(0, 4)].map((r) => r.uri).join('\n'));
+const orders = await client.readResource({ uri: 'sql://shop/tables/orders' });
+show('resources/read sql://shop/tables/orders → what describe_table returns, as JSON', JSON.parse(orders.contents[0].text).columns.map((c) => `${c.name} ${c.type}${c.primary_key ? ' PRIMARY KEY' : ''}`).join('\n'));
 await client.close();
 console.log(`\nDone. Point an MCP client at it with:\n  {"command": "${moat}", "args": ["serve", "--config", "${config}"]}`);
