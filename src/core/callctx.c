@@ -3,6 +3,7 @@
  */
 #include "callctx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "jsonrpc.h"
@@ -72,6 +73,26 @@ enum moat_rc tool_result_text(struct tool_result *r, const char *text)
 	block = json_pack("{s:s, s:s}", "type", "text", "text", text);
 	if (!block || json_array_append_new(r->content, block) != 0)
 		return MOAT_ENOMEM;
+	return MOAT_OK;
+}
+
+enum moat_rc tool_result_take(struct tool_result *r, json_t *structured, char *text,
+			      struct moat_err *err)
+{
+	enum moat_rc rc;
+
+	if (!structured || !text) {
+		json_decref(structured);
+		free(text);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	rc = tool_result_text(r, text);
+	free(text);
+	if (rc) {
+		json_decref(structured);
+		return moat_err_set(err, rc, "out of memory");
+	}
+	r->structured = structured;
 	return MOAT_OK;
 }
 

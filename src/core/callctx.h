@@ -73,6 +73,13 @@ struct tool_result {
 /* tool_result_text - append a {"type":"text"} block holding a copy of text. */
 enum moat_rc tool_result_text(struct tool_result *r, const char *text);
 
+/* tool_result_take - the usual ending of a handler: a text block holding
+ * text and structured as structuredContent. Takes ownership of both (either
+ * may be NULL, after a failed allocation: then MOAT_ENOMEM with err set).
+ * Frees text; structured belongs to r on success and is released on error. */
+enum moat_rc tool_result_take(struct tool_result *r, json_t *structured, char *text,
+			      struct moat_err *err);
+
 /* tool_result_clear - release both members and zero r. */
 void tool_result_clear(struct tool_result *r);
 

@@ -180,3 +180,22 @@ char *text_utf8_repair(const char *s, size_t n, bool nul_invalid, size_t *len)
 	*len = o;
 	return out;
 }
+
+size_t text_json_cost(const char *s, size_t n)
+{
+	size_t c = 0, i = 0;
+
+	while (i < n) {
+		size_t run = text_json_plain(s + i, n - i, false);
+		c += run;
+		i += run;
+		if (i < n) {
+			unsigned char b = (unsigned char)s[i++];
+			c += b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' ||
+					     b == '\r' || b == '\t'
+				     ? 2
+				     : 6;
+		}
+	}
+	return c;
+}

@@ -26,6 +26,14 @@ size_t text_utf8_prefix(const char *s, size_t max);
 size_t text_json_plain(const char *s, size_t n, bool ascii_only);
 
 /*
+ * text_json_cost - the bytes s[0..n) takes inside a JSON string as moat
+ * writes it (wire.c): '"', '\\', \b, \f, \n, \r and \t as two, other
+ * bytes below 0x20 as six (\u00XX), the rest as they are. For budgets
+ * counted before a result is serialized.
+ */
+size_t text_json_cost(const char *s, size_t n);
+
+/*
  * text_utf8_repair - a new NUL-terminated copy of s[0..n) in which every
  * byte that does not start a valid UTF-8 sequence (overlong forms,
  * surrogates and code points past U+10FFFF are invalid) is replaced by

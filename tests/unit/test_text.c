@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "text.h"
 
@@ -63,6 +64,21 @@ static void test_json_plain(void **state)
 }
 
 /* RFC 4648 section 10's test vectors. */
+/* text_json_cost is exactly what jansson's dump of the string costs,
+ * less the two quotes. */
+static void test_json_cost(void **state)
+{
+	const char *cases[] = {"", "plain", "a\"b\\c", "\n\t\r\b\f", "\x01\x1f\x7f", "é ü \xe2\x80\xa8"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_string(cases[i]);
+		size_t want = json_dumpb(j, NULL, 0, JSON_ENCODE_ANY | JSON_COMPACT) - 2;
+		assert_int_equal(text_json_cost(cases[i], strlen(cases[i])), want);
+		json_decref(j);
+	}
+}
+
 static void test_base64(void **state)
 {
 	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -87,6 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_json_plain),
+		cmocka_unit_test(test_json_cost),
 		cmocka_unit_test(test_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

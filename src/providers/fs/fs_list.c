@@ -52,23 +52,6 @@ void fs_out_init(struct fs_out *o, size_t output_budget)
 						     : output_budget / 2;
 }
 
-/* Wire cost of s[0..n) as a JSON string, twice. */
-static size_t esc_cost(const char *s, size_t n)
-{
-	size_t c = 0, i = 0;
-
-	while (i < n) {
-		size_t run = text_json_plain(s + i, n - i, false);
-		c += run;
-		i += run;
-		if (i < n) {
-			unsigned char b = (unsigned char)s[i++];
-			c += b == '"' || b == '\\' ? 2 : 6;
-		}
-	}
-	return 2 * c;
-}
-
 /* Most text JSON-escapes to about its own size, so counting the cost of
  * every piece as it is added would scan all of it once more than the
  * serializer does. Instead, text is counted only when its worst case
@@ -79,7 +62,7 @@ static size_t esc_cost(const char *s, size_t n)
 static void out_settle(struct fs_out *o)
 {
 	if (o->counted < o->len) {
-		o->cost += esc_cost(o->buf + o->counted, o->len - o->counted);
+		o->cost += 2 * text_json_cost(o->buf + o->counted, o->len - o->counted);
 		o->counted = o->len;
 	}
 }
@@ -132,7 +115,7 @@ bool fs_out_add(struct fs_out *o, const char *s, size_t n)
 		return false;
 	if (!out_room(o, WORST_COST * n)) {
 		/* near the budget: count exactly */
-		size_t c = esc_cost(s, n);
+		size_t c = 2 * text_json_cost(s, n); /* the text travels twice */
 		if (o->cost + c > o->budget || !out_put(o, s, n))
 			return false;
 		o->cost += c;

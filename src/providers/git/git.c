@@ -50,7 +50,7 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 						     r->path, "head", head, "bare", !r->workdir));
 		gitp_out_printf(&o, "%s: %s (%s)\n", r->name, r->path, head);
 	}
-	return gitp_result(out, arr ? json_pack("{s:o}", "repositories", arr) : NULL,
+	return tool_result_take(out, arr ? json_pack("{s:o}", "repositories", arr) : NULL,
 			   gitp_out_take(&o, "the list"), err);
 }
 

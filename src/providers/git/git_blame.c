@@ -171,7 +171,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 		bool cut = o.cut;
 		json_t *s = json_pack("{s:o, s:b}", "lines", lines, "truncated", cut);
 		lines = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the blame"), err);
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the blame"), err);
 	}
 out:
 	free(starts);

@@ -160,7 +160,7 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		bool cut = o.cut;
 		json_t *s = json_pack("{s:o, s:b}", "branches", arr, "truncated", cut);
 		arr = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the branch list"), err);
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the branch list"), err);
 	}
 out:
 	for (size_t i = 0; i < nv; i++) {

@@ -242,7 +242,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 		bool cut = o.cut;
 		json_t *s = json_pack("{s:o, s:b}", "files", files, "truncated", cut);
 		files = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the diff"), err);
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the diff"), err);
 	}
 out:
 	json_decref(files);

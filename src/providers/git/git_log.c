@@ -296,7 +296,7 @@ done : {
 	bool cut = o.cut;
 	json_t *s = json_pack("{s:o, s:b}", "commits", commits, "truncated", cut);
 	commits = NULL;
-	rc = gitp_result(out, s, gitp_out_take(&o, "the log"), err);
+	rc = tool_result_take(out, s, gitp_out_take(&o, "the log"), err);
 }
 out:
 	json_decref(commits);

@@ -29,23 +29,6 @@ void gitp_out_init(struct gitp_out *o, const struct call_ctx *ctx, size_t max_by
 	o->limit_name = limit_name;
 }
 
-/* Wire cost of s[0..n) as part of a JSON string. */
-static size_t esc_cost(const char *s, size_t n)
-{
-	size_t c = 0, i = 0;
-
-	while (i < n) {
-		size_t run = text_json_plain(s + i, n - i, false);
-		c += run;
-		i += run;
-		if (i < n) {
-			unsigned char b = (unsigned char)s[i++];
-			c += b == '"' || b == '\\' || b == '\n' || b == '\t' ? 2 : 6;
-		}
-	}
-	return c;
-}
-
 bool gitp_out_charge(struct gitp_out *o, size_t n)
 {
 	if (o->cut || o->cost + n > o->budget) {
@@ -80,7 +63,7 @@ bool gitp_out_put(struct gitp_out *o, const char *s, size_t n)
 		gitp_out_cut(o, why);
 		return false;
 	}
-	c = esc_cost(s, n);
+	c = text_json_cost(s, n);
 	if (o->cost + c > o->budget) {
 		gitp_out_cut(o, NULL);
 		return false;
@@ -169,26 +152,6 @@ void gitp_out_free(struct gitp_out *o)
 	free(o->buf);
 	o->buf = NULL;
 	o->len = o->cap = 0;
-}
-
-enum moat_rc gitp_result(struct tool_result *out, json_t *structured, char *text,
-			 struct moat_err *err)
-{
-	enum moat_rc rc;
-
-	if (!structured || !text) {
-		json_decref(structured);
-		free(text);
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	}
-	rc = tool_result_text(out, text);
-	free(text);
-	if (rc) {
-		json_decref(structured);
-		return moat_err_set(err, rc, "out of memory");
-	}
-	out->structured = structured;
-	return MOAT_OK;
 }
 
 json_t *gitp_jstr(const char *s, size_t n)

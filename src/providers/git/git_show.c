@@ -128,7 +128,7 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 		json_t *s = json_pack("{s:o, s:o, s:b}", "commit", cj, "files", files, "truncated",
 				      cut);
 		cj = files = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the commit"), err);
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the commit"), err);
 	}
 out:
 	json_decref(files);

@@ -330,7 +330,7 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 		json_object_set_new(st, "files", files);
 		json_object_set_new(st, "truncated", json_boolean(cut));
 		files = NULL;
-		rc = gitp_result(out, st, gitp_out_take(&o, "the status"), err);
+		rc = tool_result_take(out, st, gitp_out_take(&o, "the status"), err);
 		st = NULL;
 	}
 out:

@@ -157,7 +157,7 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 		bool cut = o.cut;
 		json_t *s = json_pack("{s:o, s:b}", "files", l.files, "truncated", cut);
 		l.files = NULL;
-		rc = gitp_result(out, s, gitp_out_take(&o, "the file list"), err);
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the file list"), err);
 	}
 out:
 	json_decref(l.files);

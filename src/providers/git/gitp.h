@@ -184,14 +184,6 @@ char *gitp_out_take(struct gitp_out *o, const char *what);
 /* gitp_out_free - release o's buffer. */
 void gitp_out_free(struct gitp_out *o);
 
-/*
- * gitp_result - put text (owned, freed here) as the result's text block and
- * structured (stolen) as its structuredContent. MOAT_ENOMEM when either is
- * NULL.
- */
-enum moat_rc gitp_result(struct tool_result *out, json_t *structured, char *text,
-			 struct moat_err *err);
-
 /* gitp_jstr - a JSON string of s[0..n) (from a repository: names, messages,
  * paths, lines), invalid UTF-8 and NUL bytes replaced with U+FFFD. New
  * reference, NULL on ENOMEM; s NULL gives "". */

@@ -73,26 +73,6 @@ static enum moat_rc pick(json_t *args, struct sql_db **out, struct moat_err *err
 
 /* ---- tools ------------------------------------------------------------------ */
 
-static enum moat_rc put(struct tool_result *out, json_t *structured, char *text,
-			struct moat_err *err)
-{
-	enum moat_rc rc;
-
-	if (!structured || !text) {
-		json_decref(structured);
-		free(text);
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	}
-	rc = tool_result_text(out, text);
-	free(text);
-	if (rc) {
-		json_decref(structured);
-		return moat_err_set(err, rc, "out of memory");
-	}
-	out->structured = structured;
-	return MOAT_OK;
-}
-
 static enum moat_rc list_databases(struct call_ctx *ctx, void *data, json_t *args,
 				   struct tool_result *out, struct moat_err *err)
 {
@@ -128,7 +108,7 @@ static enum moat_rc list_databases(struct call_ctx *ctx, void *data, json_t *arg
 	}
 	if (f)
 		fclose(f);
-	return put(out, arr ? json_pack("{s:o}", "databases", arr) : NULL, text, err);
+	return tool_result_take(out, arr ? json_pack("{s:o}", "databases", arr) : NULL, text, err);
 }
 
 enum moat_rc sql_tables_doc(struct sql_db *db, struct call_ctx *ctx, json_t **out,
@@ -186,7 +166,7 @@ static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
 			fprintf(f, "(no tables)\n");
 		fclose(f);
 	}
-	return put(out, doc, text, err);
+	return tool_result_take(out, doc, text, err);
 }
 
 static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *args,
@@ -237,7 +217,7 @@ static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *arg
 		}
 		fclose(f);
 	}
-	return put(out, o, text, err);
+	return tool_result_take(out, o, text, err);
 }
 
 static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode mode,
@@ -278,12 +258,12 @@ static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode 
 		snprintf(line, sizeof(line), "%lld row%s affected\n", (long long)res.affected,
 			 res.affected == 1 ? "" : "s");
 		if (json_array_size(res.columns) == 0) {
-			rc = put(out, o, strdup(line), err);
+			rc = tool_result_take(out, o, strdup(line), err);
 			o = NULL;
 			goto out;
 		}
 	}
-	rc = put(out, o, sql_result_table(&res, cap), err);
+	rc = tool_result_take(out, o, sql_result_table(&res, cap), err);
 	o = NULL;
 out:
 	json_decref(o);
