@@ -48,6 +48,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/bench/out
 build=$out/build
+. "$root/bench/lib.sh"
 fix=$out/fs-fixture
 runs=${RUNS:-50}
 secs=${BENCH_SECONDS:-1}
@@ -59,38 +60,11 @@ head_calls=${HEAD_CALLS:-1000}
 quiet_wait=${QUIET_WAIT:-30}
 started=$(date +%s)
 
-for tool in meson ninja node npm jq awk cmp taskset "${CC:-cc}"; do
-	command -v "$tool" >/dev/null || { echo "fs.sh: $tool is required" >&2; exit 2; }
-done
+bench_need meson ninja node npm jq awk cmp taskset "${CC:-cc}"
 mkdir -p "$out"
 
-# 1. moat, release build, configured as run.sh configures it (so the two
-# scripts share one build), unless MOAT names a binary. Someone may be
-# mid-edit in src/: retry a broken build a few times before giving up.
-if [ -n "${MOAT:-}" ]; then
-	moat=$(readlink -f "$MOAT")
-	[ -x "$moat" ] || { echo "fs.sh: MOAT=$MOAT is not an executable" >&2; exit 2; }
-else
-	if [ -f "$build/build.ninja" ]; then
-		meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release \
-			>/dev/null
-	else
-		meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
-	fi
-	for attempt in 1 2 3 4; do
-		if ninja -C "$build" moat >"$out/fs-build.log" 2>&1; then
-			break
-		fi
-		if [ "$attempt" -eq 4 ]; then
-			cat "$out/fs-build.log" >&2
-			echo "fs.sh: moat does not build" >&2
-			exit 1
-		fi
-		echo "fs.sh: build failed (attempt $attempt); retrying in 30 s" >&2
-		sleep 30
-	done
-	moat=$build/moat
-fi
+# 1. moat: MOAT, or the release build all the bench scripts share.
+bench_moat moat
 
 # 2. the driver, and the null server that gives the floor.
 for prog in mcpbench nullserver; do

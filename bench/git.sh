@@ -35,41 +35,17 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/bench/out
 build=$out/build
+. "$root/bench/lib.sh"
 fix=$out/git-fixture
 calls=${CALLS:-30}
 quiet_wait=${QUIET_WAIT:-30}
 started=$(date +%s)
 
-for tool in meson ninja git python3 jq awk "${CC:-cc}"; do
-	command -v "$tool" >/dev/null || { echo "git.sh: $tool is required" >&2; exit 2; }
-done
+bench_need meson ninja git python3 jq awk "${CC:-cc}"
 mkdir -p "$out"
 
-# 1. moat, release build (shared with run.sh and fs.sh), unless MOAT names one.
-if [ -n "${MOAT:-}" ]; then
-	moat=$(readlink -f "$MOAT")
-	[ -x "$moat" ] || { echo "git.sh: MOAT=$MOAT is not an executable" >&2; exit 2; }
-else
-	if [ -f "$build/build.ninja" ]; then
-		meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release \
-			>/dev/null
-	else
-		meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
-	fi
-	for attempt in 1 2 3 4; do
-		if ninja -C "$build" moat moat_git.so >"$out/git-build.log" 2>&1; then
-			break
-		fi
-		if [ "$attempt" -eq 4 ]; then
-			cat "$out/git-build.log" >&2
-			echo "git.sh: moat does not build" >&2
-			exit 1
-		fi
-		echo "git.sh: build failed (attempt $attempt); retrying in 30 s" >&2
-		sleep 30
-	done
-	moat=$build/moat
-fi
+# 1. moat: MOAT, or the release build all the bench scripts share.
+bench_moat moat moat_git.so
 
 # 2. the driver.
 "${CC:-cc}" -O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -27,33 +27,18 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/bench/out
 build=$out/build
+. "$root/bench/lib.sh"
 secs=${BENCH_SECONDS:-2}
 repeat=${REPEAT:-3}
 inflight=${INFLIGHT:-16}
 pin=${PIN_CPU:-$(($(nproc) - 1))}
 started=$(date +%s)
 
-for tool in meson ninja node jq awk taskset "${CC:-cc}"; do
-	command -v "$tool" >/dev/null || { echo "http.sh: $tool is required" >&2; exit 2; }
-done
+bench_need meson ninja node jq awk taskset "${CC:-cc}"
 mkdir -p "$out"
 
-# 1. moat (release, shared with run.sh and fs.sh), unless MOAT names one.
-if [ -n "${MOAT:-}" ]; then
-	moat=$(readlink -f "$MOAT")
-else
-	if [ -f "$build/build.ninja" ]; then
-		meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release >/dev/null
-	else
-		meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
-	fi
-	ninja -C "$build" moat moat_http.so >"$out/http-build.log" 2>&1 || {
-		cat "$out/http-build.log" >&2
-		echo "http.sh: moat does not build" >&2
-		exit 1
-	}
-	moat=$build/moat
-fi
+# 1. moat: MOAT, or the release build all the bench scripts share.
+bench_moat moat moat_http.so
 
 # 2. the driver and the floor.
 flags=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes

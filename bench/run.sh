@@ -15,7 +15,8 @@
 # Knobs (environment): RUNS (cold-start runs, default 50), BENCH_SECONDS
 # (length of each throughput run, default 1), REPEAT (fresh-server runs per
 # throughput figure, median reported, default 3), INFLIGHT (default 16),
-# PIN_CPU (the CPU for the one-CPU sequential figures, default the last).
+# PIN_CPU (the CPU for the one-CPU sequential figures, default the last),
+# MOAT (a moat binary to measure instead of building one).
 # Typical wall time is a minute and a half after the build; the driver runs
 # are capped at 50 s (moat) and 100 s (reference). Other load on the machine
 # shows up in the figures, so how busy the CPUs were just before and after
@@ -26,6 +27,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/bench/out
 build=$out/build
+. "$root/bench/lib.sh"
 runs=${RUNS:-50}
 secs=${BENCH_SECONDS:-1}
 repeat=${REPEAT:-3}
@@ -33,31 +35,11 @@ inflight=${INFLIGHT:-16}
 pin=${PIN_CPU:-$(($(nproc) - 1))}
 started=$(date +%s)
 
-for tool in meson ninja node npm jq "${CC:-cc}"; do
-	command -v "$tool" >/dev/null || { echo "run.sh: $tool is required" >&2; exit 2; }
-done
+bench_need meson ninja node npm jq "${CC:-cc}"
 mkdir -p "$out"
 
-# 1. moat, release build with the test provider. Someone may be mid-edit
-# in src/: retry a broken build a few times before giving up.
-if [ -f "$build/build.ninja" ]; then
-	meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release >/dev/null
-else
-	meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
-fi
-for attempt in 1 2 3 4; do
-	if ninja -C "$build" moat >"$out/build.log" 2>&1; then
-		break
-	fi
-	if [ "$attempt" -eq 4 ]; then
-		cat "$out/build.log" >&2
-		echo "run.sh: moat does not build" >&2
-		exit 1
-	fi
-	echo "run.sh: build failed (attempt $attempt); retrying in 30 s" >&2
-	sleep 30
-done
-moat=$build/moat
+# 1. moat, release build with the test provider (or MOAT).
+bench_moat moat
 
 # 2. the driver, and the null server that calibrates it (docs/benchmarks.md; not run here).
 for prog in mcpbench nullserver; do

@@ -51,6 +51,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 out=$root/bench/out
 build=$out/build
+. "$root/bench/lib.sh"
 secs=${BENCH_SECONDS:-2}
 repeat=${REPEAT:-3}
 inflight=${INFLIGHT:-8}
@@ -60,39 +61,13 @@ rows=10000
 started=$(date +%s)
 isecs=$(LC_ALL=C awk -v s="$secs" 'BEGIN { printf "%d\n", s + 0.999 }') # whole seconds, for caps
 
-for tool in meson ninja node npm jq awk taskset sqlite3 pg_config "${CC:-cc}"; do
-	command -v "$tool" >/dev/null || { echo "sql.sh: $tool is required" >&2; exit 2; }
-done
+bench_need meson ninja node npm jq awk taskset sqlite3 pg_config "${CC:-cc}"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n | tail -1)
 [ -x "$pgbin/initdb" ] || { echo "sql.sh: no PostgreSQL under /usr/lib/postgresql" >&2; exit 2; }
 mkdir -p "$out"
 
-# 1. moat (release, shared with run.sh, fs.sh and http.sh), unless MOAT
-# names one. Someone may be mid-edit in src/: retry a broken build.
-if [ -n "${MOAT:-}" ]; then
-	moat=$(readlink -f "$MOAT")
-	[ -x "$moat" ] || { echo "sql.sh: MOAT=$MOAT is not an executable" >&2; exit 2; }
-else
-	if [ -f "$build/build.ninja" ]; then
-		meson configure "$build" -Dtest_provider=true -Dtests=false -Dbuildtype=release \
-			>/dev/null
-	else
-		meson setup "$build" -Dtest_provider=true -Dtests=false --buildtype=release >/dev/null
-	fi
-	for attempt in 1 2 3 4; do
-		if ninja -C "$build" moat moat_sql_pg.so >"$out/sql-build.log" 2>&1; then
-			break
-		fi
-		if [ "$attempt" -eq 4 ]; then
-			cat "$out/sql-build.log" >&2
-			echo "sql.sh: moat does not build" >&2
-			exit 1
-		fi
-		echo "sql.sh: build failed (attempt $attempt); retrying in 30 s" >&2
-		sleep 30
-	done
-	moat=$build/moat
-fi
+# 1. moat: MOAT, or the release build all the bench scripts share.
+bench_moat moat moat_sql_pg.so
 
 # 2. the driver, and the floor: the same statements straight through libpq.
 flags=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
