@@ -159,6 +159,25 @@ out:
 	return rc;
 }
 
+enum moat_rc registry_add_texts(struct registry *r, struct tool_spec spec, const char *in,
+				const char *out, struct moat_err *err)
+{
+	json_error_t jerr = {0};
+	json_t *ins = json_loads(in, 0, &jerr);
+	json_t *outs = ins && out ? json_loads(out, 0, &jerr) : NULL;
+	enum moat_rc rc;
+
+	spec.input_schema = ins;
+	spec.output_schema = outs;
+	if (!ins || (out && !outs))
+		rc = moat_err_set(err, MOAT_EINTERNAL, "bad schema for %s: %s", spec.name, jerr.text);
+	else
+		rc = registry_add(r, &spec, err);
+	json_decref(ins);
+	json_decref(outs);
+	return rc;
+}
+
 enum moat_rc registry_add_resources(struct registry *r, const struct resource_ops *ops,
 				    struct moat_err *err)
 {

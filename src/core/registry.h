@@ -139,6 +139,15 @@ void registry_free(struct registry *r);
  */
 enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err);
 
+/*
+ * registry_add_texts - registry_add with the input schema, and the output
+ * schema when out is not NULL, given as JSON text (a family's static
+ * tables): spec's own schema members are ignored. MOAT_EINTERNAL naming the
+ * tool when a text does not parse; otherwise as registry_add.
+ */
+enum moat_rc registry_add_texts(struct registry *r, struct tool_spec spec, const char *in,
+				const char *out, struct moat_err *err);
+
 /* registry_add_resources - serve resources under ops->scheme through ops
  * (copied). Fails with MOAT_EINVAL when the scheme is malformed or another
  * family already serves it. */

@@ -69,6 +69,33 @@ static void test_schemas_checked(void **state)
 	registry_free(r);
 }
 
+/* registry_add_texts parses both texts, names the tool when one does not
+ * parse, and registers nothing then. */
+static void test_add_texts(void **state)
+{
+	struct registry *r = registry_new(0);
+	struct moat_err err = {0};
+	struct tool_spec spec = {.name = "t", .description = "d", .handler = nop};
+	struct tool *t;
+
+	(void)state;
+	assert_int_equal(registry_add_texts(r, spec, "{\"type\":", NULL, &err), MOAT_EINTERNAL);
+	assert_non_null(strstr(err.msg, "bad schema for t"));
+	assert_int_equal(registry_add_texts(r, spec, "{\"type\":\"object\"}", "{nope", &err),
+			 MOAT_EINTERNAL);
+	assert_int_equal(registry_count(r), 0);
+	assert_int_equal(registry_add_texts(r, spec, "{\"type\":\"object\"}",
+					    "{\"type\":\"object\"}", &err),
+			 MOAT_OK);
+	t = registry_find(r, "t");
+	assert_non_null(t);
+	assert_non_null(t->output_schema);
+	spec.name = "u";
+	assert_int_equal(registry_add_texts(r, spec, "{\"type\":\"object\"}", NULL, &err), MOAT_OK);
+	assert_null(registry_find(r, "u")->output_schema);
+	registry_free(r);
+}
+
 static void test_listing(void **state)
 {
 	struct registry *r = registry_new(0);
@@ -109,6 +136,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_schemas_checked),
+		cmocka_unit_test(test_add_texts),
 		cmocka_unit_test(test_listing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,34 +94,21 @@ enum moat_rc fs_register_readonly(struct registry *reg, struct fs *fs,
 				  const struct fs_tool_def *defs, size_t n, const char *out_schema,
 				  struct moat_err *err)
 {
-	json_error_t jerr;
-	json_t *outs = out_schema ? json_loads(out_schema, 0, &jerr) : NULL;
 	enum moat_rc rc = MOAT_OK;
 
-	if (out_schema && !outs)
-		return moat_err_set(err, MOAT_EINTERNAL, "fs: bad output schema");
 	for (size_t i = 0; i < n && rc == MOAT_OK; i++) {
-		json_t *in = json_loads(defs[i].schema, 0, &jerr);
 		struct tool_spec spec = {
 			.name = defs[i].name,
 			.title = defs[i].title,
 			.description = defs[i].desc,
-			.input_schema = in,
-			.output_schema = outs,
 			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
 			.quick = defs[i].quick,
 			.handler = defs[i].fn,
 			.data = fs,
 		};
-		if (!in)
-			rc = moat_err_set(err, MOAT_EINTERNAL, "fs: bad input schema for %s",
-					  defs[i].name);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
+		rc = registry_add_texts(reg, spec, defs[i].schema, out_schema, err);
 	}
-	json_decref(outs);
 	return rc;
 }
 

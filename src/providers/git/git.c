@@ -204,15 +204,10 @@ static enum moat_rc register_tools(struct registry *reg, struct moat_err *err)
 	enum moat_rc rc = MOAT_OK;
 
 	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == MOAT_OK; i++) {
-		json_error_t jerr;
-		json_t *in = json_loads(defs[i].in, 0, &jerr);
-		json_t *outs = defs[i].outs ? json_loads(defs[i].outs, 0, &jerr) : NULL;
 		struct tool_spec spec = {
 			.name = defs[i].name,
 			.title = defs[i].title,
 			.description = defs[i].desc,
-			.input_schema = in,
-			.output_schema = outs,
 			.annotations = {.read_only = HINT_TRUE,
 					.destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE,
@@ -220,13 +215,7 @@ static enum moat_rc register_tools(struct registry *reg, struct moat_err *err)
 			.quick = defs[i].quick,
 			.handler = defs[i].fn,
 		};
-		if (!in || (defs[i].outs && !outs))
-			rc = moat_err_set(err, MOAT_EINTERNAL, "bad schema for %s: %s", defs[i].name,
-					  jerr.text);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
-		json_decref(outs);
+		rc = registry_add_texts(reg, spec, defs[i].in, defs[i].outs, err);
 	}
 	return rc;
 }

@@ -363,18 +363,10 @@ static enum moat_rc register_tools(struct registry *reg, bool any_write, struct 
 	enum moat_rc rc = MOAT_OK;
 
 	for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && rc == MOAT_OK; i++) {
-		json_error_t jerr;
-		json_t *in, *outs;
-		if (defs[i].write && !any_write)
-			continue;
-		in = json_loads(defs[i].in, 0, &jerr);
-		outs = json_loads(defs[i].outs, 0, &jerr);
 		struct tool_spec spec = {
 			.name = defs[i].name,
 			.title = defs[i].title,
 			.description = defs[i].desc,
-			.input_schema = in,
-			.output_schema = outs,
 			.annotations = {.read_only = defs[i].write ? HINT_FALSE : HINT_TRUE,
 					.destructive = defs[i].write ? HINT_TRUE : HINT_FALSE,
 					.idempotent = defs[i].write ? HINT_FALSE : HINT_TRUE,
@@ -382,12 +374,8 @@ static enum moat_rc register_tools(struct registry *reg, bool any_write, struct 
 			.inline_ok = defs[i].fn == list_databases,
 			.handler = defs[i].fn,
 		};
-		if (!in || !outs)
-			rc = moat_err_set(err, MOAT_EINTERNAL, "sql: bad schema for %s", defs[i].name);
-		else
-			rc = registry_add(reg, &spec, err);
-		json_decref(in);
-		json_decref(outs);
+		if (!defs[i].write || any_write)
+			rc = registry_add_texts(reg, spec, defs[i].in, defs[i].outs, err);
 	}
 	return rc;
 }
