@@ -124,27 +124,7 @@ cat >"$out/fs-moat.json" <<EOF
            "max_output_bytes":67108864}}
 EOF
 
-busy() { # busy -> percentage of CPU time in use over the last second
-	local a b
-	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
-busy_before=$(busy)
-waited=0
-while [ "$busy_before" -gt 10 ] && [ "$waited" -lt "$quiet_wait" ]; do
-	[ "$waited" -eq 0 ] && echo "fs.sh: CPUs $busy_before% busy; waiting up to $quiet_wait s" >&2
-	sleep 4
-	waited=$((waited + 5))
-	busy_before=$(busy)
-done
-if [ "$busy_before" -gt 10 ]; then
-	echo "fs.sh: warning: the CPUs were $busy_before% busy before the run; figures will be" \
-		"noisy" >&2
-fi
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_settle "$quiet_wait"
 
 # 6. the runs: the same driver and settings for both servers.
 small=$fix/small.txt
@@ -189,7 +169,7 @@ drive null read 40 - --only call --seconds "$secs" --repeat "$repeat" --tool x -
 	"$out/nullserver" --text 4096
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-busy_after=$(busy)
+busy_after=$(bench_busy)
 
 # 7. the table.
 get() { # get SERVER PART METRIC MODE FIELD -> number, or "" when missing or failed

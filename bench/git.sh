@@ -79,23 +79,7 @@ cat >"$out/git-moat.json" <<EOF2
  "limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_output_bytes":67108864}}
 EOF2
 
-busy() { # busy -> percentage of CPU time in use over the last second
-	local a b
-	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
-busy_before=$(busy)
-waited=0
-while [ "$busy_before" -gt 10 ] && [ "$waited" -lt "$quiet_wait" ]; do
-	[ "$waited" -eq 0 ] && echo "git.sh: CPUs $busy_before% busy; waiting up to $quiet_wait s" >&2
-	sleep 4
-	waited=$((waited + 5))
-	busy_before=$(busy)
-done
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_settle "$quiet_wait"
 
 # 4. the questions: label, moat tool, its arguments, the git CLI's arguments.
 # The CLI's arguments are a JSON array; "shown" is how the table names them.
@@ -136,7 +120,7 @@ print(json.dumps({"label": label, "p50_us": statistics.median(times), "min_us": 
                   "bytes": size, "calls": n}))
 PY
 done
-busy_after=$(busy)
+busy_after=$(bench_busy)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 5. the table.

@@ -43,3 +43,33 @@ bench_moat() {
 	done
 	moat=$build/moat
 }
+
+# bench_busy: print the percentage of CPU time in use over the next second.
+bench_busy() {
+	local a b
+	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# bench_settle WAIT: wait up to WAIT seconds (0: not at all) for the CPUs
+# to be at most 10 % busy, warn when they still are, and set busy_before and
+# load_before for the results' "Other load" line.
+bench_settle() {
+	local wait=$1 waited=0
+	busy_before=$(bench_busy)
+	while [ "$busy_before" -gt 10 ] && [ "$waited" -lt "$wait" ]; do
+		[ "$waited" -eq 0 ] &&
+			echo "$bench: CPUs $busy_before% busy; waiting up to $wait s" >&2
+		sleep 4
+		waited=$((waited + 5))
+		busy_before=$(bench_busy)
+	done
+	if [ "$busy_before" -gt 10 ]; then
+		echo "$bench: warning: the CPUs were $busy_before% busy before the run; figures" \
+			"will be noisy" >&2
+	fi
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+}

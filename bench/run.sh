@@ -58,20 +58,7 @@ cat >"$out/moat-bench.json" <<'EOF'
 {"testing":{"enabled":true},"limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_concurrent_calls":64}}
 EOF
 mkdir -p "$out/fsroot"
-busy() { # busy -> percentage of CPU time other processes used over the last second
-	local a b
-	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-busy_before=$(busy)
-if [ "$busy_before" -gt 10 ]; then
-	echo "run.sh: warning: the CPUs were $busy_before% busy before the run; figures will be" \
-		"noisy" >&2
-fi
+bench_settle 0
 status=0
 bench() { # bench LABEL CAP_SECONDS TOOL ARGS -- COMMAND...
 	local label=$1 cap=$2 tool=$3 args=$4
@@ -85,7 +72,7 @@ bench moat 50 echo '{"text":"x"}' -- "$moat" serve --config "$out/moat-bench.jso
 bench reference 100 list_allowed_directories '{}' -- node "$refjs" "$out/fsroot"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-busy_after=$(busy)
+busy_after=$(bench_busy)
 
 # 5. the table.
 get() { # get LABEL METRIC MODE FIELD -> number, or "" when missing or failed

@@ -171,20 +171,7 @@ cat >"$out/sql-moat-sqlite.json" <<EOF
 EOF
 export DATABASE_URL=$url
 
-busy() { # busy -> percentage of CPU time in use over the last second
-	local a b
-	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
-		t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
-}
-busy_before=$(busy)
-if [ "$busy_before" -gt 10 ]; then
-	echo "sql.sh: warning: the CPUs were $busy_before% busy before the run; figures will be" \
-		"noisy" >&2
-fi
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_settle 0
 
 # 6. the runs.
 cols="id, name, amount, created, active"
@@ -251,7 +238,7 @@ done
 floor pinned "$pin"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-busy_after=$(busy)
+busy_after=$(bench_busy)
 
 # 7. the table.
 get() { # get SERVER QUERY MODE FIELD -> number, or "" when missing or failed
