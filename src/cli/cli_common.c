@@ -147,7 +147,8 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	if ((code = apply_tool_limits(env)) != EXIT_OK)
 		goto fail;
 	if (with_audit && env->cfg.audit_file) {
-		env->audit = audit_open(env->cfg.audit_file, &err);
+		struct audit_opts ao = {.path = env->cfg.audit_file};
+		env->audit = audit_open(&ao, &err);
 		if (!env->audit) {
 			fprintf(stderr, "moat: %s\n", err.msg);
 			code = EXIT_RUNTIME;

@@ -23,10 +23,10 @@ struct audit {
 	bool warned;
 };
 
-struct audit *audit_open(const char *path, struct moat_err *err)
+struct audit *audit_open(const struct audit_opts *o, struct moat_err *err)
 {
 	struct audit *a;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(o->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0) {
 		moat_err_set(err, MOAT_EIO, "audit.file: cannot open for appending: %s",
@@ -53,8 +53,18 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
-void audit_record(struct audit *a, const char *tool, double duration_ms, const char *outcome,
-		  size_t bytes_out)
+void audit_reopen(struct audit *a)
+{
+	(void)a;
+}
+
+static void set_str(json_t *rec, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(rec, key, json_string(v));
+}
+
+void audit_write(struct audit *a, const struct audit_event *ev)
 {
 	struct timeval tv;
 	struct tm tm;
@@ -66,14 +76,28 @@ void audit_record(struct audit *a, const char *tool, double duration_ms, const c
 		return;
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)(tv.tv_usec / 1000) % 1000);
-	rec = json_pack("{s:s, s:s, s:f, s:s, s:I}", "time", when, "tool", tool, "duration_ms",
-			duration_ms, "outcome", outcome, "bytes_out", (json_int_t)bytes_out);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	rec = json_object();
 	if (!rec)
 		return;
-	line = json_dumps(rec, JSON_COMPACT);
+	set_str(rec, "time", when);
+	set_str(rec, "kind", ev->kind);
+	set_str(rec, "principal", ev->principal);
+	set_str(rec, "client", ev->client_name);
+	set_str(rec, "client_version", ev->client_version);
+	set_str(rec, "session", ev->session);
+	if (ev->request_id)
+		json_object_set(rec, "id", (json_t *)ev->request_id);
+	set_str(rec, "tool", ev->tool);
+	set_str(rec, "family", ev->family);
+	if (ev->touched)
+		json_object_set(rec, "touched", (json_t *)ev->touched);
+	set_str(rec, "outcome", ev->outcome);
+	set_str(rec, "rule", ev->rule);
+	json_object_set_new(rec, "duration_us", json_integer((json_int_t)ev->duration_us));
+	json_object_set_new(rec, "bytes_out", json_integer((json_int_t)ev->bytes_out));
+	line = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(rec);
 	if (!line)
 		return;

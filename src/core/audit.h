@@ -1,32 +1,74 @@
 /*
- * audit.h - one JSON line per tool call, to a configured file.
+ * audit.h - the audit trail (DESIGN.md §9): one JSON line per tool call,
+ * per resource read or listing, and per security event, hash-chained.
  *
- * A record holds the time (UTC, RFC 3339), the tool name, the duration in
- * milliseconds, the outcome ("ok", "error", "invalid", "cancelled",
- * "timeout", "limit", "denied"...) and the bytes of the response sent (the
- * whole JSON-RPC message; 0 when none was sent). Never argument
- * values, results or secrets. The file is opened append-only, mode 0600,
- * close-on-exec, before the sandbox is applied. Thread-safe.
+ * A record holds the time (UTC, RFC 3339 with microseconds), the kind
+ * ("call", "resource", "security"), the principal, the client's name and
+ * version from initialize, the session, the request id, the tool (or
+ * method), its family, what the call touched (callctx_touch), the outcome
+ * ("ok", "invalid", "denied", "limit", "timeout", "cancelled", ...), the
+ * stable id of the rule that refused it, the duration in microseconds, the
+ * bytes of the answer sent, and "prev": the SHA-256 (hex) of the previous
+ * line, so an edited, removed or reordered line breaks the chain
+ * (audit_verify). Never argument values, query text, contents, responses
+ * or secrets.
+ *
+ * The file is opened append-only, mode 0600, close-on-exec, and its
+ * directory is held open, before the sandbox is applied, so rotation by
+ * size and reopening on SIGHUP work under Landlock (the sandbox grants the
+ * directory the rights rotation needs). Thread-safe.
  */
 #ifndef MOAT_CORE_AUDIT_H
 #define MOAT_CORE_AUDIT_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "result.h"
 
 struct audit; /* opaque */
 
-/* audit_open - open (create) path for appending. Caller owns the result;
- * close with audit_close(). Returns NULL and fills err on failure. */
-struct audit *audit_open(const char *path, struct moat_err *err);
+/* Where and how to write. Strings are borrowed for the call only. */
+struct audit_opts {
+	const char *path;   /* absolute file path */
+	uint64_t max_bytes; /* rotate once the file would pass this; 0 = never */
+	unsigned keep;      /* rotated files kept (path.1 ... path.keep) */
+};
+
+/* One record. Every pointer is borrowed for the call; NULL leaves the
+ * field out. */
+struct audit_event {
+	const char *kind;           /* "call", "resource" or "security" */
+	const char *principal;      /* "local" on stdio */
+	const char *client_name;    /* clientInfo.name from initialize */
+	const char *client_version; /* clientInfo.version */
+	const char *session;        /* the session id */
+	const json_t *request_id;   /* the JSON-RPC id */
+	const char *tool;           /* tool name, or the method for resources */
+	const char *family;         /* "fs", "sql", "git", "http", ... */
+	const json_t *touched;      /* object filled through callctx_touch */
+	const char *outcome;        /* "ok" or moat_rc_name() of the failure */
+	const char *rule;           /* stable rule id of a refusal */
+	uint64_t duration_us;
+	size_t bytes_out;           /* the whole JSON-RPC answer; 0 when none */
+};
+
+/* audit_open - open (create) o->path for appending and continue its hash
+ * chain from its last line. Caller owns the result; close with
+ * audit_close(). Returns NULL and fills err (naming the file) on failure. */
+struct audit *audit_open(const struct audit_opts *o, struct moat_err *err);
 
 /* audit_close - flush and close. Accepts NULL. */
 void audit_close(struct audit *a);
 
-/* audit_record - append one record. a may be NULL (auditing off). tool is
- * borrowed. Write failures are logged once to stderr, never fatal. */
-void audit_record(struct audit *a, const char *tool, double duration_ms, const char *outcome,
-		  size_t bytes_out);
+/* audit_write - append one record. a may be NULL (auditing off). Write
+ * failures are logged once to stderr, never fatal. Thread-safe. */
+void audit_write(struct audit *a, const struct audit_event *ev);
+
+/* audit_reopen - reopen the file by name (after SIGHUP: an outside tool
+ * rotated it); the chain continues. Thread-safe; a may be NULL. */
+void audit_reopen(struct audit *a);
 
 #endif

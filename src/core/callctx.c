@@ -8,6 +8,7 @@
 
 #include "jsonrpc.h"
 #include "limits_cfg.h"
+#include "text.h"
 
 void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
 		  size_t output_budget)
@@ -25,6 +26,62 @@ void callctx_release(struct call_ctx *ctx)
 {
 	json_decref(ctx->progress_token);
 	ctx->progress_token = NULL;
+	json_decref(ctx->touched);
+	ctx->touched = NULL;
+}
+
+#define TOUCH_VALUE_MAX 256
+#define TOUCH_LIST_MAX 32
+
+/* A new JSON string of value, cut and repaired for the audit trail. */
+static json_t *touch_value(const char *value)
+{
+	size_t n = text_utf8_prefix(value, TOUCH_VALUE_MAX);
+	size_t len = 0;
+	char *fixed;
+	json_t *v;
+
+	if (text_utf8_valid(value, n))
+		return json_stringn(value, n);
+	fixed = text_utf8_repair(value, n, true, &len);
+	v = fixed ? json_stringn(fixed, len) : NULL;
+	free(fixed);
+	return v;
+}
+
+void callctx_touch(struct call_ctx *ctx, const char *key, const char *value)
+{
+	if (!ctx || !key || !value)
+		return;
+	if (!ctx->touched && !(ctx->touched = json_object()))
+		return;
+	json_object_set_new(ctx->touched, key, touch_value(value));
+}
+
+void callctx_touch_add(struct call_ctx *ctx, const char *key, const char *value)
+{
+	json_t *arr, *v;
+	size_t i;
+	json_t *el;
+
+	if (!ctx || !key || !value)
+		return;
+	if (!ctx->touched && !(ctx->touched = json_object()))
+		return;
+	arr = json_object_get(ctx->touched, key);
+	if (!json_is_array(arr)) {
+		arr = json_array();
+		if (!arr || json_object_set_new(ctx->touched, key, arr) != 0)
+			return;
+	}
+	if (json_array_size(arr) >= TOUCH_LIST_MAX || !(v = touch_value(value)))
+		return;
+	json_array_foreach(arr, i, el)
+		if (json_equal(el, v)) {
+			json_decref(v);
+			return;
+		}
+	json_array_append_new(arr, v);
 }
 
 void callctx_cancel(struct call_ctx *ctx)
@@ -37,7 +94,7 @@ enum moat_rc callctx_check(struct call_ctx *ctx, struct moat_err *err)
 	if (atomic_load(&ctx->cancelled))
 		return moat_err_set(err, MOAT_ECANCELLED, "call cancelled (by the client, or the server is shutting down)");
 	if (ctx->deadline_ns && moat_now_ns() >= ctx->deadline_ns)
-		return moat_err_set(err, MOAT_ETIMEOUT,
+		return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
 				    "call exceeded its deadline (limits.call_timeout_ms = %u)",
 				    ctx->timeout_ms);
 	return MOAT_OK;

@@ -35,6 +35,11 @@ struct call_ctx {
 	bool sent_progress;
 	callctx_notify_fn notify;
 	void *sink;
+	/* What the call touched, for the audit trail (DESIGN.md §9): an
+	 * object the handler fills through callctx_touch*(); owned, NULL until
+	 * the first touch. Never argument values beyond the names listed in
+	 * callctx_touch's comment. */
+	json_t *touched;
 };
 
 /* callctx_init - zero ctx and set the tool, the deadline (timeout_ms from
@@ -42,7 +47,8 @@ struct call_ctx {
 void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
 		  size_t output_budget);
 
-/* callctx_release - drop the progress token reference. */
+/* callctx_release - drop the progress token reference and the touched
+ * record. */
 void callctx_release(struct call_ctx *ctx);
 
 /* callctx_cancel - mark the call cancelled. Thread-safe. */
@@ -62,6 +68,25 @@ enum moat_rc callctx_check(struct call_ctx *ctx, struct moat_err *err);
  * dropped for revisions that do not carry it.
  */
 void callctx_progress(struct call_ctx *ctx, double progress, double total, const char *message);
+
+/*
+ * callctx_touch - record in ctx->touched that the call touched value under
+ * key (replacing an earlier value). What a family records, by key:
+ *   fs:    "root" (the root's name), "path" (relative to the root)
+ *   sql:   "database", "tables" (callctx_touch_add, one per table)
+ *   git:   "repository", "commit" (the resolved commit id)
+ *   http:  "api", "method", "path" (the path template), "host"
+ * Only names of things inside the configured scope: never an argument value
+ * beyond these, never query text, contents or secrets. value is copied,
+ * cut to 256 bytes on a UTF-8 boundary, invalid UTF-8 replaced. key and
+ * value are borrowed. Call from the handler's thread only; a failed
+ * allocation loses the note, never the call.
+ */
+void callctx_touch(struct call_ctx *ctx, const char *key, const char *value);
+
+/* callctx_touch_add - append value to the array under key (at most 32
+ * distinct entries; a repeat is dropped). Same rules as callctx_touch. */
+void callctx_touch_add(struct call_ctx *ctx, const char *key, const char *value);
 
 /* What a handler returns. content is an array of MCP content blocks;
  * structured is the structuredContent object (tools with an outputSchema). */

@@ -23,6 +23,7 @@ struct registry {
 	uint16_t *ports; /* TCP connect grants */
 	size_t nports;
 	uint32_t default_per_minute;
+	const char *family; /* static; stamped on tools added from now on */
 };
 
 struct registry *registry_new(uint32_t tool_calls_per_minute)
@@ -98,6 +99,11 @@ static enum moat_rc compile_object_schema(const json_t *doc, const char *what, c
 	return MOAT_OK;
 }
 
+void registry_set_family(struct registry *r, const char *name)
+{
+	r->family = name;
+}
+
 enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, struct moat_err *err)
 {
 	struct tool *t = NULL;
@@ -136,6 +142,8 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 	t->fast = spec->fast;
 	t->handler = spec->handler;
 	t->data = spec->data;
+	t->nul_ok = spec->nul_ok;
+	t->family = r->family;
 	if (!t->input_schema || (spec->output_schema && !t->output_schema) || !t->name ||
 	    (spec->title && !t->title) || !t->description) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");

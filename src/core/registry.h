@@ -79,6 +79,13 @@ struct tool_spec {
 	tool_fast_fn fast;         /* may be NULL */
 	tool_handler_fn handler;
 	void *data;                /* borrowed; the provider frees it */
+	/* Names of the properties (at any depth; an array's items count as
+	 * the array's property) whose string values may hold NUL bytes, such
+	 * as file content a write tool stores: a NULL-terminated static list,
+	 * or NULL. Every other string argument holding a NUL byte is refused
+	 * before the handler runs ("/path: contains a NUL byte"), so a
+	 * handler reading json_string_value() never sees a cut string. */
+	const char *const *nul_ok;
 };
 
 struct tool {
@@ -95,6 +102,8 @@ struct tool {
 	tool_fast_fn fast;
 	tool_handler_fn handler;
 	void *data;
+	const char *const *nul_ok; /* static, see tool_spec */
+	const char *family;        /* static: the family that registered it */
 	struct token_bucket bucket;
 };
 
@@ -195,6 +204,11 @@ enum moat_rc registry_grant_port(struct registry *r, uint16_t port, struct moat_
 /* registry_port_count / registry_port_at - the recorded ports. */
 size_t registry_port_count(const struct registry *r);
 uint16_t registry_port_at(const struct registry *r, size_t i);
+
+/* registry_set_family - name (static storage) the family whose tools
+ * registry_add registers from now on (the audit trail records it).
+ * Start-up only. */
+void registry_set_family(struct registry *r, const char *name);
 
 /* registry_find - the tool called name, or NULL. Borrowed from r. */
 struct tool *registry_find(const struct registry *r, const char *name);

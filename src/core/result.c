@@ -19,11 +19,27 @@ enum moat_rc moat_err_set(struct moat_err *err, enum moat_rc rc, const char *fmt
 	return rc;
 }
 
+enum moat_rc moat_err_rule(struct moat_err *err, enum moat_rc rc, const char *rule,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return rc;
+	err->rc = rc;
+	err->rule = rule;
+	va_start(ap, fmt);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 void moat_err_clear(struct moat_err *err)
 {
 	if (!err)
 		return;
 	err->rc = MOAT_OK;
+	err->rule = NULL;
 	err->msg[0] = '\0';
 }
 

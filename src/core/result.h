@@ -32,17 +32,32 @@ enum moat_rc {
 /* Error detail. Caller-owned; rc mirrors the returned code. */
 struct moat_err {
 	enum moat_rc rc;
+	const char *rule; /* stable id of the rule that refused ("fs.outside_root",
+			     "sql.read_only", "limits.rate" ...; docs/audit.md lists
+			     them), static storage, or NULL: the audit trail records it */
 	char msg[MOAT_ERR_MSG_MAX];
 };
 
 /*
  * moat_err_set - record rc and a printf-style message in err (err may be
- * NULL). The message is truncated to MOAT_ERR_MSG_MAX-1 bytes. Returns rc so
+ * NULL). The message is truncated to MOAT_ERR_MSG_MAX-1 bytes. err->rule is
+ * kept, so a caller that rewraps an inner message ("%s: %s") keeps the rule
+ * the inner call recorded. Returns rc so
  * callers can write `return moat_err_set(err, MOAT_EINVAL, "...")`.
  * Thread-safe (touches only *err).
  */
 enum moat_rc moat_err_set(struct moat_err *err, enum moat_rc rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * moat_err_rule - as moat_err_set, and also record the stable id of the rule
+ * that refused (rule: static storage, e.g. "fs.outside_root"). Use it where
+ * a policy, a limit or a validation refuses; plain failures (I/O, upstream
+ * errors) use moat_err_set and leave the rule NULL. Thread-safe (touches
+ * only *err).
+ */
+enum moat_rc moat_err_rule(struct moat_err *err, enum moat_rc rc, const char *rule,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* moat_err_clear - reset err to MOAT_OK with an empty message. Accepts NULL. */
 void moat_err_clear(struct moat_err *err);

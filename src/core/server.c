@@ -37,6 +37,7 @@ struct call {
 	json_t *args;
 	char key[128];
 	bool client_cancelled; /* guarded by s->lock */
+	const char *rule;      /* the refusing rule's id, for the audit trail */
 	struct call_ctx ctx;
 };
 
@@ -61,6 +62,9 @@ struct server {
 	bool client_roots;  /* the client declared the roots capability */
 	unsigned roots_seq; /* id of the latest roots/list we sent */
 	struct rjob *rjobs; /* resource reads and listings in flight */
+	char session[33];   /* random, for the audit trail */
+	char *client_name;  /* clientInfo from initialize; owned; set once */
+	char *client_version;
 };
 
 /* A resources/list or resources/read running on a worker. */
@@ -169,6 +173,47 @@ static void log_forward(void *ctx, enum log_level level, const char *msg)
 	send_json(ctx, rpc_notification("notifications/message", params));
 }
 
+/* Write one audit record for a request of this session. id, touched and
+ * rule may be NULL. */
+static void audit_req(struct server *s, const char *kind, const json_t *id, const char *tool,
+		      const char *family, const json_t *touched, const char *outcome,
+		      const char *rule, uint64_t duration_ns, size_t bytes)
+{
+	struct audit_event ev = {
+		.kind = kind,
+		.principal = "local",
+		.client_name = s->client_name,
+		.client_version = s->client_version,
+		.session = s->session,
+		.request_id = id,
+		.tool = tool,
+		.family = family,
+		.touched = touched,
+		.outcome = outcome,
+		.rule = rule,
+		.duration_us = duration_ns / 1000u,
+		.bytes_out = bytes,
+	};
+
+	audit_write(s->opts.audit, &ev);
+}
+
+/* A random session id (32 hex digits) for the audit trail. */
+static void new_session_id(char out[33])
+{
+	unsigned char r[16] = {0};
+	FILE *f = fopen("/dev/urandom", "rbe");
+
+	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+		uint64_t t = moat_now_ns();
+		memcpy(r, &t, sizeof(t));
+	}
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
 /* ---- lifecycle ------------------------------------------------------- */
 
 struct server *server_new(const struct server_opts *opts, struct registry *reg,
@@ -195,6 +240,7 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	pthread_cond_init(&s->calls_ended, NULL);
 	s->version = MCP_VERSION_LATEST;
 	s->features = mcp_features_of(s->version);
+	new_session_id(s->session);
 	return s;
 }
 
@@ -231,6 +277,8 @@ void server_free(struct server *s)
 		return;
 	pool_free(s->pool);
 	json_decref(s->empty_args);
+	free(s->client_name);
+	free(s->client_version);
 	bucket_destroy(&s->global_bucket);
 	pthread_cond_destroy(&s->calls_ended);
 	pthread_mutex_destroy(&s->lock);
@@ -278,6 +326,9 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	v = mcp_negotiate(json_string_value(pv));
 	s->client_roots = json_is_object(json_object_get(caps, "roots"));
+	s->client_name = strdup(json_string_value(json_object_get(ci, "name")));
+	if (json_is_string(json_object_get(ci, "version")))
+		s->client_version = strdup(json_string_value(json_object_get(ci, "version")));
 	s->version = v;
 	s->features = mcp_features_of(v);
 	s->initialized = true;
@@ -342,13 +393,14 @@ static json_t *error_result(struct server *s, const char *msg)
 }
 
 /* A call refused before it ran: answer with isError and audit it. */
-static void refuse_call(struct server *s, struct batch *b, json_t *id, const char *tool,
-			enum moat_rc rc, const char *msg)
+static void refuse_call(struct server *s, struct batch *b, json_t *id, const struct tool *t,
+			enum moat_rc rc, const char *rule, const char *msg)
 {
 	json_t *res = error_result(s, msg);
+	const char *tool = t->name;
 	size_t bytes = json_dumpb(res, NULL, 0, JSON_COMPACT);
 
-	audit_record(s->opts.audit, tool, 0.0, outcome_of(rc), bytes);
+	audit_req(s, "call", id, tool, t->family, NULL, outcome_of(rc), rule, 0, bytes);
 	log_debug("tool %s refused: %s", tool, moat_rc_name(rc));
 	reply(s, b, rpc_result(id, res));
 }
@@ -369,8 +421,8 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 		}
 		if (!schema_validate(c->tool->output, tr->structured, &se)) {
 			schema_error_format(&se, where, sizeof(where));
-			*rc = moat_err_set(err, MOAT_EINTERNAL,
-					   "tool result does not match its outputSchema: %s", where);
+			*rc = moat_err_rule(err, MOAT_EINTERNAL, "schema.output",
+					    "tool result does not match its outputSchema: %s", where);
 			return NULL;
 		}
 	}
@@ -396,7 +448,8 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 {
 	struct server *s = c->s;
 	bool cancelled;
-	double ms = (double)(moat_now_ns() - c->ctx.start_ns) / 1e6;
+	uint64_t ns = moat_now_ns() - c->ctx.start_ns;
+	double ms = (double)ns / 1e6;
 	struct wire w;
 	json_t *msg = NULL;
 
@@ -430,12 +483,14 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 			wire_release(&w);
 			json_decref(msg);
 			rc = MOAT_ELIMIT;
+			c->rule = "limits.output";
 			msg = rpc_result(c->id, error_result(s, text));
 			if (msg)
 				wire_encode(&w, msg);
 		}
 	}
-	audit_record(s->opts.audit, c->tool->name, ms, outcome_of(rc), w.len);
+	audit_req(s, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
+		  outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, outcome_of(rc), ms, w.len);
 	if (c->batch) {
 		reply(s, c->batch, msg); /* the batch serializes its array itself */
@@ -463,6 +518,7 @@ static void complete_call(struct call *c, struct tool_result *tr, enum moat_rc r
 	if (rc != MOAT_OK) {
 		if (err->msg[0] == '\0')
 			moat_err_set(err, rc, "tool failed (%s)", moat_rc_name(rc));
+		c->rule = err->rule;
 		res = error_result(s, err->msg);
 	}
 	tool_result_clear(tr);
@@ -539,14 +595,14 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	if (!schema_validate(t->input, args ? args : empty_object, &se)) {
 		schema_error_format(&se, where, sizeof(where));
 		snprintf(msg, sizeof(msg), "invalid arguments: %s", where);
-		refuse_call(s, b, m->id, t->name, MOAT_EINVAL, msg);
+		refuse_call(s, b, m->id, t, MOAT_EINVAL, "schema.invalid", msg);
 		return;
 	}
 	uint64_t now = moat_now_ns();
 	if (!bucket_take(&s->global_bucket, now)) {
 		snprintf(msg, sizeof(msg), "rate limit: limits.calls_per_minute (%u) reached; retry later",
 			 s->opts.limits.calls_per_minute);
-		refuse_call(s, b, m->id, t->name, MOAT_ELIMIT, msg);
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.rate", msg);
 		return;
 	}
 	if (!bucket_take(&t->bucket, now)) {
@@ -554,7 +610,7 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 			 "rate limit: limits.tools.%s.calls_per_minute (default "
 			 "limits.tool_calls_per_minute) reached; retry later",
 			 t->name);
-		refuse_call(s, b, m->id, t->name, MOAT_ELIMIT, msg);
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.tool_rate", msg);
 		return;
 	}
 
@@ -583,10 +639,11 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	c->ctx.sink = s;
 
 	pthread_mutex_lock(&s->lock);
-	const char *refusal = NULL;
+	const char *refusal = NULL, *rrule = "limits.concurrency";
 	enum moat_rc rrc = MOAT_ELIMIT;
 	if (s->shutting_down) {
 		refusal = "server is shutting down";
+		rrule = "server.shutting_down";
 		rrc = MOAT_ECANCELLED;
 	} else if (s->inflight_count >= s->opts.limits.max_concurrent_calls) {
 		snprintf(msg, sizeof(msg),
@@ -616,7 +673,7 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		json_decref(c->id);
 		json_decref(c->args);
 		free(c);
-		refuse_call(s, b, m->id, t->name, rrc, refusal);
+		refuse_call(s, b, m->id, t, rrc, rrule, refusal);
 		return;
 	}
 	if (try_fast(c))

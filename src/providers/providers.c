@@ -43,7 +43,9 @@ enum moat_rc providers_init(struct registry *reg, const struct moat_config *cfg,
 		enum moat_rc rc;
 		if (!section)
 			continue;
+		registry_set_family(reg, all[i]->name);
 		rc = all[i]->init(reg, section, cfg, err);
+		registry_set_family(reg, NULL);
 		if (rc) {
 			char inner[MOAT_ERR_MSG_MAX];
 			snprintf(inner, sizeof(inner), "%s", err->msg);
