@@ -19,6 +19,22 @@ void frame_free(struct frame_reader *fr)
 	fr->len = fr->cap = fr->scan = fr->start = fr->consumed = 0;
 }
 
+/* Keep the start of an oversized line that begins at buf[start]. */
+static void keep_head(struct frame_reader *fr, size_t avail)
+{
+	fr->head_len = avail < FRAME_HEAD_MAX ? avail : FRAME_HEAD_MAX;
+	memcpy(fr->head, fr->buf + fr->start, fr->head_len);
+}
+
+/* A line of only blanks (what a person typing or a sloppy client sends). */
+static bool blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
 /* Remove the line handed out by the previous frame_next(). */
 static void drop_consumed(struct frame_reader *fr)
 {
@@ -74,6 +90,7 @@ enum frame_status frame_next(struct frame_reader *fr, const char **line, size_t 
 			if (fr->len - fr->start > fr->max_bytes + 1) {
 				/* Oversized and unterminated: drop what is held and
 				 * discard the rest of the line as it arrives. */
+				keep_head(fr, fr->len - fr->start);
 				fr->len = fr->start = fr->scan = 0;
 				fr->discarding = true;
 				return FRAME_TOO_LARGE;
@@ -84,9 +101,11 @@ enum frame_status frame_next(struct frame_reader *fr, const char **line, size_t 
 		fr->consumed = l + 1;
 		if (l > 0 && fr->buf[fr->start + l - 1] == '\r')
 			l--;
-		if (l > fr->max_bytes)
+		if (l > fr->max_bytes) {
+			keep_head(fr, l);
 			return FRAME_TOO_LARGE;
-		if (l == 0) {
+		}
+		if (l == 0 || blank(fr->buf + fr->start, l)) {
 			drop_consumed(fr);
 			continue;
 		}
@@ -94,6 +113,12 @@ enum frame_status frame_next(struct frame_reader *fr, const char **line, size_t 
 		*len = l;
 		return FRAME_LINE;
 	}
+}
+
+const char *frame_head(const struct frame_reader *fr, size_t *len)
+{
+	*len = fr->head_len;
+	return fr->head;
 }
 
 size_t frame_pending(const struct frame_reader *fr)

@@ -6,8 +6,10 @@
  * buffer then never holds more than max_bytes plus one pushed chunk. A line
  * longer than max_bytes is discarded as it arrives, never buffered whole, and
  * reported once as FRAME_TOO_LARGE so the server can answer with an error and
- * keep serving. Empty lines and a trailing '\r' are dropped. Not thread-safe:
- * one reader per stream.
+ * keep serving; the first FRAME_HEAD_MAX bytes of such a line are kept
+ * (frame_head) so the server can read its id and answer with it. Lines
+ * holding only blanks (space, tab, CR) are dropped like empty lines, and so
+ * is a trailing '\r'. Not thread-safe: one reader per stream.
  */
 #ifndef MOAT_CORE_FRAMING_H
 #define MOAT_CORE_FRAMING_H
@@ -21,6 +23,8 @@ enum frame_status {
 	FRAME_TOO_LARGE, /* a line exceeded max_bytes and was dropped */
 };
 
+#define FRAME_HEAD_MAX 1024
+
 struct frame_reader {
 	char *buf;
 	size_t start;     /* offset of the first byte not yet handed out */
@@ -30,6 +34,8 @@ struct frame_reader {
 	size_t max_bytes; /* bound on one line */
 	size_t consumed;  /* bytes of the previously returned line to drop */
 	bool discarding;  /* inside an oversized line */
+	char head[FRAME_HEAD_MAX]; /* start of the last oversized line */
+	size_t head_len;
 };
 
 /* frame_init - prepare fr for lines of at most max_bytes. No allocation yet. */
@@ -49,6 +55,10 @@ bool frame_push(struct frame_reader *fr, const char *data, size_t n);
  * fr's buffer and stays valid until the next frame_push/frame_next call.
  */
 enum frame_status frame_next(struct frame_reader *fr, const char **line, size_t *len);
+
+/* frame_head - after FRAME_TOO_LARGE: the first bytes of the dropped line
+ * (at most FRAME_HEAD_MAX), valid until the next frame_push/frame_next. */
+const char *frame_head(const struct frame_reader *fr, size_t *len);
 
 /* frame_pending - bytes held that do not yet form a complete line. */
 size_t frame_pending(const struct frame_reader *fr);

@@ -55,9 +55,12 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 	if (!rpc_depth_ok(buf, len, max_depth))
 		return moat_err_set(err, MOAT_ELIMIT,
 				    "message nests deeper than limits.max_json_depth (%zu)", max_depth);
-	/* Strict: JSON_REJECT_DUPLICATES; jansson rejects bad UTF-8, NaN,
-	 * \u0000 (no JSON_ALLOW_NUL) and trailing data (no JSON_DISABLE_EOF_CHECK). */
-	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	/* Strict: JSON_REJECT_DUPLICATES; jansson rejects bad UTF-8, NaN and
+	 * trailing data (no JSON_DISABLE_EOF_CHECK). \u0000 in a string value
+	 * is valid JSON and parsed (JSON_ALLOW_NUL): the rule that applies
+	 * refuses it by name, with the request's id (rpc_find_nul). */
+	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
+			 &jerr);
 	if (!doc) {
 		/* jerr.text may quote input for some errors; keep only the rule. */
 		const char *rule = "invalid JSON";
@@ -67,8 +70,8 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 			rule = "invalid UTF-8";
 		else if (strstr(jerr.text, "end of file expected"))
 			rule = "trailing data after the JSON value";
-		else if (strstr(jerr.text, "\\u0000"))
-			rule = "\\u0000 is not allowed in strings";
+		else if (strstr(jerr.text, "NUL") || strstr(jerr.text, "\\u0000"))
+			rule = "\\u0000 is not allowed in object keys";
 		else if (strstr(jerr.text, "too big"))
 			rule = "number out of range";
 		return moat_err_set(err, MOAT_EINVAL, "parse error: %s at byte %d", rule,

@@ -3,7 +3,7 @@
  *
  * rpc_parse() enforces moat's input rules before jansson is allowed to work
  * hard: the size limit first, then a linear pre-scan of the nesting depth,
- * then a strict parse (duplicate keys, invalid UTF-8, NaN/Infinity, \u0000
+ * then a strict parse (duplicate keys, invalid UTF-8, NaN/Infinity, \u0000 in keys
  * and trailing garbage are all parse errors). rpc_classify() then checks the
  * JSON-RPC shape of one message. The builders return new references that the
  * caller owns. Everything here is pure and thread-safe.

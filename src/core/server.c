@@ -18,6 +18,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "pool.h"
+#include "rpc_scan.h"
 #include "text.h"
 #include "version.h"
 #include "wire.h"
@@ -592,6 +593,13 @@ static void do_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 			    "invalid request: a tools/call id must serialize to at most 127 bytes");
 		return;
 	}
+	if (args && rpc_find_nul(args, t->nul_ok, where, sizeof(where))) {
+		snprintf(msg, sizeof(msg),
+			 "invalid arguments: %.*s: contains a NUL byte (not allowed in this argument)",
+			 400, where);
+		refuse_call(s, b, m->id, t, MOAT_EINVAL, "schema.nul_byte", msg);
+		return;
+	}
 	if (!schema_validate(t->input, args ? args : empty_object, &se)) {
 		schema_error_format(&se, where, sizeof(where));
 		snprintf(msg, sizeof(msg), "invalid arguments: %s", where);
@@ -889,11 +897,36 @@ static void do_resource_templates(struct server *s, struct batch *b, struct rpc_
 
 /* ---- dispatch -------------------------------------------------------- */
 
+/* True when a string in m's params holds a NUL byte (its pointer, relative
+ * to params, in where). A tools/call's arguments are left to the call,
+ * which knows the tool's nul_ok properties. */
+static bool params_nul(const struct rpc_msg *m, char *where, size_t n)
+{
+	const char *key;
+	json_t *v;
+
+	if (!m->params)
+		return false;
+	if (strcmp(m->method, "tools/call") != 0)
+		return rpc_find_nul(m->params, NULL, where, n);
+	json_object_foreach(m->params, key, v) {
+		int used;
+		if (strcmp(key, "arguments") == 0)
+			continue;
+		used = snprintf(where, n, "/%.*s", 32, key);
+		if (used < 0 || (size_t)used >= n)
+			used = 0;
+		if (rpc_find_nul(v, NULL, where + used, n - (size_t)used))
+			return true;
+	}
+	return false;
+}
+
 static void handle_one(struct server *s, json_t *msg, struct batch *b)
 {
 	struct moat_err err = {0};
 	struct rpc_msg m;
-	char text[160];
+	char text[240], where[160];
 	bool ready;
 
 	if (rpc_classify(msg, &m, &err)) {
@@ -901,8 +934,29 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (m.kind == RPC_RESPONSE) {
-		handle_response(s, msg, &m);
+		if (rpc_find_nul(msg, NULL, where, sizeof(where)))
+			log_warn("ignoring a response holding a NUL byte at %s", where);
+		else
+			handle_response(s, msg, &m);
 		reply(s, b, NULL);
+		return;
+	}
+	if (strlen(m.method) != json_string_length(json_object_get(msg, "method"))) {
+		if (m.kind == RPC_REQUEST)
+			reply_error(s, b, m.id, RPC_INVALID_REQUEST,
+				    "invalid request: method contains a NUL byte");
+		else
+			reply(s, b, NULL);
+		return;
+	}
+	if (params_nul(&m, where, sizeof(where))) {
+		if (m.kind == RPC_REQUEST) {
+			snprintf(text, sizeof(text), "invalid params: /params%s: contains a NUL byte",
+				 where);
+			reply_error(s, b, m.id, RPC_INVALID_PARAMS, text);
+		} else {
+			reply(s, b, NULL);
+		}
 		return;
 	}
 	if (m.kind == RPC_NOTIFICATION) {
@@ -993,7 +1047,11 @@ void server_handle(struct server *s, const char *buf, size_t len)
 
 	if (rpc_parse(buf, len, s->opts.limits.max_message_bytes, s->opts.limits.max_json_depth,
 		      &msg, &err)) {
-		reply_error(s, NULL, NULL, RPC_PARSE_ERROR, err.msg);
+		/* Refused before a full parse: answer with the id when a
+		 * bounded scan can read it, so the client's call completes. */
+		json_t *id = rpc_scan_id(buf, len);
+		reply_error(s, NULL, id, RPC_PARSE_ERROR, err.msg);
+		json_decref(id);
 		return;
 	}
 	if (json_is_array(msg))
@@ -1003,11 +1061,13 @@ void server_handle(struct server *s, const char *buf, size_t len)
 	json_decref(msg);
 }
 
-void server_reject_oversized(struct server *s)
+void server_reject_oversized(struct server *s, const char *head, size_t head_len)
 {
 	char text[128];
+	json_t *id = head ? rpc_scan_id(head, head_len) : NULL;
 
 	snprintf(text, sizeof(text), "parse error: message exceeds limits.max_message_bytes (%zu)",
 		 s->opts.limits.max_message_bytes);
-	reply_error(s, NULL, NULL, RPC_PARSE_ERROR, text);
+	reply_error(s, NULL, id, RPC_PARSE_ERROR, text);
+	json_decref(id);
 }

@@ -71,8 +71,9 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 void server_handle(struct server *s, const char *buf, size_t len);
 
 /* server_reject_oversized - answer a frame the transport dropped because it
- * exceeded limits.max_message_bytes. */
-void server_reject_oversized(struct server *s);
+ * exceeded limits.max_message_bytes; head[0..head_len) is the start of that
+ * frame (borrowed; may be NULL), scanned for an id to answer with. */
+void server_reject_oversized(struct server *s, const char *head, size_t head_len);
 
 /*
  * server_shutdown - refuse new calls, cancel those in flight and wait up to

@@ -313,8 +313,11 @@ static enum read_end read_loop(struct loop *l)
 
 			if (st == FRAME_NONE)
 				break;
-			if (st == FRAME_TOO_LARGE)
-				server_reject_oversized(l->s);
+			if (st == FRAME_TOO_LARGE) {
+				size_t hl;
+				const char *head = frame_head(&l->fr, &hl);
+				server_reject_oversized(l->s, head, hl);
+			}
 			else
 				server_handle(l->s, line, len);
 			pthread_mutex_lock(&l->lock);

@@ -61,6 +61,25 @@ static void test_oversized_terminated(void **state)
 	frame_free(&fr);
 }
 
+static void test_blank_lines_and_head(void **state)
+{
+	struct frame_reader fr;
+	const char *line, *head;
+	size_t len, hl;
+	const char *big = "{\"id\":\"x\",\"p\":\"yyyyyyyyyyyyyyyyyyyy\"}\n";
+
+	frame_init(&fr, 16);
+	assert_true(frame_push(&fr, "  \t \r\n \n\t\n{}\n", 13));
+	expect_line(&fr, "{}"); /* blank lines dropped like empty ones */
+	assert_int_equal(frame_next(&fr, &line, &len), FRAME_NONE);
+	assert_true(frame_push(&fr, big, strlen(big)));
+	assert_int_equal(frame_next(&fr, &line, &len), FRAME_TOO_LARGE);
+	head = frame_head(&fr, &hl);
+	assert_int_equal(hl, strlen(big) - 1);
+	assert_memory_equal(head, big, hl);
+	frame_free(&fr);
+}
+
 static void test_oversized_streamed(void **state)
 {
 	struct frame_reader fr;
@@ -104,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_terminated),
 		cmocka_unit_test(test_oversized_streamed),
 		cmocka_unit_test(test_exact_limit),
+		cmocka_unit_test(test_blank_lines_and_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

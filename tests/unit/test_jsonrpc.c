@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "jsonrpc.h"
+#include "rpc_scan.h"
 
 static enum moat_rc parse(const char *s, json_t **out, struct moat_err *err)
 {
@@ -38,7 +39,12 @@ static void test_strict_parse(void **state)
 	expect_parse_error("{\"a\":\"\xff\"}", "invalid UTF-8");
 	expect_parse_error("{\"a\":NaN}", "invalid JSON");
 	expect_parse_error("{\"a\":1} x", "trailing data");
-	expect_parse_error("{\"a\":\"\\u0000\"}", "\\u0000");
+	expect_parse_error("{\"a\\u0000\":1}", "\\u0000 is not allowed in object keys");
+	/* \u0000 in a string value is valid JSON: parsed, refused later by
+	 * the rule that applies (rpc_find_nul). */
+	assert_int_equal(parse("{\"a\":\"x\\u0000y\"}", &doc, &err), MOAT_OK);
+	assert_int_equal(json_string_length(json_object_get(doc, "a")), 3);
+	json_decref(doc);
 	expect_parse_error("{\"a\":", "invalid JSON");
 	expect_parse_error("{\"a\":123456789012345678901234567890}", "number out of range");
 }
@@ -132,6 +138,63 @@ static void test_classify(void **state)
 			   "\"method\" is missing", true);
 }
 
+static void expect_id(const char *input, const char *want)
+{
+	json_t *id = rpc_scan_id(input, strlen(input));
+	char *text = id ? json_dumps(id, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+	if (!want)
+		assert_null(id);
+	else
+		assert_string_equal(text ? text : "(none)", want);
+	free(text);
+	json_decref(id);
+}
+
+static void test_scan_id(void **state)
+{
+	char deep[4096];
+	size_t n = 0;
+
+	expect_id("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"x\"}", "7");
+	expect_id("{\"id\":\"abc\",\"x\":", "\"abc\""); /* cut after the id */
+	expect_id("  {\"params\":{\"id\":1,\"a\":[\"}\",{}]},\"id\":-3}", "-3");
+	expect_id("{\"\\u0069d\":5}", "5");            /* an escaped key */
+	expect_id("{\"id\":1,\"id\":2}", NULL);        /* two ids */
+	expect_id("{\"id\":1.5}", NULL);                 /* not an integer */
+	expect_id("{\"id\":null}", NULL);
+	expect_id("{\"id\":{\"a\":1}}", NULL);
+	expect_id("[{\"id\":1}]", NULL);                 /* a batch: no single id */
+	expect_id("{\"id\":12", NULL);                   /* cut inside the id */
+	expect_id("{\"a\" 1, \"id\":2}", NULL);          /* malformed before it */
+	expect_id("", NULL);
+	/* Nested far deeper than any depth limit, the id after it. */
+	n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"params\":");
+	for (int i = 0; i < 1000; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 1000; i++)
+		deep[n++] = ']';
+	snprintf(deep + n, sizeof(deep) - n, ",\"id\":\"deep\"}");
+	expect_id(deep, "\"deep\"");
+}
+
+static void test_find_nul(void **state)
+{
+	static const char *const ok[] = {"content", NULL};
+	char where[64];
+	json_t *v = json_loads("{\"a\":{\"b/c\":[\"x\",\"y\\u0000\"]},\"content\":\"\\u0000\"}",
+			       JSON_ALLOW_NUL, NULL);
+
+	assert_true(rpc_find_nul(v, ok, where, sizeof(where)));
+	assert_string_equal(where, "/a/b~1c/1");
+	json_decref(v);
+	v = json_loads("{\"a\":[\"x\"],\"content\":[\"\\u0000\"]}", JSON_ALLOW_NUL, NULL);
+	assert_false(rpc_find_nul(v, ok, where, sizeof(where)));
+	assert_true(rpc_find_nul(v, NULL, where, sizeof(where)));
+	assert_string_equal(where, "/content/0");
+	json_decref(v);
+}
+
 static void test_builders(void **state)
 {
 	json_t *id = json_integer(3);
@@ -172,6 +235,8 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_builders),
+		cmocka_unit_test(test_scan_id),
+		cmocka_unit_test(test_find_nul),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -339,6 +339,11 @@ static void test_error_codes(void **state)
 	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":1,");
 	r = last_msg(h);
 	assert_int_equal(error_code(r), RPC_PARSE_ERROR);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), 1); /* read by the scan */
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",");
+	r = last_msg(h);
+	assert_int_equal(error_code(r), RPC_PARSE_ERROR);
 	assert_true(json_is_null(json_object_get(r, "id")));
 	json_decref(r);
 	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":2}");
@@ -362,10 +367,32 @@ static void test_error_codes(void **state)
 	r = wait_id(h, 6, 1000);
 	assert_int_equal(error_code(r), RPC_INVALID_PARAMS);
 	json_decref(r);
-	server_reject_oversized(h->srv);
+	server_reject_oversized(h->srv, NULL, 0);
 	r = last_msg(h);
 	assert_int_equal(error_code(r), RPC_PARSE_ERROR);
 	assert_non_null(strstr(error_msg(r), "limits.max_message_bytes"));
+	json_decref(r);
+	server_reject_oversized(h->srv, "{\"jsonrpc\":\"2.0\",\"id\":\"big\",\"params\":{\"a\":\"xx", 40);
+	r = last_msg(h);
+	assert_int_equal(error_code(r), RPC_PARSE_ERROR);
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "big");
+	json_decref(r);
+	/* NUL in a method, in params of another method, and in a tool's
+	 * arguments: refused by name, with the id. */
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\\u0000x\"}");
+	r = wait_id(h, 7, 1000);
+	assert_int_equal(error_code(r), RPC_INVALID_REQUEST);
+	assert_non_null(strstr(error_msg(r), "NUL byte"));
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/list\",\"params\":{\"cursor\":\"a\\u0000\"}}");
+	r = wait_id(h, 8, 1000);
+	assert_int_equal(error_code(r), RPC_INVALID_PARAMS);
+	assert_non_null(strstr(error_msg(r), "/params/cursor: contains a NUL byte"));
+	json_decref(r);
+	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{\"name\":\"quick\\u0000\"}}");
+	r = wait_id(h, 9, 1000);
+	assert_int_equal(error_code(r), RPC_INVALID_PARAMS);
+	assert_non_null(strstr(error_msg(r), "/params/name: contains a NUL byte"));
 	json_decref(r);
 	harness_free(h);
 }
@@ -454,6 +481,10 @@ static void test_invalid_arguments(void **state)
 	r = call(h, 2, "quick", "{\"zzz\":1}");
 	assert_true(is_error_result(r));
 	assert_non_null(strstr(result_text(r), "additionalProperties"));
+	json_decref(r);
+	r = call(h, 5, "quick", "{\"s\":\"a\\u0000b\"}");
+	assert_true(is_error_result(r));
+	assert_non_null(strstr(result_text(r), "invalid arguments: /s: contains a NUL byte"));
 	json_decref(r);
 	r = call(h, 3, "quick", "{\"s\":\"ok\"}");
 	assert_false(is_error_result(r));
