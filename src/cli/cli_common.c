@@ -277,7 +277,7 @@ void cli_session_close(struct cli_session *cs)
 {
 	if (!cs)
 		return;
-	if (cs->srv && server_shutdown(cs->srv, 800))
+	if (cs->srv && server_shutdown(cs->srv, 0, 800))
 		server_free(cs->srv);
 	json_decref(cs->inbox);
 	pthread_cond_destroy(&cs->arrived);

@@ -22,6 +22,9 @@
 #define RPC_METHOD_NOT_FOUND -32601
 #define RPC_INVALID_PARAMS -32602
 #define RPC_INTERNAL_ERROR -32603
+/* JSON-RPC's implementation-defined server error: moat uses it for a request
+ * (other than tools/call, which answers isError) refused by a limit. */
+#define RPC_LIMIT_ERROR -32000
 
 enum rpc_kind {
 	RPC_REQUEST,      /* has method and id */

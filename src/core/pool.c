@@ -23,6 +23,7 @@ struct pool {
 	struct job *head, *tail;
 	pthread_t *threads;
 	uint32_t max_threads;
+	uint32_t max_queued;
 	uint32_t nthreads;
 	uint32_t idle;
 	uint32_t queued;
@@ -59,13 +60,14 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-struct pool *pool_new(uint32_t max_threads)
+struct pool *pool_new(uint32_t max_threads, uint32_t max_queued)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		return NULL;
 	p->max_threads = max_threads ? max_threads : 1;
+	p->max_queued = max_queued ? max_queued : p->max_threads;
 	p->threads = calloc(p->max_threads, sizeof(*p->threads));
 	if (!p->threads) {
 		free(p);
@@ -88,7 +90,7 @@ bool pool_submit(struct pool *p, pool_job_fn fn, void *arg)
 	j->fn = fn;
 	j->arg = arg;
 	pthread_mutex_lock(&p->lock);
-	if (p->stopping)
+	if (p->stopping || p->queued >= p->max_queued)
 		goto out;
 	if (p->queued + 1 > p->idle && p->nthreads < p->max_threads) {
 		if (pthread_create(&p->threads[p->nthreads], NULL, worker, p) == 0) {

@@ -4,7 +4,8 @@
  * Threads are started lazily, one at a time, when a job arrives and no
  * worker is idle, up to max_threads; so a server that only answers pings
  * never starts one. Jobs run in submission order. Admission control (how
- * many calls may be in flight) belongs to the server, not here. Thread-safe.
+ * many calls may be in flight) belongs to the server; the queue has its own
+ * bound as well, so no caller can grow it without limit. Thread-safe.
  */
 #ifndef MOAT_CORE_POOL_H
 #define MOAT_CORE_POOL_H
@@ -16,11 +17,13 @@ typedef void (*pool_job_fn)(void *arg);
 
 struct pool; /* opaque */
 
-/* pool_new - a pool of at most max_threads workers. NULL on ENOMEM. */
-struct pool *pool_new(uint32_t max_threads);
+/* pool_new - a pool of at most max_threads workers and at most max_queued
+ * jobs waiting for one (0 = max_threads). NULL on ENOMEM. */
+struct pool *pool_new(uint32_t max_threads, uint32_t max_queued);
 
-/* pool_submit - queue fn(arg). false when the pool is shutting down or out
- * of memory (the job then did not run and arg is still the caller's). */
+/* pool_submit - queue fn(arg). false when the pool is shutting down, its
+ * queue is full, or memory ran out (the job then did not run and arg is
+ * still the caller's). */
 bool pool_submit(struct pool *p, pool_job_fn fn, void *arg);
 
 /*

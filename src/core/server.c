@@ -53,12 +53,15 @@ struct server {
 	pthread_mutex_t lock;
 	bool initialized;
 	bool shutting_down;
+	/* inflight_count counts tool calls and resource jobs alike: both
+	 * take limits.max_concurrent_calls and both are waited for at the
+	 * end. */
 	enum mcp_version version;
 	struct mcp_features features;
 	bool log_sink_on;
 	struct call *inflight;
 	uint32_t inflight_count;
-	pthread_cond_t calls_ended; /* inflight_count reached 0 while shutting down */
+	pthread_cond_t calls_ended; /* inflight_count reached 0 */
 	json_t *empty_args; /* {} validated when a call omits arguments */
 	bool client_roots;  /* the client declared the roots capability */
 	unsigned roots_seq; /* id of the latest roots/list we sent */
@@ -228,7 +231,7 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	s->reg = reg;
 	s->send = send;
 	s->send_ctx = send_ctx;
-	s->pool = pool_new(opts->limits.workers);
+	s->pool = pool_new(opts->limits.workers, opts->limits.max_concurrent_calls);
 	s->empty_args = json_object();
 	if (!s->pool || !s->empty_args) {
 		pool_free(s->pool);
@@ -245,14 +248,38 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	return s;
 }
 
-bool server_shutdown(struct server *s, uint32_t timeout_ms)
+/* Wait until no call or resource job is in flight, up to until. Lock held. */
+static bool wait_idle_locked(struct server *s, const struct timespec *until)
+{
+	while (s->inflight_count > 0)
+		if (pthread_cond_timedwait(&s->calls_ended, &s->lock, until) == ETIMEDOUT)
+			break;
+	return s->inflight_count == 0;
+}
+
+bool server_wait_idle(struct server *s, uint32_t timeout_ms)
+{
+	struct timespec until = moat_deadline_ts(timeout_ms);
+	bool idle;
+
+	pthread_mutex_lock(&s->lock);
+	idle = wait_idle_locked(s, &until);
+	pthread_mutex_unlock(&s->lock);
+	return idle;
+}
+
+bool server_shutdown(struct server *s, uint32_t drain_ms, uint32_t cancel_ms)
 {
 	struct timespec until;
 	bool done;
 
-	until = moat_deadline_ts(timeout_ms);
 	pthread_mutex_lock(&s->lock);
 	s->shutting_down = true;
+	if (drain_ms > 0) {
+		/* Let what runs finish and answer, within drain_ms. */
+		until = moat_deadline_ts(drain_ms);
+		wait_idle_locked(s, &until);
+	}
 	for (struct call *c = s->inflight; c; c = c->next)
 		callctx_cancel(&c->ctx);
 	for (struct rjob *j = s->rjobs; j; j = j->next)
@@ -260,14 +287,12 @@ bool server_shutdown(struct server *s, uint32_t timeout_ms)
 	pthread_mutex_unlock(&s->lock);
 	if (s->log_sink_on)
 		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
-	done = pool_shutdown(s->pool, timeout_ms);
+	until = moat_deadline_ts(cancel_ms);
+	done = pool_shutdown(s->pool, cancel_ms);
 	/* Quick calls run on transport threads, not in the pool: wait for
 	 * them too, within the same deadline. */
 	pthread_mutex_lock(&s->lock);
-	while (s->inflight_count > 0)
-		if (pthread_cond_timedwait(&s->calls_ended, &s->lock, &until) == ETIMEDOUT)
-			break;
-	done = done && s->inflight_count == 0;
+	done = wait_idle_locked(s, &until) && done;
 	pthread_mutex_unlock(&s->lock);
 	return done;
 }
@@ -463,7 +488,7 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		}
 	}
 	s->inflight_count--;
-	if (s->inflight_count == 0 && s->shutting_down)
+	if (s->inflight_count == 0)
 		pthread_cond_broadcast(&s->calls_ended);
 	cancelled = c->client_cancelled;
 	pthread_mutex_unlock(&s->lock);
@@ -787,43 +812,111 @@ static int resource_error_code(enum moat_rc rc)
 	}
 }
 
+/* A JSON-RPC error for a request refused by a limit: -32000 (a server
+ * error, JSON-RPC's implementation-defined range) with the rule in data. */
+static json_t *limit_error(json_t *id, const char *rule, const char *msg)
+{
+	json_t *e = rpc_error(id, RPC_LIMIT_ERROR, msg);
+	json_t *err = json_object_get(e, "error");
+
+	if (err)
+		json_object_set_new(err, "data", json_pack("{s:s}", "rule", rule));
+	return e;
+}
+
+/* Take rjob j off the in-flight list. */
+static void rjob_unlink(struct server *s, struct rjob *j)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			s->inflight_count--;
+			if (s->inflight_count == 0)
+				pthread_cond_broadcast(&s->calls_ended);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void rjob_free(struct rjob *j)
+{
+	callctx_release(&j->ctx);
+	json_decref(j->id);
+	free(j->arg);
+	free(j);
+}
+
 static void run_rjob(void *arg)
 {
 	struct rjob *j = arg;
 	struct server *s = j->s;
 	const struct resource_ops *ops = registry_resources(s->reg);
+	const char *method = j->is_read ? "resources/read" : "resources/list";
 	struct moat_err err = {0};
-	json_t *out = NULL;
+	json_t *out = NULL, *msg;
+	struct wire w;
 	enum moat_rc rc;
 
+	wire_empty(&w);
 	rc = callctx_check(&j->ctx, &err);
 	if (rc == MOAT_OK)
 		rc = j->is_read ? ops->read(ops->data, &j->ctx, j->arg, &out, &err)
 				: ops->list(ops->data, &j->ctx, j->arg, s->opts.limits.tools_page_size,
 					    &out, &err);
-	pthread_mutex_lock(&s->lock);
-	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
-		if (*pp == j) {
-			*pp = j->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
+	rjob_unlink(s, j);
 	if (rc == MOAT_OK) {
-		reply(s, j->batch, rpc_result(j->id, out));
+		msg = rpc_result(j->id, out);
+		if (msg && wire_encode(&w, msg) && w.len > s->opts.limits.max_output_bytes) {
+			char text[160];
+			snprintf(text, sizeof(text),
+				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
+				 s->opts.limits.max_output_bytes);
+			json_decref(msg);
+			wire_release(&w);
+			rc = MOAT_ELIMIT;
+			err.rule = "limits.output";
+			msg = limit_error(j->id, err.rule, text);
+			if (msg)
+				wire_encode(&w, msg);
+		}
 	} else {
-		char msg[MOAT_ERR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "%s", err.msg[0] ? err.msg : moat_rc_name(rc));
+		char text[MOAT_ERR_MSG_MAX];
+		snprintf(text, sizeof(text), "%s", err.msg[0] ? err.msg : moat_rc_name(rc));
 		if (s->opts.scrub)
-			s->opts.scrub(s->opts.scrub_ctx, msg, sizeof(msg));
+			s->opts.scrub(s->opts.scrub_ctx, text, sizeof(text));
 		json_decref(out);
-		reply_error(s, j->batch, j->id, resource_error_code(rc), msg);
+		msg = rpc_error(j->id, resource_error_code(rc), text);
+		if (msg)
+			wire_encode(&w, msg);
 	}
-	log_debug("resources/%s: %s", j->is_read ? "read" : "list", moat_rc_name(rc));
-	callctx_release(&j->ctx);
-	json_decref(j->id);
-	free(j->arg);
-	free(j);
+	audit_req(s, "resource", j->id, method, NULL, j->ctx.touched, outcome_of(rc),
+		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len);
+	log_debug("%s: %s", method, moat_rc_name(rc));
+	if (j->batch) {
+		reply(s, j->batch, msg);
+	} else {
+		if (w.len > 0)
+			s->send(s->send_ctx, w.data, w.len);
+		json_decref(msg);
+	}
+	wire_release(&w);
+	rjob_free(j);
+}
+
+/* Refuse a resource request before it ran: answer and audit it. */
+static void refuse_rjob(struct server *s, struct batch *b, struct rjob *j, int code,
+			const char *rule, const char *msg)
+{
+	json_t *e = code == RPC_LIMIT_ERROR ? limit_error(j->id, rule, msg)
+					    : rpc_error(j->id, code, msg);
+	size_t bytes = e ? json_dumpb(e, NULL, 0, JSON_COMPACT) : 0;
+
+	audit_req(s, "resource", j->id, j->is_read ? "resources/read" : "resources/list", NULL,
+		  NULL, code == RPC_LIMIT_ERROR ? "limit" : "cancelled", rule, 0, bytes);
+	reply(s, b, e);
+	rjob_free(j);
 }
 
 static void do_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read)
@@ -832,6 +925,7 @@ static void do_resources(struct server *s, struct batch *b, struct rpc_msg *m, b
 	const char *key = is_read ? "uri" : "cursor";
 	json_t *v = m->params ? json_object_get(m->params, key) : NULL;
 	struct rjob *j;
+	char msg[160];
 
 	if (!ops) {
 		reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND,
@@ -856,28 +950,39 @@ static void do_resources(struct server *s, struct batch *b, struct rpc_msg *m, b
 	j->is_read = is_read;
 	callctx_init(&j->ctx, is_read ? "resources/read" : "resources/list",
 		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
+	/* The same limits as a tool call: rate, concurrency, queue, output. */
+	if (!bucket_take(&s->global_bucket, moat_now_ns())) {
+		snprintf(msg, sizeof(msg),
+			 "rate limit: limits.calls_per_minute (%u) reached; retry later",
+			 s->opts.limits.calls_per_minute);
+		refuse_rjob(s, b, j, RPC_LIMIT_ERROR, "limits.rate", msg);
+		return;
+	}
 	pthread_mutex_lock(&s->lock);
 	bool stopping = s->shutting_down;
-	if (!stopping) {
+	bool full = s->inflight_count >= s->opts.limits.max_concurrent_calls;
+	if (!stopping && !full) {
 		j->next = s->rjobs;
 		s->rjobs = j;
+		s->inflight_count++;
 	}
 	pthread_mutex_unlock(&s->lock);
-	if (stopping || !pool_submit(s->pool, run_rjob, j)) {
-		if (!stopping) {
-			pthread_mutex_lock(&s->lock);
-			for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
-				if (*pp == j) {
-					*pp = j->next;
-					break;
-				}
-			}
-			pthread_mutex_unlock(&s->lock);
-		}
-		reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "server is shutting down");
-		json_decref(j->id);
-		free(j->arg);
-		free(j);
+	if (stopping) {
+		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
+			    "server is shutting down");
+		return;
+	}
+	if (full) {
+		snprintf(msg, sizeof(msg),
+			 "limit: limits.max_concurrent_calls (%u) calls are already running",
+			 s->opts.limits.max_concurrent_calls);
+		refuse_rjob(s, b, j, RPC_LIMIT_ERROR, "limits.concurrency", msg);
+		return;
+	}
+	if (!pool_submit(s->pool, run_rjob, j)) {
+		rjob_unlink(s, j);
+		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
+			    "server is shutting down");
 	}
 }
 

@@ -76,12 +76,20 @@ void server_handle(struct server *s, const char *buf, size_t len);
 void server_reject_oversized(struct server *s, const char *head, size_t head_len);
 
 /*
- * server_shutdown - refuse new calls, cancel those in flight and wait up to
- * timeout_ms for them to end. Returns true when all ended (server_free is
- * then safe); false means a handler is still running and the process should
- * exit without freeing.
+ * server_wait_idle - wait up to timeout_ms until no tool call or resource
+ * job is in flight (the end of input: calls finish within their own
+ * deadlines and answer). Returns true when idle. Thread-safe.
  */
-bool server_shutdown(struct server *s, uint32_t timeout_ms);
+bool server_wait_idle(struct server *s, uint32_t timeout_ms);
+
+/*
+ * server_shutdown - refuse new calls; let those in flight run on for up to
+ * drain_ms (0: none), then cancel what still runs and wait up to cancel_ms
+ * for it to end (a cancelled call still answers, with its error). Returns
+ * true when all ended (server_free is then safe); false means a handler is
+ * still running and the process should exit without freeing.
+ */
+bool server_shutdown(struct server *s, uint32_t drain_ms, uint32_t cancel_ms);
 
 /* server_free - free a server after a successful shutdown. Accepts NULL. */
 void server_free(struct server *s);

@@ -18,9 +18,14 @@
  *
  * Output: one writer at a time, under a mutex, each message whole with its
  * '\n'; what the reader answers while working through one read's worth of
- * lines is written together when the burst ends. The end: EOF on input, SIGTERM or SIGINT. The thread that sees it
- * shuts the server down (cancelling calls in flight, waiting up to 800 ms);
- * the first thread then joins the others and frees everything.
+ * lines is written together when the burst ends.
+ *
+ * The end: EOF on input, SIGTERM or SIGINT (SIGHUP only reopens the audit
+ * file). On EOF, the MCP stdio shutdown sequence, reading stops and every
+ * call in flight runs to its end (bounded by its own deadline) and answers
+ * before moat exits 0. On a signal, calls get SIGNAL_DRAIN_MS more, then
+ * are cancelled and answer with that error. The thread that sees the end
+ * does this; the first thread then joins the others and frees everything.
  */
 #include "stdio_transport.h"
 
@@ -45,8 +50,15 @@
  * takeover, short enough that a client never notices a stalled reader. */
 #define TAKEOVER_US 2000
 
-/* Grace period for calls in flight at the end. */
-#define SHUTDOWN_MS 800
+/* The end. On EOF (the MCP stdio shutdown: the client closes our input
+ * and waits) every call in flight runs on to its own deadline and
+ * answers; a termination signal during that wait, or instead of it, lets
+ * calls run on for SIGNAL_DRAIN_MS more; then what still runs is
+ * cancelled and has CANCEL_MS to answer with its error. A call that
+ * overruns its deadline gets DEADLINE_GRACE_MS before it counts as stuck. */
+#define SIGNAL_DRAIN_MS 2000
+#define CANCEL_MS 800
+#define DEADLINE_GRACE_MS 1000
 
 /* Output. Messages the reader produces while it works through the lines
  * of one read (a client that pipelines requests sends many per read) are
@@ -192,6 +204,8 @@ struct loop {
 	int result;                /* what stdio_serve returns */
 	struct slot *slots;        /* threads started besides the first */
 	uint32_t max_threads;
+	uint32_t call_timeout_ms;  /* limits.call_timeout_ms (0: none) */
+	struct audit *audit;       /* reopened on SIGHUP; borrowed, may be NULL */
 };
 
 /* One thread besides the first; joined when it has exited and its slot is
@@ -269,9 +283,53 @@ static void quick_end(void *ctx)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Reading ended (EOF, a signal or an error): stop everyone, shut the
- * server down. Called by the reader, without the lock. */
-static void finish(struct loop *l)
+enum end_reason { END_EOF, END_SIGNAL, END_ERROR };
+
+/* Read one pending signal: true for SIGTERM/SIGINT; SIGHUP reopens the
+ * audit file and returns false. */
+static bool take_signal(struct loop *l)
+{
+	struct signalfd_siginfo si;
+
+	if (read(l->sig_fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGHUP) {
+		log_info("stdio: SIGHUP, reopening the audit file");
+		audit_reopen(l->audit);
+		return false;
+	}
+	return true;
+}
+
+/* After EOF: wait for the calls in flight to finish and answer, each
+ * within its own deadline. Returns END_SIGNAL when a termination signal
+ * arrives meanwhile, END_EOF otherwise. */
+static enum end_reason drain_after_eof(struct loop *l)
+{
+	uint64_t limit_ns = l->call_timeout_ms
+				    ? (uint64_t)(l->call_timeout_ms + DEADLINE_GRACE_MS) * 1000000u
+				    : 0;
+	uint64_t start = now_ns();
+
+	while (!server_wait_idle(l->s, 50)) {
+		struct pollfd pfd = {.fd = l->sig_fd, .events = POLLIN};
+		if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) && take_signal(l)) {
+			log_info("stdio: termination signal while calls finish; %d ms more",
+				 SIGNAL_DRAIN_MS);
+			return END_SIGNAL;
+		}
+		if (limit_ns && now_ns() - start > limit_ns) {
+			log_warn("stdio: a call ran past its deadline; cancelling it");
+			break;
+		}
+	}
+	return END_EOF;
+}
+
+/* Reading ended (EOF, a signal or an error): stop everyone, let the calls
+ * in flight end as the reason allows, shut the server down. Called by the
+ * reader, without the lock. */
+static void finish(struct loop *l, enum end_reason why)
 {
 	uint64_t one = 1;
 
@@ -282,7 +340,9 @@ static void finish(struct loop *l)
 	pthread_mutex_unlock(&l->lock);
 	if (write(l->wake_fd, &one, sizeof(one)) < 0)
 		log_warn("stdio: cannot wake the standby: %s", strerror(errno));
-	if (!server_shutdown(l->s, SHUTDOWN_MS)) {
+	if (why == END_EOF)
+		why = drain_after_eof(l);
+	if (!server_shutdown(l->s, why == END_SIGNAL ? SIGNAL_DRAIN_MS : 0, CANCEL_MS)) {
 		log_warn("stdio: a tool call did not stop in time; exiting anyway");
 		/* The first thread may be the one stuck in that call, so it
 		 * cannot be relied on to end the process: do it here, as the
@@ -303,6 +363,8 @@ enum read_end { READ_LOST, READ_DONE };
  * input ended (finish() has run). */
 static enum read_end read_loop(struct loop *l)
 {
+	enum end_reason why = END_ERROR;
+
 	for (;;) {
 		in_burst = true;
 		for (;;) {
@@ -340,7 +402,11 @@ static enum read_end read_loop(struct loop *l)
 			break;
 		}
 		if (pfd[1].revents & POLLIN) {
-			log_info("stdio: termination signal, stopping");
+			if (!take_signal(l))
+				continue;
+			log_info("stdio: termination signal, stopping (calls in flight get %d ms)",
+				 SIGNAL_DRAIN_MS);
+			why = END_SIGNAL;
 			break;
 		}
 		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -349,7 +415,8 @@ static enum read_end read_loop(struct loop *l)
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			log_info("stdio: end of input, stopping");
+			log_info("stdio: end of input; finishing the calls in flight");
+			why = END_EOF;
 			break;
 		}
 		if (!frame_push(&l->fr, l->chunk, (size_t)n)) {
@@ -357,7 +424,7 @@ static enum read_end read_loop(struct loop *l)
 			break;
 		}
 	}
-	finish(l);
+	finish(l, why);
 	return READ_DONE;
 }
 
@@ -482,6 +549,7 @@ static bool loop_init(struct loop *l, int in_fd, int out_fd, const struct server
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0 ||
 	    (l->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
 		log_error("stdio: cannot set up signal handling: %s", strerror(errno));
@@ -490,6 +558,8 @@ static bool loop_init(struct loop *l, int in_fd, int out_fd, const struct server
 	l->chunk_size = 64 * 1024;
 	l->chunk = malloc(l->chunk_size);
 	l->max_threads = opts->limits.workers;
+	l->call_timeout_ms = opts->limits.call_timeout_ms;
+	l->audit = opts->audit;
 	l->slots = calloc(l->max_threads ? l->max_threads : 1, sizeof(*l->slots));
 	if (!l->chunk || !l->slots) {
 		log_error("stdio: out of memory");

@@ -140,10 +140,15 @@ describe('fs read tools refuse every escape', () => {
 			s.send(
 				`{"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"${nul}"}}}`,
 			);
-			const e = await s.nullIdError();
-			assert.equal(e.error.code, -32700);
+			// refused by name before any handler runs, with the id
+			const e = await s.response(77);
+			assert.equal(e.result.isError, true);
+			assert.match(resultText(e.result), /\/path: contains a NUL byte/);
 			s.send(`{"jsonrpc":"2.0","id":78,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"${f.secretFile}\\u0000"}}}`);
-			assert.equal((await s.nullIdError()).error.code, -32700);
+			const e2 = await s.response(78);
+			assert.equal(e2.result.isError, true);
+			assert.match(resultText(e2.result), /\/path: contains a NUL byte/);
+			assert.doesNotMatch(resultText(e2.result), /secret/i);
 			await s.assertAlive();
 			assert.equal(resultText(await call(s, 'read_text_file', { path: path.join(f.data, 'a.txt') })), 'inside a\n');
 			const texts = await finish(s);

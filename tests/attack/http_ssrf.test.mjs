@@ -238,10 +238,13 @@ describe('SSRF through a declared API tool', { concurrency: true }, () => {
 			const t2 = await refused('get_item', { id: '1', q: v }, /refused|control/i);
 			for (const t of [t1, t2]) assert.ok(!t.includes('X-Injected'), `the value was echoed: ${t}`);
 		}
-		// NUL never gets that far: moat refuses it when parsing the message
+		// NUL never gets that far: moat refuses it by name before the handler runs
 		for (const args of [{ id: '1\u0000admin' }, { id: '1', q: '1\u0000admin' }]) {
-			s.send(JSON.stringify({ jsonrpc: '2.0', id: `nul-${args.q ? 'q' : 'id'}`, method: 'tools/call', params: { name: 'get_item', arguments: args } }));
-			assert.equal((await s.nullIdError()).error.code, -32700);
+			const rid = `nul-${args.q ? 'q' : 'id'}`;
+			s.send(JSON.stringify({ jsonrpc: '2.0', id: rid, method: 'tools/call', params: { name: 'get_item', arguments: args } }));
+			const r = await s.response(rid);
+			assert.equal(r.result.isError, true);
+			assert.match(r.result.content[0].text, /contains a NUL byte/);
 		}
 		assert.equal(sent(), before, 'a refused call reached the upstream');
 		// percent-encoded CR/LF is data, sent encoded: no header is injected

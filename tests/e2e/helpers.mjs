@@ -263,6 +263,15 @@ export class RawSession {
 	}
 
 	/** Wait for an error response with id null (what malformed input gets). */
+	/** The error response carrying id (null: an error no id could be read for). */
+	errorFor(id, timeoutMs) {
+		return this.waitFor(
+			(m) => !Array.isArray(m) && m.id === id && 'error' in m,
+			timeoutMs,
+			`an error response with id ${JSON.stringify(id)}`,
+		);
+	}
+
 	nullIdError(timeoutMs) {
 		return this.waitFor(
 			(m) => !Array.isArray(m) && m.id === null && 'error' in m,

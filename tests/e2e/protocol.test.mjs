@@ -13,8 +13,10 @@ const cfg = writeConfig(
 	testingConfig({ limits: { max_message_bytes: MAX_BYTES, max_json_depth: MAX_DEPTH } }),
 );
 
-// Lines that are not valid (strict) JSON: -32700 with id null.
-const PARSE_ERRORS = [
+// Lines that are not valid (strict) JSON: -32700, with the id when a bounded
+// scan of the top-level object can read one (the client's call completes),
+// else null. The id column is added below.
+const PARSE_ERRORS_TEXT = [
 	['invalid JSON', '{"jsonrpc":"2.0","id":1,"method":"ping"'],
 	['not JSON at all', 'hello moat'],
 	['duplicate keys', '{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}'],
@@ -33,10 +35,12 @@ const PARSE_ERRORS = [
 	['Infinity', '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":Infinity}}'],
 	['trailing garbage', '{"jsonrpc":"2.0","id":1,"method":"ping"} x'],
 	['two values on one line', '{"jsonrpc":"2.0","id":1,"method":"ping"}{"jsonrpc":"2.0","id":2,"method":"ping"}'],
-	['\\u0000 in a string', '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"a\\u0000b"}}'],
 	['single quotes', "{'jsonrpc':'2.0','id':1,'method':'ping'}"],
 	['a trailing comma', '{"jsonrpc":"2.0","id":1,"method":"ping",}'],
 ];
+// No id can be read: not an object, two ids, or the scan stops before it.
+const NO_ID = new Set(['not JSON at all', 'duplicate keys', 'invalid UTF-8 lead bytes', 'single quotes']);
+const PARSE_ERRORS = PARSE_ERRORS_TEXT.map(([what, line]) => [what, line, NO_ID.has(what) ? null : 1]);
 
 // Valid JSON in the wrong shape: -32600 (id echoed when it is usable).
 const INVALID_REQUESTS = [
@@ -58,11 +62,11 @@ const INVALID_REQUESTS = [
 ];
 
 describe('malformed input keeps the session alive', { concurrency: true }, () => {
-	test('parse errors are -32700 with id null', async () => {
+	test('parse errors are -32700, with the id when it can be read', async () => {
 		await withRaw(cfg, LATEST_VERSION, async (s) => {
-			for (const [what, line] of PARSE_ERRORS) {
+			for (const [what, line, id] of PARSE_ERRORS) {
 				s.send(line);
-				const err = await s.nullIdError();
+				const err = await s.errorFor(id);
 				assert.equal(err.error.code, -32700, `${what}: ${JSON.stringify(err)}`);
 				assert.match(err.error.message, /^parse error/, what);
 				await s.assertAlive();
@@ -72,16 +76,37 @@ describe('malformed input keeps the session alive', { concurrency: true }, () =>
 		});
 	});
 
+	test('a NUL byte (valid JSON) is refused by the rule that applies, with the id', async () => {
+		await withRaw(cfg, LATEST_VERSION, async (s) => {
+			s.send('{"jsonrpc":"2.0","id":"n1","method":"ping","params":{"x":"a\\u0000b"}}');
+			let r = await s.errorFor('n1');
+			assert.equal(r.error.code, -32602);
+			assert.match(r.error.message, /\/params\/x: contains a NUL byte/);
+			s.send('{"jsonrpc":"2.0","id":"n2","method":"tools/call","params":{"name":"echo\\u0000x","arguments":{}}}');
+			r = await s.errorFor('n2');
+			assert.match(r.error.message, /\/params\/name: contains a NUL byte/);
+			s.send('{"jsonrpc":"2.0","id":"n3","method":"ping\\u0000"}');
+			r = await s.errorFor('n3');
+			assert.equal(r.error.code, -32600);
+			s.send('{"jsonrpc":"2.0","id":"n4","method":"tools/call","params":{"name":"echo","arguments":{"text":"SECRET\\u0000x"}}}');
+			r = await s.response('n4');
+			assert.equal(r.result.isError, true);
+			assert.match(resultText(r.result), /invalid arguments: \/text: contains a NUL byte/);
+			assert.doesNotMatch(resultText(r.result), /SECRET/);
+			await s.assertAlive();
+		});
+	});
+
 	test('parse errors name the rule they broke, never the input', async () => {
 		await withRaw(cfg, LATEST_VERSION, async (s) => {
 			const cases = [
 				['{"jsonrpc":"2.0","id":1,"id":1,"method":"SECRET-LINE-1"}', /duplicate/],
 				['{"jsonrpc":"2.0","id":1,"method":"SECRET-LINE-2"} trailing', /trailing/],
-				['{"jsonrpc":"2.0","id":1,"method":"SECRET-LINE-3","params":{"x":"\\u0000"}}', /\\u0000/],
+				['{"jsonrpc":"2.0","id":1,"method":"SECRET-LINE-3","params":{"x\\u0000":1}}', /\\u0000/],
 			];
 			for (const [line, rule] of cases) {
 				s.send(line);
-				const err = await s.nullIdError();
+				const err = await s.errorFor(line.includes('"id":1,"id":1') ? null : 1);
 				assert.match(err.error.message, rule);
 				assert.doesNotMatch(err.error.message, /SECRET-LINE/, 'the error does not quote input');
 			}
@@ -173,11 +198,11 @@ describe('limits.max_message_bytes and limits.max_json_depth', { concurrency: tr
 			assert.deepEqual((await s.response('at-limit-crlf')).result, {});
 
 			s.send(bigLine(MAX_BYTES + 1, 'over'));
-			const err = await s.nullIdError();
+			const err = await s.errorFor('over');
 			assert.equal(err.error.code, -32700);
 			assert.match(err.error.message, /limits\.max_message_bytes/);
 			assert.match(err.error.message, new RegExp(String(MAX_BYTES)));
-			await s.expectNone((m) => m.id === 'over', 50, 'an answer to the oversized request');
+			await s.expectNone((m) => m.id === 'over', 50, 'a second answer to the oversized request');
 			// the next message still works
 			const next = await s.callTool('echo', { text: 'after the big one' });
 			assert.equal(resultText(next), 'after the big one');
@@ -194,11 +219,11 @@ describe('limits.max_message_bytes and limits.max_json_depth', { concurrency: tr
 			}
 			s.send({ jsonrpc: '2.0', id: 'after', method: 'ping' });
 			assert.deepEqual((await s.response('after')).result, {});
-			const errs = s.messages.filter((m) => m.id === null && m.error);
+			const errs = s.messages.filter((m) => m.error);
 			assert.equal(errs.length, 1, `exactly one error for one oversized line: ${JSON.stringify(errs)}`);
+			assert.equal(errs[0].id, 'huge', 'the error carries the id read from the start of the line');
 			assert.equal(errs[0].error.code, -32700);
 			assert.match(errs[0].error.message, /limits\.max_message_bytes/);
-			await s.expectNone((m) => m.id === 'huge', 50, 'an answer to the oversized request');
 		});
 	});
 
@@ -210,11 +235,14 @@ describe('limits.max_message_bytes and limits.max_json_depth', { concurrency: tr
 			assert.deepEqual((await s.response('deep-ok')).result, {}, 'exactly at the limit is fine');
 
 			s.send(`{"jsonrpc":"2.0","id":"deep","method":"ping","params":{"a":${nest(MAX_DEPTH - 1)}}}`);
-			const err = await s.nullIdError();
+			const err = await s.errorFor('deep');
 			assert.ok([-32700, -32600].includes(err.error.code), JSON.stringify(err));
 			assert.match(err.error.message, /limits\.max_json_depth/);
 			assert.match(err.error.message, new RegExp(`\\b${MAX_DEPTH}\\b`));
-			await s.expectNone((m) => m.id === 'deep', 50, 'an answer to the deep request');
+			await s.expectNone((m) => m.id === 'deep', 50, 'a second answer to the deep request');
+			// the id after the deep part is read too
+			s.send(`{"jsonrpc":"2.0","method":"ping","params":{"a":${nest(MAX_DEPTH + 5)}},"id":"deep-after"}`);
+			assert.match((await s.errorFor('deep-after')).error.message, /limits\.max_json_depth/);
 
 			s.send('['.repeat(MAX_BYTES - 10)); // within the size limit, far too deep
 			const err2 = await s.nullIdError();

@@ -194,7 +194,7 @@ static struct harness *harness_new(void (*tune)(struct limits *))
 
 static void harness_free(struct harness *h)
 {
-	assert_true(server_shutdown(h->srv, 2000));
+	assert_true(server_shutdown(h->srv, 0, 2000));
 	server_free(h->srv);
 	registry_free(h->reg);
 	json_decref(h->out);
@@ -605,7 +605,7 @@ static void test_shutdown_answers_in_flight(void **state)
 	send_line(h, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"sleepy\"}}");
 	struct timespec ts = {0, 20000000};
 	nanosleep(&ts, NULL);
-	assert_true(server_shutdown(h->srv, 1000));
+	assert_true(server_shutdown(h->srv, 0, 1000));
 	r = wait_id(h, 1, 100);
 	assert_true(is_error_result(r));
 	assert_non_null(strstr(result_text(r), "cancelled"));
