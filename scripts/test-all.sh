@@ -4,7 +4,9 @@
 # Suites: cmocka unit tests (meson test) in build-test and build-asan (ASan +
 # UBSan); end-to-end tests (node --test with the official MCP SDK client)
 # and attack tests (tests/attack: escapes that must fail, the kernel
-# sandbox) against both binaries; each libFuzzer target for FUZZ_SECONDS. Every
+# sandbox) against both binaries; shell tests (tests/shell: requests piped
+# into moat serve, stdin closed) 100 runs a case on the test build and 20
+# under the sanitizers; each libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
 set -uo pipefail
@@ -56,6 +58,27 @@ node_suite() { # node_suite NAME DIR BUILD_DIR: a node --test suite, TAP counts
 	count "$1 tests ($3)" "$ok" "$fail"
 }
 
+shell_suite() { # shell_suite BUILD_DIR RUNS: tests/shell/*.sh, "N passed, M failed" each
+	local ok=0 fail=0
+	for t in tests/shell/*.sh; do
+		local out="$log/shell-$(basename "$t")-$1.txt"
+		"$t" "$1/moat" "$2" >"$out" 2>&1
+		local rc=$?
+		local tl p f
+		tl=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
+		p=${tl%% passed*}
+		f=${tl#*passed, }
+		f=${f%% failed*}
+		p=${p:-0}
+		f=${f:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		[ "$rc" -ne 0 ] && tail -20 "$out"
+		ok=$((ok + p))
+		fail=$((fail + f))
+	done
+	count "shell tests ($1, $2 runs a case)" "$ok" "$fail"
+}
+
 e2e() { node_suite e2e tests/e2e/ "$1"; }
 attack() { node_suite attack tests/attack/ "$1"; }
 
@@ -88,6 +111,8 @@ else
 	e2e build-asan
 	attack build-test
 	attack build-asan
+	shell_suite build-test 100
+	shell_suite build-asan 20
 	fuzz
 fi
 echo "$passed passed, $failed failed"
