@@ -1,0 +1,370 @@
+/*
+ * server_call.c - tools/call: arguments checked (NUL bytes, the input
+ * schema), the rate buckets and the concurrency limit taken, the handler
+ * run (fast path, inline, on the reader thread, or on a worker), the
+ * output checked against its schema and limits.max_output_bytes, the
+ * answer sent and audited; and notifications/cancelled.
+ */
+#include "server_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+#include "rpc_scan.h"
+#include "text.h"
+#include "version.h"
+
+/* ---- tool calls ------------------------------------------------------ */
+
+const char *srv_outcome_of(enum moat_rc rc)
+{
+	return rc == MOAT_OK ? "ok" : moat_rc_name(rc);
+}
+
+json_t *srv_error_result(struct server *s, const char *msg)
+{
+	char buf[MOAT_ERR_MSG_MAX + 64];
+
+	snprintf(buf, sizeof(buf), "%s", msg);
+	if (s->opts.scrub)
+		s->opts.scrub(s->opts.scrub_ctx, buf, sizeof(buf));
+	return json_pack("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", buf, "isError",
+			 1);
+}
+
+/* A call refused before it ran: answer with isError and audit it. */
+static void refuse_call(struct server *s, struct batch *b, json_t *id, const struct tool *t,
+			enum moat_rc rc, const char *rule, const char *msg)
+{
+	json_t *res = srv_error_result(s, msg);
+	const char *tool = t->name;
+	size_t bytes = json_dumpb(res, NULL, 0, JSON_COMPACT);
+
+	srv_audit(s, "call", id, tool, t->family, NULL, srv_outcome_of(rc), rule, 0, bytes);
+	log_debug("tool %s refused: %s", tool, moat_rc_name(rc));
+	srv_reply(s, b, rpc_result(id, res));
+}
+
+/* Turn a handler's output into the tools/call result for this revision. */
+static json_t *success_result(struct server *s, struct call *c, struct tool_result *tr,
+			      enum moat_rc *rc, struct moat_err *err)
+{
+	json_t *res;
+
+	if (c->tool->output) {
+		struct schema_error se;
+		char where[sizeof(se.pointer) + sizeof(se.keyword) + sizeof(se.message) + 8];
+		if (!json_is_object(tr->structured)) {
+			*rc = moat_err_set(err, MOAT_EINTERNAL,
+					   "tool returned no structured result (outputSchema)");
+			return NULL;
+		}
+		if (!schema_validate(c->tool->output, tr->structured, &se)) {
+			schema_error_format(&se, where, sizeof(where));
+			*rc = moat_err_rule(err, MOAT_EINTERNAL, "schema.output",
+					    "tool result does not match its outputSchema: %s", where);
+			return NULL;
+		}
+	}
+	if (!tr->content) {
+		/* Text for clients that ignore structuredContent. */
+		char *text = tr->structured ? json_dumps(tr->structured, JSON_COMPACT) : NULL;
+		tool_result_text(tr, text ? text : "");
+		free(text);
+	}
+	res = json_object();
+	json_object_set(res, "content", tr->content);
+	if (tr->structured && s->features.structured)
+		json_object_set(res, "structuredContent", tr->structured);
+	json_object_set_new(res, "isError", json_false());
+	return res;
+}
+
+/*
+ * Answer a finished call: serialize the response once, enforce
+ * limits.max_output_bytes on that length, audit, send. Steals res.
+ */
+static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
+{
+	struct server *s = c->s;
+	bool cancelled;
+	uint64_t ns = moat_now_ns() - c->ctx.start_ns;
+	double ms = (double)ns / 1e6;
+	struct wire w;
+	json_t *msg = NULL;
+
+	srv_wire_empty(&w);
+	pthread_mutex_lock(&s->lock);
+	for (struct call **pp = &s->inflight; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->inflight_count--;
+	if (s->inflight_count == 0)
+		pthread_cond_broadcast(&s->calls_ended);
+	cancelled = c->client_cancelled;
+	pthread_mutex_unlock(&s->lock);
+
+	if (cancelled) {
+		/* The client gave up on this id: no response, per the spec. A
+		 * call cancelled by shutdown still answers (with its error). */
+		json_decref(res);
+		rc = MOAT_ECANCELLED;
+	} else {
+		msg = rpc_result(c->id, res);
+		if (msg && srv_wire_encode(&w, msg) && rc == MOAT_OK &&
+		    w.len > s->opts.limits.max_output_bytes) {
+			char text[160];
+			snprintf(text, sizeof(text),
+				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
+				 s->opts.limits.max_output_bytes);
+			srv_wire_release(&w);
+			json_decref(msg);
+			rc = MOAT_ELIMIT;
+			c->rule = "limits.output";
+			msg = rpc_result(c->id, srv_error_result(s, text));
+			if (msg)
+				srv_wire_encode(&w, msg);
+		}
+	}
+	srv_audit(s, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
+		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len);
+	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
+	if (c->batch) {
+		srv_reply(s, c->batch, msg); /* the batch serializes its array itself */
+	} else {
+		if (w.len > 0)
+			s->send(s->send_ctx, w.data, w.len);
+		json_decref(msg);
+	}
+	srv_wire_release(&w);
+	callctx_release(&c->ctx);
+	json_decref(c->id);
+	json_decref(c->args);
+	free(c);
+}
+
+/* Turn a handler's outcome into the call's answer and finish the call. */
+static void complete_call(struct call *c, struct tool_result *tr, enum moat_rc rc,
+			  struct moat_err *err)
+{
+	struct server *s = c->s;
+	json_t *res = NULL;
+
+	if (rc == MOAT_OK)
+		res = success_result(s, c, tr, &rc, err);
+	if (rc != MOAT_OK) {
+		if (err->msg[0] == '\0')
+			moat_err_set(err, rc, "tool failed (%s)", moat_rc_name(rc));
+		c->rule = err->rule;
+		res = srv_error_result(s, err->msg);
+	}
+	tool_result_clear(tr);
+	finish_call(c, res, rc);
+}
+
+/* Try the tool's fast path; true when it answered the call. */
+static bool try_fast(struct call *c)
+{
+	struct tool_result tr = {0};
+	struct moat_err err = {0};
+	enum moat_rc rc = MOAT_OK;
+
+	if (!c->tool->fast || !c->tool->fast(&c->ctx, c->tool->data, c->args, &tr, &rc, &err)) {
+		tool_result_clear(&tr);
+		return false;
+	}
+	complete_call(c, &tr, rc, &err);
+	return true;
+}
+
+static void run_call(void *arg)
+{
+	struct call *c = arg;
+	struct tool_result tr = {0};
+	struct moat_err err = {0};
+	enum moat_rc rc;
+
+	rc = callctx_check(&c->ctx, &err);
+	if (rc == MOAT_OK)
+		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
+	complete_call(c, &tr, rc, &err);
+}
+
+void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	json_t *name = m->params ? json_object_get(m->params, "name") : NULL;
+	json_t *args = m->params ? json_object_get(m->params, "arguments") : NULL;
+	json_t *meta = m->params ? json_object_get(m->params, "_meta") : NULL;
+	json_t *token = json_is_object(meta) ? json_object_get(meta, "progressToken") : NULL;
+	struct schema_error se;
+	struct tool *t;
+	struct call *c;
+	json_t *empty_object = s->empty_args;
+	char key[128], msg[MOAT_ERR_MSG_MAX], where[MOAT_ERR_MSG_MAX - 32];
+
+	if (!json_is_string(name)) {
+		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS, "invalid params: name must be a string");
+		return;
+	}
+	if (args && !json_is_object(args)) {
+		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: arguments must be an object");
+		return;
+	}
+	if (token && !json_is_string(token) && !json_is_integer(token)) {
+		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    "invalid params: _meta.progressToken must be a string or an integer");
+		return;
+	}
+	t = registry_find(s->reg, json_string_value(name));
+	if (!t) {
+		const char *nm = json_string_value(name);
+		snprintf(msg, sizeof(msg), "invalid params: unknown tool '%.*s'",
+			 (int)text_utf8_prefix(nm, 64), nm);
+		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS, msg);
+		return;
+	}
+	if (!rpc_id_key(m->id, key, sizeof(key))) {
+		srv_reply_error(s, b, m->id, RPC_INVALID_REQUEST,
+			    "invalid request: a tools/call id must serialize to at most 127 bytes");
+		return;
+	}
+	if (args && rpc_find_nul(args, t->nul_ok, where, sizeof(where))) {
+		snprintf(msg, sizeof(msg),
+			 "invalid arguments: %.*s: contains a NUL byte (not allowed in this argument)",
+			 400, where);
+		refuse_call(s, b, m->id, t, MOAT_EINVAL, "schema.nul_byte", msg);
+		return;
+	}
+	if (!schema_validate(t->input, args ? args : empty_object, &se)) {
+		schema_error_format(&se, where, sizeof(where));
+		snprintf(msg, sizeof(msg), "invalid arguments: %s", where);
+		refuse_call(s, b, m->id, t, MOAT_EINVAL, "schema.invalid", msg);
+		return;
+	}
+	uint64_t now = moat_now_ns();
+	if (!bucket_take(&s->global_bucket, now)) {
+		snprintf(msg, sizeof(msg), "rate limit: limits.calls_per_minute (%u) reached; retry later",
+			 s->opts.limits.calls_per_minute);
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.rate", msg);
+		return;
+	}
+	if (!bucket_take(&t->bucket, now)) {
+		snprintf(msg, sizeof(msg),
+			 "rate limit: limits.tools.%s.calls_per_minute (default "
+			 "limits.tool_calls_per_minute) reached; retry later",
+			 t->name);
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.tool_rate", msg);
+		return;
+	}
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		srv_reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	c->s = s;
+	c->tool = t;
+	c->batch = b;
+	c->id = json_incref(m->id);
+	c->args = args ? json_incref(args) : json_object();
+	if (!c->args) {
+		json_decref(c->id);
+		free(c);
+		srv_reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	memcpy(c->key, key, sizeof(key));
+	callctx_init(&c->ctx, t->name, s->opts.limits.call_timeout_ms,
+		     s->opts.limits.max_output_bytes);
+	c->ctx.progress_token = token ? json_incref(token) : NULL;
+	c->ctx.progress_message = s->features.progress_message;
+	c->ctx.notify = srv_notify_sink;
+	c->ctx.sink = s;
+
+	pthread_mutex_lock(&s->lock);
+	const char *refusal = NULL, *rrule = "limits.concurrency";
+	enum moat_rc rrc = MOAT_ELIMIT;
+	if (s->shutting_down) {
+		refusal = "server is shutting down";
+		rrule = "server.shutting_down";
+		rrc = MOAT_ECANCELLED;
+	} else if (s->inflight_count >= s->opts.limits.max_concurrent_calls) {
+		snprintf(msg, sizeof(msg),
+			 "limit: limits.max_concurrent_calls (%u) calls are already running",
+			 s->opts.limits.max_concurrent_calls);
+		refusal = msg;
+	} else {
+		for (struct call *o = s->inflight; o; o = o->next) {
+			if (strcmp(o->key, key) == 0) {
+				pthread_mutex_unlock(&s->lock);
+				callctx_release(&c->ctx);
+				json_decref(c->id);
+				json_decref(c->args);
+				free(c);
+				srv_reply_error(s, b, m->id, RPC_INVALID_REQUEST,
+					    "invalid request: a request with this id is still running");
+				return;
+			}
+		}
+		c->next = s->inflight;
+		s->inflight = c;
+		s->inflight_count++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (refusal) {
+		callctx_release(&c->ctx);
+		json_decref(c->id);
+		json_decref(c->args);
+		free(c);
+		refuse_call(s, b, m->id, t, rrc, rrule, refusal);
+		return;
+	}
+	if (try_fast(c))
+		return; /* answered at once (a cache hit) */
+	if (t->inline_ok) {
+		/* Declared never to block: cheaper here than a thread hand-off. */
+		run_call(c);
+		return;
+	}
+	if (t->quick && s->opts.quick_begin && s->opts.quick_begin(s->opts.quick_ctx)) {
+		/* Usually quick, and the transport will move its reading to
+		 * another thread if this call turns out not to be. */
+		run_call(c);
+		s->opts.quick_end(s->opts.quick_ctx);
+		return;
+	}
+	if (!pool_submit(s->pool, run_call, c)) {
+		json_t *res = srv_error_result(s, "server is shutting down");
+		finish_call(c, res, MOAT_ECANCELLED);
+	}
+}
+
+void srv_cancelled(struct server *s, struct rpc_msg *m)
+{
+	json_t *rid = m->params ? json_object_get(m->params, "requestId") : NULL;
+	char key[128];
+
+	if (!rid || !(json_is_string(rid) || json_is_integer(rid)) ||
+	    !rpc_id_key(rid, key, sizeof(key)))
+		return; /* notifications get no error replies */
+	pthread_mutex_lock(&s->lock);
+	for (struct call *c = s->inflight; c; c = c->next) {
+		if (strcmp(c->key, key) == 0) {
+			c->client_cancelled = true;
+			callctx_cancel(&c->ctx);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+

@@ -1,0 +1,150 @@
+/*
+ * server_int.h - what the parts of the server share: the session, a call,
+ * a resource job, a batch, and the helpers that answer and audit.
+ *
+ * The server is one module in three files: server.c (lifecycle, dispatch,
+ * initialize, listing, output and audit helpers), server_call.c (tools/call
+ * and cancellation) and server_resources.c (resources and the client's
+ * roots). Only they include this header. Threading rules are those of
+ * server.h: session state under s->lock; a call belongs to its worker.
+ */
+#ifndef MOAT_CORE_SERVER_INT_H
+#define MOAT_CORE_SERVER_INT_H
+
+#include <pthread.h>
+
+#include "jsonrpc.h"
+#include "server.h"
+#include "wire.h"
+
+struct batch {
+	pthread_mutex_t lock;
+	json_t *responses;
+	int pending;
+};
+
+struct call {
+	struct call *next; /* in-flight list */
+	struct server *s;
+	struct tool *tool;
+	struct batch *batch;
+	json_t *id;
+	json_t *args;
+	char key[128];
+	bool client_cancelled; /* guarded by s->lock */
+	const char *rule;      /* the refusing rule's id, for the audit trail */
+	struct call_ctx ctx;
+};
+
+struct server {
+	struct server_opts opts;
+	struct registry *reg;
+	server_send_fn send;
+	void *send_ctx;
+	struct pool *pool;
+	struct token_bucket global_bucket;
+
+	pthread_mutex_t lock;
+	bool initialized;
+	bool shutting_down;
+	/* inflight_count counts tool calls and resource jobs alike: both
+	 * take limits.max_concurrent_calls and both are waited for at the
+	 * end. */
+	enum mcp_version version;
+	struct mcp_features features;
+	bool log_sink_on;
+	struct call *inflight;
+	uint32_t inflight_count;
+	pthread_cond_t calls_ended; /* inflight_count reached 0 */
+	json_t *empty_args; /* {} validated when a call omits arguments */
+	bool client_roots;  /* the client declared the roots capability */
+	unsigned roots_seq; /* id of the latest roots/list we sent */
+	struct rjob *rjobs; /* resource reads and listings in flight */
+	char session[33];   /* random, for the audit trail */
+	char *client_name;  /* clientInfo from initialize; owned; set once */
+	char *client_version;
+};
+
+/* A resources/list or resources/read running on a worker. */
+struct rjob {
+	struct rjob *next;
+	struct server *s;
+	struct batch *batch;
+	json_t *id;
+	bool is_read;
+	char *arg; /* cursor or uri; owned */
+	struct call_ctx ctx;
+};
+
+
+/* One serialized message: small ones on the stack, large ones on the heap
+ * (wire.h). */
+struct wire {
+	char stack[4096];
+	struct wire_buf b;
+	const char *data; /* the message, once encoded */
+	size_t len;       /* its length; 0 when there is none */
+};
+
+/* ---- output and audit (server.c; the three result builders below live
+ * beside their main users: srv_outcome_of and srv_error_result in
+ * server_call.c, srv_limit_error in server_resources.c) ------------------ */
+
+/* srv_wire_encode - serialize msg (borrowed) once into w. Returns false
+ * (len 0) on failure. srv_wire_release frees what it allocated;
+ * srv_wire_empty starts w with no message. */
+bool srv_wire_encode(struct wire *w, const json_t *msg);
+void srv_wire_release(struct wire *w);
+void srv_wire_empty(struct wire *w);
+
+/* srv_send_json - serialize and send msg (stolen; NULL: nothing). */
+void srv_send_json(struct server *s, json_t *msg);
+
+/* srv_notify_sink - callctx_notify_fn sending through the session sink. */
+void srv_notify_sink(void *sink, json_t *msg);
+
+/* srv_reply - deliver a response (stolen; NULL: nothing to say) directly
+ * or into the batch b it belongs to. */
+void srv_reply(struct server *s, struct batch *b, json_t *msg);
+
+/* srv_reply_error - srv_reply with a JSON-RPC error (id borrowed). */
+void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
+		     const char *message);
+
+/* srv_audit - one audit record for a request of this session. id, family,
+ * touched and rule may be NULL; all borrowed. */
+void srv_audit(struct server *s, const char *kind, const json_t *id, const char *tool,
+	       const char *family, const json_t *touched, const char *outcome, const char *rule,
+	       uint64_t duration_ns, size_t bytes);
+
+/* srv_outcome_of - "ok" or moat_rc_name(rc). Static storage. */
+const char *srv_outcome_of(enum moat_rc rc);
+
+/* srv_error_result - a new isError tool result holding msg, scrubbed. */
+json_t *srv_error_result(struct server *s, const char *msg);
+
+/* srv_limit_error - a new -32000 error response for a request refused by a
+ * limit, with {"rule": rule} as data. id borrowed. */
+json_t *srv_limit_error(json_t *id, const char *rule, const char *msg);
+
+/* ---- tool calls (server_call.c) ----------------------------------------- */
+
+/* srv_tools_call - validate, admit and run one tools/call. */
+void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m);
+
+/* srv_cancelled - notifications/cancelled: cancel the call it names. */
+void srv_cancelled(struct server *s, struct rpc_msg *m);
+
+/* ---- resources and client roots (server_resources.c) -------------------- */
+
+void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read);
+void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m);
+
+/* srv_request_roots - ask the client for its roots when it has them and a
+ * family wants them. */
+void srv_request_roots(struct server *s);
+
+/* srv_handle_response - a response to one of our requests (roots/list). */
+void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * server_resources.c - resources/list, resources/read and
+ * resources/templates/list, run on the worker pool under the same limits
+ * as a tool call (rate, concurrency, output) and audited; and the client's
+ * MCP roots (roots/list requests and their answers).
+ */
+#include "server_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+#include "rpc_scan.h"
+#include "text.h"
+#include "version.h"
+
+/* ---- client roots ---------------------------------------------------- */
+
+/* Ask the client for its roots when it has them and a family wants them. */
+void srv_request_roots(struct server *s)
+{
+	void *data;
+	char id[32];
+	unsigned seq;
+
+	if (!registry_roots_hook(s->reg, &data))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (!s->initialized || !s->client_roots) {
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	seq = ++s->roots_seq;
+	pthread_mutex_unlock(&s->lock);
+	snprintf(id, sizeof(id), "moat-roots-%u", seq);
+	srv_send_json(s, json_pack("{s:s, s:s, s:s}", "jsonrpc", "2.0", "id", id, "method",
+			       "roots/list"));
+}
+
+/* A response to one of our requests: only roots/list answers exist. */
+void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m)
+{
+	const char *id = json_string_value(m->id);
+	unsigned seq;
+	char *end;
+	void *data;
+	roots_hook_fn hook = registry_roots_hook(s->reg, &data);
+	json_t *roots;
+
+	if (!hook || !id || strncmp(id, "moat-roots-", 11) != 0)
+		return;
+	seq = (unsigned)strtoul(id + 11, &end, 10);
+	pthread_mutex_lock(&s->lock);
+	bool latest = *end == '\0' && seq == s->roots_seq;
+	pthread_mutex_unlock(&s->lock);
+	if (!latest)
+		return; /* a newer request is on its way */
+	roots = json_object_get(json_object_get(msg, "result"), "roots");
+	if (!json_is_array(roots)) {
+		log_warn("client answered roots/list without a roots array; keeping the configured roots");
+		return;
+	}
+	log_info("client sent %zu roots; narrowing the configured roots to them",
+		 json_array_size(roots));
+	hook(data, roots);
+}
+
+/* ---- resources ------------------------------------------------------- */
+
+static int resource_error_code(enum moat_rc rc)
+{
+	switch (rc) {
+	case MOAT_ENOTFOUND: return -32002; /* MCP: resource not found */
+	case MOAT_EINVAL:
+	case MOAT_EDENIED: return RPC_INVALID_PARAMS;
+	default: return RPC_INTERNAL_ERROR;
+	}
+}
+
+/* A JSON-RPC error for a request refused by a limit: -32000 (a server
+ * error, JSON-RPC's implementation-defined range) with the rule in data. */
+json_t *srv_limit_error(json_t *id, const char *rule, const char *msg)
+{
+	json_t *e = rpc_error(id, RPC_LIMIT_ERROR, msg);
+	json_t *err = json_object_get(e, "error");
+
+	if (err)
+		json_object_set_new(err, "data", json_pack("{s:s}", "rule", rule));
+	return e;
+}
+
+/* Take rjob j off the in-flight list. */
+static void rjob_unlink(struct server *s, struct rjob *j)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			s->inflight_count--;
+			if (s->inflight_count == 0)
+				pthread_cond_broadcast(&s->calls_ended);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void rjob_free(struct rjob *j)
+{
+	callctx_release(&j->ctx);
+	json_decref(j->id);
+	free(j->arg);
+	free(j);
+}
+
+static void run_rjob(void *arg)
+{
+	struct rjob *j = arg;
+	struct server *s = j->s;
+	const struct resource_ops *ops = registry_resources(s->reg);
+	const char *method = j->is_read ? "resources/read" : "resources/list";
+	struct moat_err err = {0};
+	json_t *out = NULL, *msg;
+	struct wire w;
+	enum moat_rc rc;
+
+	srv_wire_empty(&w);
+	rc = callctx_check(&j->ctx, &err);
+	if (rc == MOAT_OK)
+		rc = j->is_read ? ops->read(ops->data, &j->ctx, j->arg, &out, &err)
+				: ops->list(ops->data, &j->ctx, j->arg, s->opts.limits.tools_page_size,
+					    &out, &err);
+	rjob_unlink(s, j);
+	if (rc == MOAT_OK) {
+		msg = rpc_result(j->id, out);
+		if (msg && srv_wire_encode(&w, msg) && w.len > s->opts.limits.max_output_bytes) {
+			char text[160];
+			snprintf(text, sizeof(text),
+				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
+				 s->opts.limits.max_output_bytes);
+			json_decref(msg);
+			srv_wire_release(&w);
+			rc = MOAT_ELIMIT;
+			err.rule = "limits.output";
+			msg = srv_limit_error(j->id, err.rule, text);
+			if (msg)
+				srv_wire_encode(&w, msg);
+		}
+	} else {
+		char text[MOAT_ERR_MSG_MAX];
+		snprintf(text, sizeof(text), "%s", err.msg[0] ? err.msg : moat_rc_name(rc));
+		if (s->opts.scrub)
+			s->opts.scrub(s->opts.scrub_ctx, text, sizeof(text));
+		json_decref(out);
+		msg = rpc_error(j->id, resource_error_code(rc), text);
+		if (msg)
+			srv_wire_encode(&w, msg);
+	}
+	srv_audit(s, "resource", j->id, method, NULL, j->ctx.touched, srv_outcome_of(rc),
+		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len);
+	log_debug("%s: %s", method, moat_rc_name(rc));
+	if (j->batch) {
+		srv_reply(s, j->batch, msg);
+	} else {
+		if (w.len > 0)
+			s->send(s->send_ctx, w.data, w.len);
+		json_decref(msg);
+	}
+	srv_wire_release(&w);
+	rjob_free(j);
+}
+
+/* Refuse a resource request before it ran: answer and audit it. */
+static void refuse_rjob(struct server *s, struct batch *b, struct rjob *j, int code,
+			const char *rule, const char *msg)
+{
+	json_t *e = code == RPC_LIMIT_ERROR ? srv_limit_error(j->id, rule, msg)
+					    : rpc_error(j->id, code, msg);
+	size_t bytes = e ? json_dumpb(e, NULL, 0, JSON_COMPACT) : 0;
+
+	srv_audit(s, "resource", j->id, j->is_read ? "resources/read" : "resources/list", NULL,
+		  NULL, code == RPC_LIMIT_ERROR ? "limit" : "cancelled", rule, 0, bytes);
+	srv_reply(s, b, e);
+	rjob_free(j);
+}
+
+void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read)
+{
+	const struct resource_ops *ops = registry_resources(s->reg);
+	const char *key = is_read ? "uri" : "cursor";
+	json_t *v = m->params ? json_object_get(m->params, key) : NULL;
+	struct rjob *j;
+	char msg[160];
+
+	if (!ops) {
+		srv_reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND,
+			    "method not found: no tool family serves resources");
+		return;
+	}
+	if ((is_read && !json_is_string(v)) || (!is_read && v && !json_is_string(v))) {
+		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS,
+			    is_read ? "invalid params: uri must be a string"
+				    : "invalid params: cursor must be a string");
+		return;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j || (v && !(j->arg = strdup(json_string_value(v))))) {
+		free(j);
+		srv_reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
+		return;
+	}
+	j->s = s;
+	j->batch = b;
+	j->id = json_incref(m->id);
+	j->is_read = is_read;
+	callctx_init(&j->ctx, is_read ? "resources/read" : "resources/list",
+		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
+	/* The same limits as a tool call: rate, concurrency, queue, output. */
+	if (!bucket_take(&s->global_bucket, moat_now_ns())) {
+		snprintf(msg, sizeof(msg),
+			 "rate limit: limits.calls_per_minute (%u) reached; retry later",
+			 s->opts.limits.calls_per_minute);
+		refuse_rjob(s, b, j, RPC_LIMIT_ERROR, "limits.rate", msg);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	bool stopping = s->shutting_down;
+	bool full = s->inflight_count >= s->opts.limits.max_concurrent_calls;
+	if (!stopping && !full) {
+		j->next = s->rjobs;
+		s->rjobs = j;
+		s->inflight_count++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (stopping) {
+		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
+			    "server is shutting down");
+		return;
+	}
+	if (full) {
+		snprintf(msg, sizeof(msg),
+			 "limit: limits.max_concurrent_calls (%u) calls are already running",
+			 s->opts.limits.max_concurrent_calls);
+		refuse_rjob(s, b, j, RPC_LIMIT_ERROR, "limits.concurrency", msg);
+		return;
+	}
+	if (!pool_submit(s->pool, run_rjob, j)) {
+		rjob_unlink(s, j);
+		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
+			    "server is shutting down");
+	}
+}
+
+void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	const struct resource_ops *ops = registry_resources(s->reg);
+
+	if (!ops) {
+		srv_reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND,
+			    "method not found: no tool family serves resources");
+		return;
+	}
+	srv_reply(s, b, rpc_result(m->id, json_pack("{s:o}", "resourceTemplates",
+						ops->templates ? ops->templates(ops->data)
+							       : json_array())));
+}
+
