@@ -49,12 +49,12 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 
 	*out = NULL;
 	if (len > max_bytes)
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "message of %zu bytes exceeds limits.max_message_bytes (%zu)", len,
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.message_bytes",
+				     "message of %zu bytes exceeds limits.max_message_bytes (%zu)", len,
 				    max_bytes);
 	if (!rpc_depth_ok(buf, len, max_depth))
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "message nests deeper than limits.max_json_depth (%zu)", max_depth);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.json_depth",
+				     "message nests deeper than limits.max_json_depth (%zu)", max_depth);
 	/* Strict: JSON_REJECT_DUPLICATES; jansson rejects bad UTF-8, NaN and
 	 * trailing data (no JSON_DISABLE_EOF_CHECK). \u0000 in a string value
 	 * is valid JSON and parsed (JSON_ALLOW_NUL): the rule that applies
@@ -74,8 +74,8 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 			rule = "\\u0000 is not allowed in object keys";
 		else if (strstr(jerr.text, "too big"))
 			rule = "number out of range";
-		return moat_err_set(err, MOAT_EINVAL, "parse error: %s at byte %d", rule,
-				    jerr.position);
+		return moat_err_rule(err, MOAT_EINVAL, "protocol.parse_error",
+				     "parse error: %s at byte %d", rule, jerr.position);
 	}
 	*out = doc;
 	return MOAT_OK;

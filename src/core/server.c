@@ -379,6 +379,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (strlen(m.method) != json_string_length(json_object_get(msg, "method"))) {
+		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0);
 		if (m.kind == RPC_REQUEST)
 			srv_reply_error(s, b, m.id, RPC_INVALID_REQUEST,
 				    "invalid request: method contains a NUL byte");
@@ -387,6 +388,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (params_nul(&m, where, sizeof(where))) {
+		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0);
 		if (m.kind == RPC_REQUEST) {
 			snprintf(text, sizeof(text), "invalid params: /params%s: contains a NUL byte",
 				 where);
@@ -487,6 +489,7 @@ void server_handle(struct server *s, const char *buf, size_t len)
 		/* Refused before a full parse: answer with the id when a
 		 * bounded scan can read it, so the client's call completes. */
 		json_t *id = rpc_scan_id(buf, len);
+		srv_audit(s, "security", id, NULL, NULL, NULL, srv_outcome_of(err.rc), err.rule, 0, 0);
 		srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, err.msg);
 		json_decref(id);
 		return;
@@ -505,6 +508,7 @@ void server_reject_oversized(struct server *s, const char *head, size_t head_len
 
 	snprintf(text, sizeof(text), "parse error: message exceeds limits.max_message_bytes (%zu)",
 		 s->opts.limits.max_message_bytes);
+	srv_audit(s, "security", id, NULL, NULL, NULL, "limit", "limits.message_bytes", 0, 0);
 	srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, text);
 	json_decref(id);
 }
