@@ -5,13 +5,16 @@
  * (src/core/server.c) with a registry holding one trivial tool, exactly as
  * the stdio transport would; the send function checks that every message
  * the server writes is valid JSON. Also runs rpc_parse/rpc_classify on the
- * raw bytes.
+ * raw bytes, the bounded id scan (rpc_scan.c) on them and on a cut prefix
+ * (as the framing keeps of an oversized line), and the NUL finder on what
+ * parses.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonrpc.h"
+#include "rpc_scan.h"
 #include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,7 +24,7 @@ static struct registry *reg;
 
 static void sink(void *ctx, const char *buf, size_t len)
 {
-	json_t *m = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
+	json_t *m = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 	if (!m)
 		abort(); /* the server must only ever write JSON */
@@ -65,12 +68,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rpc_msg m;
 	json_t *doc;
 
+	json_t *id;
+	char where[64];
+
 	if (!srv)
 		setup();
 	if (rpc_parse((const char *)data, size, 1 << 16, 64, &doc, &err) == MOAT_OK) {
 		(void)rpc_classify(doc, &m, &err);
+		(void)rpc_find_nul(doc, NULL, where, sizeof(where));
 		json_decref(doc);
 	}
+	for (size_t cut = size; ; cut /= 2) {
+		id = rpc_scan_id((const char *)data, cut);
+		if (id && !json_is_string(id) && !json_is_integer(id))
+			abort(); /* only ids JSON-RPC allows */
+		json_decref(id);
+		if (cut == 0)
+			break;
+	}
 	server_handle(srv, (const char *)data, size);
+	server_reject_oversized(srv, (const char *)data, size < 1024 ? size : 1024);
 	return 0;
 }

@@ -120,13 +120,17 @@ json_t *rpc_scan_id(const char *buf, size_t len)
 		vs = skip_ws(buf, len, i + 1);
 		ve = skip_value(buf, len, vs);
 		if (key_is_id(buf, ks, ke)) {
+			if (vs >= len) { /* cut before the id's value */
+				json_decref(found);
+				return NULL;
+			}
 			if (found) { /* two ids: which one would be the answer? */
 				json_decref(found);
 				return NULL;
 			}
 			if (ve >= len && (buf[vs] == '"' || buf[vs] == '-' ||
 					  (buf[vs] >= '0' && buf[vs] <= '9')))
-				return NULL; /* cut inside the id itself */
+				return NULL; /* perhaps cut inside the id itself */
 			if (!(found = id_value(buf, vs, ve)))
 				return NULL;
 		}

@@ -166,6 +166,8 @@ static void test_scan_id(void **state)
 	expect_id("{\"id\":{\"a\":1}}", NULL);
 	expect_id("[{\"id\":1}]", NULL);                 /* a batch: no single id */
 	expect_id("{\"id\":12", NULL);                   /* cut inside the id */
+	expect_id("{\"id\":", NULL);                     /* cut before it (found by fuzzing) */
+	expect_id("{\"id\"  ", NULL);
 	expect_id("{\"a\" 1, \"id\":2}", NULL);          /* malformed before it */
 	expect_id("", NULL);
 	/* Nested far deeper than any depth limit, the id after it. */
