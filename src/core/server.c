@@ -284,9 +284,12 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	v = mcp_negotiate(json_string_value(pv));
 	s->client_roots = json_is_object(json_object_get(caps, "roots"));
-	s->client_name = strdup(json_string_value(json_object_get(ci, "name")));
-	if (json_is_string(json_object_get(ci, "version")))
-		s->client_version = strdup(json_string_value(json_object_get(ci, "version")));
+	/* For the audit trail: the client's own words, cut to 128 bytes. */
+	const char *cn = json_string_value(json_object_get(ci, "name"));
+	const char *cv = json_string_value(json_object_get(ci, "version"));
+	s->client_name = strndup(cn, text_utf8_prefix(cn, 128));
+	if (cv)
+		s->client_version = strndup(cv, text_utf8_prefix(cv, 128));
 	s->version = v;
 	s->features = mcp_features_of(v);
 	s->initialized = true;
