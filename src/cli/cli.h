@@ -54,12 +54,28 @@ struct cli_env {
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o);
 
 /*
- * cli_setup - load the config (or defaults), apply the log level, register
- * every provider's tools, apply per-tool limits and, when with_audit, open
- * the audit file. Returns an EXIT_* code; on failure the message is on
- * stderr and env is torn down.
+ * cli_setup - every start-up step of `moat serve` before the sandbox: load
+ * the config (or defaults), apply the log level, start every family (roots,
+ * databases, modules, APIs), apply per-tool limits and, when with_audit,
+ * open the audit file (serve, call and check pass true; check must fail
+ * wherever serve would). Returns an EXIT_* code; on failure the message is
+ * on stderr ("moat: FILE: POINTER: ...") and env is torn down.
  */
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env);
+
+/*
+ * cli_confine - apply the sandbox to this process for good, as serve and
+ * call do right after cli_setup, before any thread starts. Returns EXIT_OK,
+ * or EXIT_RUNTIME with the message on stderr.
+ */
+int cli_confine(struct cli_env *env);
+
+/*
+ * cli_confine_trial - run cli_confine in a forked child and report what it
+ * returned, leaving this process unconfined (moat check). Same message on
+ * stderr, same code, as serve would give.
+ */
+int cli_confine_trial(struct cli_env *env);
 
 /* cli_teardown - undo cli_setup. Safe on a zeroed env. */
 void cli_teardown(struct cli_env *env);

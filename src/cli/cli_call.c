@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sandbox.h"
 
 static const char help[] =
 	"usage: moat call TOOL [key=value ...] [--config FILE]\n"
@@ -101,12 +100,8 @@ int cmd_call(int argc, char **argv)
 		}
 	}
 	/* Confined like `moat serve`, before the session starts any thread. */
-	struct moat_err err = {0};
-	if (sandbox_confine(&env.cfg, env.reg, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
-		code = EXIT_RUNTIME;
+	if ((code = cli_confine(&env)) != EXIT_OK)
 		goto out;
-	}
 	cs = cli_session_open(&env);
 	if (!cs) {
 		code = EXIT_RUNTIME;

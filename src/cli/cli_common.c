@@ -1,18 +1,29 @@
 /*
  * cli_common.c - option parsing, start-up and the in-process client session
  * shared by the moat commands.
+ *
+ * Start-up is one path for every command: cli_setup runs each step `moat
+ * serve` runs before it serves (config, roots, databases, modules, APIs,
+ * per-tool limits, the audit file), and cli_confine applies the sandbox.
+ * `moat check` runs the same two, the sandbox in a throw-away child
+ * (cli_confine_trial), so check fails wherever serve would, with the same
+ * message and the same exit code.
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "jsonrpc.h"
 #include "log.h"
 #include "moat_build.h"
 #include "providers.h"
+#include "sandbox.h"
 
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 {
@@ -74,8 +85,8 @@ static int apply_tool_limits(struct cli_env *env)
 		struct tool *t = registry_find(env->reg, name);
 		json_t *cpm = json_object_get(v, "calls_per_minute");
 		if (!t) {
-			fprintf(stderr, "moat: config /limits/tools/%s: no tool of that name is configured\n",
-				name);
+			fprintf(stderr, "moat: %s: /limits/tools/%s: no tool of that name is configured\n",
+				env->cfg.name, name);
 			return EXIT_CONFIG;
 		}
 		if (cpm) {
@@ -108,6 +119,39 @@ static int add_cli_roots(const struct cli_opts *o, struct cli_env *env)
 	return EXIT_OK;
 }
 
+/*
+ * A family's start-up error, "FAMILY: MESSAGE", printed as "moat: FILE:
+ * /POINTER: ..." with the pointer made absolute from the config's root: a
+ * family that names a place inside its own section ("/repositories/1")
+ * gets its section's key in front ("/git/repositories/1"). Messages
+ * without a pointer keep the family's name. Scrubbed of secrets.
+ */
+static void print_family_error(const struct moat_config *cfg, struct moat_err *err)
+{
+	char out[MOAT_ERR_MSG_MAX + 64], first[64];
+	const char *msg = err->msg, *colon;
+	size_t flen;
+
+	config_scrub(cfg, err->msg, sizeof(err->msg));
+	colon = strstr(msg, ": ");
+	flen = colon ? (size_t)(colon - msg) : 0;
+	if (!colon || flen == 0 || flen >= sizeof(first) || colon[2] != '/') {
+		fprintf(stderr, "moat: %s: %s\n", cfg->name, msg);
+		return;
+	}
+	memcpy(first, msg, flen);
+	first[flen] = '\0'; /* the family's name */
+	const char *ptr = colon + 2;
+	size_t tlen = strcspn(ptr + 1, "/:");
+	char token[128];
+	snprintf(token, sizeof(token), "%.*s", (int)tlen, ptr + 1);
+	if (!json_object_get(cfg->doc, token) && json_object_get(cfg->doc, first))
+		snprintf(out, sizeof(out), "/%s%s", first, ptr);
+	else
+		snprintf(out, sizeof(out), "%s", ptr);
+	fprintf(stderr, "moat: %s: %s\n", cfg->name, out);
+}
+
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 {
 	struct moat_err err = {0};
@@ -138,8 +182,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 		goto fail;
 	}
 	if (providers_init(env->reg, &env->cfg, &err)) {
-		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: config: %s\n", err.msg);
+		print_family_error(&env->cfg, &err);
 		code = EXIT_CONFIG;
 		goto fail;
 	}
@@ -169,6 +212,54 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 fail:
 	cli_teardown(env);
 	return code;
+}
+
+int cli_confine(struct cli_env *env)
+{
+	struct moat_err err = {0};
+
+	if (sandbox_confine(&env->cfg, env->reg, &err)) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_confine_trial(struct cli_env *env)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "moat: cannot start the sandbox trial: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (pid == 0) {
+		/* The child is single-threaded, whatever the parent runs: confine
+		 * it exactly as serve confines itself, then leave at once (no
+		 * exit handlers: the parent owns every resource). Its success
+		 * line is serve's business; check prints the plan itself. */
+		if (log_get_level() < LOG_LVL_WARNING)
+			log_set_level(LOG_LVL_WARNING);
+		int code = cli_confine(env);
+		fflush(stderr);
+		_exit(code);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "moat: the sandbox trial was lost: %s\n", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	fprintf(stderr, "moat: the sandbox trial died (signal %d)\n",
+		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return EXIT_RUNTIME;
 }
 
 void cli_teardown(struct cli_env *env)
