@@ -193,7 +193,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 		struct audit_opts ao = {.path = env->cfg.audit_file};
 		env->audit = audit_open(&ao, &err);
 		if (!env->audit) {
-			fprintf(stderr, "moat: %s\n", err.msg);
+			fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
 			code = EXIT_RUNTIME;
 			goto fail;
 		}
