@@ -28,8 +28,9 @@ enum {
 struct cli_opts {
 	const char *config;    /* --config FILE, or NULL */
 	const char *log_level; /* --log-level LEVEL, or NULL */
-	bool json;             /* --json (tools) */
-	const char *json_args; /* --json ARGS (call) */
+	bool json;             /* --json: print JSON (tools, call) */
+	const char *json_args; /* --json ARGS (call): the argument after --json
+				  when it starts with '{' or '[', else NULL */
 	bool help;
 	int npos;              /* positional arguments in pos[0..npos) */
 	char **pos;            /* argv itself, compacted in place */
@@ -48,7 +49,8 @@ struct cli_env {
 
 /*
  * cli_parse - parse argv (after the command word) into o. `takes_json_value`
- * makes --json take an argument (moat call). Returns EXIT_OK or EXIT_USAGE
+ * lets --json take the next argument as JSON arguments when it starts with
+ * '{' or '[' (moat call); --json always sets o->json. Returns EXIT_OK or EXIT_USAGE
  * (message printed to stderr).
  */
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o);

@@ -10,14 +10,18 @@
 #include "cli.h"
 
 static const char help[] =
-	"usage: moat call TOOL [key=value ...] [--config FILE]\n"
+	"usage: moat call TOOL [key=value ...] [--json] [--config FILE]\n"
 	"       moat call TOOL --json '{\"key\": \"value\"}' [--config FILE]\n"
 	"\n"
 	"Runs one tool call in-process through the same validation and dispatch path a\n"
-	"client's call takes and prints the result's text to stdout. A value is kept as\n"
-	"a string when the tool's schema says the key is a string, otherwise it is read\n"
-	"as JSON when it parses (numbers, true/false, arrays, objects) and as a string\n"
-	"when it does not. --json prints the whole result as JSON.\n"
+	"client's call takes and prints the result's text to stdout (an error's text to\n"
+	"stderr). A value is kept as a string when the tool's schema says the key is a\n"
+	"string, otherwise it is read as JSON when it parses (numbers, true/false,\n"
+	"arrays, objects) and as a string when it does not.\n"
+	"--json            print the whole result (content, structuredContent, isError)\n"
+	"                  as JSON instead of its text\n"
+	"--json '{...}'    the arguments as one JSON object instead of key=value pairs\n"
+	"                  (the result is printed as JSON too)\n"
 	"exit: 0 ok, 1 the tool answered with an error, 2 usage, 3 config, 4 runtime\n";
 
 /* True when the tool's input schema declares key with "type": "string". */

@@ -46,11 +46,12 @@ int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			o->log_level = a + 12;
 		} else if (strcmp(a, "--json") == 0) {
-			if (takes_json_value) {
-				if (++i >= argc)
-					goto missing;
-				o->json_args = argv[i];
-			}
+			/* moat call: `--json '{...}'` gives the arguments as JSON; a
+			 * --json not followed by a JSON object or array only asks for
+			 * JSON output (`moat call TOOL k=v --json`). */
+			if (takes_json_value && i + 1 < argc &&
+			    (argv[i + 1][0] == '{' || argv[i + 1][0] == '['))
+				o->json_args = argv[++i];
 			o->json = true;
 		} else if (strcmp(a, "--") == 0) {
 			while (++i < argc)

@@ -282,6 +282,14 @@ describe('command line', { concurrency: true }, () => {
 		assert.deepEqual(res.content, [{ type: 'text', text: 'hi' }]);
 		assert.equal(res.isError, false);
 
+		// --json without an object after it only asks for JSON output,
+		// wherever it stands (as `moat call --help` says)
+		for (const args of [['text=hi', '--json'], ['--json', 'text=hi'], ['--json', '--config', cfg, 'text=hi']]) {
+			const r = runMoat(['call', 'echo', ...args, '--config', cfg]);
+			assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+			assert.deepEqual(JSON.parse(r.stdout).content, [{ type: 'text', text: 'hi' }], args.join(' '));
+		}
+
 		const fail = runMoat(['call', 'fail', '--config', cfg]);
 		assert.equal(fail.code, 1);
 		assert.match(fail.stderr, /upstream failed/);
