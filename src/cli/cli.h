@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "audit.h"
 #include "config.h"
@@ -81,6 +82,11 @@ int cli_confine_trial(struct cli_env *env);
 
 /* cli_teardown - undo cli_setup. Safe on a zeroed env. */
 void cli_teardown(struct cli_env *env);
+
+/* cli_print_json - v (borrowed) indented by two spaces a level, reals at
+ * the precision that reads back (0.174, not 0.17399999999999999), and a
+ * newline. Returns false if v holds a NaN or memory ran out. */
+bool cli_print_json(FILE *f, const json_t *v);
 
 /* An in-process client session over a real server (see cli_common.c). */
 struct cli_session;

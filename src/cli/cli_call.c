@@ -123,10 +123,7 @@ int cmd_call(int argc, char **argv)
 	}
 	bool is_error = json_is_true(json_object_get(res, "isError"));
 	if (o.json) {
-		char *s = json_dumps(res, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
+		cli_print_json(stdout, res);
 	} else {
 		json_array_foreach(json_object_get(res, "content"), i, block) {
 			const char *text = json_string_value(json_object_get(block, "text"));

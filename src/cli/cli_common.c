@@ -22,6 +22,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "moat_build.h"
+#include "numfmt.h"
 #include "providers.h"
 #include "sandbox.h"
 
@@ -271,6 +272,70 @@ void cli_teardown(struct cli_env *env)
 	audit_close(env->audit);
 	config_free(&env->cfg);
 	memset(env, 0, sizeof(*env));
+}
+
+/* ---- JSON for people ------------------------------------------------- */
+
+/* One value at indent depth (two spaces a level), jansson's JSON_INDENT(2)
+ * layout, reals through numfmt. Returns false on a write or memory error. */
+static bool print_json_at(FILE *f, const json_t *v, int depth)
+{
+	char num[NUMFMT_MAX];
+	const char *key;
+	json_t *item;
+	size_t i, n;
+	char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (json_object_size(v) == 0)
+			return fputs("{}", f) >= 0;
+		fputs("{\n", f);
+		n = 0;
+		json_object_foreach((json_t *)v, key, item) {
+			json_t *k = json_string(key);
+			s = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+			json_decref(k);
+			if (!s)
+				return false;
+			fprintf(f, "%*s%s: ", 2 * (depth + 1), "", s);
+			free(s);
+			if (!print_json_at(f, item, depth + 1))
+				return false;
+			fputs(++n < json_object_size(v) ? ",\n" : "\n", f);
+		}
+		return fprintf(f, "%*s}", 2 * depth, "") >= 0;
+	case JSON_ARRAY:
+		if (json_array_size(v) == 0)
+			return fputs("[]", f) >= 0;
+		fputs("[\n", f);
+		json_array_foreach(v, i, item) {
+			fprintf(f, "%*s", 2 * (depth + 1), "");
+			if (!print_json_at(f, item, depth + 1))
+				return false;
+			fputs(i + 1 < json_array_size(v) ? ",\n" : "\n", f);
+		}
+		return fprintf(f, "%*s]", 2 * depth, "") >= 0;
+	case JSON_REAL:
+		if (numfmt_double(num, json_real_value(v)) == 0)
+			return false;
+		return fputs(num, f) >= 0;
+	default:
+		s = json_dumps(v, JSON_ENCODE_ANY);
+		if (!s)
+			return false;
+		fputs(s, f);
+		free(s);
+		return true;
+	}
+}
+
+bool cli_print_json(FILE *f, const json_t *v)
+{
+	bool ok = print_json_at(f, v, 0);
+
+	fputc('\n', f);
+	return ok;
 }
 
 /* ---- in-process session --------------------------------------------- */

@@ -268,6 +268,12 @@ describe('command line', { concurrency: true }, () => {
 		assert.equal(add.code, 0, add.stderr);
 		assert.deepEqual(JSON.parse(add.stdout), { sum: 3 });
 
+		// reals at the precision that reads back, as text and as --json
+		const real = runMoat(['call', 'add', 'a=0.173838', 'b=0', '--config', cfg]);
+		assert.equal(real.stdout, '{"sum":0.173838}\n');
+		const realJson = runMoat(['call', 'add', 'a=0.173838', 'b=0', '--json', '--config', cfg]);
+		assert.match(realJson.stdout, /"sum": 0\.173838\n/);
+
 		const echo = runMoat(['call', 'echo', 'text=hi', '--config', cfg]);
 		assert.equal(echo.code, 0, echo.stderr);
 		assert.equal(echo.stdout, 'hi\n');
