@@ -194,7 +194,7 @@ static enum moat_rc build_request(const struct api_tool *t, const json_t *args, 
 	if (t->body) {
 		if ((rc = apit_body(t->body, args, &b, err)))
 			goto out;
-		*body = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
+		*body = wire_dumps(b); /* 0.1 goes upstream as 0.1 */
 		if (!*body) {
 			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 			goto out;
