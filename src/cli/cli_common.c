@@ -128,7 +128,8 @@ static int add_cli_roots(const struct cli_opts *o, struct cli_env *env)
  * gets its section's key in front ("/git/repositories/1"). Messages
  * without a pointer keep the family's name. Scrubbed of secrets.
  */
-static void print_family_error(const struct moat_config *cfg, struct moat_err *err)
+static void print_family_error(const struct moat_config *cfg, const struct cli_opts *o,
+			       size_t ncfg_roots, struct moat_err *err)
 {
 	char out[MOAT_ERR_MSG_MAX + 64], first[64];
 	const char *msg = err->msg, *colon;
@@ -144,6 +145,17 @@ static void print_family_error(const struct moat_config *cfg, struct moat_err *e
 	memcpy(first, msg, flen);
 	first[flen] = '\0'; /* the family's name */
 	const char *ptr = colon + 2;
+	/* A root from the command line (`moat serve DIR`) is named as given,
+	 * not as a place in a config the user may not have written. */
+	char *end;
+	unsigned long idx = strncmp(ptr, "/roots/", 7) == 0 ? strtoul(ptr + 7, &end, 10) : 0;
+	if (strncmp(ptr, "/roots/", 7) == 0 && end != ptr + 7 && idx >= ncfg_roots &&
+	    idx - ncfg_roots < (unsigned long)o->nroots) {
+		const char *rest = strstr(end, ": ");
+		fprintf(stderr, "moat: %s: %s\n", o->roots[idx - ncfg_roots],
+			rest ? rest + 2 : "cannot serve this directory");
+		return;
+	}
 	size_t tlen = strcspn(ptr + 1, "/:");
 	char token[128];
 	snprintf(token, sizeof(token), "%.*s", (int)tlen, ptr + 1);
@@ -158,6 +170,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 {
 	struct moat_err err = {0};
 	enum log_level lvl;
+	size_t ncfg_roots;
 	int code;
 
 	memset(env, 0, sizeof(*env));
@@ -176,6 +189,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	}
 	if (!o->log_level && env->cfg.log_level_set)
 		log_set_level(env->cfg.log_level);
+	ncfg_roots = json_array_size(json_object_get(env->cfg.doc, "roots"));
 	if (o->nroots > 0 && (code = add_cli_roots(o, env)) != EXIT_OK)
 		goto fail;
 	env->reg = registry_new(env->cfg.limits.tool_calls_per_minute);
@@ -184,7 +198,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 		goto fail;
 	}
 	if (providers_init(env->reg, &env->cfg, &err)) {
-		print_family_error(&env->cfg, &err);
+		print_family_error(&env->cfg, o, ncfg_roots, &err);
 		code = EXIT_CONFIG;
 		goto fail;
 	}

@@ -112,6 +112,17 @@ describe('moat check fails wherever moat serve would', () => {
 		});
 	}
 
+	test('a directory on the command line that is not one: named as given, same exit', () => {
+		for (const arg of [path.join(dir, 'nowhere'), path.join(dir, 'plain-file')]) {
+			const check = run(['check', arg]);
+			const serve = run(['serve', arg]);
+			assert.equal(check.code, 3, check.stderr);
+			assert.equal(serve.code, 3, serve.stderr);
+			assert.equal(errorLines(check.stderr), errorLines(serve.stderr));
+			assert.ok(check.stderr.startsWith(`moat: ${arg}: `), check.stderr);
+		}
+	});
+
 	test('a config both accept: check exits 0, serve serves and exits 0 at EOF', () => {
 		const p = writeConfig(dir, { roots: ['files'] }, 'good.json');
 		fs.chmodSync(p, 0o644);
