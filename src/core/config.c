@@ -396,7 +396,7 @@ static enum moat_rc load_text(const char *text, size_t len, const char *dir, con
 	bool labeled = false; /* err->msg already starts with label */
 
 	memset(cfg, 0, sizeof(*cfg));
-	rc = rpc_parse(text, len, CONFIG_MAX_BYTES, 64, &cfg->raw, &perr);
+	rc = rpc_parse(text, len, CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, &cfg->raw, &perr);
 	if (rc) {
 		if (config_diag_syntax(label, text, len, where, sizeof(where))) {
 			rc = moat_err_set(err, MOAT_EINVAL, "%s", where);
@@ -406,7 +406,11 @@ static enum moat_rc load_text(const char *text, size_t len, const char *dir, con
 			 * "parse error: ..." or names the limit; re-label it. */
 			const char *m = strncmp(perr.msg, "parse error: ", 13) == 0 ? perr.msg + 13
 										    : perr.msg;
-			rc = moat_err_set(err, rc, "not valid JSON: %s", m);
+			if (strstr(perr.msg, "deeper"))
+				rc = moat_err_set(err, rc, "nests deeper than %d levels",
+						  CONFIG_MAX_DEPTH);
+			else
+				rc = moat_err_set(err, rc, "not valid JSON: %s", m);
 		}
 		goto out;
 	}

@@ -22,6 +22,7 @@
 #include "result.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
+#define CONFIG_MAX_DEPTH 64 /* deepest nesting of a config file */
 
 struct moat_config {
 	json_t *raw;          /* the file as written ("${NAME}" kept); owned */

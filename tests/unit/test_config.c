@@ -119,6 +119,14 @@ static void test_syntax_line_column(void **state)
 	expect_file_error("{\"log\": {}\n", ":2:1: not valid JSON: expected ',' or '}' at end of file");
 	expect_file_error("", ":1:1: not valid JSON: the file is empty; expected '{'");
 	expect_file_error("{\"log\": {},\n \"log\": {}}", ":2:2: not valid JSON: duplicate object key \"log\"");
+	{
+		char deep[200] = "";
+		for (int i = 0; i < 70; i++)
+			strcat(deep, "[");
+		for (int i = 0; i < 70; i++)
+			strcat(deep, "]");
+		expect_file_error(deep, ": nests deeper than 64 levels");
+	}
 	/* columns count characters, not bytes */
 	expect_file_error("{\"server\": {\"name\": \"\xc3\xa9\xc3\xa9\" \"x\"}}",
 			  ":1:26: not valid JSON: expected ',' or '}' before \"x\"");
