@@ -2594,8 +2594,14 @@ char *schema_error_format(const struct schema_error *e, char *buf, size_t n)
 		buf[0] = '\0';
 		return buf;
 	}
-	w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)", e->keyword,
-		     e->message);
+	if (e->unknown[0])
+		w = snprintf(buf, n, "%s: %s: %s%s%s%s (allowed: %s)",
+			     e->pointer[0] ? e->pointer : "(root)", e->keyword, e->message,
+			     e->suggest[0] ? "; did you mean '" : "", e->suggest,
+			     e->suggest[0] ? "'?" : "", e->allowed[0] ? e->allowed : "none");
+	else
+		w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)",
+			     e->keyword, e->message);
 	if (w < 0)
 		buf[0] = '\0';
 	else if ((size_t)w >= n)

@@ -67,7 +67,9 @@ bool schema_validate(const struct schema *s, const json_t *instance, struct sche
 
 /*
  * schema_error_format - write "POINTER: KEYWORD: MESSAGE" (pointer shown as
- * "/" ... or "(root)") into buf of size n, truncating safely. Returns buf.
+ * "/" ... or "(root)") into buf of size n, truncating safely; an unknown
+ * key adds "; did you mean 'NEAR'?" when one is close and "(allowed: ...)".
+ * Returns buf.
  */
 char *schema_error_format(const struct schema_error *e, char *buf, size_t n);
 
