@@ -30,6 +30,9 @@ static const struct {
 	{"invalid token", "invalid token", false},
 	{"unexpected token", "unexpected token", false},
 	{"duplicate object key", "duplicate object key", false},
+	{"\\u0000 is not allowed without JSON_ALLOW_NUL", "\\u0000 is not allowed in a string:",
+	 false},
+	{"real number overflow", "number out of range", false},
 };
 
 /* UTF-8 characters in s[0..n): jansson counts columns in characters. */
@@ -97,6 +100,9 @@ bool config_diag_syntax(const char *label, const char *text, size_t len, char *b
 	} else if (strcmp(cause, "'[' or '{' expected") == 0 && at_eof && len == 0) {
 		plain = "the file is empty; expected '{'";
 		at_eof = false;
+	} else if (strncmp(cause, "unable to decode byte", 21) == 0) {
+		plain = "invalid UTF-8"; /* the token is a cut sequence: show none */
+		tok[0] = '\0';
 	} else if (tok[0] == '/') {
 		note = " (JSON has no comments)";
 	} else if (tok[0] == '\'') {

@@ -127,6 +127,9 @@ static void test_syntax_line_column(void **state)
 			strcat(deep, "]");
 		expect_file_error(deep, ": nests deeper than 64 levels");
 	}
+	expect_file_error("{\"server\": {\"name\": \"\xff\"}}", ":1:21: not valid JSON: invalid UTF-8");
+	expect_file_error("{\"limits\": {\"workers\": 1e999}}", ":1:24: not valid JSON: number out of "
+			  "range '1e999'");
 	/* columns count characters, not bytes */
 	expect_file_error("{\"server\": {\"name\": \"\xc3\xa9\xc3\xa9\" \"x\"}}",
 			  ":1:26: not valid JSON: expected ',' or '}' before \"x\"");
