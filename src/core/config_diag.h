@@ -15,6 +15,7 @@
 #ifndef MOAT_CORE_CONFIG_DIAG_H
 #define MOAT_CORE_CONFIG_DIAG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "schema.h"
