@@ -24,11 +24,17 @@ function auditAt(file) {
 	return SCHEMA.properties.audit ? { audit: { file } } : { log: { audit_file: file } };
 }
 
+// A default audit file (when the config names none) goes under a state
+// directory of the test's own, which nobody may write too.
+const stateHome = makeTempDir('moat-e2e-checkserve-state-');
+fs.chmodSync(stateHome, 0o1777);
+const ENV = { ...process.env, XDG_STATE_HOME: stateHome };
+
 /** Run moat (as nobody when asked and running as root). */
 function run(args, { asNobody = false, bin = MOAT_BIN } = {}) {
 	const cmd = asNobody && IS_ROOT ? 'setpriv' : bin;
 	const argv = asNobody && IS_ROOT ? ['--reuid=65534', '--regid=65534', '--clear-groups', bin, ...args] : args;
-	const r = spawnSync(cmd, argv, { encoding: 'utf8', input: '', timeout: 15000 });
+	const r = spawnSync(cmd, argv, { encoding: 'utf8', input: '', timeout: 15000, env: ENV });
 	if (r.error) throw r.error;
 	assertNoSanitizerReport(r.stderr);
 	return { code: r.status, stdout: r.stdout, stderr: r.stderr };
