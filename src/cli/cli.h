@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "audit.h"
 #include "config.h"
@@ -28,8 +29,9 @@ enum {
 struct cli_opts {
 	const char *config;    /* --config FILE, or NULL */
 	const char *log_level; /* --log-level LEVEL, or NULL */
-	bool json;             /* --json (tools) */
-	const char *json_args; /* --json ARGS (call) */
+	bool json;             /* --json: print JSON (tools, call) */
+	const char *json_args; /* --json ARGS (call): the argument after --json
+				  when it starts with '{' or '[', else NULL */
 	bool help;
 	int npos;              /* positional arguments in pos[0..npos) */
 	char **pos;            /* argv itself, compacted in place */
@@ -48,21 +50,43 @@ struct cli_env {
 
 /*
  * cli_parse - parse argv (after the command word) into o. `takes_json_value`
- * makes --json take an argument (moat call). Returns EXIT_OK or EXIT_USAGE
+ * lets --json take the next argument as JSON arguments when it starts with
+ * '{' or '[' (moat call); --json always sets o->json. Returns EXIT_OK or EXIT_USAGE
  * (message printed to stderr).
  */
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o);
 
 /*
- * cli_setup - load the config (or defaults), apply the log level, register
- * every provider's tools, apply per-tool limits and, when with_audit, open
- * the audit file. Returns an EXIT_* code; on failure the message is on
- * stderr and env is torn down.
+ * cli_setup - every start-up step of `moat serve` before the sandbox: load
+ * the config (or defaults), apply the log level, start every family (roots,
+ * databases, modules, APIs), apply per-tool limits and, when with_audit,
+ * open the audit file (serve, call and check pass true; check must fail
+ * wherever serve would). Returns an EXIT_* code; on failure the message is
+ * on stderr ("moat: FILE: POINTER: ...") and env is torn down.
  */
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env);
 
+/*
+ * cli_confine - apply the sandbox to this process for good, as serve and
+ * call do right after cli_setup, before any thread starts. Returns EXIT_OK,
+ * or EXIT_RUNTIME with the message on stderr.
+ */
+int cli_confine(struct cli_env *env);
+
+/*
+ * cli_confine_trial - run cli_confine in a forked child and report what it
+ * returned, leaving this process unconfined (moat check). Same message on
+ * stderr, same code, as serve would give.
+ */
+int cli_confine_trial(struct cli_env *env);
+
 /* cli_teardown - undo cli_setup. Safe on a zeroed env. */
 void cli_teardown(struct cli_env *env);
+
+/* cli_print_json - v (borrowed) indented by two spaces a level, reals at
+ * the precision that reads back (0.174, not 0.17399999999999999), and a
+ * newline. Returns false if v holds a NaN or memory ran out. */
+bool cli_print_json(FILE *f, const json_t *v);
 
 /* An in-process client session over a real server (see cli_common.c). */
 struct cli_session;

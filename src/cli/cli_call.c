@@ -8,17 +8,20 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sandbox.h"
 
 static const char help[] =
-	"usage: moat call TOOL [key=value ...] [--config FILE]\n"
+	"usage: moat call TOOL [key=value ...] [--json] [--config FILE]\n"
 	"       moat call TOOL --json '{\"key\": \"value\"}' [--config FILE]\n"
 	"\n"
 	"Runs one tool call in-process through the same validation and dispatch path a\n"
-	"client's call takes and prints the result's text to stdout. A value is kept as\n"
-	"a string when the tool's schema says the key is a string, otherwise it is read\n"
-	"as JSON when it parses (numbers, true/false, arrays, objects) and as a string\n"
-	"when it does not. --json prints the whole result as JSON.\n"
+	"client's call takes and prints the result's text to stdout (an error's text to\n"
+	"stderr). A value is kept as a string when the tool's schema says the key is a\n"
+	"string, otherwise it is read as JSON when it parses (numbers, true/false,\n"
+	"arrays, objects) and as a string when it does not.\n"
+	"--json            print the whole result (content, structuredContent, isError)\n"
+	"                  as JSON instead of its text\n"
+	"--json '{...}'    the arguments as one JSON object instead of key=value pairs\n"
+	"                  (the result is printed as JSON too)\n"
 	"exit: 0 ok, 1 the tool answered with an error, 2 usage, 3 config, 4 runtime\n";
 
 /* True when the tool's input schema declares key with "type": "string". */
@@ -101,12 +104,8 @@ int cmd_call(int argc, char **argv)
 		}
 	}
 	/* Confined like `moat serve`, before the session starts any thread. */
-	struct moat_err err = {0};
-	if (sandbox_confine(&env.cfg, env.reg, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
-		code = EXIT_RUNTIME;
+	if ((code = cli_confine(&env)) != EXIT_OK)
 		goto out;
-	}
 	cs = cli_session_open(&env);
 	if (!cs) {
 		code = EXIT_RUNTIME;
@@ -124,10 +123,7 @@ int cmd_call(int argc, char **argv)
 	}
 	bool is_error = json_is_true(json_object_get(res, "isError"));
 	if (o.json) {
-		char *s = json_dumps(res, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
+		cli_print_json(stdout, res);
 	} else {
 		json_array_foreach(json_object_get(res, "content"), i, block) {
 			const char *text = json_string_value(json_object_get(block, "text"));

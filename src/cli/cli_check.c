@@ -14,8 +14,11 @@
 static const char help[] =
 	"usage: moat check [DIR...] [--config FILE]\n"
 	"\n"
-	"Validates the config against moat.schema.json, starts every tool family it\n"
-	"declares without serving, and prints the tools, limits and sandbox plan.\n"
+	"Runs every start-up step `moat serve` runs (the config against\n"
+	"moat.schema.json, the roots, databases, modules and APIs, the audit file,\n"
+	"the sandbox in a throw-away child) without serving, and prints the tools,\n"
+	"limits and sandbox plan. It fails wherever serve would, with the same\n"
+	"message and exit code.\n"
 	"Secrets resolved from ${NAME} references are never printed.\n"
 	"exit: 0 valid, 3 invalid config, 4 runtime failure\n";
 
@@ -90,8 +93,15 @@ int cmd_check(int argc, char **argv)
 	}
 	o.roots = o.pos;
 	o.nroots = o.npos;
-	if ((code = cli_setup(&o, false, &env)) != EXIT_OK)
+	/* The very start-up serve runs, audit file and sandbox included (the
+	 * sandbox in a child that exits at once), so check fails wherever
+	 * serve would, with the same message and exit code. */
+	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
+	if ((code = cli_confine_trial(&env)) != EXIT_OK) {
+		cli_teardown(&env);
+		return code;
+	}
 	l = &env.cfg.limits;
 	printf("config: %s\n", o.config ? o.config : "(none: defaults)");
 	printf("status: valid\n");

@@ -1,18 +1,30 @@
 /*
  * cli_common.c - option parsing, start-up and the in-process client session
  * shared by the moat commands.
+ *
+ * Start-up is one path for every command: cli_setup runs each step `moat
+ * serve` runs before it serves (config, roots, databases, modules, APIs,
+ * per-tool limits, the audit file), and cli_confine applies the sandbox.
+ * `moat check` runs the same two, the sandbox in a throw-away child
+ * (cli_confine_trial), so check fails wherever serve would, with the same
+ * message and the same exit code.
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "jsonrpc.h"
 #include "log.h"
 #include "moat_build.h"
+#include "numfmt.h"
 #include "providers.h"
+#include "sandbox.h"
 
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 {
@@ -35,11 +47,12 @@ int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			o->log_level = a + 12;
 		} else if (strcmp(a, "--json") == 0) {
-			if (takes_json_value) {
-				if (++i >= argc)
-					goto missing;
-				o->json_args = argv[i];
-			}
+			/* moat call: `--json '{...}'` gives the arguments as JSON; a
+			 * --json not followed by a JSON object or array only asks for
+			 * JSON output (`moat call TOOL k=v --json`). */
+			if (takes_json_value && i + 1 < argc &&
+			    (argv[i + 1][0] == '{' || argv[i + 1][0] == '['))
+				o->json_args = argv[++i];
 			o->json = true;
 		} else if (strcmp(a, "--") == 0) {
 			while (++i < argc)
@@ -74,8 +87,8 @@ static int apply_tool_limits(struct cli_env *env)
 		struct tool *t = registry_find(env->reg, name);
 		json_t *cpm = json_object_get(v, "calls_per_minute");
 		if (!t) {
-			fprintf(stderr, "moat: config /limits/tools/%s: no tool of that name is configured\n",
-				name);
+			fprintf(stderr, "moat: %s: /limits/tools/%s: no tool of that name is configured\n",
+				env->cfg.name, name);
 			return EXIT_CONFIG;
 		}
 		if (cpm) {
@@ -108,10 +121,56 @@ static int add_cli_roots(const struct cli_opts *o, struct cli_env *env)
 	return EXIT_OK;
 }
 
+/*
+ * A family's start-up error, "FAMILY: MESSAGE", printed as "moat: FILE:
+ * /POINTER: ..." with the pointer made absolute from the config's root: a
+ * family that names a place inside its own section ("/repositories/1")
+ * gets its section's key in front ("/git/repositories/1"). Messages
+ * without a pointer keep the family's name. Scrubbed of secrets.
+ */
+static void print_family_error(const struct moat_config *cfg, const struct cli_opts *o,
+			       size_t ncfg_roots, struct moat_err *err)
+{
+	char out[MOAT_ERR_MSG_MAX + 64], first[64];
+	const char *msg = err->msg, *colon;
+	size_t flen;
+
+	config_scrub(cfg, err->msg, sizeof(err->msg));
+	colon = strstr(msg, ": ");
+	flen = colon ? (size_t)(colon - msg) : 0;
+	if (!colon || flen == 0 || flen >= sizeof(first) || colon[2] != '/') {
+		fprintf(stderr, "moat: %s: %s\n", cfg->name, msg);
+		return;
+	}
+	memcpy(first, msg, flen);
+	first[flen] = '\0'; /* the family's name */
+	const char *ptr = colon + 2;
+	/* A root from the command line (`moat serve DIR`) is named as given,
+	 * not as a place in a config the user may not have written. */
+	char *end;
+	unsigned long idx = strncmp(ptr, "/roots/", 7) == 0 ? strtoul(ptr + 7, &end, 10) : 0;
+	if (strncmp(ptr, "/roots/", 7) == 0 && end != ptr + 7 && idx >= ncfg_roots &&
+	    idx - ncfg_roots < (unsigned long)o->nroots) {
+		const char *rest = strstr(end, ": ");
+		fprintf(stderr, "moat: %s: %s\n", o->roots[idx - ncfg_roots],
+			rest ? rest + 2 : "cannot serve this directory");
+		return;
+	}
+	size_t tlen = strcspn(ptr + 1, "/:");
+	char token[128];
+	snprintf(token, sizeof(token), "%.*s", (int)tlen, ptr + 1);
+	if (!json_object_get(cfg->doc, token) && json_object_get(cfg->doc, first))
+		snprintf(out, sizeof(out), "/%s%s", first, ptr);
+	else
+		snprintf(out, sizeof(out), "%s", ptr);
+	fprintf(stderr, "moat: %s: %s\n", cfg->name, out);
+}
+
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 {
 	struct moat_err err = {0};
 	enum log_level lvl;
+	size_t ncfg_roots;
 	int code;
 
 	memset(env, 0, sizeof(*env));
@@ -130,6 +189,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	}
 	if (!o->log_level && env->cfg.log_level_set)
 		log_set_level(env->cfg.log_level);
+	ncfg_roots = json_array_size(json_object_get(env->cfg.doc, "roots"));
 	if (o->nroots > 0 && (code = add_cli_roots(o, env)) != EXIT_OK)
 		goto fail;
 	env->reg = registry_new(env->cfg.limits.tool_calls_per_minute);
@@ -138,8 +198,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 		goto fail;
 	}
 	if (providers_init(env->reg, &env->cfg, &err)) {
-		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: config: %s\n", err.msg);
+		print_family_error(&env->cfg, o, ncfg_roots, &err);
 		code = EXIT_CONFIG;
 		goto fail;
 	}
@@ -150,7 +209,7 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 		struct audit_opts ao = {.path = env->cfg.audit_file};
 		env->audit = audit_open(&ao, &err);
 		if (!env->audit) {
-			fprintf(stderr, "moat: %s\n", err.msg);
+			fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
 			code = EXIT_RUNTIME;
 			goto fail;
 		}
@@ -171,6 +230,54 @@ fail:
 	return code;
 }
 
+int cli_confine(struct cli_env *env)
+{
+	struct moat_err err = {0};
+
+	if (sandbox_confine(&env->cfg, env->reg, &err)) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_confine_trial(struct cli_env *env)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "moat: cannot start the sandbox trial: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (pid == 0) {
+		/* The child is single-threaded, whatever the parent runs: confine
+		 * it exactly as serve confines itself, then leave at once (no
+		 * exit handlers: the parent owns every resource). Its success
+		 * line is serve's business; check prints the plan itself. */
+		if (log_get_level() < LOG_LVL_WARNING)
+			log_set_level(LOG_LVL_WARNING);
+		int code = cli_confine(env);
+		fflush(stderr);
+		_exit(code);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "moat: the sandbox trial was lost: %s\n", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	fprintf(stderr, "moat: the sandbox trial died (signal %d)\n",
+		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return EXIT_RUNTIME;
+}
+
 void cli_teardown(struct cli_env *env)
 {
 	if (env->providers_started)
@@ -179,6 +286,70 @@ void cli_teardown(struct cli_env *env)
 	audit_close(env->audit);
 	config_free(&env->cfg);
 	memset(env, 0, sizeof(*env));
+}
+
+/* ---- JSON for people ------------------------------------------------- */
+
+/* One value at indent depth (two spaces a level), jansson's JSON_INDENT(2)
+ * layout, reals through numfmt. Returns false on a write or memory error. */
+static bool print_json_at(FILE *f, const json_t *v, int depth)
+{
+	char num[NUMFMT_MAX];
+	const char *key;
+	json_t *item;
+	size_t i, n;
+	char *s;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		if (json_object_size(v) == 0)
+			return fputs("{}", f) >= 0;
+		fputs("{\n", f);
+		n = 0;
+		json_object_foreach((json_t *)v, key, item) {
+			json_t *k = json_string(key);
+			s = k ? json_dumps(k, JSON_ENCODE_ANY) : NULL;
+			json_decref(k);
+			if (!s)
+				return false;
+			fprintf(f, "%*s%s: ", 2 * (depth + 1), "", s);
+			free(s);
+			if (!print_json_at(f, item, depth + 1))
+				return false;
+			fputs(++n < json_object_size(v) ? ",\n" : "\n", f);
+		}
+		return fprintf(f, "%*s}", 2 * depth, "") >= 0;
+	case JSON_ARRAY:
+		if (json_array_size(v) == 0)
+			return fputs("[]", f) >= 0;
+		fputs("[\n", f);
+		json_array_foreach(v, i, item) {
+			fprintf(f, "%*s", 2 * (depth + 1), "");
+			if (!print_json_at(f, item, depth + 1))
+				return false;
+			fputs(i + 1 < json_array_size(v) ? ",\n" : "\n", f);
+		}
+		return fprintf(f, "%*s]", 2 * depth, "") >= 0;
+	case JSON_REAL:
+		if (numfmt_double(num, json_real_value(v)) == 0)
+			return false;
+		return fputs(num, f) >= 0;
+	default:
+		s = json_dumps(v, JSON_ENCODE_ANY);
+		if (!s)
+			return false;
+		fputs(s, f);
+		free(s);
+		return true;
+	}
+}
+
+bool cli_print_json(FILE *f, const json_t *v)
+{
+	bool ok = print_json_at(f, v, 0);
+
+	fputc('\n', f);
+	return ok;
 }
 
 /* ---- in-process session --------------------------------------------- */

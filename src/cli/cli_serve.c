@@ -6,7 +6,6 @@
 
 #include "cli.h"
 #include "log.h"
-#include "sandbox.h"
 #include "stdio_transport.h"
 
 static const char help[] =
@@ -37,11 +36,9 @@ int cmd_serve(int argc, char **argv)
 		return code;
 	/* Every root, library and the audit file are open; no thread runs yet
 	 * (the pool starts its workers on the first call). */
-	struct moat_err err = {0};
-	if (sandbox_confine(&env.cfg, env.reg, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
+	if ((code = cli_confine(&env)) != EXIT_OK) {
 		cli_teardown(&env);
-		return EXIT_RUNTIME;
+		return code;
 	}
 	if (registry_count(env.reg) == 0)
 		log_warn("no tools are configured; clients will see an empty tool list");

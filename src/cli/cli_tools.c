@@ -65,10 +65,7 @@ int cmd_tools(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	if (o.json) {
-		char *s = json_dumps(tools, JSON_INDENT(2));
-		if (s)
-			puts(s);
-		free(s);
+		cli_print_json(stdout, tools);
 	} else {
 		json_array_foreach(tools, i, t) {
 			json_t *ann = json_object_get(t, "annotations");

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_diag.h"
 #include "jsonrpc.h"
 #include "schema.h"
 
@@ -377,7 +378,12 @@ static struct schema *config_schema(struct moat_err *err)
 	return s;
 }
 
-enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
+/*
+ * load_text - parse, validate and resolve text. Every error message starts
+ * with label (the file as the user named it) and points: a line and column
+ * for a syntax error, a JSON pointer from the config's root for the rest.
+ */
+static enum moat_rc load_text(const char *text, size_t len, const char *dir, const char *label,
 			      struct moat_config *cfg, struct moat_err *err)
 {
 	struct dotenv env = {0};
@@ -386,14 +392,26 @@ enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
 	struct moat_err perr = {0};
 	enum moat_rc rc;
 	char ptr[512] = "";
-	char where[600];
+	char where[MOAT_ERR_MSG_MAX];
+	bool labeled = false; /* err->msg already starts with label */
 
 	memset(cfg, 0, sizeof(*cfg));
-	rc = rpc_parse(text, len, CONFIG_MAX_BYTES, 64, &cfg->raw, &perr);
+	rc = rpc_parse(text, len, CONFIG_MAX_BYTES, CONFIG_MAX_DEPTH, &cfg->raw, &perr);
 	if (rc) {
-		/* rpc_parse says "parse error: ..."; re-label it for a config. */
-		const char *m = strncmp(perr.msg, "parse error: ", 13) == 0 ? perr.msg + 13 : perr.msg;
-		rc = moat_err_set(err, rc, "config is not valid JSON: %s", m);
+		if (config_diag_syntax(label, text, len, where, sizeof(where))) {
+			rc = moat_err_set(err, MOAT_EINVAL, "%s", where);
+			labeled = true;
+		} else {
+			/* Not a syntax error: the size or the depth. rpc_parse says
+			 * "parse error: ..." or names the limit; re-label it. */
+			const char *m = strncmp(perr.msg, "parse error: ", 13) == 0 ? perr.msg + 13
+										    : perr.msg;
+			if (strstr(perr.msg, "deeper"))
+				rc = moat_err_set(err, rc, "nests deeper than %d levels",
+						  CONFIG_MAX_DEPTH);
+			else
+				rc = moat_err_set(err, rc, "not valid JSON: %s", m);
+		}
 		goto out;
 	}
 	if (!(sch = config_schema(err))) {
@@ -401,8 +419,9 @@ enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
 		goto out;
 	}
 	if (!schema_validate(sch, cfg->raw, &se)) {
-		schema_error_format(&se, where, sizeof(where));
-		rc = moat_err_set(err, MOAT_EINVAL, "config %s", where);
+		config_diag_schema(label, &se, where, sizeof(where));
+		rc = moat_err_set(err, MOAT_EINVAL, "%s", where);
+		labeled = true;
 		goto out;
 	}
 	if (dir && !(cfg->dir = strdup(dir))) {
@@ -417,15 +436,30 @@ enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
 	}
 	if ((rc = resolve(cfg, &env, cfg->doc, ptr, sizeof(ptr), err)))
 		goto out;
-	rc = extract(cfg, err);
+	if ((rc = extract(cfg, err)))
+		goto out;
+	if (!(cfg->name = strdup(label)))
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 out:
 	dotenv_free(&env);
 	schema_free(sch);
 	if (rc) {
+		if (!labeled) {
+			char inner[MOAT_ERR_MSG_MAX];
+
+			snprintf(inner, sizeof(inner), "%s", err->msg);
+			moat_err_set(err, rc, "%s: %s", label, inner);
+		}
 		config_free(cfg);
 		memset(cfg, 0, sizeof(*cfg));
 	}
 	return rc;
+}
+
+enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
+			      struct moat_config *cfg, struct moat_err *err)
+{
+	return load_text(text, len, dir, "config", cfg, err);
 }
 
 enum moat_rc config_load_file(const char *path, struct moat_config *cfg, struct moat_err *err)
@@ -438,26 +472,26 @@ enum moat_rc config_load_file(const char *path, struct moat_config *cfg, struct 
 	memset(cfg, 0, sizeof(*cfg));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return moat_err_set(err, MOAT_EIO, "config: cannot open: %s", strerror(errno));
+		return moat_err_set(err, MOAT_EIO, "%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return moat_err_set(err, MOAT_EINVAL, "config: must be a regular file");
+		return moat_err_set(err, MOAT_EINVAL, "%s: must be a regular file", path);
 	}
 	if (st.st_size > (off_t)CONFIG_MAX_BYTES) {
 		close(fd);
-		return moat_err_set(err, MOAT_ELIMIT, "config: larger than %u bytes",
+		return moat_err_set(err, MOAT_ELIMIT, "%s: larger than %u bytes", path,
 				    CONFIG_MAX_BYTES);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
 		close(fd);
 		free(buf);
-		return moat_err_set(err, MOAT_EIO, "config: cannot be read");
+		return moat_err_set(err, MOAT_EIO, "%s: cannot be read", path);
 	}
 	close(fd);
 	if (!realpath(path, dir)) {
 		free(buf);
-		return moat_err_set(err, MOAT_EIO, "config: cannot resolve its path: %s",
+		return moat_err_set(err, MOAT_EIO, "%s: cannot resolve its path: %s", path,
 				    strerror(errno));
 	}
 	slash = strrchr(dir, '/');
@@ -465,7 +499,7 @@ enum moat_rc config_load_file(const char *path, struct moat_config *cfg, struct 
 		slash[1] = '\0';
 	else if (slash)
 		*slash = '\0';
-	rc = config_load_text(buf, (size_t)st.st_size, dir, cfg, err);
+	rc = load_text(buf, (size_t)st.st_size, dir, path, cfg, err);
 	free(buf);
 	return rc;
 }
@@ -482,6 +516,7 @@ void config_free(struct moat_config *cfg)
 	json_decref(cfg->raw);
 	json_decref(cfg->doc);
 	free(cfg->dir);
+	free(cfg->name);
 	free(cfg->audit_file);
 	free(cfg->server_name);
 	free(cfg->instructions);

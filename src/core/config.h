@@ -6,7 +6,8 @@
  * then are "${NAME}" references replaced with values from the environment or
  * from a .env file beside the config. Every replaced value is remembered as a
  * secret: config_scrub() masks them in any text moat is about to print.
- * Errors name the JSON pointer and the rule. A loaded config is read-only and
+ * Errors start with the file's name, then a line and column (syntax) or a
+ * JSON pointer from the config's root, then the rule (config_diag.h). A loaded config is read-only and
  * may be shared between threads.
  */
 #ifndef MOAT_CORE_CONFIG_H
@@ -21,11 +22,14 @@
 #include "result.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
+#define CONFIG_MAX_DEPTH 64 /* deepest nesting of a config file */
 
 struct moat_config {
 	json_t *raw;          /* the file as written ("${NAME}" kept); owned */
 	json_t *doc;          /* with references resolved; owned */
 	char *dir;            /* directory of the config file, or NULL */
+	char *name;           /* the file as the user named it ("config" when loaded
+				 from memory); every config error starts with it */
 	struct limits limits;
 	enum log_level log_level;
 	bool log_level_set;

@@ -1915,13 +1915,101 @@ static SCHEMA_COLD bool v_prop_name(struct vctx *c, const struct snode *pn, cons
 	return ok;
 }
 
-/* v_err_additional - "additional property 'x' is not allowed". */
-static SCHEMA_COLD void v_err_additional(struct vctx *c, const char *key, size_t klen)
+/*
+ * edit_distance - the optimal string alignment distance between a and b
+ * (bytes): insertions, deletions, substitutions and swaps of two adjacent
+ * bytes ("nmae" is one edit from "name"). SIZE_MAX when either is longer
+ * than 64 bytes (no key worth suggesting is). Three rows on the stack.
+ */
+static size_t edit_distance(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t r0[65], r1[65], r2[65];
+	size_t *pp = r0, *prev = r1, *cur = r2;
+
+	if (al > 64 || bl > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= bl; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= al; i++) {
+		size_t *t;
+
+		cur[0] = i;
+		for (size_t j = 1; j <= bl; j++) {
+			size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < best)
+				best = pp[j - 2] + 1;
+			cur[j] = best;
+		}
+		t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[bl];
+}
+
+/* v_hint_additional - fill e->unknown, e->suggest and e->allowed for an
+ * unknown key of an object whose schema is n. */
+static SCHEMA_COLD void v_hint_additional(struct schema_error *e, const struct snode *n,
+					  const char *key, size_t klen)
+{
+	size_t best = SIZE_MAX, used = 0;
+	const struct sname *near = NULL;
+
+	if (klen < sizeof(e->unknown)) {
+		memcpy(e->unknown, key, klen);
+		e->unknown[klen] = '\0';
+	}
+	for (size_t i = 0; i < n->nprops; i++) {
+		const struct sname *p = &n->props[i].name;
+		size_t d = edit_distance(key, klen, p->s, p->len);
+		size_t longer = klen > p->len ? klen : p->len;
+		/* Close enough to be a typo: 1 edit in short names, up to 3 in
+		 * long ones. */
+		size_t limit = longer <= 4 ? 1 : longer <= 9 ? 2 : 3;
+		int w;
+
+		if (d <= limit && d < best && p->len < sizeof(e->suggest)) {
+			best = d;
+			near = p;
+		}
+		if (used == SIZE_MAX)
+			continue;
+		w = snprintf(e->allowed + used, sizeof(e->allowed) - used, "%s%.*s", i ? ", " : "",
+			     (int)p->len, p->s);
+		if (w < 0 || (size_t)w >= sizeof(e->allowed) - used - 5) {
+			/* Cut at the last whole name and say the list goes on. */
+			e->allowed[used] = '\0';
+			snprintf(e->allowed + used, sizeof(e->allowed) - used, ", ...");
+			used = SIZE_MAX;
+			continue;
+		}
+		used += (size_t)w;
+	}
+	if (near) {
+		memcpy(e->suggest, near->s, near->len);
+		e->suggest[near->len] = '\0';
+	}
+}
+
+/* v_err_additional - "additional property 'x' is not allowed", with the
+ * hint fields of struct schema_error filled. */
+static SCHEMA_COLD void v_err_additional(struct vctx *c, const struct snode *n, const char *key,
+					 size_t klen)
 {
 	char q[SCHEMA_QUOTE_MAX + 4];
+	bool first = !c->quiet && !c->have_err && c->err;
 
 	quote_bounded(q, sizeof(q), key, klen);
 	verr(c, "additionalProperties", "additional property '%s' is not allowed", q);
+	if (first && c->have_err)
+		v_hint_additional(c->err, n, key, klen);
 }
 
 /* v_err_required - "required property 'x' is missing". */
@@ -2009,7 +2097,7 @@ static bool v_object(struct vctx *c, const struct snode *n, const json_t *obj)
 		}
 		if (!matched && n->additional) {
 			if (n->additional->kind == SNODE_FALSE) {
-				v_err_additional(c, key, klen);
+				v_err_additional(c, n, key, klen);
 				return false;
 			}
 			old = path_push_key(&c->path, key, klen);
@@ -2506,8 +2594,14 @@ char *schema_error_format(const struct schema_error *e, char *buf, size_t n)
 		buf[0] = '\0';
 		return buf;
 	}
-	w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)", e->keyword,
-		     e->message);
+	if (e->unknown[0])
+		w = snprintf(buf, n, "%s: %s: %s%s%s%s (allowed: %s)",
+			     e->pointer[0] ? e->pointer : "(root)", e->keyword, e->message,
+			     e->suggest[0] ? "; did you mean '" : "", e->suggest,
+			     e->suggest[0] ? "'?" : "", e->allowed[0] ? e->allowed : "none");
+	else
+		w = snprintf(buf, n, "%s: %s: %s", e->pointer[0] ? e->pointer : "(root)",
+			     e->keyword, e->message);
 	if (w < 0)
 		buf[0] = '\0';
 	else if ((size_t)w >= n)

@@ -36,6 +36,14 @@ struct schema_error {
 	char pointer[256];
 	char keyword[32];
 	char message[256];
+	/* For an "additionalProperties": false failure only (else ""): the
+	 * unknown key, the nearest allowed key by edit distance when one is
+	 * close enough, and the keys the schema declares there, sorted and
+	 * comma-separated (cut with ", ..." when they do not fit). Key names
+	 * come from the instance and the schema, never a value. */
+	char unknown[64];
+	char suggest[64];
+	char allowed[256];
 };
 
 /*
@@ -59,7 +67,9 @@ bool schema_validate(const struct schema *s, const json_t *instance, struct sche
 
 /*
  * schema_error_format - write "POINTER: KEYWORD: MESSAGE" (pointer shown as
- * "/" ... or "(root)") into buf of size n, truncating safely. Returns buf.
+ * "/" ... or "(root)") into buf of size n, truncating safely; an unknown
+ * key adds "; did you mean 'NEAR'?" when one is close and "(allowed: ...)".
+ * Returns buf.
  */
 char *schema_error_format(const struct schema_error *e, char *buf, size_t n);
 

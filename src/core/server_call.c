@@ -73,7 +73,7 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	}
 	if (!tr->content) {
 		/* Text for clients that ignore structuredContent. */
-		char *text = tr->structured ? json_dumps(tr->structured, JSON_COMPACT) : NULL;
+		char *text = tr->structured ? wire_dumps(tr->structured) : NULL;
 		tool_result_text(tr, text ? text : "");
 		free(text);
 	}

@@ -211,3 +211,18 @@ size_t wire_length(const json_t *v)
 	wire_buf_release(&b);
 	return n;
 }
+
+char *wire_dumps(const json_t *v)
+{
+	char small[1024];
+	struct wire_buf b;
+	char *out = NULL;
+
+	wire_buf_init(&b, small, sizeof(small));
+	if (wire_write(&b, v) && !b.failed && (out = malloc(b.len + 1)) != NULL) {
+		memcpy(out, b.data, b.len);
+		out[b.len] = '\0';
+	}
+	wire_buf_release(&b);
+	return out;
+}

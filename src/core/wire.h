@@ -55,4 +55,10 @@ void wire_buf_release(struct wire_buf *b);
  * 0 when v cannot be serialized. For budgets counted value by value. */
 size_t wire_length(const json_t *v);
 
+/* wire_dumps - v (borrowed, any JSON value) as compact JSON in a new
+ * NUL-terminated string the caller frees: json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY) with moat's reals (0.174, not 0.17399999999999999).
+ * NULL when memory runs out or v cannot be serialized. Thread-safe. */
+char *wire_dumps(const json_t *v);
+
 #endif

@@ -308,6 +308,12 @@ describe('command line', { concurrency: true }, () => {
 		assert.equal(add.code, 0, add.stderr);
 		assert.deepEqual(JSON.parse(add.stdout), { sum: 3 });
 
+		// reals at the precision that reads back, as text and as --json
+		const real = runMoat(['call', 'add', 'a=0.173838', 'b=0', '--config', cfg]);
+		assert.equal(real.stdout, '{"sum":0.173838}\n');
+		const realJson = runMoat(['call', 'add', 'a=0.173838', 'b=0', '--json', '--config', cfg]);
+		assert.match(realJson.stdout, /"sum": 0\.173838\n/);
+
 		const echo = runMoat(['call', 'echo', 'text=hi', '--config', cfg]);
 		assert.equal(echo.code, 0, echo.stderr);
 		assert.equal(echo.stdout, 'hi\n');
@@ -321,6 +327,14 @@ describe('command line', { concurrency: true }, () => {
 		const res = JSON.parse(json.stdout);
 		assert.deepEqual(res.content, [{ type: 'text', text: 'hi' }]);
 		assert.equal(res.isError, false);
+
+		// --json without an object after it only asks for JSON output,
+		// wherever it stands (as `moat call --help` says)
+		for (const args of [['text=hi', '--json'], ['--json', 'text=hi'], ['--json', '--config', cfg, 'text=hi']]) {
+			const r = runMoat(['call', 'echo', ...args, '--config', cfg]);
+			assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+			assert.deepEqual(JSON.parse(r.stdout).content, [{ type: 'text', text: 'hi' }], args.join(' '));
+		}
 
 		const fail = runMoat(['call', 'fail', '--config', cfg]);
 		assert.equal(fail.code, 1);
@@ -356,16 +370,16 @@ describe('command line', { concurrency: true }, () => {
 		}
 	});
 
-	test('invalid configs exit 3 naming the pointer and the rule', () => {
+	test('invalid configs exit 3 naming the file, the pointer and the rule', () => {
 		const cdir = makeTempDir('moat-e2e-badcfg-');
 		const cases = [
-			[{ testing: { enabled: true }, bogus: 1 }, [/\(root\)/, /additional property/, /bogus/]],
-			[{ limits: { max_mesage_bytes: 2048 } }, [/\/limits/, /additional property/, /max_mesage_bytes/]],
+			[{ testing: { enabled: true }, bogus: 1 }, [/: \/bogus: unknown key \(allowed here: .*testing/]],
+			[{ limits: { max_mesage_bytes: 2048 } }, [/: \/limits\/max_mesage_bytes: unknown key; did you mean "max_message_bytes"\?/]],
 			[{ limits: { workers: '4' } }, [/\/limits\/workers/, /type/]],
 			[{ limits: { max_message_bytes: 10 } }, [/\/limits\/max_message_bytes/, /minimum/]],
 			[{ log: { level: 'loud' } }, [/\/log\/level/, /enum/]],
 			[{ testing: { enabled: true }, limits: { tools: { nosuch: { calls_per_minute: 1 } } } }, [/\/limits\/tools\/nosuch/]],
-			['{"testing": {"enabled": true}', [/not valid JSON/]],
+			['{"testing": {"enabled": true}', [/\.json:1:\d+: not valid JSON: expected ',' or '}' at end of file/]],
 			['{"testing": {"enabled": true, "enabled": false}}', [/duplicate/]],
 		];
 		cases.forEach(([doc, patterns], i) => {
@@ -374,6 +388,7 @@ describe('command line', { concurrency: true }, () => {
 				const r = runMoat([cmd, '--config', p]);
 				assert.equal(r.code, 3, `${cmd} ${JSON.stringify(doc)}: ${r.stderr}`);
 				for (const pat of patterns) assert.match(r.stderr, pat, `${cmd} ${JSON.stringify(doc)}`);
+				assert.ok(r.stderr.startsWith(`moat: ${p}`), `${cmd}: the error names the file: ${r.stderr}`);
 				assert.equal(r.stdout, '', 'nothing on stdout');
 			}
 		});
@@ -401,7 +416,10 @@ describe('command line', { concurrency: true }, () => {
 		assert.match(r.stdout, /tool_calls_per_minute\s+600/, 'defaults are shown too');
 		assert.match(r.stdout, /tools_page_size\s+3/);
 		assert.match(r.stdout, /audit: .*a\.jsonl/);
-		assert.equal(fs.existsSync(path.join(path.dirname(p), 'a.jsonl')), false, 'check does not open the audit file');
+		// check opens the audit file as serve does (so it fails where serve
+		// would), but records nothing in it.
+		const audit = path.join(path.dirname(p), 'a.jsonl');
+		assert.equal(fs.existsSync(audit) ? fs.statSync(audit).size : 0, 0, 'check writes no audit record');
 		const defaults = runMoat(['check']);
 		assert.equal(defaults.code, 0);
 		assert.match(defaults.stdout, /tools \(0\)/);

@@ -78,14 +78,94 @@ static void test_defaults(void **state)
 
 static void test_schema_errors(void **state)
 {
-	expect_error("{\"bogus\":1}", "config (root): additionalProperties: additional property 'bogus'");
+	expect_error("{\"bogus\":1}", "config: /bogus: unknown key (allowed here: $schema, ");
 	expect_error("{\"limits\":{\"call_timeout_ms\":\"fast\"}}", "/limits/call_timeout_ms: type");
 	expect_error("{\"limits\":{\"max_json_depth\":1}}", "/limits/max_json_depth: minimum");
 	expect_error("{\"log\":{\"level\":\"loud\"}}", "/log/level: enum");
 	expect_error("{\"limits\":{\"tools\":{\"bad name\":{}}}}", "propertyNames");
-	expect_error("[]", "(root): type");
+	expect_error("[]", "config: (root): type");
 	expect_error("{\"a\":1,\"a\":1}", "duplicate object key");
 	expect_error("{", "not valid JSON");
+}
+
+/* A config error names the file, and the file only once. */
+static void expect_file_error(const char *text, const char *want)
+{
+	struct moat_config cfg;
+	struct moat_err err = {0};
+	char p[128], full[512];
+
+	write_file("moat.json", text);
+	snprintf(p, sizeof(p), "%s/moat.json", tmpdir);
+	snprintf(full, sizeof(full), "%s%s", p, want);
+	assert_int_not_equal(config_load_file(p, &cfg, &err), MOAT_OK);
+	assert_string_equal(err.msg, full);
+	config_free(&cfg);
+}
+
+static void test_syntax_line_column(void **state)
+{
+	expect_file_error("{\"roots\": [\".\"],\n  \"fs\": {\"max_entries\": 3\n  \"x\": 1}}\n",
+			  ":3:3: not valid JSON: expected ',' or '}' before \"x\"");
+	expect_file_error("{\"roots\": [\".\"],}", ":1:17: not valid JSON: a ',' before '}' "
+			  "(JSON allows no trailing comma)");
+	expect_file_error("{\"a\": [1 2]}", ":1:10: not valid JSON: expected ',' or ']' before '2'");
+	expect_file_error("{\"a\" 1}", ":1:6: not valid JSON: expected ':' before '1'");
+	expect_file_error("{\"log\": tru}", ":1:9: not valid JSON: invalid token 'tru'");
+	expect_file_error("// note\n{}", ":1:1: not valid JSON: expected '{' before '/' "
+			  "(JSON has no comments)");
+	expect_file_error("{} x", ":1:4: not valid JSON: unexpected text after the end of the "
+			  "document: 'x'");
+	expect_file_error("{\"log\": {}\n", ":2:1: not valid JSON: expected ',' or '}' at end of file");
+	expect_file_error("", ":1:1: not valid JSON: the file is empty; expected '{'");
+	expect_file_error("{\"log\": {},\n \"log\": {}}", ":2:2: not valid JSON: duplicate object key \"log\"");
+	{
+		char deep[200] = "";
+		for (int i = 0; i < 70; i++)
+			strcat(deep, "[");
+		for (int i = 0; i < 70; i++)
+			strcat(deep, "]");
+		expect_file_error(deep, ": nests deeper than 64 levels");
+	}
+	expect_file_error("{\"server\": {\"name\": \"\xff\"}}", ":1:21: not valid JSON: invalid UTF-8");
+	expect_file_error("{\"limits\": {\"workers\": 1e999}}", ":1:24: not valid JSON: number out of "
+			  "range '1e999'");
+	/* columns count characters, not bytes */
+	expect_file_error("{\"server\": {\"name\": \"\xc3\xa9\xc3\xa9\" \"x\"}}",
+			  ":1:26: not valid JSON: expected ',' or '}' before \"x\"");
+}
+
+static void test_unknown_key_suggestion(void **state)
+{
+	expect_file_error("{\"root\": [\".\"]}",
+			  ": /root: unknown key; did you mean \"roots\"? (allowed here: $schema, "
+			  "databases, fs, git, http, limits, log, roots, server, testing)");
+	expect_file_error("{\"limits\": {\"max_mesage_bytes\": 2048}}",
+			  ": /limits/max_mesage_bytes: unknown key; did you mean "
+			  "\"max_message_bytes\"? (allowed here: call_timeout_ms, calls_per_minute, "
+			  "max_concurrent_calls, max_json_depth, max_message_bytes, max_output_bytes, "
+			  "tool_calls_per_minute, tools, tools_page_size, workers)");
+	/* a swap of two letters is one edit */
+	expect_file_error("{\"git\": {\"repositories\": [{\"path\": \".\"}, {\"path\": \".\", "
+			  "\"nmae\": \"x\"}]}}",
+			  ": /git/repositories/1/nmae: unknown key; did you mean \"name\"? "
+			  "(allowed here: name, path)");
+	/* nothing close: the list only */
+	expect_file_error("{\"zzzzzz\": 1}", ": /zzzzzz: unknown key (allowed here: $schema, "
+			  "databases, fs, git, http, limits, log, roots, server, testing)");
+}
+
+static void test_pointers_absolute(void **state)
+{
+	/* every pointer starts at the config's root, deep inside a family */
+	expect_file_error("{\"git\": {\"repositories\": [{\"path\": \".\"}, {\"path\": 3}]}}",
+			  ": /git/repositories/1/path: type: must be of type string");
+	expect_file_error("{\"databases\": {\"shop\": {\"type\": \"sqlite\", \"path\": \"a.db\", "
+			  "\"max_rows\": \"ten\"}}}",
+			  ": /databases/shop/max_rows: type: must be of type integer");
+	expect_file_error("{\"server\": {\"instructions\": \"${MOAT_TEST_SURELY_UNSET}\"}}",
+			  ": /server/instructions: environment variable MOAT_TEST_SURELY_UNSET is "
+			  "not set (nor in .env beside the config)");
 }
 
 static void test_values(void **state)
@@ -171,6 +251,7 @@ static void test_file(void **state)
 	config_free(&cfg);
 	assert_int_not_equal(config_load_file(tmpdir, &cfg, &err), MOAT_OK);
 	assert_non_null(strstr(err.msg, "regular file"));
+	assert_non_null(strstr(err.msg, tmpdir)); /* names the file */
 	assert_int_equal(config_load_file("/nonexistent/moat.json", &cfg, &err), MOAT_EIO);
 }
 
@@ -179,6 +260,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_schema_errors),
+		cmocka_unit_test(test_syntax_line_column),
+		cmocka_unit_test(test_unknown_key_suggestion),
+		cmocka_unit_test(test_pointers_absolute),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_env_references),
 		cmocka_unit_test(test_dotenv),

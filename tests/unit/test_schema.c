@@ -349,6 +349,43 @@ static void test_patterns(void **state)
 	schema_free(s);
 }
 
+/* An unknown key: the validator names the nearest declared key (a swap of
+ * two letters is one edit) and the keys declared there. */
+static void test_unknown_key_hint(void **state)
+{
+	struct schema *s;
+	struct schema_error e;
+	char buf[512];
+	json_t *v;
+
+	(void)state;
+	s = compile_text("{\"type\":\"object\",\"properties\":{\"path\":{},\"head\":{},"
+			 "\"tail\":{}},\"additionalProperties\":false}");
+	v = json_loads("{\"pth\":\"a\"}", 0, NULL);
+	assert_false(schema_validate(s, v, &e));
+	assert_string_equal(e.message, "additional property 'pth' is not allowed");
+	assert_string_equal(e.unknown, "pth");
+	assert_string_equal(e.suggest, "path");
+	assert_string_equal(e.allowed, "head, path, tail");
+	schema_error_format(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "(root): additionalProperties: additional property 'pth' is not "
+				 "allowed; did you mean 'path'? (allowed: head, path, tail)");
+	json_decref(v);
+	v = json_loads("{\"tial\":1}", 0, NULL);
+	assert_false(schema_validate(s, v, &e));
+	assert_string_equal(e.suggest, "tail");
+	json_decref(v);
+	v = json_loads("{\"zzzzzz\":1}", 0, NULL); /* nothing near: no suggestion */
+	assert_false(schema_validate(s, v, &e));
+	assert_string_equal(e.suggest, "");
+	assert_string_equal(e.allowed, "head, path, tail");
+	json_decref(v);
+	v = json_loads("{\"path\":1}", 0, NULL); /* other failures carry no hint */
+	assert_true(schema_validate(s, v, &e));
+	json_decref(v);
+	schema_free(s);
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -764,6 +801,7 @@ int main(void)
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_unique_items_large),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_unknown_key_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

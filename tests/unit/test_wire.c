@@ -169,6 +169,24 @@ static void test_storage(void **state)
 	json_decref(v);
 }
 
+/* wire_dumps: a string the caller frees, reals at the precision that
+ * reads back (a duration of 0.173838 s is not 0.17383799999999999). */
+static void test_dumps(void **state)
+{
+	json_t *v = json_pack("{s:f, s:[f, i], s:s}", "seconds", 0.173838, "a", 0.1, 7, "s", "x");
+	char *s = wire_dumps(v);
+
+	assert_non_null(s);
+	assert_string_equal(s, "{\"seconds\":0.173838,\"a\":[0.1,7],\"s\":\"x\"}");
+	free(s);
+	json_decref(v);
+	v = json_real(2.5);
+	s = wire_dumps(v); /* any value, not only objects and arrays */
+	assert_string_equal(s, "2.5");
+	free(s);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_long_strings),
 		cmocka_unit_test(test_repeated_string),
 		cmocka_unit_test(test_storage),
+		cmocka_unit_test(test_dumps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,13 @@ static enum moat_rc open_root(const char *given, const char *base, bool write, s
 	r->dirfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0 || fstat(r->dirfd, &st) != 0 || !S_ISDIR(st.st_mode))
 		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: not a directory", idx);
+	/* A root moat cannot list would fail every call: refuse it now, in
+	 * check and serve alike. */
+	int probe = openat(r->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (probe < 0)
+		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: cannot read the directory: %s",
+				    idx, strerror(errno));
+	close(probe);
 	r->path = strdup(real);
 	r->write = write;
 	if (strcmp(real, given) != 0) {

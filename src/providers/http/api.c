@@ -32,6 +32,7 @@
 #include "resp_cache.h"
 #include "schema.h"
 #include "text.h"
+#include "wire.h"
 
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_MAX_RESPONSE ((size_t)1 << 20)
@@ -193,7 +194,7 @@ static enum moat_rc build_request(const struct api_tool *t, const json_t *args, 
 	if (t->body) {
 		if ((rc = apit_body(t->body, args, &b, err)))
 			goto out;
-		*body = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
+		*body = wire_dumps(b); /* 0.1 goes upstream as 0.1 */
 		if (!*body) {
 			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 			goto out;
@@ -419,7 +420,7 @@ static enum moat_rc make_result(const struct api_tool *t, const char *url, long 
 			goto out;
 		}
 	}
-	text = json_dumps(sel, JSON_COMPACT | JSON_ENCODE_ANY);
+	text = wire_dumps(sel); /* reals as 0.174, not jansson's %.17g */
 	if (!text || tool_result_text(out, text)) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
