@@ -35,6 +35,8 @@ static enum moat_rc open_root(const char *given, const char *base, bool write, s
 	r->dirfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0 || fstat(r->dirfd, &st) != 0 || !S_ISDIR(st.st_mode))
 		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: not a directory", idx);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
 	r->path = strdup(real);
 	r->write = write;
 	if (strcmp(real, given) != 0) {

@@ -379,20 +379,24 @@ oom:
 int fs_open_listable(const struct fs_target *t, struct moat_err *err)
 {
 	struct stat st;
+	char rel[256];
 	int pfd = fs_openat(t, O_PATH, 0, 0, err);
 
 	if (pfd < 0)
 		return -1;
 	if (fstat(pfd, &st) != 0) {
+		int e = errno;
 		close(pfd);
-		moat_err_set(err, MOAT_EIO, "cannot stat the path: %s", strerror(errno));
+		moat_err_set(err, MOAT_EIO, "cannot stat %s: %s", fs_show_rel(t, rel, sizeof(rel)),
+			     strerror(e));
 		return -1;
 	}
 	close(pfd);
 	if (!S_ISDIR(st.st_mode)) {
-		moat_err_set(err, MOAT_EINVAL,
-			     "not a directory: this tool lists a directory (use get_file_info for a "
-			     "file)");
+		moat_err_rule(err, MOAT_EINVAL, "fs.not_a_directory",
+			      "not a directory: %s (this tool lists a directory; use get_file_info "
+			      "for a file)",
+			      fs_show_rel(t, rel, sizeof(rel)));
 		return -1;
 	}
 	return fs_open_dir(t, err);
@@ -610,6 +614,7 @@ static enum moat_rc list_common(struct call_ctx *ctx, struct fs *fs, json_t *arg
 	fs_out_init(&o, ctx->output_budget);
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	if ((fd = fs_open_listable(&t, err)) < 0) {
 		rc = err->rc;
 		goto out;
@@ -931,6 +936,7 @@ static enum moat_rc directory_tree_tool(struct call_ctx *ctx, void *data, json_t
 	}
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	if ((fd = fs_open_listable(&t, err)) < 0) {
 		rc = err->rc;
 		goto out;
@@ -1017,6 +1023,7 @@ static enum moat_rc file_info_tool(struct call_ctx *ctx, void *data, json_t *arg
 
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	/* Like the reference's fs.stat: a symlink reports its target (which
 	 * must stay beneath the root). */
 	if ((fd = fs_openat(&t, O_PATH, 0, 0, err)) < 0) {
@@ -1027,8 +1034,10 @@ static enum moat_rc file_info_tool(struct call_ctx *ctx, void *data, json_t *arg
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
 		struct stat st;
 		if (fstat(fd, &st) != 0) {
-			rc = moat_err_set(err, MOAT_EIO, "cannot stat the path: %s",
-					  strerror(errno));
+			char rel[256];
+			int e = errno;
+			rc = moat_err_set(err, MOAT_EIO, "cannot stat %s: %s",
+					  fs_show_rel(&t, rel, sizeof(rel)), strerror(e));
 			goto out;
 		}
 		sx.stx_size = (uint64_t)st.st_size;

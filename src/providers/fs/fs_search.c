@@ -209,11 +209,12 @@ static const char *walk_notes(struct walk *w, const char *what)
 	return NULL;
 }
 
-static int open_walk_top(struct fs_view *v, json_t *args, struct fs_target *t,
-			 struct moat_err *err)
+static int open_walk_top(struct call_ctx *ctx, struct fs_view *v, json_t *args,
+			 struct fs_target *t, struct moat_err *err)
 {
 	if (fs_resolve(v, json_string_value(json_object_get(args, "path")), t, err))
 		return -1;
+	fs_touch(ctx, t);
 	return fs_open_listable(t, err);
 }
 
@@ -234,7 +235,7 @@ static enum moat_rc search_files_tool(struct call_ctx *ctx, void *data, json_t *
 		goto out;
 	if ((rc = globs_compile(json_object_get(args, "excludePatterns"), &w.exclude, err)))
 		goto out;
-	fd = open_walk_top(v, args, &t, err);
+	fd = open_walk_top(ctx, v, args, &t, err);
 	if (fd < 0) {
 		rc = err->rc;
 		goto out;
@@ -296,11 +297,11 @@ static enum moat_rc grep_line(struct walk *w, const char *rel, size_t lineno, co
 		return MOAT_OK;
 	if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT ||
 	    r == PCRE2_ERROR_HEAPLIMIT)
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "pattern: the regular expression hit the PCRE2 match limit (%d "
-				    "steps) on a line; simplify it (nested quantifiers backtrack "
-				    "catastrophically)",
-				    GREP_MATCH_LIMIT);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.regex_steps",
+				     "pattern: the regular expression hit the PCRE2 match limit (%d "
+				     "steps) on a line; simplify it (nested quantifiers backtrack "
+				     "catastrophically)",
+				     GREP_MATCH_LIMIT);
 	if (r < 0)
 		return MOAT_OK; /* other per-line failures: treat as no match */
 	if (!show_path(w, rel, shown, sizeof(shown)))
@@ -384,7 +385,8 @@ static enum moat_rc grep_visit(struct walk *w, int dirfd, const struct fs_dirent
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		lineno++;
-		if ((lineno & 1023) == 0 && (rc = callctx_check(w->ctx, err)))
+		/* every 16 lines: one line may cost up to GREP_MATCH_LIMIT steps */
+		if ((lineno & 15) == 0 && (rc = callctx_check(w->ctx, err)))
 			return rc;
 		if ((rc = grep_line(w, rel, lineno, p, n > 0 && p[n - 1] == '\r' ? n - 1 : n, err)))
 			return rc;
@@ -404,10 +406,10 @@ static enum moat_rc grep_compile(struct walk *w, const char *pattern, struct moa
 			      &off, NULL);
 	if (!w->re) {
 		pcre2_get_error_message(code, msg, sizeof(msg));
-		return moat_err_set(err, MOAT_EINVAL,
-				    "pattern is not a valid PCRE2 regular expression: %s (at offset "
-				    "%zu)",
-				    (const char *)msg, (size_t)off);
+		return moat_err_rule(err, MOAT_EINVAL, "schema.invalid",
+				     "pattern is not a valid PCRE2 regular expression: %s (at offset "
+				     "%zu)",
+				     (const char *)msg, (size_t)off);
 	}
 	w->md = pcre2_match_data_create_from_pattern(w->re, NULL);
 	w->mctx = pcre2_match_context_create(NULL);
@@ -440,7 +442,7 @@ static enum moat_rc grep_files_tool(struct call_ctx *ctx, void *data, json_t *ar
 		goto out;
 	if (inc && (rc = fs_glob_compile(inc, &w.include, err)))
 		goto out;
-	fd = open_walk_top(v, args, &t, err);
+	fd = open_walk_top(ctx, v, args, &t, err);
 	if (fd < 0) {
 		rc = err->rc;
 		goto out;
