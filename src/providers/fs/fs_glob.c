@@ -381,7 +381,22 @@ static bool gm_work(struct gm *m, size_t n)
 	return true;
 }
 
-static bool seg_match(const char *p, const char *pend, const char *s, struct gm *m);
+static bool seg_match(const char *p, const char *pend, const char *s, const char *se,
+		      struct gm *m);
+
+/* u8_next for a subject that ends at se: a sequence cut by se is one
+ * invalid byte, as it would be in a copy that ended there. */
+static size_t u8_next_n(const char *s, const char *se, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = u[0] < 0x80 ? 1 : u[0] >= 0xF0 ? 4 : u[0] >= 0xE0 ? 3 : u[0] >= 0xC0 ? 2 : 1;
+
+	if (n > (size_t)(se - s)) {
+		*cp = u[0];
+		return 1;
+	}
+	return u8_next(s, cp);
+}
 
 /* The ')' closing the extglob body that starts at p, looked for before
  * pend only; NULL when there is none. Counts the bytes it reads. */
@@ -404,22 +419,15 @@ static const char *ext_close(const char *p, const char *pend, struct gm *m)
 	return p < pend ? p : NULL;
 }
 
-/* Does s[0..n) match one of the '|' alternatives in [b, e)? False, with
+/* Does [s, se) match one of the '|' alternatives in [b, e)? False, with
  * m->rc set, when the match had to stop. */
-static bool ext_any(const char *b, const char *e, const char *s, size_t n, struct gm *m)
+static bool ext_any(const char *b, const char *e, const char *s, const char *se, struct gm *m)
 {
-	char *sub;
-	bool ok = false;
 	const char *a = b;
 	int depth = 0;
 
-	if (!gm_work(m, (size_t)(e - b) + n + 1))
+	if (!gm_work(m, (size_t)(e - b) + 1))
 		return false;
-	sub = strndup(s, n);
-	if (!sub) {
-		m->rc = moat_err_set(m->err, MOAT_ENOMEM, "out of memory");
-		return false;
-	}
 	for (const char *p = b; p <= e && !m->rc; p++) {
 		if (p < e && *p == '\\' && p + 1 < e) {
 			p++;
@@ -430,75 +438,65 @@ static bool ext_any(const char *b, const char *e, const char *s, size_t n, struc
 		else if (p < e && *p == ')')
 			depth--;
 		else if (p == e || (*p == '|' && depth == 0)) {
-			if (seg_match(a, p, sub, m)) {
-				ok = true;
-				break;
-			}
+			if (seg_match(a, p, s, se, m))
+				return true;
 			a = p + 1;
 		}
 	}
-	free(sub);
-	return ok && !m->rc;
+	return false;
 }
 
-/* An extglob at p (kind p[0], body (p + 2, e), e the ')'), then the rest
- * of the segment pattern up to pend, against the whole of s. */
-static bool ext_match(const char *p, const char *e, const char *pend, const char *s, struct gm *m)
+/* An extglob of the given kind at p (body (p + 2, e), e the ')'), then
+ * the rest of the segment pattern up to pend, against [s, se). */
+static bool ext_match(char kind, const char *p, const char *e, const char *pend, const char *s,
+		      const char *se, struct gm *m)
 {
-	char kind = *p;
 	const char *body = p + 2, *rest = e + 1;
-	size_t sl = strlen(s);
+	size_t sl = (size_t)(se - s);
 
-	if (!gm_work(m, sl))
-		return false;
 	if (kind == '@' || kind == '?') {
-		if (kind == '?' && seg_match(rest, pend, s, m))
+		if (kind == '?' && seg_match(rest, pend, s, se, m))
 			return true;
 		for (size_t k = 0; k <= sl && !m->rc; k++)
-			if (ext_any(body, e, s, k, m) && seg_match(rest, pend, s + k, m))
+			if (ext_any(body, e, s, s + k, m) && seg_match(rest, pend, s + k, se, m))
 				return true;
 		return false;
 	}
 	if (kind == '!') {
 		for (size_t k = 0; k <= sl; k++) {
-			bool in = ext_any(body, e, s, k, m);
+			bool in = ext_any(body, e, s, s + k, m);
 			if (m->rc)
 				return false; /* unfinished: never read as "not in" */
-			if (!in && seg_match(rest, pend, s + k, m))
+			if (!in && seg_match(rest, pend, s + k, se, m))
 				return true;
 		}
 		return false;
 	}
 	/* '*' or '+': one repetition then the same pattern again */
-	if (kind == '*' && seg_match(rest, pend, s, m))
+	if (kind == '*' && seg_match(rest, pend, s, se, m))
 		return true;
 	for (size_t k = 1; k <= sl && !m->rc; k++) {
-		size_t plen = (size_t)(pend - p);
-		char *again;
-		bool ok;
-		if (!ext_any(body, e, s, k, m))
+		if (!ext_any(body, e, s, s + k, m))
 			continue;
-		if (seg_match(rest, pend, s + k, m))
+		if (seg_match(rest, pend, s + k, se, m))
 			return true;
-		/* more repetitions: go on as *(...) */
-		if (!gm_work(m, plen))
-			return false;
-		again = strndup(p, plen);
-		if (!again) {
-			m->rc = moat_err_set(m->err, MOAT_ENOMEM, "out of memory");
+		/* more repetitions: go on as *(...); one level deeper */
+		if (m->depth >= FS_GLOB_MAX_RECURSION) {
+			seg_match(p, pend, s + k, se, m); /* sets the depth error */
 			return false;
 		}
-		again[0] = '*';
-		ok = seg_match(again, again + plen, s + k, m);
-		free(again);
-		if (ok)
+		m->depth++;
+		bool ok = ext_match('*', p, e, pend, s + k, se, m);
+		m->depth--;
+		if (ok && !m->rc)
 			return true;
 	}
 	return false;
 }
 
-/* seg_match's body: match [p, pend) against the whole of s. */
-static bool seg_match_in(const char *p, const char *pend, const char *s, struct gm *m)
+/* seg_match's body: match [p, pend) against the whole of [s, se). */
+static bool seg_match_in(const char *p, const char *pend, const char *s, const char *se,
+			 struct gm *m)
 {
 	while (p < pend) {
 		uint32_t c, sc;
@@ -510,36 +508,33 @@ static bool seg_match_in(const char *p, const char *pend, const char *s, struct 
 			if (m->rc)
 				return false;
 			if (e)
-				return ext_match(p, e, pend, s, m);
+				return ext_match(*p, p, e, pend, s, se, m);
 		}
 		switch (*p) {
-		case '*': {
-			size_t sl;
+		case '*':
 			while (p < pend && *p == '*')
 				p++;
-			if (p == pend) {
-				sl = strlen(s);
-				return gm_work(m, sl) && memchr(s, '/', sl) == NULL;
-			}
-			for (const char *t = s;; t += u8_next(t, &sc)) {
-				if (seg_match(p, pend, t, m))
+			if (p == pend)
+				return gm_work(m, (size_t)(se - s)) &&
+				       memchr(s, '/', (size_t)(se - s)) == NULL;
+			for (const char *t = s;; t += u8_next_n(t, se, &sc)) {
+				if (seg_match(p, pend, t, se, m))
 					return true;
-				if (m->rc || !*t || *t == '/')
+				if (m->rc || t == se || *t == '/')
 					return false;
 			}
-		}
 		case '?':
-			if (!*s || *s == '/')
+			if (s == se || *s == '/')
 				return false;
-			s += u8_next(s, &sc);
+			s += u8_next_n(s, se, &sc);
 			p++;
 			continue;
 		case '[': {
 			bool hit = false;
 			size_t n, scanned = 0;
-			if (!*s)
+			if (s == se)
 				return false;
-			u8_next(s, &sc);
+			u8_next_n(s, se, &sc);
 			n = class_match(p, sc, &hit, &scanned);
 			if (!gm_work(m, scanned))
 				return false;
@@ -547,7 +542,7 @@ static bool seg_match_in(const char *p, const char *pend, const char *s, struct 
 				if (!hit)
 					return false;
 				p += n;
-				s += u8_next(s, &sc);
+				s += u8_next_n(s, se, &sc);
 				continue;
 			}
 			break; /* literal '[' */
@@ -560,18 +555,20 @@ static bool seg_match_in(const char *p, const char *pend, const char *s, struct 
 			break;
 		}
 		p += u8_next(p, &c);
-		if (!*s)
+		if (s == se)
 			return false;
-		s += u8_next(s, &sc);
+		s += u8_next_n(s, se, &sc);
 		if (c != sc)
 			return false;
 	}
-	return *s == '\0';
+	return s == se;
 }
 
-/* Match the segment pattern [p, pend) against the whole of s. False, with
- * m->rc set, once the match has to stop; the depth bound holds the stack. */
-static bool seg_match(const char *p, const char *pend, const char *s, struct gm *m)
+/* Match the segment pattern [p, pend) against the whole of [s, se).
+ * False, with m->rc set, once the match has to stop; the depth bound
+ * holds the stack. */
+static bool seg_match(const char *p, const char *pend, const char *s, const char *se,
+		      struct gm *m)
 {
 	bool r;
 
@@ -585,7 +582,7 @@ static bool seg_match(const char *p, const char *pend, const char *s, struct gm 
 		return false;
 	}
 	m->depth++;
-	r = seg_match_in(p, pend, s, m);
+	r = seg_match_in(p, pend, s, se, m);
 	m->depth--;
 	return r && !m->rc;
 }
@@ -628,7 +625,8 @@ static bool match_from(const struct glob_alt *a, const struct path_segs *f, size
 		}
 		if (fi >= f->n)
 			return false;
-		if (!seg_match(a->seg[pi], a->seg[pi] + strlen(a->seg[pi]), f->seg[fi], m))
+		if (!seg_match(a->seg[pi], a->seg[pi] + strlen(a->seg[pi]), f->seg[fi],
+			       f->seg[fi] + strlen(f->seg[fi]), m))
 			return false;
 	}
 	return fi == f->n && !m->rc;

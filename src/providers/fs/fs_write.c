@@ -1015,14 +1015,14 @@ static enum moat_rc move_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 		case ENOTEMPTY: {
 			char rel[256];
 			rc = moat_err_rule(err, MOAT_EINVAL, "fs.exists",
-					   "refused: the destination %s exists (move_file never "
+					   "refused: the destination exists: %s (move_file never "
 					   "replaces a file or directory)",
 					   fs_show_rel(&td, rel, sizeof(rel)));
 			break;
 		}
 		case ENOENT: {
 			char rel[256];
-			rc = moat_err_set(err, MOAT_ENOTFOUND, "no such file or directory: %s",
+			rc = moat_err_set(err, MOAT_ENOTFOUND, "the source does not exist: %s",
 					  fs_show_rel(&ts, rel, sizeof(rel)));
 			break;
 		}
