@@ -587,8 +587,8 @@ static enum moat_rc apply_lines(struct call_ctx *ctx, const struct wbuf *cur, co
 				size_t olen, const char *nw, size_t nlen, struct wbuf *res,
 				bool *found, struct moat_err *err)
 {
-	struct span *cl = NULL, *ol = NULL, *nl = NULL;
-	size_t nc = 0, no = 0, nn = 0, at = 0;
+	struct span *cl = NULL, *ol = NULL, *nl = NULL, *tc = NULL, *to = NULL;
+	size_t nc = 0, no = 0, nn = 0, at = 0, steps = 0;
 	enum moat_rc rc;
 
 	*found = false;
@@ -596,13 +596,26 @@ static enum moat_rc apply_lines(struct call_ctx *ctx, const struct wbuf *cur, co
 	    (rc = split_lines(old, olen, &ol, &no, err)) ||
 	    (rc = split_lines(nw, nlen, &nl, &nn, err)))
 		goto out;
+	/* The trimmed lines, once: the search compares them up to nc * no
+	 * times. Every comparison counts; the deadline is polled every
+	 * 65536 of them, so a file of blank lines and an oldText of many
+	 * cannot run past it. */
+	tc = malloc(nc * sizeof(*tc));
+	to = malloc(no * sizeof(*to));
+	if (!tc || !to) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nc; i++)
+		tc[i] = trim(cl[i]);
+	for (size_t j = 0; j < no; j++)
+		to[j] = trim(ol[j]);
 	for (size_t i = 0; no <= nc && i <= nc - no && !*found; i++) {
-		if ((i & 4095) == 0 && (rc = callctx_check(ctx, err)))
-			goto out;
 		size_t j = 0;
 		for (; j < no; j++) {
-			struct span a = trim(ol[j]), b = trim(cl[i + j]);
-			if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0)
+			if ((++steps & 65535) == 0 && (rc = callctx_check(ctx, err)))
+				goto out;
+			if (to[j].len != tc[i + j].len || memcmp(to[j].p, tc[i + j].p, to[j].len) != 0)
 				break;
 		}
 		if (j == no) {
@@ -646,6 +659,8 @@ out:
 	free(cl);
 	free(ol);
 	free(nl);
+	free(tc);
+	free(to);
 	return rc;
 }
 
