@@ -363,12 +363,15 @@ int fs_open_parent(const struct fs_target *t, const char **name, struct moat_err
 
 enum moat_rc fs_require_write(const struct fs_target *t, struct moat_err *err)
 {
+	char rel[256];
+
 	if (t->root->write)
 		return MOAT_OK;
+
 	return moat_err_rule(err, MOAT_EDENIED, "fs.read_only",
-			     "access denied: %s is read-only (the root is not configured "
-			     "\"write\": true)",
-			     fs_root_name(t->root));
+			     "access denied: %s is in a read-only directory (its root is not "
+			     "configured \"write\": true)",
+			     fs_show_rel(t, rel, sizeof(rel)));
 }
 
 bool fs_any_writable(const struct fs *fs)
