@@ -243,6 +243,8 @@ describe('the audit trail', () => {
 			await call(c, 'read_text_file', { path: '/etc/passwd' });
 			await call(c, 'write_file', { path: path.join(s.rw, 'v.txt'), content: 'x'.repeat(10) });
 			await call(c, 'move_file', { source: path.join(s.rw, 'v.txt'), destination: path.join(s.rw, 'v.txt') });
+			// across roots: both roots listed, paths in order
+			await call(c, 'read_multiple_files', { paths: [path.join(s.root, 'b.md'), path.join(s.rw, 'v.txt')] });
 		});
 		await sleep(100);
 		const calls = auditLines(s.audit).filter((l) => l.kind === 'call');
@@ -251,12 +253,13 @@ describe('the audit trail', () => {
 		assert.deepEqual(read[0].touched, { root: s.root, path: 'notes/a.txt' });
 		assert.equal(read[1].rule, 'fs.outside_root');
 		assert.equal(read[1].touched, undefined, 'nothing touched outside the roots');
-		assert.deepEqual(by('read_multiple_files')[0].touched, { root: s.root, path: ['b.md', 'notes/a.txt'] });
+		assert.deepEqual(by('read_multiple_files')[0].touched, { root: [s.root], path: ['b.md', 'notes/a.txt'] });
 		assert.deepEqual(by('write_file')[0].touched, { root: s.rw, path: 'w.txt' });
 		assert.equal(by('write_file')[1].rule, 'fs.read_only');
-		assert.deepEqual(by('move_file')[0].touched, { root: s.rw, path: ['w.txt', 'v.txt'] });
+		assert.deepEqual(by('move_file')[0].touched, { root: [s.rw], path: ['w.txt', 'v.txt'] });
 		assert.equal(by('move_file')[1].rule, 'fs.exists');
 		assert.deepEqual(by('search_files')[0].touched, { root: s.root, path: 'notes' });
+		assert.deepEqual(by('read_multiple_files')[1].touched, { root: [s.root, s.rw], path: ['b.md', 'v.txt'] });
 		const text = fs.readFileSync(s.audit, 'utf8');
 		assert.ok(!text.includes('xxxxxxxxxx'), 'no content in the audit trail');
 	});

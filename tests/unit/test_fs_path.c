@@ -250,6 +250,7 @@ static void test_touch(void **state)
 	fs_touch_add(&ctx, &t);
 	fs_touch_add(&ctx, &t);
 	assert_int_equal(json_array_size(json_object_get(ctx.touched, "path")), 1);
+	assert_int_equal(json_array_size(json_object_get(ctx.touched, "root")), 1);
 	callctx_release(&ctx);
 }
 

@@ -172,8 +172,10 @@ bool fs_uri_to_path(const char *uri, char *out, size_t n);
 /*
  * fs_touch - record for the audit trail what a call touched: the root's
  * name (its configured spelling) under "root" and t's path relative to it
- * under "path" (callctx_touch). fs_touch_add appends the path to a list
- * instead, for tools that name several (read_multiple_files, move_file).
+ * under "path" (callctx_touch). fs_touch_add is for tools that name
+ * several paths (read_multiple_files, move_file): both keys become lists,
+ * "path" in the order touched and "root" the distinct roots they lie in
+ * (one entry when they share a root). Handler thread only.
  */
 void fs_touch(struct call_ctx *ctx, const struct fs_target *t);
 void fs_touch_add(struct call_ctx *ctx, const struct fs_target *t);

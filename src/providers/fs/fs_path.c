@@ -215,7 +215,7 @@ void fs_touch_add(struct call_ctx *ctx, const struct fs_target *t)
 {
 	if (!ctx || !t->root)
 		return;
-	callctx_touch(ctx, "root", fs_root_name(t->root));
+	callctx_touch_add(ctx, "root", fs_root_name(t->root));
 	callctx_touch_add(ctx, "path", t->rel);
 }
 

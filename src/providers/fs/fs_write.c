@@ -996,8 +996,8 @@ static enum moat_rc move_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 	enum moat_rc rc;
 
 	v = fs_view_get(fs);
-	/* "root" is the source's root; "path" lists the source, then the
-	 * destination (relative to its own root, possibly another one). */
+	/* "path" lists the source, then the destination; "root" their
+	 * roots, once each (fs_touch_add). */
 	if ((rc = writable_target(ctx, v, src, &ts, true, &e2))) {
 		rc = rewrap(err, &e2, "source");
 		goto out;
@@ -1007,7 +1007,6 @@ static enum moat_rc move_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 		goto out;
 	}
 	fs_touch_add(ctx, &td);
-	callctx_touch(ctx, "root", fs_root_name(ts.root));
 	if ((rc = fs_require_write(&td, &e2))) {
 		rc = rewrap(err, &e2, "destination");
 		goto out;
