@@ -15,6 +15,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
 	assertToolError,
@@ -105,7 +106,11 @@ describe('glob patterns are bounded', () => {
 
 describe('client roots', () => {
 	test('1,500 spellings of one directory are one root; every family still works', async () => {
-		const s = scene();
+		const base = fs.realpathSync(makeTempDir('moat-e2e-fsh-db-'));
+		const db = path.join(base, 'shop.db');
+		const r = spawnSync('sqlite3', [db], { input: 'CREATE TABLE t(x); INSERT INTO t VALUES (42);', encoding: 'utf8' });
+		assert.equal(r.status, 0, `sqlite3 failed: ${r.stderr}`);
+		const s = scene({ databases: { shop: { type: 'sqlite', path: db } } });
 		const sub = path.join(s.root, 'notes');
 		fs.symlinkSync('notes', path.join(s.root, 'notes-link'));
 		const spellings = [];
@@ -136,6 +141,11 @@ describe('client roots', () => {
 			assert.equal(resultText(await call(c.client, 'read_text_file', { path: path.join(sub, 'a.txt') })), 'alpha\n');
 			assertToolError(await call(c.client, 'read_text_file', { path: path.join(s.root, 'b.md') }), /outside/);
 			assert.match(resultText(await call(c.client, 'echo', { text: 'still here' })), /still here/);
+			assert.match(resultText(await call(c.client, 'read_query', { query: 'SELECT x FROM t' })), /42/);
+			// and again after the client changes its roots a second time
+			await c.client.sendRootsListChanged();
+			await sleep(300);
+			assert.match(resultText(await call(c.client, 'read_query', { query: 'SELECT x + 1 AS y FROM t' })), /43/);
 		} finally {
 			await c.close();
 		}
