@@ -75,6 +75,10 @@ describe('glob patterns are bounded', () => {
 				await call(c, 'directory_tree', { path: s.root, excludePatterns: ['*' + rep('+(', 17) + 'x' + rep(')', 17)] }),
 				/excludePatterns\/0.*limits\.glob_depth/,
 			);
+			assertToolError(
+				await call(c, 'grep_files', { path: s.root, pattern: 'x', include: rep('{', 17) + rep('}', 17) }),
+				/^include: groups nest 17 deep.*limits\.glob_depth/,
+			);
 			assert.ok(Date.now() - t0 < 3000, 'refusals are immediate');
 			assert.match(resultText(await call(c, 'search_files', { path: s.root, pattern: '**/a.txt' })), /notes\/a\.txt/);
 		});

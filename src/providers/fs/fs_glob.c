@@ -708,8 +708,8 @@ enum moat_rc fs_globs_add(struct fs_globs *gs, const char *pattern, const char *
 		char msg[MOAT_ERR_MSG_MAX];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		/* "pattern: ..." becomes "excludePatterns/2: ..." (the rule stays) */
-		return moat_err_set(err, rc, "%s/%zu%s", what, idx,
-				    strncmp(msg, "pattern", 7) == 0 ? msg + 7 : msg);
+		return moat_err_set(err, rc, "%s/%zu: %s", what, idx,
+				    strncmp(msg, "pattern: ", 9) == 0 ? msg + 9 : msg);
 	}
 	gs->n++;
 	return MOAT_OK;

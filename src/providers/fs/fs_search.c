@@ -440,8 +440,14 @@ static enum moat_rc grep_files_tool(struct call_ctx *ctx, void *data, json_t *ar
 		w.max_results = (size_t)json_integer_value(mm);
 	if ((rc = grep_compile(&w, json_string_value(json_object_get(args, "pattern")), err)))
 		goto out;
-	if (inc && (rc = fs_glob_compile(inc, &w.include, err)))
+	if (inc && (rc = fs_glob_compile(inc, &w.include, err))) {
+		char msg[MOAT_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		/* "pattern: ..." names the argument: "include: ..." (the rule stays) */
+		rc = moat_err_set(err, rc, "include: %s",
+				  strncmp(msg, "pattern: ", 9) == 0 ? msg + 9 : msg);
 		goto out;
+	}
 	fd = open_walk_top(ctx, v, args, &t, err);
 	if (fd < 0) {
 		rc = err->rc;
