@@ -42,6 +42,8 @@ static enum moat_rc open_root(const char *given, const char *base, bool write, s
 		return moat_err_set(err, MOAT_EINVAL, "/roots/%zu: cannot read the directory: %s",
 				    idx, strerror(errno));
 	close(probe);
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
 	r->path = strdup(real);
 	r->write = write;
 	if (strcmp(real, given) != 0) {

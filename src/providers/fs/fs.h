@@ -32,7 +32,13 @@ struct fs_root {
 	char *alias; /* the path as configured when it differs, else NULL; owned */
 	bool write;  /* write tools may change files under it */
 	int dirfd;   /* O_PATH | O_DIRECTORY; owned by the view that holds it */
+	dev_t dev;   /* the directory's identity, from fstat(dirfd): two */
+	ino_t ino;   /* spellings of one directory are one root */
 };
+
+/* Most effective roots client roots may give; more are dropped with a
+ * warning (each holds a directory fd). */
+#define FS_MAX_CLIENT_ROOTS 64
 
 struct fs_limits {
 	size_t max_file_size;    /* read_text_file & co. (default 10 MiB) */
@@ -119,7 +125,12 @@ enum moat_rc fs_require_write(const struct fs_target *t, struct moat_err *err);
  * {uri, name?}): the effective roots are the intersection, component-wise,
  * of client and configured roots; a client root can never widen access (a
  * client root of "/" leaves the configured roots as they are). NULL or an
- * empty array restores the configured roots.
+ * empty array restores the configured roots. Client paths are tidied
+ * lexically ('.', '..', repeated '/'), and two that name one directory
+ * (same device and inode, through any spelling or symlink inside a root)
+ * give one root; at most FS_MAX_CLIENT_ROOTS are kept, the rest dropped
+ * with a log warning. Called on the reader thread; running calls keep
+ * the view they hold.
  */
 void fs_set_client_roots(struct fs *fs, const json_t *roots);
 
@@ -157,6 +168,30 @@ enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct m
  * percent-decoded, query and fragment dropped, trailing '/' trimmed) into
  * out (size n). false for another scheme, %00 or an over-long path. */
 bool fs_uri_to_path(const char *uri, char *out, size_t n);
+
+/*
+ * fs_touch - record for the audit trail what a call touched: the root's
+ * name (its configured spelling) under "root" and t's path relative to it
+ * under "path" (callctx_touch). fs_touch_add is for tools that name
+ * several paths (read_multiple_files, move_file): both keys become lists,
+ * "path" in the order touched and "root" the distinct roots they lie in
+ * (one entry when they share a root). Handler thread only.
+ */
+void fs_touch(struct call_ctx *ctx, const struct fs_target *t);
+void fs_touch_add(struct call_ctx *ctx, const struct fs_target *t);
+
+/* fs_root_name - the name a root goes by in messages and the audit
+ * trail: the spelling configured (or sent by the client). Borrowed. */
+const char *fs_root_name(const struct fs_root *r);
+
+/*
+ * fs_show_rel - t's path relative to its root, for an error message
+ * ("no such file: notes/todo.md"): control bytes and invalid UTF-8 shown
+ * as '?', cut to n - 1 bytes with "..." when longer; "." for the root
+ * itself. Never a path outside the root: a path that climbs with ".."
+ * shows as "(a path with '..')". Returns buf.
+ */
+const char *fs_show_rel(const struct fs_target *t, char *buf, size_t n);
 
 /* fs_any_writable - true when some configured root allows writes. */
 bool fs_any_writable(const struct fs *fs);

@@ -379,20 +379,24 @@ oom:
 int fs_open_listable(const struct fs_target *t, struct moat_err *err)
 {
 	struct stat st;
+	char rel[256];
 	int pfd = fs_openat(t, O_PATH, 0, 0, err);
 
 	if (pfd < 0)
 		return -1;
 	if (fstat(pfd, &st) != 0) {
+		int e = errno;
 		close(pfd);
-		moat_err_set(err, MOAT_EIO, "cannot stat the path: %s", strerror(errno));
+		moat_err_set(err, MOAT_EIO, "cannot stat %s: %s", fs_show_rel(t, rel, sizeof(rel)),
+			     strerror(e));
 		return -1;
 	}
 	close(pfd);
 	if (!S_ISDIR(st.st_mode)) {
-		moat_err_set(err, MOAT_EINVAL,
-			     "not a directory: this tool lists a directory (use get_file_info for a "
-			     "file)");
+		moat_err_rule(err, MOAT_EINVAL, "fs.not_a_directory",
+			      "not a directory: %s (this tool lists a directory; use get_file_info "
+			      "for a file)",
+			      fs_show_rel(t, rel, sizeof(rel)));
 		return -1;
 	}
 	return fs_open_dir(t, err);
@@ -610,6 +614,7 @@ static enum moat_rc list_common(struct call_ctx *ctx, struct fs *fs, json_t *arg
 	fs_out_init(&o, ctx->output_budget);
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	if ((fd = fs_open_listable(&t, err)) < 0) {
 		rc = err->rc;
 		goto out;
@@ -727,13 +732,18 @@ struct tree {
 	struct call_ctx *ctx;
 	struct fs *fs;
 	struct fs_out out;
-	struct fs_glob **ex; /* compiled exclude globs */
-	size_t nex;
+	struct fs_globs ex;  /* compiled exclude globs */
 	uint32_t max_depth;  /* levels shown */
 	bool user_depth;     /* max_depth came from maxDepth */
 	size_t entries;
 	bool stop, cut_entries, cut_budget, cut_dir, cut_depth;
 	size_t unreadable;
+	/* Scratch for the entry being written, here rather than on the stack
+	 * so a level of recursion costs a small frame (fs.max_depth may be
+	 * 4096): its path below the top, its name cleaned, quoted, the line. */
+	char rel[PATH_MAX];
+	char name[256 * 3 + 1], qname[256 * 18 + 8], line[256 * 18 + 128];
+	char pad[1024]; /* spaces */
 };
 
 /* Append s as a JSON string the way JSON.stringify writes it. */
@@ -765,13 +775,6 @@ static bool tree_str(const char *s, char *buf, size_t n)
 	return true;
 }
 
-static bool tree_excluded(const struct tree *tr, const char *rel)
-{
-	for (size_t i = 0; i < tr->nex; i++)
-		if (fs_glob_match(tr->ex[i], rel))
-			return true;
-	return false;
-}
 
 /* Copy s[skip..n) to dst at k (bounded by cap); SIZE_MAX once it does
  * not fit, and from then on. */
@@ -789,19 +792,20 @@ static size_t close_reserve(uint32_t depth)
 	return 2 * (size_t)(depth + 1) * (8 * (size_t)depth + 24);
 }
 
-/* Emit the children array of the directory at fd (borrowed): "[" ... "]",
- * objects at indent ind. */
-static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t depth,
-			     size_t ind, struct moat_err *err)
+/* Emit the children array of the directory at fd (borrowed), whose path
+ * below the top is tr->rel[0..rlen): "[" ... "]", objects at indent ind.
+ * One level per directory, at most max_depth; the frame stays small. */
+static enum moat_rc tree_dir(struct tree *tr, int fd, size_t rlen, uint32_t depth, size_t ind,
+			     struct moat_err *err)
 {
 	struct fs_dirents d = {0};
 	size_t count = 0;
-	char pad[1024];
 	enum moat_rc rc = MOAT_OK;
+	char *line = tr->line, *name = tr->name, *qname = tr->qname;
+	const char *pad = tr->pad;
 
-	if (ind + 4 >= sizeof(pad))
-		ind = sizeof(pad) - 5;
-	memset(pad, ' ', ind + 4);
+	if (ind + 4 >= sizeof(tr->pad))
+		ind = sizeof(tr->pad) - 5;
 	out_force(&tr->out, "[", 1);
 	if ((rc = fs_dirents_read(fd, tr->fs->lim.max_entries, &d, err))) {
 		if (rc != MOAT_EIO)
@@ -812,34 +816,38 @@ static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t 
 	if (d.cut)
 		tr->cut_dir = true;
 	for (size_t i = 0; i < d.n && !tr->stop; i++) {
-		char crel[PATH_MAX], name[256 * 3 + 1], qname[256 * 18 + 8], line[256 * 18 + 128];
-		bool isdir = d.v[i].type == DT_DIR;
+		bool isdir = d.v[i].type == DT_DIR, excluded = false;
+		size_t crlen;
 		int w;
+		tr->rel[rlen] = '\0';
 		if ((rc = callctx_check(tr->ctx, err)))
 			goto close;
-		if (!fs_join(crel, sizeof(crel), rel, d.v[i].name))
+		if (!fs_join(tr->rel, sizeof(tr->rel), tr->rel, d.v[i].name))
 			continue;
-		if (tree_excluded(tr, crel))
+		crlen = strlen(tr->rel);
+		if ((rc = fs_globs_any(&tr->ex, tr->rel, tr->ctx, &excluded, err)))
+			goto close;
+		if (excluded)
 			continue;
 		if (tr->entries >= tr->fs->lim.max_entries) {
 			tr->cut_entries = tr->stop = true;
 			break;
 		}
-		fs_utf8_clean(d.v[i].name, strlen(d.v[i].name), name, sizeof(name));
-		if (!tree_str(name, qname, sizeof(qname)))
+		fs_utf8_clean(d.v[i].name, strlen(d.v[i].name), name, sizeof(tr->name));
+		if (!tree_str(name, qname, sizeof(tr->qname)))
 			continue;
 		/* ,\n<ind>{\n<ind+2>"name": "...",\n<ind+2>"type": "file|directory"[,\n] */
 		size_t k = 0;
-		k = line_put(line, k, sizeof(line), ",\n", 2, count ? 0 : 1);
-		k = line_put(line, k, sizeof(line), pad, ind, 0);
-		k = line_put(line, k, sizeof(line), "{\n", 2, 0);
-		k = line_put(line, k, sizeof(line), pad, ind + 2, 0);
-		k = line_put(line, k, sizeof(line), "\"name\": ", 8, 0);
-		k = line_put(line, k, sizeof(line), qname, strlen(qname), 0);
-		k = line_put(line, k, sizeof(line), ",\n", 2, 0);
-		k = line_put(line, k, sizeof(line), pad, ind + 2, 0);
-		k = isdir ? line_put(line, k, sizeof(line), "\"type\": \"directory\",\n", 21, 0)
-			  : line_put(line, k, sizeof(line), "\"type\": \"file\"", 14, 0);
+		k = line_put(line, k, sizeof(tr->line), ",\n", 2, count ? 0 : 1);
+		k = line_put(line, k, sizeof(tr->line), pad, ind, 0);
+		k = line_put(line, k, sizeof(tr->line), "{\n", 2, 0);
+		k = line_put(line, k, sizeof(tr->line), pad, ind + 2, 0);
+		k = line_put(line, k, sizeof(tr->line), "\"name\": ", 8, 0);
+		k = line_put(line, k, sizeof(tr->line), qname, strlen(qname), 0);
+		k = line_put(line, k, sizeof(tr->line), ",\n", 2, 0);
+		k = line_put(line, k, sizeof(tr->line), pad, ind + 2, 0);
+		k = isdir ? line_put(line, k, sizeof(tr->line), "\"type\": \"directory\",\n", 21, 0)
+			  : line_put(line, k, sizeof(tr->line), "\"type\": \"file\"", 14, 0);
 		if (k == SIZE_MAX)
 			continue;
 		w = (int)k;
@@ -863,7 +871,7 @@ static enum moat_rc tree_dir(struct tree *tr, int fd, const char *rel, uint32_t 
 				tr->unreadable++;
 				out_force(&tr->out, "[]", 2);
 			} else {
-				rc = tree_dir(tr, sub, crel, depth + 1, ind + 4, err);
+				rc = tree_dir(tr, sub, crlen, depth + 1, ind + 4, err);
 				close(sub);
 				if (rc)
 					goto close;
@@ -883,16 +891,6 @@ close:
 	return rc;
 }
 
-static enum moat_rc add_exclude(struct tree *tr, const char *pattern, struct moat_err *err)
-{
-	struct fs_glob **nv = realloc(tr->ex, (tr->nex + 1) * sizeof(*nv));
-
-	if (!nv)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	tr->ex = nv;
-	return fs_glob_compile(pattern, &tr->ex[tr->nex++], err) ? err->rc : MOAT_OK;
-}
-
 static enum moat_rc directory_tree_tool(struct call_ctx *ctx, void *data, json_t *args,
 					struct tool_result *out, struct moat_err *err)
 {
@@ -900,81 +898,85 @@ static enum moat_rc directory_tree_tool(struct call_ctx *ctx, void *data, json_t
 	struct fs_view *v = fs_view_get(fs);
 	json_t *exs = json_object_get(args, "excludePatterns");
 	json_t *md = json_object_get(args, "maxDepth");
-	struct tree tr = {.ctx = ctx, .fs = fs, .max_depth = fs->lim.max_depth};
+	struct tree *tr = calloc(1, sizeof(*tr));
 	struct fs_target t;
 	enum moat_rc rc;
 	size_t i;
 	json_t *e;
 	int fd = -1;
 
-	fs_out_init(&tr.out, ctx->output_budget);
-	if (json_is_integer(md) && (uint64_t)json_integer_value(md) < tr.max_depth) {
-		tr.max_depth = (uint32_t)json_integer_value(md);
-		tr.user_depth = true;
+	if (!tr) {
+		fs_view_put(fs, v);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	*tr = (struct tree){.ctx = ctx, .fs = fs, .max_depth = fs->lim.max_depth};
+	memset(tr->pad, ' ', sizeof(tr->pad));
+	fs_out_init(&tr->out, ctx->output_budget);
+	if (json_is_integer(md) && (uint64_t)json_integer_value(md) < tr->max_depth) {
+		tr->max_depth = (uint32_t)json_integer_value(md);
+		tr->user_depth = true;
 	}
 	/* The reference: a pattern with '*' is matched as it is; one without
 	 * also as "**" "/p" and "**" "/p/" "**" (a name anywhere, a directory's
-	 * contents). */
+	 * contents). Every pattern, with '*' or not, passes fs_glob_compile's
+	 * length and nesting checks first. */
 	json_array_foreach(exs, i, e) {
 		const char *p = json_string_value(e);
-		char buf[PATH_MAX];
-		if ((rc = add_exclude(&tr, p, err)))
+		char buf[FS_GLOB_MAX_LEN + 8];
+		if ((rc = fs_globs_add(&tr->ex, p, "excludePatterns", i, err)))
 			goto out;
 		if (strchr(p, '*'))
 			continue;
-		if ((size_t)snprintf(buf, sizeof(buf), "**/%s", p) >= sizeof(buf)) {
-			rc = moat_err_set(err, MOAT_EINVAL, "excludePatterns: a pattern is too long");
-			goto out;
-		}
-		if ((rc = add_exclude(&tr, buf, err)))
+		snprintf(buf, sizeof(buf), "**/%s", p);
+		if ((rc = fs_globs_add(&tr->ex, buf, "excludePatterns", i, err)))
 			goto out;
 		snprintf(buf, sizeof(buf), "**/%s/**", p);
-		if ((rc = add_exclude(&tr, buf, err)))
+		if ((rc = fs_globs_add(&tr->ex, buf, "excludePatterns", i, err)))
 			goto out;
 	}
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	if ((fd = fs_open_listable(&t, err)) < 0) {
 		rc = err->rc;
 		goto out;
 	}
-	if (tr.max_depth == 0) {
-		out_force(&tr.out, "[]", 2);
-		tr.cut_depth = true;
-	} else if ((rc = tree_dir(&tr, fd, "", 0, 2, err))) {
+	if (tr->max_depth == 0) {
+		out_force(&tr->out, "[]", 2);
+		tr->cut_depth = true;
+	} else if ((rc = tree_dir(tr, fd, 0, 0, 2, err))) {
 		goto out;
 	}
-	if (tr.cut_entries)
-		fs_out_note(&tr.out,
+	if (tr->cut_entries)
+		fs_out_note(&tr->out,
 			    "[output cut: the tree stops after %zu entries (fs.max_entries); use a "
 			    "deeper path, maxDepth or excludePatterns]",
 			    fs->lim.max_entries);
-	if (tr.cut_budget)
-		fs_out_note(&tr.out,
+	if (tr->cut_budget)
+		fs_out_note(&tr->out,
 			    "[output cut after %zu entries: the result reached the output budget "
 			    "(limits.max_output_bytes); the JSON above is complete but partial]",
-			    tr.entries);
-	if (tr.cut_dir)
-		fs_out_note(&tr.out,
+			    tr->entries);
+	if (tr->cut_dir)
+		fs_out_note(&tr->out,
 			    "[output cut: a directory holds more than %zu entries (fs.max_entries); "
 			    "only the first ones are shown]",
 			    fs->lim.max_entries);
-	if (tr.cut_depth)
-		fs_out_note(&tr.out,
+	if (tr->cut_depth)
+		fs_out_note(&tr->out,
 			    "[depth limit: directories at depth %u are shown with empty children "
 			    "(%s)]",
-			    (unsigned)tr.max_depth, tr.user_depth ? "maxDepth" : "fs.max_depth");
-	if (tr.unreadable)
-		fs_out_note(&tr.out, "[%zu director%s could not be read and show empty children]",
-			    tr.unreadable, tr.unreadable == 1 ? "y" : "ies");
-	rc = out_finish(&tr.out, true, out, err);
+			    (unsigned)tr->max_depth, tr->user_depth ? "maxDepth" : "fs.max_depth");
+	if (tr->unreadable)
+		fs_out_note(&tr->out, "[%zu director%s could not be read and show empty children]",
+			    tr->unreadable, tr->unreadable == 1 ? "y" : "ies");
+	rc = out_finish(&tr->out, true, out, err);
 out:
 	if (fd >= 0)
 		close(fd);
-	for (size_t k = 0; k < tr.nex; k++)
-		fs_glob_free(tr.ex[k]);
-	free(tr.ex);
-	fs_out_free(&tr.out);
+	fs_globs_free(&tr->ex);
+	fs_out_free(&tr->out);
+	free(tr);
 	fs_view_put(fs, v);
 	return rc;
 }
@@ -1021,6 +1023,7 @@ static enum moat_rc file_info_tool(struct call_ctx *ctx, void *data, json_t *arg
 
 	if ((rc = fs_resolve(v, json_string_value(json_object_get(args, "path")), &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	/* Like the reference's fs.stat: a symlink reports its target (which
 	 * must stay beneath the root). */
 	if ((fd = fs_openat(&t, O_PATH, 0, 0, err)) < 0) {
@@ -1031,8 +1034,10 @@ static enum moat_rc file_info_tool(struct call_ctx *ctx, void *data, json_t *arg
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
 		struct stat st;
 		if (fstat(fd, &st) != 0) {
-			rc = moat_err_set(err, MOAT_EIO, "cannot stat the path: %s",
-					  strerror(errno));
+			char rel[256];
+			int e = errno;
+			rc = moat_err_set(err, MOAT_EIO, "cannot stat %s: %s",
+					  fs_show_rel(&t, rel, sizeof(rel)), strerror(e));
 			goto out;
 		}
 		sx.stx_size = (uint64_t)st.st_size;

@@ -2,7 +2,7 @@
  * fs_listing.h - pieces the listing and search tools share: a bounded
  * output buffer that stops at the call's output budget and carries cut
  * notes (fs_list.c), a directory reader that never follows symlinks
- * (fs_list.c), and the minimatch-compatible glob matcher (fs_search.c).
+ * (fs_list.c); the glob matcher they share is fs_glob.h.
  * Each object belongs to one call; nothing here is shared across threads.
  */
 #ifndef MOAT_PROVIDERS_FS_FS_LISTING_H
@@ -12,11 +12,8 @@
 #include <stddef.h>
 
 #include "fs.h"
+#include "fs_glob.h"
 
-struct fs_glob;
-enum moat_rc fs_glob_compile(const char *pattern, struct fs_glob **out, struct moat_err *err);
-bool fs_glob_match(const struct fs_glob *g, const char *path);
-void fs_glob_free(struct fs_glob *g);
 struct fs_out {
 	char *buf;     /* NUL-terminated text; owned */
 	size_t len;

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "fs_util.h"
+#include "log.h"
 
 struct fs_view *fs_view_get(struct fs *fs)
 {
@@ -100,18 +102,20 @@ enum moat_rc fs_resolve(const struct fs_view *v, const char *path, struct fs_tar
 
 	memset(t, 0, sizeof(*t));
 	if (!path || !*path)
-		return moat_err_set(err, MOAT_EINVAL, "path must not be empty");
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path", "path must not be empty");
 	if (strlen(path) >= PATH_MAX)
-		return moat_err_set(err, MOAT_EINVAL, "path is longer than PATH_MAX (%d)", PATH_MAX);
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "path is longer than PATH_MAX (%d)", PATH_MAX);
 	if (v->nroots == 0)
-		return moat_err_set(err, MOAT_EDENIED,
-				    "access denied: no allowed directories (the client's roots do not "
-				    "overlap the configured roots)");
+		return moat_err_rule(err, MOAT_EDENIED, "fs.outside_root",
+				     "access denied: no allowed directories (the client's roots do "
+				     "not overlap the configured roots)");
 	if (path[0] == '~' && (path[1] == '\0' || path[1] == '/')) {
 		const char *home = getenv("HOME");
 		if (!home || (size_t)snprintf(expanded, sizeof(expanded), "%s%s", home, path + 1) >=
 				     sizeof(expanded))
-			return moat_err_set(err, MOAT_EINVAL, "path: cannot expand '~'");
+			return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+					     "path: cannot expand '~'");
 		path = expanded;
 	}
 	if (path[0] != '/') {
@@ -131,52 +135,128 @@ enum moat_rc fs_resolve(const struct fs_view *v, const char *path, struct fs_tar
 			}
 		}
 		if (!best)
-			return moat_err_set(err, MOAT_EDENIED,
-					    "access denied: path is outside the allowed directories "
-					    "(see list_allowed_directories)");
+			return moat_err_rule(err, MOAT_EDENIED, "fs.outside_root",
+					     "access denied: path is outside the allowed directories "
+					     "(see list_allowed_directories)");
 		rest = path + best_len;
 	}
 	if (!tidy_rel(rest, t->rel, sizeof(t->rel)))
-		return moat_err_set(err, MOAT_EINVAL, "path is longer than PATH_MAX (%d)", PATH_MAX);
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "path is longer than PATH_MAX (%d)", PATH_MAX);
 	t->root = best;
 	if (strcmp(t->rel, ".") == 0)
 		snprintf(t->abs, sizeof(t->abs), "%s", best->path);
 	else if ((size_t)snprintf(t->abs, sizeof(t->abs), "%s%s%s", best->path,
 				  strcmp(best->path, "/") == 0 ? "" : "/", t->rel) >= sizeof(t->abs))
-		return moat_err_set(err, MOAT_EINVAL, "path is longer than PATH_MAX (%d)", PATH_MAX);
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "path is longer than PATH_MAX (%d)", PATH_MAX);
 	return MOAT_OK;
 }
 
-static enum moat_rc open_error(int e, struct moat_err *err)
+/* Does rel hold a ".." component? */
+static bool climbs(const char *rel)
 {
+	for (const char *p = rel; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == rel || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+	return false;
+}
+
+const char *fs_show_rel(const struct fs_target *t, char *buf, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)t->rel;
+	size_t o = 0;
+
+	if (n < 8) {
+		if (n)
+			buf[0] = '\0';
+		return buf;
+	}
+	if (climbs(t->rel)) {
+		snprintf(buf, n, "%s", "(a path with '..')");
+		return buf;
+	}
+	while (*p) {
+		size_t k = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : 2;
+		bool ok = k == 1 ? (*p >= 0x20 && *p != 0x7F)
+				 : strnlen((const char *)p, k) == k && fs_utf8_valid((const char *)p, k);
+		if (!ok)
+			k = 1;
+		if (o + k + 4 >= n) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ok)
+			memcpy(buf + o, p, k);
+		else
+			buf[o] = '?';
+		o += k;
+		p += k;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *fs_root_name(const struct fs_root *r)
+{
+	return r->alias ? r->alias : r->path;
+}
+
+void fs_touch(struct call_ctx *ctx, const struct fs_target *t)
+{
+	if (!ctx || !t->root)
+		return;
+	callctx_touch(ctx, "root", fs_root_name(t->root));
+	callctx_touch(ctx, "path", t->rel);
+}
+
+void fs_touch_add(struct call_ctx *ctx, const struct fs_target *t)
+{
+	if (!ctx || !t->root)
+		return;
+	callctx_touch_add(ctx, "root", fs_root_name(t->root));
+	callctx_touch_add(ctx, "path", t->rel);
+}
+
+/* The error for a failed open of t, naming t's path within its root. */
+static enum moat_rc open_error(int e, const struct fs_target *t, struct moat_err *err)
+{
+	char rel[256];
+
+	fs_show_rel(t, rel, sizeof(rel));
 	switch (e) {
 	case EXDEV:
-		return moat_err_set(err, MOAT_EDENIED,
-				    "access denied: the path leaves its allowed directory (through "
-				    "'..', an absolute symlink or a symlink pointing outside)");
+		return moat_err_rule(err, MOAT_EDENIED, "fs.outside_root",
+				     "access denied: %s leaves its allowed directory (through '..', "
+				     "an absolute symlink or a symlink pointing outside)",
+				     rel);
 	case ENOENT:
-		return moat_err_set(err, MOAT_ENOTFOUND, "no such file or directory");
+		return moat_err_set(err, MOAT_ENOTFOUND, "no such file or directory: %s", rel);
 	case ENOTDIR:
-		return moat_err_set(err, MOAT_EINVAL, "a component of the path is not a directory");
+		return moat_err_set(err, MOAT_EINVAL, "not a directory: a component of %s", rel);
 	case ELOOP:
-		return moat_err_set(err, MOAT_EDENIED,
-				    "access denied: too many symlinks, or a symlink where none is "
-				    "followed");
+		return moat_err_rule(err, MOAT_EDENIED, "fs.symlink",
+				     "access denied: %s: too many symlinks, or a symlink where none "
+				     "is followed",
+				     rel);
 	case EACCES:
 	case EPERM:
-		return moat_err_set(err, MOAT_EDENIED, "permission denied by the operating system");
+		return moat_err_set(err, MOAT_EDENIED, "permission denied by the operating system: %s",
+				    rel);
 	case EISDIR:
-		return moat_err_set(err, MOAT_EINVAL, "is a directory");
+		return moat_err_set(err, MOAT_EINVAL, "is a directory: %s", rel);
 	case EEXIST:
-		return moat_err_set(err, MOAT_EINVAL, "already exists");
+		return moat_err_rule(err, MOAT_EINVAL, "fs.exists", "already exists: %s", rel);
 	case ENAMETOOLONG:
-		return moat_err_set(err, MOAT_EINVAL, "a path component is too long");
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "a path component is too long: %s", rel);
 	case ENOSPC:
-		return moat_err_set(err, MOAT_EIO, "no space left on the device");
+		return moat_err_set(err, MOAT_EIO, "no space left on the device: %s", rel);
 	case EROFS:
-		return moat_err_set(err, MOAT_EDENIED, "the file system is read-only");
+		return moat_err_set(err, MOAT_EDENIED, "the file system is read-only: %s", rel);
 	default:
-		return moat_err_set(err, MOAT_EIO, "cannot open: %s", strerror(e));
+		return moat_err_set(err, MOAT_EIO, "cannot open %s: %s", rel, strerror(e));
 	}
 }
 
@@ -200,7 +280,7 @@ int fs_openat(const struct fs_target *t, int flags, mode_t mode, uint64_t extra_
 		if (errno != EAGAIN && errno != EINTR)
 			break; /* EAGAIN: a concurrent rename; the kernel asks us to retry */
 	}
-	open_error(errno, err);
+	open_error(errno, t, err);
 	return -1;
 }
 
@@ -213,18 +293,23 @@ int fs_open_file(const struct fs_target *t, struct stat *st, struct moat_err *er
 	if (pfd < 0)
 		return -1;
 	if (fstat(pfd, st) != 0) {
-		open_error(errno, err);
+		open_error(errno, t, err);
 		close(pfd);
 		return -1;
 	}
 	close(pfd);
 	if (S_ISDIR(st->st_mode)) {
-		moat_err_set(err, MOAT_EINVAL, "is a directory, not a file");
+		char rel[256];
+		moat_err_rule(err, MOAT_EINVAL, "fs.not_a_file", "is a directory, not a file: %s",
+			      fs_show_rel(t, rel, sizeof(rel)));
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		moat_err_set(err, MOAT_EDENIED,
-			     "refused: not a regular file (FIFOs, devices and sockets are never read)");
+		char rel[256];
+		moat_err_rule(err, MOAT_EDENIED, "fs.special_file",
+			      "refused: %s is not a regular file (FIFOs, devices and sockets are "
+			      "never read)",
+			      fs_show_rel(t, rel, sizeof(rel)));
 		return -1;
 	}
 	/* O_NONBLOCK: if a FIFO was swapped in since the check, opening it
@@ -235,7 +320,8 @@ int fs_open_file(const struct fs_target *t, struct stat *st, struct moat_err *er
 	if (fstat(fd, &again) != 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino ||
 	    !S_ISREG(again.st_mode)) {
 		close(fd);
-		moat_err_set(err, MOAT_EDENIED, "refused: the file changed while it was being opened");
+		moat_err_rule(err, MOAT_EDENIED, "fs.changed",
+			      "refused: the file changed while it was being opened");
 		return -1;
 	}
 	*st = again;
@@ -255,7 +341,8 @@ int fs_open_parent(const struct fs_target *t, const char **name, struct moat_err
 	const char *last;
 
 	if (strcmp(t->rel, ".") == 0) {
-		moat_err_set(err, MOAT_EINVAL, "the path names an allowed directory itself");
+		moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+			      "the path names an allowed directory itself");
 		return -1;
 	}
 	if (slash) {
@@ -266,7 +353,8 @@ int fs_open_parent(const struct fs_target *t, const char **name, struct moat_err
 		last = t->rel;
 	}
 	if (strcmp(last, "..") == 0 || strcmp(last, ".") == 0 || last[0] == '\0') {
-		moat_err_set(err, MOAT_EINVAL, "the last path component must be a name, not '..'");
+		moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+			      "the last path component must be a name, not '..'");
 		return -1;
 	}
 	*name = last;
@@ -275,11 +363,15 @@ int fs_open_parent(const struct fs_target *t, const char **name, struct moat_err
 
 enum moat_rc fs_require_write(const struct fs_target *t, struct moat_err *err)
 {
+	char rel[256];
+
 	if (t->root->write)
 		return MOAT_OK;
-	return moat_err_set(err, MOAT_EDENIED,
-			    "access denied: this directory is read-only (the root is not configured "
-			    "\"write\": true)");
+
+	return moat_err_rule(err, MOAT_EDENIED, "fs.read_only",
+			     "access denied: %s is in a read-only directory (its root is not "
+			     "configured \"write\": true)",
+			     fs_show_rel(t, rel, sizeof(rel)));
 }
 
 bool fs_any_writable(const struct fs *fs)
@@ -322,29 +414,103 @@ bool fs_uri_to_path(const char *uri, char *out, size_t n)
 	return true;
 }
 
-/* Add an effective root opened beneath configured root cr at rel. */
-static void add_root(struct fs_view *v, const struct fs_root *cr, const char *abs, const char *rel)
+/*
+ * Tidy an absolute path lexically into out (size n): repeated '/' and "."
+ * dropped, ".." takes the previous component away (never above "/").
+ * false when it does not fit.
+ */
+static bool lex_clean(const char *in, char *out, size_t n)
+{
+	size_t o = 0;
+
+	if (n < 2 || in[0] != '/')
+		return false;
+	out[o++] = '/';
+	while (*in) {
+		const char *end;
+		size_t len;
+		while (*in == '/')
+			in++;
+		end = strchr(in, '/');
+		len = end ? (size_t)(end - in) : strlen(in);
+		if (len == 0)
+			break;
+		if (len == 1 && in[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && in[0] == '.' && in[1] == '.') {
+			while (o > 1 && out[o - 1] != '/')
+				o--;
+			if (o > 1)
+				o--; /* the '/' before the removed component */
+		} else {
+			if (o + (o > 1) + len + 1 > n)
+				return false;
+			if (o > 1)
+				out[o++] = '/';
+			memcpy(out + o, in, len);
+			o += len;
+		}
+		in += len;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* What building a view from client roots counted. */
+struct roots_tally {
+	size_t dups;    /* another spelling of a root already in the view */
+	size_t dropped; /* past FS_MAX_CLIENT_ROOTS */
+};
+
+/*
+ * Add an effective root opened beneath configured root cr at rel, shown as
+ * abs. A directory already in v (same device and inode) is not added
+ * again; past FS_MAX_CLIENT_ROOTS nothing is added (tally says which).
+ */
+static void add_root(struct fs_view *v, const struct fs_root *cr, const char *abs, const char *rel,
+		     struct roots_tally *tally)
 {
 	struct fs_target t = {.root = cr};
 	struct moat_err err = {0};
 	struct fs_root *nr;
+	struct stat st;
 	int fd;
 
 	for (size_t i = 0; i < v->nroots; i++)
-		if (strcmp(v->roots[i].path, abs) == 0)
+		if (strcmp(v->roots[i].path, abs) == 0) {
+			tally->dups++;
 			return;
+		}
+	if (v->nroots >= FS_MAX_CLIENT_ROOTS) {
+		tally->dropped++;
+		return;
+	}
 	if (!tidy_rel(rel, t.rel, sizeof(t.rel)))
 		return;
 	fd = fs_openat(&t, O_PATH | O_DIRECTORY, 0, 0, &err);
 	if (fd < 0)
 		return; /* missing, or leaves the configured root: not added */
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return;
+	}
+	for (size_t i = 0; i < v->nroots; i++)
+		if (v->roots[i].dev == st.st_dev && v->roots[i].ino == st.st_ino) {
+			tally->dups++;
+			close(fd);
+			return;
+		}
 	nr = realloc(v->roots, (v->nroots + 1) * sizeof(*nr));
 	if (!nr) {
 		close(fd);
 		return;
 	}
 	v->roots = nr;
-	nr[v->nroots] = (struct fs_root){.path = strdup(abs), .write = cr->write, .dirfd = fd};
+	nr[v->nroots] = (struct fs_root){.path = strdup(abs),
+					 .write = cr->write,
+					 .dirfd = fd,
+					 .dev = st.st_dev,
+					 .ino = st.st_ino};
 	if (!nr[v->nroots].path) {
 		close(fd);
 		return;
@@ -355,6 +521,7 @@ static void add_root(struct fs_view *v, const struct fs_root *cr, const char *ab
 void fs_set_client_roots(struct fs *fs, const json_t *roots)
 {
 	struct fs_view *cfgv = fs->configured, *nv, *old;
+	struct roots_tally tally = {0};
 	size_t i;
 	json_t *r;
 
@@ -368,19 +535,27 @@ void fs_set_client_roots(struct fs *fs, const json_t *roots)
 			return;
 		nv->refs = 1;
 		json_array_foreach(roots, i, r) {
-			char cpath[PATH_MAX];
+			char raw[PATH_MAX], cpath[PATH_MAX];
 			const char *uri = json_string_value(json_object_get(r, "uri"));
-			if (!uri || !fs_uri_to_path(uri, cpath, sizeof(cpath)))
+			if (!uri || !fs_uri_to_path(uri, raw, sizeof(raw)) ||
+			    !lex_clean(raw, cpath, sizeof(cpath)))
 				continue;
 			for (size_t k = 0; k < cfgv->nroots; k++) {
 				const struct fs_root *cr = &cfgv->roots[k];
 				size_t l = prefix_len(cr->path, cpath);
 				if (l > 0) /* client root inside a configured root */
-					add_root(nv, cr, cpath, cpath + l);
+					add_root(nv, cr, cpath, cpath + l, &tally);
 				else if (prefix_len(cpath, cr->path) > 0) /* contains it */
-					add_root(nv, cr, cr->path, ".");
+					add_root(nv, cr, cr->path, ".", &tally);
 			}
 		}
+		if (tally.dropped)
+			log_warn("fs: the client sent more roots than the %d kept "
+				 "(FS_MAX_CLIENT_ROOTS); %zu dropped",
+				 FS_MAX_CLIENT_ROOTS, tally.dropped);
+		if (tally.dups)
+			log_info("fs: %zu client roots named a directory already listed; kept once",
+				 tally.dups);
 		pthread_mutex_lock(&fs->lock);
 	}
 	old = fs->current;

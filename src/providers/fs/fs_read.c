@@ -361,13 +361,16 @@ static enum moat_rc read_upto(struct call_ctx *ctx, int fd, size_t cap, size_t e
 	return MOAT_OK;
 }
 
-/* The error for a whole read of a file over fs.max_file_size. */
-static enum moat_rc too_big(struct moat_err *err, unsigned long long size, size_t max)
+/* The error for a whole read of t, a file over fs.max_file_size. */
+static enum moat_rc too_big(const struct fs_target *t, struct moat_err *err,
+			    unsigned long long size, size_t max)
 {
-	return moat_err_set(err, MOAT_ELIMIT,
-			    "refused: the file is %llu bytes, over fs.max_file_size (%zu); read part "
-			    "of it with head or tail",
-			    size, max);
+	char rel[256];
+
+	return moat_err_rule(err, MOAT_ELIMIT, "limits.file_size",
+			     "refused: %s is %llu bytes, over fs.max_file_size (%zu); read part "
+			     "of it with head or tail",
+			     fs_show_rel(t, rel, sizeof(rel)), size, max);
 }
 
 /*
@@ -376,22 +379,22 @@ static enum moat_rc too_big(struct moat_err *err, unsigned long long size, size_
  * at most cap bytes are read (the text budget + 1 is enough to know that
  * the text must be cut).
  */
-static enum moat_rc load_whole(struct call_ctx *ctx, const struct fs *fs, int fd,
-			       const struct stat *st, size_t cap, struct bytes *b,
-			       struct moat_err *err)
+static enum moat_rc load_whole(struct call_ctx *ctx, const struct fs *fs,
+			       const struct fs_target *t, int fd, const struct stat *st, size_t cap,
+			       struct bytes *b, struct moat_err *err)
 {
 	size_t max = fs->lim.max_file_size;
 	bool eof;
 	enum moat_rc rc;
 
 	if ((unsigned long long)st->st_size > max)
-		return too_big(err, (unsigned long long)st->st_size, max);
+		return too_big(t, err, (unsigned long long)st->st_size, max);
 	if (cap > max + 1)
 		cap = max + 1;
 	if ((rc = read_upto(ctx, fd, cap, (size_t)st->st_size, b, &eof, err)))
 		return rc;
 	if (b->len > max)
-		return too_big(err, (unsigned long long)b->len, max);
+		return too_big(t, err, (unsigned long long)b->len, max);
 	return MOAT_OK;
 }
 
@@ -528,9 +531,10 @@ static enum moat_rc path_arg(const json_t *v, const char **path, struct moat_err
 	const char *s = json_string_value(v);
 
 	if (!s)
-		return moat_err_set(err, MOAT_EINVAL, "path must be a string");
+		return moat_err_rule(err, MOAT_EINVAL, "schema.invalid", "path must be a string");
 	if (strlen(s) != json_string_length(v))
-		return moat_err_set(err, MOAT_EINVAL, "path must not contain NUL characters");
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "path: contains a NUL byte");
 	*path = s;
 	return MOAT_OK;
 }
@@ -570,14 +574,15 @@ static enum moat_rc read_text_tool(struct call_ctx *ctx, void *data, json_t *arg
 	int fd = -1;
 
 	if (head && tail) {
-		rc = moat_err_set(err, MOAT_EINVAL,
-				  "invalid arguments: cannot specify both head and tail parameters "
-				  "simultaneously (they are mutually exclusive)");
+		rc = moat_err_rule(err, MOAT_EINVAL, "schema.invalid",
+				   "invalid arguments: cannot specify both head and tail parameters "
+				   "simultaneously (they are mutually exclusive)");
 		goto out;
 	}
 	if ((rc = path_arg(json_object_get(args, "path"), &path, err)) ||
 	    (rc = fs_resolve(v, path, &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	fd = fs_open_file(&t, &st, err);
 	if (fd < 0) {
 		rc = err->rc;
@@ -589,7 +594,7 @@ static enum moat_rc read_text_tool(struct call_ctx *ctx, void *data, json_t *arg
 			goto out;
 	} else {
 		rc = head ? load_head(ctx, fd, head, o.budget + 1, &b, err)
-			  : load_whole(ctx, fs, fd, &st, o.budget + 1, &b, err);
+			  : load_whole(ctx, fs, &t, fd, &st, o.budget + 1, &b, err);
 		if (rc || (rc = text_put(&o, b.p, b.len, err)))
 			goto out;
 	}
@@ -617,10 +622,11 @@ static enum moat_rc load_one(struct call_ctx *ctx, struct fs *fs, const struct f
 
 	if ((rc = path_arg(item, &path, err)) || (rc = fs_resolve(v, path, &t, err)))
 		return rc;
+	fs_touch_add(ctx, &t);
 	fd = fs_open_file(&t, &st, err);
 	if (fd < 0)
 		return err->rc;
-	rc = load_whole(ctx, fs, fd, &st, cap, b, err);
+	rc = load_whole(ctx, fs, &t, fd, &st, cap, b, err);
 	close(fd);
 	return rc;
 }
@@ -734,6 +740,7 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 	if ((rc = path_arg(json_object_get(args, "path"), &path, err)) ||
 	    (rc = fs_resolve(v, path, &t, err)))
 		goto out;
+	fs_touch(ctx, &t);
 	fd = fs_open_file(&t, &st, err);
 	if (fd < 0) {
 		rc = err->rc;
@@ -741,19 +748,21 @@ static enum moat_rc read_media_tool(struct call_ctx *ctx, void *data, json_t *ar
 	}
 	size = (size_t)st.st_size;
 	if ((unsigned long long)st.st_size > fs->lim.max_media_bytes) {
-		rc = moat_err_set(err, MOAT_ELIMIT,
-				  "refused: the file is %llu bytes, over fs.max_media_bytes (%zu)",
-				  (unsigned long long)st.st_size, fs->lim.max_media_bytes);
+		char rel[256];
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.media_size",
+				   "refused: %s is %llu bytes, over fs.max_media_bytes (%zu)",
+				   fs_show_rel(&t, rel, sizeof(rel)), (unsigned long long)st.st_size,
+				   fs->lim.max_media_bytes);
 		goto out;
 	}
 	encoded = (size + 2) / 3 * 4;
 	if ((rc = fs_file_uri(t.abs, uri, sizeof(uri), err)))
 		goto out;
 	if (encoded + strlen(uri) > text_budget(ctx)) {
-		rc = moat_err_set(err, MOAT_ELIMIT,
-				  "refused: the file's base64 encoding (%zu bytes) would exceed "
-				  "limits.max_output_bytes (%zu)",
-				  encoded, ctx->output_budget);
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.output",
+				   "refused: the file's base64 encoding (%zu bytes) would exceed "
+				   "limits.max_output_bytes (%zu)",
+				   encoded, ctx->output_budget);
 		goto out;
 	}
 	/* Read what fstat promised and no more (the file may grow). */

@@ -95,56 +95,84 @@ static bool wbuf_add(struct wbuf *b, const char *s, size_t n)
 static enum moat_rc wbuf_error(const struct wbuf *b, const char *what, struct moat_err *err)
 {
 	if (b->over)
-		return moat_err_set(err, MOAT_ELIMIT, "%s is larger than fs.max_file_size (%zu bytes)",
-				    what, b->max);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.file_size",
+				     "%s is larger than fs.max_file_size (%zu bytes)", what, b->max);
 	return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 }
 
-/* Map a failed write-side system call to a message naming the rule. */
-static enum moat_rc sys_error(int e, const char *what, struct moat_err *err)
+/* Map a failed write-side system call on t (may be NULL) to a message
+ * naming the rule and t's path within its root. */
+static enum moat_rc sys_error(int e, const char *what, const struct fs_target *t,
+			      struct moat_err *err)
 {
+	char rel[256] = "";
+
+	if (t)
+		fs_show_rel(t, rel, sizeof(rel));
 	switch (e) {
 	case ENOENT:
-		return moat_err_set(err, MOAT_ENOTFOUND, "%s: no such file or directory", what);
+		return moat_err_set(err, MOAT_ENOTFOUND, "%s: no such file or directory: %s", what,
+				    rel);
 	case EEXIST:
 	case ENOTEMPTY:
-		return moat_err_set(err, MOAT_EINVAL, "%s: already exists", what);
+		return moat_err_rule(err, MOAT_EINVAL, "fs.exists", "%s: already exists: %s", what,
+				     rel);
 	case ENOTDIR:
-		return moat_err_set(err, MOAT_EINVAL, "%s: a component of the path is not a directory",
-				    what);
+		return moat_err_set(err, MOAT_EINVAL, "%s: not a directory: a component of %s", what,
+				    rel);
 	case EISDIR:
-		return moat_err_set(err, MOAT_EINVAL, "%s: is a directory", what);
+		return moat_err_set(err, MOAT_EINVAL, "%s: is a directory: %s", what, rel);
 	case ELOOP:
-		return moat_err_set(err, MOAT_EDENIED,
-				    "%s: refused: a symbolic link where none is followed", what);
+		return moat_err_rule(err, MOAT_EDENIED, "fs.symlink",
+				     "%s: refused: a symbolic link where none is followed: %s", what,
+				     rel);
 	case EXDEV:
 		return moat_err_set(err, MOAT_EDENIED,
-				    "%s: refused: across file systems or out of the allowed directory",
-				    what);
+				    "%s: refused: across file systems or out of the allowed "
+				    "directory: %s",
+				    what, rel);
 	case EACCES:
 	case EPERM:
-		return moat_err_set(err, MOAT_EDENIED, "%s: permission denied by the operating system",
-				    what);
+		return moat_err_set(err, MOAT_EDENIED,
+				    "%s: permission denied by the operating system: %s", what, rel);
 	case EROFS:
-		return moat_err_set(err, MOAT_EDENIED, "%s: the file system is read-only", what);
+		return moat_err_set(err, MOAT_EDENIED, "%s: the file system is read-only: %s", what,
+				    rel);
 	case ENOSPC:
 	case EDQUOT:
-		return moat_err_set(err, MOAT_EIO, "%s: no space left on the device", what);
+		return moat_err_set(err, MOAT_EIO, "%s: no space left on the device: %s", what, rel);
 	case ENAMETOOLONG:
-		return moat_err_set(err, MOAT_EINVAL, "%s: a path component is too long", what);
+		return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+				     "%s: a path component is too long: %s", what, rel);
 	default:
-		return moat_err_set(err, MOAT_EIO, "%s: %s", what, strerror(e));
+		return moat_err_set(err, MOAT_EIO, "%s: %s: %s", what, rel, strerror(e));
 	}
 }
 
-/* Resolve path in v and require its root to be writable. */
-static enum moat_rc writable_target(const struct fs_view *v, const char *path,
-				    struct fs_target *t, struct moat_err *err)
+/* Copy inner (a failed step's error) into err with prefix ("source"),
+ * keeping its code and rule. */
+static enum moat_rc rewrap(struct moat_err *err, const struct moat_err *inner, const char *prefix)
+{
+	if (err)
+		err->rule = inner->rule;
+	return prefix ? moat_err_set(err, inner->rc, "%s: %s", prefix, inner->msg)
+		      : moat_err_set(err, inner->rc, "%s", inner->msg);
+}
+
+/* Resolve path in v, record it as touched (fs_touch, or fs_touch_add
+ * when add) and require its root to be writable. */
+static enum moat_rc writable_target(struct call_ctx *ctx, const struct fs_view *v,
+				    const char *path, struct fs_target *t, bool add,
+				    struct moat_err *err)
 {
 	enum moat_rc rc = fs_resolve(v, path, t, err);
 
 	if (rc)
 		return rc;
+	if (add)
+		fs_touch_add(ctx, t);
+	else
+		fs_touch(ctx, t);
 	return fs_require_write(t, err);
 }
 
@@ -153,8 +181,11 @@ static int open_parent(const struct fs_target *t, const char **name, struct moat
 {
 	int fd = fs_open_parent(t, name, err);
 
-	if (fd < 0 && err->rc == MOAT_ENOTFOUND)
-		moat_err_set(err, MOAT_ENOTFOUND, "Parent directory does not exist");
+	if (fd < 0 && err->rc == MOAT_ENOTFOUND) {
+		char rel[256];
+		moat_err_set(err, MOAT_ENOTFOUND, "Parent directory does not exist: %s",
+			     fs_show_rel(t, rel, sizeof(rel)));
+	}
 	return fd;
 }
 
@@ -165,6 +196,26 @@ static enum moat_rc reply(struct tool_result *out, const char *text, struct moat
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	out->structured = json_pack("{s:s}", "content", text);
 	if (!out->structured)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
+/* reply() for text of len bytes that may hold NUL bytes (a diff of
+ * content written with them). */
+static enum moat_rc reply_n(struct tool_result *out, const char *text, size_t len,
+			    struct moat_err *err)
+{
+	json_t *str = json_stringn(text, len), *block;
+
+	if (!str)
+		return moat_err_set(err, MOAT_EINTERNAL, "result text is not valid UTF-8");
+	out->structured = json_pack("{s:O}", "content", str);
+	block = json_pack("{s:s, s:o}", "type", "text", "text", str); /* takes str */
+	if (!out->structured || !block || (!out->content && !(out->content = json_array()))) {
+		json_decref(block);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	if (json_array_append_new(out->content, block) != 0)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	return MOAT_OK;
 }
@@ -241,35 +292,40 @@ static enum moat_rc write_atomic(struct call_ctx *ctx, const struct fs_target *t
 	if (pfd < 0)
 		return err->rc;
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		char rel[256];
+		fs_show_rel(t, rel, sizeof(rel));
 		if (S_ISLNK(st.st_mode)) {
-			rc = moat_err_set(err, MOAT_EDENIED, "%s", SYMLINK_REFUSED);
+			rc = moat_err_rule(err, MOAT_EDENIED, "fs.symlink", "%s: %s", rel,
+					   SYMLINK_REFUSED);
 			goto out;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			rc = moat_err_set(err, MOAT_EINVAL, "is a directory, not a file");
+			rc = moat_err_rule(err, MOAT_EINVAL, "fs.not_a_file",
+					   "is a directory, not a file: %s", rel);
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode)) {
-			rc = moat_err_set(err, MOAT_EDENIED,
-					  "refused: not a regular file (FIFOs, devices and sockets are "
-					  "never written)");
+			rc = moat_err_rule(err, MOAT_EDENIED, "fs.special_file",
+					   "refused: %s is not a regular file (FIFOs, devices and "
+					   "sockets are never written)",
+					   rel);
 			goto out;
 		}
 		mode = st.st_mode & 0777;
 		keep_mode = true;
 	} else if (errno != ENOENT) {
-		rc = sys_error(errno, "cannot write", err);
+		rc = sys_error(errno, "cannot write", t, err);
 		goto out;
 	} else if (expect) {
-		rc = moat_err_set(err, MOAT_ENOTFOUND,
-				  "refused: the file was removed while it was being edited");
+		rc = moat_err_rule(err, MOAT_ENOTFOUND, "fs.changed",
+				   "refused: the file was removed while it was being edited");
 		goto out;
 	}
 	for (int i = 0; i < TMP_TRIES && tfd < 0; i++) {
 		tmp_name(tmp, sizeof(tmp));
 		tfd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (tfd < 0 && errno != EEXIST) {
-			rc = sys_error(errno, "cannot create a temporary file", err);
+			rc = sys_error(errno, "cannot create a temporary file", t, err);
 			goto out;
 		}
 	}
@@ -283,7 +339,7 @@ static enum moat_rc write_atomic(struct call_ctx *ctx, const struct fs_target *t
 	    fchown(tfd, st.st_uid, st.st_gid) != 0)
 		log_debug("write: cannot keep the file's owner: %s", strerror(errno));
 	if (keep_mode && fchmod(tfd, mode) != 0) {
-		rc = sys_error(errno, "cannot set the file mode", err);
+		rc = sys_error(errno, "cannot set the file mode", t, err);
 		goto out;
 	}
 	for (size_t off = 0; off < len;) {
@@ -295,18 +351,18 @@ static enum moat_rc write_atomic(struct call_ctx *ctx, const struct fs_target *t
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			rc = sys_error(errno, "write failed", err);
+			rc = sys_error(errno, "write failed", t, err);
 			goto out;
 		}
 		off += (size_t)w;
 	}
 	if (fsync(tfd) != 0) {
-		rc = sys_error(errno, "fsync failed", err);
+		rc = sys_error(errno, "fsync failed", t, err);
 		goto out;
 	}
 	if (close(tfd) != 0) {
 		tfd = -1;
-		rc = sys_error(errno, "write failed", err);
+		rc = sys_error(errno, "write failed", t, err);
 		goto out;
 	}
 	tfd = -1;
@@ -316,9 +372,9 @@ static enum moat_rc write_atomic(struct call_ctx *ctx, const struct fs_target *t
 		    st.st_size != expect->st_size ||
 		    st.st_mtim.tv_sec != expect->st_mtim.tv_sec ||
 		    st.st_mtim.tv_nsec != expect->st_mtim.tv_nsec) {
-			rc = moat_err_set(err, MOAT_EDENIED,
-					  "refused: the file was changed or replaced while it was being "
-					  "edited; nothing was written");
+			rc = moat_err_rule(err, MOAT_EDENIED, "fs.changed",
+					   "refused: the file was changed or replaced while it was "
+					   "being edited; nothing was written");
 			goto out;
 		}
 	}
@@ -326,7 +382,7 @@ static enum moat_rc write_atomic(struct call_ctx *ctx, const struct fs_target *t
 	if ((rc = callctx_check(ctx, err)))
 		goto out;
 	if (renameat(pfd, tmp, pfd, name) != 0) {
-		rc = sys_error(errno, "cannot replace the file", err);
+		rc = sys_error(errno, "cannot replace the file", t, err);
 		goto out;
 	}
 	have_tmp = false;
@@ -362,7 +418,11 @@ static enum moat_rc refuse_link(const struct fs_target *t, struct moat_err *err)
 		return MOAT_OK;
 	link = fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 	close(pfd);
-	return link ? moat_err_set(err, MOAT_EDENIED, "%s", SYMLINK_REFUSED) : MOAT_OK;
+	if (!link)
+		return MOAT_OK;
+	char rel[256];
+	return moat_err_rule(err, MOAT_EDENIED, "fs.symlink", "%s: %s",
+			     fs_show_rel(t, rel, sizeof(rel)), SYMLINK_REFUSED);
 }
 
 /* ---- write_file ------------------------------------------------------------ */
@@ -382,12 +442,13 @@ static enum moat_rc write_file_tool(struct call_ctx *ctx, void *data, json_t *ar
 	enum moat_rc rc;
 
 	if (len > fs->lim.max_file_size)
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "content is larger than fs.max_file_size (%zu bytes)",
-				    fs->lim.max_file_size);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.file_size",
+				     "content is larger than fs.max_file_size (%zu bytes)",
+				     fs->lim.max_file_size);
 	v = fs_view_get(fs);
-	if ((rc = writable_target(v, path, &t, err)))
+	if ((rc = writable_target(ctx, v, path, &t, false, err)))
 		goto out;
+	/* content may hold NUL bytes (tool_spec.nul_ok): written whole, by length */
 	if ((rc = write_atomic(ctx, &t, json_string_value(content), len, NULL, err)))
 		goto out;
 	rc = reply_paths(out, "Successfully wrote to ", path, NULL, NULL, err);
@@ -526,8 +587,8 @@ static enum moat_rc apply_lines(struct call_ctx *ctx, const struct wbuf *cur, co
 				size_t olen, const char *nw, size_t nlen, struct wbuf *res,
 				bool *found, struct moat_err *err)
 {
-	struct span *cl = NULL, *ol = NULL, *nl = NULL;
-	size_t nc = 0, no = 0, nn = 0, at = 0;
+	struct span *cl = NULL, *ol = NULL, *nl = NULL, *tc = NULL, *to = NULL;
+	size_t nc = 0, no = 0, nn = 0, at = 0, steps = 0;
 	enum moat_rc rc;
 
 	*found = false;
@@ -535,13 +596,26 @@ static enum moat_rc apply_lines(struct call_ctx *ctx, const struct wbuf *cur, co
 	    (rc = split_lines(old, olen, &ol, &no, err)) ||
 	    (rc = split_lines(nw, nlen, &nl, &nn, err)))
 		goto out;
+	/* The trimmed lines, once: the search compares them up to nc * no
+	 * times. Every comparison counts; the deadline is polled every
+	 * 65536 of them, so a file of blank lines and an oldText of many
+	 * cannot run past it. */
+	tc = malloc(nc * sizeof(*tc));
+	to = malloc(no * sizeof(*to));
+	if (!tc || !to) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nc; i++)
+		tc[i] = trim(cl[i]);
+	for (size_t j = 0; j < no; j++)
+		to[j] = trim(ol[j]);
 	for (size_t i = 0; no <= nc && i <= nc - no && !*found; i++) {
-		if ((i & 4095) == 0 && (rc = callctx_check(ctx, err)))
-			goto out;
 		size_t j = 0;
 		for (; j < no; j++) {
-			struct span a = trim(ol[j]), b = trim(cl[i + j]);
-			if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0)
+			if ((++steps & 65535) == 0 && (rc = callctx_check(ctx, err)))
+				goto out;
+			if (to[j].len != tc[i + j].len || memcmp(to[j].p, tc[i + j].p, to[j].len) != 0)
 				break;
 		}
 		if (j == no) {
@@ -585,6 +659,8 @@ out:
 	free(cl);
 	free(ol);
 	free(nl);
+	free(tc);
+	free(to);
 	return rc;
 }
 
@@ -693,7 +769,7 @@ static enum moat_rc edit_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 	enum moat_rc rc;
 
 	v = fs_view_get(fs);
-	if ((rc = writable_target(v, path, &t, err)) || (rc = refuse_link(&t, err)))
+	if ((rc = writable_target(ctx, v, path, &t, false, err)) || (rc = refuse_link(&t, err)))
 		goto out;
 	fd = fs_open_file(&t, &st, err);
 	if (fd < 0) {
@@ -701,16 +777,20 @@ static enum moat_rc edit_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 		goto out;
 	}
 	if ((uint64_t)st.st_size > (uint64_t)fs->lim.max_file_size) {
-		rc = moat_err_set(err, MOAT_ELIMIT, "file is larger than fs.max_file_size (%zu bytes)",
-				  fs->lim.max_file_size);
+		char rel[256];
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.file_size",
+				   "%s is larger than fs.max_file_size (%zu bytes)",
+				   fs_show_rel(&t, rel, sizeof(rel)), fs->lim.max_file_size);
 		goto out;
 	}
 	if ((rc = fs_read_all(fd, fs->lim.max_file_size, ctx, &raw, &rawlen, err)))
 		goto out;
 	if (!fs_utf8_valid(raw, rawlen)) {
-		rc = moat_err_set(err, MOAT_EINVAL,
-				  "edit_file edits UTF-8 text: the file is not valid UTF-8 or holds "
-				  "NUL bytes");
+		char rel[256];
+		rc = moat_err_rule(err, MOAT_EINVAL, "fs.not_text",
+				   "edit_file edits UTF-8 text: %s is not valid UTF-8 or holds NUL "
+				   "bytes",
+				   fs_show_rel(&t, rel, sizeof(rel)));
 		goto out;
 	}
 	keep_crlf = all_crlf(raw, rawlen);
@@ -732,10 +812,10 @@ static enum moat_rc edit_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 				 .check_arg = ctx};
 	rc = fs_diff_unified(t.abs, orig, origlen, cur.p, cur.len, &o, &diff, &difflen, NULL, err);
 	if (rc == MOAT_ELIMIT || (rc == MOAT_OK && json_len(diff, difflen) + 16 > room)) {
-		rc = moat_err_set(err, MOAT_ELIMIT,
-				  "the diff is larger than the output limit "
-				  "(limits.max_output_bytes); nothing was written: make smaller edits "
-				  "or use write_file");
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.output",
+				   "the diff is larger than the output limit "
+				   "(limits.max_output_bytes); nothing was written: make smaller "
+				   "edits or use write_file");
 		goto out;
 	}
 	if (rc || (rc = fs_diff_fence(diff, difflen, &fenced, &fencedlen, err)))
@@ -761,7 +841,7 @@ static enum moat_rc edit_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 		if ((rc = write_atomic(ctx, &t, wdata, wlen, &st, err)))
 			goto out;
 	}
-	rc = reply(out, fenced, err);
+	rc = reply_n(out, fenced, fencedlen, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -792,13 +872,14 @@ static enum moat_rc dir_components(char *buf, char **comps, size_t max, size_t *
 			*slash = '\0';
 		if (strcmp(p, "..") == 0) {
 			if (k == 0)
-				return moat_err_set(err, MOAT_EDENIED,
-						    "access denied: the path leaves its allowed "
-						    "directory through '..'");
+				return moat_err_rule(err, MOAT_EDENIED, "fs.outside_root",
+						     "access denied: the path leaves its allowed "
+						     "directory through '..'");
 			k--;
 		} else if (*p && strcmp(p, ".") != 0) {
 			if (k == max)
-				return moat_err_set(err, MOAT_EINVAL, "path has too many components");
+				return moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+						     "path has too many components");
 			comps[k++] = p;
 		}
 		if (!slash)
@@ -825,7 +906,7 @@ static enum moat_rc create_directory_tool(struct call_ctx *ctx, void *data, json
 	enum moat_rc rc;
 
 	v = fs_view_get(fs);
-	if ((rc = writable_target(v, path, &t, err)))
+	if ((rc = writable_target(ctx, v, path, &t, false, err)))
 		goto out;
 	cv = calloc(PATH_MAX / 2, sizeof(*cv));
 	if (!cv) {
@@ -855,7 +936,7 @@ static enum moat_rc create_directory_tool(struct call_ctx *ctx, void *data, json
 		nfd = fs_openat(&prefix, O_PATH | O_DIRECTORY, 0, 0, &e2);
 		if (nfd < 0) {
 			if (e2.rc != MOAT_ENOTFOUND) {
-				rc = moat_err_set(err, e2.rc, "%s", e2.msg);
+				rc = rewrap(err, &e2, NULL);
 				goto out;
 			}
 			break;
@@ -868,18 +949,20 @@ static enum moat_rc create_directory_tool(struct call_ctx *ctx, void *data, json
 		if ((rc = callctx_check(ctx, err)))
 			goto out;
 		if (mkdirat(cur, cv[i], 0777) != 0 && errno != EEXIST) {
-			rc = sys_error(errno, "cannot create the directory", err);
+			rc = sys_error(errno, "cannot create the directory", &t, err);
 			goto out;
 		}
 		nfd = openat(cur, cv[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0) {
-			if (errno == ENOTDIR || errno == ELOOP)
-				rc = moat_err_set(err, MOAT_EINVAL,
-						  "a component of the path exists and is not a "
-						  "directory (symbolic links to missing or outside "
-						  "directories are not followed)");
-			else
-				rc = sys_error(errno, "cannot open the new directory", err);
+			if (errno == ENOTDIR || errno == ELOOP) {
+				char rel[256];
+				rc = moat_err_rule(err, MOAT_EINVAL, "fs.not_a_directory",
+						   "a component of %s exists and is not a "
+						   "directory (symbolic links to missing or outside "
+						   "directories are not followed)",
+						   fs_show_rel(&t, rel, sizeof(rel)));
+			} else
+				rc = sys_error(errno, "cannot open the new directory", &t, err);
 			goto out;
 		}
 		close(cur);
@@ -913,22 +996,29 @@ static enum moat_rc move_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 	enum moat_rc rc;
 
 	v = fs_view_get(fs);
-	if ((rc = writable_target(v, src, &ts, &e2))) {
-		rc = moat_err_set(err, rc, "source: %s", e2.msg);
+	/* "path" lists the source, then the destination; "root" their
+	 * roots, once each (fs_touch_add). */
+	if ((rc = writable_target(ctx, v, src, &ts, true, &e2))) {
+		rc = rewrap(err, &e2, "source");
 		goto out;
 	}
-	if ((rc = writable_target(v, dst, &td, &e2))) {
-		rc = moat_err_set(err, rc, "destination: %s", e2.msg);
+	if ((rc = fs_resolve(v, dst, &td, &e2))) {
+		rc = rewrap(err, &e2, "destination");
+		goto out;
+	}
+	fs_touch_add(ctx, &td);
+	if ((rc = fs_require_write(&td, &e2))) {
+		rc = rewrap(err, &e2, "destination");
 		goto out;
 	}
 	sfd = fs_open_parent(&ts, &sname, &e2);
 	if (sfd < 0) {
-		rc = moat_err_set(err, e2.rc, "source: %s", e2.msg);
+		rc = rewrap(err, &e2, "source");
 		goto out;
 	}
 	dfd = open_parent(&td, &dname, &e2);
 	if (dfd < 0) {
-		rc = moat_err_set(err, e2.rc, "destination: %s", e2.msg);
+		rc = rewrap(err, &e2, "destination");
 		goto out;
 	}
 	if ((rc = callctx_check(ctx, err)))
@@ -936,30 +1026,36 @@ static enum moat_rc move_file_tool(struct call_ctx *ctx, void *data, json_t *arg
 	if (syscall(SYS_renameat2, sfd, sname, dfd, dname, RENAME_NOREPLACE) != 0) {
 		switch (errno) {
 		case EEXIST:
-		case ENOTEMPTY:
-			rc = moat_err_set(err, MOAT_EINVAL,
-					  "refused: the destination exists (move_file never replaces "
-					  "a file or directory)");
+		case ENOTEMPTY: {
+			char rel[256];
+			rc = moat_err_rule(err, MOAT_EINVAL, "fs.exists",
+					   "refused: the destination exists: %s (move_file never "
+					   "replaces a file or directory)",
+					   fs_show_rel(&td, rel, sizeof(rel)));
 			break;
-		case ENOENT:
-			rc = moat_err_set(err, MOAT_ENOTFOUND, "the source does not exist");
+		}
+		case ENOENT: {
+			char rel[256];
+			rc = moat_err_set(err, MOAT_ENOTFOUND, "the source does not exist: %s",
+					  fs_show_rel(&ts, rel, sizeof(rel)));
 			break;
+		}
 		case EXDEV:
 			rc = moat_err_set(err, MOAT_EINVAL,
 					  "cannot move across file systems (the source and the "
 					  "destination are on different devices)");
 			break;
 		case EINVAL:
-			rc = moat_err_set(err, MOAT_EINVAL,
-					  "cannot move a directory into itself (or the file system "
-					  "cannot rename without replacing)");
+			rc = moat_err_rule(err, MOAT_EINVAL, "fs.invalid_path",
+					   "cannot move a directory into itself (or the file system "
+					   "cannot rename without replacing)");
 			break;
 		case EBUSY:
 			rc = moat_err_set(err, MOAT_EINVAL, "the source or destination is in use "
 							    "(a mount point?)");
 			break;
 		default:
-			rc = sys_error(errno, "cannot move", err);
+			rc = sys_error(errno, "cannot move", &ts, err);
 			break;
 		}
 		goto out;
@@ -1029,6 +1125,11 @@ enum moat_rc fs_register_write(struct registry *reg, struct fs *fs, struct moat_
 	};
 	static const tool_handler_fn handlers[] = {write_file_tool, edit_file_tool,
 						   create_directory_tool, move_file_tool};
+	/* Strings that may hold NUL bytes (file content); every other string
+	 * argument with one is refused before the handler runs. */
+	static const char *const content_nul_ok[] = {"content", NULL};
+	static const char *const edits_nul_ok[] = {"oldText", "newText", NULL};
+	static const char *const *const nul_ok[] = {content_nul_ok, edits_nul_ok, NULL, NULL};
 	/* destructive, idempotent */
 	static const enum hint hints[][2] = {{HINT_TRUE, HINT_TRUE},
 					     {HINT_TRUE, HINT_FALSE},
@@ -1068,6 +1169,7 @@ enum moat_rc fs_register_write(struct registry *reg, struct fs *fs, struct moat_
 			.inline_ok = false,
 			.handler = handlers[i],
 			.data = fs,
+			.nul_ok = nul_ok[i],
 		};
 		rc = registry_add(reg, &spec, err);
 		json_decref(in);
