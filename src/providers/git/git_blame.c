@@ -64,10 +64,10 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (!gitp_path_ok(path, false))
-		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-				    "repository without '.' or '..' components");
+		return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	if (git_commit_tree(&tree, (git_commit *)obj) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
@@ -75,7 +75,8 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if (git_tree_entry_bypath(&ent, tree, path) < 0 ||
 	    git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
-		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file at %s", rev ? rev : "HEAD");
+		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file in %s at %.*s: %.*s",
+				  repo->name, GITP_REV_MAX_LEN, rev ? rev : "HEAD", 300, path);
 		goto out;
 	}
 	if (git_blob_lookup(&blob, h, git_tree_entry_id(ent)) < 0) {
@@ -84,7 +85,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	len = (size_t)git_blob_rawsize(blob);
 	if (len > gitp_fam.lim.max_file_bytes) {
-		rc = moat_err_set(err, MOAT_ELIMIT, "path: the file (%zu bytes) exceeds "
+		rc = moat_err_rule(err, MOAT_ELIMIT, "git.max_file_bytes", "path: the file (%zu bytes) exceeds "
 				  "git.max_file_bytes (%zu)", len, gitp_fam.lim.max_file_bytes);
 		goto out;
 	}

@@ -198,14 +198,15 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (kind != STAGED && git_repository_is_bare(h)) {
-		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");
+		rc = moat_err_rule(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
+				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}
 	gitp_diff_opts(args, &opts);
 	opts.progress_cb = progress_cb;
 	opts.payload = &cmp;
 	if (kind == TARGET) {
-		if ((rc = gitp_revparse(h, "target", target, GIT_OBJECT_TREE, &tree, err)))
+		if ((rc = gitp_revparse(ctx, h, "target", target, GIT_OBJECT_TREE, &tree, err)))
 			goto out;
 		e = git_diff_tree_to_workdir_with_index(&diff, h, (git_tree *)tree, &opts);
 		snprintf(head, sizeof(head), "Diff with %s:\n", target);

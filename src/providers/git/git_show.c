@@ -85,7 +85,7 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	c = (git_commit *)obj;
 	gitp_oid_str(git_commit_id(c), id);

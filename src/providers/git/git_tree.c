@@ -108,8 +108,9 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (prefix) {
 		if (!gitp_path_ok(prefix, false))
-			return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-					    "repository without '.' or '..' components");
+			return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
+					     "relative path inside the repository without '.' or "
+					     "'..' components");
 		snprintf(pre, sizeof(pre), "%s", prefix);
 		if (pre[0] && pre[strlen(pre) - 1] == '/')
 			pre[strlen(pre) - 1] = '\0';
@@ -123,7 +124,7 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	if (rev) {
-		if ((rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
+		if ((rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
 			goto out;
 		if (git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, walk_cb, &l) < 0 && !l.rc &&
 		    !o.cut && !o.oom) {
@@ -186,13 +187,14 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, max, "max_file_bytes");
 	if (!gitp_path_ok(path, false))
-		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-				    "repository without '.' or '..' components");
+		return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
 		goto out;
 	if (git_tree_entry_bypath(&ent, (git_tree *)tree, path) < 0) {
-		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file at that revision");
+		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file in %s at %.*s: %.*s",
+				  repo->name, GITP_REV_MAX_LEN, rev, 300, path);
 		goto out;
 	}
 	if (git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
@@ -229,7 +231,9 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 		char uri[600], *enc;
 		json_t *block;
 		if (len > max || b64 + 1024 > o.budget) {
-			rc = moat_err_set(err, MOAT_ELIMIT, "path: a binary file of %zu bytes; its "
+			rc = moat_err_rule(err, MOAT_ELIMIT,
+					   len > max ? "git.max_file_bytes" : "limits.output_bytes",
+					   "path: a binary file of %zu bytes; its "
 					  "base64 would exceed %s", len,
 					  len > max ? "git.max_file_bytes" : "the output budget "
 					  "(limits.max_output_bytes)");

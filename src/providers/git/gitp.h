@@ -40,6 +40,10 @@
 #define GITP_DEFAULT_MAX_BLAME_LINES 5000
 #define GITP_DEFAULT_MAX_FILES 10000
 #define GITP_POOL 4
+/* A revision's longest spelling (the schemas' maxLength) and the most
+ * generations ("~<n>", "^") one may walk back (see git_rev.c). */
+#define GITP_REV_MAX_LEN 256
+#define GITP_REV_MAX_STEPS 10000
 
 /* One configured repository. Immutable after start-up but for the pool,
  * which lock guards. */
@@ -107,14 +111,27 @@ void gitp_repo_free(struct gitp_repo *repo);
 
 /*
  * gitp_revparse - the object revision names, through libgit2's revision
- * parser only, peeled to type (GIT_OBJECT_ANY: unpeeled). A revision that
- * starts with '-' is refused before parsing, so it can never act as an
- * option; @{upstream} and @{push} are refused too (libgit2 1.5 leaks on
- * them). field names the argument in messages. Caller frees *obj with
- * git_object_free.
+ * parser only, peeled to type (GIT_OBJECT_ANY: unpeeled), after
+ * gitp_rev_check has vetted the string (no history searches, no option,
+ * bounded walks). field names the argument in messages. When the object
+ * is or peels to a commit, its full id is recorded in ctx's touched
+ * "commit" (ctx may be NULL). Caller frees *obj with git_object_free.
  */
-enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *revision,
-			   git_object_t type, git_object **obj, struct moat_err *err);
+enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *field,
+			   const char *revision, git_object_t type, git_object **obj,
+			   struct moat_err *err);
+
+/* ---- revision vetting (git_rev.c), pure ------------------------------------------- */
+
+/*
+ * gitp_rev_check - MOAT_OK when revision may go to libgit2's parser;
+ * otherwise the refusal, naming field and the rule (git.revision_refused:
+ * ":/<regex>", "^{/<regex>}", ":<index path>", @{upstream}/@{push}, a
+ * trailing '@', an unterminated group; git.revision_option: a leading '-';
+ * git.revision_steps: longer than GITP_REV_MAX_LEN or walking back more
+ * than GITP_REV_MAX_STEPS generations). Pure, thread-safe.
+ */
+enum moat_rc gitp_rev_check(const char *field, const char *revision, struct moat_err *err);
 
 /*
  * gitp_git_err - fill err from libgit2's last error: rc, then "what: " and
@@ -235,6 +252,37 @@ bool gitp_path_ok(const char *p, bool allow_root);
  */
 enum moat_rc gitp_when_parse(const char *s, time_t now, const char *field, time_t *out,
 			     struct moat_err *err);
+
+/* ---- history walks (git_walk.c) --------------------------------------------------- */
+
+/* A set of commit ids (open addressing; the zero id is never stored).
+ * Zero-initialise; owned by its user. */
+struct gitp_oidset {
+	git_oid *v;
+	size_t n, cap;
+};
+
+/* gitp_oidset_add - 1 when id is new, 0 when present (or zero), -1 on ENOMEM. */
+int gitp_oidset_add(struct gitp_oidset *s, const git_oid *id);
+
+/* gitp_oidset_has - is id in s? */
+bool gitp_oidset_has(const struct gitp_oidset *s, const git_oid *id);
+
+/* gitp_oidset_free - release s and zero it. */
+void gitp_oidset_free(struct gitp_oidset *s);
+
+/*
+ * gitp_reaches - whether the history of tip (tip included) contains
+ * target, into *yes, by a walk of its own (libgit2's cannot be
+ * interrupted): each commit read adds one to *steps, and every 256 the
+ * deadline and cancellation are checked (then their rc). known_not (may be
+ * NULL) holds commits known not to reach target; the walk stops at them
+ * and, when it does not find target, adds every commit it read. A parent
+ * missing from the repository (a shallow clone) ends that line.
+ */
+enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+			  const git_oid *target, struct gitp_oidset *known_not, size_t *steps,
+			  bool *yes, struct moat_err *err);
 
 /* ---- the tools (one file each) ------------------------------------------------------ */
 
