@@ -64,7 +64,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (!gitp_path_ok(path, false))
-		return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+		return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
 				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(ctx, h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
@@ -85,7 +85,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	len = (size_t)git_blob_rawsize(blob);
 	if (len > gitp_fam.lim.max_file_bytes) {
-		rc = moat_err_rule(err, MOAT_ELIMIT, "git.max_file_bytes", "path: the file (%zu bytes) exceeds "
+		rc = gitp_refuse(err, MOAT_ELIMIT, "git.max_file_bytes", "path: the file (%zu bytes) exceeds "
 				  "git.max_file_bytes (%zu)", len, gitp_fam.lim.max_file_bytes);
 		goto out;
 	}

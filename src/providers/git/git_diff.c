@@ -198,7 +198,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (kind != STAGED && git_repository_is_bare(h)) {
-		rc = moat_err_rule(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
 				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}

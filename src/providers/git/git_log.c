@@ -186,7 +186,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (max > gitp_fam.lim.max_log_entries)
-		return moat_err_rule(err, MOAT_ELIMIT, "git.max_log_entries",
+		return gitp_refuse(err, MOAT_ELIMIT, "git.max_log_entries",
 				     "max_count: more than git.max_log_entries (%zu)",
 				    gitp_fam.lim.max_log_entries);
 	if ((since_s && (rc = gitp_when_parse(since_s, now, "start_timestamp", &since, err))) ||

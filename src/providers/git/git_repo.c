@@ -18,6 +18,8 @@
  * (each handle holds its own index and caches). Thread-safe.
  */
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -97,6 +99,18 @@ static void scrub(char *msg, size_t n)
 	snprintf(msg, n, "%s", out);
 }
 
+enum moat_rc gitp_refuse(struct moat_err *err, enum moat_rc rc, const char *rule,
+			 const char *fmt, ...)
+{
+	char msg[MOAT_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return moat_err_rule(err, rc, rule, "%s (rule %s)", msg, rule);
+}
+
 enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *what)
 {
 	const git_error *e = git_error_last();
@@ -135,7 +149,7 @@ enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **re
 		}
 		used += (size_t)w;
 	}
-	return moat_err_rule(err, MOAT_EDENIED, "git.unknown_repository",
+	return gitp_refuse(err, MOAT_EDENIED, "git.unknown_repository",
 			     "repo_path: not a configured repository; the configured ones are: %s "
 			     "(see list_repositories)", names);
 }
@@ -244,7 +258,7 @@ enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *
 	git_object_free(o);
 	if (e < 0) {
 		*obj = NULL;
-		return moat_err_rule(err, MOAT_EINVAL, "git.revision_type", "%s: does not name a %s",
+		return gitp_refuse(err, MOAT_EINVAL, "git.revision_type", "%s: does not name a %s",
 				     field, git_object_type2string(type));
 	}
 	return MOAT_OK;

@@ -69,18 +69,18 @@ enum moat_rc gitp_rev_check(const char *field, const char *rev, struct moat_err 
 	size_t steps = 0, len;
 
 	if (!rev || !*rev)
-		return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused", "%s: must not be empty",
+		return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused", "%s: must not be empty",
 				     field);
 	len = strlen(rev);
 	if (len > GITP_REV_MAX_LEN)
-		return moat_err_rule(err, MOAT_ELIMIT, "git.revision_steps",
+		return gitp_refuse(err, MOAT_ELIMIT, "git.revision_steps",
 				     "%s: longer than %d bytes", field, GITP_REV_MAX_LEN);
 	if (rev[0] == '-')
-		return moat_err_rule(err, MOAT_EINVAL, "git.revision_option",
+		return gitp_refuse(err, MOAT_EINVAL, "git.revision_option",
 				     "%s: must not start with '-' (revisions are never options; name "
 				     "such a branch refs/heads/...)", field);
 	if (rev[0] == ':')
-		return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused",
+		return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused",
 				     rev[1] == '/'
 					     ? "%s: ':/<text>' searches every commit message with a "
 					       "regular expression and is refused" SEARCH_ADVICE
@@ -90,15 +90,15 @@ enum moat_rc gitp_rev_check(const char *field, const char *rev, struct moat_err 
 		if ((*p == '^' || *p == '@') && p[1] == '{') {
 			const char *c = p + 2, *close = strchr(c, '}');
 			if (!close)
-				return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused",
+				return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused",
 						     "%s: '%c{' without a closing '}'", field, *p);
 			if (*p == '^' && *c == '/')
-				return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused",
+				return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused",
 						     "%s: '^{/<text>}' searches commit messages with a "
 						     "regular expression and is refused" SEARCH_ADVICE,
 						     field);
 			if (*p == '@' && tracking_form(c, (size_t)(close - c)))
-				return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused",
+				return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused",
 						     "%s: @{upstream} and @{push} are not supported; "
 						     "name the remote-tracking branch (e.g. origin/main, "
 						     "see git_status)", field);
@@ -111,12 +111,12 @@ enum moat_rc gitp_rev_check(const char *field, const char *rev, struct moat_err 
 			/* "~<n>" walks n generations; "^<n>" picks one parent ("^0": none) */
 			steps += kind == '~' ? n : (n > 0);
 			if (steps > GITP_REV_MAX_STEPS)
-				return moat_err_rule(err, MOAT_ELIMIT, "git.revision_steps",
+				return gitp_refuse(err, MOAT_ELIMIT, "git.revision_steps",
 						     "%s: goes back more than %d generations; use "
 						     "git_log to find an older commit's id", field,
 						     GITP_REV_MAX_STEPS);
 		} else if (*p == '@' && p[1] == '\0' && p != rev) {
-			return moat_err_rule(err, MOAT_EINVAL, "git.revision_refused",
+			return gitp_refuse(err, MOAT_EINVAL, "git.revision_refused",
 					     "%s: a '@' ending a revision is not supported (write "
 					     "HEAD, or the branch name without '@')", field);
 		} else {

@@ -216,7 +216,7 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (git_repository_is_bare(h)) {
-		rc = moat_err_rule(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
 				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}

@@ -108,7 +108,7 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (prefix) {
 		if (!gitp_path_ok(prefix, false))
-			return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
+			return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
 					     "relative path inside the repository without '.' or "
 					     "'..' components");
 		snprintf(pre, sizeof(pre), "%s", prefix);
@@ -187,7 +187,7 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, max, "max_file_bytes");
 	if (!gitp_path_ok(path, false))
-		return moat_err_rule(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+		return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
 				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
@@ -231,8 +231,8 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 		char uri[600], *enc;
 		json_t *block;
 		if (len > max || b64 + 1024 > o.budget) {
-			rc = moat_err_rule(err, MOAT_ELIMIT,
-					   len > max ? "git.max_file_bytes" : "limits.output_bytes",
+			rc = gitp_refuse(err, MOAT_ELIMIT,
+					   len > max ? "git.max_file_bytes" : "limits.output",
 					   "path: a binary file of %zu bytes; its "
 					  "base64 would exceed %s", len,
 					  len > max ? "git.max_file_bytes" : "the output budget "

@@ -140,6 +140,15 @@ enum moat_rc gitp_rev_check(const char *field, const char *revision, struct moat
  */
 enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *what);
 
+/*
+ * gitp_refuse - moat_err_rule with the rule's id named at the end of the
+ * message too ("... (rule git.revision_refused)"), so the person reading
+ * the answer can look it up (docs/audit.md) and find it in the audit
+ * trail. rule: static storage. Returns rc. Thread-safe.
+ */
+enum moat_rc gitp_refuse(struct moat_err *err, enum moat_rc rc, const char *rule,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* gitp_head_desc - what HEAD is, into out (size n): "branch <name>",
  * "detached at <7 hex>", "unborn branch <name>" or "bare repository". */
 void gitp_head_desc(git_repository *h, char *out, size_t n);
