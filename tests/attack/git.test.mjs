@@ -320,3 +320,123 @@ describe('size and damage', () => {
 		await c.client.ping();
 	});
 });
+
+// Revisions that would run a regular expression over the history (libgit2's
+// ":/<regex>" and "<rev>^{/<regex>}", PCRE2 with its default limits:
+// ":/^(a|a)+$" took 31 s on 300 commits) or walk it far ("~100000000") are
+// refused before libgit2 sees them: at once, naming the rule, whatever the
+// tool, and the server keeps serving. A scene of its own: 300 commits whose
+// messages make (a|a)+$ backtrack, a 3 s deadline, an audit file.
+describe('revisions that search or walk history', () => {
+	let dbase, deep, audit, s;
+	const DEADLINE = 3000;
+	const tools = [
+		['git_show', (r) => ({ revision: r })],
+		['git_diff', (r) => ({ target: r })],
+		['git_read_file', (r) => ({ revision: r, path: 'f.txt' })],
+		['git_ls_files', (r) => ({ revision: r })],
+		['git_blame', (r) => ({ path: 'f.txt', revision: r })],
+		['git_branch', (r) => ({ branch_type: 'all', contains: r })],
+		['git_branch', (r) => ({ branch_type: 'all', not_contains: r })],
+	];
+
+	before(async () => {
+		dbase = newBase('moat-gitrev-');
+		deep = path.join(dbase, 'deep');
+		init(deep);
+		// 300 commits by fast-import, each message 28 a's and a b
+		let fi = '';
+		for (let i = 1; i <= 300; i++) {
+			const msg = `${'a'.repeat(28)}b ${i}\n`;
+			fi += `commit refs/heads/main\ncommitter C <c@example.com> ${1704067200 + i * 60} +0000\n`;
+			fi += `data ${Buffer.byteLength(msg)}\n${msg}`;
+			fi += `M 644 inline f.txt\ndata ${String(i).length + 1}\n${i}\n\n`;
+		}
+		git(deep, ['fast-import', '--quiet'], { input: fi });
+		git(deep, ['reset', '-q', '--hard', 'main']);
+		git(deep, ['branch', 'side', 'main~10']);
+		audit = path.join(dbase, 'audit.jsonl');
+		const dcfg = writeConfig(dbase, {
+			git: { repositories: [{ path: deep, name: 'deep' }] },
+			limits: { call_timeout_ms: DEADLINE },
+			log: { audit_file: audit },
+		}, 'moat.json');
+		s = await connectClient(dcfg);
+	});
+
+	after(async () => {
+		await s?.close();
+	});
+
+	async function prompt(name, args) {
+		const t0 = Date.now();
+		const r = await s.client.callTool({ name, arguments: { repo_path: 'deep', ...args } });
+		const ms = Date.now() - t0;
+		assert.ok(ms < DEADLINE / 3, `${name} ${JSON.stringify(args)} took ${ms} ms`);
+		return r;
+	}
+
+	async function refusedBy(rule, rev) {
+		for (const [name, args] of tools) {
+			const r = await prompt(name, args(rev));
+			assert.equal(r.isError, true, `${name} ${rev} was not refused: ${JSON.stringify(r).slice(0, 300)}`);
+			assert.ok(resultText(r).includes(`(rule ${rule})`), `${name} ${rev}: ${resultText(r)}`);
+		}
+	}
+
+	test('the scene: 300 commits, and git itself finds one by :/', async () => {
+		const r = await prompt('git_log', { max_count: 300 });
+		assert.equal(r.structuredContent.commits.length, 300);
+		assert.match(git(deep, ['log', '-1', '--format=%s', ':/b 150']).trim(), /^a+b 150$/);
+	});
+
+	test(':/<regex> in every spelling libgit2 reads as a message search', async () => {
+		for (const rev of [':/^(a|a)+$', ':/', ':/!-aaa', ':/!!x', ':/b 150', ':/(a|a|a)+(b|b)*$', ':a.txt', ':0:f.txt', ':'])
+			await refusedBy('git.revision_refused', rev);
+	});
+
+	test('<rev>^{/<regex>} wherever it appears before the path', async () => {
+		for (const rev of ['HEAD^{/x}', 'main^{/(a|a)+$}', 'HEAD~2^{/(a|a)+$}', 'HEAD^{/}', 'HEAD^{/!-a}',
+			'main^{commit}^{/(a|a)+$}', 'HEAD^{/a:b}', 'side^{/x}:f.txt', '@{0}^{/x}', 'HEAD^{/\u0078}'])
+			await refusedBy('git.revision_refused', rev);
+	});
+
+	test('other spellings are not searches: answered at once, as not found or invalid', async () => {
+		for (const rev of [' :/^(a|a)+$', '%3A%2F%5E(a%7Ca)%2B%24', 'HEAD^{ /(a|a)+$}', 'HEAD@{/(a|a)+$}',
+			'\uff1a/^(a|a)+$', 'HEAD^ {/x}', 'HEAD ^{/x}', 'HEAD~1 :/x']) {
+			const r = await prompt('git_show', { revision: rev });
+			assert.equal(r.isError, true, rev);
+		}
+	});
+
+	test('walks back too far, @{upstream}, a trailing @ and options are refused', async () => {
+		for (const rev of ['HEAD~100000000', 'HEAD~2147483647~2', 'HEAD~10001', 'HEAD~5000~5001', `HEAD${'~'.repeat(200)}~9999`])
+			await refusedBy('git.revision_steps', rev);
+		for (const rev of ['main@{u}', 'main@{upstream}', '@{push}', 'abcdefghijklmnop@', 'main@'])
+			await refusedBy('git.revision_refused', rev);
+		await refusedBy('git.revision_option', '--all');
+		// within bounds the walk is still allowed
+		const r = await prompt('git_show', { revision: 'HEAD~299' });
+		assert.equal(r.structuredContent.commit.message.trim(), `${'a'.repeat(28)}b 1`);
+		assert.equal((await prompt('git_show', { revision: 'HEAD~300' })).isError, true);
+	});
+
+	test('the server keeps serving, and the audit trail names the rule and what was touched', async () => {
+		const r = await prompt('git_branch', { branch_type: 'local', not_contains: 'HEAD~5' });
+		assert.deepEqual(r.structuredContent.branches.map((b) => b.name), ['side']);
+		const head = git(deep, ['rev-parse', 'HEAD']).trim();
+		await prompt('git_show', { revision: 'HEAD' });
+		await s.client.ping();
+		const recs = fs.readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+		const calls = recs.filter((x) => x.kind === 'call');
+		const refusedRecs = calls.filter((x) => x.rule === 'git.revision_refused');
+		assert.ok(refusedRecs.length >= 100, `${refusedRecs.length} refusals recorded`);
+		for (const x of refusedRecs) assert.equal(x.touched?.repository, 'deep');
+		const show = calls.filter((x) => x.tool === 'git_show' && x.outcome === 'ok').at(-1);
+		assert.deepEqual(show.touched, { repository: 'deep', commit: head });
+		assert.ok(calls.some((x) => x.rule === 'git.revision_steps'));
+		assert.ok(calls.some((x) => x.rule === 'git.revision_option'));
+		// the audit never carries the revision text
+		assert.ok(!fs.readFileSync(audit, 'utf8').includes('(a|a)'));
+	});
+});
