@@ -210,6 +210,31 @@ static void test_history(void **state)
 	assert_int_equal(gitp_revparse(&ctx, repo, "revision", "HEAD~5000", GIT_OBJECT_COMMIT, &o,
 				       &err),
 			 MOAT_ENOTFOUND);
+	/* a name holding "-g": answered here when libgit2 would leak on it,
+	 * still found when it is a branch, still read as `git describe` */
+	assert_int_equal(gitp_revparse(&ctx, repo, "revision", "fix-gui~1", GIT_OBJECT_COMMIT, &o,
+				       &err),
+			 MOAT_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "revision: revspec 'fix-gui' not found"));
+	{
+		git_reference *ref = NULL;
+		git_commit *c = NULL;
+		assert_int_equal(git_commit_lookup(&c, repo, &line[5]), 0);
+		assert_int_equal(git_branch_create(&ref, repo, "fix-gui", c, 0), 0);
+		git_reference_free(ref);
+		git_commit_free(c);
+	}
+	assert_int_equal(gitp_revparse(&ctx, repo, "revision", "fix-gui~1", GIT_OBJECT_COMMIT, &o,
+				       &err),
+			 MOAT_OK);
+	assert_true(git_oid_equal(git_object_id(o), &line[4]));
+	git_object_free(o);
+	gitp_oid_str(&line[7], hex);
+	snprintf(msg, sizeof(msg), "v1.0-2-g%.10s", hex);
+	assert_int_equal(gitp_revparse(&ctx, repo, "revision", msg, GIT_OBJECT_COMMIT, &o, &err),
+			 MOAT_OK);
+	assert_true(git_oid_equal(git_object_id(o), &line[7]));
+	git_object_free(o);
 	callctx_release(&ctx);
 }
 

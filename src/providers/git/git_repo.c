@@ -17,6 +17,7 @@
  * bounds the memory many concurrent calls on one large repository take
  * (each handle holds its own index and caches). Thread-safe.
  */
+#include <ctype.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +228,56 @@ void gitp_repo_free(struct gitp_repo *repo)
 	free(repo->commondir);
 }
 
+/* Would PCRE2 find ".+-[0-9]+-g[0-9a-fA-F]+" (libgit2's describe
+ * pattern) in s? */
+static bool describe_like(const char *s)
+{
+	for (size_t p = 1; s[p]; p++) {
+		size_t q = p + 1;
+		if (s[p] != '-')
+			continue;
+		while (s[q] >= '0' && s[q] <= '9')
+			q++;
+		if (q > p + 1 && s[q] == '-' && s[q + 1] == 'g' && isxdigit((unsigned char)s[q + 2]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * libgit2 1.5's revparse looks a name up as a reference, then an id, then
+ * a `git describe` output (maybe_describe), and that last step leaks its
+ * PCRE2 match data (some 20 KB) whenever the name holds "-g" but does not
+ * match the pattern: each call could leak. The name is the revision's
+ * prefix before its first '^', '~', ':' or "@{". True (and err filled as
+ * not found) when libgit2 would take that path; the lookup is then
+ * answered here.
+ */
+static bool describe_leaks(git_repository *h, const char *field, const char *rev,
+			   struct moat_err *err)
+{
+	char name[GITP_REV_MAX_LEN + 1];
+	size_t k = strcspn(rev, "^~:");
+	const char *at = strstr(rev, "@{");
+	git_reference *ref = NULL;
+
+	if (at && (size_t)(at - rev) < k)
+		k = (size_t)(at - rev);
+	if (k == 0 || k >= sizeof(name))
+		return false;
+	memcpy(name, rev, k);
+	name[k] = '\0';
+	if (!strstr(name, "-g") || describe_like(name))
+		return false;
+	if (git_reference_dwim(&ref, h, name) == 0) {
+		git_reference_free(ref);
+		return false;
+	}
+	git_error_clear();
+	moat_err_set(err, MOAT_ENOTFOUND, "%s: revspec '%s' not found", field, name);
+	return true;
+}
+
 enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *field,
 			   const char *revision, git_object_t type, git_object **obj,
 			   struct moat_err *err)
@@ -238,6 +289,8 @@ enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *
 	*obj = NULL;
 	if ((rc = gitp_rev_check(field, revision, err)))
 		return rc;
+	if (describe_leaks(h, field, revision, err))
+		return MOAT_ENOTFOUND;
 	e = git_revparse_single(&o, h, revision);
 	if (e == GIT_ENOTFOUND || e == GIT_EAMBIGUOUS || e == GIT_EINVALIDSPEC)
 		return gitp_git_err(err, e == GIT_ENOTFOUND ? MOAT_ENOTFOUND : MOAT_EINVAL, field);
