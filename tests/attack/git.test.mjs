@@ -328,8 +328,8 @@ describe('size and damage', () => {
 // tool, and the server keeps serving. A scene of its own: 300 commits whose
 // messages make (a|a)+$ backtrack, a 3 s deadline, an audit file.
 describe('revisions that search or walk history', () => {
-	let dbase, deep, audit, s;
-	const DEADLINE = 3000;
+	let dbase, deep, long, audit, s;
+	const DEADLINE = 10000; // a refusal must come in under a tenth of it
 	const tools = [
 		['git_show', (r) => ({ revision: r })],
 		['git_diff', (r) => ({ target: r })],
@@ -355,9 +355,20 @@ describe('revisions that search or walk history', () => {
 		git(deep, ['fast-import', '--quiet'], { input: fi });
 		git(deep, ['reset', '-q', '--hard', 'main']);
 		git(deep, ['branch', 'side', 'main~10']);
+		// long: 10050 commits, old.txt untouched since the first
+		long = path.join(dbase, 'long');
+		init(long);
+		fi = '';
+		for (let i = 1; i <= 10050; i++) {
+			fi += `commit refs/heads/main\ncommitter C <c@example.com> ${1704067200 + i * 60} +0000\ndata 3\nc${i % 10}\n`;
+			if (i === 1) fi += 'M 644 inline old.txt\ndata 4\nold\n';
+			fi += `M 644 inline f.txt\ndata ${String(i).length + 1}\n${i}\n\n`;
+		}
+		git(long, ['fast-import', '--quiet'], { input: fi });
+		git(long, ['reset', '-q', '--hard', 'main']);
 		audit = path.join(dbase, 'audit.jsonl');
 		const dcfg = writeConfig(dbase, {
-			git: { repositories: [{ path: deep, name: 'deep' }] },
+			git: { repositories: [{ path: deep, name: 'deep' }, { path: long, name: 'long' }] },
 			limits: { call_timeout_ms: DEADLINE },
 			log: { audit_file: audit },
 		}, 'moat.json');
@@ -372,7 +383,17 @@ describe('revisions that search or walk history', () => {
 		const t0 = Date.now();
 		const r = await s.client.callTool({ name, arguments: { repo_path: 'deep', ...args } });
 		const ms = Date.now() - t0;
-		assert.ok(ms < DEADLINE / 3, `${name} ${JSON.stringify(args)} took ${ms} ms`);
+		assert.ok(ms < DEADLINE / 10, `${name} ${JSON.stringify(args)} took ${ms} ms`);
+		return r;
+	}
+
+	// a walk that does work: answered, before the deadline
+	async function timed(name, args) {
+		const t0 = Date.now();
+		const r = await s.client.callTool({ name, arguments: args });
+		const ms = Date.now() - t0;
+		console.log(`${name} ${JSON.stringify(args)}: ${ms} ms`);
+		assert.ok(ms < DEADLINE, `${name} ${JSON.stringify(args)} took ${ms} ms`);
 		return r;
 	}
 
@@ -419,6 +440,28 @@ describe('revisions that search or walk history', () => {
 		const r = await prompt('git_show', { revision: 'HEAD~299' });
 		assert.equal(r.structuredContent.commit.message.trim(), `${'a'.repeat(28)}b 1`);
 		assert.equal((await prompt('git_show', { revision: 'HEAD~300' })).isError, true);
+	});
+
+	test('a blame over a long history is bounded, and says so', async () => {
+		const r = await timed('git_blame', { repo_path: 'long', path: 'old.txt' });
+		assert.ok(!r.isError, JSON.stringify(r).slice(0, 300));
+		const boundary = git(long, ['rev-parse', 'main~10000']).trim();
+		assert.equal(r.structuredContent?.history_limited, true, JSON.stringify(r).slice(0, 600));
+		assert.equal(r.structuredContent.lines[0].commit, boundary);
+		assert.match(resultText(r), /\[history limited: more than 10000 commits are reachable/);
+		assert.match(resultText(r), /^\^/);
+		// a short history is blamed whole, as git does
+		const f = await timed('git_blame', { repo_path: 'deep', path: 'f.txt' });
+		assert.equal(f.structuredContent.history_limited, false);
+		assert.equal(f.structuredContent.lines[0].commit, git(deep, ['rev-parse', 'HEAD']).trim());
+	});
+
+	test('branch contains over a long history answers within the deadline', async () => {
+		const first = git(long, ['rev-list', '--max-parents=0', 'main']).trim();
+		let r = await timed('git_branch', { repo_path: 'long', branch_type: 'all', contains: first });
+		assert.deepEqual(r.structuredContent.branches.map((b) => b.name), ['main']);
+		r = await timed('git_branch', { repo_path: 'long', branch_type: 'all', not_contains: 'main~1' });
+		assert.deepEqual(r.structuredContent.branches.map((b) => b.name), []);
 	});
 
 	test('the server keeps serving, and the audit trail names the rule and what was touched', async () => {

@@ -5,9 +5,15 @@
  * <line>", a boundary commit's id marked '^').
  *
  * libgit2's blame cannot be interrupted, so its input is bounded instead:
- * the file must be at most git.max_file_bytes, and at most
- * git.max_blame_lines lines are blamed per call (start_line/end_line pick
- * which). Uncommitted changes in the work tree are not blamed. Thread-safe.
+ * the file must be at most git.max_file_bytes, at most git.max_blame_lines
+ * lines are blamed per call (start_line/end_line pick which), and the
+ * history it may walk is bounded: when more than GITP_BLAME_MAX_COMMITS
+ * commits are reachable from the revision (counted by a walk of our own,
+ * which checks the deadline), blame follows first parents only and stops
+ * GITP_BLAME_MAX_COMMITS back; lines older than that are attributed to
+ * that boundary commit (marked '^', as `git blame A..B` does) and the
+ * answer says so. Uncommitted changes in the work tree are not blamed.
+ * Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +61,8 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_blame *blame = NULL;
 	git_blame_options bo;
 	json_t *lines = NULL;
-	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0;
+	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0, reach = 0;
+	bool limited = false;
 	struct gitp_out o;
 	enum moat_rc rc;
 	const char *buf;
@@ -117,6 +124,16 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	bo.newest_commit = *git_object_id(obj);
 	bo.min_line = first;
 	bo.max_line = last;
+	if ((rc = gitp_count_reachable(ctx, h, git_object_id(obj), GITP_BLAME_MAX_COMMITS, &reach,
+				       err)))
+		goto out;
+	if (reach > GITP_BLAME_MAX_COMMITS) {
+		if ((rc = gitp_first_parent_back(ctx, h, git_object_id(obj), GITP_BLAME_MAX_COMMITS,
+						 &bo.oldest_commit, err)))
+			goto out;
+		bo.flags |= GIT_BLAME_FIRST_PARENT;
+		limited = true;
+	}
 	if (git_blame_file(&blame, h, path, &bo) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "blame");
 		goto out;
@@ -166,11 +183,20 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 			goto out;
 		}
 	}
+	if (limited) {
+		char hex[GIT_OID_HEXSZ + 1];
+		gitp_oid_str(&bo.oldest_commit, hex);
+		gitp_out_printf(&o, "[history limited: more than %d commits are reachable, so blame "
+			       "followed first parents %d commits back, to %.12s; older lines are "
+			       "attributed to it, marked ^]\n", GITP_BLAME_MAX_COMMITS,
+			       GITP_BLAME_MAX_COMMITS, hex);
+	}
 	if (o.why[0])
 		o.cut = true;
 	{
 		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:b}", "lines", lines, "truncated", cut);
+		json_t *s = json_pack("{s:o, s:b, s:b}", "lines", lines, "truncated", cut,
+				      "history_limited", limited);
 		lines = NULL;
 		rc = tool_result_take(out, s, gitp_out_take(&o, "the blame"), err);
 	}

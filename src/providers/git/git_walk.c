@@ -2,8 +2,9 @@
  * git_walk.c - walks over commit history that the family does itself
  * instead of asking libgit2, because libgit2's walks (git_graph_*,
  * git_merge_base, revwalk with sorting) cannot be interrupted: a set of
- * commit ids, and the "does this history contain that commit" walk that
- * git_branch's contains/not_contains use.
+ * commit ids, the "does this history contain that commit" walk that
+ * git_branch's contains/not_contains use, and the counts git_blame uses to
+ * bound libgit2's blame.
  *
  * Every walk counts the commits it reads and checks the call's deadline
  * and cancellation every 256 of them, so a call on a long history ends at
@@ -152,4 +153,71 @@ out:
 	free(stack);
 	gitp_oidset_free(&seen);
 	return rc;
+}
+
+enum moat_rc gitp_count_reachable(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				  size_t limit, size_t *count, struct moat_err *err)
+{
+	struct gitp_oidset seen = {0};
+	git_oid *stack = NULL, id;
+	size_t n = 0, cap = 0;
+	enum moat_rc rc = MOAT_OK;
+
+	*count = 0;
+	if (gitp_oidset_add(&seen, tip) < 0 || !push(&stack, &n, &cap, tip))
+		goto oom;
+	while (n > 0 && *count <= limit) {
+		git_commit *c = NULL;
+		int e;
+		id = stack[--n];
+		if ((++*count & 255) == 0 && (rc = callctx_check(ctx, err)))
+			goto out;
+		e = git_commit_lookup(&c, h, &id);
+		if (e == GIT_ENOTFOUND) {
+			git_error_clear();
+			continue;
+		}
+		if (e < 0) {
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "history");
+			goto out;
+		}
+		for (unsigned int p = 0; p < git_commit_parentcount(c); p++) {
+			const git_oid *pid = git_commit_parent_id(c, p);
+			int a = gitp_oidset_add(&seen, pid);
+			if (a < 0 || (a > 0 && !push(&stack, &n, &cap, pid))) {
+				git_commit_free(c);
+				goto oom;
+			}
+		}
+		git_commit_free(c);
+	}
+	goto out;
+oom:
+	rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+out:
+	free(stack);
+	gitp_oidset_free(&seen);
+	return rc;
+}
+
+enum moat_rc gitp_first_parent_back(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				    size_t n, git_oid *out, struct moat_err *err)
+{
+	enum moat_rc rc;
+
+	*out = *tip;
+	for (size_t i = 0; i < n; i++) {
+		git_commit *c = NULL;
+		if ((i & 255) == 255 && (rc = callctx_check(ctx, err)))
+			return rc;
+		if (git_commit_lookup(&c, h, out) < 0)
+			return gitp_git_err(err, MOAT_EUPSTREAM, "history");
+		if (git_commit_parentcount(c) == 0) {
+			git_commit_free(c);
+			break;
+		}
+		*out = *git_commit_parent_id(c, 0);
+		git_commit_free(c);
+	}
+	return MOAT_OK;
 }

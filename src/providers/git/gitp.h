@@ -44,6 +44,10 @@
  * generations ("~<n>", "^") one may walk back (see git_rev.c). */
 #define GITP_REV_MAX_LEN 256
 #define GITP_REV_MAX_STEPS 10000
+/* The most commits libgit2's blame (which cannot be interrupted) may walk:
+ * beyond, it follows first parents only and stops this many back (see
+ * git_blame.c). Some 1.3 s on a loaded 2-core machine. */
+#define GITP_BLAME_MAX_COMMITS 10000
 
 /* One configured repository. Immutable after start-up but for the pool,
  * which lock guards. */
@@ -292,6 +296,22 @@ void gitp_oidset_free(struct gitp_oidset *s);
 enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
 			  const git_oid *target, struct gitp_oidset *known_not, size_t *steps,
 			  bool *yes, struct moat_err *err);
+
+/*
+ * gitp_count_reachable - the commits reachable from tip (tip included),
+ * counted by a walk of its own up to limit + 1 (then *count is limit + 1
+ * and the walk stops), checking the deadline and cancellation every 256.
+ */
+enum moat_rc gitp_count_reachable(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				  size_t limit, size_t *count, struct moat_err *err);
+
+/*
+ * gitp_first_parent_back - the commit n first parents back from tip into
+ * *out (the oldest one when the line is shorter), checking the deadline
+ * and cancellation every 256 steps.
+ */
+enum moat_rc gitp_first_parent_back(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				    size_t n, git_oid *out, struct moat_err *err);
 
 /* ---- the tools (one file each) ------------------------------------------------------ */
 
