@@ -72,6 +72,9 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	git_object_t t = git_tree_entry_type(e);
 
 	if (t == GIT_OBJECT_TREE) {
+		/* Directories count as work too (a tree of empty-ish trees). */
+		if ((++l->seen & 1023) == 0 && (l->rc = callctx_check(l->ctx, l->err)))
+			return -1;
 		/* Skip subtrees that cannot hold a match. */
 		if (l->prefix && (size_t)snprintf(path, sizeof(path), "%s%s", root,
 						  git_tree_entry_name(e)) < sizeof(path)) {

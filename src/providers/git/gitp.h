@@ -348,8 +348,16 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 enum moat_rc gitp_diff_emit(struct call_ctx *ctx, git_diff *diff, struct gitp_out *o,
 			    json_t *files, struct moat_err *err);
 
-/* gitp_diff_opts - diff options with context_lines from args (default 3)
- * and the family's safety flags. */
-void gitp_diff_opts(json_t *args, git_diff_options *opts);
+/* What libgit2 calls back with while it compares files (the deadline and
+ * cancellation are checked at each file, progress reported now and then). */
+struct gitp_compare {
+	struct call_ctx *ctx;
+	size_t files;
+};
+
+/* gitp_diff_opts - diff options with context_lines from args (default 3),
+ * the family's safety flags and a progress callback on cmp (which must
+ * outlive the diff's making; cmp->ctx set by the caller). */
+void gitp_diff_opts(json_t *args, struct gitp_compare *cmp, git_diff_options *opts);
 
 #endif
