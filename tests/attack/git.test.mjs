@@ -477,6 +477,11 @@ describe('revisions that search or walk history', () => {
 		for (const x of refusedRecs) assert.equal(x.touched?.repository, 'deep');
 		const show = calls.filter((x) => x.tool === 'git_show' && x.outcome === 'ok').at(-1);
 		assert.deepEqual(show.touched, { repository: 'deep', commit: head });
+		const log = calls.filter((x) => x.tool === 'git_log' && x.outcome === 'ok').at(-1);
+		assert.deepEqual(log.touched, { repository: 'deep', commit: head });
+		// a blame records the commit it started from
+		const blame = calls.filter((x) => x.tool === 'git_blame' && x.outcome === 'ok' && x.touched.repository === 'long').at(-1);
+		assert.equal(blame.touched.commit, git(long, ['rev-parse', 'HEAD']).trim());
 		assert.ok(calls.some((x) => x.rule === 'git.revision_steps'));
 		assert.ok(calls.some((x) => x.rule === 'git.revision_option'));
 		// the audit never carries the revision text

@@ -210,6 +210,8 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 			rc = gitp_git_err(err, MOAT_EUPSTREAM, "HEAD");
 			goto out;
 		}
+		if (he == 0)
+			gitp_touch_head(ctx, h);
 		e = git_diff_tree_to_index(&diff, h, (git_tree *)tree, NULL, &opts);
 		snprintf(head, sizeof(head), "Staged changes:\n");
 	} else {

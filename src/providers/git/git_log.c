@@ -207,11 +207,8 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 		gitp_out_printf(&o, "(no commits yet: HEAD is an %s)\n", desc);
 		goto done;
 	}
-	if (e == 0) {
-		char hex[GIT_OID_HEXSZ + 1];
-		gitp_oid_str(git_reference_target(head), hex);
-		callctx_touch(ctx, "commit", hex);
-	}
+	if (e == 0)
+		gitp_touch_head(ctx, h);
 	if (e < 0 || (e = walk_push(&walk, git_reference_target(head))) < 0) {
 		rc = e == -1 && !git_error_last() ? moat_err_set(err, MOAT_ENOMEM, "out of memory")
 						  : gitp_git_err(err, MOAT_EUPSTREAM, "log");

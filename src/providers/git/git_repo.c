@@ -317,6 +317,18 @@ enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *
 	return MOAT_OK;
 }
 
+void gitp_touch_head(struct call_ctx *ctx, git_repository *h)
+{
+	git_oid id;
+	char hex[GIT_OID_HEXSZ + 1];
+
+	if (git_reference_name_to_id(&id, h, "HEAD") == 0) {
+		gitp_oid_str(&id, hex);
+		callctx_touch(ctx, "commit", hex);
+	}
+	git_error_clear();
+}
+
 void gitp_head_desc(git_repository *h, char *out, size_t n)
 {
 	git_reference *head = NULL;

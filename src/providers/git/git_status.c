@@ -220,6 +220,7 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}
+	gitp_touch_head(ctx, h);
 	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
 	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX |

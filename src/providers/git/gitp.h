@@ -9,7 +9,8 @@
  * configured repository, or a path whose canonical form is a configured
  * repository's; anything else is refused before libgit2 sees it. User
  * strings become revisions only through libgit2's revision parser
- * (gitp_revparse), never options. libgit2 is initialised once at start-up
+ * (gitp_revparse), never options, and only once git_rev.c has vetted them
+ * (no history searches, bounded walks). libgit2 is initialised once at start-up
  * with the system, global and XDG config search paths emptied, so only the
  * repository's own config is read.
  *
@@ -97,8 +98,10 @@ struct gitp_repo *gitp_find(struct gitp_repo *repos, size_t n, const char *key);
  * gitp_open - resolve args' "repo_path" against the family's repositories and
  * lend the caller a libgit2 handle for it. On success *repo is borrowed from
  * the family and *h must be given back with gitp_release. Fails with
- * MOAT_EDENIED naming the rule for an unconfigured repo_path. May wait for
- * a pooled handle until ctx's deadline (ctx may be NULL). Thread-safe.
+ * MOAT_EDENIED naming the rule (git.unknown_repository) and the configured
+ * names for an unconfigured repo_path. Records the repository's name as
+ * ctx's touched "repository". May wait for a pooled handle until ctx's
+ * deadline. Thread-safe.
  */
 enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **repo,
 		       git_repository **h, struct moat_err *err);
@@ -152,6 +155,10 @@ enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *wha
  */
 enum moat_rc gitp_refuse(struct moat_err *err, enum moat_rc rc, const char *rule,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* gitp_touch_head - record HEAD's commit id as ctx's touched "commit"
+ * (nothing for an unborn branch). */
+void gitp_touch_head(struct call_ctx *ctx, git_repository *h);
 
 /* gitp_head_desc - what HEAD is, into out (size n): "branch <name>",
  * "detached at <7 hex>", "unborn branch <name>" or "bare repository". */
