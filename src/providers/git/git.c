@@ -63,9 +63,14 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 #define CTX_PROP                                                                               \
 	"\"context_lines\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000,"           \
 	"\"default\":3,\"description\":\"Lines of context around each change (default 3).\"}"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define REV_DESC                                                                               \
 	"A revision as git understands it (a branch, tag, commit id, HEAD~2, main^{tree}...). " \
-	"It is resolved by libgit2's revision parser and is never an option."
+	"It is resolved by libgit2's revision parser and is never an option. Searches of "      \
+	"commit messages (':/text', 'rev^{/text}') are refused, as are walks back of more "     \
+	"than " STR(GITP_REV_MAX_STEPS) " generations: find the commit with git_log and pass " \
+	"its id."
 #define OBJ(props, req)                                                                        \
 	"{\"type\":\"object\",\"properties\":{" props "},\"required\":[" req "],"              \
 	"\"additionalProperties\":false}"
