@@ -310,11 +310,14 @@ describe('size and damage', () => {
 	});
 
 	test('a corrupt object is a clear error, not a crash', async () => {
-		await refused('git_read_file', { repo_path: 'corrupt', revision: 'HEAD', path: 'x.txt' });
-		await refused('git_show', { repo_path: 'corrupt', revision: 'HEAD' });
-		await refused('git_ls_files', { repo_path: 'corrupt', revision: 'HEAD' });
-		await refused('git_diff', { repo_path: 'corrupt', target: 'HEAD' });
-		await refused('git_blame', { repo_path: 'corrupt', path: 'x.txt' });
+		// libgit2's messages come back without the server's absolute paths
+		for (const t of [
+			await refused('git_read_file', { repo_path: 'corrupt', revision: 'HEAD', path: 'x.txt' }),
+			await refused('git_show', { repo_path: 'corrupt', revision: 'HEAD' }),
+			await refused('git_ls_files', { repo_path: 'corrupt', revision: 'HEAD' }),
+			await refused('git_diff', { repo_path: 'corrupt', target: 'HEAD' }),
+			await refused('git_blame', { repo_path: 'corrupt', path: 'x.txt' }),
+		]) assert.ok(!t.includes(base), t);
 		const log = await allowed('git_log', { repo_path: 'corrupt' });
 		assert.equal(log.structuredContent.commits.length, 2);
 		await c.client.ping();

@@ -309,10 +309,14 @@ enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *
 	}
 	e = git_object_peel(obj, o, type);
 	git_object_free(o);
-	if (e < 0) {
+	if (e == GIT_EPEEL || e == GIT_EINVALIDSPEC || e == GIT_ENOTFOUND) {
 		*obj = NULL;
 		return gitp_refuse(err, MOAT_EINVAL, "git.revision_type", "%s: does not name a %s",
-				     field, git_object_type2string(type));
+				   field, git_object_type2string(type));
+	}
+	if (e < 0) {
+		*obj = NULL; /* a damaged object on the way, not a wrong kind */
+		return gitp_git_err(err, MOAT_EUPSTREAM, field);
 	}
 	return MOAT_OK;
 }
