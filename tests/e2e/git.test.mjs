@@ -380,7 +380,8 @@ describe('git_blame', () => {
 	test('errors', async () => {
 		assertToolError(await call('git_blame', { repo_path: 'main', path: 'nope.txt' }), 'path: no such file');
 		assertToolError(await call('git_blame', { repo_path: 'main', path: '../etc/passwd' }), 'path: must be a relative path');
-		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 500 }), 'start_line');
+		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 500 }), 'start_line: a.txt has 41 lines', 'git.line_range');
+		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 5, end_line: 4 }), 'end_line: before start_line', 'git.line_range');
 	});
 });
 
@@ -415,7 +416,7 @@ describe('git_ls_files and git_read_file', () => {
 	});
 
 	test('errors', async () => {
-		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'dir' }), 'path: not a file');
+		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'dir' }), 'path: dir is not a file', 'git.not_a_file');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'staged.txt' }), 'path: no such file');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: '/etc/passwd' }), 'path: must be a relative path');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'nope', path: 'a.txt' }), 'revision');

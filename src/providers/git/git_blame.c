@@ -104,11 +104,12 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	first = json_is_integer(sl) ? (size_t)json_integer_value(sl) : 1;
 	last = json_is_integer(el) ? (size_t)json_integer_value(el) : nlines;
 	if (nlines == 0 || first > nlines) {
-		rc = moat_err_set(err, MOAT_EINVAL, "start_line: the file has %zu lines", nlines);
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.line_range", "start_line: %.300s has %zu "
+				 "lines", path, nlines);
 		goto out;
 	}
 	if (last < first) {
-		rc = moat_err_set(err, MOAT_EINVAL, "end_line: before start_line");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.line_range", "end_line: before start_line");
 		goto out;
 	}
 	if (last > nlines)

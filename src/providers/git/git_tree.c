@@ -201,8 +201,8 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	if (git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
-		rc = moat_err_set(err, MOAT_EINVAL, "path: not a file (a directory or a submodule; "
-				  "see git_ls_files)");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.not_a_file", "path: %.300s is not a file "
+				 "(a directory or a submodule; see git_ls_files)", path);
 		goto out;
 	}
 	if (git_blob_lookup(&blob, h, git_tree_entry_id(ent)) < 0) {
