@@ -15,7 +15,14 @@
  * object cache and pack indexes warm. A handle serves one call at a time;
  * a call that finds them all lent waits for one until its deadline, which
  * bounds the memory many concurrent calls on one large repository take
- * (each handle holds its own index and caches). Thread-safe.
+ * (each handle holds its own index and caches).
+ *
+ * A revision reaches libgit2 only after git_rev.c has vetted it, and a
+ * name libgit2 1.5 would leak on is answered here. libgit2's messages are
+ * passed on without absolute paths: a configured repository's directories
+ * become relative to it, anything else "(a path outside the repository)".
+ * The repository a call opens and the commit it resolves are recorded as
+ * the call's touched names for the audit trail. Thread-safe.
  */
 #include <ctype.h>
 #include <limits.h>
