@@ -380,7 +380,8 @@ describe('git_blame', () => {
 	test('errors', async () => {
 		assertToolError(await call('git_blame', { repo_path: 'main', path: 'nope.txt' }), 'path: no such file');
 		assertToolError(await call('git_blame', { repo_path: 'main', path: '../etc/passwd' }), 'path: must be a relative path');
-		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 500 }), 'start_line');
+		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 500 }), 'start_line: a.txt has 41 lines', 'git.line_range');
+		assertToolError(await call('git_blame', { repo_path: 'main', path: 'a.txt', start_line: 5, end_line: 4 }), 'end_line: before start_line', 'git.line_range');
 	});
 });
 
@@ -415,7 +416,7 @@ describe('git_ls_files and git_read_file', () => {
 	});
 
 	test('errors', async () => {
-		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'dir' }), 'path: not a file');
+		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'dir' }), 'path: dir is not a file', 'git.not_a_file');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'staged.txt' }), 'path: no such file');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: '/etc/passwd' }), 'path: must be a relative path');
 		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'nope', path: 'a.txt' }), 'revision');
@@ -553,6 +554,35 @@ describe('only the repository\'s own config is read', () => {
 	});
 });
 
+describe('errors that point', () => {
+	test('an unknown repository: the configured names and the rule', async () => {
+		const r = await call('git_log', { repo_path: 'nope' });
+		const t = assertToolError(r, /repo_path: not a configured repository/, 'main, unborn, det, conflict', 'git.unknown_repository');
+		assert.ok(!t.includes(base), t);
+	});
+
+	test('a missing file names the repository, the revision and the path, never a full path', async () => {
+		let t = assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: 'no/such.txt' }),
+			'path: no such file in main at HEAD: no/such.txt');
+		assert.ok(!t.includes(base), t);
+		t = assertToolError(await call('git_blame', { repo_path: 'main', path: 'gone.txt' }), 'no such file in main at HEAD: gone.txt');
+		assertToolError(await call('git_read_file', { repo_path: 'main', revision: 'HEAD', path: '../x' }), 'git.path_outside');
+		t = assertToolError(await call('git_show', { repo_path: 'main', revision: 'no-such-branch' }), /revision: .*no-such-branch/);
+		assert.ok(!t.includes(base), t);
+	});
+
+	test('a revision that searches history is refused, with what to do instead', async () => {
+		const t = assertToolError(await call('git_show', { repo_path: 'main', revision: ':/two' }),
+			'git.revision_refused', 'git_log');
+		assert.match(t, /^revision: ':\/<text>' searches every commit message/);
+		assertToolError(await call('git_diff', { repo_path: 'main', target: 'HEAD^{/two}' }), /^target: '\^\{\/<text>\}'/, 'git.revision_refused');
+		assertToolError(await call('git_show', { repo_path: 'main', revision: 'HEAD~20000' }), 'git.revision_steps');
+		// what is allowed still works
+		const r = await ok('git_show', { repo_path: 'main', revision: 'HEAD~1' });
+		assert.equal(r.structuredContent.commit.id, git(main.dir, ['rev-parse', 'HEAD~1']).trim());
+	});
+});
+
 describe('config', () => {
 	test('moat check lists the repositories and their read-only grants', () => {
 		const r = runMoat(['check', '--config', cfg]);
@@ -569,12 +599,13 @@ describe('config', () => {
 			assert.notEqual(r.code, 0);
 			assert.match(r.stderr + r.stdout, re);
 		};
-		bad({ repositories: [] }, /repositories/);
-		bad({ repositories: ['nope'] }, /\/repositories\/0\/path: cannot resolve/);
+		// JSON pointers are absolute from the config's root
+		bad({ repositories: [] }, /\/git\/repositories/);
+		bad({ repositories: ['nope'] }, /\/git\/repositories\/0\/path: cannot resolve/);
 		fs.mkdirSync(path.join(base, 'plain'), { recursive: true });
-		bad({ repositories: ['plain'] }, /not a git repository/);
-		bad({ repositories: [{ path: 'main', name: 'x' }, { path: 'unborn', name: 'x' }] }, /\/repositories\/1\/name: "x" is already used/);
-		bad({ repositories: ['main', { path: 'main/.git', name: 'y' }] }, /the same repository/);
+		bad({ repositories: ['main', 'plain'] }, /\/git\/repositories\/1\/path: not a git repository/);
+		bad({ repositories: [{ path: 'main', name: 'x' }, { path: 'unborn', name: 'x' }] }, /\/git\/repositories\/1\/name: "x" is already used/);
+		bad({ repositories: ['main', { path: 'main/.git', name: 'y' }] }, /\/git\/repositories\/1\/path: the same repository as \/git\/repositories\/0/);
 		bad({ repositories: ['main'], extra: 1 }, /extra/);
 	});
 });

@@ -117,23 +117,23 @@ static void test_revparse(void **state)
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s", at("repo2/r"));
 	assert_int_equal(git_repository_init(&h, dir, 0), 0);
-	assert_int_equal(gitp_revparse(h, "target", "--output=/tmp/x", GIT_OBJECT_ANY, &o, &err),
+	assert_int_equal(gitp_revparse(NULL, h, "target", "--output=/tmp/x", GIT_OBJECT_ANY, &o, &err),
 			 MOAT_EINVAL);
 	assert_non_null(strstr(err.msg, "target: must not start with '-'"));
 	assert_null(o);
-	assert_int_equal(gitp_revparse(h, "revision", "-f", GIT_OBJECT_COMMIT, &o, &err),
+	assert_int_equal(gitp_revparse(NULL, h, "revision", "-f", GIT_OBJECT_COMMIT, &o, &err),
 			 MOAT_EINVAL);
-	assert_int_equal(gitp_revparse(h, "revision", "", GIT_OBJECT_COMMIT, &o, &err), MOAT_EINVAL);
-	assert_int_equal(gitp_revparse(h, "target", "main@{upstream}", GIT_OBJECT_ANY, &o, &err),
+	assert_int_equal(gitp_revparse(NULL, h, "revision", "", GIT_OBJECT_COMMIT, &o, &err), MOAT_EINVAL);
+	assert_int_equal(gitp_revparse(NULL, h, "target", "main@{upstream}", GIT_OBJECT_ANY, &o, &err),
 			 MOAT_EINVAL);
 	assert_non_null(strstr(err.msg, "target: @{upstream} and @{push} are not supported"));
-	assert_int_equal(gitp_revparse(h, "target", "@{U}", GIT_OBJECT_ANY, &o, &err), MOAT_EINVAL);
-	assert_int_equal(gitp_revparse(h, "target", "HEAD@{push}~1", GIT_OBJECT_ANY, &o, &err),
+	assert_int_equal(gitp_revparse(NULL, h, "target", "@{U}", GIT_OBJECT_ANY, &o, &err), MOAT_EINVAL);
+	assert_int_equal(gitp_revparse(NULL, h, "target", "HEAD@{push}~1", GIT_OBJECT_ANY, &o, &err),
 			 MOAT_EINVAL);
-	assert_int_equal(gitp_revparse(h, "revision", "HEAD", GIT_OBJECT_COMMIT, &o, &err),
+	assert_int_equal(gitp_revparse(NULL, h, "revision", "HEAD", GIT_OBJECT_COMMIT, &o, &err),
 			 MOAT_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "revision: "));
-	assert_int_equal(gitp_revparse(h, "revision", "nope..", GIT_OBJECT_COMMIT, &o, &err) != MOAT_OK,
+	assert_int_equal(gitp_revparse(NULL, h, "revision", "nope..", GIT_OBJECT_COMMIT, &o, &err) != MOAT_OK,
 			 1);
 	git_repository_free(h);
 }

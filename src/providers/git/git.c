@@ -63,9 +63,14 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 #define CTX_PROP                                                                               \
 	"\"context_lines\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000,"           \
 	"\"default\":3,\"description\":\"Lines of context around each change (default 3).\"}"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define REV_DESC                                                                               \
 	"A revision as git understands it (a branch, tag, commit id, HEAD~2, main^{tree}...). " \
-	"It is resolved by libgit2's revision parser and is never an option."
+	"It is resolved by libgit2's revision parser and is never an option. Searches of "      \
+	"commit messages (':/text', 'rev^{/text}') are refused, as are walks back of more "     \
+	"than " STR(GITP_REV_MAX_STEPS) " generations: find the commit with git_log and pass " \
+	"its id."
 #define OBJ(props, req)                                                                        \
 	"{\"type\":\"object\",\"properties\":{" props "},\"required\":[" req "],"              \
 	"\"additionalProperties\":false}"
@@ -267,7 +272,7 @@ static enum moat_rc grant(struct registry *reg, const char *dir, size_t i, struc
 	enum moat_rc rc;
 
 	if (fd < 0)
-		return moat_err_set(err, MOAT_EIO, "/repositories/%zu: cannot open a directory of "
+		return moat_err_set(err, MOAT_EIO, "/git/repositories/%zu: cannot open a directory of "
 				    "the repository: %s", i, strerror(errno));
 	rc = registry_grant(reg, dir, fd, false, err);
 	close(fd);
@@ -301,22 +306,29 @@ static enum moat_rc open_repo(size_t i, const json_t *item, const char *base,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
 	if (!given || !*given)
-		return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/path: required", i);
+		return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/path: required", i);
 	if (given[0] != '/' && base) {
 		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, given) >= sizeof(joined))
-			return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/path: too long", i);
+			return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/path: too long", i);
 		given = joined;
 	}
 	if (!(r->path = canon(given)))
-		return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/path: cannot resolve: %s", i,
+		return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/path: cannot resolve: %s",
+				    i,
 				    strerror(errno));
 	if (git_repository_open_ext(&h, r->path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0)
-		return gitp_git_err(err, MOAT_EINVAL, "/repositories: not a git repository");
+	{
+		const git_error *ge = git_error_last();
+		return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/path: not a git "
+				    "repository (%s)", i, ge && ge->message ? ge->message : "?");
+	}
 	if (git_repository_workdir(h) && !(r->workdir = canon(git_repository_workdir(h))))
-		rc = moat_err_set(err, MOAT_EINVAL, "/repositories/%zu: cannot resolve its work tree", i);
+		rc = moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu: cannot resolve its "
+				  "work tree", i);
 	else if (!(r->gitdir = canon(git_repository_path(h))) ||
 		 !(r->commondir = canon(git_repository_commondir(h))))
-		rc = moat_err_set(err, MOAT_EINVAL, "/repositories/%zu: cannot resolve its git dir", i);
+		rc = moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu: cannot resolve its "
+				  "git dir", i);
 	if (rc) {
 		git_repository_free(h);
 		return rc;
@@ -332,12 +344,12 @@ static enum moat_rc open_repo(size_t i, const json_t *item, const char *base,
 	for (size_t k = 0; k < i; k++) {
 		struct gitp_repo *o = &gitp_fam.repos[k];
 		if (strcmp(o->name, r->name) == 0)
-			return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/name: \"%s\" is "
+			return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/name: \"%s\" is "
 					    "already used; give each repository its own name", i,
 					    r->name);
 		if (strcmp(o->gitdir, r->gitdir) == 0)
-			return moat_err_set(err, MOAT_EINVAL, "/repositories/%zu/path: the same "
-					    "repository as /repositories/%zu", i, k);
+			return moat_err_set(err, MOAT_EINVAL, "/git/repositories/%zu/path: the same "
+					    "repository as /git/repositories/%zu", i, k);
 	}
 	if (r->workdir && (rc = grant(reg, r->workdir, i, err)))
 		return rc;
@@ -379,7 +391,7 @@ static enum moat_rc git_init(struct registry *reg, const json_t *section,
 		get_size(section, "max_blame_lines", GITP_DEFAULT_MAX_BLAME_LINES);
 	gitp_fam.lim.max_files = get_size(section, "max_files", GITP_DEFAULT_MAX_FILES);
 	if (json_array_size(repos) == 0)
-		return moat_err_set(err, MOAT_EINVAL, "/repositories: at least one repository is "
+		return moat_err_set(err, MOAT_EINVAL, "/git/repositories: at least one repository is "
 				    "required");
 	if ((rc = start_libgit2(err)))
 		goto fail;

@@ -5,9 +5,15 @@
  * <line>", a boundary commit's id marked '^').
  *
  * libgit2's blame cannot be interrupted, so its input is bounded instead:
- * the file must be at most git.max_file_bytes, and at most
- * git.max_blame_lines lines are blamed per call (start_line/end_line pick
- * which). Uncommitted changes in the work tree are not blamed. Thread-safe.
+ * the file must be at most git.max_file_bytes, at most git.max_blame_lines
+ * lines are blamed per call (start_line/end_line pick which), and the
+ * history it may walk is bounded: when more than GITP_BLAME_MAX_COMMITS
+ * commits are reachable from the revision (counted by a walk of our own,
+ * which checks the deadline), blame follows first parents only and stops
+ * GITP_BLAME_MAX_COMMITS back; lines older than that are attributed to
+ * that boundary commit (marked '^', as `git blame A..B` does) and the
+ * answer says so. Uncommitted changes in the work tree are not blamed.
+ * Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +61,8 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_blame *blame = NULL;
 	git_blame_options bo;
 	json_t *lines = NULL;
-	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0;
+	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0, reach = 0;
+	bool limited = false;
 	struct gitp_out o;
 	enum moat_rc rc;
 	const char *buf;
@@ -64,10 +71,10 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (!gitp_path_ok(path, false))
-		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-				    "repository without '.' or '..' components");
+		return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev ? rev : "HEAD", GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	if (git_commit_tree(&tree, (git_commit *)obj) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
@@ -75,7 +82,8 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if (git_tree_entry_bypath(&ent, tree, path) < 0 ||
 	    git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
-		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file at %s", rev ? rev : "HEAD");
+		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file in %s at %.*s: %.*s",
+				  repo->name, GITP_REV_MAX_LEN, rev ? rev : "HEAD", 300, path);
 		goto out;
 	}
 	if (git_blob_lookup(&blob, h, git_tree_entry_id(ent)) < 0) {
@@ -84,7 +92,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	len = (size_t)git_blob_rawsize(blob);
 	if (len > gitp_fam.lim.max_file_bytes) {
-		rc = moat_err_set(err, MOAT_ELIMIT, "path: the file (%zu bytes) exceeds "
+		rc = gitp_refuse(err, MOAT_ELIMIT, "git.max_file_bytes", "path: the file (%zu bytes) exceeds "
 				  "git.max_file_bytes (%zu)", len, gitp_fam.lim.max_file_bytes);
 		goto out;
 	}
@@ -96,11 +104,12 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	first = json_is_integer(sl) ? (size_t)json_integer_value(sl) : 1;
 	last = json_is_integer(el) ? (size_t)json_integer_value(el) : nlines;
 	if (nlines == 0 || first > nlines) {
-		rc = moat_err_set(err, MOAT_EINVAL, "start_line: the file has %zu lines", nlines);
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.line_range", "start_line: %.300s has %zu "
+				 "lines", path, nlines);
 		goto out;
 	}
 	if (last < first) {
-		rc = moat_err_set(err, MOAT_EINVAL, "end_line: before start_line");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.line_range", "end_line: before start_line");
 		goto out;
 	}
 	if (last > nlines)
@@ -116,6 +125,16 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	bo.newest_commit = *git_object_id(obj);
 	bo.min_line = first;
 	bo.max_line = last;
+	if ((rc = gitp_count_reachable(ctx, h, git_object_id(obj), GITP_BLAME_MAX_COMMITS, &reach,
+				       err)))
+		goto out;
+	if (reach > GITP_BLAME_MAX_COMMITS) {
+		if ((rc = gitp_first_parent_back(ctx, h, git_object_id(obj), GITP_BLAME_MAX_COMMITS,
+						 &bo.oldest_commit, err)))
+			goto out;
+		bo.flags |= GIT_BLAME_FIRST_PARENT;
+		limited = true;
+	}
 	if (git_blame_file(&blame, h, path, &bo) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "blame");
 		goto out;
@@ -165,11 +184,20 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 			goto out;
 		}
 	}
+	if (limited) {
+		char hex[GIT_OID_HEXSZ + 1];
+		gitp_oid_str(&bo.oldest_commit, hex);
+		gitp_out_printf(&o, "[history limited: more than %d commits are reachable, so blame "
+			       "followed first parents %d commits back, to %.12s; older lines are "
+			       "attributed to it, marked ^]\n", GITP_BLAME_MAX_COMMITS,
+			       GITP_BLAME_MAX_COMMITS, hex);
+	}
 	if (o.why[0])
 		o.cut = true;
 	{
 		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:b}", "lines", lines, "truncated", cut);
+		json_t *s = json_pack("{s:o, s:b, s:b}", "lines", lines, "truncated", cut,
+				      "history_limited", limited);
 		lines = NULL;
 		rc = tool_result_take(out, s, gitp_out_take(&o, "the blame"), err);
 	}

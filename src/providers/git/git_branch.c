@@ -4,8 +4,9 @@
  * current one starred, a detached HEAD shown as git shows it, optionally
  * only branches whose history contains (`--contains`) or does not contain
  * (`--no-contains`) a commit. Commits are named through libgit2's revision
- * parser; containment is libgit2's graph walk, checked against the deadline
- * between branches. Thread-safe.
+ * parser; containment is the family's own walk (git_walk.c: counted,
+ * checked against the deadline and cancellation every 256 commits, history
+ * shared between branches read once). Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,42 @@ static int by_ref(const void *a, const void *b)
 	return strcmp(((const struct br *)a)->ref, ((const struct br *)b)->ref);
 }
 
-/* Does the history of tip contain id? */
-static int contains(git_repository *h, const git_oid *tip, const git_oid *id)
+/* What a contains / not_contains filter needs: the commit, and the
+ * commits already known not to reach it (shared by every branch's walk, so
+ * that branches sharing history read it once). */
+struct filter {
+	const git_oid *id; /* NULL: no filter */
+	struct gitp_oidset known_not;
+};
+
+/* Does the history of tip pass f (contains it == want)? *keep; rc on the
+ * deadline, a cancel or an error. */
+static enum moat_rc pass(struct call_ctx *ctx, git_repository *h, struct filter *f,
+			 const git_oid *tip, bool want, size_t *steps, bool *keep,
+			 struct moat_err *err)
 {
-	if (git_oid_equal(tip, id))
-		return 1;
-	return git_graph_descendant_of(h, tip, id);
+	bool yes = false;
+	enum moat_rc rc;
+
+	*keep = true;
+	if (!f->id)
+		return MOAT_OK;
+	if ((rc = gitp_reaches(ctx, h, tip, f->id, &f->known_not, steps, &yes, err)))
+		return rc;
+	*keep = yes == want;
+	return MOAT_OK;
+}
+
+/* Both filters. */
+static enum moat_rc keep_tip(struct call_ctx *ctx, git_repository *h, struct filter *with,
+			     struct filter *without, const git_oid *tip, size_t *steps, bool *keep,
+			     struct moat_err *err)
+{
+	enum moat_rc rc = pass(ctx, h, with, tip, true, steps, keep, err);
+
+	if (!rc && *keep)
+		rc = pass(ctx, h, without, tip, false, steps, keep, err);
+	return rc;
 }
 
 enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
@@ -50,7 +81,9 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_branch_iterator *it = NULL;
 	git_reference *ref = NULL;
 	struct br *v = NULL;
-	size_t nv = 0, cap = 0;
+	size_t nv = 0, cap = 0, steps = 0;
+	struct filter fw = {0}, fn = {0};
+	bool keep;
 	json_t *arr = NULL;
 	struct gitp_out o;
 	enum moat_rc rc;
@@ -60,10 +93,12 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (with && (rc = gitp_revparse(h, "contains", with, GIT_OBJECT_COMMIT, &wobj, err))) ||
+	    (with && (rc = gitp_revparse(ctx, h, "contains", with, GIT_OBJECT_COMMIT, &wobj, err))) ||
 	    (without &&
-	     (rc = gitp_revparse(h, "not_contains", without, GIT_OBJECT_COMMIT, &nobj, err))))
+	     (rc = gitp_revparse(ctx, h, "not_contains", without, GIT_OBJECT_COMMIT, &nobj, err))))
 		goto out;
+	fw.id = wobj ? git_object_id(wobj) : NULL;
+	fn.id = nobj ? git_object_id(nobj) : NULL;
 	if (git_branch_iterator_new(&it, h, bt) < 0) {
 		rc = gitp_git_err(err, MOAT_EUPSTREAM, "branches");
 		goto out;
@@ -71,6 +106,8 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 	while ((e = git_branch_next(&ref, &got, it)) == 0) {
 		git_reference *res = NULL;
 		struct br *b;
+		if ((nv & 255) == 255 && (rc = callctx_check(ctx, err)))
+			goto out;
 		if (nv == cap) {
 			struct br *nb = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof(*v));
 			if (!nb) {
@@ -116,8 +153,10 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		if (git_repository_head(&head, h) == 0) {
 			const git_oid *id = git_reference_target(head);
 			char hex[GIT_OID_HEXSZ + 1];
-			bool keep = (!wobj || contains(h, id, git_object_id(wobj)) == 1) &&
-				    (!nobj || contains(h, id, git_object_id(nobj)) == 0);
+			if ((rc = keep_tip(ctx, h, &fw, &fn, id, &steps, &keep, err))) {
+				git_reference_free(head);
+				goto out;
+			}
 			gitp_oid_str(id, hex);
 			if (keep) {
 				char name[64];
@@ -135,11 +174,14 @@ enum moat_rc gitp_branch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		const char *shown = b->ref + (b->remote ? 13 : 11);
 		char hex[GIT_OID_HEXSZ + 1] = "";
 		json_t *j;
-		if ((i & 63) == 63 && (rc = callctx_check(ctx, err)))
+		if ((rc = callctx_check(ctx, err)))
 			goto out;
-		if (wobj && (!b->resolved || contains(h, &b->id, git_object_id(wobj)) != 1))
+		if ((wobj || nobj) && !b->resolved)
 			continue;
-		if (nobj && (!b->resolved || contains(h, &b->id, git_object_id(nobj)) != 0))
+		if ((wobj || nobj) &&
+		    (rc = keep_tip(ctx, h, &fw, &fn, &b->id, &steps, &keep, err)))
+			goto out;
+		if ((wobj || nobj) && !keep)
 			continue;
 		if (b->resolved)
 			gitp_oid_str(&b->id, hex);
@@ -174,6 +216,8 @@ out:
 	git_branch_iterator_free(it);
 	git_object_free(wobj);
 	git_object_free(nobj);
+	gitp_oidset_free(&fw.known_not);
+	gitp_oidset_free(&fn.known_not);
 	gitp_release(repo, h);
 	return rc;
 }

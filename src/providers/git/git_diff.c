@@ -35,7 +35,22 @@ struct emit {
 	struct moat_err *err;
 };
 
-void gitp_diff_opts(json_t *args, git_diff_options *opts)
+/* Called for each file as libgit2 compares: stop on a cancel or the
+ * deadline; report progress (files compared, total unknown) now and then. */
+static int progress_cb(const git_diff *diff, const char *old_path, const char *new_path,
+		       void *payload)
+{
+	struct gitp_compare *c = payload;
+
+	(void)diff;
+	(void)old_path;
+	(void)new_path;
+	if ((++c->files & 255) == 0)
+		callctx_progress(c->ctx, (double)c->files, 0, "files compared");
+	return callctx_check(c->ctx, NULL) == MOAT_OK ? 0 : -1;
+}
+
+void gitp_diff_opts(json_t *args, struct gitp_compare *cmp, git_diff_options *opts)
 {
 	json_t *c = json_object_get(args, "context_lines");
 
@@ -44,27 +59,8 @@ void gitp_diff_opts(json_t *args, git_diff_options *opts)
 	opts->interhunk_lines = 0;
 	opts->max_size = DIFF_MAX_FILE;
 	opts->flags = GIT_DIFF_NORMAL;
-}
-
-/* What libgit2 calls back with while it compares files. */
-struct compare {
-	struct call_ctx *ctx;
-	size_t files;
-};
-
-/* Called for each file as libgit2 compares: stop on a cancel or the
- * deadline; report progress (files compared, total unknown) now and then. */
-static int progress_cb(const git_diff *diff, const char *old_path, const char *new_path,
-		       void *payload)
-{
-	struct compare *c = payload;
-
-	(void)diff;
-	(void)old_path;
-	(void)new_path;
-	if ((++c->files & 255) == 0)
-		callctx_progress(c->ctx, (double)c->files, 0, "files compared");
-	return callctx_check(c->ctx, NULL) == MOAT_OK ? 0 : -1;
+	opts->progress_cb = progress_cb;
+	opts->payload = cmp;
 }
 
 static void new_file(struct emit *e, const git_diff_delta *d)
@@ -192,20 +188,19 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	enum moat_rc rc;
 	char head[512];
 	int e = 0;
-	struct compare cmp = {.ctx = ctx};
+	struct gitp_compare cmp = {.ctx = ctx};
 
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (kind != STAGED && git_repository_is_bare(h)) {
-		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
+				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}
-	gitp_diff_opts(args, &opts);
-	opts.progress_cb = progress_cb;
-	opts.payload = &cmp;
+	gitp_diff_opts(args, &cmp, &opts);
 	if (kind == TARGET) {
-		if ((rc = gitp_revparse(h, "target", target, GIT_OBJECT_TREE, &tree, err)))
+		if ((rc = gitp_revparse(ctx, h, "target", target, GIT_OBJECT_TREE, &tree, err)))
 			goto out;
 		e = git_diff_tree_to_workdir_with_index(&diff, h, (git_tree *)tree, &opts);
 		snprintf(head, sizeof(head), "Diff with %s:\n", target);
@@ -215,6 +210,8 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 			rc = gitp_git_err(err, MOAT_EUPSTREAM, "HEAD");
 			goto out;
 		}
+		if (he == 0)
+			gitp_touch_head(ctx, h);
 		e = git_diff_tree_to_index(&diff, h, (git_tree *)tree, NULL, &opts);
 		snprintf(head, sizeof(head), "Staged changes:\n");
 	} else {

@@ -15,7 +15,6 @@
  * parent that is not in the repository (a shallow clone's boundary) ends
  * that line of history, as in git. Thread-safe.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +31,7 @@ struct walk {
 	git_repository *h;
 	git_commit **heap; /* owned commits */
 	size_t n, cap;
-	git_oid *seen;     /* open addressing; all-zero = empty */
-	size_t nseen, seencap;
+	struct gitp_oidset seen;
 	size_t order;      /* insertion counter, so equal times pop in push order */
 	size_t *ord;       /* parallel to heap */
 };
@@ -56,51 +54,11 @@ static void heap_swap(struct walk *w, size_t a, size_t b)
 	w->ord[b] = o;
 }
 
-/* The slot to start probing at for id in a table of cap (a power of two). */
-static size_t slot(const git_oid *id, size_t cap)
-{
-	uint32_t v;
-
-	memcpy(&v, id->id, sizeof(v));
-	return v & (cap - 1);
-}
-
-/* Mark id seen: 1 when new, 0 when seen already, -1 on ENOMEM. */
-static int see(struct walk *w, const git_oid *id)
-{
-	size_t i;
-
-	if (2 * (w->nseen + 1) > w->seencap) {
-		size_t nc = w->seencap ? w->seencap * 2 : 1024;
-		git_oid *ns = calloc(nc, sizeof(*ns));
-		if (!ns)
-			return -1;
-		for (size_t k = 0; k < w->seencap; k++) {
-			if (git_oid_is_zero(&w->seen[k]))
-				continue;
-			for (i = slot(&w->seen[k], nc); !git_oid_is_zero(&ns[i]);
-			     i = (i + 1) & (nc - 1))
-				;
-			ns[i] = w->seen[k];
-		}
-		free(w->seen);
-		w->seen = ns;
-		w->seencap = nc;
-	}
-	for (i = slot(id, w->seencap); !git_oid_is_zero(&w->seen[i]);
-	     i = (i + 1) & (w->seencap - 1))
-		if (git_oid_equal(&w->seen[i], id))
-			return 0;
-	w->seen[i] = *id;
-	w->nseen++;
-	return 1;
-}
-
 /* Push the commit id names, unless seen. */
 static int walk_push(struct walk *w, const git_oid *id)
 {
 	git_commit *c = NULL;
-	int e = see(w, id);
+	int e = gitp_oidset_add(&w->seen, id);
 
 	if (e <= 0)
 		return e;
@@ -168,7 +126,7 @@ static void walk_free(struct walk *w)
 		git_commit_free(w->heap[i]);
 	free(w->heap);
 	free(w->ord);
-	free(w->seen);
+	gitp_oidset_free(&w->seen);
 }
 
 /* One commit as text and as JSON. False once the output is full. */
@@ -228,7 +186,8 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (max > gitp_fam.lim.max_log_entries)
-		return moat_err_set(err, MOAT_ELIMIT, "max_count: more than git.max_log_entries (%zu)",
+		return gitp_refuse(err, MOAT_ELIMIT, "git.max_log_entries",
+				     "max_count: more than git.max_log_entries (%zu)",
 				    gitp_fam.lim.max_log_entries);
 	if ((since_s && (rc = gitp_when_parse(since_s, now, "start_timestamp", &since, err))) ||
 	    (until_s && (rc = gitp_when_parse(until_s, now, "end_timestamp", &until, err))))
@@ -248,6 +207,8 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 		gitp_out_printf(&o, "(no commits yet: HEAD is an %s)\n", desc);
 		goto done;
 	}
+	if (e == 0)
+		gitp_touch_head(ctx, h);
 	if (e < 0 || (e = walk_push(&walk, git_reference_target(head))) < 0) {
 		rc = e == -1 && !git_error_last() ? moat_err_set(err, MOAT_ENOMEM, "out of memory")
 						  : gitp_git_err(err, MOAT_EUPSTREAM, "log");

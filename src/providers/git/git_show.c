@@ -3,8 +3,9 @@
  * format: commit, Merge, Author, Date, the indented message) followed by
  * its patch against its first parent (against the empty tree for a root
  * commit; a merge is shown as `git show --diff-merges=first-parent` would).
- * A tag is peeled to its commit. The patch is capped as every diff is
- * (see git_diff.c). Thread-safe.
+ * A tag is peeled to its commit. The patch is capped as every diff is,
+ * and the comparison checks the deadline at each file (see git_diff.c).
+ * Thread-safe.
  */
 #include <stdio.h>
 #include <string.h>
@@ -81,11 +82,12 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 	char id[GIT_OID_HEXSZ + 1];
 	unsigned int np;
 	git_commit *c;
+	struct gitp_compare cmp = {.ctx = ctx};
 
 	(void)data;
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
 	c = (git_commit *)obj;
 	gitp_oid_str(git_commit_id(c), id);
@@ -105,12 +107,13 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 			goto out;
 		}
 	}
-	gitp_diff_opts(args, &opts);
+	gitp_diff_opts(args, &cmp, &opts);
 	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
 	fo.flags = GIT_DIFF_FIND_RENAMES;
 	if (git_diff_tree_to_tree(&diff, h, ptree, tree, &opts) < 0 ||
 	    git_diff_find_similar(diff, &fo) < 0) {
-		rc = gitp_git_err(err, MOAT_EUPSTREAM, "diff");
+		if (!(rc = callctx_check(ctx, err)))
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "diff");
 		goto out;
 	}
 	if (!(files = json_array()) || !(cj = commit_json(c, id, np))) {

@@ -216,9 +216,11 @@ enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (git_repository_is_bare(h)) {
-		rc = moat_err_set(err, MOAT_EINVAL, "repo_path: a bare repository has no working tree");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.bare_repository", "repo_path: %s is a "
+				   "bare repository: it has no working tree", repo->name);
 		goto out;
 	}
+	gitp_touch_head(ctx, h);
 	git_status_options_init(&so, GIT_STATUS_OPTIONS_VERSION);
 	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
 	so.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_RENAMES_HEAD_TO_INDEX |

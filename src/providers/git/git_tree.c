@@ -72,6 +72,9 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 	git_object_t t = git_tree_entry_type(e);
 
 	if (t == GIT_OBJECT_TREE) {
+		/* Directories count as work too (a tree of empty-ish trees). */
+		if ((++l->seen & 1023) == 0 && (l->rc = callctx_check(l->ctx, l->err)))
+			return -1;
 		/* Skip subtrees that cannot hold a match. */
 		if (l->prefix && (size_t)snprintf(path, sizeof(path), "%s%s", root,
 						  git_tree_entry_name(e)) < sizeof(path)) {
@@ -108,8 +111,9 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 	gitp_out_init(&o, ctx, 0, NULL);
 	if (prefix) {
 		if (!gitp_path_ok(prefix, false))
-			return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-					    "repository without '.' or '..' components");
+			return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
+					     "relative path inside the repository without '.' or "
+					     "'..' components");
 		snprintf(pre, sizeof(pre), "%s", prefix);
 		if (pre[0] && pre[strlen(pre) - 1] == '/')
 			pre[strlen(pre) - 1] = '\0';
@@ -123,7 +127,7 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	if (rev) {
-		if ((rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
+		if ((rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
 			goto out;
 		if (git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, walk_cb, &l) < 0 && !l.rc &&
 		    !o.cut && !o.oom) {
@@ -186,18 +190,19 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 	(void)data;
 	gitp_out_init(&o, ctx, max, "max_file_bytes");
 	if (!gitp_path_ok(path, false))
-		return moat_err_set(err, MOAT_EINVAL, "path: must be a relative path inside the "
-				    "repository without '.' or '..' components");
+		return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
+				     "path inside the repository without '.' or '..' components");
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
-	    (rc = gitp_revparse(h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
+	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
 		goto out;
 	if (git_tree_entry_bypath(&ent, (git_tree *)tree, path) < 0) {
-		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file at that revision");
+		rc = moat_err_set(err, MOAT_ENOTFOUND, "path: no such file in %s at %.*s: %.*s",
+				  repo->name, GITP_REV_MAX_LEN, rev, 300, path);
 		goto out;
 	}
 	if (git_tree_entry_type(ent) != GIT_OBJECT_BLOB) {
-		rc = moat_err_set(err, MOAT_EINVAL, "path: not a file (a directory or a submodule; "
-				  "see git_ls_files)");
+		rc = gitp_refuse(err, MOAT_EINVAL, "git.not_a_file", "path: %.300s is not a file "
+				 "(a directory or a submodule; see git_ls_files)", path);
 		goto out;
 	}
 	if (git_blob_lookup(&blob, h, git_tree_entry_id(ent)) < 0) {
@@ -229,7 +234,9 @@ enum moat_rc gitp_read_file_tool(struct call_ctx *ctx, void *data, json_t *args,
 		char uri[600], *enc;
 		json_t *block;
 		if (len > max || b64 + 1024 > o.budget) {
-			rc = moat_err_set(err, MOAT_ELIMIT, "path: a binary file of %zu bytes; its "
+			rc = gitp_refuse(err, MOAT_ELIMIT,
+					   len > max ? "git.max_file_bytes" : "limits.output",
+					   "path: a binary file of %zu bytes; its "
 					  "base64 would exceed %s", len,
 					  len > max ? "git.max_file_bytes" : "the output budget "
 					  "(limits.max_output_bytes)");

@@ -256,14 +256,16 @@ enum moat_rc gitp_when_parse(const char *s, time_t now, const char *field, time_
 	const char *p;
 
 	if (!s)
-		return moat_err_set(err, MOAT_EINVAL, "%s: must be a string", field);
+		return gitp_refuse(err, MOAT_EINVAL, "git.timestamp_invalid", "%s: must be a string",
+				   field);
 	while (isspace((unsigned char)*s))
 		s++;
 	n = strlen(s);
 	while (n && isspace((unsigned char)s[n - 1]))
 		n--;
 	if (n == 0 || n >= sizeof(buf))
-		return moat_err_set(err, MOAT_EINVAL, "%s: not a timestamp; " FORMS, field);
+		return gitp_refuse(err, MOAT_EINVAL, "git.timestamp_invalid",
+				   "%s: not a timestamp; " FORMS, field);
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	p = buf;
@@ -293,5 +295,6 @@ enum moat_rc gitp_when_parse(const char *s, time_t now, const char *field, time_
 	} else if (parse_iso(p, out) || parse_words(p, out) || parse_ago(p, now, out)) {
 		return MOAT_OK;
 	}
-	return moat_err_set(err, MOAT_EINVAL, "%s: not a timestamp; " FORMS, field);
+	return gitp_refuse(err, MOAT_EINVAL, "git.timestamp_invalid", "%s: not a timestamp; " FORMS,
+			   field);
 }

@@ -9,7 +9,8 @@
  * configured repository, or a path whose canonical form is a configured
  * repository's; anything else is refused before libgit2 sees it. User
  * strings become revisions only through libgit2's revision parser
- * (gitp_revparse), never options. libgit2 is initialised once at start-up
+ * (gitp_revparse), never options, and only once git_rev.c has vetted them
+ * (no history searches, bounded walks). libgit2 is initialised once at start-up
  * with the system, global and XDG config search paths emptied, so only the
  * repository's own config is read.
  *
@@ -40,6 +41,14 @@
 #define GITP_DEFAULT_MAX_BLAME_LINES 5000
 #define GITP_DEFAULT_MAX_FILES 10000
 #define GITP_POOL 4
+/* A revision's longest spelling (the schemas' maxLength) and the most
+ * generations ("~<n>", "^") one may walk back (see git_rev.c). */
+#define GITP_REV_MAX_LEN 256
+#define GITP_REV_MAX_STEPS 10000
+/* The most commits libgit2's blame (which cannot be interrupted) may walk:
+ * beyond, it follows first parents only and stops this many back (see
+ * git_blame.c). Some 1.3 s on a loaded 2-core machine. */
+#define GITP_BLAME_MAX_COMMITS 10000
 
 /* One configured repository. Immutable after start-up but for the pool,
  * which lock guards. */
@@ -89,8 +98,10 @@ struct gitp_repo *gitp_find(struct gitp_repo *repos, size_t n, const char *key);
  * gitp_open - resolve args' "repo_path" against the family's repositories and
  * lend the caller a libgit2 handle for it. On success *repo is borrowed from
  * the family and *h must be given back with gitp_release. Fails with
- * MOAT_EDENIED naming the rule for an unconfigured repo_path. May wait for
- * a pooled handle until ctx's deadline (ctx may be NULL). Thread-safe.
+ * MOAT_EDENIED naming the rule (git.unknown_repository) and the configured
+ * names for an unconfigured repo_path. Records the repository's name as
+ * ctx's touched "repository". May wait for a pooled handle until ctx's
+ * deadline. Thread-safe.
  */
 enum moat_rc gitp_open(struct call_ctx *ctx, json_t *args, struct gitp_repo **repo,
 		       git_repository **h, struct moat_err *err);
@@ -107,14 +118,27 @@ void gitp_repo_free(struct gitp_repo *repo);
 
 /*
  * gitp_revparse - the object revision names, through libgit2's revision
- * parser only, peeled to type (GIT_OBJECT_ANY: unpeeled). A revision that
- * starts with '-' is refused before parsing, so it can never act as an
- * option; @{upstream} and @{push} are refused too (libgit2 1.5 leaks on
- * them). field names the argument in messages. Caller frees *obj with
- * git_object_free.
+ * parser only, peeled to type (GIT_OBJECT_ANY: unpeeled), after
+ * gitp_rev_check has vetted the string (no history searches, no option,
+ * bounded walks). field names the argument in messages. When the object
+ * is or peels to a commit, its full id is recorded in ctx's touched
+ * "commit" (ctx may be NULL). Caller frees *obj with git_object_free.
  */
-enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *revision,
-			   git_object_t type, git_object **obj, struct moat_err *err);
+enum moat_rc gitp_revparse(struct call_ctx *ctx, git_repository *h, const char *field,
+			   const char *revision, git_object_t type, git_object **obj,
+			   struct moat_err *err);
+
+/* ---- revision vetting (git_rev.c), pure ------------------------------------------- */
+
+/*
+ * gitp_rev_check - MOAT_OK when revision may go to libgit2's parser;
+ * otherwise the refusal, naming field and the rule (git.revision_refused:
+ * ":/<regex>", "^{/<regex>}", ":<index path>", @{upstream}/@{push}, a
+ * trailing '@', an unterminated group; git.revision_option: a leading '-';
+ * git.revision_steps: longer than GITP_REV_MAX_LEN or walking back more
+ * than GITP_REV_MAX_STEPS generations). Pure, thread-safe.
+ */
+enum moat_rc gitp_rev_check(const char *field, const char *revision, struct moat_err *err);
 
 /*
  * gitp_git_err - fill err from libgit2's last error: rc, then "what: " and
@@ -122,6 +146,19 @@ enum moat_rc gitp_revparse(git_repository *h, const char *field, const char *rev
  * thread).
  */
 enum moat_rc gitp_git_err(struct moat_err *err, enum moat_rc rc, const char *what);
+
+/*
+ * gitp_refuse - moat_err_rule with the rule's id named at the end of the
+ * message too ("... (rule git.revision_refused)"), so the person reading
+ * the answer can look it up (docs/audit.md) and find it in the audit
+ * trail. rule: static storage. Returns rc. Thread-safe.
+ */
+enum moat_rc gitp_refuse(struct moat_err *err, enum moat_rc rc, const char *rule,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* gitp_touch_head - record HEAD's commit id as ctx's touched "commit"
+ * (nothing for an unborn branch). */
+void gitp_touch_head(struct call_ctx *ctx, git_repository *h);
 
 /* gitp_head_desc - what HEAD is, into out (size n): "branch <name>",
  * "detached at <7 hex>", "unborn branch <name>" or "bare repository". */
@@ -236,6 +273,53 @@ bool gitp_path_ok(const char *p, bool allow_root);
 enum moat_rc gitp_when_parse(const char *s, time_t now, const char *field, time_t *out,
 			     struct moat_err *err);
 
+/* ---- history walks (git_walk.c) --------------------------------------------------- */
+
+/* A set of commit ids (open addressing; the zero id is never stored).
+ * Zero-initialise; owned by its user. */
+struct gitp_oidset {
+	git_oid *v;
+	size_t n, cap;
+};
+
+/* gitp_oidset_add - 1 when id is new, 0 when present (or zero), -1 on ENOMEM. */
+int gitp_oidset_add(struct gitp_oidset *s, const git_oid *id);
+
+/* gitp_oidset_has - is id in s? */
+bool gitp_oidset_has(const struct gitp_oidset *s, const git_oid *id);
+
+/* gitp_oidset_free - release s and zero it. */
+void gitp_oidset_free(struct gitp_oidset *s);
+
+/*
+ * gitp_reaches - whether the history of tip (tip included) contains
+ * target, into *yes, by a walk of its own (libgit2's cannot be
+ * interrupted): each commit read adds one to *steps, and every 256 the
+ * deadline and cancellation are checked (then their rc). known_not (may be
+ * NULL) holds commits known not to reach target; the walk stops at them
+ * and, when it does not find target, adds every commit it read. A parent
+ * missing from the repository (a shallow clone) ends that line.
+ */
+enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+			  const git_oid *target, struct gitp_oidset *known_not, size_t *steps,
+			  bool *yes, struct moat_err *err);
+
+/*
+ * gitp_count_reachable - the commits reachable from tip (tip included),
+ * counted by a walk of its own up to limit + 1 (then *count is limit + 1
+ * and the walk stops), checking the deadline and cancellation every 256.
+ */
+enum moat_rc gitp_count_reachable(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				  size_t limit, size_t *count, struct moat_err *err);
+
+/*
+ * gitp_first_parent_back - the commit n first parents back from tip into
+ * *out (the oldest one when the line is shorter), checking the deadline
+ * and cancellation every 256 steps.
+ */
+enum moat_rc gitp_first_parent_back(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
+				    size_t n, git_oid *out, struct moat_err *err);
+
 /* ---- the tools (one file each) ------------------------------------------------------ */
 
 enum moat_rc gitp_status_tool(struct call_ctx *ctx, void *data, json_t *args,
@@ -271,8 +355,16 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 enum moat_rc gitp_diff_emit(struct call_ctx *ctx, git_diff *diff, struct gitp_out *o,
 			    json_t *files, struct moat_err *err);
 
-/* gitp_diff_opts - diff options with context_lines from args (default 3)
- * and the family's safety flags. */
-void gitp_diff_opts(json_t *args, git_diff_options *opts);
+/* What libgit2 calls back with while it compares files (the deadline and
+ * cancellation are checked at each file, progress reported now and then). */
+struct gitp_compare {
+	struct call_ctx *ctx;
+	size_t files;
+};
+
+/* gitp_diff_opts - diff options with context_lines from args (default 3),
+ * the family's safety flags and a progress callback on cmp (which must
+ * outlive the diff's making; cmp->ctx set by the caller). */
+void gitp_diff_opts(json_t *args, struct gitp_compare *cmp, git_diff_options *opts);
 
 #endif
