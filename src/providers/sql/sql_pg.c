@@ -14,6 +14,23 @@
  *          every relation of the plan must be in the allowlist
  *   Execute moat_q with the params, rows one at a time (the caps stop it)
  *   ROLLBACK (a read) or COMMIT (a write)
+ *   DISCARD ALL
+ *       -- the last three in a second round trip
+ *
+ * A pooled connection carries nothing from one call to the next. Once the
+ * user's text has reached the server the lease is dirty: what a statement
+ * can leave in the session outlives ROLLBACK in a few cases (a session
+ * advisory lock taken by pg_advisory_lock, even in a READ ONLY
+ * transaction) and COMMIT in many (set_config(..., false) and the role,
+ * temporary tables from CREATE TEMP TABLE AS, cursors DECLAREd WITH HOLD,
+ * sequences' currval/lastval). DISCARD ALL (CLOSE ALL, SET SESSION
+ * AUTHORIZATION DEFAULT, RESET ALL, DEALLOCATE ALL, UNLISTEN *,
+ * pg_advisory_unlock_all(), DISCARD PLANS, TEMP and SEQUENCES) ends the
+ * call's pipeline, so it costs no round trip; after a failed call
+ * abandon() runs it after the ROLLBACK. A connection whose DISCARD ALL did
+ * not succeed is closed, never pooled (sqlpg_give), and the server ends the
+ * session with everything in it. Not reset, since nothing can: the seed of
+ * random() after setseed(), and the server's statistics.
  *
  * So `SELECT 1; COMMIT; DROP TABLE t` fails at Parse, a read cannot write
  * (the transaction is READ ONLY, and SET TRANSACTION READ WRITE after the
@@ -85,28 +102,37 @@ static enum moat_rc begin_catalog(struct sqlpg_pool *p, struct sqlpg_lease *l,
 	return rc;
 }
 
-/* End the transaction of a call that failed, whatever its state, with a
- * short deadline of its own; a connection that cannot is dropped. */
+/* End the transaction of a call that failed, whatever its state, and
+ * reset a dirty session, with a short deadline of its own; a connection
+ * that cannot is dropped (sqlpg_give closes a broken or dirty one). */
 static void abandon(const struct sql_db *db, struct sqlpg_lease *l)
 {
 	struct sqlpg_call call;
 	struct moat_err e = {0};
 
-	if (l->broken || l->discard || !l->conn || PQtransactionStatus(l->conn) == PQTRANS_IDLE)
+	if (l->broken || l->discard || !l->conn)
 		return;
 	sqlpg_call_start(&call, db, NULL, "rollback");
 	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
-	if (simple(l, &call, "ROLLBACK", &e) != MOAT_OK)
+	if (PQtransactionStatus(l->conn) != PQTRANS_IDLE && simple(l, &call, "ROLLBACK", &e)) {
 		l->broken = true;
+		return;
+	}
+	if (l->dirty && simple(l, &call, "DISCARD ALL", &e) == MOAT_OK)
+		l->dirty = false;
 }
 
 /* ---- the user's statement ------------------------------------------------------ */
 
 struct rows_ctx {
 	struct sql_result *res;
+	struct call_ctx *ctx;
 	enum sql_mode mode;
 	bool typed;
+	uint64_t seen; /* rows received, kept or not */
 };
+
+#define SQLPG_ROWS_PER_CHECK 256 /* rows between checks of the call */
 
 static enum moat_rc set_columns(struct sql_result *res, const PGresult *r, struct moat_err *err)
 {
@@ -141,6 +167,11 @@ static bool on_row(void *u, PGresult *r, struct moat_err *err)
 	json_t *row;
 	bool more = true;
 
+	/* A write past the caps runs to the end: the rows still arrive, so
+	 * the call's deadline and cancellation are checked as they do. */
+	if (++rc->seen % SQLPG_ROWS_PER_CHECK == 0 && rc->ctx &&
+	    callctx_check(rc->ctx, err) != MOAT_OK)
+		return false;
 	if (!rc->typed) {
 		if (set_columns(rc->res, r, err))
 			return false;
@@ -187,7 +218,7 @@ enum { P_DEALLOC, P_BEGIN, P_TIMEOUT, P_PATH, P_PARSE, P_DESCRIBE, P_EXPLAIN, P_
  */
 static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlpg_lease *l,
 			    struct sqlpg_call *call, const char *sql, struct sqlpg_params *pp,
-			    enum sql_mode mode, struct moat_err *err)
+			    enum sql_mode mode, json_t *rels, struct moat_err *err)
 {
 	uint64_t now = sqlpg_now_ns();
 	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
@@ -211,6 +242,7 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 		rc = sqlpg_fail(call, NULL, l->conn, err);
 		goto out;
 	}
+	l->dirty = true; /* the user's text is about to reach the server */
 	sent = PQsendQueryParams(l->conn, "DEALLOCATE ALL", 0, NULL, NULL, NULL, NULL, 0) &&
 	       PQsendQueryParams(l->conn, mode == SQL_WRITE ? "BEGIN READ WRITE" : "BEGIN READ ONLY",
 				 0, NULL, NULL, NULL, NULL, 0) &&
@@ -230,11 +262,21 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	}
 	if ((rc = sqlpg_pipeline_collect(l, call, r, P_COUNT, NULL, NULL, err)))
 		goto out;
-	for (int i = P_DEALLOC; i < P_DESCRIBE; i++) {
+	for (int i = P_DEALLOC; i < P_PARSE; i++) {
 		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK) {
 			rc = sqlpg_fail(call, r[i], l->conn, err);
 			goto out;
 		}
+	}
+	if (PQresultStatus(r[P_PARSE]) != PGRES_COMMAND_OK) {
+		const char *st = PQresultErrorField(r[P_PARSE], PG_DIAG_SQLSTATE);
+		const char *m = PQresultErrorField(r[P_PARSE], PG_DIAG_MESSAGE_PRIMARY);
+		if (st && m && strcmp(st, "42601") == 0 && strstr(m, "multiple commands"))
+			rc = moat_err_rule(err, MOAT_EINVAL, "sql.multiple_statements",
+					   "%s: exactly one statement per call", call->what);
+		else
+			rc = sqlpg_fail(call, r[P_PARSE], l->conn, err);
+		goto out;
 	}
 	if (PQresultStatus(r[P_DESCRIBE]) != PGRES_COMMAND_OK) {
 		rc = sqlpg_fail(call, r[P_DESCRIBE], l->conn, err);
@@ -242,14 +284,14 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	}
 	if (PQnparams(r[P_DESCRIBE]) != pp->n) {
 		int want = PQnparams(r[P_DESCRIBE]);
-		rc = moat_err_set(err, MOAT_EINVAL,
+		rc = moat_err_rule(err, MOAT_EINVAL, "sql.params_count",
 				  "params: the statement has %d placeholder%s, params has %d value%s",
 				  want, want == 1 ? "" : "s", pp->n, pp->n == 1 ? "" : "s");
 		goto out;
 	}
 	for (int i = 0; i < pp->n; i++) {
 		if (pp->formats[i] == 1 && PQparamtype(r[P_DESCRIBE], i) != pp->types[i]) {
-			rc = moat_err_set(err, MOAT_EINVAL,
+			rc = moat_err_rule(err, MOAT_EINVAL, "sql.params_type",
 					  "params/%d: {\"base64\"} binds bytea, but the placeholder "
 					  "is of another type", i);
 			goto out;
@@ -259,7 +301,8 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	    PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE) &&
 	    strcmp(PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE), "42601") == 0) {
 		/* Parse took it, EXPLAIN's grammar did not: not a plannable statement */
-		rc = moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", call->what, SQLPG_PLAN_ONLY);
+		rc = moat_err_rule(err, MOAT_EDENIED, "sql.statement_refused", "%s: refused: %s",
+				   call->what, SQLPG_PLAN_ONLY);
 		goto out;
 	}
 	if (PQresultStatus(r[P_EXPLAIN]) != PGRES_TUPLES_OK || PQntuples(r[P_EXPLAIN]) != 1 ||
@@ -270,7 +313,7 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 			     : sqlpg_fail(call, r[P_EXPLAIN], l->conn, err);
 		goto out;
 	}
-	rc = sqlpg_plan_check(db, PQgetvalue(r[P_EXPLAIN], 0, 0), call->what, err);
+	rc = sqlpg_plan_check(db, PQgetvalue(r[P_EXPLAIN], 0, 0), call->what, rels, err);
 out:
 	for (int i = 0; i < P_COUNT; i++)
 		PQclear(r[i]);
@@ -281,16 +324,17 @@ out:
 }
 
 /* Run the prepared and checked statement on l, a row at a time (the caps
- * stop it), and end the transaction, in one round trip: COMMIT for a
- * write, ROLLBACK for a read. After an error the server skips the COMMIT
- * (it comes back PGRES_PIPELINE_ABORTED), so a failed write commits
- * nothing; abandon() then rolls the transaction back. */
+ * stop it), end the transaction and reset the session, in one round trip:
+ * COMMIT for a write, ROLLBACK for a read, then DISCARD ALL (outside the
+ * transaction, as it must be). After an error the server skips the rest
+ * (PGRES_PIPELINE_ABORTED), so a failed write commits nothing; abandon()
+ * then rolls the transaction back and resets the session. */
 static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			     struct sqlpg_params *pp, enum sql_mode mode, struct sql_result *res,
 			     struct moat_err *err)
 {
-	struct rows_ctx rc_rows = {.res = res, .mode = mode};
-	PGresult *r[2] = {0};
+	struct rows_ctx rc_rows = {.res = res, .ctx = call->ctx, .mode = mode};
+	PGresult *r[3] = {0};
 	enum moat_rc rc = MOAT_OK;
 
 	if (!PQenterPipelineMode(l->conn) ||
@@ -298,12 +342,15 @@ static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 				 pp->lengths, pp->formats, 0) ||
 	    !PQsetSingleRowMode(l->conn) ||
 	    !PQsendQueryParams(l->conn, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", 0, NULL, NULL,
-			       NULL, NULL, 0)) {
+			       NULL, NULL, 0) ||
+	    !PQsendQueryParams(l->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0)) {
 		l->broken = true;
 		return sqlpg_fail(call, NULL, l->conn, err);
 	}
-	if ((rc = sqlpg_pipeline_collect(l, call, r, 2, on_row, &rc_rows, err)))
+	if ((rc = sqlpg_pipeline_collect(l, call, r, 3, on_row, &rc_rows, err)))
 		return rc;
+	if (PQresultStatus(r[2]) == PGRES_COMMAND_OK)
+		l->dirty = false;
 	if (PQresultStatus(r[0]) != PGRES_TUPLES_OK && PQresultStatus(r[0]) != PGRES_COMMAND_OK) {
 		rc = sqlpg_fail(call, r[0], l->conn, err);
 		goto out;
@@ -324,8 +371,8 @@ static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			l->discard = true;
 	}
 out:
-	PQclear(r[0]);
-	PQclear(r[1]);
+	for (int i = 0; i < 3; i++)
+		PQclear(r[i]);
 	return rc;
 }
 
@@ -337,24 +384,34 @@ static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const c
 	struct sqlpg_params pp = {0};
 	struct sqlpg_lease l = {0};
 	struct sqlpg_call call;
+	json_t *rels = NULL, *v;
 	enum moat_rc rc;
+	size_t i;
 
 	sqlpg_call_start(&call, db, ctx, mode == SQL_WRITE ? "write_query" : "read_query");
+	/* The server refuses NUL in string arguments before any handler runs;
+	 * this holds on its own all the same. */
 	if (!sql || strlen(sql) != len)
-		return moat_err_set(err, MOAT_EINVAL, "%s: the query holds a NUL character",
-				    call.what);
+		return moat_err_rule(err, MOAT_EINVAL, "sql.nul", "query: contains a NUL byte");
 	if ((rc = sqlpg_params_make(params, &pp, err)))
 		return rc;
+	if (!(rels = json_array())) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = sqlpg_take(p, &call, &l, err)))
 		goto out;
-	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, err)))
+	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, rels, err)))
 		goto out;
+	json_array_foreach(rels, i, v)
+		callctx_touch_add(ctx, "tables", json_string_value(v));
 	rc = run_user(&l, &call, &pp, mode, res, err);
 out:
 	if (rc)
 		abandon(db, &l);
 	sqlpg_give(p, &l);
 	sqlpg_params_free(&pp);
+	json_decref(rels);
 	return rc;
 }
 
@@ -626,7 +683,7 @@ static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 	p->superuser = PQgetvalue(r, 0, 1)[0] == 't';
 	p->can_write = p->superuser || PQgetvalue(r, 0, 2)[0] == 't';
 	if (p->superuser && !db->allow_superuser) {
-		rc = moat_err_set(err, MOAT_EDENIED,
+		rc = moat_err_rule(err, MOAT_EDENIED, "sql.superuser",
 				  "/databases/%s: the role is a PostgreSQL superuser, which no "
 				  "allowlist or READ ONLY transaction contains (it can read files "
 				  "and run programs); connect as a role with only the privileges it "

@@ -53,6 +53,10 @@ struct sqlpg_lease {
 	unsigned gen;
 	bool broken;       /* the connection died: drop it and the idle ones */
 	bool discard;      /* a cancel request may still be in flight: drop it */
+	bool dirty;        /* the user's text reached the server and no DISCARD ALL
+			    * has run since: whatever it left in the session
+			    * (advisory locks, settings, temp tables, cursors ...)
+			    * may still be there, so the pool must not keep it */
 };
 
 /* The limits of one call. */
@@ -87,8 +91,8 @@ void sqlpg_call_start(struct sqlpg_call *call, const struct sql_db *db, struct c
 enum moat_rc sqlpg_take(struct sqlpg_pool *p, struct sqlpg_call *call, struct sqlpg_lease *l,
 			struct moat_err *err);
 
-/* sqlpg_give - return a connection: closed when broken or not idle (a
- * transaction left open), else back to the pool. Thread-safe. */
+/* sqlpg_give - return a connection: closed when broken, dirty or not
+ * idle (a transaction left open), else back to the pool. Thread-safe. */
 void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l);
 
 /*
@@ -174,6 +178,8 @@ void sqlpg_params_free(struct sqlpg_params *p);
 
 /* ---- sql_pg_plan.c ---- */
 
+#define SQLPG_PLAN_RELS_MAX 32
+
 #define SQLPG_PLAN_ONLY                                                                        \
 	"only statements with a plan (SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE) are "     \
 	"accepted; SET, SHOW, COPY, DO, CALL, transaction control and other utility "         \
@@ -184,9 +190,12 @@ void sqlpg_params_free(struct sqlpg_params *p);
  * every node's "Relation Name" must come with a "Schema" in db's schema
  * allowlist; a statement without a plan (a utility statement: SET, COPY,
  * DO, CALL ...) is refused. MOAT_OK or MOAT_EDENIED naming the rule
- * (never the relation). Pure; thread-safe.
+ * (never the relation). On MOAT_OK, rels (an array, may be NULL) gets the
+ * name of every relation of the plan, once each (at most
+ * SQLPG_PLAN_RELS_MAX), as list_tables names it: bare in the allowlist's
+ * first schema, "schema.name" in the others. Pure; thread-safe.
  */
 enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json, const char *what,
-			      struct moat_err *err);
+			      json_t *rels, struct moat_err *err);
 
 #endif

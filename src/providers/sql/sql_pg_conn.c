@@ -68,9 +68,9 @@ static enum moat_rc stop_err(const struct sqlpg_call *call, enum moat_rc why, st
 {
 	if (why == MOAT_ECANCELLED)
 		return moat_err_set(err, MOAT_ECANCELLED, "%s: cancelled by the client", call->what);
-	return moat_err_set(err, MOAT_ETIMEOUT,
-			    "%s: the statement ran past its deadline (the database's timeout_ms, "
-			    "or the call's timeout)", call->what);
+	return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+			     "%s: the statement ran past its deadline (the database's timeout_ms, "
+			     "or the call's timeout)", call->what);
 }
 
 /* ---- the pool ------------------------------------------------------------ */
@@ -195,7 +195,7 @@ void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l)
 
 	if (!l->conn)
 		return;
-	keep = !l->broken && !l->discard && PQstatus(l->conn) == CONNECTION_OK &&
+	keep = !l->broken && !l->discard && !l->dirty && PQstatus(l->conn) == CONNECTION_OK &&
 	       PQtransactionStatus(l->conn) == PQTRANS_IDLE;
 	pthread_mutex_lock(&p->lock);
 	if (l->broken && l->gen == p->gen) {
@@ -409,17 +409,18 @@ enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn
 	if (!m)
 		m = conn ? PQerrorMessage(conn) : "";
 	if (strcmp(state, "25006") == 0)
-		return moat_err_set(err, MOAT_EDENIED,
-				    "%s: read_query runs read-only statements only: the transaction "
-				    "is READ ONLY (use write_query on a database with \"write\": true)",
-				    call->what);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.read_only",
+				     "%s: read_query runs read-only statements only: the transaction "
+				     "is READ ONLY (use write_query on a database with \"write\": "
+				     "true)", call->what);
 	if (strcmp(state, "57014") == 0)
-		return moat_err_set(err, MOAT_ETIMEOUT,
-				    "%s: the statement ran past its deadline (statement_timeout from "
-				    "the database's timeout_ms)", call->what);
+		return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+				     "%s: the statement ran past its deadline (statement_timeout from "
+				     "the database's timeout_ms)", call->what);
 	if (strcmp(state, "42501") == 0)
-		return moat_err_set(err, MOAT_EDENIED, "%s: refused by PostgreSQL: the role lacks "
-				    "the privilege", call->what);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.privilege_denied",
+				     "%s: refused by PostgreSQL: the role lacks the privilege",
+				     call->what);
 	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
 		/* data exceptions and constraint violations quote values */
 		return moat_err_set(err, MOAT_EINVAL, "%s: postgres: %s (SQLSTATE %s)", call->what,
