@@ -42,7 +42,13 @@
  * transaction and search_path, and the locks EXPLAIN takes hold until the
  * transaction ends, so what was checked is what runs.
  *
- * At start-up the role is examined: a superuser is refused unless the
+ * At start-up (serve and moat check alike) every database is connected
+ * to: a server that cannot be reached, a refused login or a missing
+ * database stops start-up with the error, naming the database and
+ * host:port/dbname, never the connection string. This is deliberate: a
+ * security user runs moat check to learn whether serve will work, and the
+ * role checks below need a connection. An allowlisted schema that does not
+ * exist is a warning. At start-up the role is examined: a superuser is refused unless the
  * config says "allow_superuser": true; a superuser or a role that can
  * write gets a loud warning at start-up and in moat check.
  *
@@ -533,7 +539,8 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 	if (PQntuples(r) != 1) {
 		PQclear(r);
 		return moat_err_set(err, MOAT_ENOTFOUND,
-				    "table_name: no such table or view (or not in an allowed schema)");
+				    "table_name: no such table or view in database '%s': '%.128s' (or "
+				    "not in an allowed schema)", db->name, table);
 	}
 	snprintf(oid, sizeof(oid), "%s", PQgetvalue(r, 0, 0));
 	json_object_set_new(out, "table", json_string(table));
@@ -644,6 +651,25 @@ static enum moat_rc prefix_err(const struct sql_db *db, struct moat_err *err)
 	return moat_err_set(err, err->rc, "/databases/%s: %s", db->name, msg);
 }
 
+/* moat check warns about an allowlisted schema that does not exist (a
+ * typo, or one still to be created): not an error. */
+static void warn_schemas(const struct sql_db *db, struct sqlpg_lease *l, struct sqlpg_call *call)
+{
+	struct sqlpg_pool *p = db->conn;
+	const char *params[] = {p->schema_array};
+	struct moat_err e = {0};
+	PGresult *r = sqlpg_exec(l, call,
+				 "SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 "
+				 "FROM pg_catalog.pg_namespace WHERE nspname = s)",
+				 1, params, &e);
+
+	for (int i = 0; r && i < PQntuples(r) && i < 64; i++)
+		log_warn("sql: database '%s' (%s): the \"schemas\" allowlist names '%s', which "
+			 "does not exist", db->name, p->where ? p->where : "postgres",
+			 PQgetvalue(r, i, 0));
+	PQclear(r);
+}
+
 /* Who the role is and what it may do. */
 static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 {
@@ -680,6 +706,7 @@ static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 		goto out;
 	}
 	p->role = strdup(PQgetvalue(r, 0, 0));
+	warn_schemas(db, &l, &call);
 	p->superuser = PQgetvalue(r, 0, 1)[0] == 't';
 	p->can_write = p->superuser || PQgetvalue(r, 0, 2)[0] == 't';
 	if (p->superuser && !db->allow_superuser) {

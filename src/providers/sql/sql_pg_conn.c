@@ -138,10 +138,10 @@ static PGconn *connect_one(const struct sqlpg_pool *p, const struct sqlpg_call *
 		snprintf(msg, sizeof(msg), "%s", m ? m : "");
 		msg[text_utf8_prefix(msg, SQLPG_ERRMSG_MAX)] = '\0';
 		for (char *q = msg; *q; q++)
-			if (*q == '\n')
+			if (*q == '\n' || *q == '\t')
 				*q = ' ';
-		moat_err_set(err, MOAT_EUPSTREAM, "%s: cannot connect to database %s: %s",
-			     call->what, p->db->name, msg);
+		moat_err_set(err, MOAT_EUPSTREAM, "%s: cannot connect to database '%s' (%s): %s",
+			     call->what, p->db->name, p->where ? p->where : "postgres", msg);
 		PQfinish(c);
 		return NULL;
 	}
