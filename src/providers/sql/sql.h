@@ -33,6 +33,9 @@
 #define SQL_DEFAULT_MAX_BYTES ((size_t)1 << 20)
 #define SQL_DEFAULT_TIMEOUT_MS 5000
 #define SQL_DEFAULT_POOL_SIZE 4
+/* The most rows a catalog query (list_tables, describe_table) returns;
+ * more is an error (limits.rows), never a silently short list. */
+#define SQL_CATALOG_MAX_ROWS 10000
 
 enum sql_mode { SQL_READ, SQL_WRITE };
 

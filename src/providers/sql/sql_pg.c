@@ -67,6 +67,7 @@
 #include "log.h"
 
 #define SQLPG_STMT "moat_q"
+#define SQLPG_CATALOG_LIMIT "10001" /* SQL_CATALOG_MAX_ROWS + 1 */
 #define SQLPG_RELKINDS "('r','p','v','m','f')"
 
 /* ---- transactions ------------------------------------------------------------ */
@@ -444,6 +445,16 @@ static PGresult *catalog(struct sql_db *db, struct call_ctx *ctx, const char *sq
 	if (!r)
 		abandon(db, &l);
 	sqlpg_give(p, &l);
+	if (r && PQntuples(r) > SQL_CATALOG_MAX_ROWS) {
+		/* the query asked for one more than the bound: a catalog
+		 * larger than moat describes */
+		PQclear(r);
+		moat_err_rule(err, MOAT_ELIMIT, "limits.rows",
+			      "database '%s': more than %d tables, columns, keys or indexes to "
+			      "list; moat lists at most %d", db->name, SQL_CATALOG_MAX_ROWS,
+			      SQL_CATALOG_MAX_ROWS);
+		return NULL;
+	}
 	return r;
 }
 
@@ -476,7 +487,8 @@ static enum moat_rc sqlpg_list_tables(struct sql_db *db, struct call_ctx *ctx, j
 		"SELECT n.nspname::text, c.relname::text, CASE WHEN c.relkind IN ('v','m') THEN "
 		"'view' ELSE 'table' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
 		"ON n.oid = c.relnamespace WHERE c.relkind IN " SQLPG_RELKINDS " AND n.nspname = "
-		"ANY($1::text[]) ORDER BY array_position($1::text[], n.nspname::text), c.relname",
+		"ANY($1::text[]) ORDER BY array_position($1::text[], n.nspname::text), c.relname"
+		" LIMIT " SQLPG_CATALOG_LIMIT,
 		1, params, err);
 
 	if (!r)
@@ -556,7 +568,8 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 		    "a.attnum), 0) AS primary_key FROM pg_catalog.pg_attribute a LEFT JOIN "
 		    "pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum LEFT "
 		    "JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary WHERE "
-		    "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+		    "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
+		    " LIMIT " SQLPG_CATALOG_LIMIT,
 		    1, params, err);
 	if (!r)
 		return err->rc;
@@ -574,7 +587,7 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 		    "pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace JOIN "
 		    "pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = "
 		    "k.dst WHERE con.conrelid = $1::oid AND con.contype = 'f' ORDER BY con.conname, "
-		    "k.ord",
+		    "k.ord LIMIT " SQLPG_CATALOG_LIMIT,
 		    1, params, err);
 	if (!r)
 		return err->rc;
@@ -588,7 +601,8 @@ static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx
 		    "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) LEFT JOIN "
 		    "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
 		    "ORDER BY k.ord)) AS columns FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class "
-		    "ic ON ic.oid = i.indexrelid WHERE i.indrelid = $1::oid ORDER BY ic.relname",
+		    "ic ON ic.oid = i.indexrelid WHERE i.indrelid = $1::oid ORDER BY ic.relname LIMIT "
+		    SQLPG_CATALOG_LIMIT,
 		    1, params, err);
 	if (!r)
 		return err->rc;

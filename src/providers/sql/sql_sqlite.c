@@ -596,9 +596,14 @@ static enum moat_rc run_internal(struct sqls_conn *c, const char *sql, const cha
 
 	if (arg && !params)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if ((rc = sql_result_init(res, 0, 0, err)) == MOAT_OK)
+	if ((rc = sql_result_init(res, SQL_CATALOG_MAX_ROWS, 0, err)) == MOAT_OK)
 		rc = exec_one(c, sql, strlen(sql), params, res, "catalog", err);
 	json_decref(params);
+	if (rc == MOAT_OK && res->truncated)
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.rows",
+				   "database '%s': more than %d tables, columns, keys or indexes to "
+				   "list; moat lists at most %d", c->db->name, SQL_CATALOG_MAX_ROWS,
+				   SQL_CATALOG_MAX_ROWS);
 	return rc;
 }
 
