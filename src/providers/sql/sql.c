@@ -501,8 +501,8 @@ static enum moat_rc parse_db(const char *name, const json_t *o, const char *base
 	    !(db->be = modules_symbol(SQL_PG_MODULE, SQL_PG_SYMBOL, err)))
 		return err->rc;
 	if (!db->be)
-		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type",
-				    name);
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type "
+				    "'%.32s' (sqlite or postgres)", name, type ? type : "");
 	db->write = json_is_true(json_object_get(o, "write"));
 	db->max_rows = get_size(o, "max_rows", SQL_DEFAULT_MAX_ROWS);
 	db->max_bytes = get_size(o, "max_bytes", SQL_DEFAULT_MAX_BYTES);
