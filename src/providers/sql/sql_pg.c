@@ -110,22 +110,39 @@ static enum moat_rc begin_catalog(struct sqlpg_pool *p, struct sqlpg_lease *l,
 }
 
 /* End the transaction of a call that failed, whatever its state, and
- * reset a dirty session, with a short deadline of its own; a connection
- * that cannot is dropped (sqlpg_give closes a broken or dirty one). */
+ * reset a dirty session, in one round trip (ROLLBACK, then DISCARD ALL
+ * outside it), with a short deadline of its own; a connection that
+ * cannot is dropped (sqlpg_give closes a broken or dirty one). */
 static void abandon(const struct sql_db *db, struct sqlpg_lease *l)
 {
 	struct sqlpg_call call;
 	struct moat_err e = {0};
+	PGresult *r[2] = {0};
+	bool open_tx;
+	int n = 0;
 
 	if (l->broken || l->discard || !l->conn)
 		return;
+	open_tx = PQtransactionStatus(l->conn) != PQTRANS_IDLE;
+	if (!open_tx && !l->dirty)
+		return;
 	sqlpg_call_start(&call, db, NULL, "rollback");
 	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
-	if (PQtransactionStatus(l->conn) != PQTRANS_IDLE && simple(l, &call, "ROLLBACK", &e)) {
+	if (!PQenterPipelineMode(l->conn) ||
+	    (open_tx && !PQsendQueryParams(l->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0)) ||
+	    (l->dirty && !PQsendQueryParams(l->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0))) {
 		l->broken = true;
 		return;
 	}
-	if (l->dirty && simple(l, &call, "DISCARD ALL", &e) == MOAT_OK)
+	n = (int)open_tx + (int)l->dirty;
+	if (sqlpg_pipeline_collect(l, &call, r, n, NULL, NULL, &e) != MOAT_OK)
+		return; /* marked broken */
+	for (int i = 0; i < n; i++) {
+		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK)
+			l->broken = true;
+		PQclear(r[i]);
+	}
+	if (!l->broken)
 		l->dirty = false;
 }
 
