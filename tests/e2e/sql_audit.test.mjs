@@ -109,6 +109,10 @@ describe('rule ids', () => {
 		['read_query', { database: 'open', query: "ATTACH 'x.db' AS x" }, 'sql.attach_denied'],
 		['read_query', { database: 'open', query: "SELECT load_extension('x')" }, 'sql.function_denied'],
 		['read_query', { database: 'open', query: 'PRAGMA journal_mode' }, 'sql.pragma_denied'],
+		// the shared connection's memory of earlier calls
+		['read_query', { database: 'notes', query: 'SELECT last_insert_rowid()' }, 'sql.function_denied'],
+		['read_query', { database: 'notes', query: 'SELECT changes()' }, 'sql.function_denied'],
+		['read_query', { database: 'notes', query: 'SELECT total_changes()' }, 'sql.function_denied'],
 		['read_query', { database: 'open', query: 'SELECT ?1', params: [] }, 'sql.params_count'],
 		['read_query', { database: 'open', query: 'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r' }, 'limits.timeout'],
 	];

@@ -317,11 +317,13 @@ describe('config and moat check', () => {
 		const d = makeTempDir('moat-sqlcfg-');
 		fs.mkdirSync(path.join(d, 'data', 'dir.db'), { recursive: true });
 		const p = writeConfig(d, { databases: { shop: { type: 'sqlite', path: 'data/dir.db' } } });
-		for (const cmd of ['check', 'serve']) {
+		const codes = ['check', 'serve'].map((cmd) => {
 			const r = runMoat([cmd, '--config', p], { input: '' });
 			assert.notEqual(r.code, 0, cmd);
 			assert.match(r.stderr, /cannot open database 'shop' \(data\/dir\.db\): not a regular file/, cmd);
-		}
+			return r.code;
+		});
+		assert.equal(codes[0], codes[1], 'check and serve exit alike');
 		if (process.getuid?.() !== 0) { // root reads any file
 			sqlite(path.join(d, 'data', 'locked.db'), 'CREATE TABLE t(x);');
 			fs.chmodSync(path.join(d, 'data', 'locked.db'), 0);

@@ -19,7 +19,10 @@
  *    databases (SQLITE_LIMIT_ATTACHED 0, which also stops VACUUM INTO),
  *    temp storage in memory (the sandbox leaves no temp directory);
  *  - an authorizer: no ATTACH/DETACH, BEGIN/COMMIT/SAVEPOINT (the shared
- *    connection stays in autocommit), temp objects, load_extension; PRAGMA
+ *    connection stays in autocommit), temp objects, load_extension, nor
+ *    changes()/total_changes()/last_insert_rowid() (the connection's
+ *    memory of earlier calls: nothing carries from one call to the next on
+ *    the shared connection); PRAGMA
  *    only table_info/table_xinfo/index_list/foreign_key_list on allowed
  *    tables; every table outside the "tables" allowlist denied at
  *    SQLITE_READ, so views, CTEs and subqueries cannot reach one; with an
@@ -193,6 +196,14 @@ static int sqls_authorize(void *u, int op, const char *a, const char *b, const c
 	case SQLITE_FUNCTION:
 		if (b && strcasecmp(b, "load_extension") == 0)
 			return deny(c, "sql.function_denied", "load_extension is refused");
+		/* They describe the connection's earlier statements, which are
+		 * other calls (perhaps another client's): nothing carries over. */
+		if (b && !c->internal &&
+		    (strcasecmp(b, "changes") == 0 || strcasecmp(b, "total_changes") == 0 ||
+		     strcasecmp(b, "last_insert_rowid") == 0))
+			return deny(c, "sql.function_denied",
+				    "changes(), total_changes() and last_insert_rowid() are refused: "
+				    "they describe other calls (use RETURNING)");
 		return SQLITE_OK;
 	case SQLITE_PRAGMA:
 		if (pragma_readonly(a) && (c->internal || (b && sql_table_allowed(db, b))))
