@@ -244,7 +244,7 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 	PGconn *c = l->conn;
 	PGresult *last = NULL;
 	bool cut = false, row_failed = false;
-	uint64_t cancel_at = 0;
+	uint64_t cancel_at = 0, heard = 0;
 	enum moat_rc why;
 
 	for (;;) {
@@ -253,6 +253,8 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 			PGresult *r = PQgetResult(c);
 			if (!r)
 				goto done;
+			if (cancel_at)
+				heard = sqlpg_now_ns();
 			if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
 				if (!cut && rows && !rows(u, r, err)) {
 					/* a cap was reached (or the row failed): drop the rest */
@@ -284,7 +286,14 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 			send_cancel(c);
 			cancel_at = sqlpg_now_ns();
 		}
-		if (cancel_at && sqlpg_now_ns() - cancel_at > SQLPG_CANCEL_GRACE_NS) {
+		/* After a cancel the server is given the grace period to answer,
+		 * counted from what it last sent (rows already on their way are
+		 * still being read: a slow client is not a dead server), but no
+		 * longer than the grace past the call's deadline. */
+		if (cancel_at &&
+		    (sqlpg_now_ns() - (heard > cancel_at ? heard : cancel_at) > SQLPG_CANCEL_GRACE_NS ||
+		     (call->deadline_ns &&
+		      sqlpg_now_ns() > call->deadline_ns + SQLPG_CANCEL_GRACE_NS))) {
 			/* the server did not answer the cancel: drop the connection */
 			l->broken = true;
 			PQclear(last);
