@@ -148,14 +148,15 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 	for (size_t i = 0; i < fam->ndbs && !db; i++)
 		if (strcmp(fam->dbs[i].name, dbname) == 0)
 			db = &fam->dbs[i];
-	if (!db)
+	if (!db) {
 		rc = moat_err_set(err, MOAT_ENOTFOUND,
 				  "resource not found: no database named '%.64s' is configured",
 				  dbname);
-	else if (table)
-		rc = sql_table_doc(db, ctx, table, &doc, err);
-	else
-		rc = sql_tables_doc(db, ctx, &doc, err);
+	} else {
+		callctx_touch(ctx, "database", db->name);
+		rc = table ? sql_table_doc(db, ctx, table, &doc, err)
+			   : sql_tables_doc(db, ctx, &doc, err);
+	}
 	free(dbname);
 	free(table);
 	if (rc)

@@ -747,8 +747,13 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 	to_bool(indexes, "partial");
 	sql_result_free(&res);
 	json_array_foreach(indexes, i, ix) {
-		json_t *cols = json_array(), *r;
+		json_t *cols, *r;
 		size_t k;
+		/* one query per index: small ones may never reach the progress
+		 * handler, so the loop checks the call itself */
+		if (ctx && (rc = callctx_check(ctx, err)) != MOAT_OK)
+			goto out;
+		cols = json_array();
 		if ((rc = run_internal(c,
 				       "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
 				       json_string_value(json_object_get(ix, "name")), &res, err)))
