@@ -3,10 +3,12 @@
  * built into the module moat_sql_pg.so):
  *
  *   sql_pg.c        the backend ops: open (role checks, sandbox grants),
- *                   list_tables, describe_table, query, describe;
+ *                   query (the user's statement), describe;
+ *   sql_pg_catalog.c  list_tables and describe_table (moat's own queries);
  *   sql_pg_conn.c   the connection pool and running one command without
  *                   blocking: deadline, cancellation (a cancel request to
  *                   the server), a dead connection noticed and replaced;
+ *                   ending a failed call and resetting its session;
  *   sql_pg_route.c  where connections go: host names resolved once and
  *                   pinned, TCP ports granted in the sandbox;
  *   sql_pg_value.c  values by type OID to JSON, JSON params to text;
@@ -137,6 +139,29 @@ PGresult *sqlpg_exec(struct sqlpg_lease *l, struct sqlpg_call *call, const char 
  * kept, cut to a bound. */
 enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn *conn,
 			struct moat_err *err);
+
+/* sqlpg_simple - run moat's own text (the simple protocol; several
+ * statements allowed, they form one implicit transaction) and wait. */
+enum moat_rc sqlpg_simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+			  struct moat_err *err);
+
+/*
+ * sqlpg_abandon - end the transaction of a call that failed, whatever its
+ * state, and reset a dirty session (DISCARD ALL), in one round trip with a
+ * short deadline of its own; a connection that cannot is marked broken
+ * (sqlpg_give then closes it, as it closes any dirty one).
+ */
+void sqlpg_abandon(const struct sql_db *db, struct sqlpg_lease *l);
+
+/* ---- sql_pg_catalog.c ---- */
+
+#define SQLPG_RELKINDS "('r','p','v','m','f')" /* tables, views, foreign tables */
+
+/* The backend's list_tables and describe_table (struct sql_backend). */
+enum moat_rc sqlpg_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+			       struct moat_err *err);
+enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx, const char *table,
+				  json_t *out, struct moat_err *err);
 
 /* ---- sql_pg_route.c ---- */
 

@@ -12,6 +12,11 @@
  * generation (opened before the drop, so probably dead too) is closed
  * with it; the next call connects afresh.
  *
+ * A call that failed is ended here (sqlpg_abandon): ROLLBACK and, when the
+ * user's text reached the server, DISCARD ALL, so that nothing it left in
+ * the session (sql_pg.c lists what) outlives it; a connection that cannot
+ * be reset is closed, never pooled.
+ *
  * Thread-safe: the pool is guarded by its mutex; a lease is used by one
  * thread.
  */
@@ -449,4 +454,57 @@ enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn
 				     ? MOAT_EINVAL
 				     : MOAT_EUPSTREAM,
 			    "%s: postgres: %s (SQLSTATE %s)", call->what, msg, state);
+}
+
+/* ---- moat's own commands, and ending a call ------------------------------ */
+
+enum moat_rc sqlpg_simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+			  struct moat_err *err)
+{
+	PGresult *r;
+	enum moat_rc rc = MOAT_OK;
+
+	if (!PQsendQuery(l->conn, sql)) {
+		l->broken = PQstatus(l->conn) == CONNECTION_BAD;
+		return sqlpg_fail(call, NULL, l->conn, err);
+	}
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
+		return err->rc;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = sqlpg_fail(call, r, l->conn, err);
+	PQclear(r);
+	return rc;
+}
+
+void sqlpg_abandon(const struct sql_db *db, struct sqlpg_lease *l)
+{
+	struct sqlpg_call call;
+	struct moat_err e = {0};
+	PGresult *r[2] = {0};
+	bool open_tx;
+	int n = 0;
+
+	if (l->broken || l->discard || !l->conn)
+		return;
+	open_tx = PQtransactionStatus(l->conn) != PQTRANS_IDLE;
+	if (!open_tx && !l->dirty)
+		return;
+	sqlpg_call_start(&call, db, NULL, "rollback");
+	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
+	if (!PQenterPipelineMode(l->conn) ||
+	    (open_tx && !PQsendQueryParams(l->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0)) ||
+	    (l->dirty && !PQsendQueryParams(l->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0))) {
+		l->broken = true;
+		return;
+	}
+	n = (int)open_tx + (int)l->dirty;
+	if (sqlpg_pipeline_collect(l, &call, r, n, NULL, NULL, &e) != MOAT_OK)
+		return; /* marked broken */
+	for (int i = 0; i < n; i++) {
+		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK)
+			l->broken = true;
+		PQclear(r[i]);
+	}
+	if (!l->broken)
+		l->dirty = false;
 }
