@@ -27,9 +27,9 @@
  * AUTHORIZATION DEFAULT, RESET ALL, DEALLOCATE ALL, UNLISTEN *,
  * pg_advisory_unlock_all(), DISCARD PLANS, TEMP and SEQUENCES) ends the
  * call's pipeline, so it costs no round trip; after a failed call
- * abandon() runs it after the ROLLBACK. A connection whose DISCARD ALL did
- * not succeed is closed, never pooled (sqlpg_give), and the server ends the
- * session with everything in it. Not reset, since nothing can: the seed of
+ * sqlpg_abandon() runs it after the ROLLBACK. A connection whose DISCARD
+ * ALL did not succeed is closed, never pooled (sqlpg_give), and the server
+ * ends the session with everything in it. Not reset, since nothing can: the seed of
  * random() after setseed(), and the server's statistics.
  *
  * So `SELECT 1; COMMIT; DROP TABLE t` fails at Parse, a read cannot write
@@ -48,8 +48,8 @@
  * host:port/dbname, never the connection string. This is deliberate: a
  * security user runs moat check to learn whether serve will work, and the
  * role checks below need a connection. An allowlisted schema that does not
- * exist is a warning. At start-up the role is examined: a superuser is refused unless the
- * config says "allow_superuser": true; a superuser or a role that can
+ * exist is a warning. The role is examined: a superuser is refused unless
+ * the config says "allow_superuser": true; a superuser or a role that can
  * write gets a loud warning at start-up and in moat check.
  *
  * Sandbox: sql_pg_route.c resolves host names once at start-up, pins
@@ -272,8 +272,8 @@ out:
  * stop it), end the transaction and reset the session, in one round trip:
  * COMMIT for a write, ROLLBACK for a read, then DISCARD ALL (outside the
  * transaction, as it must be). After an error the server skips the rest
- * (PGRES_PIPELINE_ABORTED), so a failed write commits nothing; abandon()
- * then rolls the transaction back and resets the session. */
+ * (PGRES_PIPELINE_ABORTED), so a failed write commits nothing;
+ * sqlpg_abandon() then rolls the transaction back and resets the session. */
 static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			     struct sqlpg_params *pp, enum sql_mode mode, struct sql_result *res,
 			     struct moat_err *err)
