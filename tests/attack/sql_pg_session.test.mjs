@@ -104,6 +104,15 @@ for (const db of ['ro', 'rw']) {
 			assert.equal(r.isError, true);
 		});
 
+		test('a lock taken by a statement cut at its deadline: the connection is dropped, the lock with it', async () => {
+			const r = await run(db, 'SELECT pg_advisory_lock(44), pg_sleep(10)');
+			assert.equal(r.isError, true);
+			assert.match(resultText(r), /deadline/);
+			for (let i = 0; i < 40 && fromOutside.anyAdvisory() !== '0'; i++) await new Promise((res) => setTimeout(res, 50));
+			assert.equal(fromOutside.anyAdvisory(), '0', 'pg_locks, from a second connection');
+			assert.equal(await value(db, 'SELECT 1'), 1, 'the next call works');
+		});
+
 		test('set_config(..., false): application_name and a custom setting', async () => {
 			await leaves(db, "SELECT set_config('application_name', 'evil', false), set_config('moat.x', 'leak', false)", async (pid) => {
 				assert.equal(fromOutside.appName(pid), 'moat', 'pg_stat_activity, from a second connection');
