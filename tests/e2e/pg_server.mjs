@@ -1,7 +1,12 @@
 // pg_server.mjs - a throw-away PostgreSQL server for the sql family's
 // tests: initdb in a temporary directory, pg_ctl start on 127.0.0.1 and a
 // free port (its Unix socket in the same directory), psql to load data,
-// restart and stop. The binaries come from Debian's postgresql package
+// restart and stop. Other test runs may start servers on this machine at
+// the same time: the directory is mkdtemp's (unique), and the port, which
+// another process may take between freePort() closing it and the server
+// binding it, is retried: a start that fails picks a fresh port (up to
+// five times); a restart keeps its port (the URLs name it) and retries it
+// for a few seconds. The binaries come from Debian's postgresql package
 // (/usr/lib/postgresql/<version>/bin). initdb and postgres refuse to run
 // as root, so when the tests run as root (CI containers) the server runs
 // as `nobody` through runuser, in a directory handed to it.
@@ -58,7 +63,15 @@ export class PgServer {
 		}
 		run(path.join(bin, 'initdb'), ['-D', s.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8',
 			'--locale=C', '--no-sync'], { asServer: true });
-		s.startServer();
+		for (let attempt = 1; ; attempt++) {
+			try {
+				s.startServer();
+				break;
+			} catch (e) {
+				if (attempt >= 5) throw e;
+				s.port = await freePort(); // taken meanwhile by someone else: another port
+			}
+		}
 		return s;
 	}
 
@@ -70,7 +83,15 @@ export class PgServer {
 
 	restart() {
 		run(path.join(this.bin, 'pg_ctl'), ['-D', this.data, '-m', 'fast', '-w', 'stop'], { asServer: true });
-		this.startServer();
+		for (let attempt = 1; ; attempt++) {
+			try {
+				this.startServer();
+				return;
+			} catch (e) {
+				if (attempt >= 5) throw e;
+				spawnSync('sleep', ['1']);
+			}
+		}
 	}
 
 	// psql as the superuser; returns stdout (unaligned, tuples only).

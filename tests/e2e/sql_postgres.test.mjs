@@ -8,6 +8,7 @@
 // then working again).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { assertToolError, connectClient, makeTempDir, resultText, runMoat, writeConfig } from './helpers.mjs';
 import { PG_SCHEMA, PgServer } from './pg_server.mjs';
 
@@ -206,8 +207,102 @@ describe('roles', () => {
 		writeConfig(d, { databases: { x: { type: 'postgres', url: '${DATABASE_URL}' } } });
 		const r = runMoat(['check', '--config', `${d}/moat.json`], { env: badEnv });
 		assert.notEqual(r.code, 0);
-		assert.match(r.stderr, /cannot connect/);
+		assert.match(r.stderr, /cannot connect to database 'x' \(127\.0\.0\.1:1\/nodb\)/);
 		assert.ok(!(r.stderr + r.stdout).includes('pa55word'));
+	});
+
+	test('an unreachable server fails check and serve alike (start-up connects)', () => {
+		const d = makeTempDir('moat-pg-down-');
+		const downEnv = { ...process.env, DATABASE_URL: `postgresql://moat_ro:pa55word@127.0.0.1:1/nodb` };
+		writeConfig(d, { databases: { x: { type: 'postgres', url: '${DATABASE_URL}' } } });
+		const codes = ['check', 'serve'].map((cmd) => {
+			const r = runMoat([cmd, '--config', `${d}/moat.json`], { env: downEnv });
+			assert.match(r.stderr, /cannot connect to database 'x'/, cmd);
+			assert.ok(!r.stderr.includes('pa55word'), cmd);
+			return r.code;
+		});
+		assert.notEqual(codes[0], 0);
+		assert.equal(codes[0], codes[1], 'same exit code');
+	});
+
+	test('moat check warns about an allowlisted schema that does not exist', () => {
+		const d = makeTempDir('moat-pg-schema-');
+		writeConfig(d, { databases: { x: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop', 'shpo'] } } });
+		const r = runMoat(['check', '--config', `${d}/moat.json`], { env });
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stderr, /database 'x' \(127\.0\.0\.1:\d+\/postgres\): the "schemas" allowlist names 'shpo', which does not exist/);
+		assert.ok(!/names 'shop'/.test(r.stderr));
+	});
+});
+
+describe('audit', () => {
+	let ac, auditFile, n = 0;
+	before(async () => {
+		const d = makeTempDir('moat-pg-audit-');
+		auditFile = `${d}/audit.jsonl`;
+		pg.psql('CREATE SCHEMA IF NOT EXISTS extra; CREATE TABLE IF NOT EXISTS extra.t(x int); GRANT USAGE ON SCHEMA extra TO moat_ro; GRANT SELECT ON extra.t TO moat_ro;');
+		writeConfig(d, {
+			databases: {
+				lib: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop', 'extra'], timeout_ms: 500 },
+				rw: { type: 'postgres', url: '${RW_URL}', schemas: ['shop'], write: true },
+			},
+			log: { audit_file: auditFile },
+		});
+		ac = await connectClient(`${d}/moat.json`, { env });
+	});
+	after(async () => ac?.close());
+
+	async function audited(name, args) {
+		const r = await ac.client.callTool({ name, arguments: args });
+		for (let i = 0; i < 50; i++) {
+			const lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').trim().split('\n') : [];
+			if (lines.length > n) {
+				n = lines.length;
+				return { r, a: JSON.parse(lines[lines.length - 1]) };
+			}
+			await new Promise((res) => setTimeout(res, 20));
+		}
+		throw new Error('no audit line');
+	}
+
+	test('read_query records every relation of the plan: through a view, a subquery, another schema', async () => {
+		const { r, a } = await audited('read_query', { database: 'lib', query: 'SELECT (SELECT count(*) FROM extra.t), * FROM cheap JOIN author ON true' });
+		assert.ok(!r.isError, resultText(r));
+		assert.equal(a.touched.database, 'lib');
+		assert.deepEqual([...a.touched.tables].sort(), ['author', 'book', 'extra.t']);
+	});
+
+	test('write_query records the table written', async () => {
+		const { r, a } = await audited('write_query', { database: 'rw', query: "INSERT INTO note(body) VALUES ('audited')" });
+		assert.ok(!r.isError, resultText(r));
+		assert.deepEqual(a.touched, { database: 'rw', tables: ['note'] });
+		pg.psql('TRUNCATE shop.note');
+	});
+
+	// A statement the plan check refused records no table; one the server
+	// refused while running (a write in a READ ONLY transaction) ran
+	// against its tables, and records them.
+	test('refusals carry their rule; no table recorded for those the plan check refused', async () => {
+		const cases = [
+			['read_query', { database: 'lib', query: 'SELECT * FROM secret.keys' }, 'sql.schema_not_allowed'],
+			['read_query', { database: 'lib', query: 'SELECT 1; SELECT 2' }, 'sql.multiple_statements'],
+			['read_query', { database: 'lib', query: 'SHOW search_path' }, 'sql.statement_refused'],
+			['read_query', { database: 'rw', query: 'DELETE FROM note' }, 'sql.read_only', ['note']],
+			['write_query', { database: 'lib', query: 'DELETE FROM note' }, 'sql.read_only'],
+			['read_query', { database: 'lib', query: 'SELECT $1::int', params: [] }, 'sql.params_count'],
+			['read_query', { database: 'lib', query: 'SELECT pg_sleep(5)' }, 'limits.timeout'],
+		];
+		for (const [tool, args, rule, tables] of cases) {
+			const { r, a } = await audited(tool, args);
+			assert.equal(r.isError, true, `${args.query}: ${resultText(r)}`);
+			assert.equal(a.rule, rule, `${args.query}: ${resultText(r)}`);
+			assert.deepEqual(a.touched?.tables, tables, args.query);
+		}
+	});
+
+	test('never query text or values', () => {
+		const text = fs.readFileSync(auditFile, 'utf8');
+		assert.ok(!/SELECT|audited|Earthsea/.test(text), text.slice(0, 500));
 	});
 });
 

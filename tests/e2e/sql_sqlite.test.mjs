@@ -248,7 +248,7 @@ describe('read_query', () => {
 		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT * FROM nope' }), /no such table/);
 		assertToolError(await call('read_query', { database: 'lib', query: '-- nothing' }), /no statement/);
 		assertToolError(await call('read_query', { database: 'lib', query: 'SELECT 1; SELECT 2' }), /exactly one statement/);
-		assertToolError(await call('read_query', { database: 'nope', query: 'SELECT 1' }), /no database of that name/);
+		assertToolError(await call('read_query', { database: 'nope', query: 'SELECT 1' }), /no database named 'nope' is configured/);
 		assertToolError(await call('read_query', { query: 'SELECT 1' }), /required when more than one/);
 		assertToolError(await call('list_tables', {}), /required when more than one/);
 		assertToolError(await call('read_query', { database: 'notes', query: "INSERT INTO note(body) VALUES ('x')" }), /read-only statements only/);
@@ -299,7 +299,8 @@ describe('config and moat check', () => {
 			assert.notEqual(r.code, 0);
 			assert.match(r.stderr, re);
 		};
-		bad({ databases: { x: { type: 'sqlite', path: 'missing.db' } } }, /databases\/x\/path: cannot resolve/);
+		bad({ databases: { x: { type: 'sqlite', path: 'missing.db' } } }, /databases\/x\/path: cannot open database 'x' \(missing\.db\): no such file or directory/);
+		bad({ databases: { x: { type: 'sqlite', path: 'sub/../missing.db' } } }, /cannot open database 'x' \(sub\/\.\.\/missing\.db\)/);
 		bad({ databases: { x: { type: 'sqlite' } } }, /path/);
 		bad({ databases: { x: { type: 'mysql', path: 'a' } } }, /databases\/x\/type/);
 		bad({ databases: {} }, /databases/);
@@ -308,6 +309,38 @@ describe('config and moat check', () => {
 		const p = writeConfig(d, { databases: { x: { type: 'sqlite', path: 'junk.db' } } });
 		const r = runMoat(['check', '--config', p]);
 		assert.notEqual(r.code, 0);
-		assert.match(r.stderr, /not a usable SQLite database/);
+		assert.match(r.stderr, /cannot open database 'x' \(junk\.db\): not a usable SQLite database/);
+		assert.ok(!r.stderr.includes(d), 'the path as the config wrote it, not resolved');
+	});
+
+	test('a database that cannot be opened: check and serve both fail, naming it', () => {
+		const d = makeTempDir('moat-sqlcfg-');
+		fs.mkdirSync(path.join(d, 'data', 'dir.db'), { recursive: true });
+		const p = writeConfig(d, { databases: { shop: { type: 'sqlite', path: 'data/dir.db' } } });
+		const codes = ['check', 'serve'].map((cmd) => {
+			const r = runMoat([cmd, '--config', p], { input: '' });
+			assert.notEqual(r.code, 0, cmd);
+			assert.match(r.stderr, /cannot open database 'shop' \(data\/dir\.db\): not a regular file/, cmd);
+			return r.code;
+		});
+		assert.equal(codes[0], codes[1], 'check and serve exit alike');
+		if (process.getuid?.() !== 0) { // root reads any file
+			sqlite(path.join(d, 'data', 'locked.db'), 'CREATE TABLE t(x);');
+			fs.chmodSync(path.join(d, 'data', 'locked.db'), 0);
+			const q = writeConfig(d, { databases: { shop: { type: 'sqlite', path: 'data/locked.db' } } });
+			const r = runMoat(['check', '--config', q]);
+			assert.notEqual(r.code, 0);
+			assert.match(r.stderr, /cannot open database 'shop' \(data\/locked\.db\): permission denied/);
+		}
+	});
+
+	test('moat check warns about an allowlisted table that does not exist', () => {
+		const d = makeTempDir('moat-sqlcfg-');
+		sqlite(path.join(d, 'a.db'), 'CREATE TABLE book(id INTEGER); CREATE VIEW v AS SELECT 1;');
+		const p = writeConfig(d, { databases: { a: { type: 'sqlite', path: 'a.db', tables: ['book', 'v', 'bok'] } } });
+		const r = runMoat(['check', '--config', p]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stderr, /database 'a' \(a\.db\): the "tables" allowlist names 'bok', which does not exist/);
+		assert.ok(!/names '(book|v)'/.test(r.stderr), r.stderr);
 	});
 });

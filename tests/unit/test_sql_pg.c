@@ -22,7 +22,7 @@ static enum moat_rc check(const char *plan)
 {
 	struct moat_err err = {0};
 
-	return sqlpg_plan_check(&db, plan, "read_query", &err);
+	return sqlpg_plan_check(&db, plan, "read_query", NULL, &err);
 }
 
 static void test_plan(void **state)
@@ -41,6 +41,41 @@ static void test_plan(void **state)
 	assert_int_equal(check("[]"), MOAT_EDENIED);
 	assert_int_equal(check("[{\"Plan\":{\"Relation Name\":\"book\",\"Schema\":\"Shop\"}}]"),
 			 MOAT_EDENIED); /* exact names */
+}
+
+/* The relations of an accepted plan, once each, named as list_tables
+ * names them; a refusal records none and names its rule. */
+static void test_plan_rels(void **state)
+{
+	static char *two[] = {"shop", "extra", NULL};
+	const struct sql_db db2 = {.name = "x", .schemas = two, .nschemas = 2};
+	struct moat_err err = {0};
+	json_t *rels = json_array();
+	char *s;
+
+	(void)state;
+	assert_int_equal(sqlpg_plan_check(&db2,
+					  "[{\"Plan\":{\"Relation Name\":\"book\",\"Schema\":\"shop\","
+					  "\"Plans\":[{\"Relation Name\":\"t\",\"Schema\":\"extra\"},"
+					  "{\"Relation Name\":\"book\",\"Schema\":\"shop\"}]}}]",
+					  "read_query", rels, &err),
+			 MOAT_OK);
+	s = json_dumps(rels, JSON_COMPACT);
+	assert_string_equal(s, "[\"book\",\"extra.t\"]");
+	free(s);
+	assert_int_equal(sqlpg_plan_check(&db2,
+					  "[{\"Plan\":{\"Relation Name\":\"book\",\"Schema\":\"shop\","
+					  "\"Plans\":[{\"Relation Name\":\"k\",\"Schema\":\"secret\"}]}}]",
+					  "read_query", rels, &err),
+			 MOAT_EDENIED);
+	assert_string_equal(err.rule, "sql.schema_not_allowed");
+	assert_int_equal(json_array_size(rels), 0);
+	moat_err_clear(&err);
+	assert_int_equal(sqlpg_plan_check(&db2, "[{\"Utility Statement\":{}}]", "read_query", rels,
+					  &err),
+			 MOAT_EDENIED);
+	assert_string_equal(err.rule, "sql.statement_refused");
+	json_decref(rels);
 }
 
 static void expect_json(Oid oid, const char *text, const char *want)
@@ -103,6 +138,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_plan_rels),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_params),
 	};

@@ -27,6 +27,21 @@ static struct sql_family family;
 
 static const struct sql_backend *const backends[] = {&sqls_backend, NULL};
 
+enum moat_rc sql_open_err(const struct sql_db *db, int e, const char *why, struct moat_err *err)
+{
+	char buf[128];
+
+	if (!why) {
+		snprintf(buf, sizeof(buf), "%s", strerror(e));
+		if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+			buf[0] = (char)(buf[0] - 'A' + 'a');
+		why = buf;
+	}
+	return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: cannot open database '%s' (%s): %s",
+			    db->name, db->name, db->given ? db->given : db->path ? db->path : "?",
+			    why);
+}
+
 bool sql_table_allowed(const struct sql_db *db, const char *table)
 {
 	if (!table)
@@ -49,26 +64,40 @@ bool sql_schema_allowed(const struct sql_db *db, const char *schema)
 
 /* ---- picking the database ------------------------------------------------- */
 
-static enum moat_rc pick(json_t *args, struct sql_db **out, struct moat_err *err)
+/* true when the JSON string v holds a NUL byte. The server refuses NUL
+ * in string arguments before a handler runs; the sql family does not rely
+ * on it. */
+static bool has_nul(const json_t *v)
 {
-	const char *name = json_string_value(json_object_get(args, "database"));
+	return json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v);
+}
 
+/* The database the call names (or the only one), recorded as touched. */
+static enum moat_rc pick(struct call_ctx *ctx, json_t *args, struct sql_db **out,
+			 struct moat_err *err)
+{
+	const json_t *v = json_object_get(args, "database");
+	const char *name = json_string_value(v);
+
+	*out = NULL;
+	if (has_nul(v))
+		return moat_err_rule(err, MOAT_EINVAL, "sql.nul", "database: contains a NUL byte");
 	if (!name) {
-		if (family.ndbs == 1) {
-			*out = &family.dbs[0];
-			return MOAT_OK;
-		}
-		return moat_err_set(err, MOAT_EINVAL,
-				    "database: required when more than one database is configured "
-				    "(see list_databases)");
+		if (family.ndbs != 1)
+			return moat_err_set(err, MOAT_EINVAL,
+					    "database: required when more than one database is "
+					    "configured (see list_databases)");
+		*out = &family.dbs[0];
 	}
-	for (size_t i = 0; i < family.ndbs; i++)
-		if (strcmp(family.dbs[i].name, name) == 0) {
+	for (size_t i = 0; !*out && i < family.ndbs; i++)
+		if (strcmp(family.dbs[i].name, name) == 0)
 			*out = &family.dbs[i];
-			return MOAT_OK;
-		}
-	return moat_err_set(err, MOAT_ENOTFOUND,
-			    "database: no database of that name is configured (see list_databases)");
+	if (!*out)
+		return moat_err_set(err, MOAT_ENOTFOUND,
+				    "database: no database named '%.64s' is configured (see "
+				    "list_databases)", name);
+	callctx_touch(ctx, "database", (*out)->name);
+	return MOAT_OK;
 }
 
 /* ---- tools ------------------------------------------------------------------ */
@@ -138,8 +167,10 @@ enum moat_rc sql_table_doc(struct sql_db *db, struct call_ctx *ctx, const char *
 	if ((rc = db->be->describe_table(db, ctx, table, *out, err))) {
 		json_decref(*out);
 		*out = NULL;
+		return rc;
 	}
-	return rc;
+	callctx_touch_add(ctx, "tables", json_string_value(json_object_get(*out, "table")));
+	return MOAT_OK;
 }
 
 static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
@@ -153,7 +184,7 @@ static enum moat_rc list_tables(struct call_ctx *ctx, void *data, json_t *args,
 	FILE *f;
 
 	(void)data;
-	if ((rc = pick(args, &db, err)) || (rc = sql_tables_doc(db, ctx, &doc, err)))
+	if ((rc = pick(ctx, args, &db, err)) || (rc = sql_tables_doc(db, ctx, &doc, err)))
 		return rc;
 	if ((f = open_memstream(&text, &len))) {
 		json_t *tables = json_object_get(doc, "tables");
@@ -181,7 +212,9 @@ static enum moat_rc describe_table(struct call_ctx *ctx, void *data, json_t *arg
 	FILE *f;
 
 	(void)data;
-	if ((rc = pick(args, &db, err)) || (rc = sql_table_doc(db, ctx, table, &o, err)))
+	if (has_nul(json_object_get(args, "table_name")))
+		return moat_err_rule(err, MOAT_EINVAL, "sql.nul", "table_name: contains a NUL byte");
+	if ((rc = pick(ctx, args, &db, err)) || (rc = sql_table_doc(db, ctx, table, &o, err)))
 		return rc;
 	if ((f = open_memstream(&text, &len))) {
 		fprintf(f, "%s %s\ncolumns:\n", json_string_value(json_object_get(o, "type")),
@@ -230,12 +263,12 @@ static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode 
 	json_t *o = NULL;
 	enum moat_rc rc;
 
-	if ((rc = pick(args, &db, err)))
+	if ((rc = pick(ctx, args, &db, err)))
 		return rc;
 	if (mode == SQL_WRITE && !db->write)
-		return moat_err_set(err, MOAT_EDENIED,
-				    "write_query: database %s is read-only (the config does not say "
-				    "\"write\": true)", db->name);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.read_only",
+				     "write_query: database '%s' is read-only (the config does not "
+				     "say \"write\": true)", db->name);
 	/* Rows and the text table each get half of what the result may take. */
 	room = ctx->output_budget > 2 * ENVELOPE_RESERVE
 		       ? (ctx->output_budget - 2 * ENVELOPE_RESERVE) / 2
@@ -389,24 +422,21 @@ static size_t get_size(const json_t *o, const char *key, size_t def)
 	return json_is_integer(v) ? (size_t)json_integer_value(v) : def;
 }
 
-/* Resolve a database file path against the config's directory; it must
- * exist and be a regular file. */
-static enum moat_rc resolve_path(const char *given, const char *base, const char *name,
-				 char **out, struct moat_err *err)
+/* Resolve db->given against the config's directory into db->path; it
+ * must exist (the backend opens it and says more). */
+static enum moat_rc resolve_path(struct sql_db *db, const char *base, struct moat_err *err)
 {
 	char joined[PATH_MAX], real[PATH_MAX];
+	const char *p = db->given;
 
-	if (given[0] != '/' && base) {
-		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, given) >= sizeof(joined))
-			return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: path too long",
-					    name);
-		given = joined;
+	if (p[0] != '/' && base) {
+		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", base, p) >= sizeof(joined))
+			return sql_open_err(db, ENAMETOOLONG, NULL, err);
+		p = joined;
 	}
-	if (!realpath(given, real))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "/databases/%s/path: cannot resolve the database file: %s", name,
-				    strerror(errno));
-	if (!(*out = strdup(real)))
+	if (!realpath(p, real))
+		return sql_open_err(db, errno, NULL, err);
+	if (!(db->path = strdup(real)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	return MOAT_OK;
 }
@@ -471,8 +501,8 @@ static enum moat_rc parse_db(const char *name, const json_t *o, const char *base
 	    !(db->be = modules_symbol(SQL_PG_MODULE, SQL_PG_SYMBOL, err)))
 		return err->rc;
 	if (!db->be)
-		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type",
-				    name);
+		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/type: unknown database type "
+				    "'%.32s' (sqlite or postgres)", name, type ? type : "");
 	db->write = json_is_true(json_object_get(o, "write"));
 	db->max_rows = get_size(o, "max_rows", SQL_DEFAULT_MAX_ROWS);
 	db->max_bytes = get_size(o, "max_bytes", SQL_DEFAULT_MAX_BYTES);
@@ -484,7 +514,9 @@ static enum moat_rc parse_db(const char *name, const json_t *o, const char *base
 	if (!path)
 		return moat_err_set(err, MOAT_EINVAL, "/databases/%s/path: required for %s", name,
 				    db->be->type);
-	return resolve_path(path, base, name, &db->path, err);
+	if (!(db->given = strdup(path)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return resolve_path(db, base, err);
 }
 
 static void sql_fini(void)
@@ -501,6 +533,7 @@ static void sql_fini(void)
 		free(db->schemas);
 		free(db->name);
 		free(db->path);
+		free(db->given);
 		if (db->url) {
 			explicit_bzero(db->url, strlen(db->url));
 			free(db->url);

@@ -33,6 +33,9 @@
 #define SQL_DEFAULT_MAX_BYTES ((size_t)1 << 20)
 #define SQL_DEFAULT_TIMEOUT_MS 5000
 #define SQL_DEFAULT_POOL_SIZE 4
+/* The most rows a catalog query (list_tables, describe_table) returns;
+ * more is an error (limits.rows), never a silently short list. */
+#define SQL_CATALOG_MAX_ROWS 10000
 
 enum sql_mode { SQL_READ, SQL_WRITE };
 
@@ -78,6 +81,8 @@ struct sql_db {
 	size_t max_bytes;
 	uint32_t timeout_ms;
 	char *path;                    /* sqlite: canonical absolute file path; owned */
+	char *given;                   /* sqlite: the path as the config wrote it (for
+					* messages); owned */
 	char *url;                     /* postgres: the connection string, a secret;
 					* owned, wiped before free */
 	char **schemas;                /* postgres: schema allowlist (never NULL); owned */
@@ -111,6 +116,12 @@ enum moat_rc sql_table_doc(struct sql_db *db, struct call_ctx *ctx, const char *
  * (sql_resources.c). */
 enum moat_rc sql_register_resources(struct registry *reg, struct sql_family *fam,
 				    struct moat_err *err);
+
+/* sql_open_err - err = "/databases/NAME/path: cannot open database 'NAME'
+ * (GIVEN): WHY" with the path as the config wrote it (relative to the
+ * config when written so) and why: strerror(e) in lower case when why is
+ * NULL. The rc is MOAT_EINVAL. Thread-safe. */
+enum moat_rc sql_open_err(const struct sql_db *db, int e, const char *why, struct moat_err *err);
 
 /* sql_table_allowed - true when db's allowlist is absent or names table
  * (ASCII case-insensitive, as SQL identifiers compare). Thread-safe. */

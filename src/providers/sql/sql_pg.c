@@ -14,6 +14,23 @@
  *          every relation of the plan must be in the allowlist
  *   Execute moat_q with the params, rows one at a time (the caps stop it)
  *   ROLLBACK (a read) or COMMIT (a write)
+ *   DISCARD ALL
+ *       -- the last three in a second round trip
+ *
+ * A pooled connection carries nothing from one call to the next. Once the
+ * user's text has reached the server the lease is dirty: what a statement
+ * can leave in the session outlives ROLLBACK in a few cases (a session
+ * advisory lock taken by pg_advisory_lock, even in a READ ONLY
+ * transaction) and COMMIT in many (set_config(..., false) and the role,
+ * temporary tables from CREATE TEMP TABLE AS, cursors DECLAREd WITH HOLD,
+ * sequences' currval/lastval). DISCARD ALL (CLOSE ALL, SET SESSION
+ * AUTHORIZATION DEFAULT, RESET ALL, DEALLOCATE ALL, UNLISTEN *,
+ * pg_advisory_unlock_all(), DISCARD PLANS, TEMP and SEQUENCES) ends the
+ * call's pipeline, so it costs no round trip; after a failed call
+ * sqlpg_abandon() runs it after the ROLLBACK. A connection whose DISCARD
+ * ALL did not succeed is closed, never pooled (sqlpg_give), and the server
+ * ends the session with everything in it. Not reset, since nothing can: the seed of
+ * random() after setseed(), and the server's statistics.
  *
  * So `SELECT 1; COMMIT; DROP TABLE t` fails at Parse, a read cannot write
  * (the transaction is READ ONLY, and SET TRANSACTION READ WRITE after the
@@ -25,8 +42,14 @@
  * transaction and search_path, and the locks EXPLAIN takes hold until the
  * transaction ends, so what was checked is what runs.
  *
- * At start-up the role is examined: a superuser is refused unless the
- * config says "allow_superuser": true; a superuser or a role that can
+ * At start-up (serve and moat check alike) every database is connected
+ * to: a server that cannot be reached, a refused login or a missing
+ * database stops start-up with the error, naming the database and
+ * host:port/dbname, never the connection string. This is deliberate: a
+ * security user runs moat check to learn whether serve will work, and the
+ * role checks below need a connection. An allowlisted schema that does not
+ * exist is a warning. The role is examined: a superuser is refused unless
+ * the config says "allow_superuser": true; a superuser or a role that can
  * write gets a loud warning at start-up and in moat check.
  *
  * Sandbox: sql_pg_route.c resolves host names once at start-up, pins
@@ -44,69 +67,17 @@
 #include "log.h"
 
 #define SQLPG_STMT "moat_q"
-#define SQLPG_RELKINDS "('r','p','v','m','f')"
-
-/* ---- transactions ------------------------------------------------------------ */
-
-/* Send moat's own multi-statement text (simple protocol) and wait. */
-static enum moat_rc simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
-			   struct moat_err *err)
-{
-	PGresult *r;
-	enum moat_rc rc = MOAT_OK;
-
-	if (!PQsendQuery(l->conn, sql)) {
-		l->broken = PQstatus(l->conn) == CONNECTION_BAD;
-		return sqlpg_fail(call, NULL, l->conn, err);
-	}
-	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
-		return err->rc;
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		rc = sqlpg_fail(call, r, l->conn, err);
-	PQclear(r);
-	return rc;
-}
-
-/* Open a READ ONLY transaction for moat's own catalog queries (one
- * round trip of moat's own text through the simple protocol). */
-static enum moat_rc begin_catalog(struct sqlpg_pool *p, struct sqlpg_lease *l,
-				  struct sqlpg_call *call, struct moat_err *err)
-{
-	uint64_t now = sqlpg_now_ns();
-	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
-	char *sql = NULL;
-	enum moat_rc rc;
-
-	if (asprintf(&sql, "BEGIN READ ONLY; SET LOCAL statement_timeout = %llu; "
-			   "SET LOCAL search_path = %s", ms ? ms : 1, p->search_path) < 0)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	rc = simple(l, call, sql, err);
-	free(sql);
-	return rc;
-}
-
-/* End the transaction of a call that failed, whatever its state, with a
- * short deadline of its own; a connection that cannot is dropped. */
-static void abandon(const struct sql_db *db, struct sqlpg_lease *l)
-{
-	struct sqlpg_call call;
-	struct moat_err e = {0};
-
-	if (l->broken || l->discard || !l->conn || PQtransactionStatus(l->conn) == PQTRANS_IDLE)
-		return;
-	sqlpg_call_start(&call, db, NULL, "rollback");
-	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
-	if (simple(l, &call, "ROLLBACK", &e) != MOAT_OK)
-		l->broken = true;
-}
-
 /* ---- the user's statement ------------------------------------------------------ */
 
 struct rows_ctx {
 	struct sql_result *res;
+	struct call_ctx *ctx;
 	enum sql_mode mode;
 	bool typed;
+	uint64_t seen; /* rows received, kept or not */
 };
+
+#define SQLPG_ROWS_PER_CHECK 256 /* rows between checks of the call */
 
 static enum moat_rc set_columns(struct sql_result *res, const PGresult *r, struct moat_err *err)
 {
@@ -141,6 +112,11 @@ static bool on_row(void *u, PGresult *r, struct moat_err *err)
 	json_t *row;
 	bool more = true;
 
+	/* A write past the caps runs to the end: the rows still arrive, so
+	 * the call's deadline and cancellation are checked as they do. */
+	if (++rc->seen % SQLPG_ROWS_PER_CHECK == 0 && rc->ctx &&
+	    callctx_check(rc->ctx, err) != MOAT_OK)
+		return false;
 	if (!rc->typed) {
 		if (set_columns(rc->res, r, err))
 			return false;
@@ -187,7 +163,7 @@ enum { P_DEALLOC, P_BEGIN, P_TIMEOUT, P_PATH, P_PARSE, P_DESCRIBE, P_EXPLAIN, P_
  */
 static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlpg_lease *l,
 			    struct sqlpg_call *call, const char *sql, struct sqlpg_params *pp,
-			    enum sql_mode mode, struct moat_err *err)
+			    enum sql_mode mode, json_t *rels, struct moat_err *err)
 {
 	uint64_t now = sqlpg_now_ns();
 	unsigned long long ms = call->deadline_ns > now ? (call->deadline_ns - now) / 1000000u : 1;
@@ -211,6 +187,7 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 		rc = sqlpg_fail(call, NULL, l->conn, err);
 		goto out;
 	}
+	l->dirty = true; /* the user's text is about to reach the server */
 	sent = PQsendQueryParams(l->conn, "DEALLOCATE ALL", 0, NULL, NULL, NULL, NULL, 0) &&
 	       PQsendQueryParams(l->conn, mode == SQL_WRITE ? "BEGIN READ WRITE" : "BEGIN READ ONLY",
 				 0, NULL, NULL, NULL, NULL, 0) &&
@@ -230,11 +207,21 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	}
 	if ((rc = sqlpg_pipeline_collect(l, call, r, P_COUNT, NULL, NULL, err)))
 		goto out;
-	for (int i = P_DEALLOC; i < P_DESCRIBE; i++) {
+	for (int i = P_DEALLOC; i < P_PARSE; i++) {
 		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK) {
 			rc = sqlpg_fail(call, r[i], l->conn, err);
 			goto out;
 		}
+	}
+	if (PQresultStatus(r[P_PARSE]) != PGRES_COMMAND_OK) {
+		const char *st = PQresultErrorField(r[P_PARSE], PG_DIAG_SQLSTATE);
+		const char *m = PQresultErrorField(r[P_PARSE], PG_DIAG_MESSAGE_PRIMARY);
+		if (st && m && strcmp(st, "42601") == 0 && strstr(m, "multiple commands"))
+			rc = moat_err_rule(err, MOAT_EINVAL, "sql.multiple_statements",
+					   "%s: exactly one statement per call", call->what);
+		else
+			rc = sqlpg_fail(call, r[P_PARSE], l->conn, err);
+		goto out;
 	}
 	if (PQresultStatus(r[P_DESCRIBE]) != PGRES_COMMAND_OK) {
 		rc = sqlpg_fail(call, r[P_DESCRIBE], l->conn, err);
@@ -242,14 +229,14 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	}
 	if (PQnparams(r[P_DESCRIBE]) != pp->n) {
 		int want = PQnparams(r[P_DESCRIBE]);
-		rc = moat_err_set(err, MOAT_EINVAL,
+		rc = moat_err_rule(err, MOAT_EINVAL, "sql.params_count",
 				  "params: the statement has %d placeholder%s, params has %d value%s",
 				  want, want == 1 ? "" : "s", pp->n, pp->n == 1 ? "" : "s");
 		goto out;
 	}
 	for (int i = 0; i < pp->n; i++) {
 		if (pp->formats[i] == 1 && PQparamtype(r[P_DESCRIBE], i) != pp->types[i]) {
-			rc = moat_err_set(err, MOAT_EINVAL,
+			rc = moat_err_rule(err, MOAT_EINVAL, "sql.params_type",
 					  "params/%d: {\"base64\"} binds bytea, but the placeholder "
 					  "is of another type", i);
 			goto out;
@@ -259,7 +246,8 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 	    PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE) &&
 	    strcmp(PQresultErrorField(r[P_EXPLAIN], PG_DIAG_SQLSTATE), "42601") == 0) {
 		/* Parse took it, EXPLAIN's grammar did not: not a plannable statement */
-		rc = moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", call->what, SQLPG_PLAN_ONLY);
+		rc = moat_err_rule(err, MOAT_EDENIED, "sql.statement_refused", "%s: refused: %s",
+				   call->what, SQLPG_PLAN_ONLY);
 		goto out;
 	}
 	if (PQresultStatus(r[P_EXPLAIN]) != PGRES_TUPLES_OK || PQntuples(r[P_EXPLAIN]) != 1 ||
@@ -270,7 +258,7 @@ static enum moat_rc prepare(struct sqlpg_pool *p, struct sql_db *db, struct sqlp
 			     : sqlpg_fail(call, r[P_EXPLAIN], l->conn, err);
 		goto out;
 	}
-	rc = sqlpg_plan_check(db, PQgetvalue(r[P_EXPLAIN], 0, 0), call->what, err);
+	rc = sqlpg_plan_check(db, PQgetvalue(r[P_EXPLAIN], 0, 0), call->what, rels, err);
 out:
 	for (int i = 0; i < P_COUNT; i++)
 		PQclear(r[i]);
@@ -281,16 +269,17 @@ out:
 }
 
 /* Run the prepared and checked statement on l, a row at a time (the caps
- * stop it), and end the transaction, in one round trip: COMMIT for a
- * write, ROLLBACK for a read. After an error the server skips the COMMIT
- * (it comes back PGRES_PIPELINE_ABORTED), so a failed write commits
- * nothing; abandon() then rolls the transaction back. */
+ * stop it), end the transaction and reset the session, in one round trip:
+ * COMMIT for a write, ROLLBACK for a read, then DISCARD ALL (outside the
+ * transaction, as it must be). After an error the server skips the rest
+ * (PGRES_PIPELINE_ABORTED), so a failed write commits nothing;
+ * sqlpg_abandon() then rolls the transaction back and resets the session. */
 static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			     struct sqlpg_params *pp, enum sql_mode mode, struct sql_result *res,
 			     struct moat_err *err)
 {
-	struct rows_ctx rc_rows = {.res = res, .mode = mode};
-	PGresult *r[2] = {0};
+	struct rows_ctx rc_rows = {.res = res, .ctx = call->ctx, .mode = mode};
+	PGresult *r[3] = {0};
 	enum moat_rc rc = MOAT_OK;
 
 	if (!PQenterPipelineMode(l->conn) ||
@@ -298,12 +287,15 @@ static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 				 pp->lengths, pp->formats, 0) ||
 	    !PQsetSingleRowMode(l->conn) ||
 	    !PQsendQueryParams(l->conn, mode == SQL_WRITE ? "COMMIT" : "ROLLBACK", 0, NULL, NULL,
-			       NULL, NULL, 0)) {
+			       NULL, NULL, 0) ||
+	    !PQsendQueryParams(l->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0)) {
 		l->broken = true;
 		return sqlpg_fail(call, NULL, l->conn, err);
 	}
-	if ((rc = sqlpg_pipeline_collect(l, call, r, 2, on_row, &rc_rows, err)))
+	if ((rc = sqlpg_pipeline_collect(l, call, r, 3, on_row, &rc_rows, err)))
 		return rc;
+	if (PQresultStatus(r[2]) == PGRES_COMMAND_OK)
+		l->dirty = false;
 	if (PQresultStatus(r[0]) != PGRES_TUPLES_OK && PQresultStatus(r[0]) != PGRES_COMMAND_OK) {
 		rc = sqlpg_fail(call, r[0], l->conn, err);
 		goto out;
@@ -324,8 +316,8 @@ static enum moat_rc run_user(struct sqlpg_lease *l, struct sqlpg_call *call,
 			l->discard = true;
 	}
 out:
-	PQclear(r[0]);
-	PQclear(r[1]);
+	for (int i = 0; i < 3; i++)
+		PQclear(r[i]);
 	return rc;
 }
 
@@ -337,202 +329,36 @@ static enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const c
 	struct sqlpg_params pp = {0};
 	struct sqlpg_lease l = {0};
 	struct sqlpg_call call;
+	json_t *rels = NULL, *v;
 	enum moat_rc rc;
+	size_t i;
 
 	sqlpg_call_start(&call, db, ctx, mode == SQL_WRITE ? "write_query" : "read_query");
+	/* The server refuses NUL in string arguments before any handler runs;
+	 * this holds on its own all the same. */
 	if (!sql || strlen(sql) != len)
-		return moat_err_set(err, MOAT_EINVAL, "%s: the query holds a NUL character",
-				    call.what);
+		return moat_err_rule(err, MOAT_EINVAL, "sql.nul", "query: contains a NUL byte");
 	if ((rc = sqlpg_params_make(params, &pp, err)))
 		return rc;
+	if (!(rels = json_array())) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
 	if ((rc = sqlpg_take(p, &call, &l, err)))
 		goto out;
-	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, err)))
+	if ((rc = prepare(p, db, &l, &call, sql, &pp, mode, rels, err)))
 		goto out;
+	json_array_foreach(rels, i, v)
+		callctx_touch_add(ctx, "tables", json_string_value(v));
 	rc = run_user(&l, &call, &pp, mode, res, err);
 out:
 	if (rc)
-		abandon(db, &l);
+		sqlpg_abandon(db, &l);
 	sqlpg_give(p, &l);
 	sqlpg_params_free(&pp);
+	json_decref(rels);
 	return rc;
 }
-
-/* ---- catalog queries ---------------------------------------------------------- */
-
-/* One of moat's own catalog queries in a READ ONLY transaction. */
-static PGresult *catalog(struct sql_db *db, struct call_ctx *ctx, const char *sql, int n,
-			 const char *const *params, struct moat_err *err)
-{
-	struct sqlpg_pool *p = db->conn;
-	struct sqlpg_lease l = {0};
-	struct sqlpg_call call;
-	PGresult *r = NULL;
-
-	sqlpg_call_start(&call, db, ctx, "catalog");
-	if (sqlpg_take(p, &call, &l, err))
-		return NULL;
-	if (begin_catalog(p, &l, &call, err) == MOAT_OK &&
-	    (r = sqlpg_exec(&l, &call, sql, n, params, err)) &&
-	    simple(&l, &call, "ROLLBACK", err) != MOAT_OK) {
-		PQclear(r);
-		r = NULL;
-	}
-	if (!r)
-		abandon(db, &l);
-	sqlpg_give(p, &l);
-	return r;
-}
-
-/* The rows of r as objects keyed by column name, values by type. */
-static json_t *rows_objects(const PGresult *r)
-{
-	json_t *out = json_array();
-
-	for (int i = 0; out && i < PQntuples(r); i++) {
-		json_t *o = json_object();
-		for (int k = 0; o && k < PQnfields(r); k++)
-			json_object_set_new(o, PQfname(r, k),
-					    PQgetisnull(r, i, k)
-						    ? json_null()
-						    : sqlpg_value_json(PQftype(r, k),
-								       PQgetvalue(r, i, k),
-								       (size_t)PQgetlength(r, i, k)));
-		json_array_append_new(out, o);
-	}
-	return out;
-}
-
-static enum moat_rc sqlpg_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
-				      struct moat_err *err)
-{
-	struct sqlpg_pool *p = db->conn;
-	const char *params[] = {p->schema_array};
-	PGresult *r = catalog(
-		db, ctx,
-		"SELECT n.nspname::text, c.relname::text, CASE WHEN c.relkind IN ('v','m') THEN "
-		"'view' ELSE 'table' END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-		"ON n.oid = c.relnamespace WHERE c.relkind IN " SQLPG_RELKINDS " AND n.nspname = "
-		"ANY($1::text[]) ORDER BY array_position($1::text[], n.nspname::text), c.relname",
-		1, params, err);
-
-	if (!r)
-		return err->rc;
-	for (int i = 0; i < PQntuples(r); i++) {
-		const char *schema = PQgetvalue(r, i, 0), *rel = PQgetvalue(r, i, 1);
-		char *name = NULL;
-		json_t *t;
-		if (strcmp(schema, db->schemas[0]) == 0)
-			name = strdup(rel);
-		else if (asprintf(&name, "%s.%s", schema, rel) < 0)
-			name = NULL;
-		t = name ? json_pack("{s:s, s:s, s:s}", "name", name, "type", PQgetvalue(r, i, 2),
-				     "schema", schema)
-			 : NULL;
-		free(name);
-		if (!t || json_array_append_new(tables, t) != 0) {
-			PQclear(r);
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		}
-	}
-	PQclear(r);
-	return MOAT_OK;
-}
-
-static enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx,
-					 const char *table, json_t *out, struct moat_err *err)
-{
-	struct sqlpg_pool *p = db->conn;
-	const char *dot = table ? strchr(table, '.') : NULL;
-	char *schema = NULL, oid[32];
-	const char *rel = table;
-	const char *params[3];
-	PGresult *r = NULL;
-	enum moat_rc rc = MOAT_OK;
-
-	if (!table)
-		return moat_err_set(err, MOAT_EINVAL, "table_name: required");
-	if (dot && (schema = strndup(table, (size_t)(dot - table))) &&
-	    sql_schema_allowed(db, schema)) {
-		rel = dot + 1;
-	} else {
-		free(schema);
-		schema = NULL;
-	}
-	params[0] = p->schema_array;
-	params[1] = rel;
-	params[2] = schema;
-	r = catalog(db, ctx,
-		    "SELECT c.oid::int8, c.relname::text, CASE WHEN c.relkind IN ('v','m') THEN "
-		    "'view' ELSE 'table' END, n.nspname::text FROM pg_catalog.pg_class c JOIN "
-		    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
-		    SQLPG_RELKINDS " AND n.nspname = ANY($1::text[]) AND c.relname = $2 AND "
-		    "($3::text IS NULL OR n.nspname = $3) ORDER BY "
-		    "array_position($1::text[], n.nspname::text) LIMIT 1",
-		    3, params, err);
-	free(schema);
-	if (!r)
-		return err->rc;
-	if (PQntuples(r) != 1) {
-		PQclear(r);
-		return moat_err_set(err, MOAT_ENOTFOUND,
-				    "table_name: no such table or view (or not in an allowed schema)");
-	}
-	snprintf(oid, sizeof(oid), "%s", PQgetvalue(r, 0, 0));
-	json_object_set_new(out, "table", json_string(table));
-	json_object_set_new(out, "type", json_string(PQgetvalue(r, 0, 2)));
-	json_object_set_new(out, "schema", json_string(PQgetvalue(r, 0, 3)));
-	PQclear(r);
-	params[0] = oid;
-	r = catalog(db, ctx,
-		    "SELECT a.attname::text AS name, pg_catalog.format_type(a.atttypid, "
-		    "a.atttypmod) AS type, a.attnotnull AS not_null, pg_catalog.pg_get_expr("
-		    "d.adbin, d.adrelid) AS \"default\", COALESCE((SELECT k.ord::int4 FROM "
-		    "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) WHERE k.attnum = "
-		    "a.attnum), 0) AS primary_key FROM pg_catalog.pg_attribute a LEFT JOIN "
-		    "pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum LEFT "
-		    "JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary WHERE "
-		    "a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-		    1, params, err);
-	if (!r)
-		return err->rc;
-	json_object_set_new(out, "columns", rows_objects(r));
-	PQclear(r);
-	r = catalog(db, ctx,
-		    "SELECT con.conname::text AS name, (k.ord - 1)::int4 AS seq, a.attname::text AS "
-		    "\"from\", CASE WHEN fn.nspname = ANY(pg_catalog.current_schemas(false)) THEN "
-		    "f.relname::text ELSE fn.nspname || '.' || f.relname END AS \"table\", "
-		    "fa.attname::text AS \"to\", con.confupdtype::text AS on_update, "
-		    "con.confdeltype::text AS on_delete FROM pg_catalog.pg_constraint con CROSS "
-		    "JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(src, dst, "
-		    "ord) JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum "
-		    "= k.src JOIN pg_catalog.pg_class f ON f.oid = con.confrelid JOIN "
-		    "pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace JOIN "
-		    "pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = "
-		    "k.dst WHERE con.conrelid = $1::oid AND con.contype = 'f' ORDER BY con.conname, "
-		    "k.ord",
-		    1, params, err);
-	if (!r)
-		return err->rc;
-	json_object_set_new(out, "foreign_keys", rows_objects(r));
-	PQclear(r);
-	r = catalog(db, ctx,
-		    "SELECT ic.relname::text AS name, i.indisunique AS \"unique\", CASE WHEN "
-		    "i.indisprimary THEN 'pk' WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_constraint "
-		    "WHERE conindid = i.indexrelid) THEN 'u' ELSE 'c' END AS origin, i.indpred IS "
-		    "NOT NULL AS partial, pg_catalog.to_json(ARRAY(SELECT a.attname::text FROM "
-		    "unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) LEFT JOIN "
-		    "pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-		    "ORDER BY k.ord)) AS columns FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class "
-		    "ic ON ic.oid = i.indexrelid WHERE i.indrelid = $1::oid ORDER BY ic.relname",
-		    1, params, err);
-	if (!r)
-		return err->rc;
-	json_object_set_new(out, "indexes", rows_objects(r));
-	PQclear(r);
-	return rc;
-}
-
 /* ---- open, close, describe ---------------------------------------------------- */
 
 /* Record the TCP ports of the connection string for the sandbox, and a
@@ -587,6 +413,25 @@ static enum moat_rc prefix_err(const struct sql_db *db, struct moat_err *err)
 	return moat_err_set(err, err->rc, "/databases/%s: %s", db->name, msg);
 }
 
+/* moat check warns about an allowlisted schema that does not exist (a
+ * typo, or one still to be created): not an error. */
+static void warn_schemas(const struct sql_db *db, struct sqlpg_lease *l, struct sqlpg_call *call)
+{
+	struct sqlpg_pool *p = db->conn;
+	const char *params[] = {p->schema_array};
+	struct moat_err e = {0};
+	PGresult *r = sqlpg_exec(l, call,
+				 "SELECT s FROM unnest($1::text[]) AS s WHERE NOT EXISTS (SELECT 1 "
+				 "FROM pg_catalog.pg_namespace WHERE nspname = s)",
+				 1, params, &e);
+
+	for (int i = 0; r && i < PQntuples(r) && i < 64; i++)
+		log_warn("sql: database '%s' (%s): the \"schemas\" allowlist names '%s', which "
+			 "does not exist", db->name, p->where ? p->where : "postgres",
+			 PQgetvalue(r, i, 0));
+	PQclear(r);
+}
+
 /* Who the role is and what it may do. */
 static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 {
@@ -623,10 +468,11 @@ static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 		goto out;
 	}
 	p->role = strdup(PQgetvalue(r, 0, 0));
+	warn_schemas(db, &l, &call);
 	p->superuser = PQgetvalue(r, 0, 1)[0] == 't';
 	p->can_write = p->superuser || PQgetvalue(r, 0, 2)[0] == 't';
 	if (p->superuser && !db->allow_superuser) {
-		rc = moat_err_set(err, MOAT_EDENIED,
+		rc = moat_err_rule(err, MOAT_EDENIED, "sql.superuser",
 				  "/databases/%s: the role is a PostgreSQL superuser, which no "
 				  "allowlist or READ ONLY transaction contains (it can read files "
 				  "and run programs); connect as a role with only the privileges it "

@@ -3,10 +3,12 @@
  * built into the module moat_sql_pg.so):
  *
  *   sql_pg.c        the backend ops: open (role checks, sandbox grants),
- *                   list_tables, describe_table, query, describe;
+ *                   query (the user's statement), describe;
+ *   sql_pg_catalog.c  list_tables and describe_table (moat's own queries);
  *   sql_pg_conn.c   the connection pool and running one command without
  *                   blocking: deadline, cancellation (a cancel request to
  *                   the server), a dead connection noticed and replaced;
+ *                   ending a failed call and resetting its session;
  *   sql_pg_route.c  where connections go: host names resolved once and
  *                   pinned, TCP ports granted in the sandbox;
  *   sql_pg_value.c  values by type OID to JSON, JSON params to text;
@@ -53,6 +55,10 @@ struct sqlpg_lease {
 	unsigned gen;
 	bool broken;       /* the connection died: drop it and the idle ones */
 	bool discard;      /* a cancel request may still be in flight: drop it */
+	bool dirty;        /* the user's text reached the server and no DISCARD ALL
+			    * has run since: whatever it left in the session
+			    * (advisory locks, settings, temp tables, cursors ...)
+			    * may still be there, so the pool must not keep it */
 };
 
 /* The limits of one call. */
@@ -87,8 +93,8 @@ void sqlpg_call_start(struct sqlpg_call *call, const struct sql_db *db, struct c
 enum moat_rc sqlpg_take(struct sqlpg_pool *p, struct sqlpg_call *call, struct sqlpg_lease *l,
 			struct moat_err *err);
 
-/* sqlpg_give - return a connection: closed when broken or not idle (a
- * transaction left open), else back to the pool. Thread-safe. */
+/* sqlpg_give - return a connection: closed when broken, dirty or not
+ * idle (a transaction left open), else back to the pool. Thread-safe. */
 void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l);
 
 /*
@@ -134,6 +140,29 @@ PGresult *sqlpg_exec(struct sqlpg_lease *l, struct sqlpg_call *call, const char 
 enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn *conn,
 			struct moat_err *err);
 
+/* sqlpg_simple - run moat's own text (the simple protocol; several
+ * statements allowed, they form one implicit transaction) and wait. */
+enum moat_rc sqlpg_simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+			  struct moat_err *err);
+
+/*
+ * sqlpg_abandon - end the transaction of a call that failed, whatever its
+ * state, and reset a dirty session (DISCARD ALL), in one round trip with a
+ * short deadline of its own; a connection that cannot is marked broken
+ * (sqlpg_give then closes it, as it closes any dirty one).
+ */
+void sqlpg_abandon(const struct sql_db *db, struct sqlpg_lease *l);
+
+/* ---- sql_pg_catalog.c ---- */
+
+#define SQLPG_RELKINDS "('r','p','v','m','f')" /* tables, views, foreign tables */
+
+/* The backend's list_tables and describe_table (struct sql_backend). */
+enum moat_rc sqlpg_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+			       struct moat_err *err);
+enum moat_rc sqlpg_describe_table(struct sql_db *db, struct call_ctx *ctx, const char *table,
+				  json_t *out, struct moat_err *err);
+
 /* ---- sql_pg_route.c ---- */
 
 /*
@@ -174,6 +203,8 @@ void sqlpg_params_free(struct sqlpg_params *p);
 
 /* ---- sql_pg_plan.c ---- */
 
+#define SQLPG_PLAN_RELS_MAX 32
+
 #define SQLPG_PLAN_ONLY                                                                        \
 	"only statements with a plan (SELECT, VALUES, INSERT, UPDATE, DELETE, MERGE) are "     \
 	"accepted; SET, SHOW, COPY, DO, CALL, transaction control and other utility "         \
@@ -184,9 +215,12 @@ void sqlpg_params_free(struct sqlpg_params *p);
  * every node's "Relation Name" must come with a "Schema" in db's schema
  * allowlist; a statement without a plan (a utility statement: SET, COPY,
  * DO, CALL ...) is refused. MOAT_OK or MOAT_EDENIED naming the rule
- * (never the relation). Pure; thread-safe.
+ * (never the relation). On MOAT_OK, rels (an array, may be NULL) gets the
+ * name of every relation of the plan, once each (at most
+ * SQLPG_PLAN_RELS_MAX), as list_tables names it: bare in the allowlist's
+ * first schema, "schema.name" in the others. Pure; thread-safe.
  */
 enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json, const char *what,
-			      struct moat_err *err);
+			      json_t *rels, struct moat_err *err);
 
 #endif

@@ -12,6 +12,11 @@
  * generation (opened before the drop, so probably dead too) is closed
  * with it; the next call connects afresh.
  *
+ * A call that failed is ended here (sqlpg_abandon): ROLLBACK and, when the
+ * user's text reached the server, DISCARD ALL, so that nothing it left in
+ * the session (sql_pg.c lists what) outlives it; a connection that cannot
+ * be reset is closed, never pooled.
+ *
  * Thread-safe: the pool is guarded by its mutex; a lease is used by one
  * thread.
  */
@@ -68,9 +73,9 @@ static enum moat_rc stop_err(const struct sqlpg_call *call, enum moat_rc why, st
 {
 	if (why == MOAT_ECANCELLED)
 		return moat_err_set(err, MOAT_ECANCELLED, "%s: cancelled by the client", call->what);
-	return moat_err_set(err, MOAT_ETIMEOUT,
-			    "%s: the statement ran past its deadline (the database's timeout_ms, "
-			    "or the call's timeout)", call->what);
+	return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+			     "%s: the statement ran past its deadline (the database's timeout_ms, "
+			     "or the call's timeout)", call->what);
 }
 
 /* ---- the pool ------------------------------------------------------------ */
@@ -138,10 +143,10 @@ static PGconn *connect_one(const struct sqlpg_pool *p, const struct sqlpg_call *
 		snprintf(msg, sizeof(msg), "%s", m ? m : "");
 		msg[text_utf8_prefix(msg, SQLPG_ERRMSG_MAX)] = '\0';
 		for (char *q = msg; *q; q++)
-			if (*q == '\n')
+			if (*q == '\n' || *q == '\t')
 				*q = ' ';
-		moat_err_set(err, MOAT_EUPSTREAM, "%s: cannot connect to database %s: %s",
-			     call->what, p->db->name, msg);
+		moat_err_set(err, MOAT_EUPSTREAM, "%s: cannot connect to database '%s' (%s): %s",
+			     call->what, p->db->name, p->where ? p->where : "postgres", msg);
 		PQfinish(c);
 		return NULL;
 	}
@@ -195,7 +200,7 @@ void sqlpg_give(struct sqlpg_pool *p, struct sqlpg_lease *l)
 
 	if (!l->conn)
 		return;
-	keep = !l->broken && !l->discard && PQstatus(l->conn) == CONNECTION_OK &&
+	keep = !l->broken && !l->discard && !l->dirty && PQstatus(l->conn) == CONNECTION_OK &&
 	       PQtransactionStatus(l->conn) == PQTRANS_IDLE;
 	pthread_mutex_lock(&p->lock);
 	if (l->broken && l->gen == p->gen) {
@@ -244,7 +249,7 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 	PGconn *c = l->conn;
 	PGresult *last = NULL;
 	bool cut = false, row_failed = false;
-	uint64_t cancel_at = 0;
+	uint64_t cancel_at = 0, heard = 0;
 	enum moat_rc why;
 
 	for (;;) {
@@ -253,6 +258,8 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 			PGresult *r = PQgetResult(c);
 			if (!r)
 				goto done;
+			if (cancel_at)
+				heard = sqlpg_now_ns();
 			if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
 				if (!cut && rows && !rows(u, r, err)) {
 					/* a cap was reached (or the row failed): drop the rest */
@@ -284,7 +291,14 @@ PGresult *sqlpg_wait(struct sqlpg_lease *l, struct sqlpg_call *call, sqlpg_row_f
 			send_cancel(c);
 			cancel_at = sqlpg_now_ns();
 		}
-		if (cancel_at && sqlpg_now_ns() - cancel_at > SQLPG_CANCEL_GRACE_NS) {
+		/* After a cancel the server is given the grace period to answer,
+		 * counted from what it last sent (rows already on their way are
+		 * still being read: a slow client is not a dead server), but no
+		 * longer than the grace past the call's deadline. */
+		if (cancel_at &&
+		    (sqlpg_now_ns() - (heard > cancel_at ? heard : cancel_at) > SQLPG_CANCEL_GRACE_NS ||
+		     (call->deadline_ns &&
+		      sqlpg_now_ns() > call->deadline_ns + SQLPG_CANCEL_GRACE_NS))) {
 			/* the server did not answer the cancel: drop the connection */
 			l->broken = true;
 			PQclear(last);
@@ -409,17 +423,18 @@ enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn
 	if (!m)
 		m = conn ? PQerrorMessage(conn) : "";
 	if (strcmp(state, "25006") == 0)
-		return moat_err_set(err, MOAT_EDENIED,
-				    "%s: read_query runs read-only statements only: the transaction "
-				    "is READ ONLY (use write_query on a database with \"write\": true)",
-				    call->what);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.read_only",
+				     "%s: read_query runs read-only statements only: the transaction "
+				     "is READ ONLY (use write_query on a database with \"write\": "
+				     "true)", call->what);
 	if (strcmp(state, "57014") == 0)
-		return moat_err_set(err, MOAT_ETIMEOUT,
-				    "%s: the statement ran past its deadline (statement_timeout from "
-				    "the database's timeout_ms)", call->what);
+		return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+				     "%s: the statement ran past its deadline (statement_timeout from "
+				     "the database's timeout_ms)", call->what);
 	if (strcmp(state, "42501") == 0)
-		return moat_err_set(err, MOAT_EDENIED, "%s: refused by PostgreSQL: the role lacks "
-				    "the privilege", call->what);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.privilege_denied",
+				     "%s: refused by PostgreSQL: the role lacks the privilege",
+				     call->what);
 	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
 		/* data exceptions and constraint violations quote values */
 		return moat_err_set(err, MOAT_EINVAL, "%s: postgres: %s (SQLSTATE %s)", call->what,
@@ -439,4 +454,57 @@ enum moat_rc sqlpg_fail(const struct sqlpg_call *call, const PGresult *r, PGconn
 				     ? MOAT_EINVAL
 				     : MOAT_EUPSTREAM,
 			    "%s: postgres: %s (SQLSTATE %s)", call->what, msg, state);
+}
+
+/* ---- moat's own commands, and ending a call ------------------------------ */
+
+enum moat_rc sqlpg_simple(struct sqlpg_lease *l, struct sqlpg_call *call, const char *sql,
+			  struct moat_err *err)
+{
+	PGresult *r;
+	enum moat_rc rc = MOAT_OK;
+
+	if (!PQsendQuery(l->conn, sql)) {
+		l->broken = PQstatus(l->conn) == CONNECTION_BAD;
+		return sqlpg_fail(call, NULL, l->conn, err);
+	}
+	if (!(r = sqlpg_wait(l, call, NULL, NULL, err)))
+		return err->rc;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		rc = sqlpg_fail(call, r, l->conn, err);
+	PQclear(r);
+	return rc;
+}
+
+void sqlpg_abandon(const struct sql_db *db, struct sqlpg_lease *l)
+{
+	struct sqlpg_call call;
+	struct moat_err e = {0};
+	PGresult *r[2] = {0};
+	bool open_tx;
+	int n = 0;
+
+	if (l->broken || l->discard || !l->conn)
+		return;
+	open_tx = PQtransactionStatus(l->conn) != PQTRANS_IDLE;
+	if (!open_tx && !l->dirty)
+		return;
+	sqlpg_call_start(&call, db, NULL, "rollback");
+	call.deadline_ns = sqlpg_now_ns() + 2000ull * 1000000ull;
+	if (!PQenterPipelineMode(l->conn) ||
+	    (open_tx && !PQsendQueryParams(l->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0)) ||
+	    (l->dirty && !PQsendQueryParams(l->conn, "DISCARD ALL", 0, NULL, NULL, NULL, NULL, 0))) {
+		l->broken = true;
+		return;
+	}
+	n = (int)open_tx + (int)l->dirty;
+	if (sqlpg_pipeline_collect(l, &call, r, n, NULL, NULL, &e) != MOAT_OK)
+		return; /* marked broken */
+	for (int i = 0; i < n; i++) {
+		if (PQresultStatus(r[i]) != PGRES_COMMAND_OK)
+			l->broken = true;
+		PQclear(r[i]);
+	}
+	if (!l->broken)
+		l->dirty = false;
 }

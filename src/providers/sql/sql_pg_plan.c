@@ -21,10 +21,30 @@
  */
 #include "sql_pg.h"
 
+#include <stdio.h>
 #include <string.h>
 
+/* Remember schema.rel in rels (an array, may be NULL), once, bounded. */
+static void note_rel(const struct sql_db *db, json_t *rels, const char *schema, const char *rel)
+{
+	char name[256];
+	size_t i;
+	json_t *v;
+
+	if (!rels || !rel || json_array_size(rels) >= SQLPG_PLAN_RELS_MAX)
+		return;
+	if (db->nschemas && strcmp(schema, db->schemas[0]) == 0)
+		snprintf(name, sizeof(name), "%s", rel);
+	else if ((size_t)snprintf(name, sizeof(name), "%s.%s", schema, rel) >= sizeof(name))
+		return; /* names are at most 63 bytes each: cannot happen */
+	json_array_foreach(rels, i, v)
+		if (strcmp(json_string_value(v), name) == 0)
+			return;
+	json_array_append_new(rels, json_string(name));
+}
+
 /* Walk node (any JSON value); the first refusal wins. */
-static const char *walk(const struct sql_db *db, const json_t *node, int depth)
+static const char *walk(const struct sql_db *db, const json_t *node, int depth, json_t *rels)
 {
 	const char *why = NULL, *key;
 	json_t *v;
@@ -34,7 +54,7 @@ static const char *walk(const struct sql_db *db, const json_t *node, int depth)
 		return "the plan is nested too deeply to check";
 	if (json_is_array(node)) {
 		json_array_foreach(node, i, v)
-			if ((why = walk(db, v, depth + 1)))
+			if ((why = walk(db, v, depth + 1, rels)))
 				return why;
 		return NULL;
 	}
@@ -46,18 +66,20 @@ static const char *walk(const struct sql_db *db, const json_t *node, int depth)
 			return "a relation whose schema the plan does not name";
 		if (!sql_schema_allowed(db, schema))
 			return "a relation outside the database's \"schemas\" allowlist";
+		note_rel(db, rels, schema,
+			 json_string_value(json_object_get(node, "Relation Name")));
 	}
 	json_object_foreach((json_t *)node, key, v)
-		if ((json_is_object(v) || json_is_array(v)) && (why = walk(db, v, depth + 1)))
+		if ((json_is_object(v) || json_is_array(v)) && (why = walk(db, v, depth + 1, rels)))
 			return why;
 	return NULL;
 }
 
 enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json, const char *what,
-			      struct moat_err *err)
+			      json_t *rels, struct moat_err *err)
 {
 	json_t *doc = json_loads(explain_json, JSON_DECODE_ANY, NULL), *top;
-	const char *why = NULL;
+	const char *why = NULL, *rule = "sql.plan_unreadable";
 	size_t i;
 
 	if (!doc || !json_is_array(doc) || json_array_size(doc) == 0)
@@ -65,12 +87,16 @@ enum moat_rc sqlpg_plan_check(const struct sql_db *db, const char *explain_json,
 	json_array_foreach(why ? NULL : doc, i, top)
 		if (!json_is_object(json_object_get(top, "Plan"))) {
 			why = SQLPG_PLAN_ONLY;
+			rule = "sql.statement_refused";
 			break;
 		}
-	if (!why)
-		why = walk(db, doc, 0);
+	if (!why && (why = walk(db, doc, 0, rels)))
+		rule = strstr(why, "allowlist") ? "sql.schema_not_allowed" : "sql.plan_unreadable";
 	json_decref(doc);
-	if (why)
-		return moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", what, why);
+	if (why) {
+		if (rels)
+			json_array_clear(rels);
+		return moat_err_rule(err, MOAT_EDENIED, rule, "%s: refused: %s", what, why);
+	}
 	return MOAT_OK;
 }

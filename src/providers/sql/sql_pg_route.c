@@ -93,11 +93,15 @@ static enum moat_rc resolve(struct sql_db *db, struct pins *pn, const char *name
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *a;
 	char seen[SQLPG_ADDRS_MAX][INET6_ADDRSTRLEN];
 	size_t n = 0;
+	int gai;
 
-	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+	/* The host name is no secret (moat check shows it); the rest of the
+	 * string is never echoed. */
+	if ((gai = getaddrinfo(name, NULL, &hints, &res)) != 0)
 		return moat_err_set(err, MOAT_EINVAL,
-				    "/databases/%s/url: a host name in the connection string does "
-				    "not resolve (it is resolved once, at start-up)", db->name);
+				    "/databases/%s/url: cannot connect to database '%s': host name "
+				    "'%.253s' does not resolve: %s (it is resolved once, at start-up)",
+				    db->name, db->name, name, gai_strerror(gai));
 	for (a = res; a && n < SQLPG_ADDRS_MAX; a = a->ai_next) {
 		char txt[INET6_ADDRSTRLEN];
 		const void *src = a->ai_family == AF_INET
@@ -118,8 +122,8 @@ static enum moat_rc resolve(struct sql_db *db, struct pins *pn, const char *name
 	pn->resolved = true;
 	return n ? MOAT_OK
 		 : moat_err_set(err, MOAT_EINVAL,
-				"/databases/%s/url: a host name in the connection string has no "
-				"IPv4 or IPv6 address", db->name);
+				"/databases/%s/url: cannot connect to database '%s': host name "
+				"'%.253s' has no IPv4 or IPv6 address", db->name, db->name, name);
 }
 
 enum moat_rc sqlpg_route(struct sql_db *db, struct registry *reg, struct moat_err *err)

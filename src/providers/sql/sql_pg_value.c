@@ -228,9 +228,9 @@ enum moat_rc sqlpg_params_make(const json_t *params, struct sqlpg_params *out, s
 		case JSON_STRING:
 			if (memchr(json_string_value(v), 0, json_string_length(v)))
 				return sqlpg_params_free(out),
-				       moat_err_set(err, MOAT_EINVAL,
-						    "params/%zu: PostgreSQL text cannot hold a NUL "
-						    "character", i);
+				       moat_err_rule(err, MOAT_EINVAL, "sql.nul",
+						     "params/%zu: PostgreSQL text cannot hold a NUL "
+						     "byte", i);
 			s = json_string_value(v);
 			break;
 		case JSON_OBJECT: {
@@ -241,8 +241,10 @@ enum moat_rc sqlpg_params_make(const json_t *params, struct sqlpg_params *out, s
 									json_string_length(b64), &len);
 				if (!blob) {
 					sqlpg_params_free(out);
-					return moat_err_set(err, len == 0 ? MOAT_EINVAL : MOAT_ENOMEM,
-							    "params/%zu: base64 is not valid base64", i);
+					if (len != 0)
+						return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+					return moat_err_rule(err, MOAT_EINVAL, "sql.params_invalid",
+							     "params/%zu: base64 is not valid base64", i);
 				}
 				out->values[i] = (char *)blob;
 				out->lengths[i] = (int)len;

@@ -148,13 +148,15 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 	for (size_t i = 0; i < fam->ndbs && !db; i++)
 		if (strcmp(fam->dbs[i].name, dbname) == 0)
 			db = &fam->dbs[i];
-	if (!db)
+	if (!db) {
 		rc = moat_err_set(err, MOAT_ENOTFOUND,
-				  "resource not found: no database of that name is configured");
-	else if (table)
-		rc = sql_table_doc(db, ctx, table, &doc, err);
-	else
-		rc = sql_tables_doc(db, ctx, &doc, err);
+				  "resource not found: no database named '%.64s' is configured",
+				  dbname);
+	} else {
+		callctx_touch(ctx, "database", db->name);
+		rc = table ? sql_table_doc(db, ctx, table, &doc, err)
+			   : sql_tables_doc(db, ctx, &doc, err);
+	}
 	free(dbname);
 	free(table);
 	if (rc)
@@ -164,9 +166,11 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 	if (!text)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (strlen(text) + strlen(uri) + 128 > ctx->output_budget) {
+		size_t n = strlen(text);
 		free(text);
-		return moat_err_set(err, MOAT_EINVAL,
-				    "resource too large: it exceeds max_output_bytes");
+		return moat_err_rule(err, MOAT_EINVAL, "limits.output",
+				     "resource too large: %zu bytes exceeds the output budget of %zu "
+				     "(limits.max_output_bytes)", n, ctx->output_budget);
 	}
 	*out = json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri, "mimeType", MIME,
 			 "text", text);

@@ -18,8 +18,11 @@
  *    side-effecting functions from views or triggers), no attached
  *    databases (SQLITE_LIMIT_ATTACHED 0, which also stops VACUUM INTO),
  *    temp storage in memory (the sandbox leaves no temp directory);
- *  - an authorizer: no ATTACH/DETACH, BEGIN/COMMIT/SAVEPOINT (the shared
- *    connection stays in autocommit), temp objects, load_extension; PRAGMA
+ *  - an authorizer (sql_sqlite_auth.c): no ATTACH/DETACH, BEGIN/COMMIT/SAVEPOINT (the shared
+ *    connection stays in autocommit), temp objects, load_extension, nor
+ *    changes()/total_changes()/last_insert_rowid() (the connection's
+ *    memory of earlier calls: nothing carries from one call to the next on
+ *    the shared connection); PRAGMA
  *    only table_info/table_xinfo/index_list/foreign_key_list on allowed
  *    tables; every table outside the "tables" allowlist denied at
  *    SQLITE_READ, so views, CTEs and subqueries cannot reach one; with an
@@ -47,31 +50,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sql_sqlite.h"
 #include "sql_text.h"
 #include "text.h"
 
 #define SQLS_PROGRESS_OPS 1000 /* VM steps between deadline checks */
 #define SQLS_MAX_LENGTH (64 << 20) /* largest string or blob a statement makes */
 #define SQLS_ERRMSG_MAX 200
+#define SQLS_ROWS_PER_CHECK 256 /* rows stepped between checks of the call */
 
-struct sqls_conn {
-	sqlite3 *h;
-	pthread_mutex_t lock;
-	const struct sql_db *db;
-	/* Per call, under lock: */
-	bool internal;          /* moat's own catalog queries */
-	enum sql_mode mode;
-	struct call_ctx *ctx;
-	uint64_t deadline_ns;   /* min(call deadline, timeout_ms); 0 = none */
-	enum moat_rc stop;      /* why the progress handler interrupted */
-	const char *denied;     /* the authorizer's rule, static */
-	char **modules;         /* virtual-table modules (eponymous tables) */
-	size_t nmodules;
-};
 
 static uint64_t now_ns(void)
 {
@@ -79,130 +71,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- the authorizer ------------------------------------------------------ */
-
-static bool is_catalog(const char *t)
-{
-	return t && strncasecmp(t, "sqlite_", 7) == 0;
-}
-
-/* Table-valued functions that read no table: warmed up at open. */
-static bool is_harmless_vtab(const char *t)
-{
-	return t && (strcasecmp(t, "json_each") == 0 || strcasecmp(t, "json_tree") == 0);
-}
-
-/*
- * A read that names no schema is either a common table expression (or a
- * subquery) or a count(*) over a real table. It is a CTE when no table and
- * no virtual-table module of that name exists; the body of the CTE went
- * through the authorizer on its own.
- */
-static bool is_cte(struct sqls_conn *c, const char *t)
-{
-	if (!t || sqlite3_table_column_metadata(c->h, "main", t, NULL, NULL, NULL, NULL, NULL,
-						NULL) == SQLITE_OK)
-		return false;
-	for (size_t i = 0; i < c->nmodules; i++)
-		if (strcasecmp(c->modules[i], t) == 0)
-			return false;
-	return strncasecmp(t, "pragma_", 7) != 0 && !is_catalog(t);
-}
-
-static int deny(struct sqls_conn *c, const char *rule)
-{
-	if (!c->denied)
-		c->denied = rule;
-	return SQLITE_DENY;
-}
-
-static bool pragma_readonly(const char *p)
-{
-	static const char *const ok[] = {"table_info", "table_xinfo", "index_list",
-					 "foreign_key_list"};
-
-	for (size_t i = 0; p && i < sizeof(ok) / sizeof(ok[0]); i++)
-		if (strcasecmp(p, ok[i]) == 0)
-			return true;
-	return false;
-}
-
-static int sqls_authorize(void *u, int op, const char *a, const char *b, const char *dbname,
-			  const char *inner)
-{
-	struct sqls_conn *c = u;
-	const struct sql_db *db = c->db;
-	bool allowlist = db->tables != NULL;
-
-	(void)dbname;
-	(void)inner;
-	switch (op) {
-	case SQLITE_SELECT:
-	case SQLITE_RECURSIVE:
-		return SQLITE_OK;
-	case SQLITE_READ:
-		if (c->internal || is_harmless_vtab(a))
-			return SQLITE_OK;
-		if (is_catalog(a))
-			return allowlist ? deny(c, "the schema tables are hidden when the database "
-						   "has a \"tables\" allowlist (use list_tables)")
-					 : SQLITE_OK;
-		if (allowlist && strncasecmp(a, "pragma_", 7) == 0)
-			return deny(c, "pragma functions are refused when the database has a "
-				       "\"tables\" allowlist (use describe_table)");
-		if (sql_table_allowed(db, a) || (!dbname && is_cte(c, a)))
-			return SQLITE_OK;
-		return deny(c, "a table outside the database's \"tables\" allowlist");
-	case SQLITE_FUNCTION:
-		if (b && strcasecmp(b, "load_extension") == 0)
-			return deny(c, "load_extension is refused");
-		return SQLITE_OK;
-	case SQLITE_PRAGMA:
-		if (pragma_readonly(a) && (c->internal || (b && sql_table_allowed(db, b))))
-			return SQLITE_OK;
-		if (c->internal && a && strcasecmp(a, "index_info") == 0)
-			return SQLITE_OK; /* describe_table, for an index of an allowed table */
-		return deny(c, "only the read-only PRAGMAs table_info, table_xinfo, index_list "
-			       "and foreign_key_list, on allowed tables, are accepted");
-	case SQLITE_ATTACH:
-	case SQLITE_DETACH:
-		return deny(c, "ATTACH and DETACH are refused");
-	case SQLITE_TRANSACTION:
-	case SQLITE_SAVEPOINT:
-		return deny(c, "transaction control is refused: each call is one statement in its "
-			       "own transaction");
-	case SQLITE_INSERT:
-	case SQLITE_UPDATE:
-	case SQLITE_DELETE:
-		if (is_catalog(a))
-			return SQLITE_OK; /* the engine guards its catalog (defensive mode) */
-		if (c->mode != SQL_WRITE || c->internal)
-			return deny(c, "read_query runs read-only statements only");
-		return sql_table_allowed(db, a)
-			       ? SQLITE_OK
-			       : deny(c, "a table outside the database's \"tables\" allowlist");
-	case SQLITE_CREATE_INDEX:
-	case SQLITE_CREATE_TABLE:
-	case SQLITE_CREATE_TRIGGER:
-	case SQLITE_CREATE_VIEW:
-	case SQLITE_DROP_INDEX:
-	case SQLITE_DROP_TABLE:
-	case SQLITE_DROP_TRIGGER:
-	case SQLITE_DROP_VIEW:
-	case SQLITE_ALTER_TABLE:
-	case SQLITE_REINDEX:
-	case SQLITE_ANALYZE:
-		if (c->mode != SQL_WRITE || c->internal)
-			return deny(c, "read_query runs read-only statements only");
-		if (allowlist)
-			return deny(c, "schema changes are refused on a database with a \"tables\" "
-				       "allowlist");
-		return SQLITE_OK;
-	default: /* temp objects, virtual tables, anything newer */
-		return deny(c, "this kind of statement is refused");
-	}
 }
 
 /* ---- deadline, cancellation, busy ---------------------------------------- */
@@ -261,6 +129,7 @@ static enum moat_rc conn_take(struct sqls_conn *c, struct call_ctx *ctx, enum sq
 	c->internal = internal;
 	c->stop = MOAT_OK;
 	c->denied = NULL;
+	c->denied_id = NULL;
 	limit = c->db->timeout_ms ? now_ns() + (uint64_t)c->db->timeout_ms * 1000000u : 0;
 	c->deadline_ns = ctx && ctx->deadline_ns && (!limit || ctx->deadline_ns < limit)
 				 ? ctx->deadline_ns
@@ -289,20 +158,23 @@ static enum moat_rc sqls_fail(struct sqls_conn *c, int src, const char *what,
 	if (prim == SQLITE_INTERRUPT && c->stop == MOAT_ECANCELLED)
 		return moat_err_set(err, MOAT_ECANCELLED, "%s: cancelled by the client", what);
 	if (prim == SQLITE_INTERRUPT || c->stop == MOAT_ETIMEOUT)
-		return moat_err_set(err, MOAT_ETIMEOUT,
-				    "%s: the statement ran past its deadline (timeout_ms %u of "
-				    "database %s, or the call's timeout)",
-				    what, c->db->timeout_ms, c->db->name);
+		return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+				     "%s: the statement ran past its deadline (timeout_ms %u of "
+				     "database '%s', or the call's timeout)",
+				     what, c->db->timeout_ms, c->db->name);
 	if (prim == SQLITE_AUTH || c->denied)
-		return moat_err_set(err, MOAT_EDENIED, "%s: refused: %s", what,
-				    c->denied ? c->denied : "not authorized");
+		return moat_err_rule(err, MOAT_EDENIED,
+				     c->denied_id ? c->denied_id : "sql.statement_refused",
+				     "%s: refused: %s", what, c->denied ? c->denied : "not authorized");
 	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-		return moat_err_set(err, MOAT_ETIMEOUT, "%s: the database stayed locked by "
-				    "another writer until the deadline", what);
+		return moat_err_rule(err, MOAT_ETIMEOUT, "limits.timeout",
+				     "%s: database '%s' stayed locked by another writer until the "
+				     "deadline", what, c->db->name);
 	if (prim == SQLITE_NOMEM)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (prim == SQLITE_READONLY)
-		return moat_err_set(err, MOAT_EDENIED, "%s: the database is read-only", what);
+		return moat_err_rule(err, MOAT_EDENIED, "sql.read_only",
+				     "%s: database '%s' is read-only", what, c->db->name);
 	snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(c->h));
 	msg[text_utf8_prefix(msg, SQLS_ERRMSG_MAX)] = '\0';
 	return moat_err_set(err, prim == SQLITE_ERROR || prim == SQLITE_CONSTRAINT ||
@@ -382,7 +254,7 @@ static enum moat_rc bind_params(sqlite3_stmt *st, const json_t *params, struct m
 	json_t *v;
 
 	if ((size_t)want != n)
-		return moat_err_set(err, MOAT_EINVAL,
+		return moat_err_rule(err, MOAT_EINVAL, "sql.params_count",
 				    "params: the statement has %d placeholder%s, params has %zu value%s",
 				    want, want == 1 ? "" : "s", n, n == 1 ? "" : "s");
 	json_array_foreach(params, i, v) {
@@ -412,7 +284,7 @@ static enum moat_rc bind_params(sqlite3_stmt *st, const json_t *params, struct m
 				unsigned char *blob = sql_base64_decode(json_string_value(b64),
 									json_string_length(b64), &len);
 				if (!blob)
-					return moat_err_set(err, MOAT_EINVAL,
+					return moat_err_rule(err, MOAT_EINVAL, "sql.params_invalid",
 							    "params/%zu: base64 is not valid base64", i);
 				src = sqlite3_bind_blob64(st, k, blob, len, free);
 				break;
@@ -446,9 +318,16 @@ static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
 	enum moat_rc rc = MOAT_OK;
 	int src, ncol;
 	bool more = true, typed = false;
+	uint64_t stepped = 0;
+	size_t ti;
+	json_t *tv;
 
 	if (len > INT_MAX)
-		return moat_err_set(err, MOAT_ELIMIT, "%s: query too long", what);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.query_length", "%s: query too long",
+				     what);
+	if (memchr(sql, 0, len))
+		return moat_err_rule(err, MOAT_EINVAL, "sql.nul", "query: contains a NUL byte");
+	json_array_clear(c->seen);
 	src = sqlite3_prepare_v3(c->h, sql, (int)len, 0, &st, &tail);
 	if (src != SQLITE_OK) {
 		rc = sqls_fail(c, src, what, err);
@@ -459,24 +338,27 @@ static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
 		goto out;
 	}
 	if (!sql_tail_empty(tail, len - (size_t)(tail - sql))) {
-		rc = moat_err_set(err, MOAT_EINVAL,
-				  "%s: exactly one statement per call; more text follows the first",
-				  what);
+		rc = moat_err_rule(err, MOAT_EINVAL, "sql.multiple_statements",
+				   "%s: exactly one statement per call; more text follows the first",
+				   what);
 		goto out;
 	}
 	if (c->mode == SQL_READ && !sqlite3_stmt_readonly(st)) {
-		rc = moat_err_set(err, MOAT_EDENIED,
-				  "%s: read_query runs read-only statements only (use write_query "
-				  "on a database with \"write\": true)", what);
+		rc = moat_err_rule(err, MOAT_EDENIED, "sql.read_only",
+				   "%s: read_query runs read-only statements only (use write_query "
+				   "on a database with \"write\": true)", what);
 		goto out;
 	}
 	if (c->mode == SQL_WRITE && sqlite3_stmt_readonly(st)) {
-		rc = moat_err_set(err, MOAT_EINVAL,
-				  "%s: the statement does not write; use read_query", what);
+		rc = moat_err_rule(err, MOAT_EINVAL, "sql.not_a_write",
+				   "%s: the statement does not write; use read_query", what);
 		goto out;
 	}
 	if ((rc = bind_params(st, params, err)))
 		goto out;
+	/* Checked: the statement runs, and reads or writes what it named. */
+	json_array_foreach(c->seen, ti, tv)
+		callctx_touch_add(c->ctx, "tables", json_string_value(tv));
 	ncol = sqlite3_column_count(st);
 	for (int i = 0; i < ncol; i++)
 		if ((rc = sql_result_column(res, sqlite3_column_name(st, i),
@@ -484,6 +366,11 @@ static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
 			goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *row;
+		/* The progress handler bounds the engine's work; this bounds
+		 * ours (a write with RETURNING steps to the end past the caps). */
+		if (++stepped % SQLS_ROWS_PER_CHECK == 0 && c->ctx &&
+		    (rc = callctx_check(c->ctx, err)) != MOAT_OK)
+			goto out;
 		if (!more) {
 			/* A read stops at the first row past the cap; a write
 			 * (RETURNING) runs to the end so all of it happens. */
@@ -539,9 +426,14 @@ static enum moat_rc run_internal(struct sqls_conn *c, const char *sql, const cha
 
 	if (arg && !params)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if ((rc = sql_result_init(res, 0, 0, err)) == MOAT_OK)
+	if ((rc = sql_result_init(res, SQL_CATALOG_MAX_ROWS, 0, err)) == MOAT_OK)
 		rc = exec_one(c, sql, strlen(sql), params, res, "catalog", err);
 	json_decref(params);
+	if (rc == MOAT_OK && res->truncated)
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.rows",
+				   "database '%s': more than %d tables, columns, keys or indexes to "
+				   "list; moat lists at most %d", c->db->name, SQL_CATALOG_MAX_ROWS,
+				   SQL_CATALOG_MAX_ROWS);
 	return rc;
 }
 
@@ -641,7 +533,8 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 	name = json_string_value(json_array_get(json_array_get(res.rows, 0), 0));
 	if (!name || !sql_table_allowed(db, name)) {
 		rc = moat_err_set(err, MOAT_ENOTFOUND,
-				  "table_name: no such table or view (or not in the allowlist)");
+				  "table_name: no such table or view in database '%s': '%.128s' (or "
+				  "not in the allowlist)", db->name, table ? table : "");
 		goto out;
 	}
 	json_object_set(out, "table", json_array_get(json_array_get(res.rows, 0), 0));
@@ -673,8 +566,13 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 	to_bool(indexes, "partial");
 	sql_result_free(&res);
 	json_array_foreach(indexes, i, ix) {
-		json_t *cols = json_array(), *r;
+		json_t *cols, *r;
 		size_t k;
+		/* one query per index: small ones may never reach the progress
+		 * handler, so the loop checks the call itself */
+		if (ctx && (rc = callctx_check(ctx, err)) != MOAT_OK)
+			goto out;
+		cols = json_array();
 		if ((rc = run_internal(c,
 				       "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
 				       json_string_value(json_object_get(ix, "name")), &res, err)))
@@ -699,6 +597,7 @@ static void sqls_close(struct sql_db *db)
 	if (!c)
 		return;
 	sqlite3_close_v2(c->h);
+	json_decref(c->seen);
 	for (size_t i = 0; i < c->nmodules; i++)
 		free(c->modules[i]);
 	free(c->modules);
@@ -761,6 +660,7 @@ static enum moat_rc sqls_open(struct sql_db *db, struct registry *reg, struct mo
 		    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	char dir[PATH_MAX];
 	enum moat_rc rc = MOAT_OK;
+	struct stat st;
 	int fd = -1;
 
 	if (!c)
@@ -770,14 +670,41 @@ static enum moat_rc sqls_open(struct sql_db *db, struct registry *reg, struct mo
 	db->conn = c;
 	if (sqlite3_threadsafe() == 0)
 		return moat_err_set(err, MOAT_EINTERNAL, "SQLite was built without thread safety");
-	if (sqlite3_open_v2(db->path, &c->h, flags, NULL) != SQLITE_OK) {
-		return moat_err_set(err, MOAT_EINVAL, "/databases/%s: cannot open the database: %s",
-				    db->name, c->h ? sqlite3_errmsg(c->h) : "out of memory");
+	if (!(c->seen = json_array()))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	/* Open it ourselves first: errno says why SQLite could not. */
+	if ((fd = open(db->path, (db->write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY)) < 0)
+		return sql_open_err(db, errno, NULL, err);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return sql_open_err(db, 0, "not a regular file", err);
 	}
-	if (!harden(c, db->write))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "/databases/%s: not a usable SQLite database: %s", db->name,
-				    sqlite3_errmsg(c->h));
+	close(fd);
+	fd = -1;
+	if (sqlite3_open_v2(db->path, &c->h, flags, NULL) != SQLITE_OK)
+		return sql_open_err(db, 0, c->h ? sqlite3_errmsg(c->h) : "out of memory", err);
+	if (!harden(c, db->write)) {
+		char why[SQLS_ERRMSG_MAX + 64];
+		snprintf(why, sizeof(why), "not a usable SQLite database (%s)", sqlite3_errmsg(c->h));
+		return sql_open_err(db, 0, why, err);
+	}
+	/* moat check warns about an allowlisted table that is not there (a
+	 * typo, or a table still to be created): it is not an error. */
+	c->internal = true;
+	for (size_t i = 0; i < db->ntables; i++) {
+		sqlite3_stmt *q = NULL;
+		int found = sqlite3_prepare_v2(c->h,
+					       "SELECT 1 FROM main.sqlite_schema WHERE type IN "
+					       "('table','view') AND name = ?1 COLLATE NOCASE",
+					       -1, &q, NULL) == SQLITE_OK &&
+			    sqlite3_bind_text(q, 1, db->tables[i], -1, SQLITE_STATIC) == SQLITE_OK &&
+			    sqlite3_step(q) == SQLITE_ROW;
+		sqlite3_finalize(q);
+		if (!found)
+			log_warn("sql: database '%s' (%s): the \"tables\" allowlist names '%s', "
+				 "which does not exist", db->name, db->given, db->tables[i]);
+	}
+	c->internal = false;
 	/* The sandbox grants exactly what SQLite opens. */
 	snprintf(dir, sizeof(dir), "%s", db->path);
 	if (db->write && strrchr(dir, '/'))
