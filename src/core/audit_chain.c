@@ -1,0 +1,229 @@
+/*
+ * audit_chain.c - hashing, last-line reading, trail listing and chain
+ * verification for the audit trail (see audit_chain.h).
+ *
+ * SHA-256 is OpenSSL's: the EVP method is fetched once (pthread_once) and
+ * reused, so a record costs one EVP_Digest over a few hundred bytes.
+ */
+#include "audit_chain.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char audit_zero_hash[AUDIT_HEX_LEN + 1] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha_md;
+
+static void sha_fetch(void)
+{
+	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	pthread_once(&sha_once, sha_fetch);
+	if (!sha_md || !EVP_Digest(line, len, md, &mdlen, sha_md, NULL) || mdlen != 32) {
+		memcpy(out, audit_zero_hash, sizeof(audit_zero_hash));
+		return -1;
+	}
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[AUDIT_HEX_LEN] = '\0';
+	return 0;
+}
+
+int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
+		    bool *ends_nl)
+{
+	struct stat st;
+	char *buf = NULL;
+	int fd, ret = -1;
+	size_t want, end, start;
+	ssize_t got;
+
+	*found = false;
+	*ends_nl = true;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* One byte more than the longest line, plus the newline before it. */
+	want = st.st_size > (off_t)(AUDIT_LINE_MAX + 2) ? AUDIT_LINE_MAX + 2 : (size_t)st.st_size;
+	if (!(buf = malloc(want)))
+		goto out;
+	got = pread(fd, buf, want, st.st_size - (off_t)want);
+	if (got != (ssize_t)want) {
+		if (got >= 0)
+			errno = EIO;
+		goto out;
+	}
+	end = want;
+	*ends_nl = buf[end - 1] == '\n';
+	if (*ends_nl)
+		end--;
+	start = end;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	if (start == 0 && want < (size_t)st.st_size) {
+		errno = EFBIG; /* the last line is longer than any record */
+		goto out;
+	}
+	if (audit_hash_line(buf + start, end - start, out) != 0) {
+		errno = EIO;
+		goto out;
+	}
+	*found = true;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* ---- the files of a trail ----------------------------------------------- */
+
+void audit_files_free(struct audit_files *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		free(f->paths[i]);
+	free(f->paths);
+	memset(f, 0, sizeof(*f));
+}
+
+enum moat_rc audit_files_list(const char *path, struct audit_files *out, struct moat_err *err)
+{
+	char name[4096];
+	unsigned top = 0;
+	struct stat st;
+
+	memset(out, 0, sizeof(*out));
+	/* Rotation keeps path.1 .. path.keep without gaps; find the highest. */
+	for (unsigned i = 1; i <= AUDIT_KEEP_MAX; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s.%u", path, i) >= sizeof(name))
+			return moat_err_set(err, MOAT_EINVAL, "audit: path too long: %s", path);
+		if (stat(name, &st) != 0)
+			break;
+		top = i;
+	}
+	out->paths = calloc((size_t)top + 1, sizeof(*out->paths));
+	if (!out->paths)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	for (unsigned i = top; i >= 1; i--) {
+		snprintf(name, sizeof(name), "%s.%u", path, i);
+		if (!(out->paths[out->n++] = strdup(name)))
+			goto oom;
+	}
+	if (!(out->paths[out->n++] = strdup(path)))
+		goto oom;
+	return MOAT_OK;
+oom:
+	audit_files_free(out);
+	return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+}
+
+/* ---- verification -------------------------------------------------------- */
+
+/* Check one line against the hash of the line before (expect, or NULL for
+ * the first line of all). Fills v->why and returns false on a break. */
+static bool verify_line(const char *line, size_t len, const char *expect,
+			struct audit_verdict *v)
+{
+	json_error_t jerr;
+	json_t *rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *prev = json_object_get(rec, "prev");
+	bool ok = false;
+
+	if (!json_is_object(rec)) {
+		snprintf(v->why, sizeof(v->why), "not a JSON record (%s)",
+			 rec ? "not an object" : jerr.text);
+	} else if (!json_is_string(prev) || json_string_length(prev) != AUDIT_HEX_LEN) {
+		snprintf(v->why, sizeof(v->why), "no \"prev\" hash");
+	} else if (!expect) {
+		v->from_start = strcmp(json_string_value(prev), audit_zero_hash) == 0;
+		ok = true;
+	} else if (strcmp(json_string_value(prev), expect) != 0) {
+		snprintf(v->why, sizeof(v->why),
+			 "prev does not match the line before: a line was edited, removed or "
+			 "reordered here or just before");
+	} else {
+		ok = true;
+	}
+	json_decref(rec);
+	return ok;
+}
+
+enum moat_rc audit_verify(const char *const *files, size_t n, struct audit_verdict *v,
+			  struct moat_err *err)
+{
+	char hash[AUDIT_HEX_LEN + 1];
+	bool have = false;
+	enum moat_rc rc = MOAT_OK;
+	char *line = NULL;
+	size_t cap = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->intact = true;
+	for (size_t f = 0; f < n && v->intact; f++) {
+		FILE *in = fopen(files[f], "re");
+		size_t lineno = 0;
+		ssize_t len;
+
+		if (!in) {
+			rc = moat_err_set(err, MOAT_EIO, "%s: %s", files[f], strerror(errno));
+			goto out;
+		}
+		while ((len = getline(&line, &cap, in)) >= 0) {
+			lineno++;
+			if (len > 0 && line[len - 1] == '\n')
+				len--;
+			if ((size_t)len > AUDIT_LINE_MAX) {
+				snprintf(v->why, sizeof(v->why), "line longer than %u bytes",
+					 AUDIT_LINE_MAX);
+			} else if (verify_line(line, (size_t)len, have ? hash : NULL, v)) {
+				audit_hash_line(line, (size_t)len, hash);
+				have = true;
+				v->lines++;
+				continue;
+			}
+			v->intact = false;
+			v->bad_file = f;
+			v->bad_line = lineno;
+			break;
+		}
+		if (ferror(in) && v->intact)
+			rc = moat_err_set(err, MOAT_EIO, "%s: read error", files[f]);
+		fclose(in);
+		if (rc)
+			goto out;
+	}
+out:
+	free(line);
+	return rc;
+}
