@@ -169,9 +169,7 @@ static bool verify_line(const char *line, size_t len, const char *expect,
 		v->from_start = strcmp(json_string_value(prev), audit_zero_hash) == 0;
 		ok = true;
 	} else if (strcmp(json_string_value(prev), expect) != 0) {
-		snprintf(v->why, sizeof(v->why),
-			 "prev does not match the line before: a line was edited, removed or "
-			 "reordered here or just before");
+		v->why[0] = '\0'; /* audit_verify says which line it should match */
 	} else {
 		ok = true;
 	}
@@ -183,6 +181,7 @@ enum moat_rc audit_verify(const char *const *files, size_t n, struct audit_verdi
 			  struct moat_err *err)
 {
 	char hash[AUDIT_HEX_LEN + 1];
+	const char *prev_file = "the file before";
 	bool have = false;
 	enum moat_rc rc = MOAT_OK;
 	char *line = NULL;
@@ -215,10 +214,22 @@ enum moat_rc audit_verify(const char *const *files, size_t n, struct audit_verdi
 			v->intact = false;
 			v->bad_file = f;
 			v->bad_line = lineno;
+			if (v->why[0])
+				break;
+			if (lineno > 1)
+				snprintf(v->why, sizeof(v->why),
+					 "prev does not match line %zu: line %zu was edited, or lines "
+					 "were removed or reordered here", lineno - 1, lineno - 1);
+			else
+				snprintf(v->why, sizeof(v->why),
+					 "prev does not match the last line of %.150s: that line was "
+					 "edited, or lines were removed or reordered here", prev_file);
 			break;
 		}
 		if (ferror(in) && v->intact)
 			rc = moat_err_set(err, MOAT_EIO, "%s: read error", files[f]);
+		if (lineno > 0)
+			prev_file = files[f];
 		fclose(in);
 		if (rc)
 			goto out;
