@@ -1,13 +1,27 @@
 /*
- * audit.c - the audit trail writer: one hash-chained JSON line per record,
- * appended with one write(2), rotated by size, reopened on SIGHUP.
+ * audit.c - the audit trail writer: hash-chained JSON lines, appended in
+ * batches by one writer thread, rotated by size, reopened on SIGHUP.
  *
- * The record is formatted outside the lock into a bounded buffer (strings
- * escaped here, touched and id through jansson); only the "prev" field,
- * the SHA-256 of the finished line, the rotation check and the write run
- * under the lock. There is no fsync per record and the file is never
- * re-read while moat runs: the last line's hash lives in memory. Files are
- * opened and renamed relative to the directory fd taken at audit_open,
+ * The cost falls where it is cheapest. A tool thread formats its record
+ * (audit_record.c, no printf, no jansson tree) and appends it to a queue
+ * under a mutex: a memcpy, no system call. The writer thread, started on
+ * the first record (after the sandbox: sandbox_apply wants no second
+ * thread), takes the whole queue at once, adds each line's "prev" (the
+ * SHA-256 of the line before), rotates when a line would pass max_bytes,
+ * and appends the batch with one write(2). No fsync, no re-reading: the
+ * last line's hash lives in memory.
+ *
+ * When records reach the file: a refusal, a failure or a security event
+ * wakes the writer at once; successful calls are written within
+ * AUDIT_FLUSH_MS, or as soon as AUDIT_FLUSH_BYTES are queued; audit_flush
+ * and audit_close write everything queued. A crash of moat can therefore
+ * lose at most the last AUDIT_FLUSH_MS of successful calls, never a
+ * refusal already reported. If the thread cannot be started the writer
+ * falls back to writing each record synchronously.
+ *
+ * A record that cannot be written (disk full) still advances the chain,
+ * so the gap shows: `moat audit verify` reports the line after it. Files
+ * are opened and renamed relative to the directory fd taken at audit_open,
  * before the sandbox; the sandbox grants that directory what rotation
  * needs (sandbox.c, SANDBOX_AUDIT_DIR).
  */
@@ -15,213 +29,55 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit_chain.h"
+#include "audit_record.h"
 #include "log.h"
-#include "text.h"
 
-/* Longest string field kept (client names come from the client). */
-#define AUDIT_STR_MAX 256
-/* Longest record; touched lists are bounded by callctx, so this is slack. */
-#define AUDIT_RECORD_MAX (128u * 1024u)
+#define AUDIT_FLUSH_MS 50
+#define AUDIT_FLUSH_BYTES (64u * 1024u)
+#define AUDIT_QUEUE_MAX (4u * 1024u * 1024u)
+
+/* A plain growable byte queue (swapped whole between threads). */
+struct audit_queue {
+	char *p;
+	size_t len, cap;
+};
 
 struct audit {
 	pthread_mutex_t lock;
-	int dirfd;      /* O_PATH directory of the file */
-	int fd;         /* the file, O_APPEND; -1 after a failed reopen */
-	char *base;     /* file name within dirfd */
-	uint64_t size;  /* bytes in the current file */
+	pthread_cond_t wake; /* the writer: work to do */
+	pthread_cond_t done; /* callers: a batch was written, room was made */
+	pthread_t thread;
+	bool started;        /* the writer thread runs */
+	bool sync_mode;      /* no thread: callers write under the lock */
+	bool stop, flush_now, urgent, reopen_req;
+	struct audit_queue queue; /* record bodies, each ending in '\n' */
+	uint64_t queued, written; /* records queued / handled by the writer */
+	uint64_t reopened;        /* reopens the writer has done */
+
+	/* The file; touched by the writer thread only (or under the lock
+	 * before it starts, and in sync mode). */
+	int dirfd;     /* O_PATH directory of the file */
+	int fd;        /* the file, O_APPEND */
+	char *base;    /* file name within dirfd */
+	uint64_t size; /* bytes in the current file */
 	uint64_t max_bytes;
 	unsigned keep;
-	char prev[AUDIT_HEX_LEN + 1]; /* hash of the last line written */
-	bool need_nl;   /* the file ends inside a line (crash, short write) */
-	bool warned;    /* a write failure has been logged */
-	bool warned_rotate;
+	char prev[AUDIT_HEX_LEN + 1]; /* hash of the last line */
+	bool need_nl;  /* the file ends inside a line (crash, short write) */
+	bool warned, warned_rotate, warned_queue;
+	struct audit_queue out; /* the batch being assembled */
 };
-
-/* ---- a bounded output buffer -------------------------------------------- */
-
-struct abuf {
-	char *p;
-	size_t len, cap;
-	bool heap, failed;
-	char inline_buf[2048];
-};
-
-static void ab_init(struct abuf *b)
-{
-	b->p = b->inline_buf;
-	b->len = 0;
-	b->cap = sizeof(b->inline_buf);
-	b->heap = b->failed = false;
-}
-
-static void ab_free(struct abuf *b)
-{
-	if (b->heap)
-		free(b->p);
-}
-
-static bool ab_reserve(struct abuf *b, size_t more)
-{
-	size_t ncap;
-	char *np;
-
-	if (b->failed)
-		return false;
-	if (b->len + more <= b->cap)
-		return true;
-	if (b->len + more > AUDIT_RECORD_MAX) {
-		b->failed = true;
-		return false;
-	}
-	ncap = b->cap * 2 > b->len + more ? b->cap * 2 : b->len + more;
-	np = b->heap ? realloc(b->p, ncap) : malloc(ncap);
-	if (!np) {
-		b->failed = true;
-		return false;
-	}
-	if (!b->heap)
-		memcpy(np, b->p, b->len);
-	b->p = np;
-	b->cap = ncap;
-	b->heap = true;
-	return true;
-}
-
-static void ab_put(struct abuf *b, const char *s, size_t n)
-{
-	if (ab_reserve(b, n)) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-}
-
-static void ab_puts(struct abuf *b, const char *s)
-{
-	ab_put(b, s, strlen(s));
-}
-
-/* A JSON string of s, cut to AUDIT_STR_MAX bytes on a UTF-8 boundary. */
-static void ab_str(struct abuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t n = text_utf8_prefix(s, AUDIT_STR_MAX);
-
-	ab_put(b, "\"", 1);
-	while (n > 0) {
-		size_t plain = text_json_plain(s, n, false);
-		ab_put(b, s, plain);
-		s += plain;
-		n -= plain;
-		if (n == 0)
-			break;
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-		size_t el = 2;
-		switch (c) {
-		case '"':
-		case '\\':
-			break;
-		case '\n':
-			esc[1] = 'n';
-			break;
-		case '\r':
-			esc[1] = 'r';
-			break;
-		case '\t':
-			esc[1] = 't';
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			el = 6;
-			break;
-		}
-		ab_put(b, esc, el);
-		s++;
-		n--;
-	}
-	ab_put(b, "\"", 1);
-}
-
-static void ab_field_str(struct abuf *b, const char *key, const char *v)
-{
-	if (!v)
-		return;
-	ab_put(b, ",\"", 2);
-	ab_puts(b, key);
-	ab_put(b, "\":", 2);
-	ab_str(b, v);
-}
-
-static void ab_field_json(struct abuf *b, const char *key, const json_t *v)
-{
-	size_t need;
-
-	if (!v)
-		return;
-	ab_put(b, ",\"", 2);
-	ab_puts(b, key);
-	ab_put(b, "\":", 2);
-	need = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (need == 0 || !ab_reserve(b, need)) {
-		b->failed = false; /* too large: say so instead of dropping the record */
-		ab_puts(b, "null");
-		return;
-	}
-	b->len += json_dumpb(v, b->p + b->len, need, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
-static void ab_field_u64(struct abuf *b, const char *key, uint64_t v)
-{
-	char num[48];
-	int n = snprintf(num, sizeof(num), ",\"%s\":%" PRIu64, key, v);
-
-	if (n > 0 && (size_t)n < sizeof(num))
-		ab_put(b, num, (size_t)n);
-}
-
-/* The record without its closing ",\"prev\":...}". */
-static void format_record(struct abuf *b, const struct audit_event *ev)
-{
-	struct timespec ts;
-	struct tm tm;
-	char when[64];
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(when, sizeof(when), "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\"",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, ts.tv_nsec / 1000);
-	if (n > 0 && (size_t)n < sizeof(when))
-		ab_put(b, when, (size_t)n);
-	ab_field_str(b, "kind", ev->kind);
-	ab_field_str(b, "principal", ev->principal);
-	ab_field_str(b, "client", ev->client_name);
-	ab_field_str(b, "client_version", ev->client_version);
-	ab_field_str(b, "session", ev->session);
-	ab_field_json(b, "id", ev->request_id);
-	ab_field_str(b, "tool", ev->tool);
-	ab_field_str(b, "family", ev->family);
-	ab_field_json(b, "touched", ev->touched);
-	ab_field_str(b, "outcome", ev->outcome);
-	ab_field_str(b, "rule", ev->rule);
-	ab_field_u64(b, "duration_us", ev->duration_us);
-	ab_field_u64(b, "bytes_out", (uint64_t)ev->bytes_out);
-}
 
 /* ---- opening ----------------------------------------------------------- */
 
@@ -296,6 +152,8 @@ struct audit *audit_open(const struct audit_opts *o, struct moat_err *err)
 	a->max_bytes = o->max_bytes;
 	a->keep = o->keep > AUDIT_KEEP_MAX ? AUDIT_KEEP_MAX : o->keep;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->wake, NULL);
+	pthread_cond_init(&a->done, NULL);
 	if (!(a->base = strdup(slash + 1))) {
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto fail;
@@ -327,20 +185,7 @@ fail:
 	return NULL;
 }
 
-void audit_close(struct audit *a)
-{
-	if (!a)
-		return;
-	if (a->fd >= 0)
-		close(a->fd);
-	if (a->dirfd >= 0)
-		close(a->dirfd);
-	free(a->base);
-	pthread_mutex_destroy(&a->lock);
-	free(a);
-}
-
-/* ---- rotation and reopening (under a->lock) ------------------------------ */
+/* ---- the file (writer side) ---------------------------------------------- */
 
 static void warn_once(struct audit *a, bool *flag, const char *what)
 {
@@ -380,75 +225,272 @@ static int rotate(struct audit *a)
 	return 0;
 }
 
-void audit_reopen(struct audit *a)
+static void reopen_file(struct audit *a)
 {
-	int old;
+	int old = a->fd;
+
+	if (open_file(a) != 0) {
+		a->fd = old;
+		warn_once(a, &a->warned, "cannot reopen");
+		return;
+	}
+	if (old >= 0)
+		close(old);
+	a->need_nl = false;
+}
+
+static bool queue_put(struct audit_queue *q, const char *s, size_t n, size_t max)
+{
+	if (q->len + n > q->cap) {
+		size_t ncap = q->cap ? q->cap : 4096;
+		char *np;
+		while (ncap < q->len + n)
+			ncap *= 2;
+		if (ncap > max && q->len + n <= max)
+			ncap = max;
+		if (q->len + n > ncap || !(np = realloc(q->p, ncap)))
+			return false;
+		q->p = np;
+		q->cap = ncap;
+	}
+	memcpy(q->p + q->len, s, n);
+	q->len += n;
+	return true;
+}
+
+/* Append a->out to the file; a short or failed write is logged once and
+ * leaves need_nl set so the next line starts on a line of its own. */
+static void write_out(struct audit *a)
+{
+	size_t off = 0;
+
+	while (off < a->out.len) {
+		ssize_t w = write(a->fd, a->out.p + off, a->out.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = ENOSPC;
+			warn_once(a, &a->warned, "cannot write to");
+			if (off > 0)
+				a->need_nl = a->out.p[off - 1] != '\n';
+			break;
+		}
+		off += (size_t)w;
+		a->size += (uint64_t)w;
+	}
+	a->out.len = 0;
+}
+
+/* Turn queued bodies ("{...,\"bytes_out\":N\n" each) into chained lines
+ * and append them, rotating where a line would pass max_bytes. */
+static void emit(struct audit *a, const char *data, size_t len)
+{
+	static const char tail[] = ",\"prev\":\"";
+	const char *end = data + len;
+
+	while (data < end) {
+		const char *nl = memchr(data, '\n', (size_t)(end - data));
+		size_t body = nl ? (size_t)(nl - data) : (size_t)(end - data);
+		size_t linelen = body + sizeof(tail) - 1 + AUDIT_HEX_LEN + 2;
+		size_t start;
+
+		if (a->max_bytes && a->size + a->out.len > 0 &&
+		    a->size + a->out.len + linelen + 1 > a->max_bytes) {
+			write_out(a);
+			if (rotate(a) != 0)
+				warn_once(a, &a->warned_rotate, "cannot rotate");
+		}
+		if (a->need_nl && a->out.len == 0) {
+			queue_put(&a->out, "\n", 1, SIZE_MAX);
+			a->need_nl = false;
+		}
+		start = a->out.len;
+		if (!queue_put(&a->out, data, body, SIZE_MAX) ||
+		    !queue_put(&a->out, tail, sizeof(tail) - 1, SIZE_MAX) ||
+		    !queue_put(&a->out, a->prev, AUDIT_HEX_LEN, SIZE_MAX) ||
+		    !queue_put(&a->out, "\"}\n", 3, SIZE_MAX)) {
+			a->out.len = start; /* out of memory: the gap shows in the chain */
+		} else {
+			audit_hash_line(a->out.p + start, a->out.len - start - 1, a->prev);
+		}
+		data += body + (nl ? 1 : 0);
+	}
+	write_out(a);
+}
+
+/* ---- the writer thread ---------------------------------------------------- */
+
+static void *writer_main(void *arg)
+{
+	struct audit *a = arg;
+	struct audit_queue work = {0};
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!a->stop && !a->reopen_req && a->queue.len == 0)
+			pthread_cond_wait(&a->wake, &a->lock);
+		if (!a->stop && !a->flush_now && !a->urgent && !a->reopen_req &&
+		    a->queue.len < AUDIT_FLUSH_BYTES) {
+			struct timespec dl;
+			clock_gettime(CLOCK_REALTIME, &dl);
+			dl.tv_nsec += AUDIT_FLUSH_MS * 1000000L;
+			if (dl.tv_nsec >= 1000000000L) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000L;
+			}
+			while (!a->stop && !a->flush_now && !a->urgent && !a->reopen_req &&
+			       a->queue.len < AUDIT_FLUSH_BYTES &&
+			       pthread_cond_timedwait(&a->wake, &a->lock, &dl) != ETIMEDOUT)
+				;
+		}
+		struct audit_queue t = a->queue;
+		a->queue = work;
+		work = t;
+		uint64_t target = a->queued;
+		bool reopen = a->reopen_req, stopping = a->stop;
+		a->flush_now = a->urgent = a->reopen_req = false;
+		pthread_cond_broadcast(&a->done); /* room in the queue */
+		pthread_mutex_unlock(&a->lock);
+
+		emit(a, work.p, work.len); /* queued before the reopen: the old file */
+		work.len = 0;
+		if (reopen)
+			reopen_file(a);
+
+		pthread_mutex_lock(&a->lock);
+		a->written = target;
+		if (reopen)
+			a->reopened++;
+		pthread_cond_broadcast(&a->done);
+		if (stopping && a->queue.len == 0)
+			break;
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(work.p);
+	return NULL;
+}
+
+/* Start the writer (under a->lock), with every signal blocked in it so a
+ * signal meant for the transport's loop never lands there. */
+static void start_writer(struct audit *a)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&a->thread, NULL, writer_main, a) == 0) {
+		a->started = true;
+	} else {
+		a->sync_mode = true;
+		log_warn("audit: no writer thread; writing each record synchronously");
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---- the API ------------------------------------------------------------------ */
+
+void audit_write(struct audit *a, const struct audit_event *ev)
+{
+	struct audit_buf b;
+	bool urgent;
+
+	if (!a || !ev)
+		return;
+	audit_buf_init(&b, AUDIT_RECORD_MAX);
+	audit_record_format(&b, ev);
+	audit_buf_put(&b, "\n", 1);
+	if (b.failed) {
+		audit_buf_free(&b);
+		return;
+	}
+	urgent = (ev->outcome && strcmp(ev->outcome, "ok") != 0) ||
+		 (ev->kind && strcmp(ev->kind, "security") == 0);
+	pthread_mutex_lock(&a->lock);
+	if (!a->started && !a->sync_mode)
+		start_writer(a);
+	if (a->sync_mode) {
+		emit(a, b.p, b.len);
+		pthread_mutex_unlock(&a->lock);
+		audit_buf_free(&b);
+		return;
+	}
+	while (a->queue.len + b.len > AUDIT_QUEUE_MAX && !a->stop) {
+		a->flush_now = true;
+		pthread_cond_signal(&a->wake);
+		pthread_cond_wait(&a->done, &a->lock);
+	}
+	if (queue_put(&a->queue, b.p, b.len, AUDIT_QUEUE_MAX)) {
+		a->queued++;
+		if (urgent)
+			a->urgent = true;
+		/* Wake the writer when the queue was empty (it then waits at most
+		 * AUDIT_FLUSH_MS), for urgent records, and when a batch is full. */
+		if (urgent || a->queue.len == b.len || a->queue.len >= AUDIT_FLUSH_BYTES)
+			pthread_cond_signal(&a->wake);
+	} else if (!a->warned_queue) {
+		a->warned_queue = true;
+		log_error("audit: out of memory queueing a record (logged once)");
+	}
+	pthread_mutex_unlock(&a->lock);
+	audit_buf_free(&b);
+}
+
+void audit_flush(struct audit *a)
+{
+	uint64_t target;
 
 	if (!a)
 		return;
 	pthread_mutex_lock(&a->lock);
-	old = a->fd;
-	if (open_file(a) != 0) {
-		a->fd = old;
-		warn_once(a, &a->warned, "cannot reopen");
-	} else if (old >= 0) {
-		close(old);
-		a->need_nl = false;
+	if (a->started) {
+		target = a->queued;
+		a->flush_now = true;
+		pthread_cond_signal(&a->wake);
+		while (a->written < target)
+			pthread_cond_wait(&a->done, &a->lock);
 	}
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* ---- writing ------------------------------------------------------------- */
-
-void audit_write(struct audit *a, const struct audit_event *ev)
+void audit_reopen(struct audit *a)
 {
-	struct abuf b;
-	char hash[AUDIT_HEX_LEN + 1];
-	const char *line;
-	size_t start, len;
-	ssize_t w;
-
-	if (!a || !ev)
+	if (!a)
 		return;
-	ab_init(&b);
-	ab_put(&b, "\n", 1); /* written only after a partial line */
-	format_record(&b, ev);
-	ab_puts(&b, ",\"prev\":\"");
-	start = b.len;
-	ab_puts(&b, audit_zero_hash);
-	ab_put(&b, "\"}\n", 3);
-	if (b.failed) {
-		ab_free(&b);
-		return;
-	}
 	pthread_mutex_lock(&a->lock);
-	memcpy(b.p + start, a->prev, AUDIT_HEX_LEN);
-	line = b.p + 1;
-	len = b.len - 2; /* without the leading and the trailing newline */
-	audit_hash_line(line, len, hash);
-	if (a->max_bytes && a->size > 0 && a->size + len + 1 > a->max_bytes && rotate(a) != 0)
-		warn_once(a, &a->warned_rotate, "cannot rotate");
-	if (a->need_nl) {
-		line = b.p;
-		len++;
-	}
-	w = write(a->fd, line, len + 1);
-	if (w == (ssize_t)(len + 1)) {
-		memcpy(a->prev, hash, sizeof(hash));
-		a->size += (uint64_t)w;
-		a->need_nl = false;
+	if (a->started) {
+		/* The writer appends what is queued to the old file, reopens,
+		 * and says so; later records go to the new file. */
+		uint64_t gen = a->reopened;
+		a->reopen_req = true;
+		pthread_cond_signal(&a->wake);
+		while (a->reopened == gen)
+			pthread_cond_wait(&a->done, &a->lock);
 	} else {
-		if (w >= 0)
-			errno = ENOSPC;
-		warn_once(a, &a->warned, "cannot write to");
-		if (w > 0) { /* a partial line: chain to its bytes, end it next time */
-			size_t skip = a->need_nl ? 1 : 0;
-			if ((size_t)w > skip)
-				audit_hash_line(line + skip, (size_t)w - skip, a->prev);
-			a->size += (uint64_t)w;
-			a->need_nl = true;
-		}
+		reopen_file(a); /* no writer: the file is ours under the lock */
 	}
 	pthread_mutex_unlock(&a->lock);
-	ab_free(&b);
+}
+
+void audit_close(struct audit *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	free(a->base);
+	free(a->queue.p);
+	free(a->out.p);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
 }

@@ -67,13 +67,21 @@ struct audit_event {
  * audit_close(). Returns NULL and fills err (naming the file) on failure. */
 struct audit *audit_open(const struct audit_opts *o, struct moat_err *err);
 
-/* audit_close - flush and close. Accepts NULL. */
+/* audit_close - write everything queued, stop the writer, close. Accepts
+ * NULL. Not concurrently with audit_write. */
 void audit_close(struct audit *a);
 
-/* audit_write - append one record with one write(2); rotate first when
- * the file would pass max_bytes. a may be NULL (auditing off). Write and
+/* audit_write - queue one record for the writer thread (started by the
+ * first record, so after the sandbox), which chains, rotates and appends
+ * in batches: refusals, failures and security events at once, successful
+ * calls within 50 ms (audit.c). a may be NULL (auditing off). Write and
  * rotation failures are logged once, never fatal. Thread-safe. */
 void audit_write(struct audit *a, const struct audit_event *ev);
+
+/* audit_flush - wait until every record written so far is in the file
+ * (handed to the kernel; no fsync). Call it before _exit(). Thread-safe;
+ * a may be NULL. */
+void audit_flush(struct audit *a);
 
 /* audit_reopen - reopen the file by name (after SIGHUP: an outside tool
  * rotated it); the chain continues from the last line written. Thread-safe
