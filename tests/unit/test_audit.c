@@ -294,7 +294,9 @@ static void test_partial_last_line(void **state)
 	char **lines;
 	size_t n = read_lines(trail, &lines);
 	assert_int_equal(n, 3); /* the partial line ended, the record after it */
-	assert_non_null(json_loads(lines[2], 0, NULL) ? lines[2] : NULL);
+	json_t *last = json_loads(lines[2], 0, NULL);
+	assert_non_null(last);
+	json_decref(last);
 	struct audit_verdict v = verify_one();
 	assert_false(v.intact);
 	assert_int_equal(v.bad_line, 2);
