@@ -7,6 +7,7 @@
  */
 #include "audit_chain.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -106,6 +107,34 @@ out:
 }
 
 /* ---- the files of a trail ----------------------------------------------- */
+
+bool audit_dir_own(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/'), *base;
+	size_t blen;
+	struct dirent *de;
+	bool own = true;
+	DIR *d;
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+		return false; /* never the root directory */
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	base = slash + 1;
+	blen = strlen(base);
+	if (!(d = opendir(dir)))
+		return errno == ENOENT;
+	while (own && (de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, base) == 0)
+			continue;
+		own = strncmp(n, base, blen) == 0 && n[blen] == '.' && n[blen + 1] != '\0' &&
+		      strspn(n + blen + 1, "0123456789") == strlen(n + blen + 1);
+	}
+	closedir(d);
+	return own;
+}
 
 void audit_files_free(struct audit_files *f)
 {

@@ -41,6 +41,16 @@ int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1]);
 int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
 		    bool *ends_nl);
 
+/*
+ * audit_dir_own - true when the directory of path holds nothing but the
+ * trail (path's name and its rotated path.N), or does not exist yet.
+ * Only then may the sandbox grant it what rotation needs: Landlock rights
+ * on a directory cover every file beneath it, and rights to create,
+ * write and remove in, say, the home directory would let a compromised
+ * moat rewrite ~/.bashrc. Reads the directory: call it before the sandbox.
+ */
+bool audit_dir_own(const char *path);
+
 /* A trail: its files, oldest first (path.N ... path.1, path). */
 struct audit_files {
 	char **paths; /* owned */

@@ -16,7 +16,9 @@
  * Files opened before the sandbox keep working because Landlock checks a
  * file when it is opened: the audit log is opened O_APPEND by audit_open
  * before the sandbox, and its directory gets only what rotation needs
- * (WRITE_FILE, MAKE_REG, REMOVE_FILE: no reading, no listing).
+ * (WRITE_FILE, MAKE_REG, REMOVE_FILE: no reading, no listing), and only
+ * when it holds nothing but the trail (those rights cover every file in
+ * it).
  * stdin/stdout/stderr and the roots' O_PATH fds need no rule (opens
  * beneath those are checked against the rules, which name the same
  * directories). libmagic's database is loaded before
@@ -44,6 +46,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit_chain.h"
 #include "log.h"
 
 /* ---- Landlock constants newer than the installed headers ---------------- */
@@ -177,7 +180,12 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 	 * check fds already open), but rotation renames it, creates the next
 	 * file and removes the oldest, and SIGHUP reopens it by name: its
 	 * directory gets exactly those rights (rule_rights), never reading. */
-	if (cfg->audit_file) {
+	if (cfg->audit_file && !audit_dir_own(cfg->audit_file)) {
+		plan->audit_shared_dir = true;
+		log_warn("audit: the directory of %s holds other files: under the sandbox the "
+			 "trail can neither rotate nor be reopened; give it a directory of its own",
+			 cfg->audit_file);
+	} else if (cfg->audit_file) {
 		char dir[PATH_MAX];
 		const char *slash = strrchr(cfg->audit_file, '/');
 		size_t n = slash ? (size_t)(slash - cfg->audit_file) : 0;
@@ -484,8 +492,11 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 			r->path);
 	}
 	if (plan->held_open)
-		fprintf(f, "  %-12s %s (opened before the sandbox)\n", "audit log",
-			plan->held_open);
+		fprintf(f, "  %-12s %s (opened before the sandbox%s)\n", "audit log",
+			plan->held_open,
+			plan->audit_shared_dir ? "; its directory holds other files, so no rule: "
+						 "no rotation or reopening under the sandbox"
+					       : "");
 	if (abi > 0) {
 		fprintf(f, "  %-12s no access; no exec anywhere%s\n", "elsewhere",
 			abi >= 5 ? "; no device ioctls" : "");

@@ -55,6 +55,8 @@ struct sandbox_plan {
 	size_t nports;
 	const char *held_open; /* the audit trail's file, for the description;
 				  borrowed from the config, NULL when none */
+	bool audit_shared_dir; /* its directory holds other files: no rule, so
+				  no rotation or reopening under the sandbox */
 };
 
 /* What sandbox_apply() enforced. */
@@ -86,8 +88,10 @@ enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
  * sandbox_plan_from - the rules the families recorded with registry_grant()
  * (each by the O_PATH fd the family itself opened, so the rule names exactly
  * that directory), plus the directory of cfg's audit trail with what
- * rotation and reopening need (SANDBOX_AUDIT_DIR). cfg and reg are
- * borrowed; cfg must outlive the plan.
+ * rotation and reopening need (SANDBOX_AUDIT_DIR) when it holds nothing
+ * but the trail (audit_dir_own; otherwise no rule, a warning, and the
+ * trail cannot rotate under the sandbox). cfg and reg are borrowed; cfg
+ * must outlive the plan.
  */
 enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_config *cfg,
 			       const struct registry *reg, struct moat_err *err);

@@ -266,6 +266,25 @@ describe('audit trail: where it goes', () => {
 		assert.equal(runMoat(['audit', 'verify', '--config', t.config]).code, 0);
 	});
 
+	test('a trail beside other files gets no sandbox rights on its directory', () => {
+		const dir = makeTempDir('moat-e2e-shared-');
+		const cfg = writeConfig(dir, testingConfig({ audit: { file: 'audit.jsonl', max_bytes: 600 } }));
+		fs.writeFileSync(path.join(dir, 'precious.txt'), 'keep me');
+		let r = runMoat(['check', '--config', cfg]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, /^ {2}audit log +.*audit\.jsonl \(opened before the sandbox; its directory holds other files, so no rule/m);
+		assert.doesNotMatch(r.stdout, /^ {2}audit dir/m);
+		for (let i = 0; i < 3; i++) {
+			r = runMoat(['call', 'add', 'a=1', 'b=2', '--config', cfg]);
+			assert.equal(r.code, 0, r.stderr);
+			assert.match(r.stderr, /holds other files: under the sandbox the trail can neither rotate/);
+		}
+		// Rotation fails (logged once), the records still arrive, the chain holds.
+		assert.equal(readTrail(path.join(dir, 'audit.jsonl')).length, 3);
+		assert.equal(fs.existsSync(path.join(dir, 'audit.jsonl.1')), false);
+		assert.equal(runMoat(['audit', 'verify', '--config', cfg]).code, 0);
+	});
+
 	test('log.audit_file still works, with a warning naming audit.file', () => {
 		const dir = makeTempDir('moat-e2e-oldkey-');
 		const cfg = writeConfig(dir, testingConfig({ log: { audit_file: 'old.jsonl' } }));

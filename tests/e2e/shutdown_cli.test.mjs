@@ -146,7 +146,7 @@ describe('shutdown', { concurrency: true }, () => {
 });
 
 describe('audit file', () => {
-	test('one JSON line per call with time, tool, duration_ms, outcome, bytes_out; no arguments', async () => {
+	test('one JSON line per call with time, tool, duration_us, outcome, bytes_out; no arguments', async () => {
 		const adir = makeTempDir('moat-e2e-audit-');
 		const acfg = writeConfig(
 			adir,
@@ -187,16 +187,18 @@ describe('audit file', () => {
 			],
 		);
 		for (const r of recs) {
-			assert.deepEqual(Object.keys(r).sort(), ['bytes_out', 'duration_ms', 'outcome', 'time', 'tool']);
-			assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+			// docs/audit.md; "rule" only on a refusal
+			const keys = ['bytes_out', 'client', 'client_version', 'duration_us', 'family', 'id', 'kind',
+				'outcome', 'prev', 'principal', 'session', 'time', 'tool'];
+			assert.deepEqual(Object.keys(r).filter((k) => k !== 'rule').sort(), keys);
+			assert.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
 			assert.ok(Math.abs(Date.parse(r.time) - Date.now()) < 60000, 'time is now');
-			assert.equal(typeof r.duration_ms, 'number');
-			assert.ok(r.duration_ms >= 0);
+			assert.ok(Number.isInteger(r.duration_us) && r.duration_us >= 0);
 			assert.ok(Number.isInteger(r.bytes_out) && r.bytes_out >= 0);
 		}
 		assert.equal(recs[0].bytes_out, Buffer.byteLength(JSON.stringify(echoResponse)), 'bytes_out is the size of the response sent');
 		assert.equal(recs[5].bytes_out, 0, 'a cancelled call sent nothing');
-		assert.ok(recs[5].duration_ms >= 50 && recs[5].duration_ms < 2000, `cancelled after ~80 ms: ${recs[5].duration_ms}`);
+		assert.ok(recs[5].duration_us >= 50000 && recs[5].duration_us < 2000000, `cancelled after ~80 ms: ${recs[5].duration_us}`);
 
 		// a second server appends to the same file; moat call audits too
 		const r = runMoat(['call', 'echo', 'text=again', '--config', acfg]);

@@ -553,6 +553,31 @@ static void test_xdg_default(void **state)
 	free(saved_home);
 }
 
+static void test_dir_own(void **state)
+{
+	char p[256], other[256];
+	FILE *f;
+
+	(void)state;
+	assert_true(audit_dir_own(trail)); /* empty directory */
+	struct audit *a = open_trail(0, 0);
+	audit_close(a);
+	snprintf(p, sizeof(p), "%s.3", trail);
+	fclose(fopen(p, "w"));
+	assert_true(audit_dir_own(trail)); /* the trail and a rotated file */
+	snprintf(other, sizeof(other), "%s/audit.jsonl.old", tmpdir);
+	f = fopen(other, "w");
+	fclose(f);
+	assert_false(audit_dir_own(trail)); /* something else lives there */
+	unlink(other);
+	snprintf(other, sizeof(other), "%s/.bashrc", tmpdir);
+	fclose(fopen(other, "w"));
+	assert_false(audit_dir_own(trail));
+	unlink(other);
+	assert_true(audit_dir_own("/nonexistent-moat/audit.jsonl"));
+	assert_false(audit_dir_own("/audit.jsonl")); /* never the root directory */
+}
+
 static enum moat_rc load(const char *text, struct moat_config *cfg, struct moat_err *err)
 {
 	return config_load_text(text, strlen(text), tmpdir, cfg, err);
@@ -646,6 +671,7 @@ int main(void)
 		cmocka_unit_test_setup(test_verify_across_files, fresh),
 		cmocka_unit_test_setup(test_many_writers, fresh),
 		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test_setup(test_dir_own, fresh),
 		cmocka_unit_test(test_xdg_default),
 		cmocka_unit_test(test_config_section),
 		cmocka_unit_test_setup(test_cost, fresh),
