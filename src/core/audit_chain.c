@@ -2,8 +2,9 @@
  * audit_chain.c - hashing, last-line reading, trail listing and chain
  * verification for the audit trail (see audit_chain.h).
  *
- * SHA-256 is OpenSSL's: the EVP method is fetched once (pthread_once) and
- * reused, so a record costs one EVP_Digest over a few hundred bytes.
+ * SHA-256 is Nettle's (the library GnuTLS computes its hashes with):
+ * linking it costs a start-up about 0.3 ms, where OpenSSL's libcrypto cost
+ * 3.5 ms of relocations on every `moat` start, audited or not.
  */
 #include "audit_chain.h"
 
@@ -11,8 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
-#include <pthread.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +22,16 @@
 const char audit_zero_hash[AUDIT_HEX_LEN + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
-static pthread_once_t sha_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha_md;
-
-static void sha_fetch(void)
-{
-	sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
 
-	pthread_once(&sha_once, sha_fetch);
-	if (!sha_md || !EVP_Digest(line, len, md, &mdlen, sha_md, NULL) || mdlen != 32) {
-		memcpy(out, audit_zero_hash, sizeof(audit_zero_hash));
-		return -1;
-	}
-	for (unsigned i = 0; i < 32; i++) {
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, (const uint8_t *)line);
+	sha256_digest(&ctx, sizeof(md), md);
+	for (unsigned i = 0; i < sizeof(md); i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 15];
 	}

@@ -6,8 +6,8 @@
  *
  * A line's hash is the SHA-256 of its bytes without the newline, written as
  * 64 lowercase hex digits. The first line of a new trail has a prev of 64
- * zeros. SHA-256 comes from OpenSSL's libcrypto (EVP); nothing here is
- * hand-written cryptography. Every function is thread-safe.
+ * zeros. SHA-256 comes from Nettle (GnuTLS's hash library); nothing here
+ * is hand-written cryptography. Every function is thread-safe.
  */
 #ifndef MOAT_CORE_AUDIT_CHAIN_H
 #define MOAT_CORE_AUDIT_CHAIN_H
@@ -27,7 +27,7 @@
 extern const char audit_zero_hash[AUDIT_HEX_LEN + 1];
 
 /* audit_hash_line - hex SHA-256 of line[0..len) into out (65 bytes, NUL
- * terminated). Returns 0, or -1 when libcrypto fails (out is then zeros). */
+ * terminated). Returns 0. */
 int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1]);
 
 /*
