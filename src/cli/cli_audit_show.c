@@ -6,6 +6,7 @@
  * lines, summary only counters.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,67 +182,73 @@ static void show_line(const struct audit_cli *o, const char *line, size_t len)
 	json_decref(rec);
 }
 
-static void follow_cb(void *ctx, const char *line, size_t len, const json_t *rec)
+/* Read what fd holds past *off into the pending bytes and show each
+ * complete line that passes the filters. */
+static void follow_read(struct audit_cli *o, int fd, off_t *off, char **pend, size_t *plen)
 {
-	(void)rec;
-	show_line(ctx, line, len);
+	char buf[65536];
+	ssize_t got;
+	size_t start = 0;
+
+	while ((got = pread(fd, buf, sizeof(buf), *off)) > 0) {
+		char *np = realloc(*pend, *plen + (size_t)got);
+		if (!np)
+			return;
+		*pend = np;
+		memcpy(*pend + *plen, buf, (size_t)got);
+		*plen += (size_t)got;
+		*off += got;
+	}
+	for (size_t i = 0; i < *plen; i++) {
+		if ((*pend)[i] != '\n')
+			continue;
+		json_t *rec = json_loadb(*pend + start, i - start, 0, NULL);
+		if (json_is_object(rec) && audit_cli_match(o, rec))
+			show_line(o, *pend + start, i - start);
+		json_decref(rec);
+		start = i + 1;
+	}
+	memmove(*pend, *pend + start, *plen - start);
+	*plen -= start;
 }
 
-/* tail -f: poll the newest file, reopening it when rotation replaced it. */
+/* tail -f: poll the newest file; when rotation renames it, finish the old
+ * file through the fd still open, then follow the new one from its start. */
 static int follow(struct audit_cli *o)
 {
 	const char *path = o->files.paths[o->files.n - 1];
-	char buf[65536], *pend = NULL;
+	char *pend = NULL;
 	size_t plen = 0;
-	struct stat st;
-	ino_t ino = 0;
+	struct stat st, cur;
 	off_t off = 0;
-	FILE *in = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (stat(path, &st) == 0) {
-		ino = st.st_ino;
-		off = st.st_size;
-	}
+	if (fd >= 0 && fstat(fd, &cur) == 0)
+		off = cur.st_size;
 	for (;;) {
 		fflush(stdout);
-		struct timespec ts = {0, 250 * 1000 * 1000};
+		struct timespec ts = {0, 200 * 1000 * 1000};
 		nanosleep(&ts, NULL);
+		if (fd >= 0)
+			follow_read(o, fd, &off, &pend, &plen);
 		if (stat(path, &st) != 0)
 			continue;
-		if (st.st_ino != ino || st.st_size < off) { /* rotated or replaced */
-			ino = st.st_ino;
-			off = 0;
-			plen = 0;
-		}
-		if (st.st_size == off)
+		if (fd >= 0 && st.st_ino == cur.st_ino && st.st_dev == cur.st_dev &&
+		    st.st_size >= off)
 			continue;
-		if (!(in = fopen(path, "re")))
+		/* Rotated, replaced or truncated: nothing is appended to the old
+		 * file once the new one exists, so read its last bytes now, then
+		 * start over on the file at path. */
+		if (fd >= 0) {
+			follow_read(o, fd, &off, &pend, &plen);
+			close(fd);
+		}
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		off = 0;
+		plen = 0;
+		if (fd < 0 || fstat(fd, &cur) != 0)
 			continue;
-		if (fseeko(in, off, SEEK_SET) == 0) {
-			size_t got;
-			while ((got = fread(buf, 1, sizeof(buf), in)) > 0) {
-				char *np = realloc(pend, plen + got);
-				if (!np)
-					break;
-				pend = np;
-				memcpy(pend + plen, buf, got);
-				plen += got;
-				off += (off_t)got;
-			}
-		}
-		fclose(in);
-		size_t start = 0;
-		for (size_t i = 0; i < plen; i++) {
-			if (pend[i] != '\n')
-				continue;
-			json_t *rec = json_loadb(pend + start, i - start, 0, NULL);
-			if (json_is_object(rec) && audit_cli_match(o, rec))
-				follow_cb(o, pend + start, i - start, rec);
-			json_decref(rec);
-			start = i + 1;
-		}
-		memmove(pend, pend + start, plen - start);
-		plen -= start;
+		follow_read(o, fd, &off, &pend, &plen);
 	}
 	free(pend);
 	return EXIT_OK;

@@ -39,35 +39,20 @@ int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1])
 	return 0;
 }
 
-int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
-		    bool *ends_nl)
+/* Hash the last line within the last want bytes of fd (size bytes long).
+ * 1 when it was found, 0 when the window holds no line start (grow it),
+ * -1 on error. */
+static int tail_window(int fd, off_t size, size_t want, char out[AUDIT_HEX_LEN + 1],
+		       bool *ends_nl)
 {
-	struct stat st;
-	char *buf = NULL;
-	int fd, ret = -1;
-	size_t want, end, start;
+	char *buf = malloc(want);
+	size_t end, start;
 	ssize_t got;
+	int ret = -1;
 
-	*found = false;
-	*ends_nl = true;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		goto out;
-	}
-	if (st.st_size == 0) {
-		ret = 0;
-		goto out;
-	}
-	/* One byte more than the longest line, plus the newline before it. */
-	want = st.st_size > (off_t)(AUDIT_LINE_MAX + 2) ? AUDIT_LINE_MAX + 2 : (size_t)st.st_size;
-	if (!(buf = malloc(want)))
-		goto out;
-	got = pread(fd, buf, want, st.st_size - (off_t)want);
+	if (!buf)
+		return -1;
+	got = pread(fd, buf, want, size - (off_t)want);
 	if (got != (ssize_t)want) {
 		if (got >= 0)
 			errno = EIO;
@@ -80,18 +65,57 @@ int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bo
 	start = end;
 	while (start > 0 && buf[start - 1] != '\n')
 		start--;
-	if (start == 0 && want < (size_t)st.st_size) {
-		errno = EFBIG; /* the last line is longer than any record */
+	if (start == 0 && want < (size_t)size) {
+		ret = 0; /* the line may begin before the window */
 		goto out;
 	}
-	if (audit_hash_line(buf + start, end - start, out) != 0) {
-		errno = EIO;
-		goto out;
-	}
-	*found = true;
-	ret = 0;
+	audit_hash_line(buf + start, end - start, out);
+	ret = 1;
 out:
 	free(buf);
+	return ret;
+}
+
+int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
+		    bool *ends_nl)
+{
+	/* One byte more than the longest line, plus the newline before it. */
+	const size_t bound = AUDIT_LINE_MAX + 2;
+	struct stat st;
+	int fd, ret = -1, r;
+	size_t want;
+
+	*found = false;
+	*ends_nl = true;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstat(fd, &st) != 0)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto out;
+	}
+	ret = 0;
+	if (st.st_size == 0)
+		goto out;
+	/* A record is a few hundred bytes: read 8 KiB, more only if needed. */
+	for (want = 8192;; want = bound) {
+		if (want > (size_t)st.st_size)
+			want = (size_t)st.st_size;
+		r = tail_window(fd, st.st_size, want, out, ends_nl);
+		if (r != 0 || want == bound || want == (size_t)st.st_size)
+			break;
+	}
+	if (r < 0) {
+		ret = -1;
+	} else if (r == 0) {
+		errno = EFBIG; /* the last line is longer than any record */
+		ret = -1;
+	} else {
+		*found = true;
+	}
+out:
 	close(fd);
 	return ret;
 }

@@ -10,7 +10,11 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import {
+	MOAT_BIN,
+	sleep,
+	withTimeout,
 	makeTempDir,
 	writeConfig,
 	testingConfig,
@@ -264,6 +268,29 @@ describe('audit trail: where it goes', () => {
 			await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
 		});
 		assert.equal(runMoat(['audit', 'verify', '--config', t.config]).code, 0);
+	});
+
+	test('moat audit tail -f follows new records, across a rotation', async () => {
+		const t = trailConfig({ max_bytes: 1000, keep: 1 });
+		const run = () => {
+			const r = runMoat(['call', 'add', 'a=1', 'b=2', '--config', t.config]);
+			assert.equal(r.code, 0, r.stderr);
+		};
+		run();
+		const p = spawn(MOAT_BIN, ['audit', 'tail', '-f', '-n', '1', '--config', t.config], { stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		p.stdout.setEncoding('utf8');
+		p.stdout.on('data', (c) => (out += c));
+		const lines = () => out.split('\n').filter((l) => / add +ok /.test(l)).length;
+		try {
+			await withTimeout((async () => { while (lines() < 1) await sleep(50); })(), 5000, 'the last record');
+			for (let i = 0; i < 5; i++) run(); // rotates on the way
+			await withTimeout((async () => { while (lines() < 6) await sleep(50); })(), 8000, 'five more records');
+			assert.ok(fs.existsSync(`${t.file}.1`), 'the trail rotated meanwhile');
+		} finally {
+			p.kill();
+		}
+		assert.equal(lines(), 6, out);
 	});
 
 	test('a trail beside other files gets no sandbox rights on its directory', () => {

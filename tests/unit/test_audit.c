@@ -277,6 +277,43 @@ static void test_continues_across_restart(void **state)
 	free_lines(lines, n);
 }
 
+static void test_long_last_line(void **state)
+{
+	struct audit *a = open_trail(0, 0);
+	json_t *touched = json_object(), *tables = json_array();
+	char name[300];
+	FILE *f;
+
+	(void)state;
+	for (int i = 0; i < 32; i++) {
+		memset(name, 'a' + i % 26, 250);
+		snprintf(name + 250, sizeof(name) - 250, "%02d", i);
+		json_array_append_new(tables, json_string(name));
+	}
+	json_object_set_new(touched, "tables", tables);
+	struct audit_event ev = {.kind = "call", .tool = "read_query", .outcome = "ok",
+				 .touched = touched};
+	audit_write(a, &ev); /* a last line of more than 8 KiB */
+	audit_close(a);
+	json_decref(touched);
+	a = open_trail(0, 0);
+	write_call(a, "after", 1);
+	audit_close(a);
+	struct audit_verdict v = verify_one();
+	assert_true(v.intact);
+	assert_int_equal(v.lines, 2);
+	/* A last line longer than any record: refused, not guessed. */
+	f = fopen(trail, "a");
+	for (unsigned i = 0; i < AUDIT_LINE_MAX / 64 + 2; i++)
+		fputs("0123456789012345678901234567890123456789012345678901234567890123", f);
+	fputs("\n", f);
+	fclose(f);
+	struct audit_opts o = {.path = trail};
+	struct moat_err err = {0};
+	assert_null(audit_open(&o, &err));
+	assert_non_null(strstr(err.msg, "cannot read the last line"));
+}
+
 static void test_partial_last_line(void **state)
 {
 	struct audit *a = open_trail(0, 0);
@@ -662,6 +699,7 @@ int main(void)
 		cmocka_unit_test_setup(test_record_and_chain, fresh),
 		cmocka_unit_test_setup(test_escaping_and_bounds, fresh),
 		cmocka_unit_test_setup(test_continues_across_restart, fresh),
+		cmocka_unit_test_setup(test_long_last_line, fresh),
 		cmocka_unit_test_setup(test_partial_last_line, fresh),
 		cmocka_unit_test_setup(test_rotation, fresh),
 		cmocka_unit_test_setup(test_reopen, fresh),
