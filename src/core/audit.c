@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,9 +76,12 @@ struct audit {
 	unsigned keep;
 	char prev[AUDIT_HEX_LEN + 1]; /* hash of the last line */
 	bool need_nl;  /* the file ends inside a line (crash, short write) */
+	bool synced;   /* prev is the last line of the file fd names */
 	bool warned, warned_rotate, warned_queue;
 	struct audit_queue out; /* the batch being assembled */
 };
+
+static void reopen_file(struct audit *a);
 
 /* ---- opening ----------------------------------------------------------- */
 
@@ -106,8 +110,10 @@ static int make_dirs(const char *dir)
 static int open_file(struct audit *a)
 {
 	struct stat st;
+	/* Read too: another moat may append to the same trail, and the next
+	 * line must chain to whatever line is last (sync_tail). */
 	int fd = openat(a->dirfd, a->base,
-			O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+			O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 
 	if (fd < 0)
 		return -1;
@@ -120,12 +126,66 @@ static int open_file(struct audit *a)
 	return 0;
 }
 
+/*
+ * Make a->prev the hash of the file's last line, whoever wrote it: several
+ * moat processes may share one trail (each client starts its own server).
+ * An empty file continues the chain of FILE.1 (a rotation just before);
+ * when there is none, prev stays as it is. -1 with errno when unreadable.
+ */
+static int sync_tail(struct audit *a)
+{
+	char rotated[NAME_MAX + 16];
+	bool found = false, ends_nl = true;
+	struct stat st;
+
+	if (audit_tail_hash_fd(a->fd, a->prev, &found, &ends_nl) != 0)
+		return -1;
+	a->need_nl = !ends_nl;
+	if (!found) {
+		snprintf(rotated, sizeof(rotated), "%s.1", a->base);
+		if (audit_tail_hash(a->dirfd, rotated, a->prev, &found, &ends_nl) != 0 &&
+		    errno != EACCES) /* the sandbox may not let a shared directory be read */
+			return -1;
+	}
+	if (fstat(a->fd, &st) == 0)
+		a->size = (uint64_t)st.st_size;
+	a->synced = true;
+	return 0;
+}
+
+/*
+ * Take the trail's lock (flock on the open file, shared by every moat
+ * writing it) and make sure a->fd is still the file at the path (another
+ * process may have rotated it) and a->prev its last line. Called by the
+ * writer before each batch; the batch is appended under the lock.
+ */
+static void lock_current(struct audit *a)
+{
+	struct stat fst, pst;
+
+	for (int tries = 0; tries < 8; tries++) {
+		while (flock(a->fd, LOCK_EX) != 0) {
+			if (errno != EINTR)
+				return; /* no locking here: write unlocked */
+		}
+		if (fstat(a->fd, &fst) != 0 ||
+		    fstatat(a->dirfd, a->base, &pst, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    (fst.st_ino == pst.st_ino && fst.st_dev == pst.st_dev)) {
+			if (!a->synced || (uint64_t)fst.st_size != a->size)
+				sync_tail(a); /* someone else appended, or we reopened */
+			return;
+		}
+		/* Another process rotated the trail: follow it to the new file. */
+		flock(a->fd, LOCK_UN);
+		reopen_file(a);
+	}
+}
+
 struct audit *audit_open(const struct audit_opts *o, struct moat_err *err)
 {
-	char dir[PATH_MAX], rotated[NAME_MAX + 16];
+	char dir[PATH_MAX];
 	struct audit *a = NULL;
 	const char *slash;
-	bool found = false, ends_nl = true;
 
 	if (!o->path || o->path[0] != '/' || !(slash = strrchr(o->path, '/')) || !slash[1]) {
 		moat_err_set(err, MOAT_EINVAL, "audit.file: must be an absolute file path");
@@ -166,16 +226,9 @@ struct audit *audit_open(const struct audit_opts *o, struct moat_err *err)
 	}
 	/* Continue the chain: the last line of the file, or of the file
 	 * rotated just before a restart. */
-	if (audit_tail_hash(a->dirfd, a->base, a->prev, &found, &ends_nl) != 0)
+	memcpy(a->prev, audit_zero_hash, sizeof(a->prev));
+	if (sync_tail(a) != 0)
 		goto unreadable;
-	a->need_nl = !ends_nl;
-	if (!found) {
-		snprintf(rotated, sizeof(rotated), "%s.1", a->base);
-		if (audit_tail_hash(a->dirfd, rotated, a->prev, &found, &ends_nl) != 0)
-			goto unreadable;
-	}
-	if (!found)
-		memcpy(a->prev, audit_zero_hash, sizeof(a->prev));
 	return a;
 unreadable:
 	moat_err_set(err, MOAT_EIO, "audit: cannot read the last line of %s to continue its hash "
@@ -220,8 +273,14 @@ static int rotate(struct audit *a)
 		a->fd = old; /* keep appending to the renamed file */
 		return -1;
 	}
+	/* Lock the new file before the old one's lock goes with its fd, so a
+	 * moat waiting on the old file finds the new one and waits here. */
+	while (flock(a->fd, LOCK_EX) != 0 && errno == EINTR)
+		;
 	close(old);
 	a->need_nl = false;
+	if (a->size > 0) /* another moat created and wrote it in between */
+		sync_tail(a);
 	return 0;
 }
 
@@ -237,6 +296,7 @@ static void reopen_file(struct audit *a)
 	if (old >= 0)
 		close(old);
 	a->need_nl = false;
+	a->synced = false; /* another process may have written the new file */
 }
 
 static bool queue_put(struct audit_queue *q, const char *s, size_t n, size_t max)
@@ -289,6 +349,9 @@ static void emit(struct audit *a, const char *data, size_t len)
 	static const char tail[] = ",\"prev\":\"";
 	const char *end = data + len;
 
+	if (len == 0)
+		return;
+	lock_current(a);
 	while (data < end) {
 		const char *nl = memchr(data, '\n', (size_t)(end - data));
 		size_t body = nl ? (size_t)(nl - data) : (size_t)(end - data);
@@ -317,6 +380,7 @@ static void emit(struct audit *a, const char *data, size_t len)
 		data += body + (nl ? 1 : 0);
 	}
 	write_out(a);
+	flock(a->fd, LOCK_UN);
 }
 
 /* ---- the writer thread ---------------------------------------------------- */

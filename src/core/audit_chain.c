@@ -76,29 +76,24 @@ out:
 	return ret;
 }
 
-int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
-		    bool *ends_nl)
+int audit_tail_hash_fd(int fd, char out[AUDIT_HEX_LEN + 1], bool *found, bool *ends_nl)
 {
 	/* One byte more than the longest line, plus the newline before it. */
 	const size_t bound = AUDIT_LINE_MAX + 2;
 	struct stat st;
-	int fd, ret = -1, r;
 	size_t want;
+	int r;
 
 	*found = false;
 	*ends_nl = true;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) != 0)
-		goto out;
+		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		goto out;
+		return -1;
 	}
-	ret = 0;
 	if (st.st_size == 0)
-		goto out;
+		return 0;
 	/* A record is a few hundred bytes: read 8 KiB, more only if needed. */
 	for (want = 8192;; want = bound) {
 		if (want > (size_t)st.st_size)
@@ -107,16 +102,27 @@ int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bo
 		if (r != 0 || want == bound || want == (size_t)st.st_size)
 			break;
 	}
-	if (r < 0) {
-		ret = -1;
-	} else if (r == 0) {
+	if (r == 0)
 		errno = EFBIG; /* the last line is longer than any record */
-		ret = -1;
-	} else {
-		*found = true;
-	}
-out:
+	if (r <= 0)
+		return -1;
+	*found = true;
+	return 0;
+}
+
+int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
+		    bool *ends_nl)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), ret, e;
+
+	*found = false;
+	*ends_nl = true;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ret = audit_tail_hash_fd(fd, out, found, ends_nl);
+	e = errno;
 	close(fd);
+	errno = e;
 	return ret;
 }
 

@@ -41,6 +41,10 @@ int audit_hash_line(const char *line, size_t len, char out[AUDIT_HEX_LEN + 1]);
 int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bool *found,
 		    bool *ends_nl);
 
+/* audit_tail_hash_fd - the same through an fd open for reading (pread;
+ * the file offset is not moved). */
+int audit_tail_hash_fd(int fd, char out[AUDIT_HEX_LEN + 1], bool *found, bool *ends_nl);
+
 /*
  * audit_dir_own - true when the directory of path holds nothing but the
  * trail (path's name and its rotated path.N), or does not exist yet.

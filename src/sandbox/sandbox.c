@@ -16,7 +16,7 @@
  * Files opened before the sandbox keep working because Landlock checks a
  * file when it is opened: the audit log is opened O_APPEND by audit_open
  * before the sandbox, and its directory gets only what rotation needs
- * (WRITE_FILE, MAKE_REG, REMOVE_FILE: no reading, no listing), and only
+ * (WRITE_FILE, READ_FILE, MAKE_REG, REMOVE_FILE: no listing), and only
  * when it holds nothing but the trail (those rights cover every file in
  * it).
  * stdin/stdout/stderr and the roots' O_PATH fds need no rule (opens
@@ -178,8 +178,9 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 	}
 	/* audit_open() opens the trail before the sandbox (Landlock does not
 	 * check fds already open), but rotation renames it, creates the next
-	 * file and removes the oldest, and SIGHUP reopens it by name: its
-	 * directory gets exactly those rights (rule_rights), never reading. */
+	 * file and removes the oldest, SIGHUP reopens it by name, and another
+	 * moat sharing the trail may have written the reopened file: its
+	 * directory gets exactly those rights (rule_rights), never listing. */
 	if (cfg->audit_file && !audit_dir_own(cfg->audit_file)) {
 		plan->audit_shared_dir = true;
 		log_warn("audit: the directory of %s holds other files: under the sandbox the "
@@ -267,9 +268,10 @@ static uint64_t rule_rights(enum sandbox_access a)
 	case SANDBOX_APPEND_FILE:
 		return LANDLOCK_ACCESS_FS_WRITE_FILE;
 	case SANDBOX_AUDIT_DIR:
-		/* A rename within one directory needs no REFER. */
-		return LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
-		       LANDLOCK_ACCESS_FS_REMOVE_FILE;
+		/* A rename within one directory needs no REFER. READ_FILE: a
+		 * reopened trail is read for the last line another moat wrote. */
+		return LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+		       LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
 	case SANDBOX_READ:
 	default:
 		return FS_READ;
@@ -481,8 +483,8 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 	for (size_t i = 0; abi > 0 && i < plan->nrules; i++) {
 		const struct sandbox_rule *r = &plan->rules[i];
 		if (r->access == SANDBOX_AUDIT_DIR) {
-			fprintf(f, "  %-12s %s (create, append, rename and remove files to rotate; "
-				   "no reading)\n", "audit dir", r->path);
+			fprintf(f, "  %-12s %s (the trail's files: create, read, append, rename, "
+				   "remove; no listing)\n", "audit dir", r->path);
 			continue;
 		}
 		fprintf(f, "  %-12s %s\n",

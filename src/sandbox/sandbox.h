@@ -35,8 +35,8 @@ enum sandbox_access {
 	SANDBOX_READ,        /* directory tree: open files and list directories */
 	SANDBOX_READ_WRITE,  /* directory tree: also create, write, truncate, remove, rename */
 	SANDBOX_APPEND_FILE, /* one regular file: open for writing (the caller uses O_APPEND) */
-	SANDBOX_AUDIT_DIR,   /* the audit trail's directory: create, write, rename within
-				and remove files (rotation), never read or list */
+	SANDBOX_AUDIT_DIR,   /* the audit trail's directory: create, read, write, rename
+				within and remove files (rotation), never list */
 };
 
 struct sandbox_rule {

@@ -219,7 +219,7 @@ describe('audit trail: where it goes', () => {
 		assert.match(v.stdout, /intact: 2 lines/);
 		const check = runMoat(['check', '--config', cfg], { env });
 		assert.match(check.stdout, new RegExp(`^audit: ${file}$`, 'm'));
-		assert.match(check.stdout, /^ {2}audit dir +.*moat \(create, append, rename and remove files to rotate; no reading\)$/m);
+		assert.match(check.stdout, /^ {2}audit dir +.*moat \(the trail's files: create, read, append, rename, remove; no listing\)$/m);
 	});
 
 	test('"audit": false writes nothing', () => {
@@ -268,6 +268,22 @@ describe('audit trail: where it goes', () => {
 			await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
 		});
 		assert.equal(runMoat(['audit', 'verify', '--config', t.config]).code, 0);
+	});
+
+	test('several servers share one trail: one chain across their lines and rotations', async () => {
+		const t = trailConfig({ max_bytes: 4000, keep: 20 });
+		await Promise.all(
+			[0, 1, 2].map((k) =>
+				withClient(t.config, async (client) => {
+					for (let i = 0; i < 15; i++) await client.callTool({ name: 'add', arguments: { a: k, b: i } });
+				}),
+			),
+		);
+		const r = runMoat(['audit', 'verify', '--config', t.config]);
+		assert.equal(r.code, 0, r.stdout + r.stderr);
+		assert.match(r.stdout, /intact: 45 lines in \d+ files; starts at the beginning of the trail/);
+		const s = JSON.parse(runMoat(['audit', 'summary', '--json', '--config', t.config]).stdout);
+		assert.equal(s.tools.add.calls, 45);
 	});
 
 	test('moat audit tail -f follows new records, across a rotation', async () => {

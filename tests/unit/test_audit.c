@@ -525,6 +525,31 @@ static void test_many_writers(void **state)
 	audit_files_free(&files);
 }
 
+/* Two moat processes on one trail (each client starts its own server):
+ * two handles, separate open files, interleaved batches and rotations. */
+static void test_two_writers_one_trail(void **state)
+{
+	struct audit *a = open_trail(1500, 3), *b = open_trail(1500, 3);
+	struct audit_files files;
+	struct moat_err err = {0};
+
+	(void)state;
+	for (int i = 0; i < 12; i++) {
+		write_call(a, "from_a", i);
+		audit_flush(a);
+		write_call(b, "from_b", i);
+		audit_flush(b);
+	}
+	audit_close(a);
+	audit_close(b);
+	assert_int_equal(audit_files_list(trail, &files, &err), MOAT_OK);
+	assert_true(files.n >= 3); /* they rotated, each after the other */
+	struct audit_verdict v = verify_paths((const char *const *)files.paths, files.n);
+	if (!v.intact)
+		fail_msg("%s:%zu: %s", files.paths[v.bad_file], v.bad_line, v.why);
+	audit_files_free(&files);
+}
+
 static void test_open_errors(void **state)
 {
 	struct moat_err err = {0};
@@ -708,6 +733,7 @@ int main(void)
 		cmocka_unit_test_setup(test_verify_reordered, fresh),
 		cmocka_unit_test_setup(test_verify_across_files, fresh),
 		cmocka_unit_test_setup(test_many_writers, fresh),
+		cmocka_unit_test_setup(test_two_writers_one_trail, fresh),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test_setup(test_dir_own, fresh),
 		cmocka_unit_test(test_xdg_default),
