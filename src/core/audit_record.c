@@ -2,7 +2,7 @@
  * audit_record.c - one audit record as JSON, formatted without printf or
  * a jansson tree: the caller's tool thread pays for it on every call, so
  * the time is written digit by digit (the date part cached per thread for
- * the current second), strings are escaped a plain run at a time, and
+ * the current second), strings are escaped by table lookup, and
  * touched (string values or lists of strings, as callctx records them) is
  * walked directly; anything else falls back to json_dumpb.
  */
@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "text.h"
 
 void audit_buf_init(struct audit_buf *b, size_t max)
 {
@@ -62,7 +61,7 @@ bool audit_buf_reserve(struct audit_buf *b, size_t more)
 
 void audit_buf_put(struct audit_buf *b, const void *s, size_t n)
 {
-	if (audit_buf_reserve(b, n)) {
+	if (b->len + n <= b->cap || audit_buf_reserve(b, n)) {
 		memcpy(b->p + b->len, s, n);
 		b->len += n;
 	}
@@ -70,52 +69,59 @@ void audit_buf_put(struct audit_buf *b, const void *s, size_t n)
 
 #define PUT_LIT(b, lit) audit_buf_put((b), (lit), sizeof(lit) - 1)
 
-/* A JSON string of s[0..n), cut to AUDIT_STR_MAX bytes on a UTF-8 boundary. */
+/* 1 for the bytes a JSON string cannot carry as they are. */
+static const unsigned char needs_escape[256] = {
+	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* A JSON string of s[0..n), cut to AUDIT_STR_MAX bytes on a UTF-8
+ * boundary. Room for the worst case is taken once; the bytes are then
+ * copied by one table lookup each (the strings are short). */
 static void put_str(struct audit_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	char *o;
 
 	if (n > AUDIT_STR_MAX) {
 		n = AUDIT_STR_MAX;
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 			n--; /* do not end inside a UTF-8 sequence */
 	}
-	audit_buf_put(b, "\"", 1);
-	while (n > 0) {
-		size_t plain = text_json_plain(s, n, false);
-		audit_buf_put(b, s, plain);
-		s += plain;
-		n -= plain;
-		if (n == 0)
-			break;
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
-		size_t el = 2;
+	if (b->len + 6 * n + 2 > b->cap && !audit_buf_reserve(b, 6 * n + 2))
+		return;
+	o = b->p + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!needs_escape[c]) {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
 		switch (c) {
 		case '"':
 		case '\\':
+			*o++ = (char)c;
 			break;
 		case '\n':
-			esc[1] = 'n';
+			*o++ = 'n';
 			break;
 		case '\r':
-			esc[1] = 'r';
+			*o++ = 'r';
 			break;
 		case '\t':
-			esc[1] = 't';
+			*o++ = 't';
 			break;
 		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			el = 6;
+			memcpy(o, "u00", 3);
+			o[3] = hex[c >> 4];
+			o[4] = hex[c & 15];
+			o += 5;
 			break;
 		}
-		audit_buf_put(b, esc, el);
-		s++;
-		n--;
 	}
-	audit_buf_put(b, "\"", 1);
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
 }
 
 /* ,"key": */
