@@ -89,6 +89,7 @@ describe('audit trail', () => {
 			assert.equal(r.client, 'moat-e2e');
 			assert.equal(r.client_version, '0.0.1');
 			assert.match(r.session, /^[0-9a-f]{32}$/);
+			assert.doesNotMatch(r.session, /0{16}$/, 'random under the sandbox too');
 			assert.ok(Number.isInteger(r.id) || typeof r.id === 'string', 'the request id');
 			assert.equal(r.family, 'testing');
 			assert.ok(Number.isInteger(r.duration_us) && r.duration_us >= 0);
