@@ -67,7 +67,8 @@ export function makeTempDir(prefix = 'moat-e2e-') {
 // The audit trail is on by default, under $XDG_STATE_HOME/moat/: every moat
 // a test spawns writes there, never into the real home. Tests that read the
 // trail set "audit": {"file": ...} or their own XDG_STATE_HOME.
-export const STATE_HOME = makeTempDir('moat-e2e-state-');
+// MOAT_E2E_STATE_HOME=DIR keeps the run's trail there (`moat audit summary`).
+export const STATE_HOME = process.env.MOAT_E2E_STATE_HOME || makeTempDir('moat-e2e-state-');
 process.env.XDG_STATE_HOME = STATE_HOME;
 
 /** Write obj (or a raw string) as a config file in dir; returns its path. */
