@@ -245,7 +245,9 @@ static void warn_once(struct audit *a, bool *flag, const char *what)
 	if (*flag)
 		return;
 	*flag = true;
-	log_error("audit: %s %s: %s (logged once; the server keeps serving)", what, a->base,
+	/* No file name: it may come from a ${NAME} secret, and this message
+	 * can reach the client (notifications/message). */
+	log_error("audit: %s the trail: %s (logged once; the server keeps serving)", what,
 		  strerror(errno));
 }
 

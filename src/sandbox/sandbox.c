@@ -183,9 +183,8 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 	 * directory gets exactly those rights (rule_rights), never listing. */
 	if (cfg->audit_file && !audit_dir_own(cfg->audit_file)) {
 		plan->audit_shared_dir = true;
-		log_warn("audit: the directory of %s holds other files: under the sandbox the "
-			 "trail can neither rotate nor be reopened; give it a directory of its own",
-			 cfg->audit_file);
+		log_warn("audit: the trail's directory holds other files: under the sandbox the "
+			 "trail can neither rotate nor be reopened; give it a directory of its own");
 	} else if (cfg->audit_file) {
 		char dir[PATH_MAX];
 		const char *slash = strrchr(cfg->audit_file, '/');
