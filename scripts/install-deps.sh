@@ -14,6 +14,8 @@ apt_pkgs=(
 	libjansson-dev libpcre2-dev libcmocka-dev
 	libmicrohttpd-dev libcurl4-openssl-dev libxml2-dev libsqlite3-dev sqlite3
 	libpq-dev libgit2-dev libseccomp-dev libmagic-dev
+	# SHA-256 for the audit trail's hash chain
+	nettle-dev
 	# the PostgreSQL server the sql tests start themselves (initdb, pg_ctl
 	# and psql from /usr/lib/postgresql/15/bin)
 	postgresql-15

@@ -106,5 +106,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_call(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -166,6 +166,43 @@ static void print_family_error(const struct moat_config *cfg, const struct cli_o
 	fprintf(stderr, "moat: %s: %s\n", cfg->name, out);
 }
 
+/* Open the audit trail the config names (on by default). A trail that
+ * cannot be opened stops start-up: a security tool does not serve
+ * silently without the record it promised. */
+static int open_audit(struct cli_env *env)
+{
+	const struct moat_config *c = &env->cfg;
+	struct moat_err err = {0};
+	struct audit_opts ao = {
+		.path = c->audit_file,
+		.max_bytes = c->audit_max_bytes,
+		.keep = c->audit_keep,
+		.make_dirs = c->audit_default,
+	};
+
+	if (!c->audit_on)
+		return EXIT_OK;
+	if (!c->audit_file) {
+		fprintf(stderr, "moat: audit: no place for the default audit trail (neither "
+				"$XDG_STATE_HOME nor a home directory is set); set \"audit\": "
+				"{\"file\": \"/path/audit.jsonl\"}, or \"audit\": false to serve "
+				"without one\n");
+		return EXIT_RUNTIME;
+	}
+	env->audit = audit_open(&ao, &err);
+	if (!env->audit) {
+		config_scrub(c, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s: %s; %s\n", c->name, err.msg,
+			c->audit_default
+				? "set \"audit\": {\"file\": \"/writable/path/audit.jsonl\"}, or "
+				  "\"audit\": false to serve without an audit trail"
+				: "fix audit.file, or set \"audit\": false to serve without an "
+				  "audit trail");
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 {
 	struct moat_err err = {0};
@@ -205,15 +242,8 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	env->providers_started = true;
 	if ((code = apply_tool_limits(env)) != EXIT_OK)
 		goto fail;
-	if (with_audit && env->cfg.audit_file) {
-		struct audit_opts ao = {.path = env->cfg.audit_file};
-		env->audit = audit_open(&ao, &err);
-		if (!env->audit) {
-			fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
-			code = EXIT_RUNTIME;
-			goto fail;
-		}
-	}
+	if (with_audit && (code = open_audit(env)) != EXIT_OK)
+		goto fail;
 	env->sopts = (struct server_opts){
 		.name = env->cfg.server_name,
 		.title = "moat: secure MCP server",

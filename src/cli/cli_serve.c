@@ -47,6 +47,7 @@ int cmd_serve(int argc, char **argv)
 		code = EXIT_OK;
 		break;
 	case 1:
+		audit_flush(env.audit); /* the records of finished calls */
 		_exit(EXIT_OK); /* a handler still runs; the kernel cleans up */
 	default:
 		code = EXIT_RUNTIME;

@@ -22,6 +22,9 @@ static const char usage[] =
 	"  call    TOOL [key=value...|--json '{...}'] [--json] --config FILE\n"
 	"                             run one tool call in-process through the same path;\n"
 	"                             --json prints the whole result as JSON\n"
+	"  audit   verify|tail|summary [FILE...] [--config FILE]\n"
+	"                             check the audit trail's hash chain, show its last\n"
+	"                             records, or summarise it (see moat audit --help)\n"
 	"  version                    print the version and the compiled-in tool families\n"
 	"\n"
 	"common options:\n"
@@ -70,6 +73,8 @@ int main(int argc, char **argv)
 		return cmd_tools(argc - 2, argv + 2);
 	if (strcmp(cmd, "call") == 0)
 		return cmd_call(argc - 2, argv + 2);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - 2, argv + 2);
 	fprintf(stderr, "moat: unknown command '%.64s' (see moat --help)\n", cmd);
 	return EXIT_USAGE;
 }

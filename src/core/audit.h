@@ -34,8 +34,13 @@ struct audit; /* opaque */
 struct audit_opts {
 	const char *path;   /* absolute file path */
 	uint64_t max_bytes; /* rotate once the file would pass this; 0 = never */
-	unsigned keep;      /* rotated files kept (path.1 ... path.keep) */
+	unsigned keep;      /* rotated files kept (path.1 ... path.keep); 0 = none */
+	bool make_dirs;     /* create the directory (and missing parents) 0700 */
 };
+
+/* Defaults of audit.max_bytes and audit.keep. */
+#define AUDIT_DEFAULT_MAX_BYTES (16u * 1024u * 1024u)
+#define AUDIT_DEFAULT_KEEP 5u
 
 /* One record. Every pointer is borrowed for the call; NULL leaves the
  * field out. */
@@ -55,20 +60,33 @@ struct audit_event {
 	size_t bytes_out;           /* the whole JSON-RPC answer; 0 when none */
 };
 
-/* audit_open - open (create) o->path for appending and continue its hash
- * chain from its last line. Caller owns the result; close with
+/* audit_open - open (create, 0600) o->path for appending, hold its
+ * directory open (O_PATH) for rotation, and continue its hash chain from
+ * its last line (or the last line of path.1 when the file is empty),
+ * reading at most one record's bytes. Caller owns the result; close with
  * audit_close(). Returns NULL and fills err (naming the file) on failure. */
 struct audit *audit_open(const struct audit_opts *o, struct moat_err *err);
 
-/* audit_close - flush and close. Accepts NULL. */
+/* audit_close - write everything queued, stop the writer, close. Accepts
+ * NULL. Not concurrently with audit_write. */
 void audit_close(struct audit *a);
 
-/* audit_write - append one record. a may be NULL (auditing off). Write
- * failures are logged once to stderr, never fatal. Thread-safe. */
+/* audit_write - queue one record for the writer thread (started by the
+ * first record, so after the sandbox), which chains, rotates and appends
+ * in batches: refusals, failures and security events at once, successful
+ * calls within 50 ms (audit.c). a may be NULL (auditing off). Write and
+ * rotation failures are logged once, never fatal. Thread-safe. */
 void audit_write(struct audit *a, const struct audit_event *ev);
 
+/* audit_flush - wait until every record written so far is in the file
+ * (handed to the kernel; no fsync). Call it before _exit(). Thread-safe;
+ * a may be NULL. */
+void audit_flush(struct audit *a);
+
 /* audit_reopen - reopen the file by name (after SIGHUP: an outside tool
- * rotated it); the chain continues. Thread-safe; a may be NULL. */
+ * rotated it); the chain continues from the last line written. Thread-safe
+ * (takes the writer's lock; not async-signal-safe: call it from the loop
+ * that saw the signal, not from the handler); a may be NULL. */
 void audit_reopen(struct audit *a);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_diag.h"
+#include "audit.h"
 #include "jsonrpc.h"
 #include "schema.h"
 
@@ -316,12 +318,93 @@ static uint64_t get_uint(const json_t *obj, const char *key, uint64_t def)
 	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : def;
 }
 
+/* ---- the audit trail ----------------------------------------------------- */
+
+bool config_audit_default(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	size_t n;
+
+	/* The XDG base directory spec: a relative value is invalid, ignore it. */
+	if (xdg && xdg[0] == '/') {
+		n = (size_t)snprintf(buf, size, "%s/moat/audit.jsonl", xdg);
+		return n < size;
+	}
+	if (!home || home[0] != '/') {
+		if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 || !res ||
+		    !pw.pw_dir || pw.pw_dir[0] != '/')
+			return false;
+		home = pw.pw_dir;
+	}
+	n = (size_t)snprintf(buf, size, "%s/.local/state/moat/audit.jsonl", home);
+	return n < size;
+}
+
+/* "audit": true | false | {file, max_bytes, keep}; log.audit_file is the
+ * deprecated spelling of audit.file. Relative files are relative to the
+ * config's directory. */
+static enum moat_rc extract_audit(struct moat_config *cfg, struct moat_err *err)
+{
+	json_t *log = json_object_get(cfg->doc, "log");
+	json_t *au = json_object_get(cfg->doc, "audit");
+	json_t *old = log ? json_object_get(log, "audit_file") : NULL;
+	json_t *file = json_is_object(au) ? json_object_get(au, "file") : NULL;
+	const char *where = "/audit/file";
+	char buf[PATH_MAX];
+	const char *p;
+
+	cfg->audit_on = !json_is_false(au);
+	cfg->audit_max_bytes = json_is_object(au) ? get_uint(au, "max_bytes", AUDIT_DEFAULT_MAX_BYTES)
+						  : AUDIT_DEFAULT_MAX_BYTES;
+	cfg->audit_keep = (unsigned)(json_is_object(au) ? get_uint(au, "keep", AUDIT_DEFAULT_KEEP)
+						       : AUDIT_DEFAULT_KEEP);
+	if (old && au)
+		return moat_err_set(err, MOAT_EINVAL,
+				    "/log/audit_file: deprecated spelling of /audit/file; with an "
+				    "\"audit\" section, give the file as /audit/file only");
+	if (old) {
+		log_warn("config /log/audit_file is deprecated: use \"audit\": {\"file\": ...}");
+		cfg->audit_deprecated = true;
+		file = old;
+		where = "/log/audit_file";
+	}
+	if (!cfg->audit_on)
+		return MOAT_OK;
+	if (!file) {
+		cfg->audit_default = true;
+		if (!config_audit_default(buf, sizeof(buf)))
+			return MOAT_OK; /* audit_on without a file: cli_setup refuses */
+		p = buf;
+	} else {
+		p = json_string_value(file);
+		if (p[0] != '/') {
+			if (!cfg->dir)
+				return moat_err_set(err, MOAT_EINVAL,
+						    "%s: must be an absolute path here (no config "
+						    "file to be relative to)", where);
+			if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cfg->dir, p) >= sizeof(buf))
+				return moat_err_set(err, MOAT_EINVAL, "%s: path too long", where);
+			p = buf;
+		}
+		if (p[strlen(p) - 1] == '/')
+			return moat_err_set(err, MOAT_EINVAL, "%s: names a directory, not a file",
+					    where);
+	}
+	if (!(cfg->audit_file = strdup(p)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	return MOAT_OK;
+}
+
 static enum moat_rc extract(struct moat_config *cfg, struct moat_err *err)
 {
 	json_t *lim = json_object_get(cfg->doc, "limits");
 	json_t *log = json_object_get(cfg->doc, "log");
 	json_t *srv = json_object_get(cfg->doc, "server");
 	struct limits *l = &cfg->limits;
+	enum moat_rc rc;
 	json_t *v;
 
 	limits_defaults(l);
@@ -342,17 +425,8 @@ static enum moat_rc extract(struct moat_config *cfg, struct moat_err *err)
 		log_parse_level(json_string_value(v), &cfg->log_level);
 		cfg->log_level_set = true;
 	}
-	if (log && (v = json_object_get(log, "audit_file"))) {
-		const char *p = json_string_value(v);
-		char buf[PATH_MAX];
-		if (p[0] != '/' && cfg->dir) {
-			if ((size_t)snprintf(buf, sizeof(buf), "%s/%s", cfg->dir, p) >= sizeof(buf))
-				return moat_err_set(err, MOAT_EINVAL, "/log/audit_file: path too long");
-			p = buf;
-		}
-		if (!(cfg->audit_file = strdup(p)))
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	}
+	if ((rc = extract_audit(cfg, err)))
+		return rc;
 	v = srv ? json_object_get(srv, "name") : NULL;
 	cfg->server_name = strdup(v ? json_string_value(v) : "moat");
 	v = srv ? json_object_get(srv, "instructions") : NULL;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "limits_cfg.h"
 #include "log.h"
@@ -33,7 +34,15 @@ struct moat_config {
 	struct limits limits;
 	enum log_level log_level;
 	bool log_level_set;
-	char *audit_file;     /* absolute or NULL */
+	/* The audit trail ("audit", docs/audit.md). audit_on with audit_file
+	 * NULL means the default location could not be named (no
+	 * $XDG_STATE_HOME nor home directory): starting must fail. */
+	bool audit_on;
+	char *audit_file;     /* absolute; NULL when off */
+	bool audit_default;   /* the XDG default: create its directory 0700 */
+	bool audit_deprecated; /* came from log.audit_file (warned at load) */
+	uint64_t audit_max_bytes;
+	unsigned audit_keep;
 	char *server_name;    /* never NULL after load */
 	char *instructions;   /* may be NULL */
 	char **secrets;       /* resolved values to mask */
@@ -64,6 +73,15 @@ void config_free(struct moat_config *cfg);
 /* config_scrub - replace every secret value found in msg (NUL-terminated,
  * buffer of size bytes) with "****". Thread-safe for a loaded config. */
 void config_scrub(const struct moat_config *cfg, char *msg, size_t size);
+
+/*
+ * config_audit_default - the default trail into buf: $XDG_STATE_HOME/moat/
+ * audit.jsonl when XDG_STATE_HOME is an absolute path, else
+ * $HOME/.local/state/moat/audit.jsonl (HOME, else the password entry's home
+ * directory). Returns false when neither can be named or buf is too small.
+ * Reads the environment: call it from the single-threaded start-up.
+ */
+bool config_audit_default(char *buf, size_t size);
 
 /* config_schema_text - the embedded moat.schema.json (static storage). */
 const char *config_schema_text(void);

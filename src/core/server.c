@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,18 +135,17 @@ void srv_audit(struct server *s, const char *kind, const json_t *id, const char 
 	audit_write(s->opts.audit, &ev);
 }
 
-/* A random session id (32 hex digits) for the audit trail. */
+/* A random session id (32 hex digits) for the audit trail. getrandom,
+ * not /dev/urandom: the session starts after the sandbox, which denies
+ * opening /dev/urandom. */
 static void new_session_id(char out[33])
 {
 	unsigned char r[16] = {0};
-	FILE *f = fopen("/dev/urandom", "rbe");
 
-	if (!f || fread(r, 1, sizeof(r), f) != sizeof(r)) {
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
 		uint64_t t = moat_now_ns();
 		memcpy(r, &t, sizeof(t));
 	}
-	if (f)
-		fclose(f);
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(out + 2 * i, 3, "%02x", r[i]);
 }

@@ -14,10 +14,14 @@
  * and the syscalls are called directly.
  *
  * Files opened before the sandbox keep working because Landlock checks a
- * file when it is opened: the audit log (opened O_APPEND by audit_open and
- * never reopened) therefore needs no rule, nor do stdin/stdout/stderr or
- * the roots' O_PATH fds (opens beneath those are checked against the rules,
- * which name the same directories). libmagic's database is loaded before
+ * file when it is opened: the audit log is opened O_APPEND by audit_open
+ * before the sandbox, and its directory gets only what rotation needs
+ * (WRITE_FILE, READ_FILE, MAKE_REG, REMOVE_FILE: no listing), and only
+ * when it holds nothing but the trail (those rights cover every file in
+ * it).
+ * stdin/stdout/stderr and the roots' O_PATH fds need no rule (opens
+ * beneath those are checked against the rules, which name the same
+ * directories). libmagic's database is loaded before
  * the sandbox; jansson and PCRE2 read no files.
  *
  * Sanitizer builds: ASan/LSan read /proc/self/maps and /proc/self/task when
@@ -42,6 +46,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit_chain.h"
 #include "log.h"
 
 /* ---- Landlock constants newer than the installed headers ---------------- */
@@ -132,7 +137,9 @@ enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
 		return moat_err_set(err, MOAT_EINVAL, "sandbox: a rule's path must be absolute");
 	for (size_t i = 0; i < plan->nrules; i++) {
 		r = &plan->rules[i];
-		if (strcmp(r->path, path) != 0)
+		/* The audit directory's rights are not a root's: never merged. */
+		if (strcmp(r->path, path) != 0 ||
+		    (access == SANDBOX_AUDIT_DIR) != (r->access == SANDBOX_AUDIT_DIR))
 			continue;
 		if (access == SANDBOX_READ_WRITE || r->access == SANDBOX_APPEND_FILE)
 			r->access = access;
@@ -169,8 +176,29 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 				r->fd = fcntl(g->fd, F_DUPFD_CLOEXEC, 3);
 		}
 	}
-	/* audit_open() holds the log open O_APPEND from before the sandbox and
-	 * never reopens it: Landlock does not check fds already open. */
+	/* audit_open() opens the trail before the sandbox (Landlock does not
+	 * check fds already open), but rotation renames it, creates the next
+	 * file and removes the oldest, SIGHUP reopens it by name, and another
+	 * moat sharing the trail may have written the reopened file: its
+	 * directory gets exactly those rights (rule_rights), never listing. */
+	if (cfg->audit_file && !audit_dir_own(cfg->audit_file)) {
+		plan->audit_shared_dir = true;
+		log_warn("audit: the trail's directory holds other files: under the sandbox the "
+			 "trail can neither rotate nor be reopened; give it a directory of its own");
+	} else if (cfg->audit_file) {
+		char dir[PATH_MAX];
+		const char *slash = strrchr(cfg->audit_file, '/');
+		size_t n = slash ? (size_t)(slash - cfg->audit_file) : 0;
+		enum moat_rc rc;
+		if (!slash || n >= sizeof(dir))
+			return moat_err_set(err, MOAT_EINVAL, "sandbox: audit file path not absolute");
+		memcpy(dir, cfg->audit_file, n);
+		dir[n] = '\0';
+		if (n == 0)
+			strcpy(dir, "/");
+		if ((rc = sandbox_plan_add_path(plan, dir, SANDBOX_AUDIT_DIR, err)))
+			return rc;
+	}
 	plan->held_open = cfg->audit_file;
 	plan->network = false;
 	for (size_t i = 0; i < registry_port_count(reg); i++) {
@@ -238,6 +266,11 @@ static uint64_t rule_rights(enum sandbox_access a)
 		return FS_WRITE;
 	case SANDBOX_APPEND_FILE:
 		return LANDLOCK_ACCESS_FS_WRITE_FILE;
+	case SANDBOX_AUDIT_DIR:
+		/* A rename within one directory needs no REFER. READ_FILE: a
+		 * reopened trail is read for the last line another moat wrote. */
+		return LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+		       LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
 	case SANDBOX_READ:
 	default:
 		return FS_READ;
@@ -250,8 +283,10 @@ static void count_rules(const struct sandbox_plan *plan, struct sandbox_report *
 	for (size_t i = 0; i < plan->nrules; i++) {
 		struct stat st;
 		/* A single file (the resolver's /etc/hosts...) is not a root. */
-		if (plan->rules[i].fd >= 0 && fstat(plan->rules[i].fd, &st) == 0 &&
-		    !S_ISDIR(st.st_mode))
+		if (plan->rules[i].access == SANDBOX_AUDIT_DIR)
+			r->naudit++;
+		else if (plan->rules[i].fd >= 0 && fstat(plan->rules[i].fd, &st) == 0 &&
+			 !S_ISDIR(st.st_mode))
 			r->nfiles++;
 		else if (plan->rules[i].access == SANDBOX_READ)
 			r->nread++;
@@ -324,9 +359,10 @@ static void fill_summary(struct sandbox_report *r, const char *why)
 	if (r->landlock)
 		o = (size_t)snprintf(s, n,
 				     "Landlock ABI %d: %zu read-only root%s, %zu read-write root%s, "
-				     "%zu single file%s, no other file access, no exec%s%s",
+				     "%zu single file%s%s, no other file access, no exec%s%s",
 				     r->abi, r->nread, r->nread == 1 ? "" : "s", r->nwrite,
 				     r->nwrite == 1 ? "" : "s", r->nfiles, r->nfiles == 1 ? "" : "s",
+				     r->naudit ? ", the audit directory" : "",
 				     !r->tcp_denied ? "" : r->nports ? ", TCP bind denied, connect only to the configured ports" : ", TCP denied",
 				     r->scoped ? ", signals and abstract sockets scoped" : "");
 	else
@@ -445,6 +481,11 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 		fprintf(f, "sandbox: Landlock unavailable (%s): confinement by openat2 only\n", why);
 	for (size_t i = 0; abi > 0 && i < plan->nrules; i++) {
 		const struct sandbox_rule *r = &plan->rules[i];
+		if (r->access == SANDBOX_AUDIT_DIR) {
+			fprintf(f, "  %-12s %s (the trail's files: create, read, append, rename, "
+				   "remove; no listing)\n", "audit dir", r->path);
+			continue;
+		}
 		fprintf(f, "  %-12s %s\n",
 			r->access == SANDBOX_READ	  ? "read-only"
 			: r->access == SANDBOX_READ_WRITE ? "read-write"
@@ -452,8 +493,11 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 			r->path);
 	}
 	if (plan->held_open)
-		fprintf(f, "  %-12s %s (opened before the sandbox; no rule needed)\n", "audit log",
-			plan->held_open);
+		fprintf(f, "  %-12s %s (opened before the sandbox%s)\n", "audit log",
+			plan->held_open,
+			plan->audit_shared_dir ? "; its directory holds other files, so no rule: "
+						 "no rotation or reopening under the sandbox"
+					       : "");
 	if (abi > 0) {
 		fprintf(f, "  %-12s no access; no exec anywhere%s\n", "elsewhere",
 			abi >= 5 ? "; no device ioctls" : "");

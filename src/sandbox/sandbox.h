@@ -35,6 +35,8 @@ enum sandbox_access {
 	SANDBOX_READ,        /* directory tree: open files and list directories */
 	SANDBOX_READ_WRITE,  /* directory tree: also create, write, truncate, remove, rename */
 	SANDBOX_APPEND_FILE, /* one regular file: open for writing (the caller uses O_APPEND) */
+	SANDBOX_AUDIT_DIR,   /* the audit trail's directory: create, read, write, rename
+				within and remove files (rotation), never list */
 };
 
 struct sandbox_rule {
@@ -51,9 +53,10 @@ struct sandbox_plan {
 	bool network;          /* unused: TCP is governed by ports below */
 	uint16_t ports[64];    /* TCP ports connect is allowed to; bind always denied */
 	size_t nports;
-	const char *held_open; /* a file opened before the sandbox that needs no
-				  rule (the audit log), for the description; borrowed
-				  from the config, NULL when none */
+	const char *held_open; /* the audit trail's file, for the description;
+				  borrowed from the config, NULL when none */
+	bool audit_shared_dir; /* its directory holds other files: no rule, so
+				  no rotation or reopening under the sandbox */
 };
 
 /* What sandbox_apply() enforced. */
@@ -69,6 +72,7 @@ struct sandbox_report {
 	size_t nread;       /* read-only directory trees */
 	size_t nwrite;      /* read-write directory trees */
 	size_t nfiles;      /* single files */
+	size_t naudit;      /* the audit trail's directory (0 or 1) */
 	char summary[320];  /* one line: "Landlock ABI 7: 2 read-only roots, ..." */
 };
 
@@ -83,9 +87,11 @@ enum moat_rc sandbox_plan_add_path(struct sandbox_plan *plan, const char *path,
 /*
  * sandbox_plan_from - the rules the families recorded with registry_grant()
  * (each by the O_PATH fd the family itself opened, so the rule names exactly
- * that directory), plus the audit file of cfg for the description only (it
- * is opened before the sandbox and never reopened, so it needs no rule).
- * cfg and reg are borrowed; cfg must outlive the plan.
+ * that directory), plus the directory of cfg's audit trail with what
+ * rotation and reopening need (SANDBOX_AUDIT_DIR) when it holds nothing
+ * but the trail (audit_dir_own; otherwise no rule, a warning, and the
+ * trail cannot rotate under the sandbox). cfg and reg are borrowed; cfg
+ * must outlive the plan.
  */
 enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_config *cfg,
 			       const struct registry *reg, struct moat_err *err);

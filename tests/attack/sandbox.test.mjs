@@ -82,18 +82,23 @@ describe('kernel sandbox', () => {
 		assertIntact(f, [r.stdout, r.stderr, ok.stdout, ok.stderr]);
 	});
 
-	test('the audit log opened before the sandbox keeps recording; its directory stays closed', () => {
+	test('the audit trail keeps recording; its directory opens only to the trail, never lists', () => {
 		const f = buildFixture({ extra: { log: { audit_file: 'audit/audit.jsonl' } } });
 		fs.mkdirSync(path.join(f.base, 'audit'));
 		const auditDir = path.join(f.base, 'audit');
 		f.before.top = fs.readdirSync(f.base).sort();
 		for (let i = 0; i < 2; i++) {
-			const r = runMoat(['call', 'raw_open', `path=${path.join(auditDir, 'audit.jsonl')}`, '--config', f.config]);
+			// The trail's own files may be reopened (rotation, SIGHUP, another
+			// moat's lines): they hold nothing secret. The directory is not
+			// listable, and nothing else opens.
+			const r = runMoat(['call', 'raw_open', `path=${auditDir}`, '--config', f.config]);
 			assert.equal(r.code, 0, r.stderr);
-			assert.match(r.stdout.trim(), DENIED); // a fresh open of the log is refused
+			assert.match(r.stdout.trim(), DENIED);
+			const s = runMoat(['call', 'raw_open', `path=${f.secretFile}`, '--config', f.config]);
+			assert.match(s.stdout.trim(), DENIED);
 		}
 		const lines = fs.readFileSync(path.join(auditDir, 'audit.jsonl'), 'utf8').trim().split('\n');
-		assert.equal(lines.length, 2);
+		assert.equal(lines.length, 4);
 		for (const l of lines) assert.equal(JSON.parse(l).tool, 'raw_open');
 	});
 
@@ -104,7 +109,10 @@ describe('kernel sandbox', () => {
 		assert.match(r.stdout, /^sandbox: Landlock ABI \d+, applied after start-up/m);
 		assert.match(r.stdout, new RegExp(`^  read-only +${f.data}$`, 'm'));
 		assert.match(r.stdout, new RegExp(`^  read-write +${f.rw}$`, 'm'));
-		assert.match(r.stdout, /^  audit log +.*audit\.jsonl \(opened before the sandbox; no rule needed\)$/m);
+		// The trail shares its directory with the roots: no rights on it.
+		assert.match(r.stdout, /^  audit log +.*audit\.jsonl \(opened before the sandbox; its directory holds other files, so no rule: no rotation or reopening under the sandbox\)$/m);
+		assert.doesNotMatch(r.stdout, /^  audit dir/m);
+		assert.match(r.stderr, /audit: the trail's directory holds other files/);
 		assert.match(r.stdout, /^  TCP +bind and connect denied$/m);
 		assert.match(r.stdout, /^  process +no_new_privs; not dumpable; no core files$/m);
 		assert.doesNotMatch(r.stdout, /none yet/);

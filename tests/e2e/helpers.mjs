@@ -64,6 +64,13 @@ export function makeTempDir(prefix = 'moat-e2e-') {
 	return d;
 }
 
+// The audit trail is on by default, under $XDG_STATE_HOME/moat/: every moat
+// a test spawns writes there, never into the real home. Tests that read the
+// trail set "audit": {"file": ...} or their own XDG_STATE_HOME.
+// MOAT_E2E_STATE_HOME=DIR keeps the run's trail there (`moat audit summary`).
+export const STATE_HOME = process.env.MOAT_E2E_STATE_HOME || makeTempDir('moat-e2e-state-');
+process.env.XDG_STATE_HOME = STATE_HOME;
+
 /** Write obj (or a raw string) as a config file in dir; returns its path. */
 export function writeConfig(dir, obj, name = 'moat.json') {
 	const p = path.join(dir, name);
@@ -407,7 +414,8 @@ export async function connectClient(configPath, opts = {}) {
 	const transport = new StdioClientTransport({
 		command: MOAT_BIN,
 		args: opts.args ?? ['serve', '--config', configPath],
-		env: opts.env,
+		// The SDK passes only a few variables by default (HOME, PATH ...).
+		env: { XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) },
 		stderr: 'pipe',
 	});
 	let stderrText = '';
@@ -468,7 +476,7 @@ export function runMoat(args, opts = {}) {
 	const r = spawnSync(MOAT_BIN, args, {
 		encoding: 'utf8',
 		timeout: opts.timeoutMs ?? 15000,
-		env: opts.env ?? process.env,
+		env: { XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? process.env) },
 		cwd: opts.cwd,
 		input: opts.input ?? '',
 	});

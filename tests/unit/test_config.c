@@ -72,7 +72,8 @@ static void test_defaults(void **state)
 	assert_int_equal(config_defaults(&cfg, &err), MOAT_OK);
 	assert_int_equal(cfg.limits.max_json_depth, 64);
 	assert_string_equal(cfg.server_name, "moat");
-	assert_null(cfg.audit_file);
+	assert_true(cfg.audit_on); /* on by default: test_audit.c checks where */
+	assert_true(cfg.audit_default);
 	config_free(&cfg);
 }
 
