@@ -140,7 +140,7 @@ static void test_unknown_key_suggestion(void **state)
 {
 	expect_file_error("{\"root\": [\".\"]}",
 			  ": /root: unknown key; did you mean \"roots\"? (allowed here: $schema, "
-			  "databases, fs, git, http, limits, log, roots, server, testing)");
+			  "audit, databases, fs, git, http, limits, log, roots, server, testing)");
 	expect_file_error("{\"limits\": {\"max_mesage_bytes\": 2048}}",
 			  ": /limits/max_mesage_bytes: unknown key; did you mean "
 			  "\"max_message_bytes\"? (allowed here: call_timeout_ms, calls_per_minute, "
