@@ -153,7 +153,7 @@ static void test_unknown_key_suggestion(void **state)
 			  "(allowed here: name, path)");
 	/* nothing close: the list only */
 	expect_file_error("{\"zzzzzz\": 1}", ": /zzzzzz: unknown key (allowed here: $schema, "
-			  "databases, fs, git, http, limits, log, roots, server, testing)");
+			  "audit, databases, fs, git, http, limits, log, roots, server, testing)");
 }
 
 static void test_pointers_absolute(void **state)
