@@ -17,7 +17,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { connectClient, resultText, snapshot } from './fixture.mjs';
-import { writeConfig } from '../e2e/helpers.mjs';
+import { sleep, writeConfig } from '../e2e/helpers.mjs';
 import { commit, git, newBase } from '../e2e/git_fixture.mjs';
 
 let markerDir, base, good, other, evil, huge, corrupt, outside, cfg, c, before_;
@@ -486,6 +486,7 @@ describe('revisions that search or walk history', () => {
 		const head = git(deep, ['rev-parse', 'HEAD']).trim();
 		await prompt('git_show', { revision: 'HEAD' });
 		await s.client.ping();
+		await sleep(300); // the audit writer appends successful calls within 50 ms
 		const recs = fs.readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 		const calls = recs.filter((x) => x.kind === 'call');
 		const refusedRecs = calls.filter((x) => x.rule === 'git.revision_refused');
