@@ -50,7 +50,7 @@ after(async () => {
 async function audited(name, args) {
 	const r = await c.client.callTool({ name, arguments: args });
 	for (let i = 0; i < 50; i++) {
-		const lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').trim().split('\n') : [];
+		const lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').split('\n').filter((l) => l.endsWith('}')) : [];
 		const last = lines.length ? JSON.parse(lines[lines.length - 1]) : null;
 		if (last && last.tool === name && lines.length > (audited.n ?? 0)) {
 			audited.n = lines.length;

@@ -255,7 +255,7 @@ describe('audit', () => {
 	async function audited(name, args) {
 		const r = await ac.client.callTool({ name, arguments: args });
 		for (let i = 0; i < 50; i++) {
-			const lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').trim().split('\n') : [];
+			const lines = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').split('\n').filter((l) => l.endsWith('}')) : [];
 			if (lines.length > n) {
 				n = lines.length;
 				return { r, a: JSON.parse(lines[lines.length - 1]) };
