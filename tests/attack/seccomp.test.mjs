@@ -13,7 +13,8 @@
 //   - an exec (in process or from a spawned child) creates no marker file;
 //   - /proc/PID/status of a serving moat says Seccomp: 2.
 // Sanitizer builds leave ptrace allowed (LeakSanitizer needs it); check
-// says so, and the test then expects ptrace to run instead of killing.
+// says so, and the test then expects ptrace to run instead of killing, and
+// a deliberate leak (the `leak` probe) to be reported at exit.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -186,6 +187,26 @@ describe('seccomp filter', () => {
 		const c = runMoat(['call', 'syscall', 'name=execve', `path=${marker}`, '--config', f.config]);
 		assert.equal(c.signal, 'SIGSYS', JSON.stringify(c));
 		assert.ok(!fs.existsSync(marker), 'moat call ran an exec');
+	});
+
+	test('a sanitizer build still catches leaks under the filter (LeakSanitizer stops the world with ptrace)', async (t) => {
+		const f = buildFixture();
+		if (!seccompPlan(f).sanitizerAllowed.has('ptrace')) {
+			t.skip('not a sanitizer build');
+			return;
+		}
+		const s = await openSession(f);
+		try {
+			assert.deepEqual(await probe(s, 'leak'), { name: 'leak', ret: 0, errno: null });
+			s.proc.stdin.end();
+			// denied ptrace would leave the process spinning at exit: the wait would time out
+			const exit = await s.waitExit(30000);
+			assert.notEqual(exit.code, 0, 'LeakSanitizer should fail the exit');
+			assert.match(s.stderrText, /ERROR: LeakSanitizer: detected memory leaks/);
+			assert.match(s.stderrText, /Direct leak of 4800 byte\(s\) in 100 object\(s\)/);
+		} finally {
+			s.kill();
+		}
 	});
 
 	test('without the roots that enable it, the syscall tool is not registered', async () => {

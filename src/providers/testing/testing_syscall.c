@@ -12,7 +12,8 @@
  * child made by posix_spawn (what system(3) or a library running a helper
  * would do) and reports how the child ended. The answer is one JSON text:
  * {"name", "ret", "errno"} (errno a name such as "EPERM", or null), plus
- * "child" for spawn.
+ * "child" for spawn. `leak` loses memory on purpose, for the test that
+ * LeakSanitizer still works under the filter in sanitizer builds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -116,6 +118,19 @@ static long probe_fork(const char *path)
 	if (p > 0)
 		waitpid(p, NULL, 0);
 	return p < 0 ? -1 : 0;
+}
+
+/* leak: lose 100 blocks, so a sanitizer build's LeakSanitizer must report
+ * them at exit: proof that the filter leaves it able to stop the world. */
+static void *volatile leak_sink;
+
+static long probe_leak(const char *path)
+{
+	(void)path;
+	for (int i = 0; i < 100; i++)
+		leak_sink = malloc(48);
+	leak_sink = NULL;
+	return 0;
 }
 
 PROBE(ptrace, syscall(SYS_ptrace, -1L, 0, 0, 0))
@@ -238,7 +253,7 @@ static const struct probe probes[] = {
 #endif
 	P(fanotify_init), P(clone3), P(socket_alg), P(socket_vsock), P(socket_packet),
 	P(socket_high_bits), P(netlink_audit), P(socket_inet), P(socket_unix),
-	P(netlink_route), P(getpid),
+	P(netlink_route), P(getpid), P(leak),
 #undef P
 };
 
