@@ -24,6 +24,9 @@
  * directories). libmagic's database is loaded before
  * the sandbox; jansson and PCRE2 read no files.
  *
+ * The seccomp filter (seccomp_filter.c) goes on right after Landlock, from
+ * sandbox_confine; sandbox_describe prints its plan too.
+ *
  * Sanitizer builds: ASan/LSan read /proc/self/maps and /proc/self/task when
  * they report (LeakSanitizer at exit). __sanitizer_sandbox_on_notify() lets
  * them cache the maps first, and sanitizer builds only add a read-only rule
@@ -48,6 +51,7 @@
 
 #include "audit_chain.h"
 #include "log.h"
+#include "seccomp_filter.h"
 
 /* ---- Landlock constants newer than the installed headers ---------------- */
 
@@ -519,6 +523,7 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 			fprintf(f, "  %-12s truncate not restricted (Landlock ABI < 3)\n", "note");
 	}
 	fprintf(f, "  %-12s no_new_privs; not dumpable; no core files\n", "process");
+	sandbox_seccomp_describe(f);
 }
 
 enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registry *reg,
@@ -526,6 +531,7 @@ enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registr
 {
 	struct sandbox_plan plan = {0};
 	struct sandbox_report rep;
+	struct seccomp_report sc;
 	enum moat_rc rc;
 
 	if ((rc = sandbox_plan_from(&plan, cfg, reg, err)))
@@ -533,6 +539,11 @@ enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registr
 	if ((rc = sandbox_apply(&plan, &rep, err)))
 		goto out;
 	log_info("sandbox: %s", rep.summary);
+	/* After Landlock, whose set-up calls the filter would not care about
+	 * either way; TSYNC puts it on any thread that exists. */
+	if ((rc = sandbox_seccomp_install(&sc, err)))
+		goto out;
+	log_info("sandbox: %s", sc.summary);
 out:
 	sandbox_plan_free(&plan);
 	return rc;

@@ -120,8 +120,9 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f);
 
 /*
  * sandbox_confine - what `moat serve` and `moat call` run right after
- * start-up: the plan from cfg and reg, applied, and one info line saying
- * what is enforced. Both are borrowed. Returns sandbox_apply's result.
+ * start-up: the plan from cfg and reg, applied, then the seccomp filter
+ * (seccomp_filter.h), and one info line for each saying what is enforced.
+ * Both are borrowed. Returns the first failure (the caller must not serve).
  */
 enum moat_rc sandbox_confine(const struct moat_config *cfg, const struct registry *reg,
 			     struct moat_err *err);

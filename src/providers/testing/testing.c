@@ -8,9 +8,11 @@
  * output budget), bad_output (a result that breaks its own schema) and
  * raw_open (a plain open(2) of any path, skipping every fs check, so the
  * attack tests can show the kernel sandbox refusing what a buggy handler
- * would try). raw_open is registered only when the config also declares
- * "roots": it proves the confinement around them, and the core's own tests
- * keep their six-tool list.
+ * would try) and syscall (testing_syscall.c: one system call the seccomp
+ * filter must deny or allow, with harmless arguments). raw_open and syscall
+ * are registered only when the config also declares "roots": they prove
+ * the confinement around them, and the core's own tests keep their
+ * seven-tool list.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "providers.h"
+#include "testing.h"
 
 static enum moat_rc echo_tool(struct call_ctx *ctx, void *data, json_t *args,
 			      struct tool_result *out, struct moat_err *err)
@@ -154,13 +156,18 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		 "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\",\"maxLength\":"
 		 "4096}},\"required\":[\"path\"],\"additionalProperties\":false}",
 		 NULL},
+		{"syscall",
+		 "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":"
+		 "32},\"path\":{\"type\":\"string\",\"maxLength\":4096}},\"required\":[\"name\"],"
+		 "\"additionalProperties\":false}",
+		 NULL},
 	};
 	static const tool_handler_fn handlers[] = {echo_tool, add_tool, slow_tool, slow_tool,
 						   fail_tool, big_tool, bad_output_tool,
-						   raw_open_tool};
+						   raw_open_tool, testing_syscall_tool};
 	static const char *const titles[] = {"Echo", "Add two numbers", "Slow task",
 					     "Slow task declared quick", "Always fails", "Large output", "Broken output",
-					     "Open a path, unchecked"};
+					     "Open a path, unchecked", "Make a system call"};
 	static const char *const descs[] = {
 		"Returns the text it is given.",
 		"Adds a and b; returns {sum} as structured content.",
@@ -171,6 +178,8 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		"Returns a text block of the given size.",
 		"Returns a result that violates its own output schema.",
 		"Test only: open(2)s the path with no moat checks; answers opened or denied.",
+		"Test only: makes the named system call (one the seccomp filter denies or must "
+		"allow) with harmless arguments; answers its result and errno as JSON.",
 	};
 	json_t *en = json_object_get(section, "enabled");
 	enum moat_rc rc = MOAT_OK;
@@ -179,7 +188,8 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		return MOAT_OK;
 	for (size_t i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
 		json_error_t jerr;
-		if (handlers[i] == raw_open_tool && !json_object_get(cfg->doc, "roots"))
+		if ((handlers[i] == raw_open_tool || handlers[i] == testing_syscall_tool) &&
+		    !json_object_get(cfg->doc, "roots"))
 			continue;
 		json_t *in = json_loads(schemas[i][1], 0, &jerr);
 		json_t *outs = schemas[i][2] ? json_loads(schemas[i][2], 0, &jerr) : NULL;
