@@ -148,7 +148,7 @@ static void select_ok(const char *doc, const char *paths, const char *want)
 	json_t *d = J(doc), *p = J(paths), *out = NULL;
 	char *before = dump(d), *after, *got;
 
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_OK);
 	assert_non_null(out);
 	got = dump(out);
 	assert_string_equal(got, want);
@@ -167,7 +167,7 @@ static void select_err(const char *doc, const char *paths, const char *want)
 	struct moat_err err = {0};
 	json_t *d = J(doc), *p = J(paths), *out = (json_t *)1;
 
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_EINVAL);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_EINVAL);
 	assert_null(out);
 	if (!strstr(err.msg, want))
 		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
@@ -541,7 +541,7 @@ static void test_select_whole(void **state)
 		  "{\"data\":[{\"id\":1,\"name\":\"Ann\",\"email\":\"a@x\"},"
 		  "{\"id\":2,\"name\":\"Bob\",\"email\":\"b@x\"}]}");
 	/* NULL paths: a copy, not the document itself */
-	assert_int_equal(apit_select(d, NULL, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, NULL, NULL, &out, &err), MOAT_OK);
 	assert_ptr_not_equal(out, d);
 	a = dump(out);
 	b = dump(d);
@@ -562,7 +562,7 @@ static void test_select_result_is_a_copy(void **state)
 	json_t *d = J(contacts), *p = J("[\"/data/*/name\",\"/data/1\"]"), *out = NULL;
 
 	(void)state;
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_OK);
 	json_object_set_new(json_array_get(json_object_get(out, "data"), 1), "name",
 			    json_string("changed"));
 	assert_string_equal(json_string_value(json_object_get(
@@ -620,7 +620,7 @@ static void test_select_big(void **state)
 	json_object_set_new(doc, "meta", json_pack("{s:i}", "page", 1));
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	assert_int_equal(apit_select(doc, paths, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(doc, paths, NULL, &out, &err), MOAT_OK);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* CPU time (immune to other load): linear work is ~0.3 s under ASan

@@ -30,7 +30,7 @@ static char *conv(const char *html, size_t len, const char *base, size_t max, ch
 	struct moat_err err = {0};
 	char *out = NULL;
 	size_t n = 0;
-	enum moat_rc rc = htext_convert(html, len, base, max, &out, &n, title, &err);
+	enum moat_rc rc = htext_convert(html, len, base, max, NULL, &out, &n, title, &err);
 
 	assert_int_equal(rc, MOAT_OK);
 	assert_non_null(out);
@@ -514,12 +514,12 @@ static void test_args(void **state)
 	size_t n = 5;
 
 	(void)state;
-	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, &n, NULL, &err), MOAT_EINVAL);
+	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, NULL, &n, NULL, &err), MOAT_EINVAL);
 	assert_int_equal(err.rc, MOAT_EINVAL);
-	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, &out, NULL, NULL, &err),
+	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, &out, NULL, NULL, &err),
 			 MOAT_EINVAL);
 	assert_null(out);
-	assert_int_equal(htext_convert(NULL, 3, NULL, 10, &out, &n, NULL, NULL), MOAT_EINVAL);
+	assert_int_equal(htext_convert(NULL, 3, NULL, 10, NULL, &out, &n, NULL, NULL), MOAT_EINVAL);
 	assert_null(out);
 	assert_int_equal(n, 0);
 }
@@ -566,7 +566,7 @@ static void *thread_main(void *arg)
 		char *out = NULL, *title = NULL;
 		size_t n;
 
-		if (htext_convert(thread_page, sizeof(thread_page) - 1, "https://ex.com/", BIG, &out,
+		if (htext_convert(thread_page, sizeof(thread_page) - 1, "https://ex.com/", BIG, NULL, &out,
 				  &n, &title, NULL) != MOAT_OK ||
 		    strcmp(out, thread_want) != 0 || !title || strcmp(title, "T") != 0)
 			*ok = 0;

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "api_template.h"
+#include "excerpt.h"
 #include "limits_cfg.h"
 #include "log.h"
 #include "resp_cache.h"
@@ -184,7 +185,7 @@ static enum moat_rc build_request(const struct api_tool *t, const json_t *args, 
 	*body = NULL;
 	if ((rc = apit_path(t->path, args, &path, err)) ||
 	    (rc = apit_query(t->query, args, &query, err)))
-		goto out;
+		goto named;
 	if (asprintf(url, "%s%s%s%s", t->api->base, path, query[0] ? "?" : "", query) < 0) {
 		*url = NULL;
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
@@ -192,20 +193,28 @@ static enum moat_rc build_request(const struct api_tool *t, const json_t *args, 
 	}
 	if (t->body) {
 		if ((rc = apit_body(t->body, args, &b, err)))
-			goto out;
+			goto named;
 		*body = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!*body) {
 			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 			goto out;
 		}
 		if (strlen(*body) > t->api->max_request) {
-			rc = moat_err_set(err, MOAT_ELIMIT,
-					  "the request body (%zu bytes) exceeds max_request_bytes (%zu) "
-					  "of API %s",
-					  strlen(*body), t->api->max_request, t->api->name);
+			rc = moat_err_rule(err, MOAT_ELIMIT, "limits.request_bytes",
+					   "the request body (%zu bytes) exceeds max_request_bytes (%zu) "
+					   "of API %s", strlen(*body), t->api->max_request,
+					   t->api->name);
 			goto out;
 		}
 	}
+	goto out;
+named: {
+	/* Which tool's template refused: the API and the path template (never
+	 * the filled path, which holds the argument). */
+	char inner[MOAT_ERR_MSG_MAX];
+	snprintf(inner, sizeof(inner), "%s", err->msg);
+	moat_err_set(err, rc, "API %s, %s %s: %s", t->api->name, t->method, t->path, inner);
+}
 out:
 	if (rc) {
 		free(*url);
@@ -216,6 +225,18 @@ out:
 	free(query);
 	json_decref(b);
 	return rc;
+}
+
+/* What a call of t touches, for the audit trail: the API, the method, the
+ * path template (not the filled path) and the API's canonical host. */
+static void touch(struct call_ctx *ctx, const struct api_tool *t)
+{
+	if (!ctx)
+		return;
+	callctx_touch(ctx, "api", t->api->name);
+	callctx_touch(ctx, "method", t->method);
+	callctx_touch(ctx, "path", t->path);
+	callctx_touch(ctx, "host", t->api->host);
 }
 
 /* Sleep ms in short slices, stopping early on cancellation or deadline. */
@@ -273,6 +294,8 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 		.ca = a->ca ? a->ca : a->fam->ca_default,
 		.ca_len = a->ca ? a->ca_len : a->fam->ca_default_len,
 		.user_agent = a->fam->user_agent,
+		.origin_host = a->host,
+		.origin_port = a->port,
 	};
 	int tries = idempotent(t->method) ? a->retries : 0;
 	enum moat_rc rc;
@@ -281,10 +304,10 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 		uint64_t wait;
 		if (a->limited && !bucket_take(&a->bucket, moat_now_ns())) {
 			uint64_t w = bucket_wait_ns(&a->bucket, moat_now_ns());
-			return moat_err_set(err, MOAT_ELIMIT,
-					    "rate limit: API %s allows %u requests a minute (burst %u); "
-					    "retry in %.1f s",
-					    a->name, a->per_minute, a->burst, (double)w / 1e9);
+			return moat_err_rule(err, MOAT_ELIMIT, "limits.api_rate",
+					     "rate limit: API %s allows %u requests a minute (burst "
+					     "%u); retry in %.1f s", a->name, a->per_minute,
+					     a->burst, (double)w / 1e9);
 		}
 		http_response_free(r);
 		rc = http_perform(&rq, ctx, r, err);
@@ -302,29 +325,28 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 
 /* ---- responses ---------------------------------------------------------- */
 
-/* An error for a non-2xx answer: the status and a bounded, cleaned excerpt
- * of the body; for 401/403 not even that (it may echo the credential). */
+/* An error for a non-2xx answer: the API, the tool's method and path
+ * template, the status and a bounded excerpt of the body, scrubbed of every
+ * configured secret before it is cut (excerpt.h); for 401/403 not even
+ * that (it may echo the credential). Never the filled path or the query. */
 static enum moat_rc upstream_error(const struct api_tool *t, const struct http_response *r,
 				   struct moat_err *err)
 {
-	size_t n = r->body_len < API_EXCERPT ? r->body_len : API_EXCERPT, elen = 0;
+	bool cut = false;
 	char *ex;
 	enum moat_rc rc;
 
 	if (r->status == 401 || r->status == 403)
 		return moat_err_set(err, MOAT_EUPSTREAM,
-				    "API %s rejected the credentials (HTTP %ld); check the token "
-				    "configured for it",
-				    t->api->name, r->status);
-	ex = http_utf8_repair(r->body ? r->body : "", n, false, &elen);
-	for (size_t i = 0; ex && i < elen; i++)
-		if ((unsigned char)ex[i] < 0x20)
-			ex[i] = ' ';
-	rc = moat_err_set(err, MOAT_EUPSTREAM, "API %s answered HTTP %ld%s%s%s", t->api->name,
-			  r->status, ex && elen ? ": " : "", ex ? ex : "",
-			  r->body_len > n ? " [...]" : "");
+				    "API %s rejected the credentials (HTTP %ld) for %s %s; check "
+				    "the token configured for it",
+				    t->api->name, r->status, t->method, t->path);
+	ex = excerpt_make(t->api->fam->cfg, r->body, r->body ? r->body_len : 0, API_EXCERPT, &cut);
+	rc = moat_err_set(err, MOAT_EUPSTREAM, "API %s answered HTTP %ld to %s %s%s%s%s",
+			  t->api->name, r->status, t->method, t->path, ex && ex[0] ? ": " : "",
+			  ex ? ex : "", cut ? " [...]" : "");
 	if (ex) {
-		explicit_bzero(ex, elen);
+		explicit_bzero(ex, strlen(ex));
 		free(ex);
 	}
 	return rc;
@@ -347,15 +369,14 @@ static enum moat_rc binary_result(const struct api_tool *t, const char *url, con
 	json_t *block;
 
 	if (len > t->max_bytes)
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "the attachment (%zu bytes) exceeds max_bytes (%zu) of tool %s", len,
-				    t->max_bytes, t->name);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.attachment_bytes",
+				     "the attachment (%zu bytes) exceeds max_bytes (%zu) of tool %s",
+				     len, t->max_bytes, t->name);
 	http_sniff_mime(t->api->fam, body, len, mime, sizeof(mime));
 	if (!mime_allowed(t, mime))
-		return moat_err_set(err, MOAT_EDENIED,
-				    "refused: the attachment's content is %s, which tool %s does not "
-				    "allow (mime_allow)",
-				    mime, t->name);
+		return moat_err_rule(err, MOAT_EDENIED, "http.mime_refused",
+				     "refused: the attachment's content is %s, which tool %s does not "
+				     "allow (mime_allow)", mime, t->name);
 	enc = text_base64((const unsigned char *)body, len);
 	if (!enc)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
@@ -370,8 +391,8 @@ static enum moat_rc binary_result(const struct api_tool *t, const char *url, con
 }
 
 /* Turn a 2xx body into the tool's result. */
-static enum moat_rc make_result(const struct api_tool *t, const char *url, long status,
-				const char *body, size_t len, struct tool_result *out,
+static enum moat_rc make_result(const struct api_tool *t, struct call_ctx *ctx, const char *url,
+				long status, const char *body, size_t len, struct tool_result *out,
 				struct moat_err *err)
 {
 	json_error_t jerr;
@@ -397,25 +418,40 @@ static enum moat_rc make_result(const struct api_tool *t, const char *url, long 
 	}
 	doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
 	if (!doc) {
+		/* jansson quotes the token it choked on ("... near 'xyz'"), cut
+		 * to its 160-byte buffer: a secret there would show in part.
+		 * Only the reason and the place are kept. */
+		char *near = strstr(jerr.text, " near ");
+		if (near)
+			*near = '\0';
+		excerpt_scrub(t->api->fam->cfg, jerr.text, sizeof(jerr.text));
 		rc = moat_err_set(err, MOAT_EUPSTREAM,
-				  "API %s did not answer with JSON (line %d: %s)", t->api->name,
-				  jerr.line, jerr.text);
+				  "API %s did not answer %s %s with JSON (line %d, column %d: %s)",
+				  t->api->name, t->method, t->path, jerr.line, jerr.column, jerr.text);
 		goto out;
 	}
-	if ((rc = apit_select(doc, t->select, &sel, err)))
+	if ((rc = apit_select(doc, t->select, ctx, &sel, err)))
 		goto out;
 	if (t->output) {
 		struct schema_error se;
 		char where[MOAT_ERR_MSG_MAX - 96];
 		if (!json_is_object(sel) || !schema_validate(t->output, sel, &se)) {
-			if (json_is_object(sel))
+			if (json_is_object(sel)) {
+				/* The pointer names upstream members and the message may
+				 * quote a value, each cut to its buffer: scrub each part
+				 * before they are joined. */
+				const struct moat_config *cfg = t->api->fam->cfg;
+				excerpt_scrub(cfg, se.pointer, sizeof(se.pointer));
+				excerpt_scrub(cfg, se.message, sizeof(se.message));
 				schema_error_format(&se, where, sizeof(where));
-			else
+				excerpt_scrub(cfg, where, sizeof(where));
+			} else {
 				snprintf(where, sizeof(where), "the selected value is not an object");
-			rc = moat_err_set(err, MOAT_EUPSTREAM,
-					  "API %s answered with data that does not match the output "
-					  "schema of %s: %s",
-					  t->api->name, t->name, where);
+			}
+			rc = moat_err_rule(err, MOAT_EUPSTREAM, "schema.output",
+					   "API %s answered %s %s with data that does not match the "
+					   "output schema of %s: %s", t->api->name, t->method,
+					   t->path, t->name, where);
 			goto out;
 		}
 	}
@@ -455,7 +491,6 @@ static bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool
 	char *url = NULL, *body = NULL, *key = NULL;
 	bool hit = false;
 
-	(void)ctx;
 	if (!t->cacheable || build_request(t, args, &url, &body, &ignore))
 		goto out; /* errors are reported by the handler */
 	key = cache_key(url);
@@ -465,7 +500,8 @@ static bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool
 	if (key && rcache_get(t->api->cache, key, moat_now_ns(), &e) &&
 	    e.body_len <= API_FAST_MAX) {
 		hit = true;
-		*rc = make_result(t, url, e.status, e.body, e.body_len, out, err);
+		touch(ctx, t);
+		*rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
 	}
 out:
 	rcache_entry_wipe(&e);
@@ -487,12 +523,13 @@ static enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args,
 	enum moat_rc rc;
 
 	r.retry_after_s = -1;
+	touch(ctx, t);
 	if ((rc = build_request(t, args, &url, &body, err)))
 		goto out;
 	if (t->cacheable) {
 		key = cache_key(url);
 		if (key && rcache_get(a->cache, key, moat_now_ns(), &e)) {
-			rc = make_result(t, url, e.status, e.body, e.body_len, out, err);
+			rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
 			goto out;
 		}
 	}
@@ -504,7 +541,7 @@ static enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args,
 		rc = upstream_error(t, &r, err);
 		goto out;
 	}
-	rc = make_result(t, url, r.status, r.body, r.body_len, out, err);
+	rc = make_result(t, ctx, url, r.status, r.body, r.body_len, out, err);
 	if (rc == MOAT_OK && t->cacheable && key) {
 		struct rcache_entry ne = {.status = r.status, .content_type = r.content_type,
 					  .body = r.body, .body_len = r.body_len};
@@ -542,8 +579,7 @@ static size_t size_or(const json_t *obj, const char *key, size_t def)
 	return json_is_integer(v) ? (size_t)json_integer_value(v) : def;
 }
 
-/* base_url: scheme, host and port, checked without resolving (start-up
- * must not depend on DNS); the egress guard vets every request. */
+/* base_url: scheme, no query, no user info. vet_base then does the rest. */
 static enum moat_rc parse_base(struct api *a, const char *base, bool allow_http,
 			       struct moat_err *err)
 {
@@ -573,10 +609,8 @@ static enum moat_rc parse_base(struct api *a, const char *base, bool allow_http,
 				  "API %s: base_url may not carry a query or user info", a->name);
 		goto out;
 	}
-	a->port = (uint16_t)strtoul(port, NULL, 10);
-	a->host = strdup(host);
 	a->base = strdup(base);
-	if (!a->host || !a->base) {
+	if (!a->base) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -590,6 +624,41 @@ out:
 	curl_free(query);
 	curl_free(user);
 	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
+ * Vet base_url at start-up as a call would (the egress guard: canonical
+ * host, port, every resolved address against allow_addresses), so that
+ * `moat check` fails where `moat serve` would, with the same message, and
+ * keep its canonical host and port: the only origin the API's credentials
+ * go to. When the name cannot be resolved now (no network or DNS at
+ * start-up, a name only a VPN knows), that is a warning, not a failure:
+ * every call vets its own request again.
+ */
+static enum moat_rc vet_base(struct api *a, struct moat_err *err)
+{
+	struct egress_target t = {0};
+	struct moat_err e = {0};
+	enum moat_rc rc = egress_vet_url(&a->policy, a->base, &t, &e);
+
+	if (rc == MOAT_EUPSTREAM && t.host[0]) {
+		log_warn("http: API %s: cannot vet base_url now (%s); every call will vet it", a->name,
+			 e.msg);
+		rc = MOAT_OK;
+	}
+	if (rc == MOAT_OK) {
+		a->host = strdup(t.host);
+		a->port = t.port;
+		if (!a->host)
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	} else {
+		if (e.rule)
+			moat_err_rule(err, rc, e.rule, "API %s: base_url %s", a->name, e.msg);
+		else
+			moat_err_set(err, rc, "API %s: base_url %s", a->name, e.msg);
+	}
+	egress_target_free(&t);
 	return rc;
 }
 
@@ -774,6 +843,8 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 		return rc;
 	a->policy = (struct egress_policy){.allow = a->nets, .nallow = a->nnets,
 					   .allow_http = allow_http};
+	if ((rc = vet_base(a, err)))
+		return rc;
 	a->timeout_ms = u32_or(ac, "timeout_ms", API_DEFAULT_TIMEOUT_MS);
 	a->max_request = size_or(ac, "max_request_bytes", API_DEFAULT_MAX_REQUEST);
 	a->max_response = size_or(ac, "max_response_bytes", API_DEFAULT_MAX_RESPONSE);

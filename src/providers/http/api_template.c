@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callctx.h"
+
 /* Longest text one template may produce (a path, a query string, one body
  * string). Far above any message moat accepts (4 MiB by default, tripled
  * by percent-encoding), so only a bug or a hostile config reaches it. */
@@ -28,6 +30,16 @@
 
 /* Room for any integer or real in text ("%.17g" needs at most 24). */
 #define NUM_MAX 40
+
+/* Deepest body template and longest selection path (in segments): the
+ * recursions over them are bounded by these, not by the parser. */
+#define APIT_DEPTH_MAX 64
+
+/* Selection: the walk checks the call's deadline and cancellation every
+ * SEL_CHECK_EVERY steps (a step: one member or element looked at) and
+ * stops at SEL_STEPS_MAX. */
+#define SEL_CHECK_EVERY 4096
+#define SEL_STEPS_MAX ((uint64_t)50 * 1000 * 1000)
 
 /* ---- bounded text buffer ---- */
 
@@ -40,8 +52,8 @@ struct tbuf {
 static enum moat_rc tb_put(struct tbuf *b, const char *s, size_t n, struct moat_err *err)
 {
 	if (n > TEXT_MAX - b->len)
-		return moat_err_set(err, MOAT_ELIMIT, "a templated request part would exceed %zu bytes",
-				    TEXT_MAX);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.template_bytes",
+				     "a templated request part would exceed %zu bytes", TEXT_MAX);
 	if (b->len + n + 1 > b->cap) {
 		size_t ncap = b->cap ? b->cap : 64;
 		char *np;
@@ -357,30 +369,30 @@ static enum moat_rc path_value(struct tbuf *b, const struct tok *t, const json_t
 	size_t n;
 
 	if (!v)
-		return moat_err_set(err, MOAT_EINVAL, "missing argument '%.*s' (the request path needs it)",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.missing_argument",
+				     "missing argument '%.*s' (the request path needs it)",
+				     TOK_SHOWN(t));
 	if (json_is_null(v))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: argument '%.*s' is null (the request path needs a value)",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
+				     "refused: argument '%.*s' is null (the request path needs a value)",
+				     TOK_SHOWN(t));
 	if (!scalar_text(v, num, &s, &n))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: argument '%.*s' must be a string, number or boolean to go into a path",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
+				     "refused: argument '%.*s' must be a string, number or boolean to go into a path",
+				     TOK_SHOWN(t));
 	if (n == 0)
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: argument '%.*s' may not be empty (path templates fill one path segment)",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_value",
+				     "refused: argument '%.*s' may not be empty (path templates fill one path segment)",
+				     TOK_SHOWN(t));
 	if (has_control(s, n))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: argument '%.*s' may not contain control characters",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
+				     "refused: argument '%.*s' may not contain control characters",
+				     TOK_SHOWN(t));
 	if (memchr(s, '/', n) || memchr(s, '\\', n) || (n == 1 && s[0] == '.') ||
 	    (n == 2 && s[0] == '.' && s[1] == '.'))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: argument '%.*s' may not contain '/' or be '.' or '..' "
-				    "(path templates fill one path segment)",
-				    TOK_SHOWN(t));
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_value",
+				     "refused: argument '%.*s' may not contain '/' or be '.' or '..' "
+				     "(path templates fill one path segment)", TOK_SHOWN(t));
 	return tb_put_encoded(b, s, n, err);
 }
 
@@ -453,17 +465,17 @@ static enum moat_rc query_value(const char *tmpl, const char *param, const json_
 		}
 		v = arg_get(args, &t);
 		if (!v || json_is_null(v))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "missing argument '%.*s' (query parameter '%.*s' needs it)",
-					    TOK_SHOWN(&t), NAME_SHOWN, param);
+			return moat_err_rule(err, MOAT_EINVAL, "http.missing_argument",
+					     "missing argument '%.*s' (query parameter '%.*s' needs it)",
+					     TOK_SHOWN(&t), NAME_SHOWN, param);
 		if (!scalar_text(v, num, &s, &n))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "refused: argument '%.*s' must be a string, number or boolean to go into a query",
-					    TOK_SHOWN(&t));
+			return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
+					     "refused: argument '%.*s' must be a string, number or boolean to go into a query",
+					     TOK_SHOWN(&t));
 		if (has_control(s, n))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "refused: argument '%.*s' may not contain control characters",
-					    TOK_SHOWN(&t));
+			return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
+					     "refused: argument '%.*s' may not contain control characters",
+					     TOK_SHOWN(&t));
 		if ((rc = tb_put(val, s, n, err)))
 			return rc;
 	}
@@ -541,15 +553,15 @@ static enum moat_rc body_text(const char *tmpl, const json_t *args, json_t **out
 		}
 		v = arg_get(args, &t);
 		if (!v) {
-			rc = moat_err_set(err, MOAT_EINVAL, "missing argument '%.*s' (the request body needs it)",
-					  TOK_SHOWN(&t));
+			rc = moat_err_rule(err, MOAT_EINVAL, "http.missing_argument",
+					   "missing argument '%.*s' (the request body needs it)",
+					   TOK_SHOWN(&t));
 			goto out;
 		}
 		if (!scalar_text(v, num, &s, &n)) {
-			rc = moat_err_set(err, MOAT_EINVAL,
-					  "refused: argument '%.*s' must be a string, number or boolean "
-					  "to go into text",
-					  TOK_SHOWN(&t));
+			rc = moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
+					   "refused: argument '%.*s' must be a string, number or boolean "
+					   "to go into text", TOK_SHOWN(&t));
 			goto out;
 		}
 		if ((rc = tb_put(&b, s, n, err)))
@@ -565,14 +577,17 @@ out:
 
 /* body_value - the value for template t; *out NULL (and MOAT_OK) when t is
  * one placeholder whose argument is absent. Recursion follows the
- * template, whose depth jansson's parser bounds. */
-static enum moat_rc body_value(const json_t *t, const json_t *args, json_t **out,
-			       struct moat_err *err)
+ * template, at most APIT_DEPTH_MAX levels. */
+static enum moat_rc body_value(const json_t *t, const json_t *args, unsigned depth,
+			       json_t **out, struct moat_err *err)
 {
 	enum moat_rc rc = MOAT_OK;
 	json_t *res = NULL;
 
 	*out = NULL;
+	if (depth > APIT_DEPTH_MAX)
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.template_depth",
+				     "body template: nested deeper than %d levels", APIT_DEPTH_MAX);
 	switch (json_typeof(t)) {
 	case JSON_STRING: {
 		const char *s = json_string_value(t);
@@ -603,7 +618,7 @@ static enum moat_rc body_value(const json_t *t, const json_t *args, json_t **out
 		json_object_keylen_foreach((json_t *)t, key, key_len, v) {
 			json_t *sub;
 
-			if ((rc = body_value(v, args, &sub, err)))
+			if ((rc = body_value(v, args, depth + 1, &sub, err)))
 				goto out;
 			if (sub && json_object_setn_new_nocheck(res, key, key_len, sub))
 				goto oom;
@@ -620,7 +635,7 @@ static enum moat_rc body_value(const json_t *t, const json_t *args, json_t **out
 		json_array_foreach(t, i, v) {
 			json_t *sub;
 
-			if ((rc = body_value(v, args, &sub, err)))
+			if ((rc = body_value(v, args, depth + 1, &sub, err)))
 				goto out;
 			if (json_array_append_new(res, sub ? sub : json_null()))
 				goto oom;
@@ -653,12 +668,13 @@ enum moat_rc apit_body(const json_t *tmpl, const json_t *args, json_t **out,
 		return moat_err_set(err, MOAT_EINVAL, "body template: missing");
 	if ((rc = args_check(args, err)))
 		return rc;
-	if ((rc = body_value(tmpl, args, out, err)))
+	if ((rc = body_value(tmpl, args, 0, out, err)))
 		return rc;
 	if (!*out) { /* the whole body is one placeholder whose argument is absent */
 		(void)single_name(json_string_value(tmpl), &name);
-		return moat_err_set(err, MOAT_EINVAL, "missing argument '%.*s' (the request body needs it)",
-				    TOK_SHOWN(&name));
+		return moat_err_rule(err, MOAT_EINVAL, "http.missing_argument",
+				     "missing argument '%.*s' (the request body needs it)",
+				     TOK_SHOWN(&name));
 	}
 	return MOAT_OK;
 }
@@ -671,11 +687,17 @@ enum moat_rc apit_pointer_check(const char *p, struct moat_err *err)
 		return moat_err_set(err, MOAT_EINVAL, "selection path: missing");
 	if (*p != '\0' && *p != '/')
 		return moat_err_set(err, MOAT_EINVAL, "selection path: must be \"\" or start with '/'");
+	size_t segs = 0;
+
 	for (size_t i = 0; p[i]; i++) {
 		if (p[i] == '~' && p[i + 1] != '0' && p[i + 1] != '1')
 			return moat_err_set(err, MOAT_EINVAL,
 					    "selection path: '~' at byte %zu must be followed by '0' or '1'", i);
+		segs += p[i] == '/';
 	}
+	if (segs > APIT_DEPTH_MAX)
+		return moat_err_rule(err, MOAT_EINVAL, "limits.template_depth",
+				     "selection path: more than %d segments", APIT_DEPTH_MAX);
 	return MOAT_OK;
 }
 
@@ -698,6 +720,8 @@ struct sel {
 	size_t width;                 /* most nodes in one level's set (>= paths) */
 	const struct sel_node **sets; /* (depth + 1) rows of width */
 	size_t *counts;               /* nodes in each row */
+	struct call_ctx *ctx;         /* may be NULL */
+	uint64_t steps;               /* members and elements looked at */
 };
 
 /* An RFC 6901 array index: "0" or a digit 1-9 then digits (18 at most). */
@@ -814,6 +838,19 @@ static enum moat_rc sel_build(struct sel *s, const json_t *paths, struct moat_er
  * every element (null where nothing inside was selected), so it is never
  * NULL. Recursion is bounded by the longest path and by v's depth.
  */
+/* One step of the walk: counted, and every SEL_CHECK_EVERY steps the
+ * call's deadline and cancellation are checked. */
+static enum moat_rc sel_step(struct sel *s, struct moat_err *err)
+{
+	if (++s->steps > SEL_STEPS_MAX)
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.select_steps",
+				     "selecting response fields took more than %llu steps",
+				     (unsigned long long)SEL_STEPS_MAX);
+	if (s->ctx && s->steps % SEL_CHECK_EVERY == 0)
+		return callctx_check(s->ctx, err);
+	return MOAT_OK;
+}
+
 static enum moat_rc sel_walk(struct sel *s, const json_t *v, size_t lvl, json_t **out,
 			     struct moat_err *err)
 {
@@ -841,6 +878,8 @@ static enum moat_rc sel_walk(struct sel *s, const json_t *v, size_t lvl, json_t 
 			size_t klen = json_object_iter_key_len(it);
 			size_t m = 0;
 
+			if ((rc = sel_step(s, err)))
+				goto out;
 			for (size_t i = 0; i < n; i++)
 				for (const struct sel_node *c = set[i]->child; c; c = c->next)
 					if (c->is_star || (c->key_len == klen && !memcmp(c->key, key, klen)))
@@ -876,6 +915,8 @@ static enum moat_rc sel_walk(struct sel *s, const json_t *v, size_t lvl, json_t 
 		for (size_t e = 0; e < len; e++) {
 			size_t m = 0;
 
+			if ((rc = sel_step(s, err)))
+				goto out;
 			for (size_t i = 0; i < n; i++)
 				for (const struct sel_node *c = set[i]->child; c; c = c->next)
 					if (c->is_star || (c->index >= 0 && (size_t)c->index == e))
@@ -905,8 +946,8 @@ out:
 	return rc;
 }
 
-enum moat_rc apit_select(const json_t *doc, const json_t *paths, json_t **out,
-			 struct moat_err *err)
+enum moat_rc apit_select(const json_t *doc, const json_t *paths, struct call_ctx *ctx,
+			 json_t **out, struct moat_err *err)
 {
 	struct sel s;
 	enum moat_rc rc;
@@ -923,6 +964,7 @@ enum moat_rc apit_select(const json_t *doc, const json_t *paths, json_t **out,
 		goto out;
 	s.sets[0] = &s.nodes[0];
 	s.counts[0] = 1;
+	s.ctx = ctx;
 	if ((rc = sel_walk(&s, doc, 0, out, err)))
 		goto out;
 	if (!*out) { /* nothing selected: an empty value of doc's kind */

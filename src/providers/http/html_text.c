@@ -22,9 +22,13 @@
  *     where libxml2 stopped. HTML_PARSE_NOBLANKS is not used: it can drop
  *     the space between two inline elements, and white space is collapsed
  *     here anyway.
- *  3. A walk of the tree with parent/next pointers (no recursion, so any
- *     depth is safe) writing into a buffer that never grows past
- *     max_bytes; the walk stops once the buffer is full.
+ *  3. A walk of the tree with parent/next pointers (no recursion) writing
+ *     into a buffer that never grows past max_bytes; the walk stops once
+ *     the buffer is full. It does not rely on libxml2's limit alone: it
+ *     descends at most HTEXT_DEPTH_MAX elements deep (what lies deeper is
+ *     left out, as libxml2 leaves out what lies past its own limit),
+ *     counts the nodes it visits and checks the call's deadline and
+ *     cancellation every HTEXT_CHECK_EVERY of them.
  *
  * Decisions where the contract is silent:
  *  - A link whose href is empty or javascript:, vbscript: or data: keeps
@@ -62,6 +66,8 @@
  */
 #include "html_text.h"
 
+#include "callctx.h"
+
 #include <errno.h>
 #include <iconv.h>
 #include <limits.h>
@@ -82,6 +88,8 @@
 #define HTEXT_LABEL_MAX 40          /* longest charset label accepted */
 #define HTEXT_FRAMES_MAX 256        /* formatting elements tracked at once */
 #define HTEXT_MQ_MAX 256            /* bytes of opening markers waiting */
+#define HTEXT_DEPTH_MAX 512         /* deepest element the walk enters */
+#define HTEXT_CHECK_EVERY 1024      /* nodes between two deadline checks */
 
 static const char htext_fffd[] = "\xEF\xBF\xBD";
 
@@ -627,11 +635,16 @@ struct htext_state {
 	struct htext_frame frames[HTEXT_FRAMES_MAX];
 	size_t nframes;
 	struct htext_tag_cache tags;
+
+	struct call_ctx *ctx; /* may be NULL */
+	uint64_t steps;       /* nodes visited */
+	enum moat_rc stop;    /* why the walk stopped early (deadline, cancel) */
+	struct moat_err *err;
 };
 
 static bool htext_stopped(const struct htext_state *st)
 {
-	return st->out.full || st->out.oom;
+	return st->out.full || st->out.oom || st->stop != MOAT_OK;
 }
 
 static void htext_raw(struct htext_state *st, const char *s, size_t n)
@@ -1293,19 +1306,25 @@ static void htext_close(struct htext_state *st, const xmlNode *node)
 static void htext_walk(struct htext_state *st, xmlDoc *doc)
 {
 	xmlNode *cur = doc->children;
+	unsigned depth = 0; /* elements entered above cur */
 
 	while (cur && !htext_stopped(st)) {
+		if (++st->steps % HTEXT_CHECK_EVERY == 0 && st->ctx &&
+		    (st->stop = callctx_check(st->ctx, st->err)) != MOAT_OK)
+			return;
 		if (htext_open(st, cur)) {
-			if (cur->children) {
+			if (cur->children && depth < HTEXT_DEPTH_MAX) {
 				cur = cur->children;
+				depth++;
 				continue;
 			}
 			htext_close(st, cur);
 		}
 		while (!cur->next) {
 			cur = cur->parent;
-			if (!cur || cur == (xmlNode *)doc)
+			if (!cur || cur == (xmlNode *)doc || depth == 0)
 				return;
+			depth--;
 			htext_close(st, cur);
 		}
 		cur = cur->next;
@@ -1327,7 +1346,8 @@ static void htext_state_free(struct htext_state *st)
 }
 
 enum moat_rc htext_convert(const char *html, size_t len, const char *base_url, size_t max_bytes,
-			   char **out, size_t *out_len, char **title, struct moat_err *err)
+			   struct call_ctx *ctx, char **out, size_t *out_len, char **title,
+			   struct moat_err *err)
 {
 	const int opts = HTML_PARSE_RECOVER | HTML_PARSE_NONET | HTML_PARSE_NOERROR |
 			 HTML_PARSE_NOWARNING | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC;
@@ -1357,6 +1377,8 @@ enum moat_rc htext_convert(const char *html, size_t len, const char *base_url, s
 	st->base = (const xmlChar *)base_url;
 	st->bullet_at = -1;
 	st->at_line_start = true;
+	st->ctx = ctx;
+	st->err = err;
 
 	if (len > 0 && (rc = htext_decode(html, len, &owned, &text, &text_len)) != MOAT_OK)
 		goto out;
@@ -1377,6 +1399,10 @@ enum moat_rc htext_convert(const char *html, size_t len, const char *base_url, s
 		}
 		if (doc)
 			htext_walk(st, doc);
+		if (st->stop != MOAT_OK) {
+			rc = st->stop; /* err was filled by callctx_check */
+			goto out;
+		}
 	}
 	if (st->out.oom || st->title.oom) {
 		rc = MOAT_ENOMEM;
