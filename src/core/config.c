@@ -508,5 +508,21 @@ void config_scrub(const struct moat_config *cfg, char *msg, size_t size)
 			memmove(hit + 4, hit + sl, tail + 1);
 		}
 	}
+	/* A message cut to its buffer (moat_err's 512 bytes) before it got
+	 * here may end in the first part of a secret: mask a trailing prefix
+	 * of 4 bytes or more as well. */
+	size_t len = strlen(msg);
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		const char *sec = cfg->secrets[i];
+		size_t sl = strlen(sec);
+		size_t k = sl > len ? len : sl > 0 ? sl - 1 : 0;
+		for (; k >= 4; k--) {
+			if (memcmp(msg + len - k, sec, k) == 0) {
+				memcpy(msg + len - k, mask, sizeof mask);
+				len = len - k + 4;
+				break;
+			}
+		}
+	}
 	(void)size;
 }
