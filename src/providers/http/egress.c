@@ -701,6 +701,15 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 	s = NULL;
 	if (rc != MOAT_OK)
 		goto out;
+	/* Host rules before any lookup: a denied name is never even resolved. */
+	if (p->host_ok) {
+		const char *why = "not allowed", *rule = "egress.denied_host";
+		if (!p->host_ok(p->host_ok_data, t->host, &why, &rule)) {
+			rc = moat_err_rule(err, MOAT_EDENIED, rule, "refused: the host %s is %s",
+					   t->host, why);
+			goto out;
+		}
+	}
 
 	uc = curl_url_get(u, CURLUPART_PORT, &s, CURLU_DEFAULT_PORT);
 	if (uc != CURLUE_OK) {

@@ -45,6 +45,12 @@ struct egress_policy {
 	bool allow_http;                /* plain http (else https only) */
 	const uint16_t *ports;          /* allowed ports; NULL/0 = any */
 	size_t nports;
+	/* Called with the canonical host (hostname.h) once it is read, before
+	 * any DNS lookup: false refuses it with *why and *rule (static)
+	 * naming the rule and its id (fetch's allow_hosts / deny_hosts). NULL:
+	 * every host. */
+	bool (*host_ok)(const void *data, const char *host, const char **why, const char **rule);
+	const void *host_ok_data;
 };
 
 #define EGRESS_MAX_ADDRS 16
@@ -101,7 +107,8 @@ bool egress_sockaddr_allowed(const struct egress_policy *p, const struct sockadd
  * ("refused: the host 127.0.0.1 is a loopback address; ...") and record its
  * id (egress.scheme, egress.plain_http, egress.userinfo, egress.zone_id,
  * egress.bad_url, egress.bad_host, egress.control_char, egress.port,
- * egress.private_address, limits.url_bytes), and never carry user info or
+ * egress.private_address, limits.url_bytes, and the policy's host_ok
+ * rules), and never carry user info or
  * query strings from the URL.
  */
 enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,

@@ -279,8 +279,6 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		.ca = c->ca ? c->ca : c->fam->ca_default,
 		.ca_len = c->ca ? c->ca_len : c->fam->ca_default_len,
 		.user_agent = c->user_agent ? c->user_agent : c->fam->user_agent,
-		.host_ok = fetch_host_ok,
-		.host_ok_data = c,
 	};
 	struct http_response r = {0};
 	char *text = NULL;
@@ -404,6 +402,8 @@ enum moat_rc fetch_register(struct registry *reg, struct http_family *fam, const
 	c->policy.nallow = c->nnets;
 	c->policy.ports = c->ports;
 	c->policy.nports = c->nports;
+	c->policy.host_ok = fetch_host_ok;
+	c->policy.host_ok_data = c;
 	for (i = 0; i < c->nports; i++)
 		if ((rc = registry_grant_port(reg, c->ports[i], err)))
 			goto fail;

@@ -103,7 +103,8 @@ static enum moat_rc canon(const char *s, size_t n, struct hostname *out, struct 
 	}
 	name[n] = '\0';
 	/* One trailing dot names the same host (an absolute DNS name), as
-	 * WHATWG URL parsers and resolvers read it. */
+	 * WHATWG URL parsers and resolvers read it. Messages show s whole. */
+	const size_t shown = n;
 	if (n > 1 && name[n - 1] == '.')
 		name[--n] = '\0';
 
@@ -116,16 +117,16 @@ static enum moat_rc canon(const char *s, size_t n, struct hostname *out, struct 
 		return MOAT_OK;
 	}
 	if (ends_in_number(name))
-		return bad_host(err, s, n, "ends in a number but is not a valid IPv4 address");
+		return bad_host(err, s, shown, "ends in a number but is not a valid IPv4 address");
 	if (n > NAME_MAX_LEN)
-		return bad_host(err, s, n, "is longer than 253 bytes");
+		return bad_host(err, s, shown, "is longer than 253 bytes");
 	for (size_t i = 0; i <= n; i++) {
 		if (name[i] == '.' || name[i] == '\0') {
 			if (label == 0)
-				return bad_host(err, s, n, "has an empty label");
+				return bad_host(err, s, shown, "has an empty label");
 			label = 0;
 		} else if (++label > LABEL_MAX) {
-			return bad_host(err, s, n, "has a label longer than 63 bytes");
+			return bad_host(err, s, shown, "has a label longer than 63 bytes");
 		}
 	}
 	memcpy(out->text, name, n + 1);

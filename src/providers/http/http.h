@@ -62,11 +62,6 @@ struct http_request {
 	const char *ca;              /* CA bundle bytes (PEM) */
 	size_t ca_len;
 	const char *user_agent;
-	/* Called for every hop's host (canonical, hostname.h) after the
-	 * egress guard passed it; false refuses the hop with *why and *rule
-	 * (static) naming the rule and its id. NULL: every host. */
-	bool (*host_ok)(const void *data, const char *host, const char **why, const char **rule);
-	const void *host_ok_data;
 	/* When set (a declared API: its credentials), the first hop must go to
 	 * this canonical host and port, else the request is refused
 	 * (http.credentials_other_host) before anything is sent; later hops

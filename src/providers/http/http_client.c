@@ -502,14 +502,6 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			callctx_touch(ctx, "host", hop.host);
 		if (rc)
 			goto out;
-		if (rq->host_ok) {
-			const char *why = "not allowed", *rule = "egress.denied_host";
-			if (!rq->host_ok(rq->host_ok_data, hop.host, &why, &rule)) {
-				rc = moat_err_rule(err, MOAT_EDENIED, rule,
-						   "refused: the host %s is %s", hop.host, why);
-				goto out;
-			}
-		}
 		if (n == 0) {
 			/* A declared API's credentials go to its own host only. */
 			if (rq->origin_host && (strcmp(hop.host, rq->origin_host) != 0 ||
