@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "callctx.h"
 #include "http/api_template.h"
 
 /* ---- helpers ---- */
@@ -707,9 +708,65 @@ static void test_pointer_check(void **state)
 	assert_int_equal(apit_pointer_check("bad", NULL), MOAT_EINVAL);
 }
 
+/* Every recursion and loop the input drives is bounded and checks the
+ * call: body templates and selection paths at 64 levels, selection counts
+ * its steps and stops on a cancel or a passed deadline. */
+static void test_bounds(void **state)
+{
+	struct moat_err err = {0};
+	json_t *t = json_string("{v}"), *args = J("{\"v\":1}"), *out = NULL, *doc, *paths;
+	struct call_ctx ctx;
+	char p[512];
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		t = json_pack("[o]", t);
+	assert_int_equal(apit_body(t, args, &out, &err), MOAT_OK);
+	json_decref(out);
+	t = json_pack("{s:o}", "k", t); /* 65 levels */
+	assert_int_equal(apit_body(t, args, &out, &err), MOAT_ELIMIT);
+	assert_string_equal(err.rule, "limits.template_depth");
+	assert_null(out);
+	json_decref(t);
+
+	p[0] = '\0';
+	for (int i = 0; i < 64; i++)
+		strcat(p, "/a");
+	assert_int_equal(apit_pointer_check(p, &err), MOAT_OK);
+	strcat(p, "/a");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(apit_pointer_check(p, &err), MOAT_EINVAL);
+	assert_string_equal(err.rule, "limits.template_depth");
+
+	/* 20,000 elements walked with "*": a cancelled call stops, a live one
+	 * finishes. */
+	doc = json_array();
+	for (int i = 0; i < 20000; i++)
+		json_array_append_new(doc, json_pack("{s:i, s:s}", "id", i, "x", "y"));
+	paths = J("[\"/*/id\"]");
+	callctx_init(&ctx, "t", 0, 1 << 20);
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_OK);
+	assert_int_equal(json_array_size(out), 20000);
+	json_decref(out);
+	callctx_cancel(&ctx);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_ECANCELLED);
+	assert_null(out);
+	callctx_release(&ctx);
+	callctx_init(&ctx, "t", 1, 1 << 20);
+	struct timespec ts = {0, 5000000};
+	nanosleep(&ts, NULL);
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_ETIMEOUT);
+	callctx_release(&ctx);
+	json_decref(doc);
+	json_decref(paths);
+	json_decref(args);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_path_values),
 		cmocka_unit_test(test_path_reals),
 		cmocka_unit_test(test_path_encoding),

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
+#include "callctx.h"
 #include "http/html_text.h"
 
 #define BIG (1u << 20)
@@ -590,9 +591,40 @@ static void test_threads(void **state)
 	}
 }
 
+/* The walk checks the call: a cancelled or expired call stops it with the
+ * call's error, nothing half-written is returned. */
+static void test_walk_checks_the_call(void **state)
+{
+	struct moat_err err = {0};
+	struct call_ctx ctx;
+	size_t len, n = 0;
+	char *page = repeat("<p>x</p>", 5000, "", &len), *out = NULL;
+
+	(void)state;
+	callctx_init(&ctx, "t", 0, 1 << 20);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_OK);
+	assert_true(n > 5000);
+	free(out);
+	callctx_cancel(&ctx);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_ECANCELLED);
+	assert_null(out);
+	callctx_release(&ctx);
+	callctx_init(&ctx, "t", 1, 1 << 20);
+	struct timespec ts = {0, 5000000};
+	nanosleep(&ts, NULL);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_ETIMEOUT);
+	assert_null(out);
+	callctx_release(&ctx);
+	free(page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk_checks_the_call),
 		cmocka_unit_test(test_headings),
 		cmocka_unit_test(test_paragraphs),
 		cmocka_unit_test(test_blockquote),

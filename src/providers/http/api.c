@@ -43,6 +43,7 @@
 #define API_DEFAULT_BASE_MS 250
 #define API_DEFAULT_MAX_MS 8000
 #define API_EXCERPT 300
+#define API_TEMPLATE_DEPTH 64 /* as api_template.c's APIT_DEPTH_MAX */
 #define API_FAST_MAX ((size_t)64 << 10) /* largest cached answer served on the fast path */
 
 enum api_response { RESP_JSON, RESP_TEXT, RESP_BINARY };
@@ -699,26 +700,32 @@ static json_t *arg_names(const json_t *schema)
 	return names;
 }
 
-/* Check every template string in a query or body template. */
-static enum moat_rc check_templates(const json_t *tmpl, const json_t *names,
+/* Check every template string in a query or body template, at most
+ * API_TEMPLATE_DEPTH levels deep (the call-time expansion refuses deeper
+ * ones too: limits.template_depth). */
+static enum moat_rc check_templates(const json_t *tmpl, const json_t *names, unsigned depth,
 				    struct moat_err *err)
 {
 	const char *k;
 	json_t *v;
 	size_t i;
 
+	if (depth > API_TEMPLATE_DEPTH)
+		return moat_err_rule(err, MOAT_EINVAL, "limits.template_depth",
+				     "a query or body template is nested deeper than %d levels",
+				     API_TEMPLATE_DEPTH);
 	if (json_is_string(tmpl))
 		return apit_check(json_string_value(tmpl), names, err);
 	if (json_is_object(tmpl)) {
 		json_object_foreach((json_t *)tmpl, k, v) {
-			enum moat_rc rc = check_templates(v, names, err);
+			enum moat_rc rc = check_templates(v, names, depth + 1, err);
 			if (rc)
 				return rc;
 		}
 	}
 	if (json_is_array(tmpl)) {
 		json_array_foreach(tmpl, i, v) {
-			enum moat_rc rc = check_templates(v, names, err);
+			enum moat_rc rc = check_templates(v, names, depth + 1, err);
 			if (rc)
 				return rc;
 		}
@@ -770,8 +777,9 @@ static enum moat_rc parse_tool(struct registry *reg, struct api *a, struct api_t
 			   : moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = apit_check(t->path, names, err)) || (rc = check_templates(t->query, names, err)) ||
-	    (rc = check_templates(t->body, names, err)))
+	if ((rc = apit_check(t->path, names, err)) ||
+	    (rc = check_templates(t->query, names, 0, err)) ||
+	    (rc = check_templates(t->body, names, 0, err)))
 		goto out;
 	json_array_foreach(t->select, i, v)
 		if ((rc = apit_pointer_check(json_string_value(v), err)))
