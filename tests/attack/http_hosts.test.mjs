@@ -87,6 +87,7 @@ before(async () => {
 				'GET /api/err/*': errorAt,
 				'GET /api/ok': (req, res) => send(res, 200, { ok: true }),
 				'GET /api/jump': redirectTo,
+				'GET /api/keyed/*': (req, res) => send(res, 500, 'nope'),
 			},
 		},
 		{ host: '127.0.0.1', fallback: (req, res) => send(res, 200, 'canary') },
@@ -125,6 +126,8 @@ before(async () => {
 							input_schema: obj({ n: { type: 'integer' }, q: { type: 'string' } }, ['n']),
 						},
 						{ name: 'ok', description: 'fine', method: 'GET', path: '/ok' },
+						// some APIs take the key in the path (Telegram's /bot<token>/...)
+						{ name: 'keyed', description: 'the key in the path template', method: 'GET', path: '/keyed/${MOAT_HOSTS_KEY}/x' },
 						{
 							name: 'jump',
 							description: 'follows a redirect',
@@ -247,6 +250,14 @@ describe('a declared API', () => {
 	});
 });
 
+describe('a key in the path template', () => {
+	test('is sent, and masked in the error that names the template', async () => {
+		const text = await refused('keyed', {}, /API crm answered HTTP 500 to GET \/keyed\/\*\*\*\*\/x: nope/);
+		assert.deepEqual(keyFragments(text), []);
+		assert.equal(allowed.hits((r) => r.path === `/api/keyed/${KEY}/x`).length, 1);
+	});
+});
+
 describe('afterwards', () => {
 	test('no part of the key in stderr, the audit trail or any answer; the audit has canonical hosts and rule ids', async () => {
 		await s.assertAlive();
@@ -272,6 +283,8 @@ describe('afterwards', () => {
 		}
 		assert.ok(lines.some((l) => l.rule === 'egress.userinfo'));
 		assert.ok(lines.some((l) => l.rule === 'egress.bad_host'));
+		const keyed = lines.find((l) => l.tool === 'keyed');
+		assert.deepEqual(keyed.touched, { api: 'crm', method: 'GET', path: '/keyed/****/x', host: '127.0.0.2' });
 		const api = lines.filter((l) => l.tool === 'err_at');
 		assert.ok(api.length > 0);
 		for (const l of api) {

@@ -106,12 +106,14 @@ out:
  * path template (not the filled path) and the API's canonical host. */
 static void touch(struct call_ctx *ctx, const struct api_tool *t)
 {
+	const struct moat_config *cfg = t->api->fam->cfg;
+
 	if (!ctx)
 		return;
-	callctx_touch(ctx, "api", t->api->name);
-	callctx_touch(ctx, "method", t->method);
-	callctx_touch(ctx, "path", t->path);
-	callctx_touch(ctx, "host", t->api->host);
+	http_touch(ctx, cfg, "api", t->api->name);
+	http_touch(ctx, cfg, "method", t->method);
+	http_touch(ctx, cfg, "path", t->path);
+	http_touch(ctx, cfg, "host", t->api->host);
 }
 
 /* Sleep ms in short slices, stopping early on cancellation or deadline. */
@@ -171,6 +173,7 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 		.user_agent = a->fam->user_agent,
 		.origin_host = a->host,
 		.origin_port = a->port,
+		.cfg = a->fam->cfg,
 	};
 	int tries = api_idempotent(t->method) ? a->retries : 0;
 	enum moat_rc rc;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api_template.h"
+#include "excerpt.h"
 #include "log.h"
 
 #define API_DEFAULT_TIMEOUT_MS 30000
@@ -177,8 +178,13 @@ static enum moat_rc vet_base(struct api *a, struct moat_err *err)
 	enum moat_rc rc = egress_vet_url(&a->policy, a->base, &t, &e);
 
 	if (rc == MOAT_EUPSTREAM && t.host[0]) {
-		log_warn("http: API %s: cannot vet base_url now (%s); every call will vet it", a->name,
+		/* stderr is not scrubbed for us, and the host may be a ${NAME} */
+		char line[MOAT_ERR_MSG_MAX + 128];
+		snprintf(line, sizeof(line),
+			 "http: API %s: cannot vet base_url now (%s); every call will vet it", a->name,
 			 e.msg);
+		excerpt_scrub(a->fam->cfg, line, sizeof(line));
+		log_warn("%s", line);
 		rc = MOAT_OK;
 	}
 	if (rc == MOAT_OK) {

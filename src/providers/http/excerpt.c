@@ -35,11 +35,28 @@ static size_t mask_tail(const struct moat_config *cfg, char *buf, size_t len)
 	return len;
 }
 
+void excerpt_mask(const struct moat_config *cfg, char *buf)
+{
+	static const char mask[] = "****";
+
+	for (size_t i = 0; cfg && buf && i < cfg->nsecrets; i++) {
+		const char *sec = cfg->secrets[i];
+		size_t sl = sec ? strlen(sec) : 0;
+		char *hit;
+		if (sl < sizeof mask - 1)
+			continue; /* config secrets are >= 4 bytes: never here */
+		while ((hit = strstr(buf, sec)) != NULL) {
+			memcpy(hit, mask, sizeof mask - 1);
+			memmove(hit + sizeof mask - 1, hit + sl, strlen(hit + sl) + 1);
+		}
+	}
+}
+
 void excerpt_scrub(const struct moat_config *cfg, char *buf, size_t size)
 {
 	if (!cfg || !buf || size == 0)
 		return;
-	config_scrub(cfg, buf, size);
+	excerpt_mask(cfg, buf);
 	mask_tail(cfg, buf, strlen(buf));
 }
 
@@ -73,16 +90,14 @@ char *excerpt_make(const struct moat_config *cfg, const char *text, size_t n, si
 	ex = text_utf8_repair(text ? text : "", text ? window : 0, true, &len);
 	if (!ex)
 		return NULL;
-	if (cfg)
-		config_scrub(cfg, ex, len + 1);
+	excerpt_mask(cfg, ex);
 	len = strlen(ex);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)ex[i] < 0x20 || (unsigned char)ex[i] == 0x7F)
 			ex[i] = ' ';
 	/* Again: a secret holding a control byte was masked above, and no
 	 * space made here may complete one. */
-	if (cfg)
-		config_scrub(cfg, ex, len + 1);
+	excerpt_mask(cfg, ex);
 	len = strlen(ex);
 	if (len > max) {
 		size_t c = max;

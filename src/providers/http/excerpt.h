@@ -5,7 +5,7 @@
  * cut leaves at the end that begins a secret is masked too, so a secret
  * straddling the cut never shows its first part.
  *
- * Masking is config_scrub's ("****" for each whole copy); the tail rule
+ * Masking is as config_scrub's ("****" for each whole copy); the tail rule
  * masks any suffix of the result that is a prefix of a secret and at least
  * EXCERPT_MIN_PREFIX bytes long (a shorter one says too little to matter,
  * and every text ends in a few bytes some secret begins with).
@@ -32,6 +32,13 @@
  */
 char *excerpt_make(const struct moat_config *cfg, const char *text, size_t n, size_t max,
 		   bool *cut);
+
+/*
+ * excerpt_mask - mask every whole copy of a secret of cfg (may be NULL) in
+ * the NUL-terminated buf in place; nothing else (for text that was not
+ * cut: a value recorded for the audit trail).
+ */
+void excerpt_mask(const struct moat_config *cfg, char *buf);
 
 /*
  * excerpt_scrub - mask the secrets of cfg (may be NULL) in buf (a

@@ -279,6 +279,7 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		.ca = c->ca ? c->ca : c->fam->ca_default,
 		.ca_len = c->ca ? c->ca_len : c->fam->ca_default_len,
 		.user_agent = c->user_agent ? c->user_agent : c->fam->user_agent,
+		.cfg = c->fam->cfg,
 	};
 	struct http_response r = {0};
 	char *text = NULL;

@@ -68,6 +68,8 @@ struct http_request {
 	 * elsewhere go without the headers (headers_are_credentials). */
 	const char *origin_host;
 	uint16_t origin_port;
+	const struct moat_config *cfg; /* its secrets are masked in what the
+					  request records (may be NULL) */
 };
 
 /* What came back. Owned; http_response_free wipes and frees. */
@@ -104,6 +106,12 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
  * (and NUL) replaced by U+FFFD; latin1 true reads the bytes as ISO-8859-1
  * instead. NUL-terminated, length in *out_len; NULL on ENOMEM. */
 char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len);
+
+/* http_touch - callctx_touch(ctx, key, value) with every secret of cfg
+ * (may be NULL) masked first: config strings (a base_url, a path template)
+ * may hold ${NAME} values, and the audit trail must not. */
+void http_touch(struct call_ctx *ctx, const struct moat_config *cfg, const char *key,
+		const char *value);
 
 /* http_response_free - wipe (explicit_bzero) and free out's buffers. */
 void http_response_free(struct http_response *out);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "excerpt.h"
 #include "limits_cfg.h"
 #include "text.h"
 
@@ -152,6 +153,26 @@ char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len)
 	*o = '\0';
 	*out_len = (size_t)(o - out);
 	return out;
+}
+
+void http_touch(struct call_ctx *ctx, const struct moat_config *cfg, const char *key,
+		const char *value)
+{
+	char *v;
+
+	if (!ctx || !value)
+		return;
+	if (!cfg || cfg->nsecrets == 0) {
+		callctx_touch(ctx, key, value);
+		return;
+	}
+	v = strdup(value);
+	if (!v)
+		return; /* the note is lost, never the call */
+	excerpt_mask(cfg, v); /* whole copies: v was not cut */
+	callctx_touch(ctx, key, v);
+	explicit_bzero(v, strlen(v));
+	free(v);
 }
 
 void http_response_free(struct http_response *out)
@@ -499,7 +520,7 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			goto out;
 		rc = egress_vet_url(rq->policy, url, &hop, err);
 		if (n == 0 && ctx && hop.host[0])
-			callctx_touch(ctx, "host", hop.host);
+			http_touch(ctx, rq->cfg, "host", hop.host);
 		if (rc)
 			goto out;
 		if (n == 0) {
