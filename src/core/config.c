@@ -617,5 +617,24 @@ void config_scrub(const struct moat_config *cfg, char *msg, size_t size)
 			memmove(hit + 4, hit + sl, tail + 1);
 		}
 	}
+	/* A message cut to its buffer (moat_err's 512 bytes, or size) before
+	 * it got here may end in the first part of a secret: then mask a
+	 * trailing prefix of 4 bytes or more as well. Only then: an uncut
+	 * message ending in a word a secret happens to begin with is left. */
+	size_t len = strlen(msg);
+	if (len + 1 < size && len + 1 < MOAT_ERR_MSG_MAX)
+		return;
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		const char *sec = cfg->secrets[i];
+		size_t sl = strlen(sec);
+		size_t k = sl > len ? len : sl > 0 ? sl - 1 : 0;
+		for (; k >= 4; k--) {
+			if (memcmp(msg + len - k, sec, k) == 0) {
+				memcpy(msg + len - k, mask, sizeof mask);
+				len = len - k + 4;
+				break;
+			}
+		}
+	}
 	(void)size;
 }

@@ -71,7 +71,9 @@ enum moat_rc config_load_text(const char *text, size_t len, const char *dir,
 void config_free(struct moat_config *cfg);
 
 /* config_scrub - replace every secret value found in msg (NUL-terminated,
- * buffer of size bytes) with "****". Thread-safe for a loaded config. */
+ * buffer of size bytes) with "****"; when msg fills its buffer or is as
+ * long as a moat_err message (so it may have been cut), also a trailing
+ * prefix (>= 4 bytes) of a secret. Thread-safe for a loaded config. */
 void config_scrub(const struct moat_config *cfg, char *msg, size_t size);
 
 /*

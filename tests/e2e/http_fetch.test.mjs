@@ -241,6 +241,10 @@ describe('fetch', { concurrency: true }, () => {
 		const before = second.requests.length;
 		const r = await call(c, { url: `${second.origin}/who` });
 		assertToolError(r, /refused/, /deny_hosts/);
+		// other spellings of the same host (tests/attack/http_hosts.test.mjs has many more)
+		for (const h of ['127.0.0.2.', '0x7f000002', '2130706434', '127.0.2']) {
+			assertToolError(await call(c, { url: `http://${h}:${second.port}/who` }), /refused/, /deny_hosts/);
+		}
 		assert.equal(second.requests.length, before, '127.0.0.2 received nothing');
 	});
 
@@ -262,6 +266,12 @@ describe('fetch with allow_hosts', () => {
 		try {
 			const ok = await call(c, { url: `${second.origin}/who` });
 			assert.equal(body(resultText(ok), `${second.origin}/who`), 'served by 127.0.0.2');
+			// the listed host in another spelling is the same host
+			for (const h of ['127.0.0.2.', '0x7f000002']) {
+				const u = `http://${h}:${second.port}/who`;
+				const alt = await call(c, { url: u });
+				assert.equal(body(resultText(alt), u), 'served by 127.0.0.2');
+			}
 			const before = main.requests.length;
 			const r = await call(c, { url: `${main.origin}/who` });
 			assertToolError(r, /refused/, /allow_hosts/);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "callctx.h"
 #include "http/api_template.h"
 
 /* ---- helpers ---- */
@@ -148,7 +149,7 @@ static void select_ok(const char *doc, const char *paths, const char *want)
 	json_t *d = J(doc), *p = J(paths), *out = NULL;
 	char *before = dump(d), *after, *got;
 
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_OK);
 	assert_non_null(out);
 	got = dump(out);
 	assert_string_equal(got, want);
@@ -167,7 +168,7 @@ static void select_err(const char *doc, const char *paths, const char *want)
 	struct moat_err err = {0};
 	json_t *d = J(doc), *p = J(paths), *out = (json_t *)1;
 
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_EINVAL);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_EINVAL);
 	assert_null(out);
 	if (!strstr(err.msg, want))
 		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
@@ -541,7 +542,7 @@ static void test_select_whole(void **state)
 		  "{\"data\":[{\"id\":1,\"name\":\"Ann\",\"email\":\"a@x\"},"
 		  "{\"id\":2,\"name\":\"Bob\",\"email\":\"b@x\"}]}");
 	/* NULL paths: a copy, not the document itself */
-	assert_int_equal(apit_select(d, NULL, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, NULL, NULL, &out, &err), MOAT_OK);
 	assert_ptr_not_equal(out, d);
 	a = dump(out);
 	b = dump(d);
@@ -562,7 +563,7 @@ static void test_select_result_is_a_copy(void **state)
 	json_t *d = J(contacts), *p = J("[\"/data/*/name\",\"/data/1\"]"), *out = NULL;
 
 	(void)state;
-	assert_int_equal(apit_select(d, p, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(d, p, NULL, &out, &err), MOAT_OK);
 	json_object_set_new(json_array_get(json_object_get(out, "data"), 1), "name",
 			    json_string("changed"));
 	assert_string_equal(json_string_value(json_object_get(
@@ -620,7 +621,7 @@ static void test_select_big(void **state)
 	json_object_set_new(doc, "meta", json_pack("{s:i}", "page", 1));
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	assert_int_equal(apit_select(doc, paths, &out, &err), MOAT_OK);
+	assert_int_equal(apit_select(doc, paths, NULL, &out, &err), MOAT_OK);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	/* CPU time (immune to other load): linear work is ~0.3 s under ASan
@@ -707,9 +708,65 @@ static void test_pointer_check(void **state)
 	assert_int_equal(apit_pointer_check("bad", NULL), MOAT_EINVAL);
 }
 
+/* Every recursion and loop the input drives is bounded and checks the
+ * call: body templates and selection paths at 64 levels, selection counts
+ * its steps and stops on a cancel or a passed deadline. */
+static void test_bounds(void **state)
+{
+	struct moat_err err = {0};
+	json_t *t = json_string("{v}"), *args = J("{\"v\":1}"), *out = NULL, *doc, *paths;
+	struct call_ctx ctx;
+	char p[512];
+
+	(void)state;
+	for (int i = 0; i < 64; i++)
+		t = json_pack("[o]", t);
+	assert_int_equal(apit_body(t, args, &out, &err), MOAT_OK);
+	json_decref(out);
+	t = json_pack("{s:o}", "k", t); /* 65 levels */
+	assert_int_equal(apit_body(t, args, &out, &err), MOAT_ELIMIT);
+	assert_string_equal(err.rule, "limits.template_depth");
+	assert_null(out);
+	json_decref(t);
+
+	p[0] = '\0';
+	for (int i = 0; i < 64; i++)
+		strcat(p, "/a");
+	assert_int_equal(apit_pointer_check(p, &err), MOAT_OK);
+	strcat(p, "/a");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(apit_pointer_check(p, &err), MOAT_EINVAL);
+	assert_string_equal(err.rule, "limits.template_depth");
+
+	/* 20,000 elements walked with "*": a cancelled call stops, a live one
+	 * finishes. */
+	doc = json_array();
+	for (int i = 0; i < 20000; i++)
+		json_array_append_new(doc, json_pack("{s:i, s:s}", "id", i, "x", "y"));
+	paths = J("[\"/*/id\"]");
+	callctx_init(&ctx, "t", 0, 1 << 20);
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_OK);
+	assert_int_equal(json_array_size(out), 20000);
+	json_decref(out);
+	callctx_cancel(&ctx);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_ECANCELLED);
+	assert_null(out);
+	callctx_release(&ctx);
+	callctx_init(&ctx, "t", 1, 1 << 20);
+	struct timespec ts = {0, 5000000};
+	nanosleep(&ts, NULL);
+	assert_int_equal(apit_select(doc, paths, &ctx, &out, &err), MOAT_ETIMEOUT);
+	callctx_release(&ctx);
+	json_decref(doc);
+	json_decref(paths);
+	json_decref(args);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_path_values),
 		cmocka_unit_test(test_path_reals),
 		cmocka_unit_test(test_path_encoding),

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "http/egress.h"
+#include "http/hostname.h"
 
 /* ---- the fake resolver -------------------------------------------------- */
 
@@ -778,12 +779,14 @@ static void test_resolve_string(void **state)
 	assert_int_equal(ntohs(in6->sin6_port), 443);
 	egress_target_free(&t);
 
-	/* A trailing dot stays in the host curl sees, so the pin matches. */
+	/* One trailing dot names the same host: it is dropped everywhere (the
+	 * host, the URL curl is given and the pin), so they still match. */
 	answers("93.184.216.34", NULL);
 	vet_ok(&open_policy, "http://Example.COM.:8080/", &t);
-	assert_string_equal(t.host, "example.com.");
-	assert_string_equal(t.url, "http://example.com.:8080/");
-	assert_string_equal(t.resolve, "example.com.:8080:93.184.216.34");
+	assert_string_equal(t.host, "example.com");
+	assert_string_equal(fake_last_host, "example.com");
+	assert_string_equal(t.url, "http://example.com:8080/");
+	assert_string_equal(t.resolve, "example.com:8080:93.184.216.34");
 	egress_target_free(&t);
 
 	/* Underscores and digits in names are fine. */
@@ -972,6 +975,203 @@ static void test_parse_net_errors(void **state)
 	assert_int_equal(egress_parse_net(NULL, &n, &err), MOAT_EINVAL);
 }
 
+/* ---- canonical hosts (hostname.h) ---------------------------------------- */
+
+static void canon_is(const char *in, const char *want, enum hostname_kind kind)
+{
+	struct hostname h;
+	struct moat_err err = {0};
+
+	if (hostname_canon(in, strlen(in), &h, &err) != MOAT_OK)
+		fail_msg("canon '%s' failed: %s", in, err.msg);
+	if (strcmp(h.text, want) != 0 || h.kind != kind)
+		fail_msg("canon '%s' = '%s' (kind %d), want '%s' (kind %d)", in, h.text, h.kind, want,
+			 kind);
+}
+
+static void canon_fails(const char *in, size_t n, const char *rule)
+{
+	struct hostname h;
+	struct moat_err err = {0};
+
+	if (hostname_canon(in, n, &h, &err) == MOAT_OK)
+		fail_msg("canon '%.*s' should fail, gave '%s'", (int)n, in, h.text);
+	assert_non_null(err.rule);
+	assert_string_equal(err.rule, rule);
+	assert_string_equal(h.text, "");
+	/* the message never shows a control byte or a non-ASCII one */
+	for (const char *c = err.msg; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 && (unsigned char)*c < 0x7F);
+}
+
+static void test_host_canon(void **state)
+{
+	(void)state;
+	canon_is("localhost", "localhost", HOSTNAME_NAME);
+	canon_is("LOCALHOST", "localhost", HOSTNAME_NAME);
+	canon_is("localhost.", "localhost", HOSTNAME_NAME);
+	canon_is("LocalHost.", "localhost", HOSTNAME_NAME);
+	canon_is("XN--BCHER-KVA.Example.", "xn--bcher-kva.example", HOSTNAME_NAME);
+	canon_is("_dmarc.a-1.example", "_dmarc.a-1.example", HOSTNAME_NAME);
+	canon_is("127.0.0.1", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("127.0.0.1.", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("2130706433", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("0x7f000001", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("0X7F000001.", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("0x7f.1", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("127.1", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("0177.0.0.1", "127.0.0.1", HOSTNAME_IPV4);
+	canon_is("[::1]", "::1", HOSTNAME_IPV6);
+	canon_is("::1", "::1", HOSTNAME_IPV6);
+	canon_is("[0:0:0:0:0:0:0:1]", "::1", HOSTNAME_IPV6);
+	canon_is("[::FFFF:127.0.0.1]", "::ffff:127.0.0.1", HOSTNAME_IPV6);
+	canon_is("[::ffff:7f00:1]", "::ffff:127.0.0.1", HOSTNAME_IPV6);
+
+	canon_fails("localhost..", 11, "egress.bad_host");
+	canon_fails(".localhost", 10, "egress.bad_host");
+	canon_fails("a..b", 4, "egress.bad_host");
+	canon_fails(".", 1, "egress.bad_host");
+	canon_fails("", 0, "egress.bad_host");
+	canon_fails("1.2.3.4.5", 9, "egress.bad_host");
+	canon_fails("example.0x1f", 12, "egress.bad_host");
+	canon_is("0x1g", "0x1g", HOSTNAME_NAME); /* not a number: a name */
+	canon_fails("example.123", 11, "egress.bad_host");
+	canon_fails("b\xC3\xBC" "cher.example", 13, "egress.bad_host");    /* bücher */
+	canon_fails("B\xC3\x9C" "CHER.EXAMPLE", 13, "egress.bad_host");    /* BÜCHER */
+	canon_fails("xn--bcher-kva\xE3\x80\x82" "example", 20, "egress.bad_host"); /* ideographic dot */
+	canon_fails("local%68ost", 11, "egress.bad_host");
+	canon_fails("user@localhost", 14, "egress.bad_host");
+	canon_fails("local host", 10, "egress.bad_host");
+	canon_fails("localhost\0.evil", 15, "egress.bad_host");
+	canon_fails("localhost\r\n", 11, "egress.bad_host");
+	canon_fails("[::1", 4, "egress.bad_host");
+	canon_fails("[fe80::1%25eth0]", 16, "egress.zone_id");
+	canon_fails("fe80::1%eth0", 12, "egress.zone_id");
+	canon_fails("[:::]", 5, "egress.bad_host");
+
+	char longlabel[80];
+	memset(longlabel, 'a', 64);
+	memcpy(longlabel + 64, ".example", 9);
+	canon_fails(longlabel, strlen(longlabel), "egress.bad_host");
+	char longname[300];
+	memset(longname, 'a', sizeof longname);
+	for (size_t i = 60; i < 255; i += 61)
+		longname[i] = '.';
+	canon_fails(longname, 255, "egress.bad_host");
+	canon_fails(longname, sizeof longname, "egress.bad_host");
+}
+
+static void test_host_patterns(void **state)
+{
+	struct hostname_pattern p;
+	struct moat_err err = {0};
+
+	(void)state;
+	assert_int_equal(hostname_pattern_parse("LocalHost.", &p, &err), MOAT_OK);
+	assert_false(p.wildcard);
+	assert_true(hostname_pattern_match(&p, "localhost"));
+	assert_false(hostname_pattern_match(&p, "localhost.evil"));
+
+	assert_int_equal(hostname_pattern_parse("*.Example.COM.", &p, &err), MOAT_OK);
+	assert_true(p.wildcard);
+	assert_true(hostname_pattern_match(&p, "a.example.com"));
+	assert_true(hostname_pattern_match(&p, "a.b.example.com"));
+	assert_false(hostname_pattern_match(&p, "example.com"));
+	assert_false(hostname_pattern_match(&p, "badexample.com"));
+	assert_false(hostname_pattern_match(&p, ".example.com"));
+
+	assert_int_equal(hostname_pattern_parse("0x7f000001", &p, &err), MOAT_OK);
+	assert_true(hostname_pattern_match(&p, "127.0.0.1"));
+	assert_int_equal(hostname_pattern_parse("[::1]", &p, &err), MOAT_OK);
+	assert_true(hostname_pattern_match(&p, "::1"));
+
+	assert_int_equal(hostname_pattern_parse("*.127.0.0.1", &p, &err), MOAT_EINVAL);
+	assert_int_equal(hostname_pattern_parse("*.", &p, &err), MOAT_EINVAL);
+	assert_int_equal(hostname_pattern_parse("localhost..", &p, &err), MOAT_EINVAL);
+	assert_int_equal(hostname_pattern_parse(NULL, &p, &err), MOAT_EINVAL);
+}
+
+/* Every spelling of one host vets to the one canonical host, which is what
+ * deny_hosts, allow_hosts and an API's own host are compared with. */
+static void test_host_spellings_vet_alike(void **state)
+{
+	static const char *const spellings[] = {
+		"http://localhost:8080/",   "http://LOCALHOST:8080/",   "http://localhost.:8080/",
+		"http://LocalHost.:8080/",  "http://lOcAlHoSt:8080/x?q", "HTTP://LOCALHOST.:8080",
+	};
+	static const struct egress_net lo = {.family = AF_INET, .addr = {127, 0, 0, 1},
+					     .prefix = 32};
+	const struct egress_policy p = {.allow = &lo, .nallow = 1, .allow_http = true};
+	struct egress_target t;
+
+	(void)state;
+	answers("127.0.0.1", NULL);
+	for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+		vet_ok(&p, spellings[i], &t);
+		if (strcmp(t.host, "localhost") != 0)
+			fail_msg("%s vetted as host '%s'", spellings[i], t.host);
+		assert_int_equal(t.port, 8080);
+		assert_string_equal(t.resolve, "localhost:8080:127.0.0.1");
+		egress_target_free(&t);
+	}
+	vet_fails(&p, "http://localhost..:8080/", MOAT_EINVAL, "empty label", NULL);
+	static const char *const loopbacks[] = {
+		"http://127.0.0.1.:8080/", "http://2130706433:8080/", "http://0x7f000001:8080/",
+		"http://0x7f.1:8080/",     "http://127.1:8080/",      "http://0177.0.0.1.:8080/",
+	};
+	for (size_t i = 0; i < sizeof loopbacks / sizeof loopbacks[0]; i++) {
+		vet_ok(&p, loopbacks[i], &t);
+		assert_string_equal(t.host, "127.0.0.1");
+		egress_target_free(&t);
+	}
+}
+
+/* Refusals carry the stable rule id the audit trail records. */
+static void test_rule_ids(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *rule;
+	} cases[] = {
+		{"ftp://example.com/", "egress.scheme"},
+		{"file:///etc/passwd", "egress.scheme"},
+		{"example.com", "egress.scheme"},
+		{"http://example.com/", "egress.plain_http"},
+		{"https://u:p@example.com/", "egress.userinfo"},
+		{"https://localhost@example.com/", "egress.userinfo"},
+		{"https://[fe80::1%25eth0]/", "egress.zone_id"},
+		{"https://127.0.0.1/", "egress.private_address"},
+		{"https://localhost./", "egress.private_address"},
+		{"https://0x7f000001/", "egress.private_address"},
+		{"https://[::1]/", "egress.private_address"},
+		{"https://localhost../", "egress.bad_host"},
+		{"https://1.2.3.4.5/", "egress.bad_host"},
+		{"https://example.com:0/", "egress.port"},
+		{"https://exa\tmple.com/", "egress.control_char"},
+	};
+
+	(void)state;
+	answers("127.0.0.1", NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct egress_target t;
+		struct moat_err err = {0};
+		if (egress_vet_url(&https_policy, cases[i].url, &t, &err) == MOAT_OK)
+			fail_msg("%s was not refused", cases[i].url);
+		if (!err.rule || strcmp(err.rule, cases[i].rule) != 0)
+			fail_msg("%s: rule %s, want %s (%s)", cases[i].url, err.rule ? err.rule : "(none)",
+				 cases[i].rule, err.msg);
+		egress_target_free(&t);
+	}
+	/* A refused host is still known, for the audit trail. */
+	struct egress_target t;
+	struct moat_err err = {0};
+	assert_int_not_equal(egress_vet_url(&https_policy, "https://LocalHost./x?k=v", &t, &err),
+			     MOAT_OK);
+	assert_string_equal(t.host, "localhost");
+	assert_null(strstr(err.msg, "k=v"));
+	egress_target_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1001,6 +1201,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_text_safe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_net, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_net_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_canon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_patterns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_spellings_vet_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rule_ids, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

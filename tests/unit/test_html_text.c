@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <libxml/parser.h>
 
+#include "callctx.h"
 #include "http/html_text.h"
 
 #define BIG (1u << 20)
@@ -30,7 +31,7 @@ static char *conv(const char *html, size_t len, const char *base, size_t max, ch
 	struct moat_err err = {0};
 	char *out = NULL;
 	size_t n = 0;
-	enum moat_rc rc = htext_convert(html, len, base, max, &out, &n, title, &err);
+	enum moat_rc rc = htext_convert(html, len, base, max, NULL, &out, &n, title, &err);
 
 	assert_int_equal(rc, MOAT_OK);
 	assert_non_null(out);
@@ -514,12 +515,12 @@ static void test_args(void **state)
 	size_t n = 5;
 
 	(void)state;
-	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, &n, NULL, &err), MOAT_EINVAL);
+	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, NULL, &n, NULL, &err), MOAT_EINVAL);
 	assert_int_equal(err.rc, MOAT_EINVAL);
-	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, &out, NULL, NULL, &err),
+	assert_int_equal(htext_convert("<p>x</p>", 8, NULL, 10, NULL, &out, NULL, NULL, &err),
 			 MOAT_EINVAL);
 	assert_null(out);
-	assert_int_equal(htext_convert(NULL, 3, NULL, 10, &out, &n, NULL, NULL), MOAT_EINVAL);
+	assert_int_equal(htext_convert(NULL, 3, NULL, 10, NULL, &out, &n, NULL, NULL), MOAT_EINVAL);
 	assert_null(out);
 	assert_int_equal(n, 0);
 }
@@ -566,7 +567,7 @@ static void *thread_main(void *arg)
 		char *out = NULL, *title = NULL;
 		size_t n;
 
-		if (htext_convert(thread_page, sizeof(thread_page) - 1, "https://ex.com/", BIG, &out,
+		if (htext_convert(thread_page, sizeof(thread_page) - 1, "https://ex.com/", BIG, NULL, &out,
 				  &n, &title, NULL) != MOAT_OK ||
 		    strcmp(out, thread_want) != 0 || !title || strcmp(title, "T") != 0)
 			*ok = 0;
@@ -590,9 +591,40 @@ static void test_threads(void **state)
 	}
 }
 
+/* The walk checks the call: a cancelled or expired call stops it with the
+ * call's error, nothing half-written is returned. */
+static void test_walk_checks_the_call(void **state)
+{
+	struct moat_err err = {0};
+	struct call_ctx ctx;
+	size_t len, n = 0;
+	char *page = repeat("<p>x</p>", 5000, "", &len), *out = NULL;
+
+	(void)state;
+	callctx_init(&ctx, "t", 0, 1 << 20);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_OK);
+	assert_true(n > 5000);
+	free(out);
+	callctx_cancel(&ctx);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_ECANCELLED);
+	assert_null(out);
+	callctx_release(&ctx);
+	callctx_init(&ctx, "t", 1, 1 << 20);
+	struct timespec ts = {0, 5000000};
+	nanosleep(&ts, NULL);
+	assert_int_equal(htext_convert(page, len, NULL, 1 << 20, &ctx, &out, &n, NULL, &err),
+			 MOAT_ETIMEOUT);
+	assert_null(out);
+	callctx_release(&ctx);
+	free(page);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_walk_checks_the_call),
 		cmocka_unit_test(test_headings),
 		cmocka_unit_test(test_paragraphs),
 		cmocka_unit_test(test_blockquote),

@@ -8,7 +8,10 @@
  * checked first: control bytes (CR, LF, NUL, ... and 0x7F) are refused
  * everywhere, and a path value that is empty, "." or "..", or contains '/'
  * or '\\', is refused, so no argument can climb or add path segments.
- * Errors name the argument and the rule, never echo the value.
+ * Errors name the argument and the rule, never echo the value, and carry a
+ * rule id: http.missing_argument, http.argument_type, http.control_char,
+ * http.path_value, limits.template_bytes, limits.template_depth (a body
+ * template or a selection path deeper than 64 levels), limits.select_steps.
  *
  * Values as text: strings as they are, integers in decimal, reals in JSON
  * form with the fewest digits that read back exactly ("0.1", "3.0",
@@ -24,6 +27,8 @@
 #define MOAT_PROVIDERS_HTTP_API_TEMPLATE_H
 
 #include <jansson.h>
+
+struct call_ctx;
 
 #include "result.h"
 
@@ -94,10 +99,13 @@ enum moat_rc apit_body(const json_t *tmpl, const json_t *args, json_t **out,
  * always the wildcard: a member named "*" is reached only through one.
  * When nothing matches at all: {} for an object doc, [] for an array, null
  * for a scalar. Work is one pass, linear in the parts of doc the paths
- * reach (times the number of paths).
+ * reach (times the number of paths); every member or element looked at is
+ * a step, the call's deadline and cancellation (ctx, may be NULL) are
+ * checked every 4096 steps, and 50 million steps is a limit
+ * (limits.select_steps).
  */
-enum moat_rc apit_select(const json_t *doc, const json_t *paths, json_t **out,
-			 struct moat_err *err);
+enum moat_rc apit_select(const json_t *doc, const json_t *paths, struct call_ctx *ctx,
+			 json_t **out, struct moat_err *err);
 
 /* apit_pointer_check - is p a valid selection path (as above)? For config
  * loading. */

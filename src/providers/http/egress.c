@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "egress.h"
+#include "hostname.h"
 
 /* Longest URL egress_vet_url accepts. */
 #define EGRESS_URL_MAX 8192
@@ -393,10 +394,9 @@ static bool scheme_of(const char *url, char *buf, size_t n)
 
 static enum moat_rc refuse_scheme(struct moat_err *err, const char *scheme)
 {
-	return moat_err_set(err, MOAT_EDENIED,
-			    "refused: the URL scheme '%.*s' is not allowed; only http:// and "
-			    "https:// URLs are",
-			    SCHEME_SHOW_MAX, scheme);
+	return moat_err_rule(err, MOAT_EDENIED, "egress.scheme",
+			     "refused: the URL scheme '%.*s' is not allowed; only http:// and "
+			     "https:// URLs are", SCHEME_SHOW_MAX, scheme);
 }
 
 /* Map a curl_url_set failure to a moat error. */
@@ -406,111 +406,49 @@ static enum moat_rc url_error(struct moat_err *err, CURLUcode uc)
 	case CURLUE_OUT_OF_MEMORY:
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory parsing a URL");
 	case CURLUE_BAD_PORT_NUMBER:
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: the URL's port is not a number from 1 to 65535");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.port",
+				     "refused: the URL's port is not a number from 1 to 65535");
 	case CURLUE_UNSUPPORTED_SCHEME:
 	case CURLUE_BAD_SCHEME:
 	case CURLUE_NO_SCHEME:
-		return moat_err_set(err, MOAT_EDENIED,
-				    "refused: only http:// and https:// URLs are allowed");
+		return moat_err_rule(err, MOAT_EDENIED, "egress.scheme",
+				     "refused: only http:// and https:// URLs are allowed");
 	case CURLUE_BAD_IPV6:
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL's IPv6 address is malformed");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.bad_host",
+				     "refused: the URL's IPv6 address is malformed");
 	case CURLUE_NO_HOST:
 	case CURLUE_BAD_HOSTNAME:
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL's host is missing or malformed");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.bad_host",
+				     "refused: the URL's host is missing or malformed");
 	default:
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL is malformed (%s)",
-				    curl_url_strerror(uc));
+		return moat_err_rule(err, MOAT_EINVAL, "egress.bad_url",
+				     "refused: the URL is malformed (%s)", curl_url_strerror(uc));
 	}
 }
 
-/* True when the last label of name (no trailing dot) is a number in the
- * WHATWG sense: decimal digits, or "0x"/"0X" and hex digits. */
-static bool ends_in_number(const char *name)
-{
-	const char *last = strrchr(name, '.');
-
-	last = last ? last + 1 : name;
-	if (last[0] == '\0')
-		return false;
-	if (last[0] == '0' && (last[1] == 'x' || last[1] == 'X'))
-		return strspn(last + 2, "0123456789abcdefABCDEF") == strlen(last + 2);
-	return strspn(last, "0123456789") == strlen(last);
-}
-
 /*
- * Normalise the host curl parsed (raw, "[v6]" bracketed) into t->host,
- * t->host_is_ip and, for literals, *family and bin. Returns MOAT_OK or a
- * refusal.
+ * The host curl parsed (raw, "[v6]" bracketed) in canonical form
+ * (hostname.h) into t->host, t->host_is_ip and, for literals, *family and
+ * bin. Returns MOAT_OK or a refusal.
  */
 static enum moat_rc normalise_host(const char *raw, struct egress_target *t, int *family,
 				   unsigned char *bin, struct moat_err *err)
 {
-	size_t n = strlen(raw);
-	char name[EGRESS_HOST_MAX];
+	struct hostname h;
+	enum moat_rc rc = hostname_canon(raw, strlen(raw), &h, err);
 
 	*family = AF_UNSPEC;
-	if (n == 0)
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL has no host");
-	if (n >= EGRESS_HOST_MAX)
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL's host is longer than %d bytes",
-				    EGRESS_HOST_MAX - 1);
-	if (raw[0] == '[') {
-		char inner[EGRESS_HOST_MAX];
-		if (n < 3 || raw[n - 1] != ']')
-			return moat_err_set(err, MOAT_EINVAL,
-					    "refused: the URL's IPv6 address is malformed");
-		memcpy(inner, raw + 1, n - 2);
-		inner[n - 2] = '\0';
-		if (strchr(inner, '%'))
-			return moat_err_set(err, MOAT_EDENIED,
-					    "refused: IPv6 zone ids (%%25...) are not allowed in URLs");
-		if (inet_pton(AF_INET6, inner, bin) != 1 ||
-		    !inet_ntop(AF_INET6, bin, t->host, sizeof t->host))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "refused: the URL's IPv6 address is malformed");
-		t->host_is_ip = true;
-		*family = AF_INET6;
-		return MOAT_OK;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = raw[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-		      c == '.'))
-			return moat_err_set(err, MOAT_EINVAL,
-					    "refused: the URL's host may hold only letters, digits, "
-					    "'-', '_' and '.' (write internationalised names in "
-					    "punycode, xn--...)");
-		name[i] = c;
-	}
-	name[n] = '\0';
-	/* The IPv4 parse and the number rule look at the name without one
-	 * trailing dot, as WHATWG URL parsers do ("127.0.0.1." is 127.0.0.1). */
-	char bare[EGRESS_HOST_MAX];
-	memcpy(bare, name, n + 1);
-	if (n > 1 && bare[n - 1] == '.')
-		bare[n - 1] = '\0';
-	struct in_addr in;
-	if (inet_aton(bare, &in) != 0) {
-		memcpy(bin, &in, 4);
-		if (!inet_ntop(AF_INET, bin, t->host, sizeof t->host))
-			return moat_err_set(err, MOAT_EINTERNAL, "cannot format an IPv4 address");
-		t->host_is_ip = true;
+	if (rc != MOAT_OK)
+		return rc;
+	memcpy(t->host, h.text, sizeof t->host);
+	t->host_is_ip = h.kind != HOSTNAME_NAME;
+	if (h.kind == HOSTNAME_IPV4) {
 		*family = AF_INET;
-		return MOAT_OK;
+		memcpy(bin, h.bin, 4);
+	} else if (h.kind == HOSTNAME_IPV6) {
+		*family = AF_INET6;
+		memcpy(bin, h.bin, 16);
 	}
-	if (ends_in_number(bare))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: the host %s ends in a number but is not a valid IPv4 "
-				    "address",
-				    name);
-	if (name[0] == '.' || strstr(name, ".."))
-		return moat_err_set(err, MOAT_EINVAL, "refused: the host %s has an empty label",
-				    name);
-	memcpy(t->host, name, n + 1);
-	t->host_is_ip = false;
 	return MOAT_OK;
 }
 
@@ -534,10 +472,12 @@ static enum moat_rc vet_addr(const struct egress_policy *p, const struct egress_
 	if (!why)
 		why = "unsupported address family";
 	if (t->host_is_ip)
-		return moat_err_set(err, MOAT_EDENIED, "refused: the host %s is %s %s address; %s",
-				    t->host, article(why), why, public_hint);
-	return moat_err_set(err, MOAT_EDENIED, "refused: %s resolves to %s, %s %s address; %s",
-			    t->host, sa_text(sa, text, sizeof text), article(why), why, public_hint);
+		return moat_err_rule(err, MOAT_EDENIED, "egress.private_address",
+				     "refused: the host %s is %s %s address; %s", t->host,
+				     article(why), why, public_hint);
+	return moat_err_rule(err, MOAT_EDENIED, "egress.private_address",
+			     "refused: %s resolves to %s, %s %s address; %s", t->host,
+			     sa_text(sa, text, sizeof text), article(why), why, public_hint);
 }
 
 /* Resolve t->host (a name), vet every answer and keep up to
@@ -649,7 +589,8 @@ static enum moat_rc rebuild_url(CURLU *u, struct egress_target *t, int family,
 		return url_error(err, uc);
 	if (!egress_text_safe(s, strlen(s))) {
 		curl_free(s);
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL holds a control character");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.control_char",
+				     "refused: the URL holds a control character");
 	}
 	t->url = strdup(s);
 	curl_free(s);
@@ -692,21 +633,22 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 	if (!p)
 		return moat_err_set(err, MOAT_EINTERNAL, "egress_vet_url: no policy");
 	if (!url)
-		return moat_err_set(err, MOAT_EINVAL, "refused: no URL");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.bad_url", "refused: no URL");
 	len = strlen(url);
 	if (len == 0)
-		return moat_err_set(err, MOAT_EINVAL, "refused: the URL is empty");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.bad_url",
+				     "refused: the URL is empty");
 	if (len > EGRESS_URL_MAX)
-		return moat_err_set(err, MOAT_ELIMIT, "refused: the URL is longer than %d bytes",
-				    EGRESS_URL_MAX);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.url_bytes",
+				     "refused: the URL is longer than %d bytes", EGRESS_URL_MAX);
 	if (!egress_text_safe(url, len))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: the URL holds a control character (CR, LF, tab or "
-				    "another byte below 0x20 or 0x7F)");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.control_char",
+				     "refused: the URL holds a control character (CR, LF, tab or "
+				     "another byte below 0x20 or 0x7F)");
 	if (!scheme_of(url, scheme, sizeof scheme))
-		return moat_err_set(err, MOAT_EINVAL,
-				    "refused: the URL has no scheme; only http:// and https:// "
-				    "URLs are allowed");
+		return moat_err_rule(err, MOAT_EINVAL, "egress.scheme",
+				     "refused: the URL has no scheme; only http:// and https:// "
+				     "URLs are allowed");
 	/* A longer scheme was cut and cannot compare equal here. */
 	if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 		return refuse_scheme(err, scheme);
@@ -735,18 +677,18 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 	s = NULL;
 	if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_PASSWORD) ||
 	    has_part(u, CURLUPART_OPTIONS)) {
-		rc = moat_err_set(err, MOAT_EDENIED,
-				  "refused: URLs with user info (user@host) are not allowed");
+		rc = moat_err_rule(err, MOAT_EDENIED, "egress.userinfo",
+				   "refused: URLs with user info (user@host) are not allowed");
 		goto out;
 	}
 	if (has_part(u, CURLUPART_ZONEID)) {
-		rc = moat_err_set(err, MOAT_EDENIED,
-				  "refused: IPv6 zone ids (%%25...) are not allowed in URLs");
+		rc = moat_err_rule(err, MOAT_EDENIED, "egress.zone_id",
+				   "refused: IPv6 zone ids (%%25...) are not allowed in URLs");
 		goto out;
 	}
 	if (strcmp(t->scheme, "http") == 0 && !p->allow_http) {
-		rc = moat_err_set(err, MOAT_EDENIED,
-				  "refused: plain http is not allowed for this destination; use https");
+		rc = moat_err_rule(err, MOAT_EDENIED, "egress.plain_http",
+				   "refused: plain http is not allowed for this destination; use https");
 		goto out;
 	}
 	uc = curl_url_get(u, CURLUPART_HOST, &s, 0);
@@ -759,6 +701,15 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 	s = NULL;
 	if (rc != MOAT_OK)
 		goto out;
+	/* Host rules before any lookup: a denied name is never even resolved. */
+	if (p->host_ok) {
+		const char *why = "not allowed", *rule = "egress.denied_host";
+		if (!p->host_ok(p->host_ok_data, t->host, &why, &rule)) {
+			rc = moat_err_rule(err, MOAT_EDENIED, rule, "refused: the host %s is %s",
+					   t->host, why);
+			goto out;
+		}
+	}
 
 	uc = curl_url_get(u, CURLUPART_PORT, &s, CURLU_DEFAULT_PORT);
 	if (uc != CURLUE_OK) {
@@ -769,8 +720,8 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 		char *end = NULL;
 		port = strtol(s, &end, 10);
 		if (!end || *end != '\0' || end == s || port < 1 || port > 65535) {
-			rc = moat_err_set(err, MOAT_EINVAL,
-					  "refused: the URL's port is not a number from 1 to 65535");
+			rc = moat_err_rule(err, MOAT_EINVAL, "egress.port",
+					   "refused: the URL's port is not a number from 1 to 65535");
 			goto out;
 		}
 	}
@@ -782,10 +733,9 @@ enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 		for (size_t i = 0; i < p->nports && p->ports; i++)
 			ok = ok || p->ports[i] == t->port;
 		if (!ok) {
-			rc = moat_err_set(err, MOAT_EDENIED,
-					  "refused: port %u is not one of the ports allowed for this "
-					  "destination",
-					  (unsigned)t->port);
+			rc = moat_err_rule(err, MOAT_EDENIED, "egress.port",
+					   "refused: port %u is not one of the ports allowed for this "
+					   "destination", (unsigned)t->port);
 			goto out;
 		}
 	}

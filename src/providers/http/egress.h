@@ -4,9 +4,10 @@
  *
  * A URL is parsed (libcurl's URL API), refused unless it is http or https
  * with a host and no user info, and refused if any part holds CR, LF, NUL
- * or other control bytes. An IPv4 host in any spelling inet_aton() accepts
- * (decimal 2130706433, hex 0x7f000001, octal 0177.0.0.1, short 127.1) is
- * normalised to dotted quad before anything else looks at it. The host is
+ * or other control bytes. The host is put in its canonical form
+ * (hostname.h: lower case, one trailing dot dropped, an IPv4 address in
+ * any spelling as a dotted quad, IPv6 without brackets) before anything
+ * else looks at it; the normalised URL carries that form. The host is
  * resolved once; every address must be public (not loopback, private,
  * link-local, CGNAT, multicast, reserved, unspecified, documentation,
  * benchmark, IPv4-mapped/compatible IPv6 of those, NAT64 or 6to4 of those,
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "hostname.h"
 #include "result.h"
 
 /* An address or a CIDR range the config allows although it is not public. */
@@ -43,16 +45,23 @@ struct egress_policy {
 	bool allow_http;                /* plain http (else https only) */
 	const uint16_t *ports;          /* allowed ports; NULL/0 = any */
 	size_t nports;
+	/* Called with the canonical host (hostname.h) once it is read, before
+	 * any DNS lookup: false refuses it with *why and *rule (static)
+	 * naming the rule and its id (fetch's allow_hosts / deny_hosts). NULL:
+	 * every host. */
+	bool (*host_ok)(const void *data, const char *host, const char **why, const char **rule);
+	const void *host_ok_data;
 };
 
 #define EGRESS_MAX_ADDRS 16
-#define EGRESS_HOST_MAX 256
+#define EGRESS_HOST_MAX HOSTNAME_MAX
 
 /* A vetted URL: what to connect to and how to pin it. */
 struct egress_target {
 	char scheme[8];                /* "http" or "https" */
-	char host[EGRESS_HOST_MAX];    /* lower-case name or canonical IP literal
-	                                  (IPv6 without brackets) */
+	char host[EGRESS_HOST_MAX];    /* canonical host (hostname.h); also set
+	                                  when vetting failed after the host was
+	                                  read, for the audit trail */
 	bool host_is_ip;
 	uint16_t port;                 /* explicit or the scheme's default */
 	char *url;                     /* normalised URL; owned, egress_target_free */
@@ -95,8 +104,12 @@ bool egress_sockaddr_allowed(const struct egress_policy *p, const struct sockadd
  * and vet every address (all must pass), fill t (the caller frees it with
  * egress_target_free, also after a failure; t is zeroed first, so pass a
  * fresh or freed one). Errors name the rule broken
- * ("refused: the host 127.0.0.1 is a loopback address; ...") and never
- * carry user info or query strings from the URL.
+ * ("refused: the host 127.0.0.1 is a loopback address; ...") and record its
+ * id (egress.scheme, egress.plain_http, egress.userinfo, egress.zone_id,
+ * egress.bad_url, egress.bad_host, egress.control_char, egress.port,
+ * egress.private_address, limits.url_bytes, and the policy's host_ok
+ * rules), and never carry user info or
+ * query strings from the URL.
  */
 enum moat_rc egress_vet_url(const struct egress_policy *p, const char *url,
 			    struct egress_target *t, struct moat_err *err);

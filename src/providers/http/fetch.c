@@ -11,12 +11,12 @@
  */
 #include "http.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "hostname.h"
 #include "html_text.h"
 #include "log.h"
 #include "text.h"
@@ -30,9 +30,9 @@ struct fetch_cfg {
 	uint16_t ports[32];
 	size_t nports;
 	struct egress_policy policy;
-	char **allow_hosts; /* patterns: "example.com" or "*.example.com" */
+	struct hostname_pattern *allow_hosts; /* canonical (hostname.h) */
 	size_t nallow;
-	char **deny_hosts;
+	struct hostname_pattern *deny_hosts;
 	size_t ndeny;
 	char *user_agent;
 	uint32_t timeout_ms;
@@ -44,20 +44,13 @@ struct fetch_cfg {
 
 static struct fetch_cfg *fetch_state;
 
-static void strings_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void cfg_free(struct fetch_cfg *c)
 {
 	if (!c)
 		return;
 	free(c->nets);
-	strings_free(c->allow_hosts, c->nallow);
-	strings_free(c->deny_hosts, c->ndeny);
+	free(c->allow_hosts);
+	free(c->deny_hosts);
 	free(c->user_agent);
 	free(c->ca);
 	free(c);
@@ -91,8 +84,11 @@ void fetch_describe(FILE *f)
 	fprintf(f, "; %zu bytes, %u ms at most\n", c->max_bytes, c->timeout_ms);
 }
 
-/* Lower-cased copies of a config array of host patterns. */
-static enum moat_rc host_list(const json_t *arr, char ***out, size_t *n, struct moat_err *err)
+/* A config array of host patterns in canonical form (hostname.h), so that
+ * "LocalHost.", "localhost" and "localhost" in a URL all compare equal; an
+ * entry that is not a host is refused at start-up, naming it by pointer. */
+static enum moat_rc host_list(const json_t *arr, const char *key,
+			      struct hostname_pattern **out, size_t *n, struct moat_err *err)
 {
 	size_t i;
 	json_t *v;
@@ -105,43 +101,37 @@ static enum moat_rc host_list(const json_t *arr, char ***out, size_t *n, struct 
 	if (!*out)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	json_array_foreach(arr, i, v) {
-		char *p = strdup(json_string_value(v));
-		if (!p)
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		for (char *c = p; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		(*out)[(*n)++] = p;
+		enum moat_rc rc = hostname_pattern_parse(json_string_value(v), &(*out)[i], err);
+		if (rc) {
+			char inner[MOAT_ERR_MSG_MAX];
+			snprintf(inner, sizeof(inner), "%s", err->msg);
+			return moat_err_set(err, rc, "/http/fetch/%s/%zu: %s", key, i, inner);
+		}
+		*n = i + 1;
 	}
 	return MOAT_OK;
 }
 
-/* "example.com" matches itself; "*.example.com" matches every name below
- * it (not example.com itself). */
-static bool host_matches(const char *pat, const char *host)
-{
-	if (strncmp(pat, "*.", 2) == 0) {
-		size_t hl = strlen(host), sl = strlen(pat + 1);
-		return hl > sl && strcmp(host + hl - sl, pat + 1) == 0;
-	}
-	return strcmp(pat, host) == 0;
-}
-
-static bool fetch_host_ok(const void *data, const char *host, const char **why)
+/* host is canonical (the egress guard made it so). */
+static bool fetch_host_ok(const void *data, const char *host, const char **why,
+			  const char **rule)
 {
 	const struct fetch_cfg *c = data;
 
 	for (size_t i = 0; i < c->ndeny; i++) {
-		if (host_matches(c->deny_hosts[i], host)) {
+		if (hostname_pattern_match(&c->deny_hosts[i], host)) {
 			*why = "on http.fetch.deny_hosts";
+			*rule = "egress.denied_host";
 			return false;
 		}
 	}
 	if (c->nallow == 0)
 		return true;
 	for (size_t i = 0; i < c->nallow; i++)
-		if (host_matches(c->allow_hosts[i], host))
+		if (hostname_pattern_match(&c->allow_hosts[i], host))
 			return true;
 	*why = "not on http.fetch.allow_hosts";
+	*rule = "egress.host_not_allowed";
 	return false;
 }
 
@@ -289,8 +279,7 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		.ca = c->ca ? c->ca : c->fam->ca_default,
 		.ca_len = c->ca ? c->ca_len : c->fam->ca_default_len,
 		.user_agent = c->user_agent ? c->user_agent : c->fam->user_agent,
-		.host_ok = fetch_host_ok,
-		.host_ok_data = c,
+		.cfg = c->fam->cfg,
 	};
 	struct http_response r = {0};
 	char *text = NULL;
@@ -305,8 +294,8 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	if (!raw && is_html(&r)) {
-		if ((rc = htext_convert(r.body, r.body_len, r.final_url, c->max_bytes, &text, &tlen,
-					NULL, err)))
+		if ((rc = htext_convert(r.body, r.body_len, r.final_url, c->max_bytes, ctx, &text,
+					&tlen, NULL, err)))
 			goto out;
 		rc = page_text(url, "", text, tlen, start, max_len, out, err);
 	} else if (is_text(r.content_type) &&
@@ -327,10 +316,10 @@ static enum moat_rc fetch_tool(struct call_ctx *ctx, void *data, json_t *args,
 	} else if (raw) {
 		rc = binary_result(c, &r, out, err);
 	} else {
-		rc = moat_err_set(err, MOAT_EINVAL,
-				  "refused: %s returned binary content (%s); call fetch with "
-				  "raw=true to get it base64-encoded",
-				  r.host, r.content_type ? r.content_type : "untyped");
+		rc = moat_err_rule(err, MOAT_EINVAL, "http.binary_content",
+				   "refused: %s returned binary content (%.80s); call fetch with "
+				   "raw=true to get it base64-encoded", r.host,
+				   r.content_type ? r.content_type : "untyped");
 	}
 out:
 	if (text) {
@@ -396,10 +385,10 @@ enum moat_rc fetch_register(struct registry *reg, struct http_family *fam, const
 		}
 		if ((rc = http_policy_nets(json_object_get(section, "allow_addresses"), &c->nets,
 					   &c->nnets, err)) ||
-		    (rc = host_list(json_object_get(section, "allow_hosts"), &c->allow_hosts,
-				    &c->nallow, err)) ||
-		    (rc = host_list(json_object_get(section, "deny_hosts"), &c->deny_hosts,
-				    &c->ndeny, err)))
+		    (rc = host_list(json_object_get(section, "allow_hosts"), "allow_hosts",
+				    &c->allow_hosts, &c->nallow, err)) ||
+		    (rc = host_list(json_object_get(section, "deny_hosts"), "deny_hosts",
+				    &c->deny_hosts, &c->ndeny, err)))
 			goto fail;
 		if ((v = json_object_get(section, "ca_file")) &&
 		    (rc = http_read_file(json_string_value(v), (size_t)16 << 20, &c->ca, &c->ca_len,
@@ -414,6 +403,8 @@ enum moat_rc fetch_register(struct registry *reg, struct http_family *fam, const
 	c->policy.nallow = c->nnets;
 	c->policy.ports = c->ports;
 	c->policy.nports = c->nports;
+	c->policy.host_ok = fetch_host_ok;
+	c->policy.host_ok_data = c;
 	for (i = 0; i < c->nports; i++)
 		if ((rc = registry_grant_port(reg, c->ports[i], err)))
 			goto fail;

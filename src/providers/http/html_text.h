@@ -23,14 +23,20 @@
 
 #include "result.h"
 
+struct call_ctx;
+
 /*
  * htext_convert - html[0..len) (any encoding libxml2 detects; UTF-8 when
  * unsure) to text, at most max_bytes. base_url (may be NULL) resolves
- * relative links. On success *out is a NUL-terminated string the caller
+ * relative links. ctx (may be NULL) is the call: its deadline and
+ * cancellation are checked while the tree is walked (MOAT_ETIMEOUT /
+ * MOAT_ECANCELLED then). Elements nested deeper than 512 are left out
+ * (libxml2 itself stops building the tree at 256). On success *out is a NUL-terminated string the caller
  * frees and *out_len its length; *title (may be NULL on input to skip) is
  * the page's <title> text or NULL, caller frees.
  */
 enum moat_rc htext_convert(const char *html, size_t len, const char *base_url, size_t max_bytes,
-			   char **out, size_t *out_len, char **title, struct moat_err *err);
+			   struct call_ctx *ctx, char **out, size_t *out_len, char **title,
+			   struct moat_err *err);
 
 #endif

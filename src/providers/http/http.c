@@ -100,8 +100,8 @@ static enum moat_rc http_init(struct registry *reg, const json_t *section,
 	enum moat_rc rc;
 	pthread_mutex_t *lock;
 
-	(void)cfg;
 	memset(&family, 0, sizeof(family));
+	family.cfg = cfg;
 	if ((rc = http_client_init(err)))
 		return rc;
 	curl_started = true;

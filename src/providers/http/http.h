@@ -42,6 +42,8 @@ struct http_family {
 	void *magic;          /* libmagic cookie (magic_t), guarded by magic_lock */
 	void *magic_lock;     /* pthread_mutex_t *, owned */
 	char *user_agent;     /* default User-Agent; owned */
+	const struct moat_config *cfg; /* borrowed: its secrets are masked in
+					  every excerpt of upstream text */
 };
 
 /* One request. Everything is borrowed for the call's duration. */
@@ -60,11 +62,14 @@ struct http_request {
 	const char *ca;              /* CA bundle bytes (PEM) */
 	size_t ca_len;
 	const char *user_agent;
-	/* Called for every hop's host (lower-case name or IP literal) after
-	 * the egress guard passed it; false refuses the hop with *why
-	 * (static) naming the rule. NULL: every host. */
-	bool (*host_ok)(const void *data, const char *host, const char **why);
-	const void *host_ok_data;
+	/* When set (a declared API: its credentials), the first hop must go to
+	 * this canonical host and port, else the request is refused
+	 * (http.credentials_other_host) before anything is sent; later hops
+	 * elsewhere go without the headers (headers_are_credentials). */
+	const char *origin_host;
+	uint16_t origin_port;
+	const struct moat_config *cfg; /* its secrets are masked in what the
+					  request records (may be NULL) */
 };
 
 /* What came back. Owned; http_response_free wipes and frees. */
@@ -87,7 +92,12 @@ struct http_response {
  * MOAT_ECANCELLED) and transport failures (MOAT_EUPSTREAM: connection,
  * TLS, protocol). Messages name the host but never the query, user info
  * or a header value. out must be freed with http_response_free in every
- * case. Thread-safe.
+ * case. Refusals carry a rule id (the egress guard's, egress.redirect for
+ * a redirect from https to http, limits.redirects, limits.response_bytes,
+ * egress.unvetted_address, http.credentials_other_host, and host_ok's).
+ * Records the first hop's canonical host in ctx as touched "host" (also
+ * when a later rule refused it). Each hop checks the call's deadline and
+ * cancellation first. Thread-safe.
  */
 enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			  struct http_response *out, struct moat_err *err);
@@ -96,6 +106,12 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
  * (and NUL) replaced by U+FFFD; latin1 true reads the bytes as ISO-8859-1
  * instead. NUL-terminated, length in *out_len; NULL on ENOMEM. */
 char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len);
+
+/* http_touch - callctx_touch(ctx, key, value) with every secret of cfg
+ * (may be NULL) masked first: config strings (a base_url, a path template)
+ * may hold ${NAME} values, and the audit trail must not. */
+void http_touch(struct call_ctx *ctx, const struct moat_config *cfg, const char *key,
+		const char *value);
 
 /* http_response_free - wipe (explicit_bzero) and free out's buffers. */
 void http_response_free(struct http_response *out);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "excerpt.h"
 #include "limits_cfg.h"
 #include "text.h"
 
@@ -152,6 +153,26 @@ char *http_utf8_repair(const char *s, size_t n, bool latin1, size_t *out_len)
 	*o = '\0';
 	*out_len = (size_t)(o - out);
 	return out;
+}
+
+void http_touch(struct call_ctx *ctx, const struct moat_config *cfg, const char *key,
+		const char *value)
+{
+	char *v;
+
+	if (!ctx || !value)
+		return;
+	if (!cfg || cfg->nsecrets == 0) {
+		callctx_touch(ctx, key, value);
+		return;
+	}
+	v = strdup(value);
+	if (!v)
+		return; /* the note is lost, never the call */
+	excerpt_mask(cfg, v); /* whole copies: v was not cut */
+	callctx_touch(ctx, key, v);
+	explicit_bzero(v, strlen(v));
+	free(v);
 }
 
 void http_response_free(struct http_response *out)
@@ -298,19 +319,17 @@ static enum moat_rc transfer_error(CURLcode cc, const struct xfer *x, const char
 				   long timeout_ms, struct moat_err *err)
 {
 	if (x->too_big)
-		return moat_err_set(err, MOAT_ELIMIT,
-				    "the response from %s exceeds its limit of %zu bytes "
-				    "(max_response_bytes)",
-				    host, x->max);
+		return moat_err_rule(err, MOAT_ELIMIT, "limits.response_bytes",
+				     "the response from %s exceeds its limit of %zu bytes "
+				     "(max_response_bytes)", host, x->max);
 	if (x->stop == MOAT_ECANCELLED)
 		return moat_err_set(err, MOAT_ECANCELLED, "cancelled by the client");
 	if (x->stop == MOAT_ETIMEOUT)
 		return moat_err_set(err, MOAT_ETIMEOUT, "the call's deadline passed");
 	if (x->refused_socket)
-		return moat_err_set(err, MOAT_EDENIED,
-				    "refused: the connection to %s went to an address that was not "
-				    "vetted",
-				    host);
+		return moat_err_rule(err, MOAT_EDENIED, "egress.unvetted_address",
+				     "refused: the connection to %s went to an address that was not "
+				     "vetted", host);
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return moat_err_set(err, MOAT_ETIMEOUT,
@@ -327,7 +346,8 @@ static enum moat_rc transfer_error(CURLcode cc, const struct xfer *x, const char
 	case CURLE_COULDNT_CONNECT:
 		return moat_err_set(err, MOAT_EUPSTREAM, "cannot connect to %s", host);
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		return moat_err_set(err, MOAT_EDENIED, "refused: only http and https are allowed");
+		return moat_err_rule(err, MOAT_EDENIED, "egress.scheme",
+				     "refused: only http and https are allowed");
 	default:
 		return moat_err_set(err, MOAT_EUPSTREAM, "request to %s failed: %s", host,
 				    curl_easy_strerror(cc));
@@ -494,23 +514,32 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 	for (int n = 0;; n++) {
 		egress_target_free(&hop);
 		memset(&hop, 0, sizeof(hop));
-		if ((rc = egress_vet_url(rq->policy, url, &hop, err)))
+		/* Every hop is work the input asked for: the deadline and a
+		 * cancel are honoured between hops, not only during one. */
+		if (ctx && (rc = callctx_check(ctx, err)))
 			goto out;
-		if (rq->host_ok) {
-			const char *why = "not allowed";
-			if (!rq->host_ok(rq->host_ok_data, hop.host, &why)) {
-				rc = moat_err_set(err, MOAT_EDENIED, "refused: the host %s is %s",
-						  hop.host, why);
+		rc = egress_vet_url(rq->policy, url, &hop, err);
+		if (n == 0 && ctx && hop.host[0])
+			http_touch(ctx, rq->cfg, "host", hop.host);
+		if (rc)
+			goto out;
+		if (n == 0) {
+			/* A declared API's credentials go to its own host only. */
+			if (rq->origin_host && (strcmp(hop.host, rq->origin_host) != 0 ||
+						hop.port != rq->origin_port)) {
+				rc = moat_err_rule(err, MOAT_EDENIED, "http.credentials_other_host",
+						   "refused: the request would go to %s, not to the "
+						   "API's own host %s, and would carry its credentials"
+						   , hop.host, rq->origin_host);
 				goto out;
 			}
-		}
-		if (n == 0) {
 			first = hop;
 			first.url = NULL; /* hop owns it */
 		} else {
 			if (strcmp(first.scheme, "https") == 0 && strcmp(hop.scheme, "http") == 0) {
-				rc = moat_err_set(err, MOAT_EDENIED,
-						  "refused: %s redirected from https to http", first.host);
+				rc = moat_err_rule(err, MOAT_EDENIED, "egress.redirect",
+						   "refused: %s redirected from https to http",
+						   first.host);
 				goto out;
 			}
 			/* Credentials stay with the origin they were configured for. */
@@ -523,9 +552,9 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 		if (!rq->follow_redirects || !is_redirect(out->status) || !out->final_url)
 			break;
 		if (n + 1 > HTTP_MAX_REDIRECTS) {
-			rc = moat_err_set(err, MOAT_EUPSTREAM,
-					  "%s redirected more than %d times", first.host,
-					  HTTP_MAX_REDIRECTS);
+			rc = moat_err_rule(err, MOAT_EUPSTREAM, "limits.redirects",
+					   "%s redirected more than %d times", first.host,
+					   HTTP_MAX_REDIRECTS);
 			goto out;
 		}
 		/* 303 always, and 301/302 after anything but GET/HEAD, turn the
