@@ -113,6 +113,16 @@ struct scf_group {
 	const char *const *names; /* NULL-terminated */
 };
 
+
+/* One argument comparison, every field named (libseccomp's SCMP_A*
+ * macros leave datum_b to the compiler, which clang's
+ * -Wmissing-field-initializers refuses). */
+static struct scmp_arg_cmp scf_cmp(unsigned int arg, enum scmp_compare op, scmp_datum_t a,
+				   scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){.arg = arg, .op = op, .datum_a = a, .datum_b = b};
+}
+
 static const char *const scf_exec[] = {"execve", "execveat", NULL};
 static const char *const scf_procs[] = {
 #ifndef SCF_SANITIZER
@@ -289,8 +299,8 @@ static enum moat_rc scf_rules(scmp_filter_ctx ctx, struct seccomp_report *rep,
 	}
 	for (size_t i = 0; i < sizeof(scf_clone_ns) / sizeof(scf_clone_ns[0]); i++) {
 		rc = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
-				      SCMP_CMP(SCF_CLONE_FLAGS_ARG, SCMP_CMP_MASKED_EQ,
-					       scf_clone_ns[i].flag, scf_clone_ns[i].flag));
+				      scf_cmp(SCF_CLONE_FLAGS_ARG, SCMP_CMP_MASKED_EQ,
+					      scf_clone_ns[i].flag, scf_clone_ns[i].flag));
 		if (rc < 0)
 			return scf_fail(err, "clone", rc);
 	}
@@ -306,16 +316,16 @@ static enum moat_rc scf_rules(scmp_filter_ctx ctx, struct seccomp_report *rep,
 		if (scf_family_allowed(af))
 			continue;
 		rc = seccomp_rule_add(ctx, scf_refuse(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af));
+				      scf_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)af, 0));
 		if (rc < 0)
 			return scf_fail(err, "socket", rc);
 	}
 	rc = seccomp_rule_add(ctx, scf_refuse(EAFNOSUPPORT), SCMP_SYS(socket), 1,
-			      SCMP_A0(SCMP_CMP_GE, (scmp_datum_t)SCF_AF_LIMIT));
+			      scf_cmp(0, SCMP_CMP_GE, (scmp_datum_t)SCF_AF_LIMIT, 0));
 	if (rc >= 0)
 		rc = seccomp_rule_add(ctx, scf_refuse(EAFNOSUPPORT), SCMP_SYS(socket), 2,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK),
-				      SCMP_A2(SCMP_CMP_NE, (scmp_datum_t)0));
+				      scf_cmp(0, SCMP_CMP_EQ, (scmp_datum_t)AF_NETLINK, 0),
+				      scf_cmp(2, SCMP_CMP_NE, 0, 0));
 	if (rc < 0)
 		return scf_fail(err, "socket", rc);
 	rep->nrefuse++;
