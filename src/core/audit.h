@@ -58,6 +58,9 @@ struct audit_event {
 	const char *rule;           /* stable rule id of a refusal */
 	uint64_t duration_us;
 	size_t bytes_out;           /* the whole JSON-RPC answer; 0 when none */
+	uint64_t now_ns;            /* CLOCK_MONOTONIC "now" the caller already read
+				       (moat_now_ns), or 0: the record's time is derived
+				       from it, saving a clock read per record */
 };
 
 /* audit_open - open (create, 0600) o->path for appending, hold its

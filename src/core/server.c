@@ -113,8 +113,8 @@ static void log_forward(void *ctx, enum log_level level, const char *msg)
 /* Write one audit record for a request of this session. id, touched and
  * rule may be NULL. */
 void srv_audit(struct server *s, const char *kind, const json_t *id, const char *tool,
-		      const char *family, const json_t *touched, const char *outcome,
-		      const char *rule, uint64_t duration_ns, size_t bytes)
+	       const char *family, const json_t *touched, const char *outcome, const char *rule,
+	       uint64_t duration_ns, size_t bytes, uint64_t now_ns)
 {
 	struct audit_event ev = {
 		.kind = kind,
@@ -130,6 +130,7 @@ void srv_audit(struct server *s, const char *kind, const json_t *id, const char 
 		.rule = rule,
 		.duration_us = duration_ns / 1000u,
 		.bytes_out = bytes,
+		.now_ns = now_ns,
 	};
 
 	audit_write(s->opts.audit, &ev);
@@ -351,13 +352,14 @@ static bool params_nul(const struct rpc_msg *m, char *where, size_t n)
 		return rpc_find_nul(m->params, NULL, where, n);
 	json_object_foreach(m->params, key, v) {
 		int used;
-		if (strcmp(key, "arguments") == 0)
+		if (strcmp(key, "arguments") == 0 || !rpc_find_nul(v, NULL, where, n))
 			continue;
+		/* Found: name it from params (rare, so format only now). */
 		used = snprintf(where, n, "/%.*s", 32, key);
 		if (used < 0 || (size_t)used >= n)
 			used = 0;
-		if (rpc_find_nul(v, NULL, where + used, n - (size_t)used))
-			return true;
+		(void)rpc_find_nul(v, NULL, where + used, n - (size_t)used);
+		return true;
 	}
 	return false;
 }
@@ -382,7 +384,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (strlen(m.method) != json_string_length(json_object_get(msg, "method"))) {
-		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0);
+		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
 		if (m.kind == RPC_REQUEST)
 			srv_reply_error(s, b, m.id, RPC_INVALID_REQUEST,
 				    "invalid request: method contains a NUL byte");
@@ -391,7 +393,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (params_nul(&m, where, sizeof(where))) {
-		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0);
+		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
 		if (m.kind == RPC_REQUEST) {
 			snprintf(text, sizeof(text), "invalid params: /params%s: contains a NUL byte",
 				 where);
@@ -492,7 +494,7 @@ void server_handle(struct server *s, const char *buf, size_t len)
 		/* Refused before a full parse: answer with the id when a
 		 * bounded scan can read it, so the client's call completes. */
 		json_t *id = rpc_scan_id(buf, len);
-		srv_audit(s, "security", id, NULL, NULL, NULL, srv_outcome_of(err.rc), err.rule, 0, 0);
+		srv_audit(s, "security", id, NULL, NULL, NULL, srv_outcome_of(err.rc), err.rule, 0, 0, 0);
 		srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, err.msg);
 		json_decref(id);
 		return;
@@ -511,7 +513,7 @@ void server_reject_oversized(struct server *s, const char *head, size_t head_len
 
 	snprintf(text, sizeof(text), "parse error: message exceeds limits.max_message_bytes (%zu)",
 		 s->opts.limits.max_message_bytes);
-	srv_audit(s, "security", id, NULL, NULL, NULL, "limit", "limits.message_bytes", 0, 0);
+	srv_audit(s, "security", id, NULL, NULL, NULL, "limit", "limits.message_bytes", 0, 0, 0);
 	srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, text);
 	json_decref(id);
 }

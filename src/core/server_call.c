@@ -45,7 +45,7 @@ static void refuse_call(struct server *s, struct batch *b, json_t *id, const str
 	const char *tool = t->name;
 	size_t bytes = json_dumpb(res, NULL, 0, JSON_COMPACT);
 
-	srv_audit(s, "call", id, tool, t->family, NULL, srv_outcome_of(rc), rule, 0, bytes);
+	srv_audit(s, "call", id, tool, t->family, NULL, srv_outcome_of(rc), rule, 0, bytes, 0);
 	log_debug("tool %s refused: %s", tool, moat_rc_name(rc));
 	srv_reply(s, b, rpc_result(id, res));
 }
@@ -93,7 +93,8 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 {
 	struct server *s = c->s;
 	bool cancelled;
-	uint64_t ns = moat_now_ns() - c->ctx.start_ns;
+	uint64_t now = moat_now_ns();
+	uint64_t ns = now - c->ctx.start_ns;
 	double ms = (double)ns / 1e6;
 	struct wire w;
 	json_t *msg = NULL;
@@ -135,7 +136,7 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		}
 	}
 	srv_audit(s, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
-		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len);
+		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
 	if (c->batch) {
 		srv_reply(s, c->batch, msg); /* the batch serializes its array itself */

@@ -112,10 +112,11 @@ void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
 		     const char *message);
 
 /* srv_audit - one audit record for a request of this session. id, family,
- * touched and rule may be NULL; all borrowed. */
+ * touched and rule may be NULL; all borrowed. now_ns is moat_now_ns() when
+ * the caller has read it (0: the record reads the clock itself). */
 void srv_audit(struct server *s, const char *kind, const json_t *id, const char *tool,
 	       const char *family, const json_t *touched, const char *outcome, const char *rule,
-	       uint64_t duration_ns, size_t bytes);
+	       uint64_t duration_ns, size_t bytes, uint64_t now_ns);
 
 /* srv_outcome_of - "ok" or moat_rc_name(rc). Static storage. */
 const char *srv_outcome_of(enum moat_rc rc);

@@ -161,7 +161,7 @@ static void run_rjob(void *arg)
 			srv_wire_encode(&w, msg);
 	}
 	srv_audit(s, "resource", j->id, method, NULL, j->ctx.touched, srv_outcome_of(rc),
-		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len);
+		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len, 0);
 	log_debug("%s: %s", method, moat_rc_name(rc));
 	if (j->batch) {
 		srv_reply(s, j->batch, msg);
@@ -183,7 +183,7 @@ static void refuse_rjob(struct server *s, struct batch *b, struct rjob *j, int c
 	size_t bytes = e ? json_dumpb(e, NULL, 0, JSON_COMPACT) : 0;
 
 	srv_audit(s, "resource", j->id, j->is_read ? "resources/read" : "resources/list", NULL,
-		  NULL, code == RPC_LIMIT_ERROR ? "limit" : "cancelled", rule, 0, bytes);
+		  NULL, code == RPC_LIMIT_ERROR ? "limit" : "cancelled", rule, 0, bytes, 0);
 	srv_reply(s, b, e);
 	rjob_free(j);
 }
