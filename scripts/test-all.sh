@@ -54,7 +54,7 @@ node_suite() { # node_suite NAME DIR BUILD_DIR: a node --test suite, TAP counts
 	ok=${ok:-0}
 	fail=${fail:-0}
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
-	[ "$rc" -ne 0 ] && grep -B2 -A30 "^not ok" "$out" | head -200
+	[ "$rc" -ne 0 ] && grep -B2 -A30 "^ *not ok" "$out" | head -300
 	count "$1 tests ($3)" "$ok" "$fail"
 }
 
