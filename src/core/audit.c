@@ -195,10 +195,7 @@ struct audit *audit_open(const struct audit_opts *o, struct moat_err *err)
 		moat_err_set(err, MOAT_EINVAL, "audit.file: path too long");
 		return NULL;
 	}
-	memcpy(dir, o->path, (size_t)(slash - o->path));
-	dir[slash - o->path] = '\0';
-	if (dir[0] == '\0')
-		strcpy(dir, "/");
+	(void)audit_dir_of(o->path, dir, sizeof(dir)); /* fits: checked above */
 	if (o->make_dirs && make_dirs(dir) != 0) {
 		moat_err_set(err, MOAT_EIO, "audit: cannot create the directory %s: %s", dir,
 			     strerror(errno));

@@ -128,6 +128,20 @@ int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bo
 
 /* ---- the files of a trail ----------------------------------------------- */
 
+bool audit_dir_of(const char *path, char *dir, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash || size < 2 || n >= size)
+		return false;
+	if (n == 0)
+		n = 1; /* the root directory keeps its '/' */
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return true;
+}
+
 bool audit_dir_own(const char *path)
 {
 	char dir[4096];
@@ -137,10 +151,8 @@ bool audit_dir_own(const char *path)
 	bool own = true;
 	DIR *d;
 
-	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(dir))
+	if (!slash || slash == path || !audit_dir_of(path, dir, sizeof(dir)))
 		return false; /* never the root directory */
-	memcpy(dir, path, (size_t)(slash - path));
-	dir[slash - path] = '\0';
 	base = slash + 1;
 	blen = strlen(base);
 	if (!(d = opendir(dir)))

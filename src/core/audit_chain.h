@@ -46,6 +46,13 @@ int audit_tail_hash(int dirfd, const char *name, char out[AUDIT_HEX_LEN + 1], bo
 int audit_tail_hash_fd(int fd, char out[AUDIT_HEX_LEN + 1], bool *found, bool *ends_nl);
 
 /*
+ * audit_dir_of - write the directory holding the file path into dir
+ * (size bytes): "/" for a file in the root. False when path holds no '/'
+ * or the directory does not fit. Pure; thread-safe.
+ */
+bool audit_dir_of(const char *path, char *dir, size_t size);
+
+/*
  * audit_dir_own - true when the directory of path holds nothing but the
  * trail (path's name and its rotated path.N), or does not exist yet.
  * Only then may the sandbox grant it what rotation needs: Landlock rights

@@ -191,15 +191,9 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 			 "trail can neither rotate nor be reopened; give it a directory of its own");
 	} else if (cfg->audit_file) {
 		char dir[PATH_MAX];
-		const char *slash = strrchr(cfg->audit_file, '/');
-		size_t n = slash ? (size_t)(slash - cfg->audit_file) : 0;
 		enum moat_rc rc;
-		if (!slash || n >= sizeof(dir))
+		if (!audit_dir_of(cfg->audit_file, dir, sizeof(dir)))
 			return moat_err_set(err, MOAT_EINVAL, "sandbox: audit file path not absolute");
-		memcpy(dir, cfg->audit_file, n);
-		dir[n] = '\0';
-		if (n == 0)
-			strcpy(dir, "/");
 		if ((rc = sandbox_plan_add_path(plan, dir, SANDBOX_AUDIT_DIR, err)))
 			return rc;
 	}
