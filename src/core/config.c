@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "schema.h"
+#include "text.h"
 
 extern const char moat_schema_json[];
 extern const size_t moat_schema_json_len;
@@ -175,24 +176,6 @@ static enum moat_rc add_secret(struct moat_config *cfg, const char *v)
 	return MOAT_OK;
 }
 
-/* Append JSON-pointer token key (escaped) to ptr. */
-static void ptr_push(char *ptr, size_t size, const char *key)
-{
-	size_t n = strlen(ptr);
-
-	if (n + 1 < size)
-		ptr[n++] = '/';
-	for (; *key && n + 2 < size; key++) {
-		if (*key == '~' || *key == '/') {
-			ptr[n++] = '~';
-			ptr[n++] = *key == '~' ? '0' : '1';
-		} else {
-			ptr[n++] = *key;
-		}
-	}
-	ptr[n] = '\0';
-}
-
 /* Resolve ${NAME} inside one string. Returns a new json string or NULL. */
 static enum moat_rc resolve_string(struct moat_config *cfg, const struct dotenv *d, const char *in,
 				   const char *ptr, json_t **out, struct moat_err *err)
@@ -275,7 +258,7 @@ static enum moat_rc resolve(struct moat_config *cfg, const struct dotenv *d, jso
 		const char *key;
 		json_t *v;
 		json_object_foreach(node, key, v) {
-			ptr_push(ptr, psize, key);
+			text_ptr_push(ptr, psize, key);
 			if (json_is_string(v) && strstr(json_string_value(v), "${")) {
 				json_t *nv;
 				rc = resolve_string(cfg, d, json_string_value(v), ptr, &nv, err);
@@ -294,7 +277,7 @@ static enum moat_rc resolve(struct moat_config *cfg, const struct dotenv *d, jso
 		json_array_foreach(node, i, v) {
 			char idx[24];
 			snprintf(idx, sizeof(idx), "%zu", i);
-			ptr_push(ptr, psize, idx);
+			text_ptr_push(ptr, psize, idx);
 			if (json_is_string(v) && strstr(json_string_value(v), "${")) {
 				json_t *nv;
 				rc = resolve_string(cfg, d, json_string_value(v), ptr, &nv, err);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 /* Longest piece of the offending token quoted back (bytes). */
 #define DIAG_TOKEN_MAX 32
 
@@ -130,31 +132,13 @@ bool config_diag_syntax(const char *label, const char *text, size_t len, char *b
 	return true;
 }
 
-/* Append "/" and key escaped per RFC 6901 to ptr (size bytes). */
-static void ptr_append(char *ptr, size_t size, const char *key)
-{
-	size_t n = strlen(ptr);
-
-	if (n + 1 < size)
-		ptr[n++] = '/';
-	for (; *key && n + 2 < size; key++) {
-		if (*key == '~' || *key == '/') {
-			ptr[n++] = '~';
-			ptr[n++] = *key == '~' ? '0' : '1';
-		} else {
-			ptr[n++] = *key;
-		}
-	}
-	ptr[n] = '\0';
-}
-
 void config_diag_schema(const char *label, const struct schema_error *e, char *buf, size_t size)
 {
 	char ptr[sizeof(e->pointer) + sizeof(e->unknown) + 8];
 
 	if (strcmp(e->keyword, "additionalProperties") == 0 && e->unknown[0]) {
 		snprintf(ptr, sizeof(ptr), "%s", e->pointer);
-		ptr_append(ptr, sizeof(ptr), e->unknown);
+		text_ptr_push(ptr, sizeof(ptr), e->unknown);
 		if (e->suggest[0])
 			snprintf(buf, size, "%s: %s: unknown key; did you mean \"%s\"? (allowed here: %s)",
 				 label, ptr, e->suggest, e->allowed[0] ? e->allowed : "none");

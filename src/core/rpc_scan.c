@@ -10,7 +10,10 @@
  */
 #include "rpc_scan.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "text.h"
 
 /* An id longer than this is not one we could answer with anyway
  * (rpc_id_key allows 127 bytes). */
@@ -142,21 +145,15 @@ json_t *rpc_scan_id(const char *buf, size_t len)
 	return found;
 }
 
-/* Append the RFC 6901 form of key to ptr (which holds used bytes). */
-static size_t ptr_push(char *ptr, size_t n, size_t used, const char *key)
+/* ptr cut back to its first used bytes, then "/key" appended: the new
+ * length. */
+static size_t ptr_at(char *ptr, size_t n, size_t used, const char *key)
 {
-	if (used + 1 < n)
-		ptr[used++] = '/';
-	for (const char *k = key; *k && used + 2 < n; k++) {
-		if (*k == '~' || *k == '/') {
-			ptr[used++] = '~';
-			ptr[used++] = *k == '~' ? '0' : '1';
-		} else {
-			ptr[used++] = *k;
-		}
-	}
-	ptr[used < n ? used : n - 1] = '\0';
-	return used;
+	if (n == 0)
+		return 0;
+	ptr[used] = '\0';
+	text_ptr_push(ptr, n, key);
+	return strlen(ptr);
 }
 
 static bool allowed(const char *const *nul_ok, const char *prop)
@@ -183,7 +180,7 @@ static bool find(const json_t *v, const char *const *nul_ok, const char *prop, c
 		return strlen(json_string_value(v)) != json_string_length(v);
 	case JSON_OBJECT:
 		json_object_foreach((json_t *)v, key, el) {
-			size_t u = ptr_push(ptr, n, used, key);
+			size_t u = ptr_at(ptr, n, used, key);
 			if (find(el, nul_ok, key, ptr, n, u))
 				return true;
 		}
@@ -192,7 +189,7 @@ static bool find(const json_t *v, const char *const *nul_ok, const char *prop, c
 		json_array_foreach(v, i, el) {
 			char idx[24];
 			snprintf(idx, sizeof(idx), "%zu", i);
-			size_t u = ptr_push(ptr, n, used, idx);
+			size_t u = ptr_at(ptr, n, used, idx);
 			if (find(el, nul_ok, prop, ptr, n, u))
 				return true;
 		}

@@ -199,3 +199,20 @@ size_t text_json_cost(const char *s, size_t n)
 	}
 	return c;
 }
+
+void text_ptr_push(char *ptr, size_t size, const char *key)
+{
+	size_t n = strlen(ptr);
+
+	if (n + 1 < size)
+		ptr[n++] = '/';
+	for (; *key && n + 2 < size; key++) {
+		if (*key == '~' || *key == '/') {
+			ptr[n++] = '~';
+			ptr[n++] = *key == '~' ? '0' : '1';
+		} else {
+			ptr[n++] = *key;
+		}
+	}
+	ptr[n] = '\0';
+}

@@ -50,4 +50,9 @@ bool text_utf8_valid(const char *s, size_t n);
  * buf[0..len); NULL on ENOMEM. Caller frees. */
 char *text_base64(const unsigned char *buf, size_t len);
 
+/* text_ptr_push - append "/" and key, escaped per RFC 6901 ('~' as "~0",
+ * '/' as "~1"), to the JSON pointer in ptr (NUL-terminated, size bytes),
+ * cutting what does not fit. Thread-safe (touches only ptr). */
+void text_ptr_push(char *ptr, size_t size, const char *key);
+
 #endif
