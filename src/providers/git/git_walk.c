@@ -94,6 +94,33 @@ static bool push(git_oid **stack, size_t *n, size_t *cap, const git_oid *id)
 	return true;
 }
 
+/* Push the parents of commit id that seen did not hold yet (adding them to
+ * it). A commit missing at a shallow clone's boundary ends that line of
+ * history: MOAT_OK with nothing pushed. */
+static enum moat_rc push_parents(git_repository *h, const git_oid *id, struct gitp_oidset *seen,
+				 git_oid **stack, size_t *n, size_t *cap, struct moat_err *err)
+{
+	git_commit *c = NULL;
+	int e = git_commit_lookup(&c, h, id);
+
+	if (e == GIT_ENOTFOUND) {
+		git_error_clear();
+		return MOAT_OK;
+	}
+	if (e < 0)
+		return gitp_git_err(err, MOAT_EUPSTREAM, "history");
+	for (unsigned int p = 0; p < git_commit_parentcount(c); p++) {
+		const git_oid *pid = git_commit_parent_id(c, p);
+		int a = gitp_oidset_add(seen, pid);
+		if (a < 0 || (a > 0 && !push(stack, n, cap, pid))) {
+			git_commit_free(c);
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		}
+	}
+	git_commit_free(c);
+	return MOAT_OK;
+}
+
 enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid *tip,
 			  const git_oid *target, struct gitp_oidset *known_not, size_t *steps,
 			  bool *yes, struct moat_err *err)
@@ -107,8 +134,6 @@ enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid
 	if (gitp_oidset_add(&seen, tip) < 0 || !push(&stack, &n, &cap, tip))
 		goto oom;
 	while (n > 0 && !*yes) {
-		git_commit *c = NULL;
-		int e;
 		id = stack[--n];
 		if (git_oid_equal(&id, target)) {
 			*yes = true;
@@ -121,25 +146,8 @@ enum moat_rc gitp_reaches(struct call_ctx *ctx, git_repository *h, const git_oid
 				goto out;
 			callctx_progress(ctx, (double)*steps, 0, "commits read");
 		}
-		e = git_commit_lookup(&c, h, &id);
-		if (e == GIT_ENOTFOUND) {
-			/* a shallow clone's boundary: that line of history ends */
-			git_error_clear();
-			continue;
-		}
-		if (e < 0) {
-			rc = gitp_git_err(err, MOAT_EUPSTREAM, "history");
+		if ((rc = push_parents(h, &id, &seen, &stack, &n, &cap, err)))
 			goto out;
-		}
-		for (unsigned int p = 0; p < git_commit_parentcount(c); p++) {
-			const git_oid *pid = git_commit_parent_id(c, p);
-			int a = gitp_oidset_add(&seen, pid);
-			if (a < 0 || (a > 0 && !push(&stack, &n, &cap, pid))) {
-				git_commit_free(c);
-				goto oom;
-			}
-		}
-		git_commit_free(c);
 	}
 	/* Nothing this walk read reaches target: later walks stop there. */
 	if (!*yes && known_not)
@@ -167,29 +175,11 @@ enum moat_rc gitp_count_reachable(struct call_ctx *ctx, git_repository *h, const
 	if (gitp_oidset_add(&seen, tip) < 0 || !push(&stack, &n, &cap, tip))
 		goto oom;
 	while (n > 0 && *count <= limit) {
-		git_commit *c = NULL;
-		int e;
 		id = stack[--n];
 		if ((++*count & 255) == 0 && (rc = callctx_check(ctx, err)))
 			goto out;
-		e = git_commit_lookup(&c, h, &id);
-		if (e == GIT_ENOTFOUND) {
-			git_error_clear();
-			continue;
-		}
-		if (e < 0) {
-			rc = gitp_git_err(err, MOAT_EUPSTREAM, "history");
+		if ((rc = push_parents(h, &id, &seen, &stack, &n, &cap, err)))
 			goto out;
-		}
-		for (unsigned int p = 0; p < git_commit_parentcount(c); p++) {
-			const git_oid *pid = git_commit_parent_id(c, p);
-			int a = gitp_oidset_add(&seen, pid);
-			if (a < 0 || (a > 0 && !push(&stack, &n, &cap, pid))) {
-				git_commit_free(c);
-				goto oom;
-			}
-		}
-		git_commit_free(c);
 	}
 	goto out;
 oom:
