@@ -51,7 +51,7 @@ static json_t *touch_value(const char *value)
 
 void callctx_touch(struct call_ctx *ctx, const char *key, const char *value)
 {
-	if (!ctx || !key || !value)
+	if (!ctx || !key || !value || ctx->no_touch)
 		return;
 	if (!ctx->touched && !(ctx->touched = json_object()))
 		return;
@@ -64,7 +64,7 @@ void callctx_touch_add(struct call_ctx *ctx, const char *key, const char *value)
 	size_t i;
 	json_t *el;
 
-	if (!ctx || !key || !value)
+	if (!ctx || !key || !value || ctx->no_touch)
 		return;
 	if (!ctx->touched && !(ctx->touched = json_object()))
 		return;

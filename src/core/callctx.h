@@ -40,6 +40,7 @@ struct call_ctx {
 	 * the first touch. Never argument values beyond the names listed in
 	 * callctx_touch's comment. */
 	json_t *touched;
+	bool no_touch; /* nobody reads touched (auditing is off): skip it */
 };
 
 /* callctx_init - zero ctx and set the tool, the deadline (timeout_ms from
@@ -77,7 +78,8 @@ void callctx_progress(struct call_ctx *ctx, double progress, double total, const
  *   git:   "repository", "commit" (the resolved commit id)
  *   http:  "api", "method", "path" (the path template), "host"
  * Only names of things inside the configured scope: never an argument value
- * beyond these, never query text, contents or secrets. value is copied,
+ * beyond these, never query text, contents or secrets. A no-op when
+ * ctx->no_touch (the server sets it when auditing is off). value is copied,
  * cut to 256 bytes on a UTF-8 boundary, invalid UTF-8 replaced. key and
  * value are borrowed. Call from the handler's thread only; a failed
  * allocation loses the note, never the call.

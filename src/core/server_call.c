@@ -286,6 +286,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	memcpy(c->key, key, sizeof(key));
 	callctx_init(&c->ctx, t->name, s->opts.limits.call_timeout_ms,
 		     s->opts.limits.max_output_bytes);
+	c->ctx.no_touch = !s->opts.audit;
 	c->ctx.progress_token = token ? json_incref(token) : NULL;
 	c->ctx.progress_message = s->features.progress_message;
 	c->ctx.notify = srv_notify_sink;

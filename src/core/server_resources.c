@@ -219,6 +219,7 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 	j->is_read = is_read;
 	callctx_init(&j->ctx, is_read ? "resources/read" : "resources/list",
 		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
+	j->ctx.no_touch = !s->opts.audit;
 	/* The same limits as a tool call: rate, concurrency, queue, output. */
 	if (!bucket_take(&s->global_bucket, moat_now_ns())) {
 		snprintf(msg, sizeof(msg),
