@@ -126,7 +126,7 @@ describe('audit trail', () => {
 		};
 		// Edited: line 3 says the call succeeded faster.
 		const edited = [...lines];
-		edited[2] = edited[2].replace(/"duration_us":\d+/, '"duration_us":1');
+		edited[2] = edited[2].replace(/"duration_us":(\d+)/, (_, d) => `"duration_us":${Number(d) + 1000}`);
 		assert.notEqual(edited[2], lines[2]);
 		r = runMoat(['audit', 'verify', copy('edited.jsonl', edited)]);
 		assert.equal(r.code, 1);
