@@ -24,10 +24,22 @@
 
 #include "audit.h"
 #include "limits_cfg.h"
+#include "principal.h"
 #include "registry.h"
 
-/* Writes one serialized message (no newline included). Thread-safe. */
-typedef void (*server_send_fn)(void *ctx, const char *buf, size_t len);
+struct metrics;
+struct pool;
+
+/*
+ * Writes one serialized message (no newline included). Thread-safe.
+ * route is the route of the message it answers or belongs to, as given to
+ * server_handle_from() (NULL: the session at large — stdio, or on HTTP a
+ * log message or a request of ours such as roots/list, which belong on the
+ * session's own stream). final is true for the last message on a route:
+ * the response to its request, or the array answering its batch; progress
+ * and other notifications of a call come before it with final false.
+ */
+typedef void (*server_send_fn)(void *ctx, void *route, const char *buf, size_t len, bool final);
 
 /*
  * Called on the thread that called server_handle(), just before it would
@@ -54,6 +66,14 @@ struct server_opts {
 	server_quick_begin_fn quick_begin; /* both NULL: quick tools use workers */
 	server_quick_end_fn quick_end;
 	void *quick_ctx;
+	/* Many sessions in one process (HTTP): they share one worker pool and
+	 * one global rate bucket (both borrowed, outliving every server; NULL:
+	 * the server makes its own), and process logs are never forwarded to
+	 * a client, since they may speak of other principals' calls. */
+	struct pool *pool;
+	struct token_bucket *global_bucket;
+	bool no_log_forward;
+	struct metrics *metrics;  /* borrowed; NULL = none */
 };
 
 struct server; /* opaque */
@@ -67,8 +87,26 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 			  server_send_fn send, void *send_ctx);
 
 /* server_handle - process one complete message of len bytes (no newline;
- * buf is borrowed and only read before any tool runs). Thread-safe. */
+ * buf is borrowed and only read before any tool runs) from the local
+ * principal, answering on route NULL. Thread-safe. */
 void server_handle(struct server *s, const char *buf, size_t len);
+
+/* Where a message came from: who sent it (copied by the server before
+ * server_handle_from returns; NULL: local) and the route its answers take
+ * (opaque to the server, handed back to send). */
+struct server_origin {
+	const struct principal *who;
+	void *route;
+};
+
+/*
+ * server_handle_from - server_handle for a message from o->who, answered on
+ * o->route. Returns true when a final message will be (or already was,
+ * before this returns) sent on that route, false when the message needs
+ * no answer (a notification, a response, or a batch of only those).
+ */
+bool server_handle_from(struct server *s, const char *buf, size_t len,
+			const struct server_origin *o);
 
 /* server_reject_oversized - answer a frame the transport dropped because it
  * exceeded limits.max_message_bytes; head[0..head_len) is the start of that
