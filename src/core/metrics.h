@@ -5,10 +5,10 @@
  * The server notes every audit event here (tool calls, resource requests,
  * security refusals) whether or not the audit trail is on; the HTTP
  * transport notes authentication failures, sessions and rate-limit hits.
- * Noting is lock-free (atomic adds on fixed arrays sized at creation), so
- * it costs a call a few nanoseconds. Label values are tool names, outcomes
- * and rule ids moat itself defines: never an argument, a principal's name
- * or anything a client sent.
+ * Noting is lock-free (atomic adds on fixed arrays sized at creation):
+ * about 20 ns a call when uncontended (bench/metrics_note.c). Label values
+ * are tool names, outcomes and rule ids moat itself defines: never an
+ * argument, a principal's name or anything a client sent.
  */
 #ifndef MOAT_CORE_METRICS_H
 #define MOAT_CORE_METRICS_H
@@ -22,8 +22,9 @@
 struct metrics; /* opaque */
 
 /* metrics_new - counters for every tool of reg (borrowed; tools are looked
- * up by name, so reg must outlive the metrics). Caller owns the result;
- * free with metrics_free(). NULL on ENOMEM. */
+ * up by name, so reg must outlive the metrics); a tool registered later, or
+ * a call naming no registered tool, is not counted per tool. Caller owns
+ * the result; free with metrics_free(). NULL on ENOMEM. */
 struct metrics *metrics_new(const struct registry *reg);
 
 /* metrics_note - count one audit event (kind "call", "resource" or
