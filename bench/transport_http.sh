@@ -68,8 +68,9 @@ cat >"$out/transport-http-moat.json" <<EOF
 {"testing":{"enabled":true},
  "limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_concurrent_calls":64},
  "listen":{"session_idle_s":3600,"max_sessions":$((nsessions + 100)),
-           "max_connections":1024,"max_connections_per_client":1024,
-           "requests_per_second_per_client":0}}
+           "max_sessions_per_principal":$((nsessions + 100)),
+           "max_connections":1024,"max_connections_per_ip":1024,
+           "requests_per_second_per_ip":0}}
 EOF
 call='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}'
 printf '%s' "$call" >"$out/transport-http-call.json"
