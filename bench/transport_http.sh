@@ -231,6 +231,12 @@ wait "$wpid" 2>/dev/null || true
 sleep 1
 rss1=$(rss_kb "$spid")
 opened=$(sed -n 's/.*opened=\([0-9]*\).*/\1/p' "$donefile" 2>/dev/null || true)
+# Sessions moat let go meanwhile (it logs each expiry): none should, with
+# listen.session_idle_s far above the run's length.
+expired=0
+if [ "$target" = moat ]; then
+	expired=$(grep -c 'session expired' "$out/transport-http-moat.log" || true)
+fi
 stop_server
 growth_mb=$(awk -v a="$rss0" -v b="$rss1" 'BEGIN { printf "%.1f", (b - a) / 1024 }')
 per_session_kb=$(awk -v a="$rss0" -v b="$rss1" -v n="${opened:-0}" \
@@ -257,6 +263,7 @@ table=$out/transport-http-table.md
 	echo "| Idle sessions | value | target | meets it |"
 	echo "|---|---:|---:|:---:|"
 	echo "| sessions opened (initialize answered with Mcp-Session-Id) | $(fmt 0 "$opened") | $nsessions | $(meets "$opened" ">=" "$nsessions") |"
+	echo "| sessions moat expired meanwhile (its log; should be 0) | $expired | 0 | $(meets "$expired" "<=" 0) |"
 	echo "| RSS before → after (MB) | $(fmt 1 "$(awk -v v="$rss0" 'BEGIN { print v / 1024 }')") → $(fmt 1 "$(awk -v v="$rss1" 'BEGIN { print v / 1024 }')") | – | – |"
 	echo "| RSS growth for the sessions (MB) | $growth_mb | ≤ 64 | $(meets "$growth_mb" "<=" 64) |"
 	echo "| per session (KB) | ${per_session_kb:-n/a} | – | – |"
