@@ -43,7 +43,7 @@ scenarios=(server-initialize ping tools-list logging-set-level dns-rebinding-pro
 	server-session-lifecycle server-sse-multiple-streams resources-list)
 [ $# -gt 0 ] && scenarios=("$@")
 
-for tool in npm jq curl ss; do
+for tool in npm jq ss timeout; do
 	command -v "$tool" >/dev/null || { echo "$me: $tool is required" >&2; exit 2; }
 done
 

@@ -20,6 +20,9 @@ apt_pkgs=(
 	# and psql from /usr/lib/postgresql/15/bin)
 	postgresql-15
 	git nodejs npm openssl ca-certificates
+	# the benchmarks' HTTP load generator and helpers (bench/transport_http.sh),
+	# and `ss` to find the port scripts/conformance.sh's moat bound
+	wrk curl jq iproute2
 )
 
 missing=()
