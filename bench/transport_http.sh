@@ -15,8 +15,11 @@
 #
 # HTTP and the floor are driven by wrk (bench/http_call.lua): 1 connection
 # (sequential: one call in flight) and 64 connections (64 in flight), with
-# keep-alive; stdio by mcpbench, sequential and 64 in flight. Each figure is
-# the median of REPEAT runs of BENCH_SECONDS after a warm-up run. Then a
+# keep-alive; stdio by mcpbench, sequential and 64 in flight. The floor and
+# moat run side by side and their runs alternate (REPEAT rounds of
+# BENCH_SECONDS each, after a warm-up), each run on a session of its own;
+# a figure is the median of the clean runs (wrk saw no error and no non-2xx
+# answer), the ratio the median of the rounds' ratios. Then a
 # fresh moat gets 10,000 initialize POSTs (bench/http_sessions.lua), each
 # opening a session left idle, and the growth of its resident set (VmRSS)
 # is read. Targets: HTTP at least half the floor's calls/s, 10,000 idle
@@ -166,27 +169,40 @@ drive() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-# measure LABEL -> sets <LABEL>_seq and <LABEL>_par (median calls/s) and
-# <LABEL>_seq_n and <LABEL>_par_n (how many of the REPEAT runs were clean).
-# Every run gets a session of its own, so a session the server lost fails
-# that run only.
+# run URL CONNECTIONS THREADS SECONDS -> prints calls/s of one run on a
+# session of its own ("" when it was not clean), so a session the server
+# lost fails that run only.
+run() {
+	url=$1
+	open_session
+	drive "$2" "$3" "$4"
+}
+
+# measure MODE CONNECTIONS THREADS -> sets floor_MODE, http_MODE (median
+# calls/s of the clean runs), floor_MODE_n, http_MODE_n (how many of the
+# REPEAT runs were clean) and ratio_MODE (the median over the rounds where
+# both were clean of http/floor). The two servers run side by side and
+# their runs alternate, so load from elsewhere on the machine falls on
+# both alike.
 measure() {
-	local label=$1 seq=() par=() r
-	echo "== $label: 1 connection, then 64 connections" >&2
-	drive 1 1 1 >/dev/null # warm-up
+	local mode=$1 c=$2 t=$3 f h fl=() ht=() ra=()
+	echo "== $c connection(s): floor and $target alternating, $repeat rounds" >&2
+	run "$floor_url" "$c" "$t" 1 >/dev/null # warm-up
+	run "$http_url" "$c" "$t" 1 >/dev/null
 	for _ in $(seq "$repeat"); do
-		open_session
-		r=$(drive 1 1 "$secs"); [ -n "$r" ] && seq+=("$r")
+		f=$(run "$floor_url" "$c" "$t" "$secs")
+		h=$(run "$http_url" "$c" "$t" "$secs")
+		[ -n "$f" ] && fl+=("$f")
+		[ -n "$h" ] && ht+=("$h")
+		if [ -n "$f" ] && [ -n "$h" ]; then
+			ra+=("$(awk -v a="$h" -v b="$f" 'BEGIN { printf "%.4f", a / b }')")
+		fi
 	done
-	drive 64 "$wrk_threads" 1 >/dev/null
-	for _ in $(seq "$repeat"); do
-		open_session
-		r=$(drive 64 "$wrk_threads" "$secs"); [ -n "$r" ] && par+=("$r")
-	done
-	printf -v "${label}_seq" '%s' "$(printf '%s\n' ${seq[@]+"${seq[@]}"} | median)"
-	printf -v "${label}_par" '%s' "$(printf '%s\n' ${par[@]+"${par[@]}"} | median)"
-	printf -v "${label}_seq_n" '%s' "${#seq[@]}"
-	printf -v "${label}_par_n" '%s' "${#par[@]}"
+	printf -v "floor_$mode" '%s' "$(printf '%s\n' ${fl[@]+"${fl[@]}"} | median)"
+	printf -v "http_$mode" '%s' "$(printf '%s\n' ${ht[@]+"${ht[@]}"} | median)"
+	printf -v "ratio_$mode" '%s' "$(printf '%s\n' ${ra[@]+"${ra[@]}"} | median)"
+	printf -v "floor_${mode}_n" '%s' "${#fl[@]}"
+	printf -v "http_${mode}_n" '%s' "${#ht[@]}"
 }
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -194,17 +210,18 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 : >"$out/transport-http-wrk.log"
 bench_settle 0
 
-# 4. the floor.
+# 4. the floor and moat over HTTP (or, with TARGET=null, a second null
+# responder), side by side.
 start_server null
-open_session
-measure floor
-stop_server
-
-# 5. moat over HTTP (or, with TARGET=null, a second null responder).
+floor_url=$url
+floor_pid=$spid
 start_server "$target"
-open_session
-measure http
-stop_server
+http_url=$url
+http_pid=$spid
+measure seq 1 1
+measure par 64 "$wrk_threads"
+spid=$floor_pid stop_server
+spid=$http_pid stop_server
 
 # 6. the same call over stdio.
 stdio_seq="" stdio_par=""
@@ -261,10 +278,10 @@ table=$out/transport-http-table.md
 	echo "| Figure | calls/s | clean runs | HTTP / floor | target | meets it |"
 	echo "|---|---:|---:|---:|---:|:---:|"
 	echo "| floor: null responder, 1 connection | $(fmt 0 "$floor_seq") | $floor_seq_n/$repeat | – | – | – |"
-	echo "| $name over HTTP, 1 connection | $(fmt 0 "$http_seq") | $http_seq_n/$repeat | $(ratio "$http_seq" "$floor_seq") | ≥ 0.5× | $(meets "$(awk -v a="$http_seq" -v b="$floor_seq" 'BEGIN { if (a != "" && b > 0) print a / b }')" ">=" 0.5) |"
+	echo "| $name over HTTP, 1 connection | $(fmt 0 "$http_seq") | $http_seq_n/$repeat | $(ratio "$ratio_seq" 1) | ≥ 0.5× | $(meets "$ratio_seq" ">=" 0.5) |"
 	echo "| moat over stdio, sequential | $(fmt 0 "$stdio_seq") | – | – | – | – |"
 	echo "| floor: null responder, 64 connections | $(fmt 0 "$floor_par") | $floor_par_n/$repeat | – | – | – |"
-	echo "| $name over HTTP, 64 connections | $(fmt 0 "$http_par") | $http_par_n/$repeat | $(ratio "$http_par" "$floor_par") | ≥ 0.5× | $(meets "$(awk -v a="$http_par" -v b="$floor_par" 'BEGIN { if (a != "" && b > 0) print a / b }')" ">=" 0.5) |"
+	echo "| $name over HTTP, 64 connections | $(fmt 0 "$http_par") | $http_par_n/$repeat | $(ratio "$ratio_par" 1) | ≥ 0.5× | $(meets "$ratio_par" ">=" 0.5) |"
 	echo "| moat over stdio, 64 in flight | $(fmt 0 "$stdio_par") | – | – | – | – |"
 	echo
 	echo "| Idle sessions | value | target | meets it |"
@@ -287,7 +304,9 @@ if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commi
 	echo "Call: tools/call \`echo {\"text\":\"x\"}\` on one session; wrk with keep-alive (1 connection;" \
 		"64 connections on $wrk_threads wrk threads); stdio through mcpbench."
 	echo "Each calls/s figure is the median of the clean runs (no non-2xx answer, no socket error)" \
-		"among $repeat runs of $secs s, each on a session of its own, after a 1 s warm-up."
+		"among $repeat runs of $secs s, each on a session of its own, after a 1 s warm-up; the floor" \
+		"and moat run side by side, their runs alternating; HTTP / floor is the median of the" \
+		"rounds' ratios."
 	echo "Other load: CPUs $busy_before% busy in the second before the run, $busy_after% in the" \
 		"second after; load average $load_before before, $load_after after."
 	echo
