@@ -31,6 +31,7 @@
 # Knobs (environment): BENCH_SECONDS (default 3), REPEAT (default 3),
 # SESSIONS (default 10000), WRK_THREADS (for the 64-connection runs,
 # default 2), MOAT (a moat binary to measure instead of building one),
+# AUDIT=off (moat without its audit trail, which is on by default and here),
 # TARGET=null (measure a second null responder in moat's place: checks the
 # harness itself on a tree without the HTTP transport; skips stdio).
 # Takes about two minutes after the build.
@@ -67,8 +68,10 @@ flags=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-protot
 
 # 3. moat's config: the testing family, every limit that would refuse a
 # benchmark's traffic raised or off, sessions that outlive the run.
+audit=
+[ "${AUDIT:-on}" = off ] && audit='"audit":false,'
 cat >"$out/transport-http-moat.json" <<EOF
-{"testing":{"enabled":true},
+{"testing":{"enabled":true},$audit
  "limits":{"calls_per_minute":0,"tool_calls_per_minute":0,"max_concurrent_calls":64},
  "listen":{"session_idle_s":3600,"max_sessions":$((nsessions + 100)),
            "max_sessions_per_principal":$((nsessions + 100)),
@@ -300,7 +303,7 @@ if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commi
 	echo "# moat HTTP transport benchmark"
 	echo
 	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') by bench/transport_http.sh on $(nproc) CPUs ($cpu), Linux $(uname -r);"
-	echo "moat $commit (release, test provider); libmicrohttpd $(pkg-config --modversion libmicrohttpd); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)."
+	echo "moat $commit (release, test provider, audit trail ${AUDIT:-on}); libmicrohttpd $(pkg-config --modversion libmicrohttpd); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)."
 	echo "Call: tools/call \`echo {\"text\":\"x\"}\` on one session; wrk with keep-alive (1 connection;" \
 		"64 connections on $wrk_threads wrk threads); stdio through mcpbench."
 	echo "Each calls/s figure is the median of the clean runs (no non-2xx answer, no socket error)" \
