@@ -234,13 +234,19 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct pri
 		return BAD("auth.bad_token", "the token is not a JWT (three dot-separated parts)");
 	i1 = (size_t)(d1 - tok);
 	i2 = (size_t)(d2 - tok);
-	if (i1 == 0 || i2 == i1 + 1 || i2 + 1 == len || !b64url(tok, i1) ||
-	    !b64url(d1 + 1, i2 - i1 - 1) || !b64url(d2 + 1, len - i2 - 1))
-		return BAD("auth.bad_token", "a part of the token is empty or not base64url");
-	if (!(hdr = seg_json(tok, i1, SEG_JSON_MAX)))
-		return BAD("auth.bad_token", "the token's header is not a JSON object");
-	if ((st = check_header(o, hdr, &alg, &kid, why, why_size, rule)) ||
-	    (st = check_signature(o, alg, kid, tok, i1, i2, len, why, why_size, rule)))
+	if (i1 == 0 || !b64url(tok, i1) || !(hdr = seg_json(tok, i1, SEG_JSON_MAX)))
+		return BAD("auth.bad_token", "the token's header is not base64url JSON object");
+	/* The header's alg first, so that "alg": "none" with its empty
+	 * signature is named for what it is. */
+	if ((st = check_header(o, hdr, &alg, &kid, why, why_size, rule)))
+		goto out;
+	if (i2 == i1 + 1 || i2 + 1 == len || !b64url(d1 + 1, i2 - i1 - 1) ||
+	    !b64url(d2 + 1, len - i2 - 1)) {
+		st = BAD("auth.bad_token", "the token's payload or signature is empty or not "
+					   "base64url");
+		goto out;
+	}
+	if ((st = check_signature(o, alg, kid, tok, i1, i2, len, why, why_size, rule)))
 		goto out;
 	/* Only now is the payload read. */
 	if (!(pay = seg_json(d1 + 1, i2 - i1 - 1, AUTH_TOKEN_MAX))) {

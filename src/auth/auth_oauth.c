@@ -237,7 +237,7 @@ static enum moat_rc load_jwks(struct auth_oauth *o, const json_t *sec, struct re
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
 	}
-	o->refreshed_ns = moat_now_ns();
+	/* refreshed_ns stays 0: the first unknown kid may fetch at once. */
 	if (!(o->jwks = jwks_fetch(o, &e)))
 		rc = moat_err_rule(err, MOAT_EUPSTREAM, "auth.jwks",
 				   "/auth/oauth/jwks_url: the JWKS could not be loaded at start-up: %s",

@@ -1,0 +1,539 @@
+/*
+ * test_auth.c - unit tests for src/auth/'s OAuth side: real JWTs minted
+ * with keys made for the run (RSA 2048 and EC by libjose, Ed25519 by
+ * Nettle), accepted when right and refused with the right rule id for
+ * every wrong shape: missing, malformed (1, 2, 4 parts, bad base64, a
+ * header that is not a JSON object, duplicate members), expired,
+ * not-yet-valid, wrong issuer, wrong audience, alg none, HS256 keyed with
+ * the RSA public key, a key of another type, unknown kid with and without
+ * a refresh, truncated or altered signature, oversize; scopes to policy
+ * groups, the metrics scope, no scope (403), the subject's name and
+ * bucket, the RFC 9728 document, and the JWKS refresh's rate limit.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "auth_mint.h"
+
+static char tmpdir[64], jwks_path[128];
+static struct mint_key rsa, ec, ed, ec384, stranger;
+static struct auth *A;
+static long now_s;
+
+#define ISS "https://idp.example"
+#define AUD "https://mcp.example:8765/mcp"
+
+static int group_setup(void **state)
+{
+	struct mint_key *ks[] = {&rsa, &ec, &ed, &ec384};
+	struct moat_err err = {0};
+	char *jwks, *cfg = NULL;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/moat-test-auth-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	snprintf(jwks_path, sizeof(jwks_path), "%s/jwks.json", tmpdir);
+	mint_key_make(&rsa, MINT_RSA, "r1");
+	mint_key_make(&ec, MINT_EC256, "e1");
+	mint_key_make(&ed, MINT_ED25519, "d1");
+	mint_key_make(&ec384, MINT_EC384, "e384");
+	mint_key_make(&stranger, MINT_RSA, "r-unknown");
+	jwks = mint_jwks(ks, 4);
+	mint_write(jwks_path, jwks);
+	free(jwks);
+	if (asprintf(&cfg,
+		     "{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_file\": \"%s\", "
+		     "\"algorithms\": [\"RS256\", \"PS256\", \"ES256\", \"ES384\", \"EdDSA\"], "
+		     "\"scopes\": {\"moat:read\": [\"read_*\", \"list_*\"], \"moat:git\": "
+		     "[\"git_*\"]}, \"metrics_scope\": \"moat:metrics\", \"leeway_s\": 60}}",
+		     jwks_path) < 0)
+		return -1;
+	A = mint_auth(cfg, &err);
+	free(cfg);
+	if (!A) {
+		fprintf(stderr, "auth_new: %s\n", err.msg);
+		return -1;
+	}
+	now_s = (long)time(NULL);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	auth_free(A);
+	mint_key_free(&rsa);
+	mint_key_free(&ec);
+	mint_key_free(&ed);
+	mint_key_free(&ec384);
+	mint_key_free(&stranger);
+	unlink(jwks_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+/* A payload: iss, aud (JSON), exp relative to now, extra members. */
+static char *payload(const char *iss, const char *aud, long exp_in, const char *extra)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "{\"iss\": \"%s\", \"aud\": %s, \"sub\": \"alice@example.com\", "
+			 "\"exp\": %ld, \"iat\": %ld, \"scope\": \"moat:read openid\"%s%s}",
+		     iss, aud, now_s + exp_in, now_s - 10, extra ? ", " : "", extra ? extra : "") < 0)
+		abort();
+	return s;
+}
+
+static char *good_payload(void)
+{
+	return payload(ISS, "\"" AUD "\"", 300, NULL);
+}
+
+/* Check "Bearer tok" (tok as is when raw) and compare the outcome. */
+static void expect_raw(struct auth *a, const char *authz, int status, const char *rule,
+		       struct principal *p)
+{
+	struct principal tmp;
+	char why[256];
+	const char *got = NULL;
+	int st;
+
+	memset(&tmp, 0, sizeof(tmp));
+	st = auth_check(a, authz, p ? p : &tmp, why, sizeof(why), &got);
+	bool any = rule && strcmp(rule, "*") == 0;
+
+	if (st != status || (rule && !any && (!got || strcmp(got, rule) != 0)) ||
+	    (!rule && got) || (any && !got)) {
+		fprintf(stderr, "want %d %s, got %d %s (%s)\n", status, rule ? rule : "-", st,
+			got ? got : "-", why);
+		fail();
+	}
+	if (status != AUTH_OK)
+		assert_true(why[0] != '\0');
+}
+
+static void expect_tok(const char *tok, int status, const char *rule, struct principal *p)
+{
+	char *b = mint_bearer(tok);
+
+	expect_raw(A, b, status, rule, p);
+	free(b);
+}
+
+static void expect_signed(const struct mint_key *k, const char *hdr, const char *pay, int status,
+			  const char *rule)
+{
+	char *t = mint_token(k, hdr, pay, NULL, 0);
+
+	expect_tok(t, status, rule, NULL);
+	free(t);
+}
+
+static void test_accepts_every_key_type(void **state)
+{
+	char *pay = good_payload();
+	struct principal p;
+	char *t;
+
+	(void)state;
+	expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"typ\":\"at+jwt\"}", pay, 0, NULL);
+	expect_signed(&rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", pay, 0, NULL);
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\",\"typ\":\"JWT\"}", pay, 0, NULL);
+	expect_signed(&ec384, "{\"alg\":\"ES384\",\"kid\":\"e384\"}", pay, 0, NULL);
+	t = mint_token(&ed, "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", pay, NULL, 0);
+	memset(&p, 0, sizeof(p));
+	expect_tok(t, 0, NULL, &p);
+	assert_string_equal(p.name, "oauth:alice@example.com");
+	assert_true(policy_allows(p.policy, p.groups, "read_text_file"));
+	assert_false(policy_allows(p.policy, p.groups, "git_log"));
+	assert_false(p.metrics);
+	assert_non_null(p.bucket);
+	free(t);
+	free(pay);
+}
+
+static void test_missing_and_scheme(void **state)
+{
+	(void)state;
+	expect_raw(A, NULL, 401, "auth.missing_token", NULL);
+	expect_raw(A, "", 401, "auth.missing_token", NULL);
+	expect_raw(A, "Bearer ", 401, "auth.missing_token", NULL);
+	expect_raw(A, "Bearer", 401, "auth.bad_token", NULL);
+	expect_raw(A, "Basic YWxpY2U6c2VjcmV0", 401, "auth.bad_token", NULL);
+	expect_raw(A, "Bearerabc.def.ghi", 401, "auth.bad_token", NULL);
+	expect_raw(A, "Bearer a b", 401, "auth.bad_token", NULL);
+	expect_raw(A, "Bearer a\r\nX: y", 401, "auth.bad_token", NULL);
+}
+
+static void test_malformed(void **state)
+{
+	char *pay = good_payload();
+	char *t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+	char *h = mint_b64("hello", 5), *arr = mint_b64("[1]", 3), *buf = NULL;
+	char *dup = mint_b64("{\"alg\":\"RS256\",\"alg\":\"none\"}", 28);
+	const char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
+
+	(void)state;
+	expect_tok("abcdef", 401, "auth.bad_token", NULL);              /* 1 part: not static */
+	buf = strndup(t, (size_t)(d2 - t));
+	expect_tok(buf, 401, "auth.bad_token", NULL);                   /* 2 parts */
+	free(buf);
+	assert_true(asprintf(&buf, "%s.AAAA", t) > 0);
+	expect_tok(buf, 401, "auth.bad_token", NULL);                   /* 4 parts */
+	free(buf);
+	assert_true(asprintf(&buf, "%s", t) > 0);
+	buf[2] = '+';                                                    /* not base64url */
+	expect_tok(buf, 401, "auth.bad_token", NULL);
+	free(buf);
+	assert_true(asprintf(&buf, "%s%s", h, d1) > 0);                /* header "hello" */
+	expect_tok(buf, 401, "auth.bad_token", NULL);
+	free(buf);
+	assert_true(asprintf(&buf, "%s%s", arr, d1) > 0);              /* header [1] */
+	expect_tok(buf, 401, "auth.bad_token", NULL);
+	free(buf);
+	assert_true(asprintf(&buf, "%s%s", dup, d1) > 0);              /* duplicate alg */
+	expect_tok(buf, 401, "auth.bad_token", NULL);
+	free(buf);
+	assert_true(asprintf(&buf, "%.*s..%s", (int)(d1 - t), t, d2 + 1) > 0); /* no payload */
+	expect_tok(buf, 401, "auth.bad_token", NULL);
+	free(buf);
+	expect_tok("..", 401, "auth.bad_token", NULL);
+	expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"typ\":\"dpop+jwt\"}", pay, 401,
+		      "auth.bad_token");
+	expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"crit\":[\"exp\"]}", pay, 401,
+		      "auth.bad_token");
+	free(h);
+	free(arr);
+	free(dup);
+	free(t);
+	free(pay);
+}
+
+static void test_oversize(void **state)
+{
+	char *big = malloc(AUTH_TOKEN_MAX + 64), *pay;
+	char pad[AUTH_TOKEN_MAX];
+
+	(void)state;
+	memset(big, 'A', AUTH_TOKEN_MAX + 63);
+	big[AUTH_TOKEN_MAX + 63] = '\0';
+	memcpy(big, "Bearer ", 7);
+	expect_raw(A, big, 401, "auth.bad_token", NULL);
+	/* A well-signed token that is too long is refused before any work. */
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				   "\"exp\":%ld,\"scope\":\"moat:read\",\"pad\":\"%s\"}",
+			     now_s + 300, pad) > 0);
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", pay, 401, "auth.bad_token");
+	free(pay);
+	free(big);
+}
+
+static void test_times(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = payload(ISS, "\"" AUD "\"", -120, NULL); /* expired beyond the leeway */
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", p, 401, "auth.expired");
+	free(p);
+	p = payload(ISS, "\"" AUD "\"", -30, NULL); /* within the leeway */
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", p, 0, NULL);
+	free(p);
+	p = NULL;
+	assert_true(asprintf(&p, "\"nbf\": %ld", now_s + 600) > 0);
+	{
+		char *q = payload(ISS, "\"" AUD "\"", 900, p);
+		expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", q, 401,
+			      "auth.not_yet_valid");
+		free(q);
+	}
+	free(p);
+	p = NULL;
+	assert_true(asprintf(&p, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				 "\"exp\":%ld,\"iat\":%ld,\"scope\":\"moat:read\"}",
+			     now_s + 900, now_s + 600) > 0);
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", p, 401, "auth.not_yet_valid");
+	free(p);
+	/* No exp at all: an access token must expire. */
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}",
+		      "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\",\"scope\":\"moat:read\"}",
+		      401, "auth.bad_token");
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}",
+		      "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\",\"exp\":\"soon\","
+		      "\"scope\":\"moat:read\"}", 401, "auth.bad_token");
+}
+
+static void test_issuer_audience(void **state)
+{
+	const char *h = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
+	char *p;
+
+	(void)state;
+	p = payload("https://evil.example", "\"" AUD "\"", 300, NULL);
+	expect_signed(&ec, h, p, 401, "auth.wrong_issuer");
+	free(p);
+	p = payload(ISS "/", "\"" AUD "\"", 300, NULL);
+	expect_signed(&ec, h, p, 401, "auth.wrong_issuer");
+	free(p);
+	p = payload(ISS, "\"https://other.example/mcp\"", 300, NULL);
+	expect_signed(&ec, h, p, 401, "auth.wrong_audience");
+	free(p);
+	p = payload(ISS, "[\"https://other.example/mcp\", \"" AUD "x\"]", 300, NULL);
+	expect_signed(&ec, h, p, 401, "auth.wrong_audience");
+	free(p);
+	p = payload(ISS, "[\"https://other.example/mcp\", \"" AUD "\"]", 300, NULL);
+	expect_signed(&ec, h, p, 0, NULL);
+	free(p);
+	p = payload(ISS, "null", 300, NULL);
+	expect_signed(&ec, h, p, 401, "auth.wrong_audience");
+	free(p);
+}
+
+static void test_algorithms(void **state)
+{
+	char *pay = good_payload(), *t, *pubjson;
+
+	(void)state;
+	/* alg none, with and without a signature. */
+	t = mint_token(&rsa, "{\"alg\":\"none\",\"kid\":\"r1\"}", pay, NULL, 0);
+	expect_tok(t, 401, "auth.bad_algorithm", NULL);
+	free(t);
+	t = mint_token(&rsa, "{\"kid\":\"r1\"}", pay, "k", 1); /* no alg at all */
+	expect_tok(t, 401, "auth.bad_algorithm", NULL);
+	free(t);
+	/* HS256 keyed with the RSA public key's JSON (and its modulus). */
+	pubjson = json_dumps(rsa.pub, JSON_COMPACT);
+	t = mint_token(&rsa, "{\"alg\":\"HS256\",\"kid\":\"r1\"}", pay, pubjson, strlen(pubjson));
+	expect_tok(t, 401, "auth.bad_algorithm", NULL);
+	free(t);
+	free(pubjson);
+	/* An allowlisted alg on a key of another type or curve. */
+	expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"e1\"}", pay, 401, "auth.bad_algorithm");
+	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e384\"}", pay, 401, "auth.bad_algorithm");
+	expect_signed(&ed, "{\"alg\":\"EdDSA\",\"kid\":\"r1\"}", pay, 401, "auth.bad_algorithm");
+	/* Known but not allowlisted here. */
+	expect_signed(&rsa, "{\"alg\":\"RS512\",\"kid\":\"r1\"}", pay, 401, "auth.bad_algorithm");
+	free(pay);
+}
+
+static void test_keys_and_signatures(void **state)
+{
+	char *pay = good_payload(), *t, *buf = NULL;
+	size_t n;
+
+	(void)state;
+	expect_signed(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r-unknown\"}", pay, 401,
+		      "auth.unknown_key");
+	/* Signed by a stranger's key under a known kid. */
+	expect_signed(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, 401,
+		      "auth.bad_signature");
+	/* No kid: several RSA... only one RSA key here, so it is picked. */
+	expect_signed(&rsa, "{\"alg\":\"RS256\"}", pay, 0, NULL);
+	expect_signed(&stranger, "{\"alg\":\"RS256\"}", pay, 401, "auth.bad_signature");
+	/* Truncated signature (by 4 characters: still base64url). */
+	t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+	n = strlen(t);
+	buf = strndup(t, n - 4);
+	expect_tok(buf, 401, "auth.bad_signature", NULL);
+	free(buf);
+	buf = strndup(t, n - 1); /* a length base64 cannot have, or a short signature */
+	expect_tok(buf, 401, "*", NULL);
+	free(buf);
+	/* One bit of the signature flipped. */
+	buf = strdup(t);
+	buf[n - 5] = buf[n - 5] == 'A' ? 'B' : 'A';
+	expect_tok(buf, 401, "auth.bad_signature", NULL);
+	free(buf);
+	/* The payload swapped for another (sub changed), signature kept. */
+	{
+		const char *d1 = strchr(t, '.'), *d2 = strrchr(t, '.');
+		char *other = payload(ISS, "\"" AUD "\"", 300, "\"admin\": true");
+		char *ob = mint_b64(other, strlen(other));
+		assert_true(asprintf(&buf, "%.*s.%s%s", (int)(d1 - t), t, ob, d2) > 0);
+		expect_tok(buf, 401, "auth.bad_signature", NULL);
+		free(buf);
+		free(ob);
+		free(other);
+	}
+	free(t);
+	/* Ed25519: a signature of the wrong length. */
+	t = mint_token(&ed, "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", pay, NULL, 0);
+	buf = strndup(t, strlen(t) - 4);
+	expect_tok(buf, 401, "auth.bad_signature", NULL);
+	free(buf);
+	free(t);
+	free(pay);
+}
+
+static void test_scopes(void **state)
+{
+	const char *h = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
+	struct principal p;
+	char *pay, *t;
+
+	(void)state;
+	/* scp array, two scopes. */
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"bob\","
+				   "\"exp\":%ld,\"scp\":[\"moat:git\",\"moat:read\"]}",
+			     now_s + 300) > 0);
+	t = mint_token(&ec, h, pay, NULL, 0);
+	memset(&p, 0, sizeof(p));
+	expect_tok(t, 0, NULL, &p);
+	assert_int_equal(p.groups, 3);
+	assert_true(policy_allows(p.policy, p.groups, "git_log"));
+	assert_false(policy_allows(p.policy, p.groups, "write_file"));
+	free(t);
+	free(pay);
+	/* Only the metrics scope: allowed, no tool. */
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"prom\","
+				   "\"exp\":%ld,\"scope\":\"moat:metrics\"}", now_s + 300) > 0);
+	t = mint_token(&ec, h, pay, NULL, 0);
+	memset(&p, 0, sizeof(p));
+	expect_tok(t, 0, NULL, &p);
+	assert_int_equal(p.groups, 0);
+	assert_true(p.metrics);
+	free(t);
+	free(pay);
+	/* No configured scope: 403; a scope that only starts like one. */
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"eve\","
+				   "\"exp\":%ld,\"scope\":\"openid moat:readx moat\"}", now_s + 300) > 0);
+	expect_signed(&ec, h, pay, 403, "auth.insufficient_scope");
+	free(pay);
+	/* A subject that cannot be a name. */
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a b\","
+				   "\"exp\":%ld,\"scope\":\"moat:read\"}", now_s + 300) > 0);
+	expect_signed(&ec, h, pay, 401, "auth.bad_token");
+	free(pay);
+}
+
+static void test_same_subject_same_bucket(void **state)
+{
+	const char *h = "{\"alg\":\"ES256\",\"kid\":\"e1\"}";
+	struct principal p1, p2;
+	char *pay = good_payload(), *t = mint_token(&ec, h, pay, NULL, 0);
+
+	(void)state;
+	memset(&p1, 0, sizeof(p1));
+	memset(&p2, 0, sizeof(p2));
+	expect_tok(t, 0, NULL, &p1);
+	expect_tok(t, 0, NULL, &p2);
+	assert_ptr_equal(p1.bucket, p2.bucket);
+	free(t);
+	free(pay);
+}
+
+static void test_metadata(void **state)
+{
+	json_t *m = json_loads(auth_resource_metadata(A), JSON_REJECT_DUPLICATES, NULL);
+
+	(void)state;
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(m, "resource")), AUD);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(m,
+			    "authorization_servers"), 0)), ISS);
+	assert_int_equal(json_array_size(json_object_get(m, "scopes_supported")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(m,
+			    "bearer_methods_supported"), 0)), "header");
+	json_decref(m);
+}
+
+/* ---- JWKS from a URL: start-up fetch, refresh on an unknown kid -------- */
+
+static char *served;
+static int fetches;
+
+static enum moat_rc fake_fetch(const char *url, char **body, size_t *len, struct moat_err *err)
+{
+	(void)url;
+	fetches++;
+	if (!served)
+		return moat_err_set(err, MOAT_EUPSTREAM, "down (test)");
+	*body = strdup(served);
+	*len = strlen(served);
+	return MOAT_OK;
+}
+
+static void test_refresh(void **state)
+{
+	struct mint_key *first[] = {&rsa}, *both[] = {&rsa, &stranger};
+	struct moat_err err = {0};
+	struct auth *a;
+	char *pay = good_payload(), *t, *b;
+
+	(void)state;
+	auth_set_fetcher(fake_fetch);
+	served = mint_jwks(first, 1);
+	fetches = 0;
+	a = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+		      "\"https://idp.example/jwks\", \"scopes\": {\"s\": [\"*\"]}, "
+		      "\"algorithms\": [\"RS256\"]}}", &err);
+	assert_non_null(a);
+	assert_int_equal(fetches, 1);
+	/* The key rotated in: the first unknown kid fetches again. */
+	free(served);
+	served = mint_jwks(both, 2);
+	free(pay);
+	pay = NULL;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				   "\"exp\":%ld,\"scope\":\"s\"}", now_s + 300) > 0);
+	t = mint_token(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r-unknown\"}", pay, NULL, 0);
+	b = mint_bearer(t);
+	expect_raw(a, b, 0, NULL, NULL);
+	assert_int_equal(fetches, 2);
+	free(t);
+	free(b);
+	/* Another unknown kid within 30 s: no fetch. */
+	t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"zzz\"}", pay, NULL, 0);
+	b = mint_bearer(t);
+	for (int i = 0; i < 5; i++)
+		expect_raw(a, b, 401, "auth.unknown_key", NULL);
+	assert_int_equal(fetches, 2);
+	free(t);
+	free(b);
+	auth_free(a);
+	/* A JWKS that cannot be fetched at start-up stops the start. */
+	free(served);
+	served = NULL;
+	a = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+		      "\"https://idp.example/jwks\", \"scopes\": {\"s\": [\"*\"]}}}", &err);
+	assert_null(a);
+	assert_string_equal(err.rule, "auth.jwks");
+	/* Plain http is refused whatever the host. */
+	a = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+		      "\"http://127.0.0.1/jwks\", \"scopes\": {\"s\": [\"*\"]}}}", &err);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "https"));
+	auth_set_fetcher(NULL);
+	free(pay);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accepts_every_key_type),
+		cmocka_unit_test(test_missing_and_scheme),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_oversize),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_issuer_audience),
+		cmocka_unit_test(test_algorithms),
+		cmocka_unit_test(test_keys_and_signatures),
+		cmocka_unit_test(test_scopes),
+		cmocka_unit_test(test_same_subject_same_bucket),
+		cmocka_unit_test(test_metadata),
+		cmocka_unit_test(test_refresh),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
