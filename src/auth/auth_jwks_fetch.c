@@ -81,9 +81,18 @@ struct auth_fetch *auth_fetch_new(const char *url, const json_t *allow, const ch
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (http_policy_nets(allow, &f->nets, &f->nnets, &e)) {
-		moat_err_set(err, MOAT_EINVAL, "/auth/oauth/jwks_allow_addresses: %s", e.msg);
+	if (json_array_size(allow) &&
+	    !(f->nets = calloc(json_array_size(allow), sizeof(*f->nets)))) {
+		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto fail;
+	}
+	for (size_t i = 0; i < json_array_size(allow); i++, f->nnets++) {
+		const char *v = json_string_value(json_array_get(allow, i));
+		if (!v || egress_parse_net(v, &f->nets[i], &e)) {
+			moat_err_set(err, MOAT_EINVAL, "/auth/oauth/jwks_allow_addresses/%zu: %s", i,
+				     v ? e.msg : "must be a string");
+			goto fail;
+		}
 	}
 	f->policy = (struct egress_policy){.allow = f->nets, .nallow = f->nnets};
 	if (strncmp(url, "https://", 8) != 0) {

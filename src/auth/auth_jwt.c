@@ -235,7 +235,8 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct pri
 	i1 = (size_t)(d1 - tok);
 	i2 = (size_t)(d2 - tok);
 	if (i1 == 0 || !b64url(tok, i1) || !(hdr = seg_json(tok, i1, SEG_JSON_MAX)))
-		return BAD("auth.bad_token", "the token's header is not base64url JSON object");
+		return BAD("auth.bad_token",
+			   "the token's header is not a base64url-encoded JSON object");
 	/* The header's alg first, so that "alg": "none" with its empty
 	 * signature is named for what it is. */
 	if ((st = check_header(o, hdr, &alg, &kid, why, why_size, rule)))
