@@ -105,6 +105,7 @@ static int refuse(const char *id, const char *msg, char *why, size_t why_size, c
 int auth_check(struct auth *a, const char *authz, struct principal *out, char *why,
 	       size_t why_size, const char **rule)
 {
+	uint8_t d[AUTH_DIGEST_LEN];
 	const char *tok;
 	size_t len;
 	long idx;
@@ -131,8 +132,9 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 	if (!auth_b64token(tok, len))
 		return refuse("auth.bad_token", "the token holds characters a Bearer token cannot",
 			      why, why_size, rule);
+	auth_token_digest(tok, len, d);
 	if (a->tokens.n) {
-		idx = auth_tokens_match(&a->tokens, tok, len);
+		idx = auth_tokens_match(&a->tokens, d);
 		if (idx >= 0) {
 			const struct auth_token *t = &a->tokens.v[idx];
 			memset(out->name, 0, sizeof(out->name));
@@ -145,7 +147,7 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 		}
 	}
 	if (a->oauth && memchr(tok, '.', len))
-		return auth_jwt_check(a->oauth, tok, len, out, why, why_size, rule);
+		return auth_jwt_check(a->oauth, tok, len, d, out, why, why_size, rule);
 	return refuse("auth.bad_token",
 		      a->oauth ? "the token is neither a configured token nor a JWT"
 			       : "the token is not one of auth.tokens",
@@ -155,6 +157,11 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 const char *auth_resource_metadata(const struct auth *a)
 {
 	return a ? a->metadata : NULL;
+}
+
+unsigned long auth_jwt_cache_hits(const struct auth *a)
+{
+	return a && a->oauth ? auth_cache_hits(a->oauth->cache) : 0;
 }
 
 bool auth_has_oauth(const struct auth *a)

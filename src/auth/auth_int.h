@@ -32,6 +32,8 @@
 #define AUTH_DEFAULT_CPM 600      /* tool calls a minute per principal */
 #define AUTH_DEFAULT_SUBJECTS 4096
 #define AUTH_DEFAULT_LEEWAY 60
+#define AUTH_CACHE_SLOTS 1024     /* verified JWTs remembered (a power of two) */
+#define AUTH_CACHE_MAX_S 300      /* the longest a verified JWT is trusted unchecked */
 
 /* ---- algorithms -------------------------------------------------------- */
 
@@ -71,10 +73,13 @@ struct auth_tokens {
  * the hashed copy wiped. err names /auth/tokens/<i>/<key>. */
 enum moat_rc auth_tokens_parse(const json_t *arr, struct auth_tokens *t, struct moat_err *err);
 
-/* auth_tokens_match - the index of the token whose digest equals tok's, or
- * -1. Every configured digest is compared, in constant time, whatever
- * matched. Thread-safe. */
-long auth_tokens_match(const struct auth_tokens *t, const char *tok, size_t len);
+/* auth_token_digest - SHA-256 of tok[0..len) into d. */
+void auth_token_digest(const char *tok, size_t len, uint8_t d[AUTH_DIGEST_LEN]);
+
+/* auth_tokens_match - the index of the token whose digest is d (a
+ * presented token's auth_token_digest), or -1. Every configured digest is
+ * compared, in constant time, whatever matched. Thread-safe. */
+long auth_tokens_match(const struct auth_tokens *t, const uint8_t d[AUTH_DIGEST_LEN]);
 
 /* auth_tokens_compares - digests compared since start (tests: proof that
  * every check compared every digest). Thread-safe. */
@@ -105,6 +110,7 @@ struct auth_key {
 /* A key set, immutable once built and shared by reference. */
 struct auth_jwks {
 	unsigned long refs;       /* guarded by the owner's lock */
+	unsigned long gen;        /* which set this is (auth_oauth.jwks_gen) */
 	size_t n;
 	struct auth_key keys[];
 };
@@ -180,6 +186,24 @@ struct token_bucket *auth_subjects_bucket(struct auth_subjects *s, const char *n
 size_t auth_subjects_count(struct auth_subjects *s);
 void auth_subjects_free(struct auth_subjects *s);
 
+/* ---- verified JWTs (auth_cache.c) -------------------------------------- */
+
+struct auth_cache;
+struct auth_cache *auth_cache_new(void);
+/* auth_cache_get - true when the token of this digest was verified under
+ * key set gen and is valid at now (Unix time): out's name, groups and
+ * metrics are filled. Thread-safe. */
+bool auth_cache_get(struct auth_cache *c, const uint8_t *digest, unsigned long gen, int64_t now,
+		    struct principal *out);
+/* auth_cache_put - remember p for the token of this digest until then.
+ * Thread-safe. */
+void auth_cache_put(struct auth_cache *c, const uint8_t *digest, unsigned long gen, int64_t until,
+		    const struct principal *p);
+unsigned long auth_cache_hits(struct auth_cache *c);
+/* auth_jwt_cache_hits - the checks a's cache answered (tests). */
+unsigned long auth_jwt_cache_hits(const struct auth *a);
+void auth_cache_free(struct auth_cache *c);
+
 /* ---- OAuth ------------------------------------------------------------- */
 
 struct auth_oauth {
@@ -199,8 +223,11 @@ struct auth_oauth {
 	size_t max_subjects;
 	json_t *auth_servers;       /* for the metadata */
 
-	pthread_mutex_t lock;       /* guards jwks, refreshed_ns, refreshes */
+	struct auth_cache *cache;
+
+	pthread_mutex_t lock;       /* guards jwks, jwks_gen, refreshed_ns, refreshes */
 	struct auth_jwks *jwks;
+	unsigned long jwks_gen;
 	uint64_t refreshed_ns;      /* last refresh attempt */
 	unsigned long refreshes;
 	pthread_mutex_t refresh_lock; /* one refresh at a time */
@@ -216,15 +243,19 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 void auth_oauth_free(struct auth_oauth *o);
 
 /*
- * auth_jwt_check - the whole OAuth check of tok[0..len) (the bearer value):
- * shape, header, alg, key, signature, claims, scopes; fills out. Returns an
- * enum auth_status. Thread-safe.
+ * auth_jwt_check - the whole OAuth check of tok[0..len) (the bearer value,
+ * digest its SHA-256): a verified token remembered in the cache, else
+ * shape, header, alg, key, signature, claims, scopes; fills out (also its
+ * name on a 403). Returns an enum auth_status. Thread-safe.
  */
-int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct principal *out,
-		   char *why, size_t why_size, const char **rule);
+int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len,
+		   const uint8_t digest[AUTH_DIGEST_LEN], struct principal *out, char *why,
+		   size_t why_size, const char **rule);
 
 /* auth_jwks_get / auth_jwks_put - a reference to the current key set
- * (NULL when none) and its release. Thread-safe. */
+ * (NULL when none) and its release; auth_jwks_gen - the current set's
+ * generation. Thread-safe. */
+unsigned long auth_jwks_gen(struct auth_oauth *o);
 struct auth_jwks *auth_jwks_get(struct auth_oauth *o);
 void auth_jwks_put(struct auth_oauth *o, struct auth_jwks *k);
 

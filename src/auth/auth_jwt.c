@@ -162,9 +162,9 @@ static int check_header(struct auth_oauth *o, const json_t *h, const struct auth
 	return AUTH_OK;
 }
 
-/* iss, aud, exp, nbf, iat. */
-static int check_claims(struct auth_oauth *o, const json_t *p, char *why, size_t why_size,
-			const char **rule)
+/* iss, aud, exp, nbf, iat; *until: the last second the token is valid. */
+static int check_claims(struct auth_oauth *o, const json_t *p, int64_t *until, char *why,
+			size_t why_size, const char **rule)
 {
 	const char *iss = json_string_value(json_object_get(p, "iss"));
 	double now = (double)time(NULL), exp = 0, nbf = 0, iat = 0;
@@ -188,14 +188,16 @@ static int check_claims(struct auth_oauth *o, const json_t *p, char *why, size_t
 		return BAD("auth.not_yet_valid", "the token is not valid yet (nbf)");
 	if (has_iat && now + lw < iat)
 		return BAD("auth.not_yet_valid", "the token was issued in the future (iat)");
+	*until = exp + lw < now + AUTH_CACHE_MAX_S ? (int64_t)(exp + lw)
+						   : (int64_t)now + AUTH_CACHE_MAX_S;
 	return AUTH_OK;
 }
 
 /* The key for kid (refreshing the set once if it is unknown) and the
  * signature. */
 static int check_signature(struct auth_oauth *o, const struct auth_alg *alg, const char *kid,
-			   const char *tok, size_t d1, size_t d2, size_t len, char *why,
-			   size_t why_size, const char **rule)
+			   const char *tok, size_t d1, size_t d2, size_t len, unsigned long *gen,
+			   char *why, size_t why_size, const char **rule)
 {
 	struct auth_jwks *k = auth_jwks_get(o);
 	const struct auth_key *key = auth_jwks_pick(k, alg, kid);
@@ -215,19 +217,31 @@ static int check_signature(struct auth_oauth *o, const struct auth_alg *alg, con
 		st = BAD("auth.bad_algorithm", fit);
 	} else if (!auth_jwks_verify(key, alg, tok, d1, d2, len)) {
 		st = BAD("auth.bad_signature", "the token's signature does not verify");
+	} else {
+		*gen = k->gen;
 	}
 	auth_jwks_put(o, k);
 	return st;
 }
 
-int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct principal *out,
-		   char *why, size_t why_size, const char **rule)
+int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len,
+		   const uint8_t digest[AUTH_DIGEST_LEN], struct principal *out, char *why,
+		   size_t why_size, const char **rule)
 {
 	const char *d1 = memchr(tok, '.', len), *d2, *kid = NULL, *sub;
 	const struct auth_alg *alg = NULL;
 	json_t *hdr = NULL, *pay = NULL;
+	unsigned long gen = 0;
+	int64_t until = 0;
 	size_t i1, i2;
 	int st;
+
+	/* The same token as a moment ago: checked then, with this key set. */
+	if (auth_cache_get(o->cache, digest, auth_jwks_gen(o), (int64_t)time(NULL), out)) {
+		out->policy = o->policy;
+		out->bucket = auth_subjects_bucket(o->subjects, out->name);
+		return AUTH_OK;
+	}
 
 	d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 - tok) - 1) : NULL;
 	if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 - tok) - 1))
@@ -247,14 +261,14 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct pri
 					   "base64url");
 		goto out;
 	}
-	if ((st = check_signature(o, alg, kid, tok, i1, i2, len, why, why_size, rule)))
+	if ((st = check_signature(o, alg, kid, tok, i1, i2, len, &gen, why, why_size, rule)))
 		goto out;
 	/* Only now is the payload read. */
 	if (!(pay = seg_json(d1 + 1, i2 - i1 - 1, AUTH_TOKEN_MAX))) {
 		st = BAD("auth.bad_token", "the token's payload is not a JSON object");
 		goto out;
 	}
-	if ((st = check_claims(o, pay, why, why_size, rule)))
+	if ((st = check_claims(o, pay, &until, why, why_size, rule)))
 		goto out;
 	sub = json_string_value(json_object_get(pay, o->subject_claim));
 	if (!sub || !subject_ok(sub)) {
@@ -276,6 +290,7 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len, struct pri
 		goto out;
 	}
 	out->bucket = auth_subjects_bucket(o->subjects, out->name);
+	auth_cache_put(o->cache, digest, gen, until, out);
 	st = AUTH_OK;
 out:
 	json_decref(hdr);

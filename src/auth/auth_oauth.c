@@ -43,12 +43,25 @@ void auth_jwks_put(struct auth_oauth *o, struct auth_jwks *k)
 		auth_jwks_free(k);
 }
 
+unsigned long auth_jwks_gen(struct auth_oauth *o)
+{
+	unsigned long g;
+
+	pthread_mutex_lock(&o->lock);
+	g = o->jwks_gen;
+	pthread_mutex_unlock(&o->lock);
+	return g;
+}
+
+/* A new set replaces the current one; the generation moves on, so every
+ * token the cache holds is verified again with the new set. */
 static void jwks_install(struct auth_oauth *o, struct auth_jwks *k)
 {
 	struct auth_jwks *old;
 
 	pthread_mutex_lock(&o->lock);
 	old = o->jwks;
+	k->gen = ++o->jwks_gen;
 	o->jwks = k;
 	pthread_mutex_unlock(&o->lock);
 	auth_jwks_put(o, old);
@@ -305,7 +318,8 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	o->calls_per_minute = (uint32_t)cpm;
 	o->max_subjects = (size_t)maxs;
-	if (!(o->subjects = auth_subjects_new((size_t)maxs, (uint32_t)cpm)))
+	if (!(o->cache = auth_cache_new()) ||
+	    !(o->subjects = auth_subjects_new((size_t)maxs, (uint32_t)cpm)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	return load_jwks(o, sec, reg, err);
 }
@@ -325,6 +339,7 @@ void auth_oauth_free(struct auth_oauth *o)
 	free(o->subject_claim);
 	policy_free(o->policy);
 	auth_subjects_free(o->subjects);
+	auth_cache_free(o->cache);
 	json_decref(o->auth_servers);
 	auth_jwks_free(o->jwks); /* the owner's reference; no check runs now */
 	pthread_mutex_destroy(&o->lock);

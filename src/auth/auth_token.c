@@ -46,7 +46,7 @@ void auth_digest_hex(const uint8_t *d, size_t n, char *out, size_t size)
 	out[o] = '\0';
 }
 
-static void digest_of(const char *tok, size_t len, uint8_t out[AUTH_DIGEST_LEN])
+void auth_token_digest(const char *tok, size_t len, uint8_t out[AUTH_DIGEST_LEN])
 {
 	struct sha256_ctx c;
 
@@ -56,12 +56,10 @@ static void digest_of(const char *tok, size_t len, uint8_t out[AUTH_DIGEST_LEN])
 	explicit_bzero(&c, sizeof(c));
 }
 
-long auth_tokens_match(const struct auth_tokens *t, const char *tok, size_t len)
+long auth_tokens_match(const struct auth_tokens *t, const uint8_t d[AUTH_DIGEST_LEN])
 {
-	uint8_t d[AUTH_DIGEST_LEN];
 	unsigned long found = 0, match = 0;
 
-	digest_of(tok, len, d);
 	for (size_t i = 0; i < t->n; i++) {
 		/* memeql_sec returns 1 or 0 in time independent of the bytes. */
 		unsigned long eq = (unsigned long)memeql_sec(d, t->v[i].digest, AUTH_DIGEST_LEN);
@@ -70,7 +68,6 @@ long auth_tokens_match(const struct auth_tokens *t, const char *tok, size_t len)
 		found |= eq;
 	}
 	atomic_fetch_add_explicit(&compares, t->n, memory_order_relaxed);
-	explicit_bzero(d, sizeof(d));
 	return found ? (long)match : -1;
 }
 
@@ -149,7 +146,7 @@ static enum moat_rc token_value(const json_t *v, size_t i, uint8_t out[AUTH_DIGE
 	if (!(copy = malloc(n)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	memcpy(copy, s, n);
-	digest_of(copy, n, out);
+	auth_token_digest(copy, n, out);
 	explicit_bzero(copy, n);
 	free(copy);
 	return rc;

@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -492,14 +493,41 @@ static void test_refresh(void **state)
 	b = mint_bearer(t);
 	expect_raw(a, b, 0, NULL, NULL);
 	assert_int_equal(fetches, 2);
+	/* A token cached under the first key set is checked again once the
+	 * set changed: its key is gone, so it is refused now. */
+	{
+		char *old_tok = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+		char *ob = mint_bearer(old_tok);
+		struct mint_key *only[] = {&stranger};
+		struct auth *a2;
+		unsigned long hits;
+		free(served);
+		served = mint_jwks(first, 1);
+		a2 = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+			       "\"https://idp.example/jwks\", \"scopes\": {\"s\": [\"*\"]}, "
+			       "\"algorithms\": [\"RS256\"]}}", &err);
+		assert_non_null(a2);
+		expect_raw(a2, ob, 0, NULL, NULL);
+		hits = auth_jwt_cache_hits(a2);
+		expect_raw(a2, ob, 0, NULL, NULL);
+		assert_int_equal(auth_jwt_cache_hits(a2), hits + 1);
+		free(served);
+		served = mint_jwks(only, 1); /* r1 withdrawn, r-unknown added */
+		expect_raw(a2, b, 0, NULL, NULL); /* the stranger's token: refresh */
+		expect_raw(a2, ob, 401, "auth.unknown_key", NULL);
+		auth_free(a2);
+		free(ob);
+		free(old_tok);
+	}
 	free(t);
 	free(b);
 	/* Another unknown kid within 30 s: no fetch. */
 	t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"zzz\"}", pay, NULL, 0);
 	b = mint_bearer(t);
+	fetches = 0;
 	for (int i = 0; i < 5; i++)
 		expect_raw(a, b, 401, "auth.unknown_key", NULL);
-	assert_int_equal(fetches, 2);
+	assert_int_equal(fetches, 0);
 	free(t);
 	free(b);
 	auth_free(a);
@@ -519,6 +547,91 @@ static void test_refresh(void **state)
 	free(pay);
 }
 
+static void test_cache_respects_exp(void **state)
+{
+	struct moat_err err = {0};
+	struct auth *a;
+	char *cfg = NULL, *pay = NULL, *t, *b;
+	long exp;
+	unsigned long hits;
+
+	(void)state;
+	assert_true(asprintf(&cfg, "{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_file\": \"%s\", "
+				   "\"algorithms\": [\"ES256\"], \"leeway_s\": 0, "
+				   "\"scopes\": {\"s\": [\"*\"]}}}", jwks_path) > 0);
+	a = mint_auth(cfg, &err);
+	assert_non_null(a);
+	exp = (long)time(NULL) + 1;
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				   "\"exp\":%ld,\"scope\":\"s\"}", exp) > 0);
+	t = mint_token(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", pay, NULL, 0);
+	b = mint_bearer(t);
+	expect_raw(a, b, 0, NULL, NULL);
+	hits = auth_jwt_cache_hits(a);
+	expect_raw(a, b, 0, NULL, NULL);
+	assert_int_equal(auth_jwt_cache_hits(a), hits + 1);
+	while ((long)time(NULL) <= exp)
+		usleep(100000);
+	expect_raw(a, b, 401, "auth.expired", NULL);
+	assert_int_equal(auth_jwt_cache_hits(a), hits + 1);
+	free(b);
+	free(t);
+	free(pay);
+	free(cfg);
+	auth_free(a);
+}
+
+/* Checks from several threads at once, static and JWT, cached and not. */
+struct worker {
+	const char *authz[3];
+	int bad;
+};
+
+static void *work(void *p)
+{
+	struct worker *w = p;
+
+	for (int i = 0; i < 300; i++) {
+		struct principal pr;
+		char why[128];
+		const char *rule = NULL;
+		int st = auth_check(A, w->authz[i % 3], &pr, why, sizeof(why), &rule);
+		if ((i % 3 == 2) != (st != 0))
+			w->bad++;
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	char *pay = good_payload(), *t1, *t2, *t3, *b1, *b2, *b3;
+	struct worker w[4];
+	pthread_t th[4];
+
+	(void)state;
+	t1 = mint_token(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", pay, NULL, 0);
+	t2 = mint_token(&ed, "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", pay, NULL, 0);
+	t3 = mint_token(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+	b1 = mint_bearer(t1);
+	b2 = mint_bearer(t2);
+	b3 = mint_bearer(t3);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct worker){.authz = {b1, b2, b3}};
+		assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+	}
+	free(b1);
+	free(b2);
+	free(b3);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(pay);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +647,8 @@ int main(void)
 		cmocka_unit_test(test_same_subject_same_bucket),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_refresh),
+		cmocka_unit_test(test_cache_respects_exp),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
