@@ -40,6 +40,25 @@ struct auth_fetch {
 
 static auth_fetch_fn fetcher;
 
+/* The egress guard and the client name the http family's keys in their
+ * hints; here the same settings are called jwks_allow_addresses and
+ * jwks_ca_file. */
+static void hint_keys(struct moat_err *err)
+{
+	static const char *const from[] = {"(allow_addresses)", "in ca_file)"};
+	static const char *const to[] = {"(jwks_allow_addresses)", "in jwks_ca_file)"};
+	char out[MOAT_ERR_MSG_MAX];
+
+	for (size_t i = 0; i < 2; i++) {
+		char *at = strstr(err->msg, from[i]);
+		if (!at)
+			continue;
+		snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - err->msg), err->msg, to[i],
+			 at + strlen(from[i]));
+		memcpy(err->msg, out, sizeof(out));
+	}
+}
+
 void auth_set_fetcher(auth_fetch_fn fn)
 {
 	fetcher = fn;
@@ -109,6 +128,7 @@ struct auth_fetch *auth_fetch_new(const char *url, const json_t *allow, const ch
 		goto fail;
 	f->curl_started = true;
 	if (egress_vet_url(&f->policy, url, &t, &e)) {
+		hint_keys(&e);
 		moat_err_rule(err, MOAT_EINVAL, e.rule, "/auth/oauth/jwks_url: %s", e.msg);
 		goto fail;
 	}
@@ -153,6 +173,8 @@ enum moat_rc auth_fetch_get(struct auth_fetch *f, char **body, size_t *len, stru
 	if (fetcher)
 		return fetcher(f->url, body, len, err);
 	rc = http_perform(&rq, NULL, &r, err);
+	if (rc)
+		hint_keys(err);
 	if (rc == MOAT_OK && r.status != 200)
 		rc = moat_err_rule(err, MOAT_EUPSTREAM, "auth.jwks",
 				   "the JWKS URL answered HTTP %ld (redirects are not followed)",
