@@ -65,14 +65,20 @@ struct auth *auth_new(const json_t *auth_section, const char *resource_url,
 /*
  * auth_check - authenticate one request. authorization is the
  * Authorization header's value (NULL or "" when absent; borrowed). On
- * AUTH_OK out is filled (name, policy and bucket borrowed from a, groups,
- * metrics; addr left as the caller set it). Otherwise *rule is a static
- * rule id (auth.missing_token, auth.bad_token, auth.expired,
- * auth.not_yet_valid, auth.wrong_issuer, auth.wrong_audience,
- * auth.bad_algorithm, auth.unknown_key, auth.bad_signature,
- * auth.insufficient_scope) and why (size why_size, may be 0) a short
- * sentence for the log and the audit trail that never holds the token or a
- * claim's value. Returns an enum auth_status as int. Thread-safe.
+ * AUTH_OK out is filled: name (a static token's name, or "oauth:" + the
+ * JWT's subject), policy and bucket (borrowed from a: valid until
+ * auth_free; bucket NULL when the principal has no calls-per-minute limit
+ * of its own), groups, metrics; addr is left as the caller set it. On
+ * AUTH_FORBIDDEN out->name is filled too (for the audit trail), nothing
+ * else may be used. Otherwise *rule is a static rule id
+ * (auth.missing_token, auth.bad_token, auth.expired, auth.not_yet_valid,
+ * auth.wrong_issuer, auth.wrong_audience, auth.bad_algorithm,
+ * auth.unknown_key, auth.bad_signature, auth.insufficient_scope) and why
+ * (size why_size, may be 0) a short sentence for the log and the audit
+ * trail that never holds the token or a claim's value. A JWT naming an
+ * unknown kid may make this call fetch jwks_url (at most once every 30 s
+ * across all threads, up to 10 s). Returns an enum auth_status as int.
+ * Thread-safe.
  */
 int auth_check(struct auth *a, const char *authorization, struct principal *out, char *why,
 	       size_t why_size, const char **rule);
