@@ -22,7 +22,9 @@
 #include <jose/b64.h>
 #include <jose/jose.h>
 #include <jose/jws.h>
+#include <jose/openssl.h>
 #include <nettle/eddsa.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +193,21 @@ static int key_parse(const json_t *j, size_t i, struct auth_key *k, struct moat_
 	}
 	if (crv)
 		snprintf(k->crv, sizeof(k->crv), "%s", crv);
+	if (k->kty != AUTH_KTY_OKP) {
+		/* The key as OpenSSL will use it: a point off its curve or a
+		 * malformed modulus is refused now, not taken for a bad
+		 * signature later; and OpenSSL reads its configuration now,
+		 * before the sandbox (at start-up). */
+		EVP_PKEY *pk;
+		pthread_once(&quiet_once, quiet_make);
+		pk = jose_openssl_jwk_to_EVP_PKEY(quiet, j);
+		if (!pk) {
+			moat_err_rule(err, MOAT_EINVAL, "auth.jwks",
+				      "JWKS key %zu: not a valid %s public key", i, kty);
+			return -1;
+		}
+		EVP_PKEY_free(pk);
+	}
 	if (!(k->jwk = json_deep_copy(j))) {
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		return -1;

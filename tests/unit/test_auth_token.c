@@ -179,7 +179,7 @@ static void test_oauth_config_refused(void **state)
 {
 	struct mint_key ec, rsa;
 	struct mint_key *ks[] = {&ec};
-	char *jwks, *path, *cfg = NULL, *priv_path, *short_path;
+	char *jwks, *path, *cfg = NULL, *priv_path, *short_path, *offcurve_path;
 	json_t *doc;
 
 	(void)state;
@@ -211,6 +211,17 @@ static void test_oauth_config_refused(void **state)
 	json_decref(doc);
 	json_decref(rsa.priv);
 
+	/* An EC key whose point is not on its curve. */
+	{
+		json_t *bad = json_deep_copy(ec.pub);
+		json_object_set_new(bad, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"));
+		doc = json_pack("{s:[o]}", "keys", bad);
+		jwks = json_dumps(doc, 0);
+		offcurve_path = write_jwks("offcurve.json", jwks);
+		free(jwks);
+		json_decref(doc);
+	}
+
 #define OAUTH(extra) \
 	"{\"oauth\": {\"issuer\": \"https://idp.example\", \"scopes\": {\"s\": [\"*\"]}" extra "}}"
 	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\", \"algorithms\": [\"HS256\"]"),
@@ -232,6 +243,9 @@ static void test_oauth_config_refused(void **state)
 	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\""), short_path) > 0);
 	refused(cfg, "auth.jwks", "2048", NULL);
 	free(cfg);
+	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\""), offcurve_path) > 0);
+	refused(cfg, "auth.jwks", "not a valid EC public key", NULL);
+	free(cfg);
 	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s/none.json\""), tmpdir) > 0);
 	refused(cfg, "auth.jwks", "/auth/oauth/jwks_file", NULL);
 	free(cfg);
@@ -248,10 +262,12 @@ static void test_oauth_config_refused(void **state)
 	unlink(path);
 	unlink(priv_path);
 	unlink(short_path);
+	unlink(offcurve_path);
 	rmdir(tmpdir);
 	free(path);
 	free(priv_path);
 	free(short_path);
+	free(offcurve_path);
 	mint_key_free(&ec);
 }
 
