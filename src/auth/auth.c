@@ -79,9 +79,16 @@ struct auth *auth_new(const json_t *sec, const char *resource_url, struct regist
 		}
 		if (auth_oauth_parse(oauth, resource_url, reg, a->oauth, err))
 			goto fail;
-		if (!a->resource && !(a->resource = strdup(a->oauth->audience))) {
-			moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto fail;
+		/* The metadata's resource is what tokens must name: the
+		 * configured audience when it is a URL (moat behind a proxy
+		 * is reached at another URL than the one it listens on). */
+		if (!a->resource || strncmp(a->oauth->audience, "https://", 8) == 0 ||
+		    strncmp(a->oauth->audience, "http://", 7) == 0) {
+			free(a->resource);
+			if (!(a->resource = strdup(a->oauth->audience))) {
+				moat_err_set(err, MOAT_ENOMEM, "out of memory");
+				goto fail;
+			}
 		}
 		if (!(a->metadata = metadata_build(a))) {
 			moat_err_set(err, MOAT_ENOMEM, "out of memory");

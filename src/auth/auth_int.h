@@ -97,7 +97,7 @@ bool auth_b64token(const char *s, size_t n);
 /* ---- JWKS (auth_jwks.c) ------------------------------------------------ */
 
 struct auth_key {
-	char kid[AUTH_KID_MAX];   /* "" when the JWK has none */
+	char kid[AUTH_KID_MAX];   /* never empty: keys without one are skipped */
 	enum auth_kty kty;
 	char crv[16];             /* EC and OKP */
 	char alg[16];             /* the JWK's "alg", or "" */
@@ -125,13 +125,9 @@ struct auth_jwks {
 struct auth_jwks *auth_jwks_parse(const char *text, size_t len, struct moat_err *err);
 void auth_jwks_free(struct auth_jwks *k);
 
-/*
- * auth_jwks_pick - the key for a token whose header names alg and kid (may
- * be NULL: then the only key of alg's type, if exactly one). NULL when none
- * fits (*why set).
- */
-const struct auth_key *auth_jwks_pick(const struct auth_jwks *k, const struct auth_alg *alg,
-				      const char *kid);
+/* auth_jwks_pick - the key whose kid is kid, or NULL (also for kid NULL:
+ * a token must name its key). */
+const struct auth_key *auth_jwks_pick(const struct auth_jwks *k, const char *kid);
 
 /*
  * auth_jwks_key_fits - false with *why set when key may not verify alg:

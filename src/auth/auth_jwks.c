@@ -139,7 +139,9 @@ static int key_parse(const json_t *j, size_t i, struct auth_key *k, struct moat_
 		if (!verify)
 			return 0;
 	}
-	snprintf(k->kid, sizeof(k->kid), "%s", kid ? kid : "");
+	if (!kid || !kid[0])
+		return 0; /* a token must name its key: a key without kid is never used */
+	snprintf(k->kid, sizeof(k->kid), "%s", kid);
 	if (alg) {
 		if (strlen(alg) >= sizeof(k->alg))
 			return 0;
@@ -246,7 +248,7 @@ struct auth_jwks *auth_jwks_parse(const char *text, size_t len, struct moat_err 
 			goto fail;
 		if (r == 0)
 			continue;
-		for (size_t j = 0; k->keys[k->n].kid[0] && j < k->n; j++) {
+		for (size_t j = 0; j < k->n; j++) {
 			if (strcmp(k->keys[j].kid, k->keys[k->n].kid) == 0) {
 				moat_err_rule(err, MOAT_EINVAL, "auth.jwks",
 					      "JWKS key %zu: kid \"%s\" is used twice", i,
@@ -259,8 +261,8 @@ struct auth_jwks *auth_jwks_parse(const char *text, size_t len, struct moat_err 
 	}
 	if (k->n == 0) {
 		moat_err_rule(err, MOAT_EINVAL, "auth.jwks",
-			      "the JWKS holds no signature key moat can use (RSA of 2048 bits or "
-			      "more, EC P-256/P-384/P-521, OKP Ed25519/Ed448)");
+			      "the JWKS holds no signature key moat can use (with a kid; RSA of "
+			      "2048 bits or more, EC P-256/P-384/P-521, OKP Ed25519/Ed448)");
 		goto fail;
 	}
 	json_decref(doc);
@@ -302,27 +304,12 @@ bool auth_jwks_key_fits(const struct auth_key *key, const struct auth_alg *alg, 
 	return true;
 }
 
-const struct auth_key *auth_jwks_pick(const struct auth_jwks *k, const struct auth_alg *alg,
-				      const char *kid)
+const struct auth_key *auth_jwks_pick(const struct auth_jwks *k, const char *kid)
 {
-	const struct auth_key *only = NULL;
-	size_t fits = 0;
-
-	if (!k)
-		return NULL;
-	for (size_t i = 0; i < k->n; i++) {
-		const char *why;
-		if (kid) {
-			if (strcmp(k->keys[i].kid, kid) == 0)
-				return &k->keys[i];
-			continue;
-		}
-		if (auth_jwks_key_fits(&k->keys[i], alg, &why)) {
-			only = &k->keys[i];
-			fits++;
-		}
-	}
-	return fits == 1 ? only : NULL;
+	for (size_t i = 0; k && kid && i < k->n; i++)
+		if (strcmp(k->keys[i].kid, kid) == 0)
+			return &k->keys[i];
+	return NULL;
 }
 
 static bool verify_eddsa(const struct auth_key *key, const char *tok, size_t dot2, size_t len)

@@ -199,20 +199,22 @@ static int check_signature(struct auth_oauth *o, const struct auth_alg *alg, con
 			   const char *tok, size_t d1, size_t d2, size_t len, unsigned long *gen,
 			   char *why, size_t why_size, const char **rule)
 {
-	struct auth_jwks *k = auth_jwks_get(o);
-	const struct auth_key *key = auth_jwks_pick(k, alg, kid);
+	struct auth_jwks *k;
+	const struct auth_key *key;
 	const char *fit = NULL;
 	int st = AUTH_OK;
 
-	if (!key && kid && auth_jwks_refresh(o)) {
+	if (!kid)
+		return BAD("auth.unknown_key", "the token names no key (kid)");
+	k = auth_jwks_get(o);
+	key = auth_jwks_pick(k, kid);
+	if (!key && auth_jwks_refresh(o)) {
 		auth_jwks_put(o, k);
 		k = auth_jwks_get(o);
-		key = auth_jwks_pick(k, alg, kid);
+		key = auth_jwks_pick(k, kid);
 	}
 	if (!key) {
-		st = BAD("auth.unknown_key", kid ? "no key in the JWKS has the token's kid"
-						 : "the token has no kid and the JWKS has not "
-						   "exactly one key for its alg");
+		st = BAD("auth.unknown_key", "no key in the JWKS has the token's kid");
 	} else if (!auth_jwks_key_fits(key, alg, &fit)) {
 		st = BAD("auth.bad_algorithm", fit);
 	} else if (!auth_jwks_verify(key, alg, tok, d1, d2, len)) {

@@ -163,6 +163,7 @@ export function badTokens({ keys, issuer = DEFAULT_ISSUER, audience, sub = 'alic
 		hs256WithRsaJwk: bad(bearer(mint({ secret: JSON.stringify(keys.rsa.jwk), kid: keys.rsa.kid }, c(), { alg: 'HS256' })), 401, 'auth.bad_algorithm'),
 		ps256OnRs256Key: bad(bearer(mint(keys.rsa, c(), { alg: 'PS256' })), 401, 'auth.bad_algorithm'),
 		rsaAlgOnEcKey: bad(bearer(mint(keys.rsa, c(), { kid: keys.ec.kid })), 401, 'auth.bad_algorithm'),
+		noKid: bad(bearer(mint(keys.rsa, c(), { kid: undefined })), 401, 'auth.unknown_key'),
 		unknownKid: bad(bearer(mint(keys.stranger, c())), 401, 'auth.unknown_key'),
 		strangerUnderKnownKid: bad(bearer(mint(keys.stranger, c(), { kid: keys.rsa.kid })), 401, 'auth.bad_signature'),
 		truncatedSignature: bad(bearer(`${h}.${p}.${s.slice(0, -4)}`), 401, 'auth.bad_signature'),

@@ -336,9 +336,9 @@ static void test_keys_and_signatures(void **state)
 	/* Signed by a stranger's key under a known kid. */
 	expect_signed(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, 401,
 		      "auth.bad_signature");
-	/* No kid: several RSA... only one RSA key here, so it is picked. */
-	expect_signed(&rsa, "{\"alg\":\"RS256\"}", pay, 0, NULL);
-	expect_signed(&stranger, "{\"alg\":\"RS256\"}", pay, 401, "auth.bad_signature");
+	/* No kid: refused even though the JWKS has one RSA key only. */
+	expect_signed(&rsa, "{\"alg\":\"RS256\"}", pay, 401, "auth.unknown_key");
+	expect_signed(&stranger, "{\"alg\":\"RS256\"}", pay, 401, "auth.unknown_key");
 	/* Truncated signature (by 4 characters: still base64url). */
 	t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
 	n = strlen(t);

@@ -243,6 +243,22 @@ static void test_oauth_config_refused(void **state)
 	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\""), short_path) > 0);
 	refused(cfg, "auth.jwks", "2048", NULL);
 	free(cfg);
+	/* Keys without kid are never used: a set of only those is refused. */
+	{
+		json_t *nokid = json_deep_copy(ec.pub);
+		char *p2;
+		json_object_del(nokid, "kid");
+		doc = json_pack("{s:[o]}", "keys", nokid);
+		jwks = json_dumps(doc, 0);
+		p2 = write_jwks("nokid.json", jwks);
+		free(jwks);
+		json_decref(doc);
+		assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\""), p2) > 0);
+		refused(cfg, "auth.jwks", "with a kid", NULL);
+		free(cfg);
+		unlink(p2);
+		free(p2);
+	}
 	assert_true(asprintf(&cfg, OAUTH(", \"jwks_file\": \"%s\""), offcurve_path) > 0);
 	refused(cfg, "auth.jwks", "not a valid EC public key", NULL);
 	free(cfg);
@@ -383,9 +399,11 @@ static void test_both_modes(void **state)
 	check(a, "Bearer " TOK_ALICE, 0, NULL, &p);
 	assert_string_equal(p.name, "alice");
 	{
+		/* The configured audience is the resource clients ask tokens
+		 * for, whatever address moat listens on. */
 		json_t *m = json_loads(auth_resource_metadata(a), 0, NULL);
 		assert_string_equal(json_string_value(json_object_get(m, "resource")),
-				    "https://mcp.example:8765/mcp");
+				    "https://moat.example/mcp");
 		json_decref(m);
 	}
 	free(b);
