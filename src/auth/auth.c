@@ -161,6 +161,23 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 		      why, why_size, rule);
 }
 
+int auth_authenticate(void *a, const char *authorization, struct principal *out, char *why,
+		      size_t why_size)
+{
+	char sentence[160];
+	const char *rule = NULL;
+	int st = auth_check(a, authorization, out, sentence, sizeof(sentence), &rule);
+
+	if (why_size)
+		snprintf(why, why_size, "%s", rule ? rule : "");
+	return st;
+}
+
+const char *auth_metadata_hook(void *a)
+{
+	return auth_resource_metadata(a);
+}
+
 const char *auth_resource_metadata(const struct auth *a)
 {
 	return a ? a->metadata : NULL;

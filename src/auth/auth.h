@@ -84,6 +84,19 @@ int auth_check(struct auth *a, const char *authorization, struct principal *out,
 	       size_t why_size, const char **rule);
 
 /*
+ * auth_authenticate - auth_check in the shape of the HTTP listener's hook
+ * (src/transport/http/http_auth_hook.h: httpd_authenticate_fn, with a as
+ * ctx): why receives the rule id ("auth.bad_signature"), not the
+ * sentence. Thread-safe.
+ */
+int auth_authenticate(void *a, const char *authorization, struct principal *out, char *why,
+		      size_t why_size);
+
+/* auth_metadata_hook - auth_resource_metadata in the hook's shape
+ * (httpd_resource_metadata_fn, a as ctx). */
+const char *auth_metadata_hook(void *a);
+
+/*
  * auth_resource_metadata - the RFC 9728 protected resource metadata
  * document (JSON text, static for a's lifetime, borrowed): resource,
  * authorization_servers, scopes_supported, bearer_methods_supported.

@@ -79,7 +79,19 @@ static void test_static_accept_refuse(void **state)
 	/* No OAuth: a JWT-looking token is just a wrong token. */
 	check(a, "Bearer aaa.bbb.ccc", 401, "auth.bad_token", NULL);
 	assert_null(auth_resource_metadata(a));
+	assert_null(auth_metadata_hook(a));
 	assert_false(auth_has_oauth(a));
+	/* The listener's hook gets the rule id in why. */
+	{
+		char why[64];
+		memset(&p, 0, sizeof(p));
+		assert_int_equal(auth_authenticate(a, "Bearer " TOK_BOB, &p, why, sizeof(why)), 0);
+		assert_string_equal(p.name, "bob");
+		assert_int_equal(auth_authenticate(a, NULL, &p, why, sizeof(why)), 401);
+		assert_string_equal(why, "auth.missing_token");
+		assert_int_equal(auth_authenticate(a, "Bearer x" TOK_BOB, &p, why, sizeof(why)), 401);
+		assert_string_equal(why, "auth.bad_token");
+	}
 	auth_free(a);
 }
 
