@@ -298,3 +298,13 @@ void auth_free(struct auth *a)
 	free(a->metadata);
 	free(a);
 }
+
+const struct auth_module auth_module = {
+	.create = auth_new,
+	.check = auth_check,
+	.authenticate = auth_authenticate,
+	.metadata = auth_metadata_hook,
+	.print = auth_print,
+	.wipe_section = auth_wipe_section,
+	.destroy = auth_free,
+};

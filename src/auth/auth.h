@@ -130,4 +130,26 @@ void auth_wipe_section(json_t *auth_section);
  * principal it filled may be used afterwards. */
 void auth_free(struct auth *a);
 
+/*
+ * The checker as a loadable module's table: the binary need not link
+ * libjose, OpenSSL and libcurl (about 6 ms of relocations on every start,
+ * stdio included) when it can ask modules_symbol("moat_auth.so",
+ * "auth_module") for this table once the config has an "auth" section.
+ */
+struct auth_module {
+	struct auth *(*create)(const json_t *auth_section, const char *resource_url,
+			       struct registry *reg, struct moat_err *err);
+	int (*check)(struct auth *a, const char *authorization, struct principal *out, char *why,
+		     size_t why_size, const char **rule);
+	int (*authenticate)(void *a, const char *authorization, struct principal *out, char *why,
+			    size_t why_size);
+	const char *(*metadata)(void *a);
+	void (*print)(const struct auth *a, FILE *f);
+	void (*wipe_section)(json_t *auth_section);
+	void (*destroy)(struct auth *a);
+};
+
+/* auth_module - the table of this module (moat_auth.so). */
+extern const struct auth_module auth_module;
+
 #endif
