@@ -632,6 +632,77 @@ static void test_threads(void **state)
 	free(pay);
 }
 
+/* Checks from several threads while one of them swaps the key set in. */
+struct rworker {
+	struct auth *a;
+	const char *good, *rotated;
+	int bad;
+};
+
+static void *rwork(void *p)
+{
+	struct rworker *w = p;
+
+	for (int i = 0; i < 200; i++) {
+		struct principal pr;
+		char why[128];
+		const char *rule = NULL;
+		int st = auth_check(w->a, i % 2 ? w->rotated : w->good, &pr, why, sizeof(why), &rule);
+		if (i % 2 == 0 && st != 0)
+			w->bad++;
+		if (i % 2 && st != 0 && (st != 401 || strcmp(rule, "auth.unknown_key") != 0))
+			w->bad++;
+	}
+	return NULL;
+}
+
+static void test_threads_with_refresh(void **state)
+{
+	struct mint_key *first[] = {&rsa}, *both[] = {&rsa, &stranger};
+	struct moat_err err = {0};
+	struct rworker w[4];
+	pthread_t th[4];
+	char *pay = NULL, *t1, *t2, *b1, *b2;
+	struct auth *a;
+
+	(void)state;
+	auth_set_fetcher(fake_fetch);
+	free(served);
+	served = mint_jwks(first, 1);
+	fetches = 0;
+	a = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+		      "\"https://idp.example/jwks\", \"scopes\": {\"s\": [\"*\"]}, "
+		      "\"algorithms\": [\"RS256\"]}}", &err);
+	assert_non_null(a);
+	free(served);
+	served = mint_jwks(both, 2);
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				   "\"exp\":%ld,\"scope\":\"s\"}", now_s + 300) > 0);
+	t1 = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+	t2 = mint_token(&stranger, "{\"alg\":\"RS256\",\"kid\":\"r-unknown\"}", pay, NULL, 0);
+	b1 = mint_bearer(t1);
+	b2 = mint_bearer(t2);
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct rworker){.a = a, .good = b1, .rotated = b2};
+		assert_int_equal(pthread_create(&th[i], NULL, rwork, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].bad, 0);
+	}
+	assert_int_equal(fetches, 2); /* start-up, and one refresh for all */
+	expect_raw(a, b2, 0, NULL, NULL);
+	auth_free(a);
+	auth_set_fetcher(NULL);
+	free(served);
+	served = NULL;
+	free(b1);
+	free(b2);
+	free(t1);
+	free(t2);
+	free(pay);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_refresh),
 		cmocka_unit_test(test_cache_respects_exp),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_threads_with_refresh),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
