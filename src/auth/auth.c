@@ -213,8 +213,14 @@ static void print_oauth(const struct auth_oauth *o, FILE *f)
 	if (o->jwks_file)
 		fprintf(f, "    jwks: file %s (read at start-up)\n", o->jwks_file);
 	else
+	{
 		fprintf(f, "    jwks: %s (fetched at start-up, again on an unknown kid at most "
-			   "every 30 s; https, egress-vetted)\n", auth_fetch_url(o->fetch));
+			   "every 30 s", auth_fetch_url(o->fetch));
+		if (o->max_age_ns)
+			fprintf(f, " and when older than %llu s",
+				(unsigned long long)(o->max_age_ns / 1000000000ull));
+		fprintf(f, "; https, egress-vetted)\n");
+	}
 	k = auth_jwks_get((struct auth_oauth *)o);
 	for (size_t i = 0; k && i < k->n; i++) {
 		const struct auth_key *key = &k->keys[i];

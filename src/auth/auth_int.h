@@ -32,6 +32,7 @@
 #define AUTH_DEFAULT_CPM 600      /* tool calls a minute per principal */
 #define AUTH_DEFAULT_SUBJECTS 4096
 #define AUTH_DEFAULT_LEEWAY 60
+#define AUTH_DEFAULT_JWKS_AGE 3600 /* s: a fetched JWKS is refetched after this */
 #define AUTH_CACHE_SLOTS 1024     /* verified JWTs remembered (a power of two) */
 #define AUTH_CACHE_MAX_S 300      /* the longest a verified JWT is trusted unchecked */
 
@@ -225,6 +226,8 @@ struct auth_oauth {
 	struct auth_jwks *jwks;
 	unsigned long jwks_gen;
 	uint64_t refreshed_ns;      /* last refresh attempt */
+	uint64_t fetched_ns;        /* when the current set was fetched */
+	uint64_t max_age_ns;        /* refetch a set older than this; 0: never */
 	unsigned long refreshes;
 	pthread_mutex_t refresh_lock; /* one refresh at a time */
 };
@@ -259,5 +262,10 @@ void auth_jwks_put(struct auth_oauth *o, struct auth_jwks *k);
  * was tried in the last 30 s and none is running; true when a new set was
  * installed. Thread-safe. */
 bool auth_jwks_refresh(struct auth_oauth *o);
+
+/* auth_jwks_age - auth_jwks_refresh when the current set is older than
+ * jwks_max_age_s (so a key the provider withdrew stops being trusted).
+ * Thread-safe. */
+void auth_jwks_age(struct auth_oauth *o);
 
 #endif

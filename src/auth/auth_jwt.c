@@ -238,6 +238,9 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len,
 	size_t i1, i2;
 	int st;
 
+	/* A key set past its age is refetched first, so that neither the
+	 * cache nor the old set keeps a withdrawn key working. */
+	auth_jwks_age(o);
 	/* The same token as a moment ago: checked then, with this key set. */
 	if (auth_cache_get(o->cache, digest, auth_jwks_gen(o), (int64_t)time(NULL), out)) {
 		out->policy = o->policy;

@@ -102,13 +102,30 @@ bool auth_jwks_refresh(struct auth_oauth *o)
 		return false;
 	}
 	k = jwks_fetch(o, &err);
-	if (k)
+	if (k) {
 		jwks_install(o, k);
+		pthread_mutex_lock(&o->lock);
+		o->fetched_ns = moat_now_ns();
+		pthread_mutex_unlock(&o->lock);
+	}
 	else
 		log_warn("auth: refreshing the JWKS failed (%s); the keys already loaded stay",
 			 err.rule ? err.rule : "auth.jwks");
 	pthread_mutex_unlock(&o->refresh_lock);
 	return k != NULL;
+}
+
+void auth_jwks_age(struct auth_oauth *o)
+{
+	bool old;
+
+	if (!o->fetch || !o->max_age_ns)
+		return;
+	pthread_mutex_lock(&o->lock);
+	old = moat_now_ns() - o->fetched_ns >= o->max_age_ns;
+	pthread_mutex_unlock(&o->lock);
+	if (old)
+		auth_jwks_refresh(o);
 }
 
 static enum moat_rc str_member(const json_t *o, const char *key, bool required, char **out,
@@ -251,6 +268,7 @@ static enum moat_rc load_jwks(struct auth_oauth *o, const json_t *sec, struct re
 		goto out;
 	}
 	/* refreshed_ns stays 0: the first unknown kid may fetch at once. */
+	o->fetched_ns = moat_now_ns();
 	if (!(o->jwks = jwks_fetch(o, &e)))
 		rc = moat_err_rule(err, MOAT_EUPSTREAM, "auth.jwks",
 				   "/auth/oauth/jwks_url: the JWKS could not be loaded at start-up: %s",
@@ -265,7 +283,7 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 			      struct auth_oauth *o, struct moat_err *err)
 {
 	const json_t *as = json_object_get(sec, "authorization_servers");
-	long cpm, maxs;
+	long cpm, maxs, max_age;
 	enum moat_rc rc;
 
 	pthread_mutex_init(&o->lock, NULL);
@@ -280,6 +298,8 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 	    (rc = int_member(sec, "leeway_s", 0, 300, AUTH_DEFAULT_LEEWAY, &o->leeway_s, err)) ||
 	    (rc = int_member(sec, "calls_per_minute", 0, 1000000, AUTH_DEFAULT_CPM, &cpm, err)) ||
 	    (rc = int_member(sec, "max_subjects", 16, 1000000, AUTH_DEFAULT_SUBJECTS, &maxs, err)) ||
+	    (rc = int_member(sec, "jwks_max_age_s", 0, 604800, AUTH_DEFAULT_JWKS_AGE, &max_age,
+			     err)) ||
 	    (rc = parse_scopes(o, json_object_get(sec, "scopes"), err)))
 		return rc;
 	if (!o->audience) {
@@ -317,6 +337,7 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 	if (!o->auth_servers)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	o->calls_per_minute = (uint32_t)cpm;
+	o->max_age_ns = (uint64_t)max_age * 1000000000ull;
 	o->max_subjects = (size_t)maxs;
 	if (!(o->cache = auth_cache_new()) ||
 	    !(o->subjects = auth_subjects_new((size_t)maxs, (uint32_t)cpm)))

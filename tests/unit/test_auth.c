@@ -632,6 +632,45 @@ static void test_threads(void **state)
 	free(pay);
 }
 
+/* A key the provider withdrew stops working once the set is older than
+ * jwks_max_age_s, cached tokens included. */
+static void test_jwks_max_age(void **state)
+{
+	struct mint_key *first[] = {&rsa}, *later[] = {&stranger};
+	struct moat_err err = {0};
+	struct auth *a;
+	char *pay = NULL, *t, *b;
+
+	(void)state;
+	auth_set_fetcher(fake_fetch);
+	free(served);
+	served = mint_jwks(first, 1);
+	fetches = 0;
+	a = mint_auth("{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_url\": "
+		      "\"https://idp.example/jwks\", \"scopes\": {\"s\": [\"*\"]}, "
+		      "\"algorithms\": [\"RS256\"], \"jwks_max_age_s\": 1}}", &err);
+	assert_non_null(a);
+	assert_true(asprintf(&pay, "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"a\","
+				   "\"exp\":%ld,\"scope\":\"s\"}", now_s + 300) > 0);
+	t = mint_token(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, NULL, 0);
+	b = mint_bearer(t);
+	expect_raw(a, b, 0, NULL, NULL);
+	expect_raw(a, b, 0, NULL, NULL); /* from the cache */
+	assert_int_equal(fetches, 1);
+	free(served);
+	served = mint_jwks(later, 1); /* r1 withdrawn */
+	usleep(1100000);
+	expect_raw(a, b, 401, "auth.unknown_key", NULL);
+	assert_int_equal(fetches, 2);
+	auth_free(a);
+	auth_set_fetcher(NULL);
+	free(served);
+	served = NULL;
+	free(b);
+	free(t);
+	free(pay);
+}
+
 /* Checks from several threads while one of them swaps the key set in. */
 struct rworker {
 	struct auth *a;
@@ -721,6 +760,7 @@ int main(void)
 		cmocka_unit_test(test_cache_respects_exp),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_threads_with_refresh),
+		cmocka_unit_test(test_jwks_max_age),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
