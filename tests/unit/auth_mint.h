@@ -13,6 +13,7 @@
 #include <jose/jose.h>
 #include <nettle/eddsa.h>
 #include <nettle/hmac.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ struct mint_key {
 	uint8_t ed_pub[32];
 };
 
-static char *mint_b64(const void *buf, size_t n)
+static inline char *mint_b64(const void *buf, size_t n)
 {
 	size_t l = jose_b64_enc_buf(buf, n, NULL, 0);
 	char *s = calloc(1, l + 1);
@@ -44,7 +45,7 @@ static char *mint_b64(const void *buf, size_t n)
 	return s;
 }
 
-static void mint_key_make(struct mint_key *k, enum mint_kind kind, const char *kid)
+static inline void mint_key_make(struct mint_key *k, enum mint_kind kind, const char *kid)
 {
 	memset(k, 0, sizeof(*k));
 	k->kind = kind;
@@ -73,7 +74,7 @@ static void mint_key_make(struct mint_key *k, enum mint_kind kind, const char *k
 	json_object_set_new(k->pub, "kid", json_string(kid));
 }
 
-static void mint_key_free(struct mint_key *k)
+static inline void mint_key_free(struct mint_key *k)
 {
 	json_decref(k->priv);
 	json_decref(k->pub);
@@ -83,7 +84,7 @@ static void mint_key_free(struct mint_key *k)
 /* A compact JWS of the header and payload texts, signed with k, or for
  * alg "HS256" with HMAC keyed by hmac_key (the confusion attack), or
  * with an empty signature for "none". */
-static char *mint_token(const struct mint_key *k, const char *hdr, const char *pay,
+static inline char *mint_token(const struct mint_key *k, const char *hdr, const char *pay,
 			const void *hmac_key, size_t hmac_len)
 {
 	char *h = mint_b64(hdr, strlen(hdr)), *p = mint_b64(pay, strlen(pay)), *sig = NULL;
@@ -127,7 +128,7 @@ static char *mint_token(const struct mint_key *k, const char *hdr, const char *p
 }
 
 /* "Bearer " + tok, in a buffer the caller frees. */
-static char *mint_bearer(const char *tok)
+static inline char *mint_bearer(const char *tok)
 {
 	char *s = NULL;
 
@@ -137,7 +138,7 @@ static char *mint_bearer(const char *tok)
 }
 
 /* The JWKS text of the public keys ks[0..n). */
-static char *mint_jwks(struct mint_key *const *ks, size_t n)
+static inline char *mint_jwks(struct mint_key *const *ks, size_t n)
 {
 	json_t *keys = json_array(), *doc;
 	char *s;
@@ -150,7 +151,7 @@ static char *mint_jwks(struct mint_key *const *ks, size_t n)
 	return s;
 }
 
-static void mint_write(const char *path, const char *text)
+static inline void mint_write(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
 
@@ -159,7 +160,7 @@ static void mint_write(const char *path, const char *text)
 }
 
 /* auth_new from a config text (the "auth" section). */
-static struct auth *mint_auth(const char *text, struct moat_err *err)
+static inline struct auth *mint_auth(const char *text, struct moat_err *err)
 {
 	json_error_t je;
 	json_t *sec = json_loads(text, JSON_REJECT_DUPLICATES, &je);
@@ -172,6 +173,30 @@ static struct auth *mint_auth(const char *text, struct moat_err *err)
 	a = auth_new(sec, "https://mcp.example:8765/mcp", NULL, err);
 	json_decref(sec);
 	return a;
+}
+
+/* auth_check(a, authz) must answer status with rule ("*": any rule, NULL:
+ * none); p (may be NULL) receives the principal. */
+static inline void mint_expect(struct auth *a, const char *authz, int status, const char *rule,
+		       struct principal *p)
+{
+	struct principal tmp;
+	char why[256];
+	const char *got = NULL;
+	int st;
+
+	memset(&tmp, 0, sizeof(tmp));
+	st = auth_check(a, authz, p ? p : &tmp, why, sizeof(why), &got);
+	bool any = rule && strcmp(rule, "*") == 0;
+
+	if (st != status || (rule && !any && (!got || strcmp(got, rule) != 0)) ||
+	    (!rule && got) || (any && !got)) {
+		fprintf(stderr, "want %d %s, got %d %s (%s)\n", status, rule ? rule : "-", st,
+			got ? got : "-", why);
+		fail();
+	}
+	if (status != AUTH_OK)
+		assert_true(why[0] != '\0');
 }
 
 #endif
