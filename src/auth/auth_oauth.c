@@ -63,6 +63,7 @@ static void jwks_install(struct auth_oauth *o, struct auth_jwks *k)
 	old = o->jwks;
 	k->gen = ++o->jwks_gen;
 	o->jwks = k;
+	o->fetched_ns = moat_now_ns();
 	pthread_mutex_unlock(&o->lock);
 	auth_jwks_put(o, old);
 }
@@ -103,14 +104,13 @@ bool auth_jwks_refresh(struct auth_oauth *o)
 	}
 	k = jwks_fetch(o, &err);
 	if (k) {
+		log_info("auth: JWKS fetched again: %zu keys", k->n);
 		jwks_install(o, k);
-		pthread_mutex_lock(&o->lock);
-		o->fetched_ns = moat_now_ns();
-		pthread_mutex_unlock(&o->lock);
+	} else {
+		/* The message names the host and the rule, never a query. */
+		log_warn("auth: fetching the JWKS again failed: %s; the keys already loaded stay",
+			 err.msg);
 	}
-	else
-		log_warn("auth: refreshing the JWKS failed (%s); the keys already loaded stay",
-			 err.rule ? err.rule : "auth.jwks");
 	pthread_mutex_unlock(&o->refresh_lock);
 	return k != NULL;
 }
