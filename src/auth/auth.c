@@ -143,12 +143,12 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 	if (a->tokens.n) {
 		idx = auth_tokens_match(&a->tokens, d);
 		if (idx >= 0) {
-			const struct auth_token *t = &a->tokens.v[idx];
+			struct auth_token *t = &a->tokens.v[idx];
 			memset(out->name, 0, sizeof(out->name));
 			snprintf(out->name, sizeof(out->name), "%s", t->name);
 			out->policy = t->policy;
 			out->groups = policy_group_patterns(t->policy, 0, &(size_t){0}) ? 1 : 0;
-			out->bucket = t->calls_per_minute ? (struct token_bucket *)&t->bucket : NULL;
+			out->bucket = t->calls_per_minute ? &t->bucket : NULL;
 			out->metrics = t->metrics;
 			return AUTH_OK;
 		}

@@ -278,7 +278,7 @@ int auth_jwt_check(struct auth_oauth *o, const char *tok, size_t len,
 	sub = json_string_value(json_object_get(pay, o->subject_claim));
 	if (!sub || !subject_ok(sub)) {
 		st = BAD("auth.bad_token", "the token's subject claim is missing, empty, longer "
-					   "than 120 bytes or not printable ASCII");
+					   "than 121 bytes or not printable ASCII");
 		goto out;
 	}
 	memset(out->name, 0, sizeof(out->name));
