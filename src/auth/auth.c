@@ -40,6 +40,54 @@ static char *metadata_build(const struct auth *a)
 	return s;
 }
 
+static bool is_url(const char *s)
+{
+	return strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0;
+}
+
+/* The metadata's resource is what tokens must name: the configured
+ * audience when it is a URL (moat behind a proxy is reached at another URL
+ * than the one it listens on), else the server's URL. */
+static enum moat_rc resource_set(struct auth *a, const char *url, struct moat_err *err)
+{
+	const char *r = is_url(a->oauth->audience) || !url ? a->oauth->audience : url;
+	char *nr = strdup(r), *md;
+
+	if (!nr)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	free(a->resource);
+	a->resource = nr;
+	if (!(md = metadata_build(a)))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	free(a->metadata);
+	a->metadata = md;
+	return MOAT_OK;
+}
+
+enum moat_rc auth_set_resource_url(struct auth *a, const char *url, struct moat_err *err)
+{
+	char *aud;
+
+	if (!url || !url[0])
+		return moat_err_set(err, MOAT_EINVAL, "auth: the server's URL is empty");
+	if (!a->oauth) {
+		char *nr = strdup(url);
+		if (!nr)
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		free(a->resource);
+		a->resource = nr;
+		return MOAT_OK;
+	}
+	if (a->oauth->audience_default) {
+		if (!(aud = strdup(url)))
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		free(a->oauth->audience);
+		a->oauth->audience = aud;
+		auth_cache_clear(a->oauth->cache);
+	}
+	return resource_set(a, url, err);
+}
+
 struct auth *auth_new(const json_t *sec, const char *resource_url, struct registry *reg,
 		      struct moat_err *err)
 {
@@ -79,21 +127,8 @@ struct auth *auth_new(const json_t *sec, const char *resource_url, struct regist
 		}
 		if (auth_oauth_parse(oauth, resource_url, reg, a->oauth, err))
 			goto fail;
-		/* The metadata's resource is what tokens must name: the
-		 * configured audience when it is a URL (moat behind a proxy
-		 * is reached at another URL than the one it listens on). */
-		if (!a->resource || strncmp(a->oauth->audience, "https://", 8) == 0 ||
-		    strncmp(a->oauth->audience, "http://", 7) == 0) {
-			free(a->resource);
-			if (!(a->resource = strdup(a->oauth->audience))) {
-				moat_err_set(err, MOAT_ENOMEM, "out of memory");
-				goto fail;
-			}
-		}
-		if (!(a->metadata = metadata_build(a))) {
-			moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		if (resource_set(a, a->resource, err))
 			goto fail;
-		}
 	}
 	return a;
 fail:
@@ -310,6 +345,7 @@ const struct auth_module auth_module = {
 	.check = auth_check,
 	.authenticate = auth_authenticate,
 	.metadata = auth_metadata_hook,
+	.set_resource_url = auth_set_resource_url,
 	.print = auth_print,
 	.wipe_section = auth_wipe_section,
 	.destroy = auth_free,

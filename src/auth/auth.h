@@ -63,6 +63,15 @@ struct auth *auth_new(const json_t *auth_section, const char *resource_url,
 		      struct registry *reg, struct moat_err *err);
 
 /*
+ * auth_set_resource_url - the server's URL once it is known for sure (the
+ * port bound when 0 was asked for; copied): it becomes the audience when
+ * oauth.audience is not configured, and the RFC 9728 resource when the
+ * audience is not a URL. Call it before the listener's threads start
+ * (not thread-safe); the metadata string borrowed before is freed.
+ */
+enum moat_rc auth_set_resource_url(struct auth *a, const char *url, struct moat_err *err);
+
+/*
  * auth_check - authenticate one request. authorization is the
  * Authorization header's value (NULL or "" when absent; borrowed). On
  * AUTH_OK out is filled: name (a static token's name, or "oauth:" + the
@@ -144,6 +153,7 @@ struct auth_module {
 	int (*authenticate)(void *a, const char *authorization, struct principal *out, char *why,
 			    size_t why_size);
 	const char *(*metadata)(void *a);
+	enum moat_rc (*set_resource_url)(struct auth *a, const char *url, struct moat_err *err);
 	void (*print)(const struct auth *a, FILE *f);
 	void (*wipe_section)(json_t *auth_section);
 	void (*destroy)(struct auth *a);

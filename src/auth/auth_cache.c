@@ -92,6 +92,15 @@ void auth_cache_put(struct auth_cache *c, const uint8_t *digest, unsigned long g
 	pthread_mutex_unlock(&c->lock);
 }
 
+void auth_cache_clear(struct auth_cache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	explicit_bzero(c->slots, sizeof(c->slots));
+	pthread_mutex_unlock(&c->lock);
+}
+
 unsigned long auth_cache_hits(struct auth_cache *c)
 {
 	unsigned long n;

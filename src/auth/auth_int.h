@@ -196,6 +196,8 @@ bool auth_cache_get(struct auth_cache *c, const uint8_t *digest, unsigned long g
  * Thread-safe. */
 void auth_cache_put(struct auth_cache *c, const uint8_t *digest, unsigned long gen, int64_t until,
 		    const struct principal *p);
+/* auth_cache_clear - forget every token (the audience changed). */
+void auth_cache_clear(struct auth_cache *c);
 unsigned long auth_cache_hits(struct auth_cache *c);
 /* auth_jwt_cache_hits - the checks a's cache answered (tests). */
 unsigned long auth_jwt_cache_hits(const struct auth *a);
@@ -206,6 +208,7 @@ void auth_cache_free(struct auth_cache *c);
 struct auth_oauth {
 	char *issuer;
 	char *audience;
+	bool audience_default;      /* the server's URL, not configured */
 	char *jwks_file;            /* either this */
 	struct auth_fetch *fetch;   /* or this */
 	uint32_t algs;              /* bit i: auth_algs[i] allowed */

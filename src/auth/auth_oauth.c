@@ -308,6 +308,7 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 							     "the server's URL is not known");
 		if (!(o->audience = strdup(resource_url)))
 			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		o->audience_default = true;
 	}
 	if (!o->subject_claim && !(o->subject_claim = strdup("sub")))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");

@@ -428,6 +428,38 @@ static void test_metadata(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(m,
 			    "bearer_methods_supported"), 0)), "header");
 	json_decref(m);
+	/* The port known after binding: the default audience follows it. */
+	{
+		struct moat_err err = {0};
+		struct auth *a;
+		char *cfg = NULL, *pay, *t, *b;
+		assert_true(asprintf(&cfg, "{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_file\": "
+					   "\"%s\", \"algorithms\": [\"ES256\"], \"scopes\": "
+					   "{\"moat:read\": [\"*\"]}}}", jwks_path) > 0);
+		a = mint_auth(cfg, &err);
+		assert_non_null(a);
+		assert_int_equal(auth_set_resource_url(a, "https://127.0.0.1:41234/mcp", &err), 0);
+		m = json_loads(auth_resource_metadata(a), 0, NULL);
+		assert_string_equal(json_string_value(json_object_get(m, "resource")),
+				    "https://127.0.0.1:41234/mcp");
+		json_decref(m);
+		pay = payload(ISS, "\"https://127.0.0.1:41234/mcp\"", 300, NULL);
+		t = mint_token(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", pay, NULL, 0);
+		b = mint_bearer(t);
+		expect_raw(a, b, 0, NULL, NULL);
+		free(b);
+		free(t);
+		free(pay);
+		pay = good_payload(); /* the provisional URL no longer */
+		t = mint_token(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\"}", pay, NULL, 0);
+		b = mint_bearer(t);
+		expect_raw(a, b, 401, "auth.wrong_audience", NULL);
+		free(b);
+		free(t);
+		free(pay);
+		free(cfg);
+		auth_free(a);
+	}
 }
 
 static void test_cache_respects_exp(void **state)
