@@ -157,23 +157,22 @@ int auth_check(struct auth *a, const char *authz, struct principal *out, char *w
 		why[0] = '\0';
 	if (!authz || !authz[0])
 		return refuse("auth.missing_token", "no Authorization header", why, why_size, rule);
-	if (strncasecmp(authz, "Bearer", 6) != 0 || (authz[6] != ' ' && authz[6] != '\t'))
+	/* "Bearer", one space, the token: RFC 6750 allows more spaces, but
+	 * a credential with one spelling leaves nothing to normalise. */
+	if (strncasecmp(authz, "Bearer", 6) != 0 || (authz[6] != ' ' && authz[6] != '\0'))
 		return refuse("auth.bad_token", "the Authorization scheme is not Bearer", why,
 			      why_size, rule);
-	tok = authz + 7;
-	while (*tok == ' ' || *tok == '\t')
-		tok++;
+	tok = authz[6] ? authz + 7 : authz + 6;
 	len = strnlen(tok, AUTH_TOKEN_MAX + 1);
-	while (len > 0 && len <= AUTH_TOKEN_MAX && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
-		len--;
 	if (len == 0)
 		return refuse("auth.missing_token", "the Bearer token is empty", why, why_size, rule);
 	if (len > AUTH_TOKEN_MAX)
 		return refuse("auth.bad_token", "the token is longer than 8192 bytes", why,
 			      why_size, rule);
 	if (!auth_b64token(tok, len))
-		return refuse("auth.bad_token", "the token holds characters a Bearer token cannot",
-			      why, why_size, rule);
+		return refuse("auth.bad_token", "the token holds characters a Bearer token cannot "
+					       "(or more than one space precedes it)", why, why_size,
+			      rule);
 	auth_token_digest(tok, len, d);
 	if (a->tokens.n) {
 		idx = auth_tokens_match(&a->tokens, d);

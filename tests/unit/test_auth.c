@@ -144,7 +144,8 @@ static void test_missing_and_scheme(void **state)
 	expect_raw(A, NULL, 401, "auth.missing_token", NULL);
 	expect_raw(A, "", 401, "auth.missing_token", NULL);
 	expect_raw(A, "Bearer ", 401, "auth.missing_token", NULL);
-	expect_raw(A, "Bearer", 401, "auth.bad_token", NULL);
+	expect_raw(A, "Bearer", 401, "auth.missing_token", NULL);
+	expect_raw(A, "Bearer  abc.def.ghi", 401, "auth.bad_token", NULL);
 	expect_raw(A, "Basic YWxpY2U6c2VjcmV0", 401, "auth.bad_token", NULL);
 	expect_raw(A, "Bearerabc.def.ghi", 401, "auth.bad_token", NULL);
 	expect_raw(A, "Bearer a b", 401, "auth.bad_token", NULL);

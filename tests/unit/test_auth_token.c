@@ -61,7 +61,7 @@ static void test_static_accept_refuse(void **state)
 	assert_non_null(p.bucket);
 	assert_false(p.metrics);
 	memset(&p, 0, sizeof(p));
-	check(a, "bearer   " TOK_BOB "  ", 0, NULL, &p);
+	check(a, "bearer " TOK_BOB, 0, NULL, &p);
 	assert_string_equal(p.name, "bob");
 	assert_null(p.bucket); /* calls_per_minute 0 */
 	assert_true(policy_allows(p.policy, p.groups, "write_file"));
@@ -75,6 +75,11 @@ static void test_static_accept_refuse(void **state)
 	      "auth.bad_token", NULL);
 	check(a, "Bearer 9f86d081884c7d659a2feaa0c55ad015", 401, "auth.bad_token", NULL);
 	check(a, "Token " TOK_ALICE, 401, "auth.bad_token", NULL);
+	/* One spelling only: one space, no tab, nothing around the token. */
+	check(a, "Bearer  " TOK_ALICE, 401, "auth.bad_token", NULL);
+	check(a, "Bearer\t" TOK_ALICE, 401, "auth.bad_token", NULL);
+	check(a, "Bearer " TOK_ALICE " ", 401, "auth.bad_token", NULL);
+	check(a, "Bearer" TOK_ALICE, 401, "auth.bad_token", NULL);
 	check(a, NULL, 401, "auth.missing_token", NULL);
 	/* No OAuth: a JWT-looking token is just a wrong token. */
 	check(a, "Bearer aaa.bbb.ccc", 401, "auth.bad_token", NULL);
