@@ -104,7 +104,7 @@ bool auth_jwks_refresh(struct auth_oauth *o)
 	}
 	k = jwks_fetch(o, &err);
 	if (k) {
-		log_info("auth: JWKS fetched again: %zu keys", k->n);
+		log_info("auth: JWKS fetched again (keys: %zu)", k->n);
 		jwks_install(o, k);
 	} else {
 		/* The message names the host and the rule, never a query. */
