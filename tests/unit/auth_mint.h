@@ -24,15 +24,15 @@
 #include "auth/auth.h"
 #include "auth/auth_int.h"
 
-enum mint_kind { MINT_RSA, MINT_EC256, MINT_EC384, MINT_ED25519 };
+enum mint_kind { MINT_RSA, MINT_EC256, MINT_EC384, MINT_ED25519, MINT_ED448 };
 
 struct mint_key {
 	enum mint_kind kind;
 	char kid[32];
 	json_t *priv;      /* RSA, EC: the private JWK */
 	json_t *pub;       /* the public JWK (with kid) */
-	uint8_t ed_priv[32];
-	uint8_t ed_pub[32];
+	uint8_t ed_priv[57];
+	uint8_t ed_pub[57];
 };
 
 static inline char *mint_b64(const void *buf, size_t n)
@@ -50,14 +50,18 @@ static inline void mint_key_make(struct mint_key *k, enum mint_kind kind, const 
 	memset(k, 0, sizeof(*k));
 	k->kind = kind;
 	snprintf(k->kid, sizeof(k->kid), "%s", kid);
-	if (kind == MINT_ED25519) {
+	if (kind == MINT_ED25519 || kind == MINT_ED448) {
+		size_t n = kind == MINT_ED25519 ? 32 : 57;
 		char *x;
-		if (getrandom(k->ed_priv, sizeof(k->ed_priv), 0) != sizeof(k->ed_priv))
+		if (getrandom(k->ed_priv, n, 0) != (ssize_t)n)
 			abort();
-		ed25519_sha512_public_key(k->ed_pub, k->ed_priv);
-		x = mint_b64(k->ed_pub, 32);
-		k->pub = json_pack("{s:s,s:s,s:s,s:s}", "kty", "OKP", "crv", "Ed25519", "x", x, "kid",
-				   kid);
+		if (kind == MINT_ED25519)
+			ed25519_sha512_public_key(k->ed_pub, k->ed_priv);
+		else
+			ed448_shake256_public_key(k->ed_pub, k->ed_priv);
+		x = mint_b64(k->ed_pub, n);
+		k->pub = json_pack("{s:s,s:s,s:s,s:s}", "kty", "OKP", "crv",
+				   kind == MINT_ED25519 ? "Ed25519" : "Ed448", "x", x, "kid", kid);
 		free(x);
 		return;
 	}
@@ -107,6 +111,10 @@ static inline char *mint_token(const struct mint_key *k, const char *hdr, const 
 		uint8_t s[64];
 		ed25519_sha512_sign(k->ed_pub, k->ed_priv, ilen, (const uint8_t *)input, s);
 		sig = mint_b64(s, 64);
+	} else if (k->kind == MINT_ED448) {
+		uint8_t s[114];
+		ed448_shake256_sign(k->ed_pub, k->ed_priv, ilen, (const uint8_t *)input, s);
+		sig = mint_b64(s, 114);
 	} else {
 		json_t *jws = json_pack("{s:s}", "payload", p);
 		json_t *tmpl = json_pack("{s:s}", "protected", h);

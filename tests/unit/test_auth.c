@@ -22,7 +22,7 @@
 #include "auth_mint.h"
 
 static char tmpdir[64], jwks_path[128];
-static struct mint_key rsa, ec, ed, ec384, stranger;
+static struct mint_key rsa, ec, ed, ed448, ec384, stranger;
 static struct auth *A;
 static long now_s;
 
@@ -31,7 +31,7 @@ static long now_s;
 
 static int group_setup(void **state)
 {
-	struct mint_key *ks[] = {&rsa, &ec, &ed, &ec384};
+	struct mint_key *ks[] = {&rsa, &ec, &ed, &ec384, &ed448};
 	struct moat_err err = {0};
 	char *jwks, *cfg = NULL;
 
@@ -44,8 +44,9 @@ static int group_setup(void **state)
 	mint_key_make(&ec, MINT_EC256, "e1");
 	mint_key_make(&ed, MINT_ED25519, "d1");
 	mint_key_make(&ec384, MINT_EC384, "e384");
+	mint_key_make(&ed448, MINT_ED448, "d448");
 	mint_key_make(&stranger, MINT_RSA, "r-unknown");
-	jwks = mint_jwks(ks, 4);
+	jwks = mint_jwks(ks, 5);
 	mint_write(jwks_path, jwks);
 	free(jwks);
 	if (asprintf(&cfg,
@@ -73,6 +74,7 @@ static int group_teardown(void **state)
 	mint_key_free(&ec);
 	mint_key_free(&ed);
 	mint_key_free(&ec384);
+	mint_key_free(&ed448);
 	mint_key_free(&stranger);
 	unlink(jwks_path);
 	rmdir(tmpdir);
@@ -126,6 +128,7 @@ static void test_accepts_every_key_type(void **state)
 	expect_signed(&rsa, "{\"alg\":\"PS256\",\"kid\":\"r1\"}", pay, 0, NULL);
 	expect_signed(&ec, "{\"alg\":\"ES256\",\"kid\":\"e1\",\"typ\":\"JWT\"}", pay, 0, NULL);
 	expect_signed(&ec384, "{\"alg\":\"ES384\",\"kid\":\"e384\"}", pay, 0, NULL);
+	expect_signed(&ed448, "{\"alg\":\"EdDSA\",\"kid\":\"d448\"}", pay, 0, NULL);
 	t = mint_token(&ed, "{\"alg\":\"EdDSA\",\"kid\":\"d1\"}", pay, NULL, 0);
 	memset(&p, 0, sizeof(p));
 	expect_tok(t, 0, NULL, &p);
