@@ -273,7 +273,8 @@ static void print_oauth(const struct auth_oauth *o, FILE *f)
 	for (unsigned i = 0; i < auth_nalgs; i++)
 		if (o->algs & (1u << i))
 			fprintf(f, " %s", auth_algs[i].name);
-	fprintf(f, "\n    leeway: %ld s (exp, nbf, iat)\n", o->leeway_s);
+	fprintf(f, "\n    leeway: %ld s (exp, nbf, iat); typ: %s\n", o->leeway_s,
+		o->at_jwt_only ? "at+jwt only" : "at+jwt, JWT or none");
 	fprintf(f, "    principal: \"%s\" + the %s claim; ", AUTH_SUBJECT_PREFIX,
 		o->subject_claim);
 	if (o->calls_per_minute)

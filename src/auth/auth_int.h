@@ -213,6 +213,7 @@ struct auth_oauth {
 	struct auth_fetch *fetch;   /* or this */
 	uint32_t algs;              /* bit i: auth_algs[i] allowed */
 	long leeway_s;
+	bool at_jwt_only;           /* typ must be at+jwt (RFC 9068) */
 	char **scopes;              /* scope i is policy group i */
 	size_t nscopes;
 	char *metrics_scope;        /* may be NULL */

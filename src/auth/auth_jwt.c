@@ -146,10 +146,12 @@ static int check_header(struct auth_oauth *o, const json_t *h, const struct auth
 	*alg = auth_alg_find(name, &idx);
 	if (!*alg || !(o->algs & (1u << idx)))
 		return BAD("auth.bad_algorithm", "the token's alg is not one of oauth.algorithms");
-	if (typ) {
+	if (typ || o->at_jwt_only) {
 		const char *t = json_string_value(typ);
-		if (!t || (strcasecmp(t, "at+jwt") && strcasecmp(t, "application/at+jwt") &&
-			   strcasecmp(t, "JWT")))
+		bool at = t && (!strcasecmp(t, "at+jwt") || !strcasecmp(t, "application/at+jwt"));
+		if (o->at_jwt_only && !at)
+			return BAD("auth.bad_token", "the token's typ is not at+jwt (oauth.require_at_jwt)");
+		if (!at && (!t || strcasecmp(t, "JWT")))
 			return BAD("auth.bad_token", "the token's typ is not at+jwt or JWT");
 	}
 	if (json_object_get(h, "crit"))

@@ -337,6 +337,7 @@ enum moat_rc auth_oauth_parse(const json_t *sec, const char *resource_url, struc
 	}
 	if (!o->auth_servers)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	o->at_jwt_only = json_is_true(json_object_get(sec, "require_at_jwt"));
 	o->calls_per_minute = (uint32_t)cpm;
 	o->max_age_ns = (uint64_t)max_age * 1000000000ull;
 	o->max_subjects = (size_t)maxs;

@@ -192,6 +192,26 @@ static void test_malformed(void **state)
 		      "auth.bad_token");
 	expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"crit\":[\"exp\"]}", pay, 401,
 		      "auth.bad_token");
+	/* require_at_jwt: JWT and no typ are refused, at+jwt passes. */
+	{
+		struct moat_err err = {0};
+		char *cfg = NULL;
+		struct auth *saved = A;
+		assert_true(asprintf(&cfg, "{\"oauth\": {\"issuer\": \"" ISS "\", \"jwks_file\": "
+					   "\"%s\", \"algorithms\": [\"RS256\"], \"require_at_jwt\": true, "
+					   "\"audience\": \"" AUD "\", \"scopes\": {\"moat:read\": [\"*\"]}}}",
+				     jwks_path) > 0);
+		A = mint_auth(cfg, &err);
+		assert_non_null(A);
+		expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"typ\":\"JWT\"}", pay, 401,
+			      "auth.bad_token");
+		expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\"}", pay, 401, "auth.bad_token");
+		expect_signed(&rsa, "{\"alg\":\"RS256\",\"kid\":\"r1\",\"typ\":\"at+jwt\"}", pay, 0,
+			      NULL);
+		auth_free(A);
+		A = saved;
+		free(cfg);
+	}
 	free(h);
 	free(arr);
 	free(dup);
