@@ -16,6 +16,8 @@ apt_pkgs=(
 	libpq-dev libgit2-dev libseccomp-dev libmagic-dev
 	# SHA-256 for the audit trail's hash chain
 	nettle-dev
+	# JWS verification of OAuth access tokens (src/auth/)
+	libjose-dev
 	# the PostgreSQL server the sql tests start themselves (initdb, pg_ctl
 	# and psql from /usr/lib/postgresql/15/bin)
 	postgresql-15
