@@ -22,8 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct server *srv;
 static struct registry *reg;
 
-static void sink(void *ctx, const char *buf, size_t len)
+static void sink(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
+	(void)route;
+	(void)final;
 	json_t *m = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 	if (!m)

@@ -392,8 +392,12 @@ struct cli_session {
 	json_int_t next_id;
 };
 
-static void session_send(void *ctx, const char *buf, size_t len)
+static void session_send(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
+	(void)route;
+	(void)final;
+	if (len == 0)
+		return;
 	struct cli_session *cs = ctx;
 	json_t *msg = json_loadb(buf, len, 0, NULL);
 

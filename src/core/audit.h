@@ -47,6 +47,7 @@ struct audit_opts {
 struct audit_event {
 	const char *kind;           /* "call", "resource" or "security" */
 	const char *principal;      /* "local" on stdio */
+	const char *addr;           /* the client's address over HTTP; NULL on stdio */
 	const char *client_name;    /* clientInfo.name from initialize */
 	const char *client_version; /* clientInfo.version */
 	const char *session;        /* the session id */

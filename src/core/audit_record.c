@@ -304,6 +304,7 @@ void audit_record_format(struct audit_buf *b, const struct audit_event *ev)
 	put_time(b, ev->now_ns);
 	FIELD_STR(b, "kind", ev->kind);
 	FIELD_STR(b, "principal", ev->principal);
+	FIELD_STR(b, "addr", ev->addr);
 	FIELD_STR(b, "client", ev->client_name);
 	FIELD_STR(b, "client_version", ev->client_version);
 	FIELD_STR(b, "session", ev->session);

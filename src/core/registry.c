@@ -192,6 +192,24 @@ enum moat_rc registry_add_resources(struct registry *r, const struct resource_op
 	return resource_mux_add(&r->resources, ops, err);
 }
 
+bool registry_resources_allowed(const struct registry *r, const char *uri,
+				bool (*allows)(const void *ctx, const char *tool), const void *ctx)
+{
+	const struct resource_mux *m = &r->resources;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct resource_ops *p = &m->part[i];
+		size_t n = strlen(p->scheme);
+		if (uri && !(strncmp(uri, p->scheme, n) == 0 && uri[n] == ':'))
+			continue;
+		if (!p->read_tool || !allows(ctx, p->read_tool))
+			return false;
+		if (uri)
+			return true;
+	}
+	return !uri; /* a URI no family serves: refused as not allowed */
+}
+
 const struct resource_ops *registry_resources(const struct registry *r)
 {
 	return resource_mux_ops(&r->resources);
@@ -336,7 +354,14 @@ static bool cursor_decode(const char *cursor, size_t count, size_t *offset)
 enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t page_size,
 			   const struct mcp_features *f, json_t **out, struct moat_err *err)
 {
-	size_t start = 0, end;
+	return registry_page_where(r, cursor, page_size, f, NULL, NULL, out, err);
+}
+
+enum moat_rc registry_page_where(const struct registry *r, const char *cursor, size_t page_size,
+				 const struct mcp_features *f, registry_keep_fn keep,
+				 const void *ctx, json_t **out, struct moat_err *err)
+{
+	size_t start = 0, i, taken = 0;
 	json_t *tools, *res;
 
 	*out = NULL;
@@ -344,21 +369,27 @@ enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t 
 		return moat_err_set(err, MOAT_EINVAL, "invalid params: unknown or stale cursor");
 	if (page_size == 0)
 		page_size = r->count ? r->count : 1;
-	end = start + page_size < r->count ? start + page_size : r->count;
 	tools = json_array();
 	res = json_object();
 	if (!tools || !res)
 		goto nomem;
-	for (size_t i = start; i < end; i++) {
+	for (i = start; i < r->count && taken < page_size; i++) {
+		if (keep && !keep(r->tools[i], ctx))
+			continue;
 		json_t *e = registry_tool_json(r->tools[i], f);
 		if (!e || json_array_append_new(tools, e) != 0)
 			goto nomem;
+		taken++;
 	}
+	/* Skip what this caller may not see, so no page ends with a cursor
+	 * to an empty one. */
+	while (keep && i < r->count && !keep(r->tools[i], ctx))
+		i++;
 	json_object_set_new(res, "tools", tools);
 	tools = NULL;
-	if (end < r->count) {
+	if (i < r->count) {
 		char next[32];
-		snprintf(next, sizeof(next), "moat:%zu", end);
+		snprintf(next, sizeof(next), "moat:%zu", i);
 		json_object_set_new(res, "nextCursor", json_string(next));
 	}
 	*out = res;

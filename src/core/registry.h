@@ -128,7 +128,20 @@ struct resource_ops {
 	/* A new array of resource templates. */
 	json_t *(*templates)(void *data);
 	void *data; /* borrowed; the provider frees it */
+	/* The tool whose permission covers these resources (static; e.g.
+	 * "read_text_file"): a principal whose policy does not allow it
+	 * cannot read them (principal.h). */
+	const char *read_tool;
 };
+
+/*
+ * registry_resources_allowed - whether a caller allowed tools by allows()
+ * may use resources: for uri (a resources/read), the family serving its
+ * scheme must be allowed; for uri NULL (listings), every family serving
+ * resources must be. ctx is handed to allows. Thread-safe.
+ */
+bool registry_resources_allowed(const struct registry *r, const char *uri,
+				bool (*allows)(const void *ctx, const char *tool), const void *ctx);
 
 /* Receives the client's MCP roots (the result's "roots" array, borrowed),
  * or NULL when the client has none. Called on the reader thread. */
@@ -229,5 +242,15 @@ json_t *registry_tool_json(const struct tool *t, const struct mcp_features *f);
  */
 enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t page_size,
 			   const struct mcp_features *f, json_t **out, struct moat_err *err);
+
+/* A predicate over tools (registry_page_where); ctx is the caller's. */
+typedef bool (*registry_keep_fn)(const struct tool *t, const void *ctx);
+
+/* registry_page_where - registry_page over only the tools keep(t, ctx)
+ * accepts (keep NULL: all): a page holds up to page_size of them, and the
+ * cursor is a position in the whole list, so pages stay stable. */
+enum moat_rc registry_page_where(const struct registry *r, const char *cursor, size_t page_size,
+				 const struct mcp_features *f, registry_keep_fn keep,
+				 const void *ctx, json_t **out, struct moat_err *err);
 
 #endif

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "rpc_scan.h"
 #include "text.h"
@@ -58,21 +59,33 @@ void srv_wire_empty(struct wire *w)
 	w->len = 0;
 }
 
-void srv_send_json(struct server *s, json_t *msg)
+void srv_send_on(struct server *s, void *route, json_t *msg, bool final)
 {
 	struct wire w;
 
-	if (!msg)
+	if (!msg) {
+		if (route && final)
+			s->send(s->send_ctx, route, NULL, 0, true);
 		return;
+	}
 	if (srv_wire_encode(&w, msg))
-		s->send(s->send_ctx, w.data, w.len);
+		s->send(s->send_ctx, route, w.data, w.len, final);
+	else if (route && final)
+		s->send(s->send_ctx, route, NULL, 0, true);
 	srv_wire_release(&w);
 	json_decref(msg);
 }
 
-void srv_notify_sink(void *sink, json_t *msg)
+void srv_send_json(struct server *s, json_t *msg)
 {
-	srv_send_json(sink, msg);
+	srv_send_on(s, NULL, msg, false);
+}
+
+void srv_batch_free(struct batch *b)
+{
+	json_decref(b->responses);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
 }
 
 /* Deliver a response (msg may be NULL: nothing to say) directly or into the
@@ -80,7 +93,13 @@ void srv_notify_sink(void *sink, json_t *msg)
 void srv_reply(struct server *s, struct batch *b, json_t *msg)
 {
 	if (!b) {
-		srv_send_json(s, msg);
+		srv_send_on(s, NULL, msg, true);
+		return;
+	}
+	if (!b->responses) {
+		/* A single routed message: its one answer ends the route. */
+		srv_send_on(s, b->route, msg, true);
+		srv_batch_free(b);
 		return;
 	}
 	pthread_mutex_lock(&b->lock);
@@ -90,11 +109,9 @@ void srv_reply(struct server *s, struct batch *b, json_t *msg)
 	pthread_mutex_unlock(&b->lock);
 	if (!last)
 		return;
-	if (json_array_size(b->responses) > 0)
-		srv_send_json(s, json_incref(b->responses));
-	json_decref(b->responses);
-	pthread_mutex_destroy(&b->lock);
-	free(b);
+	srv_send_on(s, b->route,
+		    json_array_size(b->responses) > 0 ? json_incref(b->responses) : NULL, true);
+	srv_batch_free(b);
 }
 
 void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
@@ -112,13 +129,15 @@ static void log_forward(void *ctx, enum log_level level, const char *msg)
 
 /* Write one audit record for a request of this session. id, touched and
  * rule may be NULL. */
-void srv_audit(struct server *s, const char *kind, const json_t *id, const char *tool,
-	       const char *family, const json_t *touched, const char *outcome, const char *rule,
-	       uint64_t duration_ns, size_t bytes, uint64_t now_ns)
+void srv_audit(struct server *s, const struct batch *b, const char *kind, const json_t *id,
+	       const char *tool, const char *family, const json_t *touched, const char *outcome,
+	       const char *rule, uint64_t duration_ns, size_t bytes, uint64_t now_ns)
 {
+	const struct principal *who = srv_who(b);
 	struct audit_event ev = {
 		.kind = kind,
-		.principal = "local",
+		.principal = who->name,
+		.addr = who->addr[0] ? who->addr : NULL,
 		.client_name = s->client_name,
 		.client_version = s->client_version,
 		.session = s->session,
@@ -133,6 +152,7 @@ void srv_audit(struct server *s, const char *kind, const json_t *id, const char 
 		.now_ns = now_ns,
 	};
 
+	metrics_note(s->opts.metrics, &ev);
 	audit_write(s->opts.audit, &ev);
 }
 
@@ -164,15 +184,19 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	s->reg = reg;
 	s->send = send;
 	s->send_ctx = send_ctx;
-	s->pool = pool_new(opts->limits.workers, opts->limits.max_concurrent_calls);
+	s->own_pool = !opts->pool;
+	s->pool = s->own_pool ? pool_new(opts->limits.workers, opts->limits.max_concurrent_calls)
+			      : opts->pool;
 	s->empty_args = json_object();
 	if (!s->pool || !s->empty_args) {
-		pool_free(s->pool);
+		if (s->own_pool)
+			pool_free(s->pool);
 		json_decref(s->empty_args);
 		free(s);
 		return NULL;
 	}
-	bucket_init(&s->global_bucket, opts->limits.calls_per_minute);
+	bucket_init(&s->own_bucket, opts->limits.calls_per_minute);
+	s->global_bucket = opts->global_bucket ? opts->global_bucket : &s->own_bucket;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->calls_ended, NULL);
 	s->version = MCP_VERSION_LATEST;
@@ -221,7 +245,9 @@ bool server_shutdown(struct server *s, uint32_t drain_ms, uint32_t cancel_ms)
 	if (s->log_sink_on)
 		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
 	until = moat_deadline_ts(cancel_ms);
-	done = pool_shutdown(s->pool, cancel_ms);
+	/* A shared pool belongs to the transport, which shuts it down; this
+	 * session only waits for its own calls below. */
+	done = s->own_pool ? pool_shutdown(s->pool, cancel_ms) : true;
 	/* Quick calls run on transport threads, not in the pool: wait for
 	 * them too, within the same deadline. */
 	pthread_mutex_lock(&s->lock);
@@ -234,11 +260,12 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
-	pool_free(s->pool);
+	if (s->own_pool)
+		pool_free(s->pool);
 	json_decref(s->empty_args);
 	free(s->client_name);
 	free(s->client_version);
-	bucket_destroy(&s->global_bucket);
+	bucket_destroy(&s->own_bucket);
 	pthread_cond_destroy(&s->calls_ended);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -311,11 +338,19 @@ static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)
 			    "error, critical, alert, emergency");
 		return;
 	}
-	log_set_sink(log_forward, s, level);
-	pthread_mutex_lock(&s->lock);
-	s->log_sink_on = true;
-	pthread_mutex_unlock(&s->lock);
+	if (!s->opts.no_log_forward) {
+		log_set_sink(log_forward, s, level);
+		pthread_mutex_lock(&s->lock);
+		s->log_sink_on = true;
+		pthread_mutex_unlock(&s->lock);
+	}
 	srv_reply(s, b, rpc_result(m->id, json_object()));
+}
+
+/* registry_keep_fn: the tools the caller's policy lets it see. */
+static bool tool_visible(const struct tool *t, const void *who)
+{
+	return principal_allows(who, t->name);
 }
 
 static void do_tools_list(struct server *s, struct batch *b, struct rpc_msg *m)
@@ -328,8 +363,10 @@ static void do_tools_list(struct server *s, struct batch *b, struct rpc_msg *m)
 		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS, "invalid params: cursor must be a string");
 		return;
 	}
-	if (registry_page(s->reg, cur ? json_string_value(cur) : NULL, s->opts.limits.tools_page_size,
-			  &s->features, &res, &err)) {
+	const struct principal *who = srv_who(b);
+	if (registry_page_where(s->reg, cur ? json_string_value(cur) : NULL,
+				s->opts.limits.tools_page_size, &s->features,
+				who->policy ? tool_visible : NULL, who, &res, &err)) {
 		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS, err.msg);
 		return;
 	}
@@ -384,7 +421,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (strlen(m.method) != json_string_length(json_object_get(msg, "method"))) {
-		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
+		srv_audit(s, b, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
 		if (m.kind == RPC_REQUEST)
 			srv_reply_error(s, b, m.id, RPC_INVALID_REQUEST,
 				    "invalid request: method contains a NUL byte");
@@ -393,7 +430,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (params_nul(&m, where, sizeof(where))) {
-		srv_audit(s, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
+		srv_audit(s, b, "security", m.id, NULL, NULL, NULL, "invalid", "protocol.nul_byte", 0, 0, 0);
 		if (m.kind == RPC_REQUEST) {
 			snprintf(text, sizeof(text), "invalid params: /params%s: contains a NUL byte",
 				 where);
@@ -413,7 +450,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		return;
 	}
 	if (strcmp(m.method, "initialize") == 0) {
-		if (b)
+		if (b && b->responses)
 			srv_reply_error(s, b, m.id, RPC_INVALID_REQUEST,
 				    "invalid request: initialize must not be part of a batch");
 		else
@@ -451,7 +488,33 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 	}
 }
 
-static void handle_batch(struct server *s, json_t *arr)
+/* A batch (n > 0: an array awaiting n answers) or a single routed message
+ * (n == 0) from o (NULL: the local principal, route NULL). NULL on ENOMEM. */
+static struct batch *batch_new(const struct server_origin *o, size_t n)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	if (n > 0 && !(b->responses = json_array())) {
+		free(b);
+		return NULL;
+	}
+	pthread_mutex_init(&b->lock, NULL);
+	b->pending = n > 0 ? 1 + (int)n : 1; /* +1 holds an array open while we dispatch */
+	b->route = o ? o->route : NULL;
+	b->who = o && o->who ? *o->who : *principal_local();
+	return b;
+}
+
+/* Answer a message refused as a whole (not a batch element) on o's route. */
+static void refuse_whole(struct server *s, const struct server_origin *o, json_t *id, int code,
+			 const char *message)
+{
+	srv_send_on(s, o ? o->route : NULL, rpc_error(id, code, message), true);
+}
+
+static void handle_batch(struct server *s, json_t *arr, const struct server_origin *o)
 {
 	struct batch *b;
 	bool allowed;
@@ -462,29 +525,29 @@ static void handle_batch(struct server *s, json_t *arr)
 	allowed = s->initialized && s->features.batches;
 	pthread_mutex_unlock(&s->lock);
 	if (json_array_size(arr) == 0) {
-		srv_reply_error(s, NULL, NULL, RPC_INVALID_REQUEST, "invalid request: empty batch");
+		refuse_whole(s, o, NULL, RPC_INVALID_REQUEST, "invalid request: empty batch");
 		return;
 	}
 	if (!allowed) {
-		srv_reply_error(s, NULL, NULL, RPC_INVALID_REQUEST,
-			    "invalid request: JSON-RPC batches are only accepted under protocol "
-			    "version 2025-03-26");
+		refuse_whole(s, o, NULL, RPC_INVALID_REQUEST,
+			     "invalid request: JSON-RPC batches are only accepted under protocol "
+			     "version 2025-03-26");
 		return;
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b || !(b->responses = json_array())) {
-		free(b);
-		srv_reply_error(s, NULL, NULL, RPC_INTERNAL_ERROR, "internal error: out of memory");
+	b = batch_new(o, json_array_size(arr));
+	if (!b) {
+		refuse_whole(s, o, NULL, RPC_INTERNAL_ERROR, "internal error: out of memory");
 		return;
 	}
-	pthread_mutex_init(&b->lock, NULL);
-	b->pending = 1 + (int)json_array_size(arr); /* +1 holds it open while we dispatch */
 	json_array_foreach(arr, i, el)
 		handle_one(s, el, b);
 	srv_reply(s, b, NULL);
 }
 
-void server_handle(struct server *s, const char *buf, size_t len)
+/* One incoming message from o (NULL: stdio, the local principal). Exactly
+ * one final answer goes on o's route. */
+static void handle_message(struct server *s, const char *buf, size_t len,
+			   const struct server_origin *o)
 {
 	struct moat_err err = {0};
 	json_t *msg;
@@ -494,16 +557,37 @@ void server_handle(struct server *s, const char *buf, size_t len)
 		/* Refused before a full parse: answer with the id when a
 		 * bounded scan can read it, so the client's call completes. */
 		json_t *id = rpc_scan_id(buf, len);
-		srv_audit(s, "security", id, NULL, NULL, NULL, srv_outcome_of(err.rc), err.rule, 0, 0, 0);
-		srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, err.msg);
+		struct batch from = {.who = o && o->who ? *o->who : *principal_local()};
+		srv_audit(s, &from, "security", id, NULL, NULL, NULL, srv_outcome_of(err.rc),
+			  err.rule, 0, 0, 0);
+		refuse_whole(s, o, id, RPC_PARSE_ERROR, err.msg);
 		json_decref(id);
 		return;
 	}
-	if (json_is_array(msg))
-		handle_batch(s, msg);
-	else
+	if (json_is_array(msg)) {
+		handle_batch(s, msg, o);
+	} else if (!o) {
 		handle_one(s, msg, NULL);
+	} else {
+		struct batch *b = batch_new(o, 0);
+		if (b)
+			handle_one(s, msg, b);
+		else
+			refuse_whole(s, o, json_object_get(msg, "id"), RPC_INTERNAL_ERROR,
+				     "internal error: out of memory");
+	}
 	json_decref(msg);
+}
+
+void server_handle(struct server *s, const char *buf, size_t len)
+{
+	handle_message(s, buf, len, NULL);
+}
+
+void server_handle_from(struct server *s, const char *buf, size_t len,
+			const struct server_origin *o)
+{
+	handle_message(s, buf, len, o);
 }
 
 void server_reject_oversized(struct server *s, const char *head, size_t head_len)
@@ -513,8 +597,8 @@ void server_reject_oversized(struct server *s, const char *head, size_t head_len
 
 	snprintf(text, sizeof(text), "parse error: message exceeds limits.max_message_bytes (%zu)",
 		 s->opts.limits.max_message_bytes);
-	srv_audit(s, "security", id, NULL, NULL, NULL, "limit", "limits.message_bytes", 0, 0, 0);
+	srv_audit(s, NULL, "security", id, NULL, NULL, NULL, "limit", "limits.message_bytes", 0, 0,
+		  0);
 	srv_reply_error(s, NULL, id, RPC_PARSE_ERROR, text);
 	json_decref(id);
 }
-

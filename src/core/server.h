@@ -73,6 +73,10 @@ struct server_opts {
 	struct pool *pool;
 	struct token_bucket *global_bucket;
 	bool no_log_forward;
+	/* Client roots narrow the fs family's view for the whole process, so
+	 * with many clients they must not be asked for (one would narrow, or
+	 * learn of, another's): the config's roots apply. */
+	bool no_client_roots;
 	struct metrics *metrics;  /* borrowed; NULL = none */
 };
 
@@ -101,11 +105,13 @@ struct server_origin {
 
 /*
  * server_handle_from - server_handle for a message from o->who, answered on
- * o->route. Returns true when a final message will be (or already was,
- * before this returns) sent on that route, false when the message needs
- * no answer (a notification, a response, or a batch of only those).
+ * o->route. Exactly one final message is sent on that route, possibly
+ * before this returns: the response, the batch's array, or nothing (an
+ * empty final: send with buf NULL and len 0) when the message needs no
+ * answer (a notification, a response, a cancelled call, or a batch of
+ * only those). Thread-safe.
  */
-bool server_handle_from(struct server *s, const char *buf, size_t len,
+void server_handle_from(struct server *s, const char *buf, size_t len,
 			const struct server_origin *o);
 
 /* server_reject_oversized - answer a frame the transport dropped because it

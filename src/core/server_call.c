@@ -45,7 +45,7 @@ static void refuse_call(struct server *s, struct batch *b, json_t *id, const str
 	const char *tool = t->name;
 	size_t bytes = json_dumpb(res, NULL, 0, JSON_COMPACT);
 
-	srv_audit(s, "call", id, tool, t->family, NULL, srv_outcome_of(rc), rule, 0, bytes, 0);
+	srv_audit(s, b, "call", id, tool, t->family, NULL, srv_outcome_of(rc), rule, 0, bytes, 0);
 	log_debug("tool %s refused: %s", tool, moat_rc_name(rc));
 	srv_reply(s, b, rpc_result(id, res));
 }
@@ -135,14 +135,21 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 				srv_wire_encode(&w, msg);
 		}
 	}
-	srv_audit(s, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
+	srv_audit(s, c->batch, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
 		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
-	if (c->batch) {
+	if (c->batch && c->batch->responses) {
 		srv_reply(s, c->batch, msg); /* the batch serializes its array itself */
 	} else {
+		/* Already serialized: send those bytes (nothing when the client
+		 * cancelled; a route still gets its empty final). */
+		void *route = c->batch ? c->batch->route : NULL;
 		if (w.len > 0)
-			s->send(s->send_ctx, w.data, w.len);
+			s->send(s->send_ctx, route, w.data, w.len, true);
+		else if (route)
+			s->send(s->send_ctx, route, NULL, 0, true);
+		if (c->batch)
+			srv_batch_free(c->batch);
 		json_decref(msg);
 	}
 	srv_wire_release(&w);
@@ -226,6 +233,13 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	t = registry_find(s->reg, json_string_value(name));
+	if (t && !principal_allows(srv_who(b), t->name)) {
+		/* Outside the caller's policy: answered exactly as an unknown
+		 * tool, so nothing tells it the tool exists; the trail says. */
+		srv_audit(s, b, "security", m->id, t->name, t->family, NULL, "denied",
+			  "policy.tool_not_allowed", 0, 0, 0);
+		t = NULL;
+	}
 	if (!t) {
 		const char *nm = json_string_value(name);
 		snprintf(msg, sizeof(msg), "invalid params: unknown tool '%.*s'",
@@ -252,7 +266,14 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	uint64_t now = moat_now_ns();
-	if (!bucket_take(&s->global_bucket, now)) {
+	const struct principal *who = srv_who(b);
+	if (who->bucket && !bucket_take(who->bucket, now)) {
+		snprintf(msg, sizeof(msg),
+			 "rate limit: this principal's calls_per_minute is reached; retry later");
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.principal_rate", msg);
+		return;
+	}
+	if (!bucket_take(s->global_bucket, now)) {
 		snprintf(msg, sizeof(msg), "rate limit: limits.calls_per_minute (%u) reached; retry later",
 			 s->opts.limits.calls_per_minute);
 		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.rate", msg);
@@ -289,8 +310,8 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	c->ctx.no_touch = !s->opts.audit;
 	c->ctx.progress_token = token ? json_incref(token) : NULL;
 	c->ctx.progress_message = s->features.progress_message;
-	c->ctx.notify = srv_notify_sink;
-	c->ctx.sink = s;
+	c->ctx.notify = srv_notify_call;
+	c->ctx.sink = c;
 
 	pthread_mutex_lock(&s->lock);
 	const char *refusal = NULL, *rrule = "limits.concurrency";
@@ -348,6 +369,13 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		json_t *res = srv_error_result(s, "server is shutting down");
 		finish_call(c, res, MOAT_ECANCELLED);
 	}
+}
+
+void srv_notify_call(void *sink, json_t *msg)
+{
+	struct call *c = sink;
+
+	srv_send_on(c->s, c->batch ? c->batch->route : NULL, msg, false);
 }
 
 void srv_cancelled(struct server *s, struct rpc_msg *m)

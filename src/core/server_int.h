@@ -14,14 +14,30 @@
 #include <pthread.h>
 
 #include "jsonrpc.h"
+#include "principal.h"
 #include "server.h"
 #include "wire.h"
 
+/* Where the answers to one incoming message go, and who sent it: a
+ * JSON-RPC batch (responses gathered into one array, sent when the last
+ * element is answered) or, from server_handle_from, a single message
+ * (responses NULL: its one answer is sent at once as the route's final
+ * message). Lives until that final message is sent; everything admitted
+ * for it (calls, resource jobs) audits before answering, so it may read
+ * who until then. */
 struct batch {
 	pthread_mutex_t lock;
-	json_t *responses;
+	json_t *responses; /* the batch's array; NULL for a single message */
 	int pending;
+	void *route;          /* handed back to the transport's send */
+	struct principal who; /* the sender */
 };
+
+/* srv_who - the principal behind b (the local one when b is NULL). */
+static inline const struct principal *srv_who(const struct batch *b)
+{
+	return b ? &b->who : principal_local();
+}
 
 struct call {
 	struct call *next; /* in-flight list */
@@ -41,8 +57,10 @@ struct server {
 	struct registry *reg;
 	server_send_fn send;
 	void *send_ctx;
-	struct pool *pool;
-	struct token_bucket global_bucket;
+	struct pool *pool;         /* opts.pool or our own */
+	bool own_pool;
+	struct token_bucket own_bucket;
+	struct token_bucket *global_bucket; /* opts.global_bucket or &own_bucket */
 
 	pthread_mutex_t lock;
 	bool initialized;
@@ -97,11 +115,21 @@ bool srv_wire_encode(struct wire *w, const json_t *msg);
 void srv_wire_release(struct wire *w);
 void srv_wire_empty(struct wire *w);
 
-/* srv_send_json - serialize and send msg (stolen; NULL: nothing). */
+/* srv_send_json - serialize and send msg (stolen; NULL: nothing) to the
+ * session at large (route NULL, not final): logs, our own requests. */
 void srv_send_json(struct server *s, json_t *msg);
 
-/* srv_notify_sink - callctx_notify_fn sending through the session sink. */
-void srv_notify_sink(void *sink, json_t *msg);
+/* srv_send_on - serialize and send msg (stolen) on route with final. A
+ * NULL msg sends nothing, except an empty final on a route (the route
+ * ends with nothing to say: the transport answers 202). */
+void srv_send_on(struct server *s, void *route, json_t *msg, bool final);
+
+/* srv_notify_call - callctx_notify_fn for a call (sink: its struct call):
+ * progress goes on the route of the request that started the call. */
+void srv_notify_call(void *sink, json_t *msg);
+
+/* srv_batch_free - free b once its final message is sent. */
+void srv_batch_free(struct batch *b);
 
 /* srv_reply - deliver a response (stolen; NULL: nothing to say) directly
  * or into the batch b it belongs to. */
@@ -111,10 +139,12 @@ void srv_reply(struct server *s, struct batch *b, json_t *msg);
 void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
 		     const char *message);
 
-/* srv_audit - one audit record for a request of this session. id, family,
- * touched and rule may be NULL; all borrowed. now_ns is moat_now_ns() when
- * the caller has read it (0: the record reads the clock itself). */
-void srv_audit(struct server *s, const char *kind, const json_t *id, const char *tool,
+/* srv_audit - one audit record (and metrics note) for a request of this
+ * session from b's sender. id, family, touched and rule may be NULL; all
+ * borrowed. now_ns is moat_now_ns() when the caller has read it (0: the
+ * record reads the clock itself). */
+void srv_audit(struct server *s, const struct batch *b, const char *kind, const json_t *id,
+	       const char *tool,
 	       const char *family, const json_t *touched, const char *outcome, const char *rule,
 	       uint64_t duration_ns, size_t bytes, uint64_t now_ns);
 

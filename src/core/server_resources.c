@@ -27,7 +27,7 @@ void srv_request_roots(struct server *s)
 	char id[32];
 	unsigned seq;
 
-	if (!registry_roots_hook(s->reg, &data))
+	if (s->opts.no_client_roots || !registry_roots_hook(s->reg, &data))
 		return;
 	pthread_mutex_lock(&s->lock);
 	if (!s->initialized || !s->client_roots) {
@@ -160,14 +160,19 @@ static void run_rjob(void *arg)
 		if (msg)
 			srv_wire_encode(&w, msg);
 	}
-	srv_audit(s, "resource", j->id, method, NULL, j->ctx.touched, srv_outcome_of(rc),
+	srv_audit(s, j->batch, "resource", j->id, method, NULL, j->ctx.touched, srv_outcome_of(rc),
 		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len, 0);
 	log_debug("%s: %s", method, moat_rc_name(rc));
-	if (j->batch) {
+	if (j->batch && j->batch->responses) {
 		srv_reply(s, j->batch, msg);
 	} else {
+		void *route = j->batch ? j->batch->route : NULL;
 		if (w.len > 0)
-			s->send(s->send_ctx, w.data, w.len);
+			s->send(s->send_ctx, route, w.data, w.len, true);
+		else if (route)
+			s->send(s->send_ctx, route, NULL, 0, true);
+		if (j->batch)
+			srv_batch_free(j->batch);
 		json_decref(msg);
 	}
 	srv_wire_release(&w);
@@ -182,10 +187,24 @@ static void refuse_rjob(struct server *s, struct batch *b, struct rjob *j, int c
 					    : rpc_error(j->id, code, msg);
 	size_t bytes = e ? json_dumpb(e, NULL, 0, JSON_COMPACT) : 0;
 
-	srv_audit(s, "resource", j->id, j->is_read ? "resources/read" : "resources/list", NULL,
+	srv_audit(s, b, "resource", j->id, j->is_read ? "resources/read" : "resources/list", NULL,
 		  NULL, code == RPC_LIMIT_ERROR ? "limit" : "cancelled", rule, 0, bytes, 0);
 	srv_reply(s, b, e);
 	rjob_free(j);
+}
+
+static bool allows_tool(const void *who, const char *tool)
+{
+	return principal_allows(who, tool);
+}
+
+/* Whether b's sender may use resources: uri for a read, NULL for listings
+ * (principal.h). Callers without a policy may use them all. */
+static bool resources_allowed(struct server *s, const struct batch *b, const char *uri)
+{
+	const struct principal *who = srv_who(b);
+
+	return !who->policy || registry_resources_allowed(s->reg, uri, allows_tool, who);
 }
 
 void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read)
@@ -207,6 +226,17 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 				    : "invalid params: cursor must be a string");
 		return;
 	}
+	if (!resources_allowed(s, b, is_read ? json_string_value(v) : NULL)) {
+		/* Outside the caller's policy: a listing is empty, a read is
+		 * answered as for a resource that does not exist. */
+		srv_audit(s, b, "security", m->id, is_read ? "resources/read" : "resources/list",
+			  NULL, NULL, "denied", "policy.resource_not_allowed", 0, 0, 0);
+		if (is_read)
+			srv_reply_error(s, b, m->id, -32002, "resource not found");
+		else
+			srv_reply(s, b, rpc_result(m->id, json_pack("{s:[]}", "resources")));
+		return;
+	}
 	j = calloc(1, sizeof(*j));
 	if (!j || (v && !(j->arg = strdup(json_string_value(v))))) {
 		free(j);
@@ -221,7 +251,7 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
 	j->ctx.no_touch = !s->opts.audit;
 	/* The same limits as a tool call: rate, concurrency, queue, output. */
-	if (!bucket_take(&s->global_bucket, moat_now_ns())) {
+	if (!bucket_take(s->global_bucket, moat_now_ns())) {
 		snprintf(msg, sizeof(msg),
 			 "rate limit: limits.calls_per_minute (%u) reached; retry later",
 			 s->opts.limits.calls_per_minute);
@@ -266,7 +296,8 @@ void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m
 		return;
 	}
 	srv_reply(s, b, rpc_result(m->id, json_pack("{s:o}", "resourceTemplates",
-						ops->templates ? ops->templates(ops->data)
-							       : json_array())));
+						ops->templates && resources_allowed(s, b, NULL)
+							? ops->templates(ops->data)
+							: json_array())));
 }
 

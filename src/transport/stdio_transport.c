@@ -157,9 +157,14 @@ static void flush_with(struct writer *w, const char *buf, size_t len)
 }
 
 /* server_send_fn: one message, whole, in order with the others. */
-static void writer_send(void *ctx, const char *buf, size_t len)
+static void writer_send(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
 	struct writer *w = ctx;
+
+	(void)route; /* one stream: every message goes to stdout */
+	(void)final;
+	if (len == 0)
+		return;
 
 	pthread_mutex_lock(&w->lock);
 	if (!(in_burst && w->held_len + len < HOLD_MAX && hold(w, buf, len)))

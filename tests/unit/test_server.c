@@ -29,8 +29,12 @@ struct harness {
 	struct server *srv;
 };
 
-static void capture(void *ctx, const char *buf, size_t len)
+static void capture(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
+	(void)route;
+	(void)final;
+	if (len == 0)
+		return;
 	struct harness *h = ctx;
 	json_t *msg = json_loadb(buf, len, JSON_DECODE_ANY, NULL);
 

@@ -212,6 +212,7 @@ enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct m
 {
 	struct resource_ops ops = {
 		.scheme = "file",
+		.read_tool = "read_text_file",
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,

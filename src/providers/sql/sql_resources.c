@@ -275,6 +275,7 @@ enum moat_rc sql_register_resources(struct registry *reg, struct sql_family *fam
 {
 	struct resource_ops ops = {
 		.scheme = "sql",
+		.read_tool = "read_query",
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,
