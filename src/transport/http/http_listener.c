@@ -127,15 +127,21 @@ out:
 	return buf;
 }
 
-enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr, FILE *f,
-			    struct moat_err *err)
+enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
+			    struct registry *reg, FILE *f, struct moat_err *err)
 {
 	struct httpd_config c;
 	enum moat_rc rc = httpd_config_load(cfg, cli_addr, &c, err);
 
 	if (rc)
 		return rc;
-	httpd_config_describe(&c, f);
+	if (reg && c.enabled && c.addr.port && (rc = registry_grant_bind_port(reg, c.addr.port, err)))
+		return rc;
+	if (reg && c.has_metrics && c.metrics.port &&
+	    (rc = registry_grant_bind_port(reg, c.metrics.port, err)))
+		return rc;
+	if (f)
+		httpd_config_describe(&c, f);
 	return MOAT_OK;
 }
 
@@ -193,6 +199,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 	l->sopts.pool = l->pool;
 	l->sopts.global_bucket = &l->global_bucket;
 	l->sopts.no_log_forward = true;
+	l->sopts.no_client_roots = true;
 	l->sopts.metrics = l->metrics;
 	l->sopts.quick_begin = NULL;
 	l->sopts.quick_end = NULL;

@@ -60,9 +60,11 @@ int httpd_run(struct httpd_listener *l);
  * failed start-up. Accepts NULL. */
 void httpd_free(struct httpd_listener *l);
 
-/* httpd_describe - `moat check`: the listener section as serve would use
- * it, without binding. Returns MOAT_OK or the start-up error in err. */
-enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr, FILE *f,
-			    struct moat_err *err);
+/* httpd_describe - `moat check`: check the listen section as serve
+ * would, without binding; record its fixed port(s) on reg (may be NULL)
+ * for the sandbox plan; print it to f (may be NULL). Returns MOAT_OK or
+ * the start-up error in err. */
+enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
+			    struct registry *reg, FILE *f, struct moat_err *err);
 
 #endif

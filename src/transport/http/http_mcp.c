@@ -189,7 +189,6 @@ static bool is_initialize(const char *body, size_t len)
 enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 {
 	const char *rule = NULL;
-	int d;
 
 	if (r->state == RS_WAITING) /* resumed: an answer came */
 		return httpd_respond_post(r);
@@ -218,13 +217,8 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 		r->init = true;
 	}
 	r->state = RS_WAITING;
-	d = httpd_session_dispatch(r->sess, r);
-	if (d < 0)
+	if (httpd_session_dispatch(r->sess, r) < 0)
 		return httpd_refuse(r, MHD_HTTP_NOT_FOUND, ERR_SERVER, "http.session_unknown",
 				    "the session ended", 0);
-	if (d == 0) {
-		httpd_session_touch(r->sess);
-		return httpd_reply(r, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL, NULL);
-	}
 	return httpd_respond_post(r);
 }

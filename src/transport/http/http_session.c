@@ -137,7 +137,7 @@ static void session_send(void *ctx, void *route, const char *buf, size_t len, bo
 
 	if (route) {
 		struct httpd_req *r = route;
-		if (final && r->init)
+		if (final && r->init && len > 0)
 			init_outcome(s, buf, len);
 		httpd_req_deliver(r, buf, len, final);
 		if (final) {
@@ -271,28 +271,22 @@ void httpd_session_kill(struct httpd_session *s)
 
 int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r)
 {
-	bool ans;
-
 	pthread_mutex_lock(&s->lock);
 	if (s->dead) {
 		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
 	s->handling++;
-	s->active++;
+	s->active++; /* until the final answer */
 	s->last_ns = moat_now_ns();
 	pthread_mutex_unlock(&s->lock);
 	httpd_req_hold(r); /* the route's reference, dropped with the final answer */
-	ans = server_handle_from(s->srv, r->body ? r->body : "", r->body_len,
-				 &(struct server_origin){.who = &r->who, .route = r});
+	server_handle_from(s->srv, r->body ? r->body : "", r->body_len,
+			   &(struct server_origin){.who = &r->who, .route = r});
 	pthread_mutex_lock(&s->lock);
 	s->handling--;
-	if (!ans)
-		s->active--;
 	pthread_mutex_unlock(&s->lock);
-	if (!ans)
-		httpd_req_put(r);
-	return ans ? 1 : 0;
+	return 0;
 }
 
 int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,

@@ -118,11 +118,11 @@ static void wake(struct httpd_req *r)
 void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final)
 {
 	size_t flen = 0;
-	char *ev = httpd_sse_format(0, buf, len, &flen);
+	char *ev = len ? httpd_sse_format(0, buf, len, &flen) : NULL;
 
 	pthread_mutex_lock(&r->lock);
-	if (final && !r->json && !r->sse) {
-		r->json = malloc(len ? len : 1);
+	if (final && len && !r->json && !r->sse) {
+		r->json = malloc(len);
 		if (r->json) {
 			memcpy(r->json, buf, len);
 			r->json_len = len;
@@ -130,7 +130,8 @@ void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool fi
 	}
 	if (ev && (final || r->out_len - r->out_off < HTTPD_STREAM_MAX_BUFFER))
 		out_append(r, ev, flen);
-	r->nmsgs++;
+	if (len)
+		r->nmsgs++;
 	if (final)
 		r->answered = true;
 	wake(r);
@@ -218,33 +219,46 @@ enum MHD_Result httpd_respond_post(struct httpd_req *r)
 {
 	char *json = NULL;
 	size_t json_len = 0;
-	bool sse;
+	enum { WAIT, NONE, ABORTED, JSON, SSE } how;
+	enum MHD_Result ret;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->nmsgs == 0 && !r->aborted) {
+	if (r->nmsgs == 0 && r->answered)
+		how = NONE;
+	else if (r->nmsgs == 0)
+		how = r->aborted ? ABORTED : WAIT;
+	else if (r->nmsgs == 1 && r->answered && r->json)
+		how = JSON;
+	else
+		how = SSE;
+	if (how == WAIT) {
 		MHD_suspend_connection(r->conn);
 		r->suspended = true;
-		pthread_mutex_unlock(&r->lock);
-		return MHD_YES;
-	}
-	sse = r->nmsgs > 1 || !r->answered || !r->json;
-	if (!sse) {
+	} else if (how == JSON) {
 		json = r->json;
 		json_len = r->json_len;
 		r->json = NULL;
-	} else {
+	} else if (how == SSE) {
 		r->sse = true;
 	}
 	pthread_mutex_unlock(&r->lock);
-	if (r->nmsgs == 0) /* aborted: the server went away before answering */
+	switch (how) {
+	case WAIT:
+		return MHD_YES;
+	case NONE: /* notifications, responses, a cancelled call */
+		return httpd_reply(r, MHD_HTTP_ACCEPTED, NULL, NULL, 0, NULL, NULL);
+	case ABORTED: /* the server went away before answering */
 		return httpd_refuse(r, MHD_HTTP_SERVICE_UNAVAILABLE, -32000, "http.shutting_down",
 				    "the server is shutting down", 1);
-	if (sse)
+	case SSE:
 		return queue_sse(r);
-	enum MHD_Result ret = httpd_reply(r, MHD_HTTP_OK, "application/json", json, json_len,
-					  r->init && r->sess && r->sess->ready ? "Mcp-Session-Id"
-									   : NULL,
-					  r->sess ? r->sess->id : NULL);
+	case JSON:
+	default:
+		break;
+	}
+	ret = httpd_reply(r, MHD_HTTP_OK, "application/json", json, json_len,
+			  r->init && r->sess && r->sess->ready ? "Mcp-Session-Id" : NULL,
+			  r->sess ? r->sess->id : NULL);
 	free(json);
 	return ret;
 }

@@ -214,8 +214,9 @@ void httpd_session_put(struct httpd_session *s);
 void httpd_session_kill(struct httpd_session *s);
 
 /* httpd_session_dispatch - hand r's body to the session's server on route
- * r. Returns 1 when a final answer will come on r, 0 when none will (a
- * notification or response), -1 when the session has ended. */
+ * r; exactly one final message comes on r (perhaps before this returns;
+ * empty when the message needs no answer). -1 when the session has
+ * ended, else 0. */
 int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r);
 
 /* httpd_session_attach_stream - make r (a GET) a stream of s and queue
@@ -248,8 +249,9 @@ void httpd_sessions_wait_idle(struct httpd_listener *l, uint32_t ms);
 void httpd_req_hold(struct httpd_req *r);
 void httpd_req_put(struct httpd_req *r);
 
-/* httpd_req_deliver - a message for r (a POST's route or a GET stream).
- * final ends a POST. Called with no lock held. Thread-safe. */
+/* httpd_req_deliver - a message for r (a POST's route); final ends it,
+ * and a final with len 0 carries no message (nothing to answer).
+ * Called with no lock held. Thread-safe. */
 void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final);
 
 /* httpd_req_push_raw - append preformatted SSE bytes (an event with its id
