@@ -179,13 +179,16 @@ enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ct
 	return ret;
 }
 
+/* The record names the principal and the client's address, never the
+ * Mcp-Session-Id: with a credential it would let a reader of the trail
+ * into the session (the server's call records carry a session id of
+ * their own for correlation). */
 void httpd_security_event(struct httpd_req *r, const char *rule, const char *outcome)
 {
 	struct audit_event ev = {
 		.kind = "security",
 		.principal = r->who.name[0] ? r->who.name : NULL,
 		.addr = r->who.addr[0] ? r->who.addr : NULL,
-		.session = r->sess ? r->sess->id : NULL,
 		.tool = "http",
 		.outcome = outcome,
 		.rule = rule,
