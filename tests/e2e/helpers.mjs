@@ -39,6 +39,9 @@ function resolveBin() {
 
 export const MOAT_BIN = resolveBin();
 
+/** The transport connectClient() uses: 'stdio' (default) or 'http'. */
+export const TRANSPORT = process.env.MOAT_E2E_TRANSPORT === 'http' ? 'http' : 'stdio';
+
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const LATEST_VERSION = '2025-11-25';
 export const TEST_TOOLS = ['echo', 'add', 'slow', 'stall', 'fail', 'big', 'bad_output'];
@@ -456,9 +459,6 @@ export async function connectClient(configPath, opts = {}) {
 		},
 	};
 }
-
-/** The transport connectClient() uses: 'stdio' (default) or 'http'. */
-export const TRANSPORT = process.env.MOAT_E2E_TRANSPORT === 'http' ? 'http' : 'stdio';
 
 /**
  * connectClient() over HTTP: spawn `moat serve ... --http 127.0.0.1:0`,

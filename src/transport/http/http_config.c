@@ -160,7 +160,7 @@ enum moat_rc httpd_config_load(const struct moat_config *cfg, const char *cli_ad
 
 static void describe_addr(FILE *f, const char *label, const struct httpd_addr *a, bool tls)
 {
-	fprintf(f, "  %-14s %s://%s%s%s:%u/mcp%s\n", label, tls ? "https" : "http",
+	fprintf(f, "  %-15s %s://%s%s%s:%u/mcp%s\n", label, tls ? "https" : "http",
 		a->v6 ? "[" : "", a->host, a->v6 ? "]" : "", (unsigned)a->port,
 		a->loopback ? " (loopback)" : "");
 }
@@ -174,38 +174,43 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 	fprintf(f, "listener: Streamable HTTP\n");
 	describe_addr(f, "address", &c->addr, c->tls_cert != NULL);
 	if (c->tls_cert)
-		fprintf(f, "  %-14s TLS 1.2 and 1.3 only; cert %s, key %s\n", "tls", c->tls_cert,
+		fprintf(f, "  %-15s TLS 1.2 and 1.3 only; cert %s, key %s\n", "tls", c->tls_cert,
 			c->tls_key);
 	else
-		fprintf(f, "  %-14s none%s\n", "tls",
+		fprintf(f, "  %-15s none%s\n", "tls",
 			c->addr.loopback ? " (loopback)"
 					 : " (insecure_plaintext: a TLS-terminating proxy in front)");
-	fprintf(f, "  %-14s %s\n", "auth",
+	fprintf(f, "  %-15s %s\n", "auth",
 		c->auth_configured ? "required (see the auth section)"
 				   : "none: every request is the principal \"local\" (loopback only)");
-	fprintf(f, "  %-14s", "allowed hosts");
-	if (c->nhosts == 0)
-		fprintf(f, " %s%s%s%s, with or without the port\n", c->addr.v6 ? "[" : "",
-			c->addr.host, c->addr.v6 ? "]" : "",
-			c->addr.loopback ? ", localhost, 127.0.0.1, [::1]" : "");
+	fprintf(f, "  %-15s", "allowed hosts");
+	if (c->nhosts == 0 && c->addr.loopback && strcmp(c->addr.host, "127.0.0.1") &&
+	    strcmp(c->addr.host, "::1"))
+		fprintf(f, " %s, localhost, 127.0.0.1, [::1], with or without the port\n",
+			c->addr.host);
+	else if (c->nhosts == 0 && c->addr.loopback)
+		fprintf(f, " localhost, 127.0.0.1, [::1], with or without the port\n");
+	else if (c->nhosts == 0)
+		fprintf(f, " %s%s%s, with or without the port\n", c->addr.v6 ? "[" : "",
+			c->addr.host, c->addr.v6 ? "]" : "");
 	for (size_t i = 0; i < c->nhosts; i++)
 		fprintf(f, "%s %s%s", i ? "," : "", c->hosts[i], i + 1 == c->nhosts ? "\n" : "");
-	fprintf(f, "  %-14s", "allowed origins");
+	fprintf(f, "  %-15s", "allowed origins");
 	if (c->norigins == 0)
 		fprintf(f, " none (a request with an Origin header is refused)\n");
 	for (size_t i = 0; i < c->norigins; i++)
 		fprintf(f, "%s %s%s", i ? "," : "", c->origins[i], i + 1 == c->norigins ? "\n" : "");
-	fprintf(f, "  %-14s body %zu B, headers %u B, %u connections (%u per address), "
+	fprintf(f, "  %-15s body %zu B, headers %u B, %u connections (%u per address), "
 		   "%u requests/s per address, read timeout %u s\n",
 		"limits", c->max_body_bytes, c->max_header_bytes, c->max_connections,
 		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s);
-	fprintf(f, "  %-14s %u at most (%u per principal), idle expiry %u s, %u SSE streams each\n",
+	fprintf(f, "  %-15s %u at most (%u per principal), idle expiry %u s, %u SSE streams each\n",
 		"sessions", c->max_sessions, c->max_sessions_per_principal, c->session_idle_s,
 		c->max_sse_streams_per_session);
 	if (c->has_metrics)
-		fprintf(f, "  %-14s http://%s%s%s:%u/metrics (no auth)\n", "metrics",
+		fprintf(f, "  %-15s http://%s%s%s:%u/metrics (no auth)\n", "metrics",
 			c->metrics.v6 ? "[" : "", c->metrics.host, c->metrics.v6 ? "]" : "",
 			(unsigned)c->metrics.port);
 	else
-		fprintf(f, "  %-14s GET /metrics for principals allowed metrics\n", "metrics");
+		fprintf(f, "  %-15s GET /metrics for principals allowed metrics\n", "metrics");
 }
