@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -269,6 +270,19 @@ static enum MHD_Result begin(struct httpd_req *r, const char *url, const char *m
 				    "too many requests from this address "
 				    "(listen.requests_per_second_per_ip)",
 				    wait);
+	/* Request smuggling: one framing only. libmicrohttpd reads the
+	 * first Content-Length; a second one, or one beside
+	 * Transfer-Encoding, means a front proxy may frame it otherwise. */
+	const char *te = httpd_header(r->conn, "Transfer-Encoding", &dup);
+	bool dup_cl = false;
+	const char *cl = httpd_header(r->conn, "Content-Length", &dup_cl);
+	if (dup || dup_cl || (te && cl) || (te && strcasecmp(te, "chunked") != 0) ||
+	    (cl && (strspn(cl, "0123456789") != strlen(cl) || !*cl)))
+		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, -32600, "http.bad_framing",
+				    "the request's length is ambiguous (one Content-Length, or "
+				    "Transfer-Encoding: chunked alone)",
+				    0);
+	dup = false;
 	if (r->metrics_only || strcmp(url, "/healthz") == 0) {
 		if (httpd_ops_route(r, url, method, &ret))
 			return ret;

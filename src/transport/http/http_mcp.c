@@ -153,10 +153,14 @@ enum MHD_Result httpd_mcp_body(struct httpd_req *r, const char *data, size_t *si
 		metrics_rate_limited(l->metrics, "limits.http_read_deadline");
 		return MHD_NO; /* MHD cannot answer mid-body: the connection is closed */
 	}
-	if (n > l->cfg.max_body_bytes - r->body_len) {
-		httpd_security_event(r, "http.body_too_large", "limit");
-		metrics_rate_limited(l->metrics, "http.body_too_large");
-		return MHD_NO;
+	if (r->too_large || n > l->cfg.max_body_bytes - r->body_len) {
+		/* MHD can answer only once the body is read: drop the rest (the
+		 * deadline above still bounds it), answer 413 at its end. */
+		r->too_large = true;
+		free(r->body);
+		r->body = NULL;
+		r->body_len = r->body_cap = 0;
+		return MHD_YES;
 	}
 	if (r->body_len + n > r->body_cap) {
 		size_t cap = r->body_cap ? r->body_cap : 4096;
@@ -192,6 +196,10 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 
 	if (r->state == RS_WAITING) /* resumed: an answer came */
 		return httpd_respond_post(r);
+	if (r->too_large)
+		return httpd_refuse(r, MHD_HTTP_CONTENT_TOO_LARGE, ERR_BAD_REQUEST,
+				    "http.body_too_large",
+				    "the body is larger than listen.max_body_bytes", 0);
 	if (r->body_len == 0)
 		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, "http.empty_body",
 				    "a POST to /mcp carries one JSON-RPC message", 0);

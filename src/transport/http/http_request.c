@@ -157,9 +157,9 @@ void httpd_add_headers(const struct httpd_listener *l, const struct httpd_req *r
 	}
 }
 
-enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ctype,
-			    const char *body, size_t len, const char *extra_name,
-			    const char *extra_value)
+enum MHD_Result httpd_reply_close(struct httpd_req *r, unsigned status, const char *ctype,
+				  const char *body, size_t len, const char *extra_name,
+				  const char *extra_value, bool close)
 {
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(body ? len : 0, (void *)(body ? body : ""),
@@ -173,10 +173,22 @@ enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ct
 		MHD_add_response_header(resp, "Content-Type", ctype);
 	if (extra_name && extra_value)
 		MHD_add_response_header(resp, extra_name, extra_value);
+	/* A refused request's connection is not reused: whatever follows on
+	 * it (an unread body, a pipelined request hidden in it) is never
+	 * parsed as a request. */
+	if (close)
+		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	r->state = RS_DONE;
 	return ret;
+}
+
+enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ctype,
+			    const char *body, size_t len, const char *extra_name,
+			    const char *extra_value)
+{
+	return httpd_reply_close(r, status, ctype, body, len, extra_name, extra_value, false);
 }
 
 /* The record names the principal and the client's address, never the
@@ -213,8 +225,8 @@ enum MHD_Result httpd_refuse_with(struct httpd_req *r, unsigned status, int code
 	httpd_security_event(r, rule, limit ? "limit" : "denied");
 	if (limit)
 		metrics_rate_limited(r->l->metrics, rule);
-	ret = httpd_reply(r, status, "application/json", text, text ? strlen(text) : 0, hname,
-			  hvalue);
+	ret = httpd_reply_close(r, status, "application/json", text, text ? strlen(text) : 0,
+				hname, hvalue, true);
 	free(text);
 	return ret;
 }

@@ -102,6 +102,7 @@ struct httpd_req {
 	char *body; /* owned, bounded by cfg.max_body_bytes */
 	size_t body_len, body_cap;
 	bool init;  /* an initialize that creates sess */
+	bool too_large; /* the body passed max_body_bytes: the rest is dropped, 413 */
 
 	/* Output (guarded by lock). */
 	bool suspended; /* its connection waits for output */
@@ -171,7 +172,13 @@ enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ct
 			    const char *body, size_t len, const char *extra_name,
 			    const char *extra_value);
 
-/* httpd_refuse - a refusal: a JSON-RPC error body naming the rule
+/* httpd_reply_close - httpd_reply, closing the connection after it when
+ * close is true. */
+enum MHD_Result httpd_reply_close(struct httpd_req *r, unsigned status, const char *ctype,
+				  const char *body, size_t len, const char *extra_name,
+				  const char *extra_value, bool close);
+
+/* httpd_refuse - a refusal (the connection closes after it): a JSON-RPC error body naming the rule
  * (id null), the status, a security event in the audit trail and the
  * metrics. retry_after > 0 adds Retry-After. */
 enum MHD_Result httpd_refuse(struct httpd_req *r, unsigned status, int code, const char *rule,
