@@ -554,11 +554,12 @@ int httpd_run(struct httpd_listener *l)
 		l->hk_started = true;
 	else
 		log_warn("http: no housekeeping thread: sessions will not expire");
-	fprintf(stderr, "moat: listening on %s/mcp\n", l->base);
+	/* The listening line last: tests and scripts wait for it. */
 	if (l->md)
 		fprintf(stderr, "moat: metrics on http://%s%s%s:%u/metrics\n",
 			l->cfg.metrics.v6 ? "[" : "", l->cfg.metrics.host,
 			l->cfg.metrics.v6 ? "]" : "", (unsigned)l->metrics_port);
+	fprintf(stderr, "moat: listening on %s/mcp\n", l->base);
 	fflush(stderr);
 	for (;;) {
 		struct signalfd_siginfo si;
