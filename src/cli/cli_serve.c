@@ -31,6 +31,11 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 {
 	struct moat_err err = {0};
 	struct metrics *m = metrics_new(env->reg);
+	/* Authentication plugs in through ho.auth (http_auth_hook.h): with
+	 * src/auth/, {auth_authenticate, auth_metadata_hook, the struct auth}
+	 * built before httpd_prepare, and auth_set_resource_url(a,
+	 * httpd_url(l)) after it, once the port is bound. Without it the
+	 * listener refuses an "auth" section and serves loopback only. */
 	struct httpd_listener_opts ho = {
 		.cfg = &env->cfg,
 		.cli_addr = o->http,

@@ -18,6 +18,7 @@ static const char *const auth_rules[] = {
 	"auth.missing_token",  "auth.bad_token",     "auth.expired",
 	"auth.not_yet_valid",  "auth.wrong_issuer",  "auth.wrong_audience",
 	"auth.bad_algorithm",  "auth.unknown_key",   "auth.insufficient_scope",
+	"auth.bad_signature",
 };
 
 static const char *static_rule(const char *why, const char *fallback)
@@ -32,7 +33,7 @@ static const char *static_rule(const char *why, const char *fallback)
 bool httpd_authenticate(struct httpd_req *r, enum MHD_Result *ret)
 {
 	struct httpd_listener *l = r->l;
-	char addr[PRINCIPAL_ADDR_MAX], why[96] = "", chal[sizeof(l->base) + 128];
+	char addr[PRINCIPAL_ADDR_MAX], why[96] = "", chal[sizeof(l->base) + 160];
 	struct principal p = {0};
 	const char *authz, *rule;
 	bool dup = false;
@@ -53,17 +54,20 @@ bool httpd_authenticate(struct httpd_req *r, enum MHD_Result *ret)
 		return true;
 	}
 	explicit_bzero(&p, sizeof(p));
+	/* RFC 9728 §5.1: the challenge points at the metadata, when there is
+	 * an authorization server to describe (static tokens alone have none). */
+	char meta[sizeof(l->base) + 80] = "";
+	if (l->auth.resource_metadata && l->auth.resource_metadata(l->auth.ctx))
+		snprintf(meta, sizeof(meta),
+			 "resource_metadata=\"%s/.well-known/oauth-protected-resource\"", l->base);
 	if (rc == 403) {
 		rule = static_rule(why, "auth.insufficient_scope");
-		snprintf(chal, sizeof(chal),
-			 "Bearer error=\"insufficient_scope\", resource_metadata=\"%s/.well-known/"
-			 "oauth-protected-resource\"",
-			 l->base);
+		snprintf(chal, sizeof(chal), "Bearer error=\"insufficient_scope\"%s%s",
+			 meta[0] ? ", " : "", meta);
 	} else {
 		rule = static_rule(why, authz ? "auth.bad_token" : "auth.missing_token");
-		snprintf(chal, sizeof(chal),
-			 "Bearer resource_metadata=\"%s/.well-known/oauth-protected-resource\"%s",
-			 l->base, authz ? ", error=\"invalid_token\"" : "");
+		snprintf(chal, sizeof(chal), "Bearer%s%s%s%s", meta[0] ? " " : "", meta,
+			 authz ? (meta[0] ? ", " : " ") : "", authz ? "error=\"invalid_token\"" : "");
 	}
 	metrics_auth_failure(l->metrics, rule);
 	*ret = httpd_refuse_with(r, rc == 403 ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED, -32001,

@@ -187,6 +187,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 	snprintf(l->base, sizeof(l->base), "%s://%s%s%s:%u", l->tls ? "https" : "http",
 		 l->cfg.addr.v6 ? "[" : "", l->cfg.addr.host, l->cfg.addr.v6 ? "]" : "",
 		 (unsigned)l->port);
+	snprintf(l->url, sizeof(l->url), "%s/mcp", l->base);
 	l->sopts = *o->sopts;
 	l->pool = pool_new(l->sopts.limits.workers, 0);
 	l->rl = httpd_ratelimit_new(l->cfg.requests_per_second_per_ip);
@@ -559,7 +560,7 @@ int httpd_run(struct httpd_listener *l)
 		fprintf(stderr, "moat: metrics on http://%s%s%s:%u/metrics\n",
 			l->cfg.metrics.v6 ? "[" : "", l->cfg.metrics.host,
 			l->cfg.metrics.v6 ? "]" : "", (unsigned)l->metrics_port);
-	fprintf(stderr, "moat: listening on %s/mcp\n", l->base);
+	fprintf(stderr, "moat: listening on %s\n", l->url);
 	fflush(stderr);
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -579,6 +580,11 @@ int httpd_run(struct httpd_listener *l)
 	rc = shut_down(l);
 	close(sfd);
 	return rc;
+}
+
+const char *httpd_url(const struct httpd_listener *l)
+{
+	return l->url;
 }
 
 void httpd_free(struct httpd_listener *l)

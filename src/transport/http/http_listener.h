@@ -56,6 +56,11 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
  */
 int httpd_run(struct httpd_listener *l);
 
+/* httpd_url - the listener's URL as bound ("http://127.0.0.1:8765/mcp";
+ * borrowed, valid until httpd_free): the resource the auth section's
+ * audience and RFC 9728 metadata default to (auth_set_resource_url). */
+const char *httpd_url(const struct httpd_listener *l);
+
 /* httpd_free - release l after httpd_run returned 0 or -1, or after a
  * failed start-up. Accepts NULL. */
 void httpd_free(struct httpd_listener *l);

@@ -60,6 +60,7 @@ struct httpd_listener {
 	int listen_fd, metrics_fd;      /* -1: none; MHD owns them once started */
 	uint16_t port, metrics_port;    /* as bound */
 	char base[HTTPD_ADDR_MAX + 16]; /* "https://127.0.0.1:8765" */
+	char url[HTTPD_ADDR_MAX + 20];  /* base + "/mcp" */
 	char *cert_pem, *key_pem;       /* read before the sandbox; wiped at the end */
 	struct MHD_Daemon *d, *md;
 	struct pool *pool;
