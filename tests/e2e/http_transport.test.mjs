@@ -359,22 +359,29 @@ describe('Streamable HTTP: expiry, metrics address, TLS, start-up rules, SIGTERM
 		}
 	});
 
-	test('start-up refuses an exposed listener without TLS or without auth', () => {
+	test('start-up refuses an exposed listener without auth or without TLS', () => {
 		const dir = makeTempDir('moat-http-refuse-');
 		const plain = writeConfig(dir, testingConfig({ audit: false }), 'plain.json');
 		const r1 = runMoat(['serve', '--config', plain, '--http', '0.0.0.0:0']);
 		assert.equal(r1.code, 3);
-		assert.match(r1.stderr, /http\.tls_required/);
+		assert.match(r1.stderr, /http\.auth_required/);
 		const proxy = writeConfig(dir, testingConfig({ audit: false, listen: { insecure_plaintext: true } }), 'proxy.json');
 		const r2 = runMoat(['serve', '--config', proxy, '--http', '192.0.2.1:0']);
 		assert.equal(r2.code, 3);
 		assert.match(r2.stderr, /http\.auth_required/);
-		const r3 = runMoat(['serve', '--config', plain, '--http', 'example.com:80']);
+		const tokens = { tokens: [{ name: 'a', token: '${MOAT_T}', tools: ['*'] }] };
+		const env = { env: { ...process.env, MOAT_T: 'f'.repeat(64) } };
+		const authed = writeConfig(dir, testingConfig({ audit: false, auth: tokens }), 'authed.json');
+		const r3 = runMoat(['check', '--config', authed, '--http', '192.0.2.1:443'], env);
 		assert.equal(r3.code, 3);
-		assert.match(r3.stderr, /ADDRESS:PORT/);
-		const wild = writeConfig(dir, testingConfig({ audit: false, listen: { http: '[::]:0', insecure_plaintext: true } }), 'wild.json');
-		const r4 = runMoat(['check', '--config', wild]);
-		assert.equal(r4.code, 3, r4.stderr);
+		assert.match(r3.stderr, /http\.tls_required/);
+		const r4 = runMoat(['serve', '--config', plain, '--http', 'example.com:80']);
+		assert.equal(r4.code, 3);
+		assert.match(r4.stderr, /ADDRESS:PORT/);
+		const wild = writeConfig(dir, testingConfig({ audit: false, auth: tokens, listen: { http: '[::]:0', insecure_plaintext: true } }), 'wild.json');
+		const r5 = runMoat(['check', '--config', wild], env);
+		assert.equal(r5.code, 3, r5.stderr);
+		assert.match(r5.stderr, /allowed_hosts/);
 	});
 
 	test('moat check prints the listener and the bind rule', () => {

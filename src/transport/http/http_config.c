@@ -136,18 +136,18 @@ enum moat_rc httpd_config_load(const struct moat_config *cfg, const char *cli_ad
 	if ((c->tls_cert != NULL) != (c->tls_key != NULL))
 		return moat_err_set(err, MOAT_EINVAL,
 				    "%s: /listen/tls: give both cert and key (PEM files)", cfg->name);
+	if (!c->addr.loopback && !c->auth_configured)
+		return moat_err_set(
+			err, MOAT_EINVAL,
+			"%s: %s: %s is not a loopback address: configure an \"auth\" section; only a "
+			"loopback listener may serve without authentication (rule http.auth_required)",
+			cfg->name, where, c->addr.host);
 	if (!c->addr.loopback && !c->tls_cert && !c->insecure_plaintext)
 		return moat_err_set(
 			err, MOAT_EINVAL,
 			"%s: %s: %s is not a loopback address: configure listen.tls {cert, key}, or "
 			"set listen.insecure_plaintext to true when a TLS-terminating proxy is in "
 			"front (rule http.tls_required)",
-			cfg->name, where, c->addr.host);
-	if (!c->addr.loopback && !c->auth_configured)
-		return moat_err_set(
-			err, MOAT_EINVAL,
-			"%s: %s: %s is not a loopback address: configure an \"auth\" section; only a "
-			"loopback listener may serve without authentication (rule http.auth_required)",
 			cfg->name, where, c->addr.host);
 	if ((c->addr.wildcard || (c->has_metrics && c->metrics.wildcard)) && c->nhosts == 0)
 		return moat_err_set(err, MOAT_EINVAL,
