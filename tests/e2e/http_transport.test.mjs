@@ -122,17 +122,20 @@ describe('Streamable HTTP: sessions and answers', () => {
 		assert.equal(resp.status, 202);
 	});
 
-	test('MCP-Protocol-Version must be the negotiated one when sent', async () => {
+	test('MCP-Protocol-Version, when sent, must name a version moat speaks', async () => {
 		const s = await initialize(m.port);
 		const ping = { jsonrpc: '2.0', id: 7, method: 'ping' };
-		for (const v of ['2025-06-18', '1999-01-01', 'garbage']) {
+		for (const v of ['1999-01-01', 'garbage', '2025-11-25x', '']) {
 			const r = await post(m.port, ping, { ...s.headers, 'MCP-Protocol-Version': v });
-			assert.equal(r.status, 400, v);
+			assert.equal(r.status, 400, JSON.stringify(v));
 			assert.equal(ruleOf(r), 'http.protocol_version');
 		}
 		const { 'MCP-Protocol-Version': _, ...noVersion } = s.headers;
 		assert.equal((await post(m.port, ping, noVersion)).status, 200, 'absent: accepted');
 		assert.equal((await post(m.port, ping, s.headers)).status, 200);
+		// Another supported version than the negotiated one is accepted, as the
+		// conformance suite sends it (server-sse-multiple-streams).
+		assert.equal((await post(m.port, ping, { ...s.headers, 'MCP-Protocol-Version': '2025-03-26' })).status, 200);
 	});
 
 	test('a call that reports progress is answered as an event stream; one that does not, in JSON', async () => {
@@ -304,6 +307,24 @@ describe('Streamable HTTP: expiry, metrics address, TLS, start-up rules, SIGTERM
 			const r = await post(m.port, { jsonrpc: '2.0', id: 4, method: 'ping' }, s.headers);
 			assert.equal(r.status, 404);
 			assert.equal(ruleOf(r), 'http.session_unknown');
+		} finally {
+			assert.equal((await m.stop()).code, 0, m.stderr());
+		}
+	});
+
+	test('without allowed_origins a loopback listener accepts only its own origins', async () => {
+		const cfg = writeConfig(makeTempDir('moat-http-own-origin-'), testingConfig({ audit: false }));
+		const m = await startListener(cfg);
+		try {
+			for (const o of [`http://localhost:${m.port}`, `http://127.0.0.1:${m.port}`, `http://[::1]:${m.port}`]) {
+				const r = await post(m.port, INIT(), { Origin: o, Host: `localhost:${m.port}` });
+				assert.equal(r.status, 200, o);
+				assert.equal(r.headers['access-control-allow-origin'], o);
+			}
+			for (const o of ['http://localhost', `http://localhost:${m.port + 1}`, `https://localhost:${m.port}`, 'null', 'http://evil.example.com']) {
+				const r = await post(m.port, INIT(), { Origin: o });
+				assert.equal(r.status, 403, o);
+			}
 		} finally {
 			assert.equal((await m.stop()).code, 0, m.stderr());
 		}

@@ -145,6 +145,15 @@ static void test_hosts(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(httpd_host_allowed(&l, bad[i]));
 	assert_false(httpd_host_allowed(&l, NULL));
+	/* No allowed_origins: the listener's own origins only. */
+	assert_true(httpd_origin_allowed(&l, "http://localhost:8765"));
+	assert_true(httpd_origin_allowed(&l, "http://127.0.0.1:8765"));
+	assert_true(httpd_origin_allowed(&l, "http://[::1]:8765"));
+	assert_false(httpd_origin_allowed(&l, "http://localhost"));
+	assert_false(httpd_origin_allowed(&l, "http://localhost:8766"));
+	assert_false(httpd_origin_allowed(&l, "https://localhost:8765"));
+	assert_false(httpd_origin_allowed(&l, "http://localhost:8765.evil.example"));
+	assert_false(httpd_origin_allowed(&l, "null"));
 	/* Configured names: without a port any port, with one exactly. */
 	l.cfg.hosts[0] = "mcp.example.com";
 	l.cfg.hosts[1] = "proxy.example:8443";

@@ -197,7 +197,9 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 		fprintf(f, "%s %s%s", i ? "," : "", c->hosts[i], i + 1 == c->nhosts ? "\n" : "");
 	fprintf(f, "  %-15s", "allowed origins");
 	if (c->norigins == 0)
-		fprintf(f, " none (a request with an Origin header is refused)\n");
+		fprintf(f, " %s\n", c->nhosts ? "none (a request with an Origin header is refused)"
+					       : "the listener's own (scheme://host:port); any other "
+						 "Origin is refused");
 	for (size_t i = 0; i < c->norigins; i++)
 		fprintf(f, "%s %s%s", i ? "," : "", c->origins[i], i + 1 == c->norigins ? "\n" : "");
 	fprintf(f, "  %-15s body %zu B, headers %u B, %u connections (%u per address), "

@@ -109,9 +109,42 @@ bool httpd_host_allowed(const struct httpd_listener *l, const char *host)
 	return false;
 }
 
+/* Without listen.allowed_origins, the listener's own origins: its scheme,
+ * one of the default host names, and its port (a page on another port of
+ * the same host is another origin). */
+static bool own_origin(const struct httpd_listener *l, const char *origin)
+{
+	const char *scheme = l->tls ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+	char want[HTTPD_ADDR_MAX + 16];
+	const char *names[4] = {NULL};
+	size_t n = 0;
+	char bound[HTTPD_ADDR_MAX + 2];
+
+	if (strncasecmp(origin, scheme, sl) != 0)
+		return false;
+	snprintf(bound, sizeof(bound), l->cfg.addr.v6 ? "[%s]" : "%s", l->cfg.addr.host);
+	names[n++] = bound;
+	if (l->cfg.addr.loopback) {
+		names[n++] = "localhost";
+		names[n++] = "127.0.0.1";
+		names[n++] = "[::1]";
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%s:%u", names[i], (unsigned)l->port);
+		if (strcasecmp(origin + sl, want) == 0)
+			return true;
+	}
+	return false;
+}
+
 bool httpd_origin_allowed(const struct httpd_listener *l, const char *origin)
 {
-	for (size_t i = 0; origin && i < l->cfg.norigins; i++) {
+	if (!origin)
+		return false;
+	if (l->cfg.norigins == 0)
+		return l->cfg.nhosts == 0 && own_origin(l, origin);
+	for (size_t i = 0; i < l->cfg.norigins; i++) {
 		if (strcasecmp(origin, l->cfg.origins[i]) == 0)
 			return true;
 	}
