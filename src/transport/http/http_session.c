@@ -408,7 +408,9 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 		struct httpd_session *s = v[i];
 		bool expire;
 		pthread_mutex_lock(&s->lock);
-		expire = s->active == 0 && now - s->last_ns > idle;
+		/* last_ns may be later than now: the session was used after now
+		 * was read. */
+		expire = s->active == 0 && now > s->last_ns && now - s->last_ns > idle;
 		if (keepalive) {
 			for (unsigned k = 0; k < s->nstreams; k++)
 				httpd_req_push_raw(s->streams[k], ":\n\n", 3);
