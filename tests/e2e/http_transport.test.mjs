@@ -419,6 +419,30 @@ describe('Streamable HTTP: expiry, metrics address, TLS, start-up rules, SIGTERM
 		if (/Landlock ABI ([4-9]|\d\d)/.test(r.stdout)) assert.match(r.stdout, /TCP +bind only on port 8765/);
 	});
 
+	test('SIGHUP reopens the audit file; the listener serves on', async () => {
+		const dir = makeTempDir('moat-http-hup-');
+		const auditDir = path.join(dir, 'audit');
+		fs.mkdirSync(auditDir);
+		const trailFile = path.join(auditDir, 'audit.jsonl');
+		const cfg = writeConfig(dir, testingConfig({ audit: { file: trailFile } }));
+		const m = await startListener(cfg);
+		try {
+			const s = await initialize(m.port);
+			const call = (id) => post(m.port, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, s.headers);
+			assert.equal((await call(2)).status, 200);
+			await sleep(150);
+			fs.renameSync(trailFile, trailFile + '.old');
+			m.proc.kill('SIGHUP');
+			await sleep(200);
+			assert.equal((await call(3)).status, 200);
+			await sleep(150);
+			assert.ok(readTrail(trailFile).some((r) => r.kind === 'call' && r.id === 3), 'the new file has the later call');
+			assert.ok(readTrail(trailFile + '.old').some((r) => r.kind === 'call' && r.id === 2));
+		} finally {
+			assert.equal((await m.stop()).code, 0, m.stderr());
+		}
+	});
+
 	test('SIGTERM: calls in flight finish, longer ones are cancelled, exit 0 within the bound', async () => {
 		const cfg = writeConfig(makeTempDir('moat-http-term-'), testingConfig({ audit: false }));
 		const m = await startListener(cfg);
