@@ -284,6 +284,17 @@ describe('Streamable HTTP: sessions and answers', () => {
 		for (const r of responses) assertSecurityHeaders(r);
 	});
 
+	test('headers past listen.max_header_bytes get 431 naming the rule', async () => {
+		const r = await post(m.port, INIT(), { 'X-Filler': 'x'.repeat(20000) });
+		assert.equal(r.status, 431);
+		assert.equal(ruleOf(r), 'http.header_too_large');
+		assertSecurityHeaders(r);
+		// Far past it libmicrohttpd refuses on its own (memory bound), also 431.
+		const huge = await post(m.port, INIT(), { 'X-Filler': 'x'.repeat(100000) }).catch((e) => e);
+		assert.ok(huge instanceof Error || huge.status === 431, `${huge.status ?? huge}`);
+		assert.equal((await post(m.port, INIT())).status, 200, 'the listener serves on');
+	});
+
 	test('/healthz answers anyone, with any Host, and says only that moat is alive', async () => {
 		const r = await request({ port: m.port, method: 'GET', path: '/healthz', headers: { Host: 'lb.internal' } });
 		assert.equal(r.status, 200);

@@ -253,6 +253,25 @@ static struct httpd_req *req_new(struct httpd_listener *l, struct MHD_Connection
 	return r;
 }
 
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+				       const char *value)
+{
+	size_t *n = cls;
+
+	(void)kind;
+	*n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	return MHD_YES;
+}
+
+/* The request line and headers, as received (near enough). */
+static size_t header_bytes(struct MHD_Connection *c, const char *url, const char *method)
+{
+	size_t n = strlen(method) + strlen(url) + 12;
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header_size, &n);
+	return n;
+}
+
 static enum MHD_Result begin(struct httpd_req *r, const char *url, const char *method)
 {
 	struct httpd_listener *l = r->l;
@@ -271,6 +290,12 @@ static enum MHD_Result begin(struct httpd_req *r, const char *url, const char *m
 				    "too many requests from this address "
 				    "(listen.requests_per_second_per_ip)",
 				    wait);
+	/* libmicrohttpd refuses headers beyond its memory limit itself (a
+	 * bare 431); those within it but past max_header_bytes get ours. */
+	if (header_bytes(r->conn, url, method) > l->cfg.max_header_bytes)
+		return httpd_refuse(r, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE, -32600,
+				    "http.header_too_large",
+				    "the request's headers are larger than listen.max_header_bytes", 0);
 	/* Request smuggling: one framing only. libmicrohttpd reads the
 	 * first Content-Length; a second one, or one beside
 	 * Transfer-Encoding, means a front proxy may frame it otherwise. */
