@@ -389,6 +389,18 @@ describe('Streamable HTTP: expiry, metrics address, TLS, start-up rules, SIGTERM
 		} finally {
 			assert.equal((await m.stop()).code, 0, m.stderr());
 		}
+		// A key that is no key (or not the certificate's) stops start-up, in check as in serve.
+		const bad = path.join(ca.dir, 'bad.key');
+		fs.writeFileSync(bad, '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+		const badCfg = writeConfig(
+			makeTempDir('moat-http-tls-bad-'),
+			testingConfig({ audit: false, listen: { http: '127.0.0.1:0', tls: { cert: path.join(ca.dir, 'server.pem'), key: bad } } }),
+		);
+		for (const cmd of ['check', 'serve']) {
+			const r = runMoat([cmd, '--config', badCfg], { timeoutMs: 5000 });
+			assert.equal(r.code, 3, `${cmd}: ${r.stderr}`);
+			assert.match(r.stderr, /\/listen\/tls: the certificate and key are not a PEM pair/);
+		}
 	});
 
 	test('start-up refuses an exposed listener without auth or without TLS', () => {

@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -44,6 +45,7 @@
 #define PEM_MAX (1u << 20)
 
 static atomic_bool hk_stop;
+static atomic_bool mhd_starting; /* inside MHD_start_daemon */
 
 bool httpd_wanted(const struct moat_config *cfg, const char *cli_addr)
 {
@@ -93,7 +95,8 @@ fail:
 }
 
 /* Read a PEM file whole (at most PEM_MAX bytes) into a new string. */
-static char *read_pem(const char *path, const char *what, struct moat_err *err)
+static char *read_pem(const char *cfgname, const char *path, const char *what,
+		      struct moat_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -102,8 +105,8 @@ static char *read_pem(const char *path, const char *what, struct moat_err *err)
 
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
 	    (uint64_t)st.st_size > PEM_MAX) {
-		moat_err_set(err, MOAT_EIO, "/listen/tls/%s: cannot read %s: %s", what, path,
-			     fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
+		moat_err_set(err, MOAT_EIO, "%s: /listen/tls/%s: cannot read %s: %s", cfgname, what,
+			     path, fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -114,7 +117,7 @@ static char *read_pem(const char *path, const char *what, struct moat_err *err)
 		got += (size_t)n;
 	}
 	if (!buf || got != (size_t)st.st_size) {
-		moat_err_set(err, MOAT_EIO, "/listen/tls/%s: cannot read %s", what, path);
+		moat_err_set(err, MOAT_EIO, "%s: /listen/tls/%s: cannot read %s", cfgname, what, path);
 		if (buf)
 			explicit_bzero(buf, got);
 		free(buf);
@@ -128,6 +131,48 @@ out:
 	return buf;
 }
 
+/* The certificate and key must make a pair GnuTLS accepts: checked here,
+ * before the sandbox (and by `moat check`), so a bad file is a config
+ * error naming the key, not a daemon that fails to start. */
+static enum moat_rc check_tls_pair(const char *cfgname, const char *cert, const char *key,
+				   struct moat_err *err)
+{
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_datum_t c = {(unsigned char *)cert, (unsigned)strlen(cert)};
+	gnutls_datum_t k = {(unsigned char *)key, (unsigned)strlen(key)};
+	int rc = gnutls_certificate_allocate_credentials(&cred);
+
+	if (rc == 0)
+		rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+	if (cred)
+		gnutls_certificate_free_credentials(cred);
+	if (rc < 0)
+		return moat_err_set(err, MOAT_EINVAL,
+				    "%s: /listen/tls: the certificate and key are not a PEM pair TLS "
+				    "can use (an encrypted key is not supported); GnuTLS: %s",
+				    cfgname, gnutls_strerror(rc));
+	return MOAT_OK;
+}
+
+/* Read both PEM files and check them as a pair. */
+static enum moat_rc load_tls(const char *cfgname, const struct httpd_config *c, char **cert,
+			     char **key, struct moat_err *err)
+{
+	*cert = read_pem(cfgname, c->tls_cert, "cert", err);
+	*key = *cert ? read_pem(cfgname, c->tls_key, "key", err) : NULL;
+	if (!*cert || !*key)
+		return err->rc ? err->rc : MOAT_EIO;
+	return check_tls_pair(cfgname, *cert, *key, err);
+}
+
+static void free_pem(char *p)
+{
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
 enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
 			    struct registry *reg, FILE *f, struct moat_err *err)
 {
@@ -136,6 +181,14 @@ enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
 
 	if (rc)
 		return rc;
+	if (c.enabled && c.tls_cert) {
+		char *cert = NULL, *key = NULL;
+		rc = load_tls(cfg->name, &c, &cert, &key, err);
+		free_pem(cert);
+		free_pem(key);
+		if (rc)
+			return rc;
+	}
 	if (reg && c.enabled && c.addr.port && (rc = registry_grant_bind_port(reg, c.addr.port, err)))
 		return rc;
 	if (reg && c.has_metrics && c.metrics.port &&
@@ -173,8 +226,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 		goto fail;
 	}
 	l->tls = l->cfg.tls_cert != NULL;
-	if (l->tls && (!(l->cert_pem = read_pem(l->cfg.tls_cert, "cert", err)) ||
-		       !(l->key_pem = read_pem(l->cfg.tls_key, "key", err))))
+	if (l->tls && load_tls(o->cfg->name, &l->cfg, &l->cert_pem, &l->key_pem, err))
 		goto fail;
 	if ((l->listen_fd = bind_addr(&l->cfg.addr, &l->port, "listen.http", err)) < 0)
 		goto fail;
@@ -415,7 +467,12 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_debug("http: libmicrohttpd: %s", msg);
+	/* While the daemon starts its messages say why it cannot (a TLS key
+	 * GnuTLS refuses...); afterwards they are about clients: debug only. */
+	if (atomic_load(&mhd_starting))
+		log_error("http: libmicrohttpd: %s", msg);
+	else
+		log_debug("http: libmicrohttpd: %s", msg);
 }
 
 /* ---- after the sandbox ------------------------------------------------- */
@@ -429,6 +486,7 @@ static struct MHD_Daemon *start_daemon(struct httpd_listener *l, int fd, bool me
 
 	if (mem < 32768)
 		mem = 32768;
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, l};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -437,7 +495,6 @@ static struct MHD_Daemon *start_daemon(struct httpd_listener *l, int fd, bool me
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)mem,
 					    NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l};
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, l};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 	if (l->tls && !metrics) {
 		flags |= MHD_USE_TLS;
@@ -447,9 +504,12 @@ static struct MHD_Daemon *start_daemon(struct httpd_listener *l, int fd, bool me
 						    (void *)TLS_PRIORITIES};
 	}
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	return MHD_start_daemon(flags | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				metrics ? on_metrics_request : on_request, l, MHD_OPTION_ARRAY,
-				opts, MHD_OPTION_END);
+	atomic_store(&mhd_starting, true);
+	struct MHD_Daemon *d = MHD_start_daemon(flags | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+						metrics ? on_metrics_request : on_request, l,
+						MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	atomic_store(&mhd_starting, false);
+	return d;
 }
 
 static void *housekeeper(void *arg)
@@ -637,14 +697,8 @@ void httpd_free(struct httpd_listener *l)
 		close(l->metrics_fd);
 	if (l->hk_wake >= 0)
 		close(l->hk_wake);
-	if (l->cert_pem) {
-		explicit_bzero(l->cert_pem, strlen(l->cert_pem));
-		free(l->cert_pem);
-	}
-	if (l->key_pem) {
-		explicit_bzero(l->key_pem, strlen(l->key_pem));
-		free(l->key_pem);
-	}
+	free_pem(l->cert_pem);
+	free_pem(l->key_pem);
 	pthread_mutex_destroy(&l->tlock);
 	pthread_mutex_destroy(&l->rlock);
 	free(l);
