@@ -21,7 +21,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <gnutls/gnutls.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -42,7 +41,6 @@
 #include "pool.h"
 
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-#define PEM_MAX (1u << 20)
 
 static atomic_bool hk_stop;
 static atomic_bool mhd_starting; /* inside MHD_start_daemon */
@@ -94,85 +92,6 @@ fail:
 	return -1;
 }
 
-/* Read a PEM file whole (at most PEM_MAX bytes) into a new string. */
-static char *read_pem(const char *cfgname, const char *path, const char *what,
-		      struct moat_err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (uint64_t)st.st_size > PEM_MAX) {
-		moat_err_set(err, MOAT_EIO, "%s: /listen/tls/%s: cannot read %s: %s", cfgname, what,
-			     path, fd < 0 ? strerror(errno) : "not a regular file of at most 1 MiB");
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (!buf || got != (size_t)st.st_size) {
-		moat_err_set(err, MOAT_EIO, "%s: /listen/tls/%s: cannot read %s", cfgname, what, path);
-		if (buf)
-			explicit_bzero(buf, got);
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	buf[got] = '\0';
-out:
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
-/* The certificate and key must make a pair GnuTLS accepts: checked here,
- * before the sandbox (and by `moat check`), so a bad file is a config
- * error naming the key, not a daemon that fails to start. */
-static enum moat_rc check_tls_pair(const char *cfgname, const char *cert, const char *key,
-				   struct moat_err *err)
-{
-	gnutls_certificate_credentials_t cred = NULL;
-	gnutls_datum_t c = {(unsigned char *)cert, (unsigned)strlen(cert)};
-	gnutls_datum_t k = {(unsigned char *)key, (unsigned)strlen(key)};
-	int rc = gnutls_certificate_allocate_credentials(&cred);
-
-	if (rc == 0)
-		rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
-	if (cred)
-		gnutls_certificate_free_credentials(cred);
-	if (rc < 0)
-		return moat_err_set(err, MOAT_EINVAL,
-				    "%s: /listen/tls: the certificate and key are not a PEM pair TLS "
-				    "can use (an encrypted key is not supported); GnuTLS: %s",
-				    cfgname, gnutls_strerror(rc));
-	return MOAT_OK;
-}
-
-/* Read both PEM files and check them as a pair. */
-static enum moat_rc load_tls(const char *cfgname, const struct httpd_config *c, char **cert,
-			     char **key, struct moat_err *err)
-{
-	*cert = read_pem(cfgname, c->tls_cert, "cert", err);
-	*key = *cert ? read_pem(cfgname, c->tls_key, "key", err) : NULL;
-	if (!*cert || !*key)
-		return err->rc ? err->rc : MOAT_EIO;
-	return check_tls_pair(cfgname, *cert, *key, err);
-}
-
-static void free_pem(char *p)
-{
-	if (p) {
-		explicit_bzero(p, strlen(p));
-		free(p);
-	}
-}
-
 enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
 			    struct registry *reg, FILE *f, struct moat_err *err)
 {
@@ -183,9 +102,9 @@ enum moat_rc httpd_describe(const struct moat_config *cfg, const char *cli_addr,
 		return rc;
 	if (c.enabled && c.tls_cert) {
 		char *cert = NULL, *key = NULL;
-		rc = load_tls(cfg->name, &c, &cert, &key, err);
-		free_pem(cert);
-		free_pem(key);
+		rc = httpd_tls_load(cfg->name, &c, &cert, &key, err);
+		httpd_pem_free(cert);
+		httpd_pem_free(key);
 		if (rc)
 			return rc;
 	}
@@ -226,7 +145,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 		goto fail;
 	}
 	l->tls = l->cfg.tls_cert != NULL;
-	if (l->tls && load_tls(o->cfg->name, &l->cfg, &l->cert_pem, &l->key_pem, err))
+	if (l->tls && httpd_tls_load(o->cfg->name, &l->cfg, &l->cert_pem, &l->key_pem, err))
 		goto fail;
 	if ((l->listen_fd = bind_addr(&l->cfg.addr, &l->port, "listen.http", err)) < 0)
 		goto fail;
@@ -697,8 +616,8 @@ void httpd_free(struct httpd_listener *l)
 		close(l->metrics_fd);
 	if (l->hk_wake >= 0)
 		close(l->hk_wake);
-	free_pem(l->cert_pem);
-	free_pem(l->key_pem);
+	httpd_pem_free(l->cert_pem);
+	httpd_pem_free(l->key_pem);
 	pthread_mutex_destroy(&l->tlock);
 	pthread_mutex_destroy(&l->rlock);
 	free(l);

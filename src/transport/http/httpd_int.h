@@ -281,6 +281,18 @@ enum MHD_Result httpd_open_stream(struct httpd_req *r);
  * first when id is non-zero) into a new buffer the caller frees. */
 char *httpd_sse_format(uint64_t id, const char *buf, size_t len, size_t *out_len);
 
+/* ---- http_tls.c ---- */
+
+/* httpd_tls_load - read c's cert and key PEM files (each at most 1 MiB)
+ * into new strings (*cert, *key: caller frees with httpd_pem_free, also on
+ * failure) and check that GnuTLS takes them as a pair. cfgname starts
+ * every message. Start-up only. */
+enum moat_rc httpd_tls_load(const char *cfgname, const struct httpd_config *c, char **cert,
+			    char **key, struct moat_err *err);
+
+/* httpd_pem_free - wipe and free. Accepts NULL. */
+void httpd_pem_free(char *pem);
+
 /* ---- http_limits.c ---- */
 
 struct httpd_ratelimit *httpd_ratelimit_new(uint32_t per_second);
