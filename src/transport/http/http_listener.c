@@ -130,6 +130,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 	l->listen_fd = l->metrics_fd = l->hk_wake = -1;
 	pthread_mutex_init(&l->tlock, NULL);
 	pthread_mutex_init(&l->rlock, NULL);
+	pthread_mutex_init(&l->linger_lock, NULL);
 	l->mcfg = o->cfg;
 	l->reg = o->reg;
 	l->auth = o->auth;
@@ -436,14 +437,24 @@ static void *housekeeper(void *arg)
 	struct httpd_listener *l = arg;
 	uint64_t last_ka = moat_now_ns();
 
+	uint64_t last_pass = 0;
+
 	while (!atomic_load(&hk_stop)) {
-		struct pollfd p = {.fd = l->hk_wake, .events = POLLIN};
+		struct pollfd p[1 + HTTPD_LINGER_MAX] = {{.fd = l->hk_wake, .events = POLLIN}};
+		int nl = httpd_linger_fds(l, p + 1, HTTPD_LINGER_MAX);
 		uint64_t v, now;
-		if (poll(&p, 1, 1000) > 0 && read(l->hk_wake, &v, sizeof(v)) < 0)
+		if (poll(p, 1 + (nfds_t)nl, nl ? 100 : 1000) > 0 && (p[0].revents & POLLIN) &&
+		    read(l->hk_wake, &v, sizeof(v)) < 0)
 			log_debug("http: housekeeper wake-up lost");
 		if (atomic_load(&hk_stop))
 			break;
+		if (nl)
+			httpd_linger_drain(l);
 		now = moat_now_ns();
+		/* Sessions once a second, or at once when woken (one ended). */
+		if (!(p[0].revents & POLLIN) && now - last_pass < 1000000000ull)
+			continue;
+		last_pass = now;
 		bool ka = now - last_ka >= HTTPD_KEEPALIVE_S * 1000000000ull;
 		if (ka)
 			last_ka = now;
@@ -618,7 +629,9 @@ void httpd_free(struct httpd_listener *l)
 		close(l->hk_wake);
 	httpd_pem_free(l->cert_pem);
 	httpd_pem_free(l->key_pem);
+	httpd_linger_fini(l);
 	pthread_mutex_destroy(&l->tlock);
 	pthread_mutex_destroy(&l->rlock);
+	pthread_mutex_destroy(&l->linger_lock);
 	free(l);
 }

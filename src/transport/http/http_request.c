@@ -252,12 +252,19 @@ enum MHD_Result httpd_refuse_with(struct httpd_req *r, unsigned status, int code
 				 "error", "code", code, "message", msg, "data", "rule", rule);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	bool limit = status == 429 || status == 413 || status == 503;
+	const char *cl;
 	enum MHD_Result ret;
 
 	json_decref(body);
 	httpd_security_event(r, rule, limit ? "limit" : "denied");
 	if (limit)
 		metrics_rate_limited(r->l->metrics, rule);
+	/* Refused before its body was read: linger, so the client reads the
+	 * answer instead of a reset (http_linger.c). */
+	if (r->state == RS_NEW && r->conn &&
+	    (httpd_header(r->conn, "Transfer-Encoding", NULL) ||
+	     ((cl = httpd_header(r->conn, "Content-Length", NULL)) && strcmp(cl, "0") != 0)))
+		httpd_linger_add(r->l, r->conn);
 	ret = httpd_reply_close(r, status, "application/json", text, text ? strlen(text) : 0,
 				hname, hvalue, true);
 	free(text);

@@ -48,6 +48,14 @@ struct httpd_ratelimit;
 struct metrics;
 struct pool;
 
+#define HTTPD_LINGER_MAX 64
+
+struct httpd_linger {
+	int fd;            /* a duplicate of a refused connection's socket */
+	uint64_t until_ns; /* give up then */
+	size_t drained;
+};
+
 struct httpd_listener {
 	struct httpd_config cfg;
 	const struct moat_config *mcfg; /* borrowed */
@@ -78,6 +86,11 @@ struct httpd_listener {
 	pthread_mutex_t rlock;
 	struct httpd_req *reqs;
 	uint32_t nreqs;
+
+	/* Connections refused before their body was read (http_linger.c). */
+	pthread_mutex_t linger_lock;
+	struct httpd_linger linger[HTTPD_LINGER_MAX];
+	unsigned nlinger;
 
 	pthread_t hk;                   /* housekeeping */
 	bool hk_started;
@@ -292,6 +305,21 @@ enum moat_rc httpd_tls_load(const char *cfgname, const struct httpd_config *c, c
 
 /* httpd_pem_free - wipe and free. Accepts NULL. */
 void httpd_pem_free(char *pem);
+
+/* ---- http_linger.c ---- */
+
+struct pollfd;
+
+/* httpd_linger_add - keep c's socket open after MHD closes it, draining
+ * what the client still sends (a refusal before the body). MHD thread. */
+void httpd_linger_add(struct httpd_listener *l, struct MHD_Connection *c);
+
+/* httpd_linger_fds - the lingering sockets into p (at most max); returns
+ * how many. httpd_linger_drain - read and discard, close the finished
+ * ones. httpd_linger_fini - close them all. Thread-safe. */
+int httpd_linger_fds(struct httpd_listener *l, struct pollfd *p, unsigned max);
+void httpd_linger_drain(struct httpd_listener *l);
+void httpd_linger_fini(struct httpd_listener *l);
 
 /* ---- http_limits.c ---- */
 
