@@ -21,7 +21,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,7 +32,6 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "httpd_int.h"
@@ -510,10 +508,6 @@ static int shut_down(struct httpd_listener *l)
 	/* Kill every session: reaping shuts each server down, cancelling
 	 * what still runs. A server that will not stop leaves its session
 	 * unfreed (reap logs it). */
-	pthread_mutex_lock(&l->tlock);
-	uint32_t before = l->nsessions;
-	pthread_mutex_unlock(&l->tlock);
-	(void)before;
 	httpd_sessions_end_all(l);
 	wake_all(l, false); /* GET streams end */
 	if (!wait_requests(l, 1000)) {
@@ -523,7 +517,7 @@ static int shut_down(struct httpd_listener *l)
 			stuck = true;
 		}
 	}
-	if (!stuck) {
+	if (!stuck && !atomic_load(&l->stuck)) {
 		MHD_stop_daemon(l->d);
 		l->d = NULL;
 		if (l->md) {
@@ -531,7 +525,7 @@ static int shut_down(struct httpd_listener *l)
 			l->md = NULL;
 		}
 	}
-	return stuck ? 1 : 0;
+	return stuck || atomic_load(&l->stuck) ? 1 : 0;
 }
 
 int httpd_run(struct httpd_listener *l)

@@ -388,12 +388,17 @@ static void reap(struct httpd_listener *l)
 				break;
 			nanosleep(&(struct timespec){0, 1000000}, NULL);
 		}
-		if (server_shutdown(g->srv, 0, HTTPD_CANCEL_MS))
+		if (server_shutdown(g->srv, 0, HTTPD_CANCEL_MS)) {
 			server_free(g->srv);
-		else
+			g->srv = NULL;
+			httpd_session_put(g);
+		} else {
+			/* A handler still runs and will answer through this
+			 * session: it is never freed, and the process ends by
+			 * _exit when it stops (httpd_run returns 1). */
 			log_warn("http: a tool call of an ended session did not stop in time");
-		g->srv = NULL;
-		httpd_session_put(g);
+			atomic_store(&l->stuck, true);
+		}
 		g = next;
 	}
 }

@@ -21,6 +21,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,7 @@ struct httpd_listener {
 	uint32_t nsessions;
 	struct httpd_session *grave;    /* removed, waiting to be reaped */
 	bool stopping;                  /* refuse new requests and sessions */
+	atomic_bool stuck;              /* a call would not stop: never free, _exit */
 
 	/* Every request with a connection, for shutdown (resume them all). */
 	pthread_mutex_t rlock;
