@@ -1,6 +1,7 @@
 /*
  * cli_check.c - `moat check`: validate the config and print what moat would
- * serve: tools, limits, audit, secrets (masked) and the sandbox plan.
+ * serve: tools, limits, audit, secrets (masked), the HTTP listener and the
+ * sandbox plan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,11 @@
 #include "cli.h"
 #include "log.h"
 #include "providers.h"
+#include "http_listener.h"
 #include "sandbox.h"
 
 static const char help[] =
-	"usage: moat check [DIR...] [--config FILE]\n"
+	"usage: moat check [DIR...] [--config FILE] [--http ADDR:PORT]\n"
 	"\n"
 	"Runs every start-up step `moat serve` runs (the config against\n"
 	"moat.schema.json, the roots, databases, modules and APIs, the audit file,\n"
@@ -98,6 +100,13 @@ int cmd_check(int argc, char **argv)
 	 * serve would, with the same message and exit code. */
 	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
+	struct moat_err herr = {0};
+	if (httpd_describe(&env.cfg, o.http, env.reg, NULL, &herr)) {
+		config_scrub(&env.cfg, herr.msg, sizeof(herr.msg));
+		fprintf(stderr, "moat: %s\n", herr.msg);
+		cli_teardown(&env);
+		return EXIT_CONFIG;
+	}
 	if ((code = cli_confine_trial(&env)) != EXIT_OK) {
 		cli_teardown(&env);
 		return code;
@@ -136,6 +145,15 @@ int cmd_check(int argc, char **argv)
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	print_families(&env.cfg);
+	char *listen_text = NULL;
+	size_t listen_len = 0;
+	FILE *mem = open_memstream(&listen_text, &listen_len);
+	if (mem) {
+		httpd_describe(&env.cfg, o.http, NULL, mem, &herr);
+		fclose(mem);
+		print_scrubbed(&env.cfg, listen_text);
+		free(listen_text);
+	}
 	print_sandbox(&env.cfg, env.reg);
 	cli_teardown(&env);
 	return EXIT_OK;
