@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "log.h"
 #include "providers.h"
+#include "auth/auth.h"
 #include "http_listener.h"
 #include "sandbox.h"
 
@@ -145,6 +146,28 @@ int cmd_check(int argc, char **argv)
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	print_families(&env.cfg);
+	json_t *auth_section = json_object_get(env.cfg.doc, "auth");
+	if (auth_section) {
+		struct moat_err aerr = {0};
+		const struct auth_module *am = modules_symbol("moat_auth.so", "auth_module", &aerr);
+		struct auth *a = am ? am->create(auth_section, NULL, env.reg, &aerr) : NULL;
+		if (!a) {
+			config_scrub(&env.cfg, aerr.msg, sizeof(aerr.msg));
+			fprintf(stderr, "moat: %s\n", aerr.msg);
+			cli_teardown(&env);
+			return aerr.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
+		}
+		char *atext = NULL;
+		size_t alen = 0;
+		FILE *amem = open_memstream(&atext, &alen);
+		if (amem) {
+			am->print(a, amem);
+			fclose(amem);
+			print_scrubbed(&env.cfg, atext);
+			free(atext);
+		}
+		am->destroy(a);
+	}
 	char *listen_text = NULL;
 	size_t listen_len = 0;
 	FILE *mem = open_memstream(&listen_text, &listen_len);

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "auth/auth.h"
 #include "cli.h"
 #include "http_listener.h"
+#include "providers.h"
 #include "log.h"
 #include "metrics.h"
 #include "stdio_transport.h"
@@ -31,11 +33,9 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 {
 	struct moat_err err = {0};
 	struct metrics *m = metrics_new(env->reg);
-	/* Authentication plugs in through ho.auth (http_auth_hook.h): with
-	 * src/auth/, {auth_authenticate, auth_metadata_hook, the struct auth}
-	 * built before httpd_prepare, and auth_set_resource_url(a,
-	 * httpd_url(l)) after it, once the port is bound. Without it the
-	 * listener refuses an "auth" section and serves loopback only. */
+	json_t *section = json_object_get(env->cfg.doc, "auth");
+	const struct auth_module *am = NULL;
+	struct auth *a = NULL;
 	struct httpd_listener_opts ho = {
 		.cfg = &env->cfg,
 		.cli_addr = o->http,
@@ -43,22 +43,26 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 		.sopts = &env->sopts,
 		.metrics = m,
 	};
-	struct httpd_listener *l;
+	struct httpd_listener *l = NULL;
 	int code = EXIT_OK;
 
+	/* The checker (src/auth/, loaded as moat_auth.so only when the config
+	 * has an "auth" section) before the sandbox: it reads its JWKS file or
+	 * fetches its URL now. Its resource URL follows once the port is bound. */
+	if (section) {
+		am = modules_symbol("moat_auth.so", "auth_module", &err);
+		a = am ? am->create(section, NULL, env->reg, &err) : NULL;
+		if (!a)
+			goto fail_config;
+		am->wipe_section(section);
+		ho.auth = (struct httpd_auth_hook){am->authenticate, am->metadata, a};
+	}
 	/* Bound, and TLS files read, before the sandbox; no thread yet. */
 	l = httpd_prepare(&ho, &err);
-	if (!l) {
-		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s\n", err.msg);
-		metrics_free(m);
-		return err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
-	}
-	if ((code = cli_confine(env)) != EXIT_OK) {
-		httpd_free(l);
-		metrics_free(m);
-		return code;
-	}
+	if (!l || (a && am->set_resource_url(a, httpd_url(l), &err)))
+		goto fail_config;
+	if ((code = cli_confine(env)) != EXIT_OK)
+		goto out;
 	if (registry_count(env->reg) == 0)
 		log_warn("no tools are configured; clients will see an empty tool list");
 	switch (httpd_run(l)) {
@@ -72,7 +76,15 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 		code = EXIT_RUNTIME;
 		break;
 	}
+	goto out;
+fail_config:
+	config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+	fprintf(stderr, "moat: %s\n", err.msg);
+	code = err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
+out:
 	httpd_free(l);
+	if (a)
+		am->destroy(a);
 	metrics_free(m);
 	return code;
 }
