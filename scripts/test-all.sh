@@ -4,7 +4,8 @@
 # Suites: cmocka unit tests (meson test) in build-test and build-asan (ASan +
 # UBSan); end-to-end tests (node --test with the official MCP SDK client)
 # and attack tests (tests/attack: escapes that must fail, the kernel
-# sandbox) against both binaries; shell tests (tests/shell: requests piped
+# sandbox) against both binaries, the SDK-client e2e files a second time
+# over the HTTP listener; shell tests (tests/shell: requests piped
 # into moat serve, stdin closed) 100 runs a case on the test build and 20
 # under the sanitizers; each libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
@@ -80,6 +81,26 @@ shell_suite() { # shell_suite BUILD_DIR RUNS: tests/shell/*.sh, "N passed, M fai
 }
 
 e2e() { node_suite e2e tests/e2e/ "$1"; }
+
+# The e2e files that talk through connectClient() again, over the Streamable
+# HTTP listener (MOAT_E2E_TRANSPORT=http): the same test bodies, the other
+# transport. Tests that depend on stdio itself (raw framing, EOF, log
+# forwarding, client roots) run over stdio either way or skip themselves.
+e2e_http() { # e2e_http BUILD_DIR
+	local out="$log/e2e-http-$1.txt" files
+	files=$(grep -l 'connectClient\|withClient' tests/e2e/*.test.mjs)
+	# shellcheck disable=SC2086
+	MOAT_E2E_TRANSPORT=http MOAT_BIN="$PWD/$1/moat" node --test --test-reporter=tap $files >"$out" 2>&1
+	local rc=$?
+	local ok fail
+	ok=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
+	fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$out" | tail -1)
+	ok=${ok:-0}
+	fail=${fail:-0}
+	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+	[ "$rc" -ne 0 ] && grep -B2 -A30 "^ *not ok" "$out" | head -300
+	count "e2e tests over HTTP ($1)" "$ok" "$fail"
+}
 attack() { node_suite attack tests/attack/ "$1"; }
 
 fuzz() {
@@ -109,6 +130,8 @@ else
 	unit build-asan
 	e2e build-test
 	e2e build-asan
+	e2e_http build-test
+	e2e_http build-asan
 	attack build-test
 	attack build-asan
 	shell_suite build-test 100

@@ -29,6 +29,7 @@ enum {
 struct cli_opts {
 	const char *config;    /* --config FILE, or NULL */
 	const char *log_level; /* --log-level LEVEL, or NULL */
+	const char *http;      /* --http ADDR:PORT (serve, check), or NULL */
 	bool json;             /* --json: print JSON (tools, call) */
 	const char *json_args; /* --json ARGS (call): the argument after --json
 				  when it starts with '{' or '[', else NULL */

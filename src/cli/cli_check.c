@@ -1,6 +1,7 @@
 /*
  * cli_check.c - `moat check`: validate the config and print what moat would
- * serve: tools, limits, audit, secrets (masked) and the sandbox plan.
+ * serve: tools, limits, audit, secrets (masked), the HTTP listener and the
+ * sandbox plan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,12 @@
 #include "cli.h"
 #include "log.h"
 #include "providers.h"
+#include "auth/auth.h"
+#include "http_listener.h"
 #include "sandbox.h"
 
 static const char help[] =
-	"usage: moat check [DIR...] [--config FILE]\n"
+	"usage: moat check [DIR...] [--config FILE] [--http ADDR:PORT]\n"
 	"\n"
 	"Runs every start-up step `moat serve` runs (the config against\n"
 	"moat.schema.json, the roots, databases, modules and APIs, the audit file,\n"
@@ -98,6 +101,13 @@ int cmd_check(int argc, char **argv)
 	 * serve would, with the same message and exit code. */
 	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
+	struct moat_err herr = {0};
+	if (httpd_describe(&env.cfg, o.http, env.reg, NULL, &herr)) {
+		config_scrub(&env.cfg, herr.msg, sizeof(herr.msg));
+		fprintf(stderr, "moat: %s\n", herr.msg);
+		cli_teardown(&env);
+		return EXIT_CONFIG;
+	}
 	if ((code = cli_confine_trial(&env)) != EXIT_OK) {
 		cli_teardown(&env);
 		return code;
@@ -136,6 +146,37 @@ int cmd_check(int argc, char **argv)
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	print_families(&env.cfg);
+	json_t *auth_section = json_object_get(env.cfg.doc, "auth");
+	if (auth_section) {
+		struct moat_err aerr = {0};
+		const struct auth_module *am = modules_symbol("moat_auth.so", "auth_module", &aerr);
+		struct auth *a = am ? am->create(auth_section, NULL, env.reg, &aerr) : NULL;
+		if (!a) {
+			config_scrub(&env.cfg, aerr.msg, sizeof(aerr.msg));
+			fprintf(stderr, "moat: %s\n", aerr.msg);
+			cli_teardown(&env);
+			return aerr.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
+		}
+		char *atext = NULL;
+		size_t alen = 0;
+		FILE *amem = open_memstream(&atext, &alen);
+		if (amem) {
+			am->print(a, amem);
+			fclose(amem);
+			print_scrubbed(&env.cfg, atext);
+			free(atext);
+		}
+		am->destroy(a);
+	}
+	char *listen_text = NULL;
+	size_t listen_len = 0;
+	FILE *mem = open_memstream(&listen_text, &listen_len);
+	if (mem) {
+		httpd_describe(&env.cfg, o.http, NULL, mem, &herr);
+		fclose(mem);
+		print_scrubbed(&env.cfg, listen_text);
+		free(listen_text);
+	}
 	print_sandbox(&env.cfg, env.reg);
 	cli_teardown(&env);
 	return EXIT_OK;

@@ -46,6 +46,12 @@ int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 			o->log_level = argv[i];
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			o->log_level = a + 12;
+		} else if (strcmp(a, "--http") == 0) {
+			if (++i >= argc)
+				goto missing;
+			o->http = argv[i];
+		} else if (strncmp(a, "--http=", 7) == 0) {
+			o->http = a + 7;
 		} else if (strcmp(a, "--json") == 0) {
 			/* moat call: `--json '{...}'` gives the arguments as JSON; a
 			 * --json not followed by a JSON object or array only asks for

@@ -22,6 +22,8 @@ struct registry {
 	size_t ngrants;
 	uint16_t *ports; /* TCP connect grants */
 	size_t nports;
+	uint16_t bind_ports[4]; /* TCP bind grants (the HTTP listener) */
+	size_t nbind_ports;
 	uint32_t default_per_minute;
 	const char *family; /* static; stamped on tools added from now on */
 };
@@ -398,4 +400,25 @@ nomem:
 	json_decref(tools);
 	json_decref(res);
 	return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+}
+
+enum moat_rc registry_grant_bind_port(struct registry *r, uint16_t port, struct moat_err *err)
+{
+	for (size_t i = 0; i < r->nbind_ports; i++)
+		if (r->bind_ports[i] == port)
+			return MOAT_OK;
+	if (r->nbind_ports == sizeof(r->bind_ports) / sizeof(r->bind_ports[0]))
+		return moat_err_set(err, MOAT_ELIMIT, "sandbox: more than 4 TCP ports to listen on");
+	r->bind_ports[r->nbind_ports++] = port;
+	return MOAT_OK;
+}
+
+size_t registry_bind_port_count(const struct registry *r)
+{
+	return r->nbind_ports;
+}
+
+uint16_t registry_bind_port_at(const struct registry *r, size_t i)
+{
+	return i < r->nbind_ports ? r->bind_ports[i] : 0;
 }

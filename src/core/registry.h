@@ -218,6 +218,17 @@ enum moat_rc registry_grant_port(struct registry *r, uint16_t port, struct moat_
 size_t registry_port_count(const struct registry *r);
 uint16_t registry_port_at(const struct registry *r, size_t i);
 
+/*
+ * registry_grant_bind_port - record that the HTTP listener listens on TCP
+ * port (bound before the sandbox; the sandbox allows bind on the recorded
+ * ports only, and no other). At most 4. Start-up only.
+ */
+enum moat_rc registry_grant_bind_port(struct registry *r, uint16_t port, struct moat_err *err);
+
+/* registry_bind_port_count / registry_bind_port_at - those ports. */
+size_t registry_bind_port_count(const struct registry *r);
+uint16_t registry_bind_port_at(const struct registry *r, size_t i);
+
 /* registry_set_family - name (static storage) the family whose tools
  * registry_add registers from now on (the audit trail records it).
  * Start-up only. */

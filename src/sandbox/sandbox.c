@@ -205,6 +205,8 @@ enum moat_rc sandbox_plan_from(struct sandbox_plan *plan, const struct moat_conf
 					    "sandbox: more than 64 TCP ports to connect to");
 		plan->ports[plan->nports++] = registry_port_at(reg, i);
 	}
+	for (size_t i = 0; i < registry_bind_port_count(reg) && i < 4; i++)
+		plan->bind_ports[plan->nbind_ports++] = registry_bind_port_at(reg, i);
 	return MOAT_OK;
 }
 
@@ -361,7 +363,11 @@ static void fill_summary(struct sandbox_report *r, const char *why)
 				     r->abi, r->nread, r->nread == 1 ? "" : "s", r->nwrite,
 				     r->nwrite == 1 ? "" : "s", r->nfiles, r->nfiles == 1 ? "" : "s",
 				     r->naudit ? ", the audit directory" : "",
-				     !r->tcp_denied ? "" : r->nports ? ", TCP bind denied, connect only to the configured ports" : ", TCP denied",
+				     !r->tcp_denied ? ""
+				     : r->nbind_ports && r->nports ? ", TCP bind only on the listener's port, connect only to the configured ports"
+				     : r->nbind_ports ? ", TCP bind only on the listener's port, connect denied"
+				     : r->nports ? ", TCP bind denied, connect only to the configured ports"
+						 : ", TCP denied",
 				     r->scoped ? ", signals and abstract sockets scoped" : "");
 	else
 		o = (size_t)snprintf(s, n, "Landlock unavailable (%s): confinement by openat2 only",
@@ -440,6 +446,16 @@ enum moat_rc sandbox_apply(const struct sandbox_plan *plan, struct sandbox_repor
 		}
 		rep.nports++;
 	}
+	for (size_t i = 0; attr.handled_access_net && i < plan->nbind_ports; i++) {
+		struct sbx_net_port_attr np = {.allowed_access = LANDLOCK_ACCESS_NET_BIND_TCP,
+					       .port = plan->bind_ports[i]};
+		if (syscall(SYS_landlock_add_rule, ruleset, SBX_RULE_NET_PORT, &np, 0) != 0) {
+			rc = moat_err_set(err, MOAT_EIO, "sandbox: landlock_add_rule (bind %u): %s",
+					  (unsigned)plan->bind_ports[i], strerror(errno));
+			goto out;
+		}
+		rep.nbind_ports++;
+	}
 #ifdef SBX_SANITIZER
 	/* Sanitizer builds only: LeakSanitizer lists /proc/self/task at exit. */
 	if (add_rule(ruleset, "/proc", -1, FS_READ, attr.handled_access_fs, err) != 0) {
@@ -499,11 +515,19 @@ void sandbox_describe(const struct sandbox_plan *plan, FILE *f)
 	if (abi > 0) {
 		fprintf(f, "  %-12s no access; no exec anywhere%s\n", "elsewhere",
 			abi >= 5 ? "; no device ioctls" : "");
-		if (abi >= 4 && plan->nports == 0) {
+		if (abi >= 4 && plan->nports == 0 && plan->nbind_ports == 0) {
 			fprintf(f, "  %-12s bind and connect denied\n", "TCP");
 		} else if (abi >= 4) {
-			fprintf(f, "  %-12s bind denied; connect only to port%s", "TCP",
-				plan->nports == 1 ? "" : "s");
+			fprintf(f, "  %-12s bind ", "TCP");
+			if (plan->nbind_ports == 0)
+				fputs("denied", f);
+			for (size_t i = 0; i < plan->nbind_ports; i++)
+				fprintf(f, "%s%u", i ? ", " : "only on port ",
+					(unsigned)plan->bind_ports[i]);
+			if (plan->nports == 0)
+				fputs("; connect denied", f);
+			else
+				fprintf(f, "; connect only to port%s", plan->nports == 1 ? "" : "s");
 			for (size_t i = 0; i < plan->nports; i++)
 				fprintf(f, "%s %u", i ? "," : "", (unsigned)plan->ports[i]);
 			fputc('\n', f);

@@ -51,8 +51,11 @@ struct sandbox_plan {
 	size_t nrules;
 	size_t cap;
 	bool network;          /* unused: TCP is governed by ports below */
-	uint16_t ports[64];    /* TCP ports connect is allowed to; bind always denied */
+	uint16_t ports[64];    /* TCP ports connect is allowed to */
 	size_t nports;
+	uint16_t bind_ports[4]; /* TCP ports bind is allowed on (the HTTP
+				   listener's, bound before the sandbox); no other */
+	size_t nbind_ports;
 	const char *held_open; /* the audit trail's file, for the description;
 				  borrowed from the config, NULL when none */
 	bool audit_shared_dir; /* its directory holds other files: no rule, so
@@ -65,6 +68,7 @@ struct sandbox_report {
 	bool landlock;      /* a Landlock domain is in force */
 	bool tcp_denied;    /* TCP bind and connect denied (ABI >= 4), but for */
 	size_t nports;      /* connect to this many ports */
+	size_t nbind_ports; /* bind on this many ports */
 	bool scoped;        /* abstract UNIX sockets and signals scoped (ABI >= 6) */
 	bool no_new_privs;
 	bool not_dumpable;

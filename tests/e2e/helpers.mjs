@@ -4,7 +4,10 @@
 //   MOAT_BIN=/path/to/moat node --test tests/e2e/
 //
 // Two ways to talk to a server:
-//   connectClient()  the official SDK Client over StdioClientTransport;
+//   connectClient()  the official SDK Client over StdioClientTransport, or,
+//                    with MOAT_E2E_TRANSPORT=http, over
+//                    StreamableHTTPClientTransport to `moat serve --http
+//                    127.0.0.1:0` (the same tests, the other transport);
 //   RawSession       raw newline-delimited stdio, for malformed input, batches,
 //                    old protocol revisions and requests before initialize.
 // Both collect stderr so tests can assert on it, and both check at close that
@@ -15,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 // ---- the binary ----------------------------------------------------------
 
@@ -34,6 +38,9 @@ function resolveBin() {
 }
 
 export const MOAT_BIN = resolveBin();
+
+/** The transport connectClient() uses: 'stdio' (default) or 'http'. */
+export const TRANSPORT = process.env.MOAT_E2E_TRANSPORT === 'http' ? 'http' : 'stdio';
 
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const LATEST_VERSION = '2025-11-25';
@@ -411,6 +418,7 @@ export function assertNoSanitizerReport(stderr) {
  * opts: { args, env, capabilities, allowErrors: RegExp of SDK errors to tolerate }
  */
 export async function connectClient(configPath, opts = {}) {
+	if (TRANSPORT === 'http') return connectHttpClient(configPath, opts);
 	const transport = new StdioClientTransport({
 		command: MOAT_BIN,
 		args: opts.args ?? ['serve', '--config', configPath],
@@ -452,6 +460,87 @@ export async function connectClient(configPath, opts = {}) {
 	};
 }
 
+/**
+ * connectClient() over HTTP: spawn `moat serve ... --http 127.0.0.1:0`,
+ * read the address it prints on stderr, connect the SDK's
+ * StreamableHTTPClientTransport. Same return shape (transport.pid is the
+ * server's pid); close() ends the session (DELETE), closes the client and
+ * stops the server with SIGTERM, which must exit 0.
+ */
+async function connectHttpClient(configPath, opts = {}) {
+	const args = [...(opts.args ?? ['serve', '--config', configPath])];
+	if (!args.includes('--http')) args.push('--http', '127.0.0.1:0');
+	const proc = spawn(MOAT_BIN, args, {
+		stdio: ['ignore', 'pipe', 'pipe'],
+		env: { ...getDefaultEnvironment(), XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) },
+	});
+	let stderrText = '';
+	let stdoutText = '';
+	proc.stdout.setEncoding('utf8');
+	proc.stdout.on('data', (c) => (stdoutText += c));
+	proc.stderr.setEncoding('utf8');
+	const exited = new Promise((r) => proc.on('close', (code, signal) => r({ code, signal })));
+	const url = await withTimeout(
+		new Promise((resolve, reject) => {
+			proc.stderr.on('data', (c) => {
+				stderrText += c;
+				const m = /listening on (https?:\/\/\S+\/mcp)/.exec(stderrText);
+				if (m) resolve(m[1]);
+			});
+			exited.then((e) => reject(new Error(`moat exited (${JSON.stringify(e)}) before listening:\n${stderrText}`)));
+		}),
+		DEFAULT_WAIT_MS,
+		'moat to listen',
+	);
+	const transport = new StreamableHTTPClientTransport(new URL(url));
+	transport.pid = proc.pid;
+	const client = new Client(
+		{ name: 'moat-e2e', version: '0.0.1' },
+		{ capabilities: opts.capabilities ?? {} },
+	);
+	const errors = [];
+	let closed = false;
+	// Closing aborts the open GET stream, which the SDK reports as an
+	// error ("SSE stream disconnected: AbortError"): noise of our own close.
+	client.onerror = (e) => {
+		if (!(closed && /AbortError|aborted/.test(String(e?.message ?? e)))) errors.push(e);
+	};
+	try {
+		await withTimeout(client.connect(transport), DEFAULT_WAIT_MS, 'the SDK client to connect');
+	} catch (e) {
+		proc.kill('SIGKILL');
+		throw e;
+	}
+	return {
+		client,
+		transport,
+		errors,
+		url,
+		proc,
+		stderr: () => stderrText,
+		async close() {
+			if (closed) return;
+			closed = true;
+			try {
+				await withTimeout(transport.terminateSession(), 8000, 'the session to end (DELETE)');
+			} finally {
+				await withTimeout(client.close(), 8000, 'the SDK client to close');
+				if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+			}
+			const e = await withTimeout(exited, 8000, 'moat to exit on SIGTERM');
+			assert.equal(stdoutText, '', 'nothing on stdout over HTTP');
+			assert.deepEqual(e, { code: 0, signal: null }, `moat exits 0 on SIGTERM:\n${stderrText}`);
+			const allow = opts.allowErrors;
+			assert.deepEqual(
+				errors.map((x) => String(x?.message ?? x)).filter((m) => !(allow && allow.test(m))),
+				[],
+				'the SDK client reported protocol errors',
+			);
+			assertNoSanitizerReport(stderrText);
+		},
+	};
+}
+
 /** Run fn with a connected SDK client that is always closed afterwards. */
 export async function withClient(configPath, fn, opts) {
 	const c = await connectClient(configPath, opts);
@@ -463,6 +552,7 @@ export async function withClient(configPath, fn, opts) {
 		} catch {
 			/* already failing */
 		}
+		c.proc?.kill('SIGKILL');
 		throw e;
 	}
 	await c.close();

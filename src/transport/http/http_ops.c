@@ -1,0 +1,82 @@
+/*
+ * http_ops.c - the operations endpoints: GET /healthz (no authentication;
+ * says only that the process answers), GET /metrics (Prometheus text, to
+ * a principal allowed metrics, or to anyone on the separate listen.metrics
+ * address) and the RFC 9728 protected resource metadata.
+ */
+#include "httpd_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+static const char health[] = "{\"status\":\"ok\"}";
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+static enum MHD_Result metrics_page(struct httpd_req *r)
+{
+	size_t len = 0;
+	char *text = r->l->metrics ? metrics_render(r->l->metrics, &len) : NULL;
+	enum MHD_Result ret;
+
+	if (!text)
+		return httpd_refuse(r, MHD_HTTP_SERVICE_UNAVAILABLE, -32000, "http.metrics_unavailable",
+				    "metrics are not available", 0);
+	ret = httpd_reply(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len,
+			  NULL, NULL);
+	free(text);
+	return ret;
+}
+
+bool httpd_ops_route(struct httpd_req *r, const char *url, const char *method,
+		     enum MHD_Result *ret)
+{
+	struct httpd_listener *l = r->l;
+
+	if (strcmp(url, "/healthz") == 0) {
+		*ret = is_get(method) ? httpd_reply(r, MHD_HTTP_OK, "application/json", health,
+						    sizeof(health) - 1, NULL, NULL)
+				      : httpd_refuse_with(r, MHD_HTTP_METHOD_NOT_ALLOWED, -32600,
+							  "http.method", "GET /healthz", "Allow",
+							  "GET, HEAD");
+		return true;
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		if (!is_get(method)) {
+			*ret = httpd_refuse_with(r, MHD_HTTP_METHOD_NOT_ALLOWED, -32600, "http.method",
+						 "GET /metrics", "Allow", "GET, HEAD");
+			return true;
+		}
+		if (r->metrics_only) {
+			*ret = metrics_page(r);
+			return true;
+		}
+		if (!httpd_authenticate(r, ret))
+			return true;
+		*ret = r->who.metrics ? metrics_page(r)
+				      : httpd_refuse(r, MHD_HTTP_FORBIDDEN, -32001,
+						     "http.metrics_forbidden",
+						     "this principal may not read metrics", 0);
+		return true;
+	}
+	if (r->metrics_only)
+		return false;
+	if (strcmp(url, "/.well-known/oauth-protected-resource") == 0 ||
+	    strcmp(url, "/.well-known/oauth-protected-resource/mcp") == 0) {
+		const char *doc = l->auth.resource_metadata ? l->auth.resource_metadata(l->auth.ctx)
+							    : NULL;
+		if (!doc)
+			*ret = httpd_refuse(r, MHD_HTTP_NOT_FOUND, -32600, "http.not_found",
+					    "no authorization is configured", 0);
+		else
+			*ret = httpd_reply(r, MHD_HTTP_OK, "application/json", doc, strlen(doc), NULL,
+					   NULL);
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,467 @@
+/*
+ * http_session.c - the table of MCP sessions of an HTTP listener.
+ *
+ * A session is created by an initialize POSTed without Mcp-Session-Id and
+ * becomes visible once the server answered it with a result. Its id is
+ * HTTPD_SID_BYTES from getrandom(2) as hex; it is bound to the principal
+ * that created it, and a lookup by anyone else finds nothing, exactly as
+ * for an id that never existed. Each session has its own struct server
+ * (sharing the listener's worker pool and global rate bucket), a ring of
+ * the last session-level messages (for a GET stream and Last-Event-ID),
+ * and the GET streams open on it.
+ *
+ * Sessions end by DELETE, by idle expiry (no request, no call in flight
+ * and no stream open for listen.session_idle_s) and at shutdown. Ending
+ * takes a session out of the table at once; its server is shut down on
+ * the housekeeping thread, since that waits for cancelled calls.
+ */
+#include "httpd_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+
+#define HTTPD_TABLE_SIZE 1024u
+
+static unsigned bucket_of(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (uint8_t)*id) * 16777619u;
+	return h % HTTPD_TABLE_SIZE;
+}
+
+bool httpd_sessions_init(struct httpd_listener *l)
+{
+	l->buckets = calloc(HTTPD_TABLE_SIZE, sizeof(*l->buckets));
+	return l->buckets != NULL;
+}
+
+void httpd_session_hold(struct httpd_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->refs++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void ring_clear(struct httpd_session *s)
+{
+	for (unsigned i = 0; i < s->ring_n; i++)
+		free(s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS].data);
+	s->ring_n = 0;
+	s->ring_bytes = 0;
+}
+
+void httpd_session_put(struct httpd_session *s)
+{
+	int left;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	left = --s->refs;
+	pthread_mutex_unlock(&s->lock);
+	if (left > 0)
+		return;
+	if (s->srv && server_shutdown(s->srv, 0, HTTPD_CANCEL_MS))
+		server_free(s->srv);
+	ring_clear(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void wake_housekeeper(struct httpd_listener *l)
+{
+	uint64_t one = 1;
+
+	if (l->hk_wake >= 0 && write(l->hk_wake, &one, sizeof(one)) < 0)
+		log_debug("http: cannot wake the housekeeper: %s", strerror(errno));
+}
+
+/* The initialize answer decides: a result makes the session visible with
+ * the negotiated version; an error ends it. */
+static void init_outcome(struct httpd_session *s, const char *buf, size_t len)
+{
+	json_t *m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *res = json_object_get(m, "result");
+	const char *v = json_string_value(json_object_get(res, "protocolVersion"));
+
+	if (json_is_object(res)) {
+		pthread_mutex_lock(&s->lock);
+		snprintf(s->version, sizeof(s->version), "%s", v && strlen(v) < 32 ? v : "");
+		s->ready = true;
+		pthread_mutex_unlock(&s->lock);
+	} else {
+		httpd_session_kill(s);
+	}
+	json_decref(m);
+}
+
+/* Keep ev (owned) in the ring, dropping the oldest beyond its bounds.
+ * Session lock held. */
+static void ring_push(struct httpd_session *s, uint64_t seq, char *data, size_t len)
+{
+	while (s->ring_n > 0 &&
+	       (s->ring_n == HTTPD_RING_EVENTS || s->ring_bytes + len > HTTPD_RING_BYTES)) {
+		struct httpd_ring_ev *old = &s->ring[s->ring_start];
+		s->ring_bytes -= old->len;
+		free(old->data);
+		s->ring_start = (s->ring_start + 1) % HTTPD_RING_EVENTS;
+		s->ring_n--;
+	}
+	if (len > HTTPD_RING_BYTES) {
+		free(data);
+		return;
+	}
+	s->ring[(s->ring_start + s->ring_n) % HTTPD_RING_EVENTS] =
+		(struct httpd_ring_ev){.seq = seq, .data = data, .len = len};
+	s->ring_n++;
+	s->ring_bytes += len;
+}
+
+/* server_send_fn of every session's server. */
+static void session_send(void *ctx, void *route, const char *buf, size_t len, bool final)
+{
+	struct httpd_session *s = ctx;
+	char *ev;
+	size_t evlen;
+
+	if (route) {
+		struct httpd_req *r = route;
+		if (final && r->init && len > 0)
+			init_outcome(s, buf, len);
+		httpd_req_deliver(r, buf, len, final);
+		if (final) {
+			pthread_mutex_lock(&s->lock);
+			s->active--;
+			s->last_ns = moat_now_ns();
+			pthread_mutex_unlock(&s->lock);
+			httpd_req_put(r); /* the route's reference */
+		}
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	uint64_t seq = ++s->next_seq;
+	ev = httpd_sse_format(seq, buf, len, &evlen);
+	if (ev) {
+		if (s->nstreams > 0) {
+			httpd_req_push_raw(s->streams[s->nstreams - 1], ev, evlen);
+			s->delivered = seq;
+		}
+		ring_push(s, seq, ev, evlen);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *id,
+					 const char *owner)
+{
+	struct httpd_session *s, *found = NULL;
+
+	if (!id || strlen(id) != HTTPD_SID_LEN)
+		return NULL;
+	pthread_mutex_lock(&l->tlock);
+	for (s = l->buckets[bucket_of(id)]; s; s = s->next) {
+		if (strcmp(s->id, id) == 0) {
+			if (s->ready && !s->dead && strcmp(s->owner, owner) == 0) {
+				httpd_session_hold(s);
+				found = s;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&l->tlock);
+	return found;
+}
+
+struct httpd_session *httpd_session_create(struct httpd_listener *l,
+					   const struct principal *who, const char **rule)
+{
+	struct httpd_session *s = calloc(1, sizeof(*s));
+	uint8_t rnd[HTTPD_SID_BYTES];
+	uint32_t mine = 0;
+
+	*rule = NULL;
+	if (!s)
+		return NULL;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		free(s);
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+	explicit_bzero(rnd, sizeof(rnd));
+	snprintf(s->owner, sizeof(s->owner), "%s", who->name);
+	s->l = l;
+	s->refs = 2; /* the table and the caller */
+	s->last_ns = moat_now_ns();
+	pthread_mutex_init(&s->lock, NULL);
+	s->srv = server_new(&l->sopts, l->reg, session_send, s);
+	if (!s->srv) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_lock(&l->tlock);
+	if (l->stopping) {
+		*rule = "http.shutting_down";
+	} else if (l->nsessions >= l->cfg.max_sessions) {
+		*rule = "limits.http_sessions";
+	} else {
+		for (unsigned b = 0; b < HTTPD_TABLE_SIZE; b++) {
+			for (struct httpd_session *o = l->buckets[b]; o; o = o->next)
+				mine += strcmp(o->owner, s->owner) == 0;
+		}
+		if (mine >= l->cfg.max_sessions_per_principal)
+			*rule = "limits.http_sessions_per_principal";
+	}
+	if (!*rule) {
+		unsigned b = bucket_of(s->id);
+		s->next = l->buckets[b];
+		l->buckets[b] = s;
+		l->nsessions++;
+	}
+	pthread_mutex_unlock(&l->tlock);
+	if (*rule) {
+		s->refs = 1;
+		httpd_session_put(s);
+		return NULL;
+	}
+	metrics_sessions(l->metrics, 1);
+	return s;
+}
+
+void httpd_session_kill(struct httpd_session *s)
+{
+	struct httpd_listener *l = s->l;
+	bool was_live = false;
+
+	pthread_mutex_lock(&l->tlock);
+	if (!s->dead) {
+		struct httpd_session **pp = &l->buckets[bucket_of(s->id)];
+		while (*pp && *pp != s)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = s->next;
+		s->dead = true;
+		l->nsessions--;
+		s->next = l->grave; /* the table's reference moves to the grave */
+		l->grave = s;
+		was_live = true;
+	}
+	pthread_mutex_unlock(&l->tlock);
+	if (!was_live)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->nstreams; i++)
+		httpd_req_end(s->streams[i], false);
+	pthread_mutex_unlock(&s->lock);
+	metrics_sessions(l->metrics, -1);
+	wake_housekeeper(l);
+}
+
+int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->dead) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	s->handling++;
+	s->active++; /* until the final answer */
+	s->last_ns = moat_now_ns();
+	pthread_mutex_unlock(&s->lock);
+	httpd_req_hold(r); /* the route's reference, dropped with the final answer */
+	server_handle_from(s->srv, r->body ? r->body : "", r->body_len,
+			   &(struct server_origin){.who = &r->who, .route = r});
+	pthread_mutex_lock(&s->lock);
+	s->handling--;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
+				const char *last_event_id)
+{
+	uint64_t from;
+	char *end;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->dead || s->nstreams >= s->l->cfg.max_sse_streams_per_session ||
+	    s->nstreams >= HTTPD_MAX_STREAMS) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	httpd_req_hold(r); /* the session's reference, dropped at detach */
+	s->streams[s->nstreams++] = r;
+	s->active++;
+	from = s->delivered;
+	if (last_event_id && *last_event_id >= '0' && *last_event_id <= '9') {
+		errno = 0;
+		unsigned long long v = strtoull(last_event_id, &end, 10);
+		if (!*end && !errno)
+			from = v;
+	}
+	for (unsigned i = 0; i < s->ring_n; i++) {
+		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
+		if (e->seq > from)
+			httpd_req_push_raw(r, e->data, e->len);
+	}
+	if (s->next_seq > s->delivered)
+		s->delivered = s->next_seq;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void httpd_session_detach_stream(struct httpd_session *s, struct httpd_req *r)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->nstreams; i++) {
+		if (s->streams[i] == r) {
+			memmove(&s->streams[i], &s->streams[i + 1],
+				(s->nstreams - i - 1) * sizeof(s->streams[0]));
+			s->nstreams--;
+			s->active--;
+			s->last_ns = moat_now_ns();
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (found)
+		httpd_req_put(r);
+}
+
+void httpd_session_touch(struct httpd_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->last_ns = moat_now_ns();
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Every live session, held, into a new array (*n of them). */
+static struct httpd_session **all_sessions(struct httpd_listener *l, size_t *n)
+{
+	struct httpd_session **v;
+
+	pthread_mutex_lock(&l->tlock);
+	*n = 0;
+	v = malloc((l->nsessions + 1) * sizeof(*v));
+	for (unsigned b = 0; v && b < HTTPD_TABLE_SIZE; b++) {
+		for (struct httpd_session *s = l->buckets[b]; s; s = s->next) {
+			httpd_session_hold(s);
+			v[(*n)++] = s;
+		}
+	}
+	pthread_mutex_unlock(&l->tlock);
+	return v;
+}
+
+/* Shut down the servers of sessions taken out of the table. */
+static void reap(struct httpd_listener *l)
+{
+	struct httpd_session *g;
+
+	pthread_mutex_lock(&l->tlock);
+	g = l->grave;
+	l->grave = NULL;
+	pthread_mutex_unlock(&l->tlock);
+	while (g) {
+		struct httpd_session *next = g->next;
+		/* No thread may be inside server_handle_from when it stops. */
+		for (;;) {
+			pthread_mutex_lock(&g->lock);
+			unsigned h = g->handling;
+			pthread_mutex_unlock(&g->lock);
+			if (h == 0)
+				break;
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
+		}
+		if (server_shutdown(g->srv, 0, HTTPD_CANCEL_MS)) {
+			server_free(g->srv);
+			g->srv = NULL;
+			httpd_session_put(g);
+		} else {
+			/* A handler still runs and will answer through this
+			 * session: it is never freed, and the process ends by
+			 * _exit when it stops (httpd_run returns 1). */
+			log_warn("http: a tool call of an ended session did not stop in time");
+			atomic_store(&l->stuck, true);
+		}
+		g = next;
+	}
+}
+
+void httpd_housekeep(struct httpd_listener *l, bool keepalive)
+{
+	uint64_t now = moat_now_ns(), idle = (uint64_t)l->cfg.session_idle_s * 1000000000ull;
+	size_t n = 0;
+	struct httpd_session **v = all_sessions(l, &n);
+
+	for (size_t i = 0; v && i < n; i++) {
+		struct httpd_session *s = v[i];
+		bool expire;
+		pthread_mutex_lock(&s->lock);
+		/* last_ns may be later than now: the session was used after now
+		 * was read. */
+		expire = s->active == 0 && now > s->last_ns && now - s->last_ns > idle;
+		if (keepalive) {
+			for (unsigned k = 0; k < s->nstreams; k++)
+				httpd_req_push_raw(s->streams[k], ":\n\n", 3);
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (expire) {
+			log_info("http: a session expired after %u s idle", l->cfg.session_idle_s);
+			httpd_session_kill(s);
+		}
+		httpd_session_put(s);
+	}
+	free(v);
+	reap(l);
+}
+
+void httpd_sessions_end_all(struct httpd_listener *l)
+{
+	size_t n = 0;
+	struct httpd_session **v = all_sessions(l, &n);
+
+	for (size_t i = 0; v && i < n; i++) {
+		httpd_session_kill(v[i]);
+		httpd_session_put(v[i]);
+	}
+	free(v);
+	reap(l);
+}
+
+void httpd_sessions_wait_idle(struct httpd_listener *l, uint32_t ms)
+{
+	uint64_t end = moat_now_ns() + (uint64_t)ms * 1000000ull;
+	size_t n = 0;
+	struct httpd_session **v = all_sessions(l, &n);
+
+	for (size_t i = 0; v && i < n; i++) {
+		uint64_t now = moat_now_ns();
+		if (now < end)
+			server_wait_idle(v[i]->srv, (uint32_t)((end - now) / 1000000ull));
+		httpd_session_put(v[i]);
+	}
+	free(v);
+}
+
+void httpd_sessions_fini(struct httpd_listener *l)
+{
+	httpd_sessions_end_all(l);
+	free(l->buckets);
+	l->buckets = NULL;
+}
