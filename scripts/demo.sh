@@ -32,3 +32,42 @@ echo "\$ $moat call git_log repo_path=moat max_count=2 --config $cfg"
 echo
 echo "\$ node examples/demo.mjs $moat   # the official SDK client over stdio"
 node examples/demo.mjs "$moat"
+echo
+echo "# HTTP mode: examples/http.json, a loopback listener with one demo token"
+export MOAT_DEMO_TOKEN=${MOAT_DEMO_TOKEN:-$(openssl rand -hex 32)}
+url=http://127.0.0.1:47812/mcp
+log=$(mktemp)
+echo "\$ $moat serve --config examples/http.json &   # token from \$MOAT_DEMO_TOKEN"
+"$moat" serve --config examples/http.json 2>"$log" &
+server=$!
+trap 'kill $upstream $server 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 50); do
+	grep -q 'listening on' "$log" && break
+	sleep 0.1
+done
+grep 'listening on' "$log"
+# mcp ARGS... - POST to the listener with the headers a client sends; prints
+# the status line and the session header, then the body.
+mcp() {
+	curl -sS -i "$url" -H 'Content-Type: application/json' \
+		-H 'Accept: application/json, text/event-stream' "$@" |
+		tr -d '\r' | grep -iE '^(HTTP/|mcp-session-id:|www-authenticate:|\{)'
+}
+auth="Authorization: Bearer \$MOAT_DEMO_TOKEN"
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'
+echo
+echo "\$ curl $url -H '$auth' -d '<initialize>'"
+sid=$(mcp -H "Authorization: Bearer $MOAT_DEMO_TOKEN" -d "$init" | tee /dev/stderr |
+	sed -n 's/^mcp-session-id: *//Ip' | cut -c1-100) 2>&1
+echo
+echo "\$ curl $url -H '$auth' -H 'Mcp-Session-Id: ...' -d '<tools/call read_text_file path=README.md>'"
+mcp -H "Authorization: Bearer $MOAT_DEMO_TOKEN" -H "Mcp-Session-Id: $sid" -H 'MCP-Protocol-Version: 2025-11-25' \
+	-d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"README.md","head":1}}}'
+echo
+echo "\$ curl $url -d '<initialize>'   # no token"
+mcp -d "$init"
+echo
+echo "\$ curl $url -H '$auth' -H 'Host: evil.example' -d '<initialize>'   # DNS rebinding"
+mcp -H "Authorization: Bearer $MOAT_DEMO_TOKEN" -H 'Host: evil.example' -d "$init"
+kill -TERM $server
+wait $server && echo "(moat stopped on SIGTERM, exit 0)"

@@ -83,18 +83,19 @@ static void test_config_rules(void **state)
 	assert_int_equal(c.max_sessions, 5);
 	config_free(&cfg);
 	/* Off loopback: auth first, then TLS or insecure_plaintext. */
+	setenv("MOAT_TEST_TOKEN", "0123456789abcdef0123456789abcdef0123456789abcdef", 1);
 	assert_int_equal(load("{}", "192.0.2.1:80", &cfg, &c, &err), MOAT_EINVAL);
 	assert_non_null(strstr(err.msg, "http.auth_required"));
 	config_free(&cfg);
-	assert_int_equal(load("{\"auth\": {}}", "192.0.2.1:80", &cfg, &c, &err), MOAT_EINVAL);
+	assert_int_equal(load("{\"auth\": {\"tokens\": [{\"name\": \"a\", \"token\": \"${MOAT_TEST_TOKEN}\", \"tools\": [\"*\"]}]}}", "192.0.2.1:80", &cfg, &c, &err), MOAT_EINVAL);
 	assert_non_null(strstr(err.msg, "http.tls_required"));
 	config_free(&cfg);
-	assert_int_equal(load("{\"auth\": {}, \"listen\": {\"insecure_plaintext\": true}}",
+	assert_int_equal(load("{\"auth\": {\"tokens\": [{\"name\": \"a\", \"token\": \"${MOAT_TEST_TOKEN}\", \"tools\": [\"*\"]}]}, \"listen\": {\"insecure_plaintext\": true}}",
 			      "192.0.2.1:80", &cfg, &c, &err),
 			 MOAT_OK);
 	config_free(&cfg);
 	/* A wildcard address needs its host names. */
-	assert_int_equal(load("{\"auth\": {}, \"listen\": {\"insecure_plaintext\": true}}",
+	assert_int_equal(load("{\"auth\": {\"tokens\": [{\"name\": \"a\", \"token\": \"${MOAT_TEST_TOKEN}\", \"tools\": [\"*\"]}]}, \"listen\": {\"insecure_plaintext\": true}}",
 			      "0.0.0.0:80", &cfg, &c, &err),
 			 MOAT_EINVAL);
 	assert_non_null(strstr(err.msg, "allowed_hosts"));
