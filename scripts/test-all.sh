@@ -5,7 +5,8 @@
 # UBSan); end-to-end tests (node --test with the official MCP SDK client)
 # and attack tests (tests/attack: escapes that must fail, the kernel
 # sandbox) against both binaries, the SDK-client e2e files a second time
-# over the HTTP listener; shell tests (tests/shell: requests piped
+# over the HTTP listener; the official MCP conformance scenarios against
+# the test build's HTTP listener; shell tests (tests/shell: requests piped
 # into moat serve, stdin closed) 100 runs a case on the test build and 20
 # under the sanitizers; each libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
@@ -45,9 +46,11 @@ unit() { # unit BUILD_DIR: count cmocka test cases, not programs
 	count "unit test cases ($1)" "$ok" "$fail"
 }
 
-node_suite() { # node_suite NAME DIR BUILD_DIR: a node --test suite, TAP counts
-	local out="$log/$1-$3.txt"
-	MOAT_BIN="$PWD/$3/moat" node --test --test-reporter=tap "$2" >"$out" 2>&1
+node_suite() { # node_suite LABEL BUILD_DIR PATH...: a node --test run, TAP counts
+	local label=$1 build=$2
+	shift 2
+	local out="$log/${label// /-}-$build.txt"
+	MOAT_BIN="$PWD/$build/moat" node --test --test-reporter=tap "$@" >"$out" 2>&1
 	local rc=$?
 	local ok fail
 	ok=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
@@ -56,7 +59,7 @@ node_suite() { # node_suite NAME DIR BUILD_DIR: a node --test suite, TAP counts
 	fail=${fail:-0}
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
 	[ "$rc" -ne 0 ] && grep -B2 -A30 "^ *not ok" "$out" | head -300
-	count "$1 tests ($3)" "$ok" "$fail"
+	count "$label ($build)" "$ok" "$fail"
 }
 
 shell_suite() { # shell_suite BUILD_DIR RUNS: tests/shell/*.sh, "N passed, M failed" each
@@ -80,28 +83,33 @@ shell_suite() { # shell_suite BUILD_DIR RUNS: tests/shell/*.sh, "N passed, M fai
 	count "shell tests ($1, $2 runs a case)" "$ok" "$fail"
 }
 
-e2e() { node_suite e2e tests/e2e/ "$1"; }
+e2e() { node_suite "e2e tests" "$1" tests/e2e/; }
 
 # The e2e files that talk through connectClient() again, over the Streamable
 # HTTP listener (MOAT_E2E_TRANSPORT=http): the same test bodies, the other
 # transport. Tests that depend on stdio itself (raw framing, EOF, log
 # forwarding, client roots) run over stdio either way or skip themselves.
 e2e_http() { # e2e_http BUILD_DIR
-	local out="$log/e2e-http-$1.txt" files
-	files=$(grep -l 'connectClient\|withClient' tests/e2e/*.test.mjs)
-	# shellcheck disable=SC2086
-	MOAT_E2E_TRANSPORT=http MOAT_BIN="$PWD/$1/moat" node --test --test-reporter=tap $files >"$out" 2>&1
+	# shellcheck disable=SC2046
+	MOAT_E2E_TRANSPORT=http node_suite "e2e tests over HTTP" "$1" \
+		$(grep -l 'connectClient\|withClient' tests/e2e/*.test.mjs)
+}
+attack() { node_suite "attack tests" "$1" tests/attack/; }
+
+# The official MCP conformance suite against the native HTTP listener of
+# the test build (scripts/conformance.sh: Node 22 from npm, one PASS or
+# FAIL line per scenario).
+conformance() {
+	local out="$log/conformance.txt"
+	MOAT="$PWD/build-test/moat" scripts/conformance.sh >"$out" 2>&1
 	local rc=$?
 	local ok fail
-	ok=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$out" | tail -1)
-	fail=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$out" | tail -1)
-	ok=${ok:-0}
-	fail=${fail:-0}
+	ok=$(grep -c '^PASS ' "$out")
+	fail=$(grep -c '^FAIL ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
-	[ "$rc" -ne 0 ] && grep -B2 -A30 "^ *not ok" "$out" | head -300
-	count "e2e tests over HTTP ($1)" "$ok" "$fail"
+	[ "$rc" -ne 0 ] && tail -40 "$out"
+	count "conformance scenarios (build-test)" "$ok" "$fail"
 }
-attack() { node_suite attack tests/attack/ "$1"; }
 
 fuzz() {
 	local ok=0 fail=0
@@ -134,6 +142,7 @@ else
 	e2e_http build-asan
 	attack build-test
 	attack build-asan
+	conformance
 	shell_suite build-test 100
 	shell_suite build-asan 20
 	fuzz
