@@ -15,7 +15,6 @@
 #include "auth_int.h"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,31 +61,6 @@ static void hint_keys(struct moat_err *err)
 void auth_set_fetcher(auth_fetch_fn fn)
 {
 	fetcher = fn;
-}
-
-/* What the C library's resolver reads after the sandbox is on (the same
- * list as the http family's). */
-static const char *const resolver_files[] = {
-	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
-};
-
-static enum moat_rc prepare_resolver(struct registry *reg, struct moat_err *err)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-
-	if (getaddrinfo("localhost", NULL, &hints, &res) == 0)
-		freeaddrinfo(res);
-	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
-		int fd = open(resolver_files[i], O_PATH | O_CLOEXEC);
-		enum moat_rc rc;
-		if (fd < 0)
-			continue;
-		rc = registry_grant(reg, resolver_files[i], fd, false, err);
-		close(fd);
-		if (rc)
-			return rc;
-	}
-	return registry_grant_port(reg, 53, err);
 }
 
 struct auth_fetch *auth_fetch_new(const char *url, const json_t *allow, const char *ca_file,
@@ -142,7 +116,7 @@ struct auth_fetch *auth_fetch_new(const char *url, const json_t *allow, const ch
 			     " (set jwks_ca_file)");
 		goto fail;
 	}
-	if (reg && (registry_grant_port(reg, t.port, err) || prepare_resolver(reg, err)))
+	if (reg && (registry_grant_port(reg, t.port, err) || registry_grant_resolver(reg, err)))
 		goto fail;
 	egress_target_free(&t);
 	return f;

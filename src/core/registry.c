@@ -6,6 +6,7 @@
 #include "resource_mux.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,4 +422,29 @@ size_t registry_bind_port_count(const struct registry *r)
 uint16_t registry_bind_port_at(const struct registry *r, size_t i)
 {
 	return i < r->nbind_ports ? r->bind_ports[i] : 0;
+}
+
+/* What the C library's resolver reads after the sandbox is on. */
+static const char *const resolver_files[] = {
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
+};
+
+enum moat_rc registry_grant_resolver(struct registry *r, struct moat_err *err)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	enum moat_rc rc;
+
+	/* Loads the resolver's configuration and NSS modules now. */
+	if (getaddrinfo("localhost", NULL, &hints, &res) == 0)
+		freeaddrinfo(res);
+	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
+		int fd = open(resolver_files[i], O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		rc = registry_grant(r, resolver_files[i], fd, false, err);
+		close(fd);
+		if (rc)
+			return rc;
+	}
+	return registry_grant_port(r, 53, err);
 }

@@ -229,6 +229,15 @@ enum moat_rc registry_grant_bind_port(struct registry *r, uint16_t port, struct 
 size_t registry_bind_port_count(const struct registry *r);
 uint16_t registry_bind_port_at(const struct registry *r, size_t i);
 
+/*
+ * registry_grant_resolver - let name resolution work under the sandbox:
+ * load the resolver's configuration and modules now, grant reading the
+ * files it rereads (/etc/hosts, resolv.conf, ...) and TCP port 53 for
+ * answers too large for UDP. For a family or module that resolves host
+ * names after start-up.
+ */
+enum moat_rc registry_grant_resolver(struct registry *r, struct moat_err *err);
+
 /* registry_set_family - name (static storage) the family whose tools
  * registry_add registers from now on (the audit trail records it).
  * Start-up only. */

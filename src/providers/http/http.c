@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <libxml/parser.h>
 #include <magic.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +22,6 @@
 /* Where Debian keeps the system's CA bundle. */
 #define CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define CA_MAX ((size_t)16 << 20)
-
-/* Files the C library's resolver reads after the sandbox is on. */
-static const char *const resolver_files[] = {
-	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
-};
 
 static struct http_family family;
 static bool xml_started;
@@ -70,28 +64,6 @@ enum moat_rc http_policy_nets(const json_t *arr, struct egress_net **nets, size_
 	return MOAT_OK;
 }
 
-/* Let the resolver work under the sandbox: load its configuration and
- * modules now, grant reading the files it rereads, and TCP port 53 for
- * answers too large for UDP. */
-static enum moat_rc prepare_resolver(struct registry *reg, struct moat_err *err)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	enum moat_rc rc;
-
-	if (getaddrinfo("localhost", NULL, &hints, &res) == 0)
-		freeaddrinfo(res);
-	for (size_t i = 0; i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
-		int fd = open(resolver_files[i], O_PATH | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		rc = registry_grant(reg, resolver_files[i], fd, false, err);
-		close(fd);
-		if (rc)
-			return rc;
-	}
-	return registry_grant_port(reg, 53, err);
-}
-
 static void http_fini(void);
 
 static enum moat_rc http_init(struct registry *reg, const json_t *section,
@@ -123,7 +95,7 @@ static enum moat_rc http_init(struct registry *reg, const json_t *section,
 	/* The sandbox leaves no way to read the bundle later. */
 	if (http_read_file(CA_BUNDLE, CA_MAX, &family.ca_default, &family.ca_default_len, err))
 		log_warn("http: no CA bundle at " CA_BUNDLE "; https needs ca_file");
-	if ((rc = prepare_resolver(reg, err)) ||
+	if ((rc = registry_grant_resolver(reg, err)) ||
 	    (rc = fetch_register(reg, &family, json_object_get(section, "fetch"), err)) ||
 	    (rc = api_register(reg, &family, json_object_get(section, "apis"), err)))
 		goto fail;
