@@ -26,6 +26,17 @@ function readTrail(file) {
 	return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
 }
 
+/** The trail's records matching pred, once ok(records) holds (the writer
+ * batches records for up to 50 ms) or 2 s have passed. */
+async function trailWhen(file, pred, ok) {
+	const until = Date.now() + 2000;
+	for (;;) {
+		const recs = readTrail(file).filter(pred);
+		if (ok(recs) || Date.now() > until) return recs;
+		await new Promise((r) => setTimeout(r, 25));
+	}
+}
+
 describe('HTTP listener: static tokens and tool policy', () => {
 	let m, trail, up, ca, cfgPath;
 	before(async () => {
@@ -95,7 +106,11 @@ describe('HTTP listener: static tokens and tool policy', () => {
 		}
 		const bad = await post(m.port, INIT(), bearer(ALICE + '0'));
 		assert.match(bad.headers['www-authenticate'], /error="invalid_token"/);
-		const refusals = readTrail(trail).filter((r) => r.kind === 'security' && /^auth\./.test(r.rule ?? ''));
+		const refusals = await trailWhen(
+			trail,
+			(r) => r.kind === 'security' && /^auth\./.test(r.rule ?? ''),
+			(rs) => rs.length >= wrong.length,
+		);
 		assert.ok(refusals.length >= wrong.length, `auth refusals audited: ${refusals.length}`);
 		assert.ok(refusals.every((r) => r.addr && r.addr.startsWith('127.0.0.1')), 'with the client address');
 	});
@@ -113,7 +128,11 @@ describe('HTTP listener: static tokens and tool policy', () => {
 		assert.equal(hidden.error.message.replace('slow', 'X'), unknown.error.message.replace('no_such_tool', 'X'));
 		const ok = await callTool(m.port, a.headers, 'echo', { text: 'hi' }, 4);
 		assert.equal(ok.result.isError, false);
-		const rec = readTrail(trail).filter((r) => r.rule === 'policy.tool_not_allowed');
+		const rec = await trailWhen(
+			trail,
+			(r) => r.rule === 'policy.tool_not_allowed',
+			(rs) => rs.some((r) => r.principal === 'alice' && r.tool === 'slow'),
+		);
 		assert.ok(rec.some((r) => r.principal === 'alice' && r.tool === 'slow'), 'the trail names the hidden call');
 	});
 
