@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "text.h"
+
 struct subj {
 	char name[PRINCIPAL_NAME_MAX];
 	uint64_t hash;
@@ -39,20 +41,6 @@ struct auth_subjects {
 	uint64_t key;
 	uint32_t per_minute;
 };
-
-static uint64_t name_hash(uint64_t key, const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull ^ key;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
 
 struct auth_subjects *auth_subjects_new(size_t max, uint32_t per_minute)
 {
@@ -129,7 +117,7 @@ struct token_bucket *auth_subjects_bucket(struct auth_subjects *s, const char *n
 
 	if (!s || s->per_minute == 0)
 		return NULL;
-	h = name_hash(s->key, name);
+	h = text_hash(name, strlen(name), s->key);
 	pthread_mutex_lock(&s->lock);
 	for (i = s->heads[h & (s->nheads - 1)]; i >= 0; i = s->v[i].hnext)
 		if (s->v[i].hash == h && strcmp(s->v[i].name, name) == 0)

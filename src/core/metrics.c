@@ -26,6 +26,7 @@
  * the C client libraries (prometheus-client-c) take a lock per observation.
  */
 #include "metrics.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -101,15 +102,6 @@ struct metrics {
 	struct timespec started; /* CLOCK_REALTIME at metrics_new */
 };
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return h;
-}
-
 static uint64_t hash_ptr(const void *p)
 {
 	uint64_t h = (uint64_t)(uintptr_t)p;
@@ -157,7 +149,7 @@ static void rule_table_add(struct rule_table *t, const char *rule)
 		atomic_fetch_add_explicit(&t->other, 1, memory_order_relaxed);
 		return;
 	}
-	i = (size_t)hash_str(rule) & mask;
+	i = (size_t)text_hash(rule, strlen(rule), 0) & mask;
 	for (size_t probes = 0; probes < t->size; probes++, i = (i + 1) & mask) {
 		struct rule_slot *sl = &t->slots[i];
 		unsigned st = atomic_load_explicit(&sl->state, memory_order_acquire);
@@ -210,7 +202,7 @@ static struct mtool *tool_lookup(struct metrics *m, const char *name)
 			return &m->tools[e - 1];
 		i = (i + 1) & mask;
 	}
-	i = (size_t)hash_str(name) & mask;
+	i = (size_t)text_hash(name, strlen(name), 0) & mask;
 	while ((e = m->by_name[i]) != 0) {
 		if (strcmp(m->tools[e - 1].name, name) == 0)
 			return &m->tools[e - 1];
@@ -251,7 +243,7 @@ struct metrics *metrics_new(const struct registry *reg)
 		const char *name = registry_at(reg, i)->name;
 		m->tools[i].name = name;
 		tool_index_put(m->by_ptr, m->tsize, hash_ptr(name), (uint32_t)i);
-		tool_index_put(m->by_name, m->tsize, hash_str(name), (uint32_t)i);
+		tool_index_put(m->by_name, m->tsize, text_hash(name, strlen(name), 0), (uint32_t)i);
 	}
 	return m;
 fail:

@@ -34,6 +34,7 @@
  * string values are never copied into a message.
  */
 #include "schema.h"
+#include "text.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -488,18 +489,6 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-/* bytes_hash - FNV-1a over len bytes, finalised. */
-static uint64_t bytes_hash(const char *s, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return mix64(h);
-}
 
 /*
  * value_hash - hash consistent with value_eq(): equal values hash equally
@@ -528,7 +517,7 @@ static uint64_t value_hash(const json_t *v, unsigned depth)
 		return mix64(0x2000 ^ bits);
 	}
 	case JSON_STRING:
-		return bytes_hash(json_string_value(v), json_string_length(v)) ^ 0x3000;
+		return text_hash(json_string_value(v), json_string_length(v), 0) ^ 0x3000;
 	case JSON_ARRAY:
 		h = 0x4000;
 		n = json_array_size(v);
@@ -542,7 +531,7 @@ static uint64_t value_hash(const json_t *v, unsigned depth)
 		for (it = json_object_iter((json_t *)v); it;
 		     it = json_object_iter_next((json_t *)v, it)) {
 			uint64_t kh =
-				bytes_hash(json_object_iter_key(it), json_object_iter_key_len(it));
+				text_hash(json_object_iter_key(it), json_object_iter_key_len(it), 0);
 
 			h += mix64(kh ^ mix64(value_hash(json_object_iter_value(it), depth + 1)));
 		}

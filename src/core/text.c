@@ -216,3 +216,17 @@ void text_ptr_push(char *ptr, size_t size, const char *key)
 	}
 	ptr[n] = '\0';
 }
+
+uint64_t text_hash(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ seed; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	h ^= h >> 33; /* MurmurHash3's fmix64 */
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* text_utf8_prefix - the largest length <= max of a prefix of s (a
  * NUL-terminated string) that does not end inside a UTF-8 sequence. */
@@ -45,6 +46,12 @@ char *text_utf8_repair(const char *s, size_t n, bool nul_invalid, size_t *len);
 /* text_utf8_valid - true when s[0..n) is valid UTF-8 (as above; NUL is
  * valid). */
 bool text_utf8_valid(const char *s, size_t n);
+
+/* text_hash - a 64-bit hash of s[0..n) for in-process hash tables:
+ * FNV-1a started from seed (a random key where the input is a client's),
+ * then a finaliser, so that masking the low bits spreads well. Not
+ * cryptographic. */
+uint64_t text_hash(const char *s, size_t n, uint64_t seed);
 
 /* text_base64 - a new NUL-terminated base64 (RFC 4648, padded) of
  * buf[0..len); NULL on ENOMEM. Caller frees. */

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
+
 #define RL_SLOTS 4096u
 #define RL_PROBE 16u
 #define RL_STALE_NS (60ull * 1000000000ull)
@@ -56,15 +58,6 @@ void httpd_ratelimit_free(struct httpd_ratelimit *rl)
 	free(rl);
 }
 
-static unsigned hash_addr(const char *a)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *a; a++)
-		h = (h ^ (uint8_t)*a) * 16777619u;
-	return h;
-}
-
 unsigned httpd_ratelimit_take(struct httpd_ratelimit *rl, const char *addr)
 {
 	uint64_t now = moat_now_ns();
@@ -73,7 +66,7 @@ unsigned httpd_ratelimit_take(struct httpd_ratelimit *rl, const char *addr)
 
 	if (!rl)
 		return 0;
-	h = hash_addr(addr);
+	h = (unsigned)text_hash(addr, strlen(addr), 0);
 	pthread_mutex_lock(&rl->lock);
 	for (unsigned i = 0; i < RL_PROBE; i++) {
 		struct rl_slot *s = &rl->slots[(h + i) % (RL_SLOTS - 1)];
