@@ -114,6 +114,23 @@ void srv_reply(struct server *s, struct batch *b, json_t *msg)
 	srv_batch_free(b);
 }
 
+void srv_reply_wire(struct server *s, struct batch *b, json_t *msg, struct wire *w)
+{
+	if (b && b->responses) {
+		srv_reply(s, b, msg); /* the batch serializes its array itself */
+	} else {
+		void *route = b ? b->route : NULL;
+		if (w->len > 0)
+			s->send(s->send_ctx, route, w->data, w->len, true);
+		else if (route)
+			s->send(s->send_ctx, route, NULL, 0, true);
+		if (b)
+			srv_batch_free(b);
+		json_decref(msg);
+	}
+	srv_wire_release(w);
+}
+
 void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
 			const char *message)
 {

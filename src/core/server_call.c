@@ -138,21 +138,7 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 	srv_audit(s, c->batch, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
 		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
-	if (c->batch && c->batch->responses) {
-		srv_reply(s, c->batch, msg); /* the batch serializes its array itself */
-	} else {
-		/* Already serialized: send those bytes (nothing when the client
-		 * cancelled; a route still gets its empty final). */
-		void *route = c->batch ? c->batch->route : NULL;
-		if (w.len > 0)
-			s->send(s->send_ctx, route, w.data, w.len, true);
-		else if (route)
-			s->send(s->send_ctx, route, NULL, 0, true);
-		if (c->batch)
-			srv_batch_free(c->batch);
-		json_decref(msg);
-	}
-	srv_wire_release(&w);
+	srv_reply_wire(s, c->batch, msg, &w);
 	callctx_release(&c->ctx);
 	json_decref(c->id);
 	json_decref(c->args);

@@ -135,6 +135,13 @@ void srv_batch_free(struct batch *b);
  * or into the batch b it belongs to. */
 void srv_reply(struct server *s, struct batch *b, json_t *msg);
 
+/* srv_reply_wire - srv_reply for a response already serialized into w
+ * (its length checked against the output limit): those bytes are sent
+ * as they are, except into a batch's array, which serializes msg itself.
+ * w.len 0 means nothing to say (a cancelled call). Steals msg; releases
+ * w. */
+void srv_reply_wire(struct server *s, struct batch *b, json_t *msg, struct wire *w);
+
 /* srv_reply_error - srv_reply with a JSON-RPC error (id borrowed). */
 void srv_reply_error(struct server *s, struct batch *b, json_t *id, int code,
 		     const char *message);

@@ -163,19 +163,7 @@ static void run_rjob(void *arg)
 	srv_audit(s, j->batch, "resource", j->id, method, NULL, j->ctx.touched, srv_outcome_of(rc),
 		  rc == MOAT_OK ? NULL : err.rule, moat_now_ns() - j->ctx.start_ns, w.len, 0);
 	log_debug("%s: %s", method, moat_rc_name(rc));
-	if (j->batch && j->batch->responses) {
-		srv_reply(s, j->batch, msg);
-	} else {
-		void *route = j->batch ? j->batch->route : NULL;
-		if (w.len > 0)
-			s->send(s->send_ctx, route, w.data, w.len, true);
-		else if (route)
-			s->send(s->send_ctx, route, NULL, 0, true);
-		if (j->batch)
-			srv_batch_free(j->batch);
-		json_decref(msg);
-	}
-	srv_wire_release(&w);
+	srv_reply_wire(s, j->batch, msg, &w);
 	rjob_free(j);
 }
 
