@@ -81,6 +81,37 @@ out:
 	sandbox_plan_free(&plan);
 }
 
+/* The authentication a config's "auth" section sets up, as serve builds
+ * it (moat_auth.so: the JWKS read or fetched), described into *text
+ * (caller frees; NULL without a section). Exit code as serve's. */
+static int describe_auth(struct cli_env *env, char **text)
+{
+	json_t *section = json_object_get(env->cfg.doc, "auth");
+	struct moat_err err = {0};
+	const struct auth_module *am;
+	struct auth *a;
+	size_t len = 0;
+	FILE *mem;
+
+	*text = NULL;
+	if (!section)
+		return EXIT_OK;
+	am = modules_symbol("moat_auth.so", "auth_module", &err);
+	a = am ? am->create(section, NULL, env->reg, &err) : NULL;
+	if (!a) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
+	}
+	mem = open_memstream(text, &len);
+	if (mem) {
+		am->print(a, mem);
+		fclose(mem);
+	}
+	am->destroy(a);
+	return EXIT_OK;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -101,14 +132,26 @@ int cmd_check(int argc, char **argv)
 	 * serve would, with the same message and exit code. */
 	if ((code = cli_setup(&o, true, &env)) != EXIT_OK)
 		return code;
+	/* The listener checked (and its port granted for the sandbox plan)
+	 * and described once; the description is printed further down. */
 	struct moat_err herr = {0};
-	if (httpd_describe(&env.cfg, o.http, env.reg, NULL, &herr)) {
+	char *listen_text = NULL, *auth_text = NULL;
+	size_t listen_len = 0;
+	FILE *mem = open_memstream(&listen_text, &listen_len);
+	enum moat_rc hrc = mem ? httpd_describe(&env.cfg, o.http, env.reg, mem, &herr)
+			       : moat_err_set(&herr, MOAT_ENOMEM, "out of memory");
+	if (mem)
+		fclose(mem);
+	if (hrc) {
 		config_scrub(&env.cfg, herr.msg, sizeof(herr.msg));
 		fprintf(stderr, "moat: %s\n", herr.msg);
+		free(listen_text);
 		cli_teardown(&env);
 		return EXIT_CONFIG;
 	}
-	if ((code = cli_confine_trial(&env)) != EXIT_OK) {
+	if ((code = cli_confine_trial(&env)) != EXIT_OK ||
+	    (code = describe_auth(&env, &auth_text)) != EXIT_OK) {
+		free(listen_text);
 		cli_teardown(&env);
 		return code;
 	}
@@ -146,37 +189,11 @@ int cmd_check(int argc, char **argv)
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	print_families(&env.cfg);
-	json_t *auth_section = json_object_get(env.cfg.doc, "auth");
-	if (auth_section) {
-		struct moat_err aerr = {0};
-		const struct auth_module *am = modules_symbol("moat_auth.so", "auth_module", &aerr);
-		struct auth *a = am ? am->create(auth_section, NULL, env.reg, &aerr) : NULL;
-		if (!a) {
-			config_scrub(&env.cfg, aerr.msg, sizeof(aerr.msg));
-			fprintf(stderr, "moat: %s\n", aerr.msg);
-			cli_teardown(&env);
-			return aerr.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
-		}
-		char *atext = NULL;
-		size_t alen = 0;
-		FILE *amem = open_memstream(&atext, &alen);
-		if (amem) {
-			am->print(a, amem);
-			fclose(amem);
-			print_scrubbed(&env.cfg, atext);
-			free(atext);
-		}
-		am->destroy(a);
-	}
-	char *listen_text = NULL;
-	size_t listen_len = 0;
-	FILE *mem = open_memstream(&listen_text, &listen_len);
-	if (mem) {
-		httpd_describe(&env.cfg, o.http, NULL, mem, &herr);
-		fclose(mem);
-		print_scrubbed(&env.cfg, listen_text);
-		free(listen_text);
-	}
+	if (auth_text)
+		print_scrubbed(&env.cfg, auth_text);
+	free(auth_text);
+	print_scrubbed(&env.cfg, listen_text);
+	free(listen_text);
 	print_sandbox(&env.cfg, env.reg);
 	cli_teardown(&env);
 	return EXIT_OK;
