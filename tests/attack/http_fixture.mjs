@@ -10,11 +10,10 @@
 // timeout passed: for requests no well-behaved client would send
 // (smuggling shapes, broken headers). initialize() opens an MCP session.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { MOAT_BIN, STATE_HOME, assertNoSanitizerReport, withTimeout } from '../e2e/helpers.mjs';
+import { STATE_HOME, assertNoSanitizerReport, spawnListener, withTimeout } from '../e2e/helpers.mjs';
 
 export const ACCEPT_BOTH = 'application/json, text/event-stream';
 
@@ -34,43 +33,23 @@ export const SECURITY_HEADERS = {
  */
 export async function startListener(configPath, opts = {}) {
 	const args = ['serve', '--config', configPath, ...(opts.args ?? ['--http', opts.addr ?? '127.0.0.1:0'])];
-	const proc = spawn(MOAT_BIN, args, {
-		stdio: ['ignore', 'pipe', 'pipe'],
-		env: { ...process.env, XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) },
-	});
-	let err = '';
-	let out = '';
-	proc.stdout.setEncoding('utf8');
-	proc.stdout.on('data', (c) => (out += c));
-	proc.stderr.setEncoding('utf8');
-	const exited = new Promise((r) => proc.on('close', (code, signal) => r({ code, signal })));
-	const where = await withTimeout(
-		new Promise((resolve, reject) => {
-			proc.stderr.on('data', (c) => {
-				err += c;
-				const m = /listening on (https?):\/\/([^\s/]+)\/mcp/.exec(err);
-				if (m) resolve(m);
-			});
-			exited.then((e) => reject(new Error(`moat exited (${JSON.stringify(e)}) before listening:\n${err}`)));
-		}),
-		8000,
-		'moat to listen',
-	);
-	const hostport = where[2];
+	const l = await spawnListener(args, { ...process.env, XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) });
+	const { proc, exited } = l;
+	const hostport = l.hostport;
 	const port = Number(hostport.slice(hostport.lastIndexOf(':') + 1));
 	return {
 		port,
 		host: hostport,
-		tls: where[1] === 'https',
-		base: `${where[1]}://${hostport}`,
+		tls: l.scheme === 'https',
+		base: `${l.scheme}://${hostport}`,
 		proc,
 		exited,
-		stdout: () => out,
-		stderr: () => err,
+		stdout: l.stdout,
+		stderr: l.stderr,
 		async stop() {
 			if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
 			const e = await withTimeout(exited, 8000, 'moat to exit on SIGTERM');
-			assertNoSanitizerReport(err);
+			assertNoSanitizerReport(l.stderr());
 			return e;
 		},
 	};

@@ -470,28 +470,8 @@ export async function connectClient(configPath, opts = {}) {
 async function connectHttpClient(configPath, opts = {}) {
 	const args = [...(opts.args ?? ['serve', '--config', configPath])];
 	if (!args.includes('--http')) args.push('--http', '127.0.0.1:0');
-	const proc = spawn(MOAT_BIN, args, {
-		stdio: ['ignore', 'pipe', 'pipe'],
-		env: { ...getDefaultEnvironment(), XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) },
-	});
-	let stderrText = '';
-	let stdoutText = '';
-	proc.stdout.setEncoding('utf8');
-	proc.stdout.on('data', (c) => (stdoutText += c));
-	proc.stderr.setEncoding('utf8');
-	const exited = new Promise((r) => proc.on('close', (code, signal) => r({ code, signal })));
-	const url = await withTimeout(
-		new Promise((resolve, reject) => {
-			proc.stderr.on('data', (c) => {
-				stderrText += c;
-				const m = /listening on (https?:\/\/\S+\/mcp)/.exec(stderrText);
-				if (m) resolve(m[1]);
-			});
-			exited.then((e) => reject(new Error(`moat exited (${JSON.stringify(e)}) before listening:\n${stderrText}`)));
-		}),
-		DEFAULT_WAIT_MS,
-		'moat to listen',
-	);
+	const m = await spawnListener(args, { ...getDefaultEnvironment(), XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) });
+	const { proc, url, exited } = m;
 	const transport = new StreamableHTTPClientTransport(new URL(url));
 	transport.pid = proc.pid;
 	const client = new Client(
@@ -517,7 +497,7 @@ async function connectHttpClient(configPath, opts = {}) {
 		errors,
 		url,
 		proc,
-		stderr: () => stderrText,
+		stderr: m.stderr,
 		async close() {
 			if (closed) return;
 			closed = true;
@@ -528,16 +508,53 @@ async function connectHttpClient(configPath, opts = {}) {
 				if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
 			}
 			const e = await withTimeout(exited, 8000, 'moat to exit on SIGTERM');
-			assert.equal(stdoutText, '', 'nothing on stdout over HTTP');
-			assert.deepEqual(e, { code: 0, signal: null }, `moat exits 0 on SIGTERM:\n${stderrText}`);
+			assert.equal(m.stdout(), '', 'nothing on stdout over HTTP');
+			assert.deepEqual(e, { code: 0, signal: null }, `moat exits 0 on SIGTERM:\n${m.stderr()}`);
 			const allow = opts.allowErrors;
 			assert.deepEqual(
 				errors.map((x) => String(x?.message ?? x)).filter((m) => !(allow && allow.test(m))),
 				[],
 				'the SDK client reported protocol errors',
 			);
-			assertNoSanitizerReport(stderrText);
+			assertNoSanitizerReport(m.stderr());
 		},
+	};
+}
+
+/**
+ * Spawn `moat ARGS` serving HTTP with env (the whole environment) and wait
+ * until it prints the address it bound (`moat: listening on URL`). Resolves
+ * with { proc, exited (a promise of {code, signal}), url, scheme, hostport,
+ * stdout(), stderr() }; rejects with its stderr if it exits first.
+ */
+export async function spawnListener(args, env) {
+	const proc = spawn(MOAT_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+	let err = '';
+	let out = '';
+	proc.stdout.setEncoding('utf8');
+	proc.stdout.on('data', (c) => (out += c));
+	proc.stderr.setEncoding('utf8');
+	const exited = new Promise((r) => proc.on('close', (code, signal) => r({ code, signal })));
+	const m = await withTimeout(
+		new Promise((resolve, reject) => {
+			proc.stderr.on('data', (c) => {
+				err += c;
+				const found = /listening on (https?):\/\/([^\s/]+)\/mcp/.exec(err);
+				if (found) resolve(found);
+			});
+			exited.then((e) => reject(new Error(`moat exited (${JSON.stringify(e)}) before listening:\n${err}`)));
+		}),
+		DEFAULT_WAIT_MS + 3000,
+		'moat to listen',
+	);
+	return {
+		proc,
+		exited,
+		url: `${m[1]}://${m[2]}/mcp`,
+		scheme: m[1],
+		hostport: m[2],
+		stdout: () => out,
+		stderr: () => err,
 	};
 }
 
