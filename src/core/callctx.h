@@ -22,6 +22,42 @@
 /* Sends one notification (steals msg). Provided by the server. */
 typedef void (*callctx_notify_fn)(void *sink, json_t *msg);
 
+struct call_ctx;
+
+/*
+ * Sends one request to the client (initialize era) and waits for its
+ * answer: method and params (stolen) make the request; on MOAT_OK
+ * *result is the answer's result object (a new reference, the caller's).
+ * Blocks the calling worker until the answer, the call's deadline or its
+ * cancellation. Provided by the server (server_ask.c).
+ */
+typedef enum moat_rc (*callctx_request_fn)(struct call_ctx *ctx, const char *method,
+					   json_t *params, json_t **result, struct moat_err *err);
+
+/*
+ * What the client said of itself for this call: its revision and
+ * capabilities, and in the stateless era what it brought back from an
+ * earlier round (input responses, the handler's state). The server fills
+ * it before the handler runs; handlers read it through the functions
+ * below, never directly.
+ */
+struct call_client {
+	bool stateless;        /* 2026-07-28: ask by input_required */
+	json_t *caps;          /* clientCapabilities (owned ref) or NULL */
+	json_t *responses;     /* stateless: input responses of every round
+				  so far, by key (owned ref) or NULL */
+	json_t *state;         /* stateless: what callctx_set_state stored in
+				  the previous round (owned ref) or NULL */
+	json_t *requests;      /* stateless: inputs asked for in this round,
+				  by key (owned; created on demand) */
+	json_t *next_state;    /* callctx_set_state's value (owned) or NULL */
+	const char *missing_cap; /* static: the capability whose absence
+				    ended the call (MOAT_ENOCAP) */
+	int log_level;         /* enum log_level the client asked for, or -1:
+				  no logging for this call */
+	callctx_request_fn request; /* initialize era; NULL: cannot ask */
+};
+
 struct call_ctx {
 	const char *tool;         /* borrowed tool name */
 	uint64_t start_ns;
@@ -41,6 +77,7 @@ struct call_ctx {
 	 * callctx_touch's comment. */
 	json_t *touched;
 	bool no_touch; /* nobody reads touched (auditing is off): skip it */
+	struct call_client client;
 };
 
 /* callctx_init - zero ctx and set the tool, the deadline (timeout_ms from
@@ -89,6 +126,58 @@ void callctx_touch(struct call_ctx *ctx, const char *key, const char *value);
 /* callctx_touch_add - append value to the array under key (at most 32
  * distinct entries; a repeat is dropped). Same rules as callctx_touch. */
 void callctx_touch_add(struct call_ctx *ctx, const char *key, const char *value);
+
+/*
+ * callctx_client_has - true when the client declared capability cap
+ * ("elicitation", "sampling", "roots") for this call: in its initialize
+ * request (initialize era) or in this request's _meta (stateless era).
+ */
+bool callctx_client_has(const struct call_ctx *ctx, const char *cap);
+
+/*
+ * callctx_ask - get the client's answer to request method(params) (a
+ * server-to-client request: "elicitation/create", "sampling/createMessage",
+ * "roots/list"), known to the handler as key (^[A-Za-z0-9_.-]{1,64}$,
+ * unique per call). params is stolen.
+ *   MOAT_OK: *answer is the client's result (borrowed from ctx, valid
+ *     until the call ends).
+ *   MOAT_EINPUT (stateless era, no answer yet): the request is queued
+ *     under key; the handler may ask for more, then must return
+ *     MOAT_EINPUT itself. The server answers {resultType:"input_required",
+ *     inputRequests, requestState} and the client retries with the
+ *     answers, running the handler again from the start: a handler that
+ *     asks must be deterministic up to its asks (and do nothing
+ *     irreversible before the last of them).
+ *   MOAT_ENOCAP: the client did not declare the capability the method
+ *     needs; err says which (ctx->client.missing_cap is set). The server
+ *     answers -32021 in the stateless era, an isError result otherwise.
+ *   Otherwise the error of the request (timeout, cancellation, the
+ *     client's JSON-RPC error), with err filled.
+ * Call from the handler's thread only.
+ */
+enum moat_rc callctx_ask(struct call_ctx *ctx, const char *key, const char *method,
+			 json_t *params, const json_t **answer, struct moat_err *err);
+
+/*
+ * callctx_state / callctx_set_state - a handler's own state across the
+ * rounds of a stateless call: what set_state stored (stolen; replaces an
+ * earlier value) travels sealed in requestState and is handed back by
+ * callctx_state in the next round (borrowed; NULL in the first round and
+ * in the initialize era, where a call has one round).
+ */
+const json_t *callctx_state(const struct call_ctx *ctx);
+void callctx_set_state(struct call_ctx *ctx, json_t *state);
+
+/*
+ * callctx_log - send notifications/message {level, logger, data} on the
+ * call's route when the client asked for messages of that level: by
+ * logging/setLevel (initialize era) or by this request's
+ * _meta "io.modelcontextprotocol/logLevel" (stateless era; none when it
+ * is absent). level is a syslog level name ("info", "warning", ...);
+ * data is stolen. Never put argument values, results or secrets in a
+ * log message of moat's own; a fixture tool may log what it likes.
+ */
+void callctx_log(struct call_ctx *ctx, const char *level, const char *logger, json_t *data);
 
 /* What a handler returns. content is an array of MCP content blocks;
  * structured is the structuredContent object (tools with an outputSchema). */

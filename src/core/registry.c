@@ -3,9 +3,12 @@
  */
 #include "registry.h"
 
+#include "hub.h"
+#include "prompts.h"
 #include "resource_mux.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,15 +30,108 @@ struct registry {
 	size_t nbind_ports;
 	uint32_t default_per_minute;
 	const char *family; /* static; stamped on tools added from now on */
+	struct hub *hub;
+	struct prompts *prompts;
+	struct {
+		const char *name;
+		completer_fn fn;
+		void *data;
+	} completers[REGISTRY_MAX_COMPLETERS];
+	size_t ncompleters;
 };
+
+/* hub_watch_fn: a URI's watch goes to the family serving its scheme. */
+static enum moat_rc hub_watch(void *ctx, const char *uri, bool on, struct moat_err *err)
+{
+	struct registry *r = ctx;
+
+	return resource_mux_watch(&r->resources, uri, on, err);
+}
 
 struct registry *registry_new(uint32_t tool_calls_per_minute)
 {
 	struct registry *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->default_per_minute = tool_calls_per_minute;
+	if (!r)
+		return NULL;
+	r->default_per_minute = tool_calls_per_minute;
+	r->hub = hub_new(hub_watch, r);
+	r->prompts = prompts_new();
+	if (!r->hub || !r->prompts) {
+		hub_free(r->hub);
+		prompts_free(r->prompts);
+		free(r);
+		return NULL;
+	}
 	return r;
+}
+
+struct hub *registry_hub(const struct registry *r)
+{
+	return r->hub;
+}
+
+struct prompts *registry_prompts(const struct registry *r)
+{
+	return r->prompts;
+}
+
+enum moat_rc registry_add_completer(struct registry *r, const char *name, completer_fn fn,
+				    void *data, struct moat_err *err)
+{
+	if (r->ncompleters == REGISTRY_MAX_COMPLETERS)
+		return moat_err_set(err, MOAT_EINTERNAL, "too many completers (at most %d)",
+				    REGISTRY_MAX_COMPLETERS);
+	r->completers[r->ncompleters].name = name;
+	r->completers[r->ncompleters].fn = fn;
+	r->completers[r->ncompleters].data = data;
+	r->ncompleters++;
+	return MOAT_OK;
+}
+
+bool registry_completer(const struct registry *r, const char *name, completer_fn *fn,
+			void **data)
+{
+	for (size_t i = 0; i < r->ncompleters; i++) {
+		if (strcmp(r->completers[i].name, name) == 0) {
+			*fn = r->completers[i].fn;
+			*data = r->completers[i].data;
+			return true;
+		}
+	}
+	return false;
+}
+
+enum moat_rc registry_set_confirm(struct registry *r, const char *name, struct moat_err *err)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < r->count; i++) {
+		struct tool *t = r->tools[i];
+		if (strcmp(t->name, name) != 0 && !(t->family && strcmp(t->family, name) == 0))
+			continue;
+		if (t->annotations.read_only == HINT_TRUE)
+			continue;
+		t->confirm = true;
+		found = true;
+	}
+	if (!found)
+		return moat_err_rule(err, MOAT_ENOTFOUND, "config.confirm",
+				     "confirm: '%.64s' is neither a tool that writes nor a family "
+				     "with one",
+				     name);
+	return MOAT_OK;
+}
+
+bool registry_set_hidden(struct registry *r, const char *name, bool hidden)
+{
+	struct tool *t = registry_find(r, name);
+
+	if (!t)
+		return false;
+	if (atomic_exchange(&t->hidden, hidden) != hidden)
+		hub_publish(r->hub, HUB_TOOLS_CHANGED, NULL);
+	return true;
 }
 
 static void tool_free(struct tool *t)
@@ -66,6 +162,8 @@ void registry_free(struct registry *r)
 	}
 	free(r->grants);
 	free(r->ports);
+	hub_free(r->hub);
+	prompts_free(r->prompts);
 	free(r);
 }
 

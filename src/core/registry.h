@@ -105,6 +105,12 @@ struct tool {
 	const char *const *nul_ok; /* static, see tool_spec */
 	const char *family;        /* static: the family that registered it */
 	struct token_bucket bucket;
+	/* Ask the person through the client before each call (config
+	 * "confirm"; never for a read-only tool): registry_set_confirm. */
+	bool confirm;
+	/* Not listed and not callable while set (a fixture that changes the
+	 * tool list): registry_set_hidden. */
+	_Atomic bool hidden;
 };
 
 struct registry; /* opaque */
@@ -132,6 +138,20 @@ struct resource_ops {
 	 * "read_text_file"): a principal whose policy does not allow it
 	 * cannot read them (principal.h). */
 	const char *read_tool;
+	/* Completion of a template's variable (completion/complete with a
+	 * ref/resource): append to values (an array) up to max strings that
+	 * variable var of template uri_template may take, starting with
+	 * prefix; context holds the other variables' values already chosen
+	 * (an object of strings, may be NULL). NULL: no completion. Runs on
+	 * the reader thread: bounded and quick. */
+	enum moat_rc (*complete)(void *data, const char *uri_template, const char *var,
+				 const char *prefix, const json_t *context, json_t *values,
+				 size_t max, struct moat_err *err);
+	/* Start (on) or stop watching uri for changes; on a change the
+	 * family calls hub_publish(registry_hub(r), HUB_RESOURCE_UPDATED,
+	 * uri). MOAT_ENOTFOUND for a URI it does not serve. NULL: resources
+	 * of this scheme cannot be subscribed to. */
+	enum moat_rc (*watch)(void *data, const char *uri, bool on, struct moat_err *err);
 };
 
 /*
@@ -142,6 +162,50 @@ struct resource_ops {
  */
 bool registry_resources_allowed(const struct registry *r, const char *uri,
 				bool (*allows)(const void *ctx, const char *tool), const void *ctx);
+
+struct hub;
+struct prompts;
+
+/* registry_hub - the process's notification hub (hub.h), made by
+ * registry_new; its watch requests go to the resource_ops serving the
+ * URI's scheme. Borrowed from r. */
+struct hub *registry_hub(const struct registry *r);
+
+/* registry_prompts - the prompts every family declared (prompts.h), made
+ * by registry_new. Borrowed from r. */
+struct prompts *registry_prompts(const struct registry *r);
+
+/*
+ * A completer: appends to values (an array) up to max strings, each
+ * starting with prefix, that a named kind of value may take
+ * ("sql.databases", "sql.tables", "git.repositories", "fs.paths"); context
+ * (an object of strings, may be NULL) holds other values already chosen
+ * ("database" for tables). Bounded and quick: runs on the reader thread.
+ */
+typedef enum moat_rc (*completer_fn)(void *data, const char *prefix, const json_t *context,
+				     json_t *values, size_t max, struct moat_err *err);
+
+#define REGISTRY_MAX_COMPLETERS 16
+
+/* registry_add_completer - offer values of kind name (static storage) to
+ * prompt arguments that name it in the config. Start-up only. */
+enum moat_rc registry_add_completer(struct registry *r, const char *name, completer_fn fn,
+				    void *data, struct moat_err *err);
+
+/* registry_completer - the completer of kind name; false when none. */
+bool registry_completer(const struct registry *r, const char *name, completer_fn *fn,
+			void **data);
+
+/* registry_set_confirm - mark the tool called name, or every tool of the
+ * family called name, to be confirmed by the person before each call
+ * (read-only tools are never marked). MOAT_ENOTFOUND when name is
+ * neither a tool nor a family with a tool that writes. Start-up only. */
+enum moat_rc registry_set_confirm(struct registry *r, const char *name, struct moat_err *err);
+
+/* registry_set_hidden - hide or show the tool called name and, when that
+ * changed the list, publish HUB_TOOLS_CHANGED. False when there is no such
+ * tool. Thread-safe. */
+bool registry_set_hidden(struct registry *r, const char *name, bool hidden);
 
 /* Receives the client's MCP roots (the result's "roots" array, borrowed),
  * or NULL when the client has none. Called on the reader thread. */

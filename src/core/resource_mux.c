@@ -143,3 +143,19 @@ const struct resource_ops *resource_mux_ops(const struct resource_mux *m)
 		return NULL;
 	return m->n == 1 ? &m->part[0] : &m->combined;
 }
+
+enum moat_rc resource_mux_watch(const struct resource_mux *m, const char *uri, bool on,
+				struct moat_err *err)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct resource_ops *p = &m->part[i];
+		size_t n = strlen(p->scheme);
+		if (strncmp(uri, p->scheme, n) != 0 || uri[n] != ':')
+			continue;
+		if (!p->watch)
+			break;
+		return p->watch(p->data, uri, on, err);
+	}
+	return moat_err_rule(err, MOAT_ENOTFOUND, "resources.not_subscribable",
+			     "this resource cannot be subscribed to");
+}

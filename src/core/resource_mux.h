@@ -38,6 +38,12 @@ struct resource_mux {
 enum moat_rc resource_mux_add(struct resource_mux *m, const struct resource_ops *ops,
 			      struct moat_err *err);
 
+/* resource_mux_watch - start or stop watching uri through the family
+ * serving its scheme. MOAT_ENOTFOUND (rule resources.not_subscribable)
+ * when no family serves it or that family cannot watch. */
+enum moat_rc resource_mux_watch(const struct resource_mux *m, const char *uri, bool on,
+				struct moat_err *err);
+
 /* resource_mux_ops - the ops the server calls: NULL when no family serves
  * resources, the family's own with one, the combined ops with more.
  * Borrowed from m, which must not move afterwards. */

@@ -57,6 +57,8 @@ const char *moat_rc_name(enum moat_rc rc)
 	case MOAT_EIO: return "io";
 	case MOAT_EUPSTREAM: return "upstream";
 	case MOAT_EINTERNAL: return "internal";
+	case MOAT_EINPUT: return "input_required";
+	case MOAT_ENOCAP: return "no_capability";
 	}
 	return "unknown";
 }

@@ -25,6 +25,10 @@ enum moat_rc {
 	MOAT_EIO,        /* operating system or I/O failure */
 	MOAT_EUPSTREAM,  /* a database, repository or API failed */
 	MOAT_EINTERNAL,  /* a bug or an impossible state */
+	MOAT_EINPUT,     /* the call needs input from the client first
+			    (callctx_ask): answered input_required or, in the
+			    initialize era, asked by a request to the client */
+	MOAT_ENOCAP,     /* the client lacks a capability the call needs */
 };
 
 #define MOAT_ERR_MSG_MAX 512

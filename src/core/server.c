@@ -11,6 +11,7 @@
 #include "server_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/random.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ void srv_send_json(struct server *s, json_t *msg)
 
 void srv_batch_free(struct batch *b)
 {
+	srv_era_release(&b->era);
 	json_decref(b->responses);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -92,6 +94,8 @@ void srv_batch_free(struct batch *b)
  * batch it belongs to. Steals msg. */
 void srv_reply(struct server *s, struct batch *b, json_t *msg)
 {
+	if (b && b->era.stateless && msg)
+		srv_complete_result(b, json_object_get(msg, "result"));
 	if (!b) {
 		srv_send_on(s, NULL, msg, true);
 		return;
@@ -218,6 +222,7 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 	pthread_cond_init(&s->calls_ended, NULL);
 	s->version = MCP_VERSION_LATEST;
 	s->features = mcp_features_of(s->version);
+	s->client_log_level = -1;
 	new_session_id(s->session);
 	return s;
 }
@@ -277,9 +282,11 @@ void server_free(struct server *s)
 {
 	if (!s)
 		return;
+	srv_subs_session_end(s);
 	if (s->own_pool)
 		pool_free(s->pool);
 	json_decref(s->empty_args);
+	json_decref(s->client_caps);
 	free(s->client_name);
 	free(s->client_version);
 	bucket_destroy(&s->own_bucket);
@@ -296,11 +303,8 @@ static json_t *initialize_result(struct server *s, enum mcp_version v)
 
 	if (f.titles && s->opts.title)
 		json_object_set_new(info, "title", json_string(s->opts.title));
-	res = json_pack("{s:s, s:{s:{s:b}, s:{}}, s:o}", "protocolVersion", mcp_version_name(v),
-			"capabilities", "tools", "listChanged", 0, "logging", "serverInfo", info);
-	if (res && registry_resources(s->reg))
-		json_object_set_new(json_object_get(res, "capabilities"), "resources",
-				    json_pack("{s:b, s:b}", "subscribe", 0, "listChanged", 0));
+	res = json_pack("{s:s, s:o, s:o}", "protocolVersion", mcp_version_name(v), "capabilities",
+			srv_capabilities(s, false), "serverInfo", info);
 	if (res && s->opts.instructions)
 		json_object_set_new(res, "instructions", json_string(s->opts.instructions));
 	return res;
@@ -329,6 +333,7 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	v = mcp_negotiate(json_string_value(pv));
 	s->client_roots = json_is_object(json_object_get(caps, "roots"));
+	s->client_caps = json_incref(caps);
 	/* For the audit trail: the client's own words, cut to 128 bytes. */
 	const char *cn = json_string_value(json_object_get(ci, "name"));
 	const char *cv = json_string_value(json_object_get(ci, "version"));
@@ -340,6 +345,7 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 	s->initialized = true;
 	pthread_mutex_unlock(&s->lock);
 	log_debug("session initialized with protocol %s", mcp_version_name(v));
+	srv_subs_session_start(s);
 	srv_reply(s, b, rpc_result(m->id, initialize_result(s, v)));
 }
 
@@ -355,6 +361,9 @@ static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)
 			    "error, critical, alert, emergency");
 		return;
 	}
+	pthread_mutex_lock(&s->lock);
+	s->client_log_level = (int)level;
+	pthread_mutex_unlock(&s->lock);
 	if (!s->opts.no_log_forward) {
 		log_set_sink(log_forward, s, level);
 		pthread_mutex_lock(&s->lock);
@@ -364,10 +373,11 @@ static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)
 	srv_reply(s, b, rpc_result(m->id, json_object()));
 }
 
-/* registry_keep_fn: the tools the caller's policy lets it see. */
+/* registry_keep_fn: the tools the caller's policy lets it see, unless a
+ * fixture has hidden them. */
 static bool tool_visible(const struct tool *t, const void *who)
 {
-	return principal_allows(who, t->name);
+	return !atomic_load(&t->hidden) && (!who || principal_allows(who, t->name));
 }
 
 static void do_tools_list(struct server *s, struct batch *b, struct rpc_msg *m)
@@ -382,11 +392,14 @@ static void do_tools_list(struct server *s, struct batch *b, struct rpc_msg *m)
 	}
 	const struct principal *who = srv_who(b);
 	if (registry_page_where(s->reg, cur ? json_string_value(cur) : NULL,
-				s->opts.limits.tools_page_size, &s->features,
-				who->policy ? tool_visible : NULL, who, &res, &err)) {
+				s->opts.limits.tools_page_size, srv_features(s, b), tool_visible,
+				who->policy ? who : NULL, &res, &err)) {
 		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS, err.msg);
 		return;
 	}
+	/* The list changes only with the config or a fixture (announced on
+	 * listen streams); it is the caller's own when a policy shapes it. */
+	srv_cache_hints(b, res, SRV_TTL_LISTS, who->policy != NULL);
 	srv_reply(s, b, rpc_result(m->id, res));
 }
 
@@ -418,7 +431,10 @@ static bool params_nul(const struct rpc_msg *m, char *where, size_t n)
 	return false;
 }
 
-static void handle_one(struct server *s, json_t *msg, struct batch *b)
+static struct batch *batch_new(const struct server_origin *o, size_t n);
+
+static void handle_one(struct server *s, json_t *msg, struct batch *b,
+		       const struct req_headers *hdr)
 {
 	struct moat_err err = {0};
 	struct rpc_msg m;
@@ -466,6 +482,16 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 		srv_reply(s, b, NULL);
 		return;
 	}
+	if (!(b && b->responses) && srv_wants_stateless(&m, hdr)) {
+		struct batch *own = b ? NULL : batch_new(NULL, 0);
+		if (!b && !own) {
+			srv_reply_error(s, NULL, m.id, RPC_INTERNAL_ERROR,
+					"internal error: out of memory");
+			return;
+		}
+		srv_stateless(s, b ? b : own, &m, hdr);
+		return;
+	}
 	if (strcmp(m.method, "initialize") == 0) {
 		if (b && b->responses)
 			srv_reply_error(s, b, m.id, RPC_INVALID_REQUEST,
@@ -486,23 +512,60 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b)
 			    "invalid request: server not initialized; send initialize first");
 		return;
 	}
-	if (strcmp(m.method, "tools/list") == 0)
-		do_tools_list(s, b, &m);
-	else if (strcmp(m.method, "tools/call") == 0)
-		srv_tools_call(s, b, &m);
-	else if (strcmp(m.method, "logging/setLevel") == 0)
+	if (strcmp(m.method, "logging/setLevel") == 0)
 		do_set_level(s, b, &m);
-	else if (strcmp(m.method, "resources/list") == 0)
-		srv_resources(s, b, &m, false);
-	else if (strcmp(m.method, "resources/read") == 0)
-		srv_resources(s, b, &m, true);
-	else if (strcmp(m.method, "resources/templates/list") == 0)
-		srv_resource_templates(s, b, &m);
-	else {
+	else if (strcmp(m.method, "resources/subscribe") == 0)
+		srv_resources_subscribe(s, b, &m, true);
+	else if (strcmp(m.method, "resources/unsubscribe") == 0)
+		srv_resources_subscribe(s, b, &m, false);
+	else if (strcmp(m.method, "subscriptions/listen") == 0 || !srv_method_known(m.method)) {
 		snprintf(text, sizeof(text), "method not found: %.*s",
 			 (int)text_utf8_prefix(m.method, 64), m.method);
 		srv_reply_error(s, b, m.id, RPC_METHOD_NOT_FOUND, text);
+	} else {
+		srv_dispatch(s, b, &m);
 	}
+}
+
+/* The methods both eras serve, and subscriptions/listen (stateless). */
+static const char *const shared_methods[] = {
+	"tools/list",      "tools/call",		"resources/list",
+	"resources/read",  "resources/templates/list", "prompts/list",
+	"prompts/get",     "completion/complete",	"subscriptions/listen",
+};
+
+bool srv_method_known(const char *method)
+{
+	for (size_t i = 0; i < sizeof(shared_methods) / sizeof(shared_methods[0]); i++)
+		if (strcmp(method, shared_methods[i]) == 0)
+			return true;
+	return false;
+}
+
+void srv_dispatch(struct server *s, struct batch *b, struct rpc_msg *m)
+{
+	const char *method = m->method;
+
+	if (strcmp(method, "tools/list") == 0)
+		do_tools_list(s, b, m);
+	else if (strcmp(method, "tools/call") == 0)
+		srv_tools_call(s, b, m);
+	else if (strcmp(method, "resources/list") == 0)
+		srv_resources(s, b, m, false);
+	else if (strcmp(method, "resources/read") == 0)
+		srv_resources(s, b, m, true);
+	else if (strcmp(method, "resources/templates/list") == 0)
+		srv_resource_templates(s, b, m);
+	else if (strcmp(method, "prompts/list") == 0)
+		srv_prompts_list(s, b, m);
+	else if (strcmp(method, "prompts/get") == 0)
+		srv_prompts_get(s, b, m);
+	else if (strcmp(method, "completion/complete") == 0)
+		srv_complete(s, b, m);
+	else if (strcmp(method, "subscriptions/listen") == 0)
+		srv_listen(s, b, m);
+	else
+		srv_reply_error(s, b, m->id, RPC_METHOD_NOT_FOUND, "method not found");
 }
 
 /* A batch (n > 0: an array awaiting n answers) or a single routed message
@@ -521,6 +584,7 @@ static struct batch *batch_new(const struct server_origin *o, size_t n)
 	b->pending = n > 0 ? 1 + (int)n : 1; /* +1 holds an array open while we dispatch */
 	b->route = o ? o->route : NULL;
 	b->who = o && o->who ? *o->who : *principal_local();
+	b->era.log_level = -1;
 	return b;
 }
 
@@ -557,7 +621,7 @@ static void handle_batch(struct server *s, json_t *arr, const struct server_orig
 		return;
 	}
 	json_array_foreach(arr, i, el)
-		handle_one(s, el, b);
+		handle_one(s, el, b, NULL);
 	srv_reply(s, b, NULL);
 }
 
@@ -584,11 +648,11 @@ static void handle_message(struct server *s, const char *buf, size_t len,
 	if (json_is_array(msg)) {
 		handle_batch(s, msg, o);
 	} else if (!o) {
-		handle_one(s, msg, NULL);
+		handle_one(s, msg, NULL, NULL);
 	} else {
 		struct batch *b = batch_new(o, 0);
 		if (b)
-			handle_one(s, msg, b);
+			handle_one(s, msg, b, o->hdr);
 		else
 			refuse_whole(s, o, json_object_get(msg, "id"), RPC_INTERNAL_ERROR,
 				     "internal error: out of memory");
@@ -605,6 +669,25 @@ void server_handle_from(struct server *s, const char *buf, size_t len,
 			const struct server_origin *o)
 {
 	handle_message(s, buf, len, o);
+}
+
+void server_route_closed(struct server *s, void *route)
+{
+	if (srv_subs_route_closed(s, route))
+		return;
+	/* A call answering on route: the client gave up on it, as with
+	 * notifications/cancelled; its empty final still ends the route. */
+	pthread_mutex_lock(&s->lock);
+	for (struct call *c = s->inflight; c; c = c->next) {
+		if (c->batch && c->batch->route == route) {
+			c->client_cancelled = true;
+			callctx_cancel(&c->ctx);
+		}
+	}
+	for (struct rjob *j = s->rjobs; j; j = j->next)
+		if (j->batch && j->batch->route == route)
+			callctx_cancel(&j->ctx);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void server_reject_oversized(struct server *s, const char *head, size_t head_len)

@@ -95,12 +95,37 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
  * principal, answering on route NULL. Thread-safe. */
 void server_handle(struct server *s, const char *buf, size_t len);
 
+/* An Mcp-Param-<name> header: name as sent after the prefix, value as
+ * sent (trimmed; the =?base64?...?= form still encoded). Borrowed. */
+struct req_param_header {
+	const char *name;
+	const char *value;
+};
+
+/* What an HTTP request's headers say about its body, for the 2026-07-28
+ * rule that they must match it (server_stateless.c checks; -32020 when
+ * they do not). Every pointer is borrowed for the duration of
+ * server_handle_from; NULL when the header was absent. */
+struct req_headers {
+	/* No session: the request is served under the stateless era's
+	 * rules even when its body names no revision (a POST without
+	 * Mcp-Session-Id that is not initialize). */
+	bool stateless;
+	const char *protocol_version; /* MCP-Protocol-Version */
+	const char *method;           /* Mcp-Method */
+	const char *name;             /* Mcp-Name */
+	const struct req_param_header *params; /* Mcp-Param-* */
+	size_t n_params;
+};
+
 /* Where a message came from: who sent it (copied by the server before
- * server_handle_from returns; NULL: local) and the route its answers take
- * (opaque to the server, handed back to send). */
+ * server_handle_from returns; NULL: local), the route its answers take
+ * (opaque to the server, handed back to send) and, over HTTP, what its
+ * headers say (NULL on stdio). */
 struct server_origin {
 	const struct principal *who;
 	void *route;
+	const struct req_headers *hdr;
 };
 
 /*
@@ -113,6 +138,24 @@ struct server_origin {
  */
 void server_handle_from(struct server *s, const char *buf, size_t len,
 			const struct server_origin *o);
+
+/*
+ * server_route_closed - the client went away from route (an HTTP stream
+ * closed before its final message: a subscriptions/listen stream, or a
+ * POST whose call still runs). What listens on the route stops and what
+ * runs for it is cancelled; its one final message is still sent (the
+ * transport drops it), possibly before this returns. A route whose final
+ * was already sent must not be named. Thread-safe.
+ */
+void server_route_closed(struct server *s, void *route);
+
+/*
+ * server_http_status - the HTTP status for a final message buf[0..len) of
+ * a stateless (2026-07-28) request: 404 for a JSON-RPC -32601 error, 400
+ * for -32700, -32600, -32602, -32020, -32021 and -32022, otherwise 200.
+ * Pure, thread-safe.
+ */
+int server_http_status(const char *buf, size_t len);
 
 /* server_reject_oversized - answer a frame the transport dropped because it
  * exceeded limits.max_message_bytes; head[0..head_len) is the start of that

@@ -8,6 +8,7 @@
 #include "server_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,7 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		json_decref(res);
 		rc = MOAT_ECANCELLED;
 	} else {
+		srv_complete_result(c->batch, res);
 		msg = rpc_result(c->id, res);
 		if (msg && srv_wire_encode(&w, msg) && rc == MOAT_OK &&
 		    w.len > s->opts.limits.max_output_bytes) {
@@ -219,6 +221,8 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	t = registry_find(s->reg, json_string_value(name));
+	if (t && atomic_load(&t->hidden))
+		t = NULL; /* a fixture took it off the list */
 	if (t && !principal_allows(srv_who(b), t->name)) {
 		/* Outside the caller's policy: answered exactly as an unknown
 		 * tool, so nothing tells it the tool exists; the trail says. */

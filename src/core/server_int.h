@@ -2,10 +2,16 @@
  * server_int.h - what the parts of the server share: the session, a call,
  * a resource job, a batch, and the helpers that answer and audit.
  *
- * The server is one module in three files: server.c (lifecycle, dispatch,
- * initialize, listing, output and audit helpers), server_call.c (tools/call
- * and cancellation) and server_resources.c (resources and the client's
- * roots). Only they include this header. Threading rules are those of
+ * The server is one module in several files: server.c (lifecycle,
+ * dispatch, initialize, listing, output and audit helpers),
+ * server_stateless.c (the 2026-07-28 era: _meta, server/discover, the
+ * header rules, resultType and caching hints), server_call.c (tools/call
+ * and cancellation), server_ask.c (asking the client: requests to it in
+ * the initialize era, input_required and requestState in the stateless
+ * one; confirmation before writes), server_resources.c (resources and the
+ * client's roots), server_prompts.c (prompts and completion) and
+ * server_subs.c (resource subscriptions, list changes,
+ * subscriptions/listen). Only they include this header. Threading rules are those of
  * server.h: session state under s->lock; a call belongs to its worker.
  */
 #ifndef MOAT_CORE_SERVER_INT_H
@@ -17,6 +23,20 @@
 #include "principal.h"
 #include "server.h"
 #include "wire.h"
+
+/* The revision a request is served under and what its client declared:
+ * the session's (initialize era, copied at dispatch) or the request's own
+ * _meta (stateless era). */
+struct req_era {
+	enum mcp_version version;
+	struct mcp_features f;
+	bool stateless;
+	json_t *caps;      /* client capabilities (owned ref) or NULL */
+	json_t *meta;      /* stateless: the request's params._meta (owned
+			      ref), for input responses and requestState */
+	int log_level;     /* enum log_level asked for, -1: none */
+	char client_name[129]; /* stateless: clientInfo.name, for the audit */
+};
 
 /* Where the answers to one incoming message go, and who sent it: a
  * JSON-RPC batch (responses gathered into one array, sent when the last
@@ -31,7 +51,13 @@ struct batch {
 	int pending;
 	void *route;          /* handed back to the transport's send */
 	struct principal who; /* the sender */
+	struct req_era era;   /* set by dispatch before a handler runs; a
+				 batch's elements share the session's */
 };
+
+/* srv_features - the features of the revision b is served under (the
+ * session's when b is NULL). */
+const struct mcp_features *srv_features(struct server *s, const struct batch *b);
 
 /* srv_who - the principal behind b (the local one when b is NULL). */
 static inline const struct principal *srv_who(const struct batch *b)
@@ -79,6 +105,13 @@ struct server {
 	unsigned roots_seq; /* id of the latest roots/list we sent */
 	struct rjob *rjobs; /* resource reads and listings in flight */
 	char session[33];   /* random, for the audit trail */
+	json_t *client_caps; /* initialize's capabilities (owned) or NULL */
+	int client_log_level; /* logging/setLevel's level, -1: none */
+	uint64_t hub_id;     /* this session's hub listener (0: none) */
+	struct ask *asks;    /* requests to the client awaiting answers
+				(server_ask.c), under lock */
+	unsigned ask_seq;
+	struct listen *listens; /* subscriptions/listen routes (server_subs.c) */
 	char *client_name;  /* clientInfo from initialize; owned; set once */
 	char *client_version;
 };
@@ -182,7 +215,102 @@ void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m
  * family wants them. */
 void srv_request_roots(struct server *s);
 
-/* srv_handle_response - a response to one of our requests (roots/list). */
+/* srv_handle_response - a response to one of our requests (roots/list,
+ * or an ask: server_ask.c's srv_ask_answer is tried first). */
 void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m);
+
+/* ---- the stateless era (server_stateless.c) ---------------------------- */
+
+/* srv_stateless - serve request m (not a batch element) under 2026-07-28:
+ * check _meta and the headers, fill b->era, dispatch. */
+void srv_stateless(struct server *s, struct batch *b, struct rpc_msg *m,
+		   const struct req_headers *hdr);
+
+/* srv_wants_stateless - true when m is to be served by srv_stateless: its
+ * _meta names a revision, or the transport says it has no session. */
+bool srv_wants_stateless(const struct rpc_msg *m, const struct req_headers *hdr);
+
+/* srv_complete_result - for a stateless request, add "resultType":
+ * "complete" to res (a result object, borrowed) unless it has one. */
+void srv_complete_result(const struct batch *b, json_t *res);
+
+/* srv_cache_hints - for a stateless request, add ttlMs and cacheScope to
+ * res (a list or read result, borrowed): cacheScope "private" when the
+ * caller's policy shapes the answer or it reads content, else "public". */
+void srv_cache_hints(const struct batch *b, json_t *res, uint32_t ttl_ms, bool private_scope);
+
+/* srv_era_release - drop what b->era holds. */
+void srv_era_release(struct req_era *e);
+
+/* srv_capabilities - the server's capabilities object (initialize and
+ * server/discover). New reference. */
+json_t *srv_capabilities(struct server *s, bool stateless);
+
+/* srv_method_known - a method both eras serve, or subscriptions/listen. */
+bool srv_method_known(const char *method);
+
+/* srv_dispatch - run request m by its method (server.c); the era's own
+ * checks have passed. */
+void srv_dispatch(struct server *s, struct batch *b, struct rpc_msg *m);
+
+/* srv_param_headers_ok - over HTTP, whether the Mcp-Param-* headers of a
+ * tools/call mirror the arguments its tool marks x-mcp-header
+ * (server_headers.c); false with why filled when one is missing, extra,
+ * malformed or different. */
+bool srv_param_headers_ok(struct server *s, const struct rpc_msg *m,
+			  const struct req_headers *hdr, char *why, size_t n);
+
+/* Caching hints (ms): lists of tools, prompts and templates change only
+ * with the config; resources are files and rows, which change any time. */
+#define SRV_TTL_LISTS 60000u
+#define SRV_TTL_RESOURCES 0u
+
+/* srv_reply_code_data - srv_reply with a JSON-RPC error carrying data
+ * (stolen; may be NULL). id borrowed. */
+void srv_reply_code_data(struct server *s, struct batch *b, json_t *id, int code,
+			 const char *message, json_t *data);
+
+/* ---- asking the client (server_ask.c) ---------------------------------- */
+
+/* srv_ask_setup - fill c->ctx.client from b's era before the handler runs
+ * (capabilities, input responses and state opened from requestState).
+ * Returns MOAT_OK, or an error with err set when requestState is
+ * malformed, tampered, expired, another principal's or another tool's
+ * (the server answers -32602 naming the rule). */
+enum moat_rc srv_ask_setup(struct server *s, struct batch *b, const char *tool,
+			   const json_t *args, struct call_ctx *ctx, struct moat_err *err);
+
+/* srv_input_required - the result for a handler that returned MOAT_EINPUT:
+ * {resultType:"input_required", inputRequests, requestState}. NULL on
+ * ENOMEM. */
+json_t *srv_input_required(struct server *s, struct batch *b, const char *tool,
+			   const json_t *args, struct call_ctx *ctx);
+
+/* srv_ask_answer - a response to one of our asks: wake its waiter. True
+ * when it was one. */
+bool srv_ask_answer(struct server *s, json_t *msg, struct rpc_msg *m);
+
+/* srv_confirm - before a tool marked confirm runs: ask the person through
+ * the client. MOAT_OK to go on; otherwise the call ends with err. */
+enum moat_rc srv_confirm(struct call_ctx *ctx, const struct tool *t, const json_t *args,
+			 struct moat_err *err);
+
+/* ---- prompts and completion (server_prompts.c) ------------------------- */
+
+void srv_prompts_list(struct server *s, struct batch *b, struct rpc_msg *m);
+void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m);
+void srv_complete(struct server *s, struct batch *b, struct rpc_msg *m);
+
+/* ---- subscriptions (server_subs.c) ------------------------------------- */
+
+/* srv_subs_session_start / _end - the session's hub listener for list
+ * changes (after initialize) and its end (server_free). */
+void srv_subs_session_start(struct server *s);
+void srv_subs_session_end(struct server *s);
+void srv_resources_subscribe(struct server *s, struct batch *b, struct rpc_msg *m, bool on);
+void srv_listen(struct server *s, struct batch *b, struct rpc_msg *m);
+/* srv_subs_route_closed - end the listen stream on route, if any. True
+ * when there was one (its final has been sent). */
+bool srv_subs_route_closed(struct server *s, void *route);
 
 #endif
