@@ -159,9 +159,11 @@ void srv_audit(struct server *s, const struct batch *b, const char *kind, const 
 		.kind = kind,
 		.principal = who->name,
 		.addr = who->addr[0] ? who->addr : NULL,
-		.client_name = s->client_name,
-		.client_version = s->client_version,
-		.session = s->session,
+		.client_name = b && b->era.stateless ? (b->era.client_name[0] ? b->era.client_name
+									    : NULL)
+						     : s->client_name,
+		.client_version = b && b->era.stateless ? NULL : s->client_version,
+		.session = b && b->era.stateless ? NULL : s->session,
 		.request_id = id,
 		.tool = tool,
 		.family = family,
