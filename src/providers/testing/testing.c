@@ -12,7 +12,9 @@
  * filter must deny or allow, with harmless arguments). raw_open and syscall
  * are registered only when the config also declares "roots": they prove
  * the confinement around them, and the core's own tests keep their
- * seven-tool list.
+ * seven-tool list. {"testing": {"conformance": true}} adds the fixtures of
+ * the official MCP conformance suite (testing.h lists their files), for
+ * scripts/conformance.sh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,14 +211,24 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		json_decref(in);
 		json_decref(outs);
 		if (rc)
-			break;
+			return rc;
 	}
-	return rc;
+	if (!json_is_true(json_object_get(section, "conformance")))
+		return MOAT_OK;
+	if ((rc = testing_conf_tools_init(reg, err)) || (rc = testing_mrtr_init(reg, err)) ||
+	    (rc = testing_conf_prompts_init(reg, err)))
+		return rc;
+	return testing_conf_resources_init(reg, err);
+}
+
+static void testing_fini(void)
+{
+	testing_conf_resources_fini();
 }
 
 const struct provider testing_provider = {
 	.name = "testing",
 	.config_key = "testing",
 	.init = testing_init,
-	.fini = NULL,
+	.fini = testing_fini,
 };

@@ -1,6 +1,11 @@
 /*
  * testing.h - what the test-only tool family's files share (compiled only
- * with -Dtest_provider=true). testing.c registers the tools.
+ * with -Dtest_provider=true). testing.c registers the tools; with
+ * {"testing": {"conformance": true}} it also registers the fixtures the
+ * official MCP conformance suite expects of a server (the reference is the
+ * suite's examples/servers/typescript/everything-server.ts): the tools of
+ * testing_conf_tools.c and testing_mrtr.c, the test:// resources of
+ * testing_conf_resources.c and the prompts of testing_conf_prompts.c.
  */
 #ifndef MOAT_PROVIDERS_TESTING_TESTING_H
 #define MOAT_PROVIDERS_TESTING_TESTING_H
@@ -15,5 +20,40 @@
  */
 enum moat_rc testing_syscall_tool(struct call_ctx *ctx, void *data, json_t *args,
 				  struct tool_result *out, struct moat_err *err);
+
+/* The 1x1 red PNG and the minimal WAV file the fixtures return (base64;
+ * the reference fixture's bytes). */
+extern const char testing_png_b64[];
+extern const char testing_wav_b64[];
+
+/*
+ * testing_conf_tools_init - register the conformance tools of
+ * testing_conf_tools.c (content blocks, logging, progress, errors, asking
+ * the client, the JSON Schema 2020-12 tool, the list-change triggers, the
+ * x-mcp-header tool). reg is kept for the triggers. Start-up only.
+ */
+enum moat_rc testing_conf_tools_init(struct registry *reg, struct moat_err *err);
+
+/* testing_mrtr_init - register the test_input_required_result_* tools
+ * (testing_mrtr.c), which ask through callctx_ask. Start-up only. */
+enum moat_rc testing_mrtr_init(struct registry *reg, struct moat_err *err);
+
+/*
+ * testing_conf_resources_init - serve the test:// resources
+ * (testing_conf_resources.c) and start the thread that reports a change
+ * of test://watched-resource every few seconds while it is watched.
+ * testing_conf_resources_fini stops that thread. Start-up / exit only.
+ */
+enum moat_rc testing_conf_resources_init(struct registry *reg, struct moat_err *err);
+void testing_conf_resources_fini(void);
+
+/* testing_conf_prompts_init - declare the conformance prompts
+ * (testing_conf_prompts.c) in registry_prompts(reg). Start-up only. */
+enum moat_rc testing_conf_prompts_init(struct registry *reg, struct moat_err *err);
+
+/* testing_prompt_toggle - hide test_dynamic_prompt when shown, show it
+ * when hidden, and publish HUB_PROMPTS_CHANGED (testing_conf_prompts.c).
+ * Thread-safe. */
+void testing_prompt_toggle(struct registry *reg);
 
 #endif
