@@ -5,11 +5,13 @@
 #               each also under ASan + UBSan; ends with "N passed, M failed"
 #   make        build the product binary into build/moat
 #   make fuzz FUZZ_SECONDS=60   run each libFuzzer target for that long
+#   make conformance  the official MCP conformance suite (0.1.16 --suite all, and
+#               0.2.0-alpha.12 for 2025-11-25 and 2026-07-28) against the test build
 
 FUZZ_SECONDS ?= 30
 MESON_FLAGS ?=
 
-.PHONY: all deps build build-test build-asan build-fuzz run test fuzz bench clean
+.PHONY: all deps build build-test build-asan build-fuzz run test fuzz conformance bench clean
 
 all: build
 
@@ -43,6 +45,9 @@ test: build build-test build-asan build-fuzz
 
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh --fuzz-only
+
+conformance: build-test
+	@MOAT=build-test/moat scripts/conformance.sh
 
 bench: deps
 	@bench/run.sh

@@ -97,8 +97,10 @@ e2e_http() { # e2e_http BUILD_DIR
 attack() { node_suite "attack tests" "$1" tests/attack/; }
 
 # The official MCP conformance suite against the native HTTP listener of
-# the test build (scripts/conformance.sh: Node 22 from npm, one PASS or
-# FAIL line per scenario).
+# the test build (scripts/conformance.sh: Node 22 from npm; 0.1.16 --suite
+# all, 0.2.0-alpha.12 for 2025-11-25 and for 2026-07-28; one PASS or FAIL
+# line per scenario and run, OPT lines for optional extensions, not
+# counted).
 conformance() {
 	local out="$log/conformance.txt"
 	MOAT="$PWD/build-test/moat" scripts/conformance.sh >"$out" 2>&1

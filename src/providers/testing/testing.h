@@ -40,8 +40,9 @@ enum moat_rc testing_mrtr_init(struct registry *reg, struct moat_err *err);
 
 /*
  * testing_conf_resources_init - serve the test:// resources
- * (testing_conf_resources.c) and start the thread that reports a change
- * of test://watched-resource every few seconds while it is watched.
+ * (testing_conf_resources.c); the first watch of test://watched-resource
+ * starts a thread that reports a change of it every few seconds while it
+ * is watched.
  * testing_conf_resources_fini stops that thread. Start-up / exit only.
  */
 enum moat_rc testing_conf_resources_init(struct registry *reg, struct moat_err *err);

@@ -10,7 +10,9 @@
  * watchers, and a thread started with the family reports a change of it
  * (HUB_RESOURCE_UPDATED) every CONF_WATCH_PERIOD_MS while anyone watches,
  * as the reference's "auto-updates every 3 seconds" resource would. The
- * thread is made at start-up, before the sandbox, and sleeps otherwise.
+ * thread is made by the first watch (never at start-up: the sandbox is
+ * applied while the process has one thread) and sleeps while nobody
+ * watches.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -151,12 +153,21 @@ static enum moat_rc res_complete(void *data, const char *uri_template, const cha
 	return MOAT_OK;
 }
 
+static void *conf_watch_main(void *arg);
+
 static enum moat_rc res_watch(void *data, const char *uri, bool on, struct moat_err *err)
 {
 	if (strcmp(uri, CONF_WATCHED) != 0)
 		return moat_err_rule(err, MOAT_ENOTFOUND, "resources.not_subscribable",
 				     "only test://watched-resource changes");
 	pthread_mutex_lock(&conf_watch.mu);
+	if (on && !conf_watch.started) {
+		if (pthread_create(&conf_watch.thread, NULL, conf_watch_main, NULL) != 0) {
+			pthread_mutex_unlock(&conf_watch.mu);
+			return moat_err_set(err, MOAT_EIO, "testing: cannot start the watch thread");
+		}
+		conf_watch.started = true;
+	}
 	if (on)
 		conf_watch.watchers++;
 	else if (conf_watch.watchers)
@@ -208,18 +219,16 @@ enum moat_rc testing_conf_resources_init(struct registry *reg, struct moat_err *
 	if (rc)
 		return rc;
 	conf_watch.reg = reg;
-	conf_watch.stop = false;
-	if (pthread_create(&conf_watch.thread, NULL, conf_watch_main, NULL) != 0)
-		return moat_err_set(err, MOAT_EIO, "testing: cannot start the watch thread");
-	conf_watch.started = true;
 	return MOAT_OK;
 }
 
 void testing_conf_resources_fini(void)
 {
-	if (!conf_watch.started)
-		return;
 	pthread_mutex_lock(&conf_watch.mu);
+	if (!conf_watch.started) {
+		pthread_mutex_unlock(&conf_watch.mu);
+		return;
+	}
 	conf_watch.stop = true;
 	pthread_cond_signal(&conf_watch.cv);
 	pthread_mutex_unlock(&conf_watch.mu);
