@@ -51,7 +51,6 @@ struct listen {
 	struct batch *b; /* the listen request's; its route is the stream */
 	json_t *id;      /* the request's id: the subscriptionId */
 	uint64_t hub_id;
-	uint64_t start_ns;
 	_Atomic int state;
 	bool end_asked;  /* under s->lock: ended while still in SETUP */
 	bool by_server;  /* ended by shutdown: stdio is told so */
@@ -210,8 +209,6 @@ static void listen_end(struct server *s, struct listen *l)
 		srv_send_json(s, rpc_notification("notifications/cancelled",
 						  json_pack("{s:O, s:s}", "requestId", l->id, "reason",
 							    "the server is shutting down")));
-	srv_audit(s, l->b, "resource", l->id, "subscriptions/listen", NULL, NULL, "ended", NULL,
-		  moat_now_ns() - l->start_ns, 0, 0);
 	srv_reply(s, l->b, NULL); /* the route's final (empty); frees the batch */
 	json_decref(l->id);
 	free(l);
@@ -358,7 +355,6 @@ void srv_listen(struct server *s, struct batch *b, struct rpc_msg *m)
 	l->s = s;
 	l->b = b;
 	l->id = json_incref(m->id);
-	l->start_ns = moat_now_ns();
 	atomic_init(&l->state, LISTEN_SETUP);
 
 	pthread_mutex_lock(&s->lock);
