@@ -35,7 +35,6 @@
 #include "hub.h"
 #include "log.h"
 #include "prompts.h"
-#include "text.h"
 
 #define META_SUB_ID "io.modelcontextprotocol/subscriptionId"
 
