@@ -254,5 +254,15 @@ for run in "${runs[@]}"; do
 	fi
 done
 
+# A scenario asked for by name that no run has is a typo or a stale name.
+for s in "${scenarios[@]}"; do
+	if ! grep -qE "^(PASS|FAIL|OPT) +[^ ]+ +$s " "$out/summary.txt"; then
+		printf 'FAIL  %-12s %-46s no run of %s has this scenario\n' "-" "$s" "${runs[*]}" |
+			tee -a "$out/summary.txt"
+		failed=$((failed + 1))
+		total=$((total + 1))
+	fi
+done
+
 echo "$me: $((total - failed))/$total scenario runs passed; results in $out" >&2
 [ "$failed" -eq 0 ]
