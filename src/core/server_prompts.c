@@ -383,7 +383,8 @@ static bool template_has_var(const char *uri_template, const char *var)
 }
 
 /* Keep the strings of got that start with prefix, at most COMPLETE_MAX,
- * in result form. */
+ * in result form. got holds up to COMPLETE_MAX + 1 values: one more than
+ * is answered, or a full array with a stray, says there are more. */
 static json_t *completion_result(const json_t *got, const char *prefix)
 {
 	json_t *values = json_array();
@@ -404,6 +405,8 @@ static json_t *completion_result(const json_t *got, const char *prefix)
 		json_array_append(values, v);
 		n++;
 	}
+	if (n == COMPLETE_MAX && json_array_size(got) > COMPLETE_MAX)
+		more = true;
 	if (more)
 		return json_pack("{s:{s:o, s:b}}", "completion", "values", values, "hasMore", 1);
 	return json_pack("{s:{s:o, s:I, s:b}}", "completion", "values", values, "total",
