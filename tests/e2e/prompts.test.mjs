@@ -31,6 +31,10 @@ before(async () => {
 	fs.writeFileSync(path.join(files, 'README.md'), '# readme\n');
 	fs.writeFileSync(path.join(files, '.hidden'), 'x\n');
 	fs.writeFileSync(path.join(dir, 'outside.txt'), 'secret\n');
+	for (const r of ['alpha', 'alps', 'beta']) {
+		const g = spawnSync('git', ['init', '-q', path.join(dir, 'repos', r)], { encoding: 'utf8' });
+		assert.equal(g.status, 0, g.stderr);
+	}
 	sqlite(path.join(dir, 'lib.db'), 'CREATE TABLE author(id INTEGER); CREATE TABLE article(id INTEGER); CREATE TABLE secret(pin TEXT);');
 	cfgPath = writeConfig(dir, {
 		roots: [files],
@@ -38,6 +42,7 @@ before(async () => {
 			lib: { type: 'sqlite', path: 'lib.db' },
 			limited: { type: 'sqlite', path: 'lib.db', tables: ['author'] },
 		},
+		git: { repositories: ['alpha', 'alps', 'beta'].map((r) => ({ path: path.join(dir, 'repos', r), name: r })) },
 		limits: { tools_page_size: 2 },
 		prompts: {
 			review_file: {
@@ -62,6 +67,11 @@ before(async () => {
 					{ role: 'user', text: 'Describe {table} of {database}.' },
 					{ role: 'assistant', text: 'I will read sql://{database}/tables/{table}.' },
 				],
+			},
+			repo_log: {
+				description: 'Summarise a repository',
+				arguments: [{ name: 'repo', required: true, complete: 'git.repositories' }],
+				messages: [{ role: 'user', text: 'Summarise the log of {repo}.' }],
 			},
 			hello: { description: 'No arguments', messages: [{ role: 'user', text: 'Hello' }] },
 			readme: {
@@ -103,11 +113,11 @@ test('prompts/list pages with stable cursors in declaration order', async () => 
 		cursor = r.nextCursor;
 		pages++;
 	} while (cursor);
-	assert.deepEqual(names, ['review_file', 'describe_table', 'hello', 'readme']);
-	assert.equal(pages, 2);
+	assert.deepEqual(names, ['review_file', 'describe_table', 'repo_log', 'hello', 'readme']);
+	assert.equal(pages, 3);
 	const first = await c.client.listPrompts();
 	const again = await c.client.listPrompts({ cursor: first.nextCursor });
-	assert.deepEqual(again.prompts.map((p) => p.name), ['hello', 'readme'], 'the same cursor, the same page');
+	assert.deepEqual(again.prompts.map((p) => p.name), ['repo_log', 'hello'], 'the same cursor, the same page');
 	const rf = first.prompts[0];
 	assert.equal(rf.title, 'Review a file');
 	assert.equal(rf.description, 'Review one file under the roots');
@@ -204,6 +214,15 @@ test('completion of sql databases and tables, the allowlist applied', async () =
 	assert.deepEqual(r.completion.values, ['lib', 'limited']);
 });
 
+test('completion of git repository names', async () => {
+	const ref = { type: 'ref/prompt', name: 'repo_log' };
+	let r = await c.client.complete({ ref, argument: { name: 'repo', value: 'al' } });
+	assert.deepEqual(r.completion.values, ['alpha', 'alps']);
+	r = await c.client.complete({ ref, argument: { name: 'repo', value: '' } });
+	assert.deepEqual(r.completion.values, ['alpha', 'alps', 'beta']);
+	assert.equal(r.completion.total, 3);
+});
+
 test('completion of paths: one directory level, never outside a root', async () => {
 	const ref = { type: 'ref/prompt', name: 'review_file' };
 	let r = await c.client.complete({ ref, argument: { name: 'path', value: `${files}/` } });
@@ -259,6 +278,6 @@ test('a config whose template names an undeclared argument fails to load, naming
 	assert.match(r.stderr, /\/prompts\/p\/messages\/0/);
 	r = runMoat(['check', '--config', cfgPath]);
 	assert.equal(r.code, 0, r.stderr);
-	assert.match(r.stdout, /prompts \(4\):/);
+	assert.match(r.stdout, /prompts \(5\):/);
 	assert.match(r.stdout, /review_file\s+covered by read_text_file/);
 });
