@@ -179,6 +179,7 @@ enum moat_rc prompts_add(struct prompts *p, const struct prompt_spec *spec,
 	pr->complete = spec->complete;
 	pr->data = spec->data;
 	pr->read_tool = spec->read_tool;
+	pr->arg_tool = spec->arg_tool;
 	p->v[p->n++] = pr;
 	return MOAT_OK;
 }

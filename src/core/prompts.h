@@ -52,6 +52,11 @@ struct prompt_spec {
 	 * principal may use it): a prompt that embeds files is covered by
 	 * "read_text_file". */
 	const char *read_tool;
+	/* The tool whose permission covers completing argument arg (static
+	 * storage; NULL: whoever sees the prompt): a principal whose policy
+	 * does not allow it gets no values, so completion never lists what
+	 * the principal's tools could not. May be NULL. */
+	const char *(*arg_tool)(void *data, const char *arg);
 };
 
 /* One declared prompt: private copies of the spec's strings and
@@ -65,6 +70,7 @@ struct prompt {
 	prompt_complete_fn complete;
 	void *data;
 	const char *read_tool; /* static or NULL */
+	const char *(*arg_tool)(void *data, const char *arg); /* may be NULL */
 	_Atomic bool hidden;
 };
 

@@ -490,9 +490,15 @@ void srv_complete(struct server *s, struct batch *b, struct rpc_msg *m)
 			reply_invalid(s, b, m->id, "prompts.unknown_argument", msg);
 			goto out;
 		}
-		if (pr->complete)
+		const char *tool = pr->arg_tool ? pr->arg_tool(pr->data, aname) : NULL;
+		if (tool && who->policy && !principal_allows(who, tool)) {
+			/* Values the caller's own tools could not list: none. */
+			srv_audit(s, b, "security", m->id, "completion/complete", NULL, NULL,
+				  "denied", "policy.completion_not_allowed", 0, 0, 0);
+		} else if (pr->complete) {
 			rc = pr->complete(pr->data, aname, value, context, got, COMPLETE_MAX + 1,
 					  &err);
+		}
 	} else if (strcmp(type, "ref/resource") == 0) {
 		const char *uri = json_string_value(json_object_get(ref, "uri"));
 		const struct resource_ops *ops = registry_resources(s->reg);

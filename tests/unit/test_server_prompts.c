@@ -59,6 +59,13 @@ static enum moat_rc complete_many(void *data, const char *arg, const char *prefi
 	return MOAT_OK;
 }
 
+static const char *writer_only(void *data, const char *arg)
+{
+	(void)data;
+	(void)arg;
+	return "write_thing";
+}
+
 static void declare(struct rig *r)
 {
 	json_t *args = json_loads("[{\"name\":\"who\",\"required\":true}]", 0, NULL);
@@ -69,7 +76,11 @@ static void declare(struct rig *r)
 				.complete = complete_many, .read_tool = "write_thing"};
 
 	assert_int_equal(prompts_add(registry_prompts(r->reg), &a, NULL), MOAT_OK);
+	struct prompt_spec c = {.name = "listing", .arguments = args, .get = get_greet,
+				.complete = complete_many, .arg_tool = writer_only};
+
 	assert_int_equal(prompts_add(registry_prompts(r->reg), &b, NULL), MOAT_OK);
+	assert_int_equal(prompts_add(registry_prompts(r->reg), &c, NULL), MOAT_OK);
 	json_decref(args);
 }
 
@@ -113,7 +124,7 @@ static void test_stateless_list_and_get(void **state)
 	m = ask(r, NULL, (void *)0x10,
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/list\",\"params\":{" META_OK "}}");
 	res = json_object_get(m, "result");
-	assert_int_equal(json_array_size(json_object_get(res, "prompts")), 2);
+	assert_int_equal(json_array_size(json_object_get(res, "prompts")), 3);
 	assert_string_equal(json_string_value(json_object_get(res, "resultType")), "complete");
 	assert_true(json_integer_value(json_object_get(res, "ttlMs")) > 0);
 	assert_string_equal(json_string_value(json_object_get(res, "cacheScope")), "public");
@@ -177,9 +188,11 @@ static void test_policy_hides(void **state)
 	m = ask(r, &p, (void *)0x20,
 		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"prompts/list\",\"params\":{" META_OK "}}");
 	list = json_object_get(json_object_get(m, "result"), "prompts");
-	assert_int_equal(json_array_size(list), 1);
+	assert_int_equal(json_array_size(list), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
 			    "greet");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "name")),
+			    "listing");
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(m, "result"), "cacheScope")),
 		"private");
@@ -193,6 +206,22 @@ static void test_policy_hides(void **state)
 		"\"ref\":{\"type\":\"ref/prompt\",\"name\":\"guarded\"},\"argument\":{\"name\":"
 		"\"who\",\"value\":\"\"}," META_OK "}}");
 	assert_int_equal(code_of(m), -32602);
+	/* A visible prompt whose argument values come from a tool the policy
+	 * refuses: no values. */
+	m = ask(r, &p, (void *)0x23,
+		"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"completion/complete\",\"params\":{"
+		"\"ref\":{\"type\":\"ref/prompt\",\"name\":\"listing\"},\"argument\":{\"name\":"
+		"\"who\",\"value\":\"\"}," META_OK "}}");
+	assert_int_equal(json_array_size(json_object_get(
+				 json_object_get(json_object_get(m, "result"), "completion"), "values")),
+			 0);
+	m = ask(r, NULL, (void *)0x24,
+		"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"completion/complete\",\"params\":{"
+		"\"ref\":{\"type\":\"ref/prompt\",\"name\":\"listing\"},\"argument\":{\"name\":"
+		"\"who\",\"value\":\"\"}," META_OK "}}");
+	assert_int_equal(json_array_size(json_object_get(
+				 json_object_get(json_object_get(m, "result"), "completion"), "values")),
+			 100);
 	rig_free(r);
 	policy_free(pol);
 }

@@ -43,6 +43,18 @@ struct parg {
 	json_t *values; /* declared completion values (owned) or NULL */
 	completer_fn fn; /* a family's completer, or NULL */
 	void *fn_data;
+	const char *tool; /* static: the tool that lists those values, or NULL */
+};
+
+/* Which tool lists the values of each completer kind: a principal not
+ * allowed it gets none (prompt_spec.arg_tool). */
+static const struct {
+	const char *kind, *tool;
+} kind_tools[] = {
+	{"fs.paths", "list_directory"},
+	{"sql.databases", "list_databases"},
+	{"sql.tables", "list_tables"},
+	{"git.repositories", "list_repositories"},
 };
 
 struct pdef {
@@ -185,6 +197,16 @@ static enum moat_rc pcomplete(void *data, const char *arg, const char *prefix,
 	return MOAT_OK;
 }
 
+static const char *parg_tool(void *data, const char *arg)
+{
+	const struct pdef *d = data;
+
+	for (size_t a = 0; a < d->nargs; a++)
+		if (strcmp(d->args[a].name, arg) == 0)
+			return d->args[a].tool;
+	return NULL;
+}
+
 /* ---- the config section ---------------------------------------------- */
 
 /* The template check's view of one prompt: its pointer for messages. */
@@ -246,13 +268,18 @@ static enum moat_rc parse_args(const char *pname, const json_t *arr, struct pdef
 			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		if (json_is_array(comp)) {
 			p->values = json_deep_copy(comp);
-		} else if (json_is_string(comp) &&
-			   !registry_completer(st.reg, json_string_value(comp), &p->fn,
-					       &p->fn_data)) {
-			return moat_err_rule(err, MOAT_EINVAL, "config.prompts",
-					     "/prompts/%s/arguments/%zu/complete: no configured "
-					     "family completes %s",
-					     pname, i, json_string_value(comp));
+		} else if (json_is_string(comp)) {
+			const char *kind = json_string_value(comp);
+			if (!registry_completer(st.reg, kind, &p->fn, &p->fn_data))
+				return moat_err_rule(err, MOAT_EINVAL, "config.prompts",
+						     "/prompts/%s/arguments/%zu/complete: no "
+						     "configured family completes %s",
+						     pname, i, kind);
+			/* An unknown kind lists with a tool no policy names. */
+			p->tool = "(unknown completer)";
+			for (size_t k = 0; k < sizeof(kind_tools) / sizeof(kind_tools[0]); k++)
+				if (strcmp(kind_tools[k].kind, kind) == 0)
+					p->tool = kind_tools[k].tool;
 		}
 	}
 	return MOAT_OK;
@@ -359,6 +386,7 @@ static enum moat_rc prompts_init(struct registry *reg, const json_t *section,
 			.complete = pcomplete,
 			.data = d,
 			.read_tool = read_tool,
+			.arg_tool = parg_tool,
 		};
 		rc = prompts_add(registry_prompts(reg), &spec, err);
 		json_decref(listing);
