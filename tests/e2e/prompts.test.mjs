@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { connectClient, makeTempDir, runMoat, writeConfig } from './helpers.mjs';
+import { connectClient, makeTempDir, openRaw, runMoat, writeConfig } from './helpers.mjs';
 
 let dir, files, c, cfgPath;
 
@@ -280,4 +280,34 @@ test('a config whose template names an undeclared argument fails to load, naming
 	assert.equal(r.code, 0, r.stderr);
 	assert.match(r.stdout, /prompts \(5\):/);
 	assert.match(r.stdout, /review_file\s+covered by read_text_file/);
+});
+
+test('under 2026-07-28 (no initialize): the same prompts, with resultType and caching hints', async () => {
+	const s = await openRaw(cfgPath, null);
+	try {
+		const _meta = {
+			'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+			'io.modelcontextprotocol/clientCapabilities': {},
+		};
+		const list = await s.call('prompts/list', { _meta });
+		assert.equal(list.resultType, 'complete');
+		assert.equal(list.cacheScope, 'public');
+		assert.ok(Number.isInteger(list.ttlMs) && list.ttlMs >= 0);
+		assert.deepEqual(list.prompts.map((p) => p.name), ['review_file', 'describe_table']);
+		const file = path.join(files, 'README.md');
+		const got = await s.call('prompts/get', { name: 'review_file', arguments: { path: file }, _meta });
+		assert.equal(got.resultType, 'complete');
+		assert.equal(got.messages[1].content.resource.text, '# readme\n');
+		const comp = await s.call('completion/complete', {
+			ref: { type: 'ref/prompt', name: 'review_file' },
+			argument: { name: 'focus', value: 'se' },
+			_meta,
+		});
+		assert.equal(comp.resultType, 'complete');
+		assert.deepEqual(comp.completion.values, ['security']);
+		const e = await s.request('prompts/get', { name: 'nope', _meta });
+		assert.equal(e.error.code, -32602);
+	} finally {
+		await s.close();
+	}
 });
