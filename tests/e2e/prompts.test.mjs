@@ -276,6 +276,13 @@ test('a config whose template names an undeclared argument fails to load, naming
 	r = runMoat(['check', '--config', bad3]);
 	assert.notEqual(r.code, 0);
 	assert.match(r.stderr, /\/prompts\/p\/messages\/0/);
+	const bad4 = writeConfig(d, {
+		roots: [d],
+		prompts: { p: { description: 'x', messages: [{ role: 'user', text: 'a {b' }] } },
+	}, 'bad4.json');
+	r = runMoat(['check', '--config', bad4]);
+	assert.notEqual(r.code, 0);
+	assert.match(r.stderr, /\/prompts\/p\/messages\/0\/text: '\{' at byte 2 opens no \{name\}/);
 	r = runMoat(['check', '--config', cfgPath]);
 	assert.equal(r.code, 0, r.stderr);
 	assert.match(r.stdout, /prompts \(5\):/);

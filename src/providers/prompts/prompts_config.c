@@ -307,7 +307,7 @@ static enum moat_rc parse_messages(const char *pname, const json_t *arr, struct 
 		snprintf(where, sizeof(where), "/prompts/%s/messages/%zu/%s", pname, i,
 			 text ? "text" : "resource");
 		if ((rc = ptmpl_scan(text ? text : res, known_arg, &sc, err))) {
-			if (!err->rule) {
+			if (!err->rule || strcmp(err->rule, "config.prompts") != 0) {
 				char inner[MOAT_ERR_MSG_MAX];
 				memcpy(inner, err->msg, sizeof(inner));
 				moat_err_rule(err, rc, "config.prompts", "%s: %s", where, inner);
