@@ -78,6 +78,11 @@ before(async () => {
 				description: 'A fixed file',
 				messages: [{ role: 'user', resource: `file://${files}/README.md` }],
 			},
+			table_doc: {
+				description: 'A table described, through the sql family',
+				arguments: [{ name: 'database', required: true }, { name: 'table', required: true }],
+				messages: [{ role: 'user', resource: 'sql://{database}/tables/{table}' }],
+			},
 		},
 	});
 	c = await connectClient(cfgPath);
@@ -113,7 +118,7 @@ test('prompts/list pages with stable cursors in declaration order', async () => 
 		cursor = r.nextCursor;
 		pages++;
 	} while (cursor);
-	assert.deepEqual(names, ['review_file', 'describe_table', 'repo_log', 'hello', 'readme']);
+	assert.deepEqual(names, ['review_file', 'describe_table', 'repo_log', 'hello', 'readme', 'table_doc']);
 	assert.equal(pages, 3);
 	const first = await c.client.listPrompts();
 	const again = await c.client.listPrompts({ cursor: first.nextCursor });
@@ -151,6 +156,12 @@ test('prompts/get substitutes arguments and embeds a file read through the fs fa
 	const d = await c.client.getPrompt({ name: 'describe_table', arguments: { database: 'lib', table: 'author' } });
 	assert.equal(d.messages[1].role, 'assistant');
 	assert.equal(d.messages[1].content.text, 'I will read sql://lib/tables/author.');
+	const t = await c.client.getPrompt({ name: 'table_doc', arguments: { database: 'limited', table: 'author' } });
+	assert.equal(t.messages[0].content.resource.uri, 'sql://limited/tables/author');
+	assert.equal(t.messages[0].content.resource.mimeType, 'application/json');
+	assert.equal(JSON.parse(t.messages[0].content.resource.text).table, 'author');
+	const hidden = await rpcError(c.client.getPrompt({ name: 'table_doc', arguments: { database: 'limited', table: 'secret' } }));
+	assert.equal(hidden.code, -32602, 'a table the allowlist hides is not found here either');
 	const fixed = await c.client.getPrompt({ name: 'readme' });
 	assert.equal(fixed.messages[0].content.resource.text, '# readme\n');
 });
@@ -285,8 +296,9 @@ test('a config whose template names an undeclared argument fails to load, naming
 	assert.match(r.stderr, /\/prompts\/p\/messages\/0\/text: '\{' at byte 2 opens no \{name\}/);
 	r = runMoat(['check', '--config', cfgPath]);
 	assert.equal(r.code, 0, r.stderr);
-	assert.match(r.stdout, /prompts \(5\):/);
+	assert.match(r.stdout, /prompts \(6\):/);
 	assert.match(r.stdout, /review_file\s+covered by read_text_file/);
+	assert.match(r.stdout, /table_doc\s+covered by read_query/);
 });
 
 test('under 2026-07-28 (no initialize): the same prompts, with resultType and caching hints', async () => {
