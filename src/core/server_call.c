@@ -376,6 +376,8 @@ void srv_cancelled(struct server *s, struct rpc_msg *m)
 	if (!rid || !(json_is_string(rid) || json_is_integer(rid)) ||
 	    !rpc_id_key(rid, key, sizeof(key)))
 		return; /* notifications get no error replies */
+	if (srv_subs_cancelled(s, rid))
+		return; /* a subscriptions/listen stream (server_subs.c) */
 	pthread_mutex_lock(&s->lock);
 	for (struct call *c = s->inflight; c; c = c->next) {
 		if (strcmp(c->key, key) == 0) {

@@ -312,5 +312,11 @@ void srv_listen(struct server *s, struct batch *b, struct rpc_msg *m);
 /* srv_subs_route_closed - end the listen stream on route, if any. True
  * when there was one (its final has been sent). */
 bool srv_subs_route_closed(struct server *s, void *route);
+/* srv_subs_cancelled - stdio's notifications/cancelled naming a listen's
+ * request id (borrowed) ends that stream. True when it named one. */
+bool srv_subs_cancelled(struct server *s, const json_t *request_id);
+/* srv_subs_shutdown - end every listen stream (server_shutdown; stdio is
+ * sent notifications/cancelled for each). */
+void srv_subs_shutdown(struct server *s);
 
 #endif

@@ -62,6 +62,7 @@ struct fs {
 	struct fs_limits lim;
 	pthread_mutex_t magic_lock; /* libmagic handles are not thread-safe */
 	void *magic;                /* magic_t, loaded before the sandbox */
+	struct fs_watcher *watcher; /* subscribed files (fs_watch.c) */
 };
 
 /* What a path names: a root and the path relative to it. */
