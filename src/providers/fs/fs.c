@@ -197,6 +197,8 @@ static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 		goto out;
 	if ((rc = fs_register_resources(reg, fs, err)))
 		goto out;
+	if ((rc = registry_add_completer(reg, "fs.paths", fs_path_completer, fs, err)))
+		goto out;
 	registry_set_roots_hook(reg, client_roots, fs);
 	the_fs = fs;
 	fs = NULL;

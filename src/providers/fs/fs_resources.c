@@ -217,6 +217,7 @@ enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct m
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,
+		.complete = fs_res_complete,
 		.watch = fs_watch_resource,
 		.data = fs,
 	};
