@@ -68,8 +68,7 @@ static enum moat_rc res_list(void *data, struct call_ctx *ctx, const char *curso
 	json_t *arr;
 
 	if (cursor)
-		return moat_err_rule(err, MOAT_EINVAL, "resources.bad_cursor",
-				     "cursor: not one this server issued");
+		return moat_err_set(err, MOAT_EINVAL, "invalid params: unknown or stale cursor");
 	arr = json_array();
 	for (size_t i = 0; arr && i < CONF_NRES; i++) {
 		const struct conf_res *r = &conf_res[i];
@@ -127,8 +126,7 @@ static enum moat_rc res_read(void *data, struct call_ctx *ctx, const char *uri, 
 				 "application/json", "text", text);
 		return *out ? MOAT_OK : moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	}
-	return moat_err_rule(err, MOAT_ENOTFOUND, "resources.not_found",
-			     "resource not found: no test resource has that URI");
+	return moat_err_set(err, MOAT_ENOTFOUND, "resource not found: no test resource has that URI");
 }
 
 static json_t *res_templates(void *data)
