@@ -9,7 +9,10 @@
  *                tools/list, close stdin, wait4. Wall time (CLOCK_MONOTONIC)
  *                and the peak RSS that wait4() reports (ru_maxrss).
  *   ping         round trips per second of `ping` in one long-lived server.
- *   tools/call   the same for one trivial tool call (--tool, --args).
+ *   tools/call   the same for one trivial tool call (--tool, --args); with
+ *                --meta JSON every call carries that object as params._meta
+ *                (a 2026-07-28 request on the same connection, which moat
+ *                serves statelessly beside the initialize-era session).
  *
  * Each throughput figure is taken twice, in a fresh server each time:
  * sequentially (one request in flight: send, wait for its response, repeat)
@@ -94,6 +97,7 @@ struct mb_opts {
 	long timeout_ms;     /* longest wait for any one response or exit */
 	const char *tool;    /* tools/call target; NULL skips those runs */
 	const char *args;    /* JSON object of arguments for the tool */
+	const char *meta;    /* JSON object sent as the call's params._meta; NULL: none */
 	const char *label;   /* names the server in the output */
 	const char *save;    /* file for the first tools/call response of a run; NULL: none */
 	bool show_stderr;    /* pass the server's stderr through */
@@ -1409,6 +1413,7 @@ static void mb_usage(FILE *f)
 	      "  --pin CPU       add sequential figures with driver and server on that CPU\n"
 	      "  --tool NAME     tool for the tools/call runs (none: skip them)\n"
 	      "  --args JSON     its arguments (default {})\n"
+	      "  --meta JSON     params._meta of every tools/call (default: none)\n"
 	      "  --label NAME    names the server in the output (default: SERVER)\n"
 	      "  --timeout MS    longest wait for any response or exit (default 10000)\n"
 	      "  --only LIST     comma-separated subset of cold,ping,call\n"
@@ -1525,6 +1530,8 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 			o->tool = val;
 		} else if (strcmp(a, "--args") == 0) {
 			o->args = val;
+		} else if (strcmp(a, "--meta") == 0) {
+			o->meta = val;
 		} else if (strcmp(a, "--label") == 0) {
 			o->label = val;
 		} else if (strcmp(a, "--only") == 0) {
@@ -1580,6 +1587,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		json_object_set_new(params, "arguments", args);
+		if (o.meta) {
+			json_t *meta = json_loads(o.meta, 0, &jerr);
+			if (!json_is_object(meta)) {
+				fprintf(stderr, "mcpbench: --meta must be a JSON object\n");
+				json_decref(params);
+				json_decref(meta);
+				return 2;
+			}
+			json_object_set_new(params, "_meta", meta);
+		}
 		text = json_dumps(params, JSON_COMPACT);
 		json_decref(params);
 		rc = text ? mb_req_init(&call, "tools/call", text) : -1;
