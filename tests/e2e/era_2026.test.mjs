@@ -387,14 +387,32 @@ describe('raw 2026-07-28 requests on stdio', { skip: STDIO_ONLY }, () => {
 		});
 	});
 
-	test('a batch under 2026-07-28 is refused or answered per message, never crashes', async () => {
+	test("a stateless request gets 2026-07-28's features whatever the session negotiated", async () => {
+		await withRaw(cfg, '2024-11-05', async (s) => {
+			const lo = await s.call('tools/list', {});
+			const lt = (await s.stateless('tools/list')).result;
+			const ro = (t) => t.tools.find((x) => x.name === 'read_query');
+			assert.equal(ro(lo).outputSchema, undefined, 'the 2024-11-05 session sees no outputSchema');
+			assert.ok(ro(lt).outputSchema, 'a 2026-07-28 request does');
+			assert.ok(ro(lt).annotations && ro(lt).title, 'with annotations and title');
+			const args = { name: 'read_query', arguments: { database: 'lib', query: 'SELECT id FROM book ORDER BY id' } };
+			const co = await s.call('tools/call', args);
+			const ct = (await s.stateless('tools/call', args)).result;
+			assert.equal(co.structuredContent, undefined, 'no structuredContent in the 2024-11-05 session');
+			assert.ok(ct.structuredContent, 'structuredContent under 2026-07-28 on the same connection');
+			assert.deepEqual(ct.content, co.content);
+		});
+	});
+
+	test('a batch of 2026-07-28 requests is refused whole (-32600), the connection goes on', async () => {
 		await withRaw(cfg, null, async (s) => {
 			s.send([
 				{ jsonrpc: '2.0', id: 'b1', method: 'tools/list', params: { _meta: statelessMeta() } },
 				{ jsonrpc: '2.0', id: 'b2', method: 'server/discover', params: { _meta: statelessMeta() } },
 			]);
 			const r = await s.next();
-			assert.ok(r, 'an answer');
+			assert.equal(r.error?.code, -32600, JSON.stringify(r));
+			assert.match(r.error.message, /batch/);
 			const again = await s.stateless('server/discover');
 			assert.equal(again.result.resultType, 'complete');
 		});
