@@ -80,7 +80,7 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	}
 	res = json_object();
 	json_object_set(res, "content", tr->content);
-	if (tr->structured && s->features.structured)
+	if (tr->structured && srv_features(s, c->batch)->structured)
 		json_object_set(res, "structuredContent", tr->structured);
 	json_object_set_new(res, "isError", json_false());
 	return res;
@@ -299,7 +299,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		     s->opts.limits.max_output_bytes);
 	c->ctx.no_touch = !s->opts.audit;
 	c->ctx.progress_token = token ? json_incref(token) : NULL;
-	c->ctx.progress_message = s->features.progress_message;
+	c->ctx.progress_message = srv_features(s, b)->progress_message;
 	c->ctx.notify = srv_notify_call;
 	c->ctx.sink = c;
 
