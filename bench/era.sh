@@ -21,7 +21,10 @@
 # eras' runs alternate (REPEAT rounds of BENCH_SECONDS), so load from
 # elsewhere falls on both alike; a figure is the median of the clean runs
 # and new / old the median of the rounds' ratios. Target: the new era at
-# least 0.90× the old (the per-request _meta costs at most 10 %).
+# least 0.90× the old (the per-request _meta costs at most 10 %). Beside
+# each, the server's CPU time per call (user + system, all threads: from
+# mcpbench for stdio, from /proc/PID/stat around each wrk run for HTTP),
+# which load from other processes moves far less than calls/s.
 #
 # Prints a markdown table and writes it, with the machine and its load, to
 # bench/out/era-results.md; appends nothing to docs.
@@ -88,10 +91,11 @@ keep() { [ -n "$2" ] && eval "$1+=(\"\$2\")"; return 0; }
 bench_settle 0
 
 # ---- stdio ---------------------------------------------------------------
-# stdio_run ERA -> "SEQ PAR" calls/s of one mcpbench run (a fresh server per
-# figure); "-" for a figure that failed.
+# stdio_run ERA -> "SEQ PAR SEQ_CPU PAR_CPU": calls/s of one mcpbench run (a
+# fresh server per figure) and the server's CPU µs per call; "-" for a
+# figure that failed.
 stdio_run() {
-	local extra=() res s p
+	local extra=() res s p sc pc
 	[ "$1" = new ] && extra=(--meta "$meta")
 	res=$(timeout --kill-after=5 $((4 * secs + 60)) "$out/mcpbench" --only call \
 		--modes seq,inflight --inflight "$inflight" --seconds "$secs" --repeat 1 \
@@ -102,10 +106,15 @@ stdio_run() {
 		| .per_second' <<<"$res" | head -1)
 	p=$(jq -r 'select(.metric == "tools_call" and .mode == "concurrent" and .ok != false)
 		| .per_second' <<<"$res" | head -1)
-	echo "${s:--} ${p:--}"
+	sc=$(jq -r 'select(.metric == "tools_call" and .mode == "sequential" and .ok != false
+		and .server_cpu_us > 0) | .server_cpu_us' <<<"$res" | head -1)
+	pc=$(jq -r 'select(.metric == "tools_call" and .mode == "concurrent" and .ok != false
+		and .server_cpu_us > 0) | .server_cpu_us' <<<"$res" | head -1)
+	echo "${s:--} ${p:--} ${sc:--} ${pc:--}"
 }
 
 sold=() snew=() sr=() pold=() pnew=() pr=()
+csold=() csnew=() cpold=() cpnew=() # server CPU µs per call
 if [ "$only" != http ]; then
 	: >"$out/era-stdio.jsonl"
 	: >"$out/era-stdio.log"
@@ -121,12 +130,16 @@ if [ "$only" != http ]; then
 	esac
 	echo "== stdio: old and new era alternating, $repeat rounds" >&2
 	for _ in $(seq "$repeat"); do
-		read -r os op < <(stdio_run old)
-		read -r ns np < <(stdio_run new)
+		read -r os op osc opc < <(stdio_run old)
+		read -r ns np nsc npc < <(stdio_run new)
 		[ "$os" = - ] && os=
 		[ "$op" = - ] && op=
 		[ "$ns" = - ] && ns=
 		[ "$np" = - ] && np=
+		[ "$osc" = - ] || keep csold "$osc"
+		[ "$opc" = - ] || keep cpold "$opc"
+		[ "$nsc" = - ] || keep csnew "$nsc"
+		[ "$npc" = - ] || keep cpnew "$npc"
 		keep sold "$os"
 		keep snew "$ns"
 		keep pold "$op"
@@ -154,10 +167,15 @@ open_session() {
 
 new_headers=('Mcp-Method: tools/call' "Mcp-Name: $tool")
 
-# drive ERA CONNECTIONS THREADS SECONDS -> requests/s, or "" when wrk saw
-# errors or non-2xx answers. The old era runs on a session of its own.
+# cpu_ticks: the listener's CPU time so far (utime + stime, clock ticks).
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$spid/stat"; }
+
+# drive ERA CONNECTIONS THREADS SECONDS -> "REQUESTS/S CPU_US" (the
+# listener's CPU µs per request), or "" when wrk saw errors or non-2xx
+# answers. The old era runs on a session of its own.
 drive() {
-	local res
+	local res t0 t1 n
+	t0=$(cpu_ticks)
 	if [ "$1" = old ]; then
 		open_session
 		res=$(wrk -t"$3" -c"$2" -d"${4}s" -s bench/http_call.lua "$url" -- \
@@ -166,6 +184,7 @@ drive() {
 		res=$(wrk -t"$3" -c"$2" -d"${4}s" -s bench/http_call.lua "$url" -- \
 			"$out/era-new.json" - 2026-07-28 "${new_headers[@]}" 2>&1) || true
 	fi
+	t1=$(cpu_ticks)
 	echo "== $1 $2" >>"$out/era-wrk.log"
 	echo "$res" >>"$out/era-wrk.log"
 	if grep -qE 'Non-2xx|Socket errors' <<<"$res"; then
@@ -174,33 +193,40 @@ drive() {
 		echo ""
 		return
 	fi
-	awk '/^Requests\/sec:/ { print $2 }' <<<"$res"
+	n=$(awk '/requests in/ { print $1 }' <<<"$res")
+	awk -v n="$n" -v d="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
+		'/^Requests\/sec:/ { printf "%s %.2f\n", $2, (n > 0 ? d * 1e6 / hz / n : 0) }' <<<"$res"
 }
 
 # measure MODE CONNECTIONS THREADS -> sets hold_MODE, hnew_MODE (medians of
 # the clean runs), their counts and hratio_MODE (median of the rounds'
 # new/old).
 measure() {
-	local mode=$1 c=$2 t=$3 o n ol=() nl=() ra=()
+	local mode=$1 c=$2 t=$3 o n oc nc ol=() nl=() ra=() ocl=() ncl=()
 	echo "== HTTP, $c connection(s): old and new era alternating, $repeat rounds" >&2
 	drive old "$c" "$t" 1 >/dev/null # warm-up
 	drive new "$c" "$t" 1 >/dev/null
 	for _ in $(seq "$repeat"); do
-		o=$(drive old "$c" "$t" "$secs")
-		n=$(drive new "$c" "$t" "$secs")
+		read -r o oc < <(drive old "$c" "$t" "$secs"; echo)
+		read -r n nc < <(drive new "$c" "$t" "$secs"; echo)
 		keep ol "$o"
 		keep nl "$n"
+		keep ocl "$oc"
+		keep ncl "$nc"
 		[ -n "$o" ] && [ -n "$n" ] && ra+=("$(div "$n" "$o")")
 	done
 	printf -v "hold_$mode" '%s' "$(printf '%s\n' ${ol[@]+"${ol[@]}"} | median)"
 	printf -v "hnew_$mode" '%s' "$(printf '%s\n' ${nl[@]+"${nl[@]}"} | median)"
 	printf -v "hratio_$mode" '%s' "$(printf '%s\n' ${ra[@]+"${ra[@]}"} | median)"
+	printf -v "hcold_$mode" '%s' "$(printf '%s\n' ${ocl[@]+"${ocl[@]}"} | median)"
+	printf -v "hcnew_$mode" '%s' "$(printf '%s\n' ${ncl[@]+"${ncl[@]}"} | median)"
 	printf -v "hold_${mode}_n" '%s' "${#ol[@]}"
 	printf -v "hnew_${mode}_n" '%s' "${#nl[@]}"
 }
 
 http_note=
 hold_seq= hnew_seq= hratio_seq= hold_par= hnew_par= hratio_par=
+hcold_seq= hcnew_seq= hcold_par= hcnew_par=
 hold_seq_n=0 hnew_seq_n=0 hold_par_n=0 hnew_par_n=0
 if [ "$only" != stdio ]; then
 	port=$(free_port)
@@ -236,24 +262,26 @@ busy_after=$(bench_busy)
 . "$root/bench/table.sh"
 med() { printf '%s\n' "$@" | median; }
 n_or() { echo "${1:-0}/$repeat"; }
-row() { # row LABEL OLD NEW RATIO CLEAN
-	echo "| $1 | $(fmt 0 "$2") | $(fmt 0 "$3") | $5 | $(ratio "$4" 1) | ≥ 0.90× | $(meets "$4" ">=" 0.9) |"
+row() { # row LABEL OLD NEW RATIO CLEAN OLD_CPU NEW_CPU
+	echo "| $1 | $(fmt 0 "$2") | $(fmt 0 "$3") | $5 | $(ratio "$4" 1) | ≥ 0.90× | $(meets "$4" ">=" 0.9) | $(fmt 1 "$6") → $(fmt 1 "$7") |"
 }
 table=$out/era-table.md
 {
-	echo "| Call | old era calls/s | 2026-07-28 calls/s | clean rounds | new / old | target | meets it |"
-	echo "|---|---:|---:|---:|---:|---:|:---:|"
+	echo "| Call | old era calls/s | 2026-07-28 calls/s | clean rounds | new / old | target | meets it | server CPU µs/call, old → new |"
+	echo "|---|---:|---:|---:|---:|---:|:---:|---:|"
 	if [ "$only" != http ]; then
 		row "stdio, sequential" "$(med ${sold[@]+"${sold[@]}"})" "$(med ${snew[@]+"${snew[@]}"})" \
-			"$(med ${sr[@]+"${sr[@]}"})" "${#sr[@]}/$repeat"
+			"$(med ${sr[@]+"${sr[@]}"})" "${#sr[@]}/$repeat" \
+			"$(med ${csold[@]+"${csold[@]}"})" "$(med ${csnew[@]+"${csnew[@]}"})"
 		row "stdio, $inflight in flight" "$(med ${pold[@]+"${pold[@]}"})" \
-			"$(med ${pnew[@]+"${pnew[@]}"})" "$(med ${pr[@]+"${pr[@]}"})" "${#pr[@]}/$repeat"
+			"$(med ${pnew[@]+"${pnew[@]}"})" "$(med ${pr[@]+"${pr[@]}"})" "${#pr[@]}/$repeat" \
+			"$(med ${cpold[@]+"${cpold[@]}"})" "$(med ${cpnew[@]+"${cpnew[@]}"})"
 	fi
 	if [ "$only" != stdio ]; then
 		row "HTTP, 1 connection" "$hold_seq" "$hnew_seq" "$hratio_seq" \
-			"$hold_seq_n+$hnew_seq_n/$((2 * repeat))"
+			"$hold_seq_n+$hnew_seq_n/$((2 * repeat))" "$hcold_seq" "$hcnew_seq"
 		row "HTTP, 64 connections" "$hold_par" "$hnew_par" "$hratio_par" \
-			"$hold_par_n+$hnew_par_n/$((2 * repeat))"
+			"$hold_par_n+$hnew_par_n/$((2 * repeat))" "$hcold_par" "$hcnew_par"
 	fi
 } >"$table"
 
@@ -268,7 +296,7 @@ if [ -n "$(git status --porcelain -- src meson.build 2>/dev/null)" ]; then commi
 	echo "Call: tools/call \`$tool $args\`; old era on a session (stdio: after initialize), new era with"
 	echo "params._meta on every call (HTTP: no session, MCP-Protocol-Version, Mcp-Method and Mcp-Name)."
 	echo "The eras' runs alternate, $repeat rounds of $secs s; figures are medians of the clean runs,"
-	echo "new / old the median of the rounds' ratios."
+	echo "new / old the median of the rounds' ratios; server CPU per call is the median over the runs."
 	echo "Other load: CPUs $busy_before% busy in the second before the run, $busy_after% in the" \
 		"second after; load average $load_before before, $load_after after."
 	[ -n "$http_note" ] && echo && echo "HTTP: $http_note."
