@@ -60,6 +60,10 @@ struct call_client {
 				  no logging for this call */
 	callctx_request_fn request; /* initialize era; NULL: cannot ask */
 	void *request_ctx;     /* for request (server_ask.c: the server) */
+	char state_id[33];     /* stateless: hex digest of the valid
+				  requestState this round came with, "" when
+				  none: what a confirmation spends */
+	uint64_t state_exp;    /* its expiry (seconds since the epoch) */
 };
 
 struct call_ctx {

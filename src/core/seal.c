@@ -294,7 +294,7 @@ static enum moat_rc tampered(struct moat_err *err)
 
 /* Check the opened document against c and the clock; steal its body. */
 static enum moat_rc check_claims(json_t *doc, const struct seal_claims *c, uint64_t now_s,
-				 json_t **body, struct moat_err *err)
+				 json_t **body, uint64_t *exp_out, struct moat_err *err)
 {
 	json_t *exp = json_object_get(doc, "exp");
 	const char *sub = json_string_value(json_object_get(doc, "sub"));
@@ -323,11 +323,13 @@ static enum moat_rc check_claims(json_t *doc, const struct seal_claims *c, uint6
 		return moat_err_rule(err, MOAT_EINVAL, "state.wrong_arguments",
 				     "invalid params: requestState was issued for other arguments");
 	*body = json_incref(b);
+	if (exp_out)
+		*exp_out = (uint64_t)json_integer_value(exp);
 	return MOAT_OK;
 }
 
 enum moat_rc seal_open(const char *text, const struct seal_claims *c, uint64_t now_s,
-		       json_t **body, struct moat_err *err)
+		       json_t **body, uint64_t *exp, struct moat_err *err)
 {
 	size_t n = text ? strlen(text) : 0, rlen = 0, plen;
 	uint8_t *raw = NULL, *plain = NULL;
@@ -379,7 +381,19 @@ enum moat_rc seal_open(const char *text, const struct seal_claims *c, uint64_t n
 		json_decref(doc);
 		return tampered(err);
 	}
-	rc = check_claims(doc, c, now_s, body, err);
+	rc = check_claims(doc, c, now_s, body, exp, err);
 	json_decref(doc);
 	return rc;
+}
+
+void seal_id(const char *text, char id[33])
+{
+	struct sha256_ctx h;
+	uint8_t d[SHA256_DIGEST_SIZE];
+
+	sha256_init(&h);
+	sha256_update(&h, strlen(text), (const uint8_t *)text);
+	sha256_digest(&h, sizeof(d), d);
+	for (size_t i = 0; i < 16; i++)
+		snprintf(id + 2 * i, 3, "%02x", d[i]);
 }

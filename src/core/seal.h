@@ -65,13 +65,18 @@ char *seal_box(const struct seal_claims *c, const json_t *body, uint64_t now_s,
 
 /*
  * seal_open - open text sealed by seal_box for c at now_s (0: now). On
- * MOAT_OK *body is the body (a new reference, the caller's). Otherwise
+ * MOAT_OK *body is the body (a new reference, the caller's) and *exp (when
+ * exp is not NULL) its expiry in seconds since the epoch. Otherwise
  * MOAT_EINVAL with err naming the rule: state.malformed (not base64url,
  * too long), state.tampered (authentication failed: changed, cut, sealed
  * under another key), state.expired, state.wrong_principal,
  * state.wrong_tool, state.wrong_arguments.
  */
 enum moat_rc seal_open(const char *text, const struct seal_claims *c, uint64_t now_s,
-		       json_t **body, struct moat_err *err);
+		       json_t **body, uint64_t *exp, struct moat_err *err);
+
+/* seal_id - a hex digest (32 digits and a NUL into id) naming text: one
+ * state, one id (the encoding admits one text per value). */
+void seal_id(const char *text, char id[33]);
 
 #endif

@@ -81,9 +81,10 @@ static enum moat_rc setup_stateless(struct batch *b, const char *subject, const 
 	if (!(c->responses = json_object()))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (rs) {
-		rc = seal_open(json_string_value(rs), &claims, 0, &body, err);
+		rc = seal_open(json_string_value(rs), &claims, 0, &body, &c->state_exp, err);
 		if (rc)
 			return rc;
+		seal_id(json_string_value(rs), c->state_id);
 		/* What earlier rounds were answered comes first: a retry cannot
 		 * change an answer the state already holds. */
 		merge_responses(c->responses, json_object_get(body, "responses"));
@@ -322,6 +323,60 @@ bool srv_ask_reply(struct server *s, struct batch *b, json_t *id, const char *su
 
 /* ---- confirmation ------------------------------------------------------ */
 
+/*
+ * The requestStates that carried an accepted confirmation, until they
+ * expire: a state is a one-time permission, so a confirmed write sent
+ * again with the same state is refused (state.replayed) rather than done
+ * twice. Process-wide (the stateless era has no session) and bounded; when
+ * every slot holds a live state the confirmation is refused
+ * (limits.confirmations) rather than one forgotten. Another process
+ * sharing server.state_key does not see this set.
+ */
+#define SPENT_MAX 4096
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		char id[33];
+		uint64_t exp;
+	} slot[SPENT_MAX];
+} g_spent = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Spend the state ctx's round came with. MOAT_OK the first time. */
+static enum moat_rc spend_state(const struct call_ctx *ctx, struct moat_err *err)
+{
+	uint64_t now = (uint64_t)time(NULL);
+	size_t free_slot = SPENT_MAX;
+	enum moat_rc rc = MOAT_OK;
+
+	pthread_mutex_lock(&g_spent.lock);
+	for (size_t i = 0; i < SPENT_MAX; i++) {
+		if (g_spent.slot[i].exp <= now) {
+			if (free_slot == SPENT_MAX)
+				free_slot = i;
+			continue;
+		}
+		if (strcmp(g_spent.slot[i].id, ctx->client.state_id) == 0) {
+			rc = moat_err_rule(err, MOAT_EINVAL, "state.replayed",
+					   "invalid params: this requestState already carried a "
+					   "confirmation that was used; start the request again "
+					   "without it");
+			break;
+		}
+	}
+	if (rc == MOAT_OK && free_slot == SPENT_MAX)
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.confirmations",
+				   "too many confirmations in flight (%u); try again later",
+				   SPENT_MAX);
+	if (rc == MOAT_OK) {
+		memcpy(g_spent.slot[free_slot].id, ctx->client.state_id, 33);
+		g_spent.slot[free_slot].exp = ctx->client.state_exp > now ? ctx->client.state_exp
+									    : now + 1;
+	}
+	pthread_mutex_unlock(&g_spent.lock);
+	return rc;
+}
+
 /* Append "name: value" for each argument to buf (what the call will
  * touch, for the person): strings cut to 80 bytes, long text as a size. */
 static void describe_args(const json_t *args, char *buf, size_t n)
@@ -404,6 +459,8 @@ enum moat_rc srv_confirm(struct call_ctx *ctx, const struct tool *t, const json_
 	json_t *content = json_object_get(ans, "content");
 	if (action && strcmp(action, "accept") == 0 &&
 	    json_is_true(json_object_get(content, "confirm"))) {
+		if (c->stateless && (rc = spend_state(ctx, err)) != MOAT_OK)
+			return rc;
 		callctx_touch(ctx, "confirmed", "yes");
 		return MOAT_OK;
 	}

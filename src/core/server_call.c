@@ -268,8 +268,15 @@ static void run_call(void *arg)
 		return;
 	}
 	rc = callctx_check(&c->ctx, &err);
-	if (rc == MOAT_OK && c->tool->confirm)
+	if (rc == MOAT_OK && c->tool->confirm) {
 		rc = srv_confirm(&c->ctx, c->tool, c->args, &err);
+		if (rc == MOAT_EINVAL && err.rule && strncmp(err.rule, "state.", 6) == 0) {
+			/* A spent requestState: refused like any bad state. */
+			finish_error(c, RPC_INVALID_PARAMS, json_pack("{s:s}", "rule", err.rule), rc,
+				     &err);
+			return;
+		}
+	}
 	if (rc == MOAT_OK)
 		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
 	complete_call(c, &tr, rc, &err);

@@ -6,6 +6,7 @@
 // refused with -32602 naming the rule, and nothing written:
 //   - the state changed (one character, cut, extended, another key's);
 //   - the state expired (server.state_ttl_seconds: 1);
+//   - a state whose confirmation was already used, sent again;
 //   - the state sent with another tool, or other arguments;
 //   - over HTTP with two static tokens, the state of one principal sent by
 //     the other.
@@ -103,6 +104,17 @@ describe('requestState over stdio', () => {
 			await call(s, 'write_file', { ...ARGS, content: 'other\n' }, { inputResponses: ACCEPT, requestState: st }),
 			'state.wrong_arguments',
 		);
+	});
+
+	test('a confirmed state replayed within its lifetime', async () => {
+		const args = { path: 'once.txt', content: 'once\n' };
+		const r1 = await call(s, 'write_file', args);
+		const st = r1.result.requestState;
+		const r2 = await call(s, 'write_file', args, { inputResponses: ACCEPT, requestState: st });
+		assert.equal(r2.result?.isError, false, JSON.stringify(r2));
+		fs.rmSync(path.join(rw, 'once.txt'));
+		refused(await call(s, 'write_file', args, { inputResponses: ACCEPT, requestState: st }), 'state.replayed');
+		assert.ok(!fs.existsSync(path.join(rw, 'once.txt')), 'the replay wrote nothing');
 	});
 
 	test('replayed after expiry', async () => {

@@ -43,7 +43,7 @@ static const char *open_rule(const char *text, const struct seal_claims *c, uint
 	json_t *body = NULL;
 
 	memset(&err, 0, sizeof(err));
-	if (seal_open(text, c, now, &body, &err) == MOAT_OK) {
+	if (seal_open(text, c, now, &body, NULL, &err) == MOAT_OK) {
 		json_decref(body);
 		return "ok";
 	}
@@ -65,7 +65,9 @@ static void test_round_trip(void **state)
 		assert_true(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
 				   *p) != NULL);
 	c.args = args;
-	assert_int_equal(seal_open(s, &c, 1001, &body, &err), MOAT_OK);
+	uint64_t exp = 0;
+	assert_int_equal(seal_open(s, &c, 1001, &body, &exp, &err), MOAT_OK);
+	assert_int_equal(exp, 1000 + SEAL_TTL_DEFAULT_S);
 	assert_int_equal(json_integer_value(json_object_get(body, "state")), 7);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(json_object_get(body, "responses"), "k"), "action")),

@@ -468,6 +468,16 @@ static void test_stateless_confirm(void **state)
 	assert_false(is_error_result(fin));
 	assert_string_equal(text_of(fin), "written");
 	assert_int_equal(g_runs, 1);
+	/* The same state again: spent, refused, not run again. */
+	from_json(r, NULL, (void *)0x24,
+		  stateless_call("write_thing", "{\"elicitation\":{}}",
+				 json_pack("{s:O, s:s}", "inputResponses", accept, "requestState",
+					   st)));
+	fin = wait_nth(r, (void *)0x24, 1, true);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(fin, "error"), "data"), "rule")),
+			    "state.replayed");
+	assert_int_equal(g_runs, 1);
 	free(st);
 	json_decref(accept);
 	rig_free(r);
