@@ -84,7 +84,7 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	}
 	res = json_object();
 	json_object_set(res, "content", tr->content);
-	if (tr->structured && s->features.structured)
+	if (tr->structured && srv_features(s, c->batch)->structured)
 		json_object_set(res, "structuredContent", tr->structured);
 	json_object_set_new(res, "isError", json_false());
 	return res;
@@ -389,7 +389,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		     s->opts.limits.max_output_bytes);
 	c->ctx.no_touch = !s->opts.audit;
 	c->ctx.progress_token = token ? json_incref(token) : NULL;
-	c->ctx.progress_message = s->features.progress_message;
+	c->ctx.progress_message = srv_features(s, b)->progress_message;
 	c->ctx.notify = srv_notify_call;
 	c->ctx.sink = c;
 
@@ -470,6 +470,8 @@ void srv_cancelled(struct server *s, struct rpc_msg *m)
 	if (!rid || !(json_is_string(rid) || json_is_integer(rid)) ||
 	    !rpc_id_key(rid, key, sizeof(key)))
 		return; /* notifications get no error replies */
+	if (srv_subs_cancelled(s, rid))
+		return; /* a subscriptions/listen stream (server_subs.c) */
 	pthread_mutex_lock(&s->lock);
 	for (struct call *c = s->inflight; c; c = c->next) {
 		if (strcmp(c->key, key) == 0) {

@@ -288,7 +288,8 @@ void srv_reply_code_data(struct server *s, struct batch *b, json_t *id, int code
  * ctx->client.request, which asks the client on the call's route (so
  * ctx->notify and ctx->sink must be set). subject names what is called,
  * so that a state cannot move between them: "tool NAME" for tools/call,
- * "prompt NAME" for prompts/get, "resource URI" for resources/read.
+ * the bare prompt name for prompts/get (prompt names hold no space),
+ * "resource URI" for resources/read.
  * Returns MOAT_OK, or MOAT_EINVAL with err naming the rule (state.*,
  * input.malformed) when requestState or inputResponses is malformed,
  * tampered, expired, another principal's, another subject's or for other
@@ -352,5 +353,11 @@ void srv_listen(struct server *s, struct batch *b, struct rpc_msg *m);
 /* srv_subs_route_closed - end the listen stream on route, if any. True
  * when there was one (its final has been sent). */
 bool srv_subs_route_closed(struct server *s, void *route);
+/* srv_subs_cancelled - stdio's notifications/cancelled naming a listen's
+ * request id (borrowed) ends that stream. True when it named one. */
+bool srv_subs_cancelled(struct server *s, const json_t *request_id);
+/* srv_subs_shutdown - end every listen stream (server_shutdown; stdio is
+ * sent notifications/cancelled for each). */
+void srv_subs_shutdown(struct server *s);
 
 #endif

@@ -140,7 +140,7 @@ static void test_unknown_key_suggestion(void **state)
 {
 	expect_file_error("{\"root\": [\".\"]}",
 			  ": /root: unknown key; did you mean \"roots\"? (allowed here: $schema, "
-			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, roots, server, testing)");
+			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 	expect_file_error("{\"limits\": {\"max_mesage_bytes\": 2048}}",
 			  ": /limits/max_mesage_bytes: unknown key; did you mean "
 			  "\"max_message_bytes\"? (allowed here: call_timeout_ms, calls_per_minute, "
@@ -153,7 +153,7 @@ static void test_unknown_key_suggestion(void **state)
 			  "(allowed here: name, path)");
 	/* nothing close: the list only */
 	expect_file_error("{\"zzzzzz\": 1}", ": /zzzzzz: unknown key (allowed here: $schema, "
-			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, roots, server, testing)");
+			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 }
 
 static void test_pointers_absolute(void **state)
