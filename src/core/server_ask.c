@@ -296,31 +296,6 @@ json_t *srv_missing_cap_data(const struct call_ctx *ctx, const char *rule)
 			 rule ? rule : "client.no_capability");
 }
 
-bool srv_ask_reply(struct server *s, struct batch *b, json_t *id, const char *subject,
-		   const json_t *args, struct call_ctx *ctx, enum moat_rc rc,
-		   const struct moat_err *err)
-{
-	json_t *res;
-
-	if (rc == MOAT_EINPUT) {
-		res = srv_input_required(s, b, subject, args, ctx);
-		if (!res)
-			srv_reply_error(s, b, id, RPC_INTERNAL_ERROR,
-					"internal error: input was asked for outside a stateless "
-					"request, or its state could not be sealed");
-		else
-			srv_reply(s, b, rpc_result(id, res));
-		return true;
-	}
-	if (rc != MOAT_ENOCAP)
-		return false;
-	srv_reply_code_data(s, b, id, b && b->era.stateless ? SRV_MISSING_CAPABILITY
-							     : RPC_INVALID_REQUEST,
-			    err->msg[0] ? err->msg : "the client lacks a capability this needs",
-			    srv_missing_cap_data(ctx, err->rule));
-	return true;
-}
-
 /* ---- confirmation ------------------------------------------------------ */
 
 /*

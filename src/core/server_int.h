@@ -307,20 +307,10 @@ json_t *srv_input_required(struct server *s, struct batch *b, const char *subjec
 			   const json_t *args, struct call_ctx *ctx);
 
 /* srv_missing_cap_data - {requiredCapabilities: {<cap>: {}}, rule} for a
- * call that ended with MOAT_ENOCAP (rule NULL: client.no_capability). New
- * reference. */
+ * call that ended with MOAT_ENOCAP (rule NULL: client.no_capability), the
+ * data of its -32021 in the stateless era. New reference. */
 json_t *srv_missing_cap_data(const struct call_ctx *ctx, const char *rule);
 
-/* srv_ask_reply - for prompts/get and resources/read (tools/call has its
- * own): when a handler returned MOAT_EINPUT or MOAT_ENOCAP, answer request
- * id of b for it and return true; false for any other rc (nothing sent).
- * MOAT_EINPUT: the input_required result (stateless era; otherwise
- * -32603). MOAT_ENOCAP: -32021 in the stateless era, -32600 otherwise,
- * data from srv_missing_cap_data. The caller still audits and releases
- * ctx. Never cache an input_required answer. */
-bool srv_ask_reply(struct server *s, struct batch *b, json_t *id, const char *subject,
-		   const json_t *args, struct call_ctx *ctx, enum moat_rc rc,
-		   const struct moat_err *err);
 
 /* srv_ask_answer - a response to one of our asks: wake its waiter. True
  * when it was one. */
