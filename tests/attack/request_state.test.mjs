@@ -9,7 +9,8 @@
 //   - a state whose confirmation was already used, sent again;
 //   - the state sent with another tool, or other arguments;
 //   - over HTTP with two static tokens, the state of one principal sent by
-//     the other.
+//     the other;
+// and, with one server.state_key, two processes accept each other's states.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -122,6 +123,30 @@ describe('requestState over stdio', () => {
 		const st = r1.result.requestState;
 		await sleep(2100);
 		refused(await call(s, 'write_file', ARGS, { inputResponses: ACCEPT, requestState: st }), 'state.expired');
+	});
+});
+
+describe('requestState across processes', () => {
+	test('one server.state_key: a state of one process opens in the other; none: refused', async () => {
+		const key = 'ab'.repeat(32);
+		const sc = scene({ server: { state_key: '${RS_STATE_KEY}' } });
+		const env = { RS_STATE_KEY: key };
+		const a = new RawSession(sc.cfg, { env });
+		const b = new RawSession(sc.cfg, { env });
+		const args = { path: 'shared.txt', content: 'shared\n' };
+		try {
+			const r1 = await call(a, 'write_file', args);
+			assert.equal(r1.result?.resultType, 'input_required');
+			const r2 = await call(b, 'write_file', args, { inputResponses: ACCEPT, requestState: r1.result.requestState });
+			assert.equal(r2.result?.isError, false, JSON.stringify(r2));
+			assert.equal(fs.readFileSync(path.join(sc.rw, 'shared.txt'), 'utf8'), 'shared\n');
+		} finally {
+			for (const s of [a, b]) {
+				s.proc.stdin.end();
+				await s.exited;
+			}
+		}
+		assert.ok(!a.stderrText.includes(key) && !b.stderrText.includes(key), 'the key is never logged');
 	});
 });
 
