@@ -418,3 +418,93 @@ describe('raw 2026-07-28 requests on stdio', { skip: STDIO_ONLY }, () => {
 		});
 	});
 });
+
+describe('a confirmation in both eras (confirm: fs)', () => {
+	let wdir, wcfg;
+	before(() => {
+		wdir = fs.realpathSync(makeTempDir('moat-era-w-'));
+		fs.mkdirSync(path.join(wdir, 'rw'));
+		wcfg = writeConfig(wdir, {
+			roots: [{ path: path.join(wdir, 'rw'), write: true }],
+			confirm: { fs: true },
+		});
+	});
+	const target = (name) => path.join(wdir, 'rw', name);
+	/** An elicitation answer: accept with every boolean of the form checked, or decline. */
+	const answer = (accept) => (req) => {
+		const props = (req.params ?? req).requestedSchema?.properties ?? {};
+		if (!accept) return { action: 'decline' };
+		const content = {};
+		for (const [k, v] of Object.entries(props)) if (v.type === 'boolean') content[k] = true;
+		return { action: 'accept', content };
+	};
+	const write = (c, name) => c.client.callTool({ name: 'write_file', arguments: { path: target(name), content: 'hi\n' } });
+
+	test('2026-07-28 without the elicitation capability: -32021 with requiredCapabilities, nothing written', async () => {
+		const c = await connectClient2(wcfg);
+		try {
+			await assert.rejects(write(c, 'a.txt'), (e) => {
+				assert.equal(e.code, -32021, e.message);
+				assert.ok(e.data?.requiredCapabilities?.elicitation, JSON.stringify(e.data));
+				return true;
+			});
+		} finally {
+			await c.close();
+		}
+		assert.equal(fs.existsSync(target('a.txt')), false);
+	});
+
+	test('2026-07-28 with elicitation: input_required, the 2.x client asks and retries; accepted, written', async () => {
+		let asked = 0;
+		const c = await connectClient2(wcfg, {
+			capabilities: { elicitation: { form: {} } },
+			beforeConnect: (cl) => cl.setRequestHandler('elicitation/create', (req) => (asked++, answer(true)(req))),
+		});
+		try {
+			const r = await write(c, 'b.txt');
+			assert.ok(!r.isError, JSON.stringify(r));
+			assert.equal(asked, 1);
+			const first = c.received.find((m) => m.result?.resultType === 'input_required');
+			assert.ok(first?.result.requestState, 'the first answer was input_required with a requestState');
+			assert.equal(c.raw('tools/call').result.resultType, 'complete');
+		} finally {
+			await c.close();
+		}
+		assert.equal(fs.readFileSync(target('b.txt'), 'utf8'), 'hi\n');
+	});
+
+	test('2026-07-28 declined: not written', async () => {
+		const c = await connectClient2(wcfg, {
+			capabilities: { elicitation: { form: {} } },
+			beforeConnect: (cl) => cl.setRequestHandler('elicitation/create', answer(false)),
+		});
+		try {
+			const r = await write(c, 'c.txt').catch((e) => ({ rejected: e }));
+			assert.ok(r.rejected || r.isError, JSON.stringify(r));
+		} finally {
+			await c.close();
+		}
+		assert.equal(fs.existsSync(target('c.txt')), false);
+	});
+
+	test('initialize era: without elicitation isError, with it the 1.x client is asked; written once accepted', async () => {
+		const plain = await connectClient(wcfg);
+		try {
+			assertToolError(await write(plain, 'd.txt'), /confirm|elicitation/i);
+		} finally {
+			await plain.close();
+		}
+		assert.equal(fs.existsSync(target('d.txt')), false);
+		const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+		const c = await connectClient(wcfg, { capabilities: { elicitation: {} } });
+		try {
+			c.client.setRequestHandler(ElicitRequestSchema, answer(true));
+			const r = await write(c, 'e.txt');
+			assert.ok(!r.isError, JSON.stringify(r));
+			assert.ok(!('resultType' in r));
+		} finally {
+			await c.close();
+		}
+		assert.equal(fs.readFileSync(target('e.txt'), 'utf8'), 'hi\n');
+	});
+});

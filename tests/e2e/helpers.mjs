@@ -643,7 +643,8 @@ export async function withClient(configPath, fn, opts) {
  * client's methods hand back results without resultType and the cache
  * hints; the tests read those here).
  * opts: { args, env, capabilities, mode (versionNegotiation mode, default
- *         { pin: '2026-07-28' }), inputRequired, transport, url, allowErrors }
+ *         { pin: '2026-07-28' }), inputRequired, transport, url, allowErrors,
+ *         beforeConnect(client): e.g. to set request handlers (elicitation) }
  */
 export async function connectClient2(configPath, opts = {}) {
 	const overHttp = (opts.transport ?? (opts.url ? 'http' : TRANSPORT)) === 'http';
@@ -676,6 +677,7 @@ export async function connectClient2(configPath, opts = {}) {
 	client.onerror = (e) => {
 		if (!(closed && /AbortError|aborted/.test(String(e?.message ?? e)))) errors.push(e);
 	};
+	opts.beforeConnect?.(client);
 	try {
 		await withTimeout(client.connect(transport), DEFAULT_WAIT_MS, 'the 2.x client to connect');
 	} catch (e) {
