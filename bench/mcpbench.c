@@ -9,7 +9,10 @@
  *                tools/list, close stdin, wait4. Wall time (CLOCK_MONOTONIC)
  *                and the peak RSS that wait4() reports (ru_maxrss).
  *   ping         round trips per second of `ping` in one long-lived server.
- *   tools/call   the same for one trivial tool call (--tool, --args).
+ *   tools/call   the same for one trivial tool call (--tool, --args); with
+ *                --meta JSON every call carries that object as params._meta
+ *                (a 2026-07-28 request on the same connection, which moat
+ *                serves statelessly beside the initialize-era session).
  *
  * Each throughput figure is taken twice, in a fresh server each time:
  * sequentially (one request in flight: send, wait for its response, repeat)
@@ -23,6 +26,9 @@
  * machine with idle vCPUs (a halted vCPU is woken through the hypervisor)
  * can cost more than the server's own work; on one CPU the figure shows
  * the cost of the software path itself.
+ * Throughput figures also give the server's CPU time per request
+ * (server_cpu_us: user + system of all its threads over the timed span, from
+ * /proc/PID/stat), which the load from other processes hardly moves.
  * Every measurement prints one JSON object on a line of stdout and a
  * readable line on stderr. Throughput figures also give the size of the
  * first response of the run (the JSON-RPC line, and the text of its content
@@ -94,6 +100,7 @@ struct mb_opts {
 	long timeout_ms;     /* longest wait for any one response or exit */
 	const char *tool;    /* tools/call target; NULL skips those runs */
 	const char *args;    /* JSON object of arguments for the tool */
+	const char *meta;    /* JSON object sent as the call's params._meta; NULL: none */
 	const char *label;   /* names the server in the output */
 	const char *save;    /* file for the first tools/call response of a run; NULL: none */
 	bool show_stderr;    /* pass the server's stderr through */
@@ -158,6 +165,7 @@ struct mb_tput {
 	uint64_t errors;
 	double seconds;
 	double hwm_mb; /* the server's VmHWM at the end of the run; 0 if unknown */
+	double cpu_us; /* the server's CPU time (user + system) per request; <0 if unknown */
 	size_t resp_bytes; /* the run's first response: its line */
 	size_t text_bytes; /* and the text in its content blocks */
 	double *lat_us;
@@ -489,6 +497,31 @@ static void mb_child_kill(struct mb_child *c)
 	if (c->pid > 0)
 		kill(c->pid, SIGKILL);
 	mb_child_finish(c, 1000000000u, NULL, NULL);
+}
+
+/* The CPU time (utime + stime, all threads) the process has used, in
+ * seconds, read from /proc/PID/stat; -1 when unavailable. Clock-tick
+ * resolution (10 ms at 100 Hz): meant for runs of seconds. */
+static double mb_proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	size_t got;
+	FILE *f;
+	int n = snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+
+	if (n < 0 || (size_t)n >= sizeof(path) || !(f = fopen(path, "re")))
+		return -1.0;
+	got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	/* Fields after the command name, which may hold spaces: ") S ppid ..."
+	 * utime and stime are fields 14 and 15, the 12th and 13th after ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return -1.0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* The server's own peak resident set (VmHWM) in KiB, read from
@@ -1259,9 +1292,13 @@ static int mb_throughput_once(const struct mb_opts *o, const struct mb_req *r, l
 	    mb_drive(o, &c, r, inflight, (uint64_t)(o->warmup * 1e9), 0, &next_id, NULL) < 0)
 		goto fail;
 	c.first_error[0] = '\0';
+	double cpu0 = mb_proc_cpu_s(c.pid);
 	if (mb_drive(o, &c, r, inflight, (uint64_t)(o->seconds * 1e9), o->requests, &next_id,
 		     t) < 0)
 		goto fail;
+	double cpu1 = mb_proc_cpu_s(c.pid);
+	t->cpu_us = cpu0 >= 0 && cpu1 >= 0 && t->done > 0 ? (cpu1 - cpu0) * 1e6 / (double)t->done
+							   : -1.0;
 	snprintf(first_error, n, "%s", c.first_error);
 	if (c.stray > 0)
 		fprintf(stderr, "[%s] warning: %" PRIu64 " responses carried ids never sent\n",
@@ -1335,13 +1372,14 @@ static int mb_throughput(const struct mb_opts *o, const char *metric, const stru
 	}
 	ret = ok == o->repeat ? 0 : -1;
 	mb_emit(json_pack("{s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, "
-			  "s:I, s:I, s:O}",
+			  "s:f, s:I, s:I, s:O}",
 			  "label", o->label, "metric", metric, "mode", mode, "inflight",
 			  (json_int_t)inflight, "cpu", (json_int_t)cpu, "ok", ret == 0, "repeat",
 			  (json_int_t)o->repeat, "requests",
 			  (json_int_t)(pick >= 0 ? t[pick].done : 0), "errors", (json_int_t)errors,
 			  "seconds", pick >= 0 ? t[pick].seconds : 0.0, "per_second", rate,
 			  "p50_us", p50, "p99_us", p99, "hwm_mb", pick >= 0 ? t[pick].hwm_mb : 0.0,
+			  "server_cpu_us", pick >= 0 ? t[pick].cpu_us : -1.0,
 			  "resp_bytes", (json_int_t)(pick >= 0 ? t[pick].resp_bytes : 0),
 			  "text_bytes", (json_int_t)(pick >= 0 ? t[pick].text_bytes : 0),
 			  "runs_per_second", all));
@@ -1409,6 +1447,7 @@ static void mb_usage(FILE *f)
 	      "  --pin CPU       add sequential figures with driver and server on that CPU\n"
 	      "  --tool NAME     tool for the tools/call runs (none: skip them)\n"
 	      "  --args JSON     its arguments (default {})\n"
+	      "  --meta JSON     params._meta of every tools/call (default: none)\n"
 	      "  --label NAME    names the server in the output (default: SERVER)\n"
 	      "  --timeout MS    longest wait for any response or exit (default 10000)\n"
 	      "  --only LIST     comma-separated subset of cold,ping,call\n"
@@ -1525,6 +1564,8 @@ static int mb_parse_args(int argc, char **argv, struct mb_opts *o)
 			o->tool = val;
 		} else if (strcmp(a, "--args") == 0) {
 			o->args = val;
+		} else if (strcmp(a, "--meta") == 0) {
+			o->meta = val;
 		} else if (strcmp(a, "--label") == 0) {
 			o->label = val;
 		} else if (strcmp(a, "--only") == 0) {
@@ -1580,6 +1621,16 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		json_object_set_new(params, "arguments", args);
+		if (o.meta) {
+			json_t *meta = json_loads(o.meta, 0, &jerr);
+			if (!json_is_object(meta)) {
+				fprintf(stderr, "mcpbench: --meta must be a JSON object\n");
+				json_decref(params);
+				json_decref(meta);
+				return 2;
+			}
+			json_object_set_new(params, "_meta", meta);
+		}
 		text = json_dumps(params, JSON_COMPACT);
 		json_decref(params);
 		rc = text ? mb_req_init(&call, "tools/call", text) : -1;

@@ -169,8 +169,9 @@ int cmd_check(int argc, char **argv)
 	printf("tools (%zu):\n", registry_count(env.reg));
 	for (size_t i = 0; i < registry_count(env.reg); i++) {
 		const struct tool *t = registry_at(env.reg, i);
-		printf("  %-28s %s\n", t->name,
-		       t->annotations.read_only == HINT_TRUE ? "read-only" : "may write");
+		printf("  %-28s %s%s\n", t->name,
+		       t->annotations.read_only == HINT_TRUE ? "read-only" : "may write",
+		       t->confirm ? ", asks the person first (confirm)" : "");
 	}
 	if (prompts_count(registry_prompts(env.reg)) > 0) {
 		const struct prompts *pt = registry_prompts(env.reg);

@@ -311,7 +311,7 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 	j->r.ctx.no_touch = !s->opts.audit;
 	j->r.ctx.notify = pjob_notify;
 	j->r.ctx.sink = j;
-	if (srv_ask_setup(s, b, pr->name, j->args, &j->r.ctx, &err)) {
+	if (srv_ask_setup(s, b, pr->name, m->params, j->args, &j->r.ctx, &err)) {
 		refuse_get(s, b, m->id, pr->name, err.rc, RPC_INVALID_PARAMS,
 			   err.rule ? err.rule : "ask.bad_state", err.msg);
 		pjob_free(j);

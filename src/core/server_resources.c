@@ -56,6 +56,8 @@ void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m)
 	roots_hook_fn hook = registry_roots_hook(s->reg, &data);
 	json_t *roots;
 
+	if (srv_ask_answer(s, msg, m))
+		return;
 	if (!hook || !id || strncmp(id, "moat-roots-", 11) != 0)
 		return;
 	seq = (unsigned)strtoul(id + 11, &end, 10);

@@ -3,11 +3,14 @@
 // MOAT_BIN (required) names the moat binary under test:
 //   MOAT_BIN=/path/to/moat node --test tests/e2e/
 //
-// Two ways to talk to a server:
-//   connectClient()  the official SDK Client over StdioClientTransport, or,
-//                    with MOAT_E2E_TRANSPORT=http, over
-//                    StreamableHTTPClientTransport to `moat serve --http
+// Three ways to talk to a server:
+//   connectClient()  the official SDK 1.x Client (the initialize era) over
+//                    StdioClientTransport, or, with MOAT_E2E_TRANSPORT=http,
+//                    over StreamableHTTPClientTransport to `moat serve --http
 //                    127.0.0.1:0` (the same tests, the other transport);
+//   connectClient2() the official 2.x Client (@modelcontextprotocol/client),
+//                    pinned to 2026-07-28 (per-request _meta, no initialize,
+//                    no session), over the same two transports;
 //   RawSession       raw newline-delimited stdio, for malformed input, batches,
 //                    old protocol revisions and requests before initialize.
 // Both collect stderr so tests can assert on it, and both check at close that
@@ -20,6 +23,8 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as Client2, StreamableHTTPClientTransport as StreamableHTTPClientTransport2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioClientTransport2 } from '@modelcontextprotocol/client/stdio';
 
 // ---- the binary ----------------------------------------------------------
 
@@ -44,6 +49,8 @@ export const TRANSPORT = process.env.MOAT_E2E_TRANSPORT === 'http' ? 'http' : 's
 
 export const SUPPORTED_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 export const LATEST_VERSION = '2025-11-25';
+/** The stateless revision: named in every request's _meta, never initialized. */
+export const STATELESS_VERSION = '2026-07-28';
 export const TEST_TOOLS = ['echo', 'add', 'slow', 'stall', 'fail', 'big', 'bad_output'];
 
 // ASan/UBSan builds start and run slower; scale waits a little for them.
@@ -335,6 +342,13 @@ export class RawSession {
 		return result;
 	}
 
+	/** A 2026-07-28 request (params._meta from statelessMeta(opts.caps), any
+	 * _meta of params' own on top); returns the whole response. */
+	stateless(method, params = {}, opts = {}) {
+		const meta = { ...statelessMeta(opts.caps ?? {}), ...(params._meta ?? {}) };
+		return this.request(method, { ...params, _meta: meta }, opts);
+	}
+
 	/** tools/call helper: returns the result object (isError or not). */
 	callTool(name, args, opts = {}) {
 		const params = { name, arguments: args };
@@ -415,10 +429,12 @@ export function assertNoSanitizerReport(stderr) {
  * Returns { client, transport, stderr(), errors, close() }. close() asserts that the
  * SDK saw no protocol errors (for instance a response to an unknown or cancelled id,
  * or a stdout line that is not JSON-RPC) and that there is no sanitizer report.
- * opts: { args, env, capabilities, allowErrors: RegExp of SDK errors to tolerate }
+ * opts: { args, env, capabilities, allowErrors: RegExp of SDK errors to tolerate,
+ *         transport: 'stdio' | 'http' (default TRANSPORT), url: an HTTP listener
+ *         already running (spawnListener) to connect to instead of starting one }
  */
 export async function connectClient(configPath, opts = {}) {
-	if (TRANSPORT === 'http') return connectHttpClient(configPath, opts);
+	if ((opts.transport ?? (opts.url ? 'http' : TRANSPORT)) === 'http') return connectHttpClient(configPath, opts);
 	const transport = new StdioClientTransport({
 		command: MOAT_BIN,
 		args: opts.args ?? ['serve', '--config', configPath],
@@ -465,12 +481,12 @@ export async function connectClient(configPath, opts = {}) {
  * read the address it prints on stderr, connect the SDK's
  * StreamableHTTPClientTransport. Same return shape (transport.pid is the
  * server's pid); close() ends the session (DELETE), closes the client and
- * stops the server with SIGTERM, which must exit 0.
+ * stops the server with SIGTERM, which must exit 0. With opts.url the
+ * client joins a listener the test started (and stops) itself.
  */
 async function connectHttpClient(configPath, opts = {}) {
-	const args = [...(opts.args ?? ['serve', '--config', configPath])];
-	if (!args.includes('--http')) args.push('--http', '127.0.0.1:0');
-	const m = await spawnListener(args, { ...getDefaultEnvironment(), XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) });
+	if (opts.url) return joinHttpListener(opts);
+	const m = await startHttp(configPath, opts);
 	const { proc, url, exited } = m;
 	const transport = new StreamableHTTPClientTransport(new URL(url));
 	transport.pid = proc.pid;
@@ -517,6 +533,43 @@ async function connectHttpClient(configPath, opts = {}) {
 				'the SDK client reported protocol errors',
 			);
 			assertNoSanitizerReport(m.stderr());
+		},
+	};
+}
+
+/** `moat serve --config configPath --http 127.0.0.1:0` (or opts.args) via spawnListener. */
+function startHttp(configPath, opts = {}) {
+	const args = [...(opts.args ?? ['serve', '--config', configPath])];
+	if (!args.includes('--http')) args.push('--http', '127.0.0.1:0');
+	return spawnListener(args, { ...getDefaultEnvironment(), XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) });
+}
+
+/** connectHttpClient() against a listener already running at opts.url:
+ * close() ends the session (DELETE) and closes the client, the listener
+ * stays up. */
+async function joinHttpListener(opts) {
+	const transport = new StreamableHTTPClientTransport(new URL(opts.url));
+	const client = new Client({ name: 'moat-e2e', version: '0.0.1' }, { capabilities: opts.capabilities ?? {} });
+	const errors = [];
+	let closed = false;
+	client.onerror = (e) => {
+		if (!(closed && /AbortError|aborted/.test(String(e?.message ?? e)))) errors.push(e);
+	};
+	await withTimeout(client.connect(transport), DEFAULT_WAIT_MS, 'the SDK client to connect');
+	return {
+		client,
+		transport,
+		errors,
+		url: opts.url,
+		async close() {
+			if (closed) return;
+			closed = true;
+			try {
+				await withTimeout(transport.terminateSession(), 8000, 'the session to end (DELETE)');
+			} finally {
+				await withTimeout(client.close(), 8000, 'the SDK client to close');
+			}
+			assert.deepEqual(errors.map((x) => String(x?.message ?? x)), [], 'the SDK client reported protocol errors');
 		},
 	};
 }
@@ -574,6 +627,141 @@ export async function withClient(configPath, fn, opts) {
 	}
 	await c.close();
 	return c;
+}
+
+// ---- the 2.x client (2026-07-28) -------------------------------------------
+
+/**
+ * Connect the official 2.x client (@modelcontextprotocol/client) to moat,
+ * pinned to 2026-07-28: server/discover at connect, no initialize, no
+ * session, and every request carrying params._meta (protocol version,
+ * client info, client capabilities). Over stdio or HTTP like connectClient()
+ * (TRANSPORT, opts.transport, or opts.url to join a running listener).
+ * Returns connectClient()'s shape plus the wire: sent (every message the
+ * client sent after connect) and received (every message moat sent), and
+ * raw(method), moat's last response to that method as it came (the
+ * client's methods hand back results without resultType and the cache
+ * hints; the tests read those here).
+ * opts: { args, env, capabilities, mode (versionNegotiation mode, default
+ *         { pin: '2026-07-28' }), inputRequired, transport, url, allowErrors,
+ *         beforeConnect(client): e.g. to set request handlers (elicitation) }
+ */
+export async function connectClient2(configPath, opts = {}) {
+	const overHttp = (opts.transport ?? (opts.url ? 'http' : TRANSPORT)) === 'http';
+	let transport, m = null, stderrText = '';
+	if (overHttp) {
+		m = opts.url ? null : await startHttp(configPath, opts);
+		transport = new StreamableHTTPClientTransport2(new URL(opts.url ?? m.url));
+	} else {
+		transport = new StdioClientTransport2({
+			command: MOAT_BIN,
+			args: opts.args ?? ['serve', '--config', configPath],
+			env: { XDG_STATE_HOME: STATE_HOME, ...(opts.env ?? {}) },
+			stderr: 'pipe',
+		});
+		transport.stderr.setEncoding('utf8');
+		transport.stderr.on('data', (c) => {
+			stderrText += c;
+		});
+	}
+	const client = new Client2(
+		{ name: 'moat-e2e-v2', version: '0.0.1' },
+		{
+			capabilities: opts.capabilities ?? {},
+			versionNegotiation: { mode: opts.mode ?? { pin: STATELESS_VERSION } },
+			...(opts.inputRequired ? { inputRequired: opts.inputRequired } : {}),
+		},
+	);
+	const errors = [];
+	let closed = false;
+	client.onerror = (e) => {
+		if (!(closed && /AbortError|aborted/.test(String(e?.message ?? e)))) errors.push(e);
+	};
+	opts.beforeConnect?.(client);
+	try {
+		await withTimeout(client.connect(transport), DEFAULT_WAIT_MS, 'the 2.x client to connect');
+	} catch (e) {
+		m?.proc.kill('SIGKILL');
+		throw e;
+	}
+	const sent = [];
+	const received = [];
+	const send = transport.send.bind(transport);
+	transport.send = (msg, o) => {
+		sent.push(msg);
+		return send(msg, o);
+	};
+	const inner = transport.onmessage;
+	transport.onmessage = (msg, extra) => {
+		received.push(msg);
+		inner?.call(transport, msg, extra);
+	};
+	return {
+		client,
+		transport,
+		errors,
+		sent,
+		received,
+		url: opts.url ?? m?.url,
+		proc: m?.proc,
+		stderr: () => (m ? m.stderr() : stderrText),
+		raw(method) {
+			for (let i = sent.length - 1; i >= 0; i--) {
+				if (sent[i].method !== method || !('id' in sent[i])) continue;
+				const r = received.find((x) => x.id === sent[i].id && !('method' in x));
+				if (r) return r;
+			}
+			assert.fail(`no response to ${method} on the wire`);
+		},
+		async close() {
+			if (closed) return;
+			closed = true;
+			await withTimeout(client.close(), 8000, 'the 2.x client to close');
+			if (m) {
+				if (m.proc.exitCode === null && m.proc.signalCode === null) m.proc.kill('SIGTERM');
+				const e = await withTimeout(m.exited, 8000, 'moat to exit on SIGTERM');
+				assert.equal(m.stdout(), '', 'nothing on stdout over HTTP');
+				assert.deepEqual(e, { code: 0, signal: null }, `moat exits 0 on SIGTERM:\n${m.stderr()}`);
+			} else {
+				await sleep(20); // let the stderr pipe drain
+			}
+			const allow = opts.allowErrors;
+			assert.deepEqual(
+				errors.map((x) => String(x?.message ?? x)).filter((t) => !(allow && allow.test(t))),
+				[],
+				'the 2.x client reported protocol errors',
+			);
+			assertNoSanitizerReport(this.stderr());
+		},
+	};
+}
+
+/** Run fn with a connected 2.x client that is always closed afterwards. */
+export async function withClient2(configPath, fn, opts) {
+	const c = await connectClient2(configPath, opts);
+	try {
+		await fn(c.client, c);
+	} catch (e) {
+		try {
+			await c.client.close();
+		} catch {
+			/* already failing */
+		}
+		c.proc?.kill('SIGKILL');
+		throw e;
+	}
+	await c.close();
+	return c;
+}
+
+/** The params._meta of a 2026-07-28 request from a client with caps. */
+export function statelessMeta(caps = {}, extra = {}) {
+	return {
+		'io.modelcontextprotocol/protocolVersion': STATELESS_VERSION,
+		'io.modelcontextprotocol/clientCapabilities': caps,
+		'io.modelcontextprotocol/clientInfo': { name: 'moat-e2e-raw', version: '0.0.1' },
+		...extra,
+	};
 }
 
 // ---- one-shot CLI runs ---------------------------------------------------
