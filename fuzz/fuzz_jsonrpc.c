@@ -7,7 +7,10 @@
  * the server writes is valid JSON. Also runs rpc_parse/rpc_classify on the
  * raw bytes, the bounded id scan (rpc_scan.c) on them and on a cut prefix
  * (as the framing keeps of an oversized line), and the NUL finder on what
- * parses.
+ * parses. Each input is also handed in as an HTTP request without a
+ * session would be (server_handle_from with headers: the 2026-07-28
+ * era's _meta and header-mirror checks), once with headers that mirror a
+ * tools/call of echo and once with none of them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,7 +28,9 @@ static struct registry *reg;
 static void sink(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
 	(void)route;
-	(void)final;
+	if (len == 0 && final)
+		return; /* an empty final: the route ends with nothing to say */
+	(void)server_http_status(buf, len);
 	json_t *m = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 
 	if (!m)
@@ -89,6 +94,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	server_handle(srv, (const char *)data, size);
+	{
+		static const struct req_param_header ph[] = {{"S", "=?base64?b2s=?="}};
+		struct req_headers h = {.stateless = true, .protocol_version = "2026-07-28",
+					.method = "tools/call", .name = "echo", .params = ph,
+					.n_params = 1};
+		struct req_headers bare = {.stateless = true};
+		struct server_origin o = {.route = &h, .hdr = &h};
+		server_handle_from(srv, (const char *)data, size, &o);
+		o.hdr = &bare;
+		server_handle_from(srv, (const char *)data, size, &o);
+	}
 	server_reject_oversized(srv, (const char *)data, size < 1024 ? size : 1024);
 	return 0;
 }

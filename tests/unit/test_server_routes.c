@@ -20,119 +20,16 @@
 #include "jsonrpc.h"
 #include "principal.h"
 #include "server.h"
+#include "server_rig.h"
 
-/* What the server sent: one entry per send, in order. */
-struct sent {
-	void *route;
-	bool final;
-	json_t *msg; /* NULL for an empty final */
-};
-
-struct rig {
-	pthread_mutex_t lock;
-	struct sent log[64];
-	size_t n;
-	struct registry *reg;
-	struct server *srv;
-};
-
-static void capture(void *ctx, void *route, const char *buf, size_t len, bool final)
-{
-	struct rig *r = ctx;
-
-	pthread_mutex_lock(&r->lock);
-	assert_true(r->n < 64);
-	r->log[r->n].route = route;
-	r->log[r->n].final = final;
-	r->log[r->n].msg = len ? json_loadb(buf, len, JSON_DECODE_ANY, NULL) : NULL;
-	if (len)
-		assert_non_null(r->log[r->n].msg);
-	r->n++;
-	pthread_mutex_unlock(&r->lock);
-}
-
-static enum moat_rc say_hi(struct call_ctx *ctx, void *data, json_t *args,
-			   struct tool_result *out, struct moat_err *err)
-{
-	callctx_progress(ctx, 1, 2, "half way");
-	return tool_result_text(out, "hi");
-}
-
-static void add(struct registry *reg, const char *name)
-{
-	struct moat_err err = {0};
-	json_t *in = json_pack("{s:s}", "type", "object");
-	struct tool_spec spec = {.name = name, .description = "t", .input_schema = in,
-				 .annotations = {.read_only = HINT_TRUE}, .inline_ok = true,
-				 .handler = say_hi};
-
-	assert_int_equal(registry_add(reg, &spec, &err), MOAT_OK);
-	json_decref(in);
-}
-
-static struct rig *rig_new(void)
-{
-	struct rig *r = calloc(1, sizeof(*r));
-	struct server_opts o = {.name = "moat", .version = "1", .no_log_forward = true,
-				.no_client_roots = true};
-
-	limits_defaults(&o.limits);
-	pthread_mutex_init(&r->lock, NULL);
-	r->reg = registry_new(0);
-	add(r->reg, "read_thing");
-	add(r->reg, "git_thing");
-	add(r->reg, "write_thing");
-	r->srv = server_new(&o, r->reg, capture, r);
-	assert_non_null(r->srv);
-	return r;
-}
-
-static void rig_free(struct rig *r)
-{
-	assert_true(server_shutdown(r->srv, 0, 2000));
-	server_free(r->srv);
-	registry_free(r->reg);
-	for (size_t i = 0; i < r->n; i++)
-		json_decref(r->log[i].msg);
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
-/* Hand text to the server from who on route; the tools here run inline,
- * so every answer has been sent when this returns. */
+/* Hand text to the server from who on route. */
 static void from(struct rig *r, const struct principal *who, void *route, const char *text)
 {
-	struct server_origin o = {.who = who, .route = route};
-
-	server_handle_from(r->srv, text, strlen(text), &o);
+	rig_send(r, who, route, text, NULL);
 }
 
-/* The entries sent on route, in order, into out (at most max); returns n. */
-static size_t on_route(struct rig *r, void *route, struct sent *out, size_t max)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < r->n && k < max; i++)
-		if (r->log[i].route == route)
-			out[k++] = r->log[i];
-	return k;
-}
-
-static void init(struct rig *r, const char *version)
-{
-	char line[256];
-	struct sent got[4];
-
-	snprintf(line, sizeof(line),
-		 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
-		 "\"protocolVersion\":\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\","
-		 "\"version\":\"1\"}}}",
-		 version);
-	from(r, NULL, (void *)0x1, line);
-	assert_int_equal(on_route(r, (void *)0x1, got, 4), 1);
-	assert_true(got[0].final);
-	assert_non_null(json_object_get(got[0].msg, "result"));
-}
+#define on_route rig_on_route
+#define init rig_init
 
 static void test_one_final_per_message(void **state)
 {
