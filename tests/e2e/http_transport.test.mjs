@@ -94,9 +94,13 @@ describe('Streamable HTTP: sessions and answers', () => {
 		const list = await post(m.port, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, s.headers);
 		assert.equal(list.status, 200);
 		assert.ok(messageOf(list).result.tools.some((t) => t.name === 'echo'));
+		// Without a session and not initialize: a 2026-07-28 request, which
+		// must carry its _meta (-32602, 400, with the request's id).
 		const none = await post(m.port, { jsonrpc: '2.0', id: 3, method: 'tools/list' });
 		assert.equal(none.status, 400);
-		assert.equal(ruleOf(none), 'http.session_missing');
+		assert.equal(ruleOf(none), 'protocol.meta_missing');
+		assert.equal(JSON.parse(none.body).id, 3);
+		assert.equal(JSON.parse(none.body).error.code, -32602);
 		for (const bad of ['0'.repeat(48), s.sid.slice(0, -1), s.sid + '0', 'x']) {
 			const r = await post(m.port, { jsonrpc: '2.0', id: 4, method: 'ping' }, { ...s.headers, 'Mcp-Session-Id': bad });
 			assert.equal(r.status, 404, `id ${bad}`);
@@ -148,9 +152,17 @@ describe('Streamable HTTP: sessions and answers', () => {
 		assert.equal(r.status, 200);
 		assert.match(r.headers['content-type'], /^text\/event-stream/);
 		assertSecurityHeaders(r);
+		// SSE polling (2025-11-25): a priming event first, with an id, a
+		// retry and empty data; every event after it has a larger id.
+		const first = r.body.split('\n\n')[0].split('\n');
+		assert.match(first.find((l) => l.startsWith('id: ')) ?? '', /^id: \d+$/);
+		assert.match(first.find((l) => l.startsWith('retry: ')) ?? '', /^retry: \d+$/);
+		assert.ok(first.includes('data: '), 'empty data');
+		const ids = [...r.body.matchAll(/^id: (\d+)$/gm)].map((x) => Number(x[1]));
+		assert.ok(ids.every((v, i) => i === 0 || v > ids[i - 1]), `ids increase: ${ids}`);
 		const events = r.body
 			.split('\n\n')
-			.filter((e) => e.includes('data:'))
+			.filter((e) => e.includes('data: {'))
 			.map((e) => JSON.parse(e.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')));
 		const progress = events.filter((e) => e.method === 'notifications/progress');
 		assert.deepEqual(progress.map((p) => p.params.progress), [1, 2, 3, 4]);

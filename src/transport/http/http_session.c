@@ -150,11 +150,13 @@ static uint64_t stream_event(struct httpd_session *s, struct httpd_req *r, const
 			     size_t len, bool final)
 {
 	uint64_t seq = ++s->next_seq;
-	size_t evlen;
-	char *ev = httpd_sse_format(seq, buf, len, &evlen);
+	size_t evlen = 0;
+	/* An empty final (a cancelled call) is kept as a mark with no bytes:
+	 * a resuming stream learns the call ended. */
+	char *ev = len ? httpd_sse_format(seq, buf, len, &evlen) : NULL;
 	bool detached;
 
-	if (!ev)
+	if (len && !ev)
 		return seq;
 	pthread_mutex_lock(&r->lock);
 	detached = r->detached;
@@ -162,12 +164,13 @@ static uint64_t stream_event(struct httpd_session *s, struct httpd_req *r, const
 	for (unsigned i = 0; detached && i < s->nstreams; i++) {
 		if (s->streams[i]->resume_tag != r->stream_no)
 			continue;
-		httpd_req_push_raw(s->streams[i], ev, evlen);
+		if (evlen)
+			httpd_req_push_raw(s->streams[i], ev, evlen);
 		if (final)
 			httpd_req_end(s->streams[i], false);
 	}
 	ring_push(s, seq, r->stream_no, final, ev, evlen);
-	return seq;
+	return len ? seq : 0;
 }
 
 /* Whether a message for r goes out as an SSE event (not the single JSON
@@ -199,7 +202,7 @@ static void session_send(void *ctx, void *route, const char *buf, size_t len, bo
 		}
 		if (final && r->init && len > 0)
 			init_outcome(s, buf, len);
-		if (r->prime_seq && len > 0 && goes_on_stream(r, final)) {
+		if (r->prime_seq && (len > 0 || final) && goes_on_stream(r, final)) {
 			pthread_mutex_lock(&s->lock);
 			id = stream_event(s, r, buf, len, final);
 			pthread_mutex_unlock(&s->lock);
@@ -408,10 +411,10 @@ int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 	s->active++;
 	for (unsigned i = 0; i < s->ring_n; i++) {
 		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
-		if (e->seq > from && e->tag == tag) {
+		if (tag && e->tag == tag)
+			ended |= e->final; /* even one the client saw: nothing follows */
+		if (e->seq > from && e->tag == tag && e->len)
 			httpd_req_push_raw(r, e->data, e->len);
-			ended |= e->final;
-		}
 	}
 	if (ended)
 		httpd_req_end(r, false); /* the resumed POST stream had ended */
