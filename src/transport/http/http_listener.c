@@ -447,7 +447,13 @@ static void keep_posts_alive(struct httpd_listener *l)
 {
 	pthread_mutex_lock(&l->rlock);
 	for (struct httpd_req *r = l->reqs; r; r = r->next) {
-		if (r->kind == REQ_POST && r->sse && r->conn && !r->answered && !r->detached)
+		bool waiting;
+		if (r->kind != REQ_POST)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		waiting = r->sse && r->conn && !r->answered && !r->detached;
+		pthread_mutex_unlock(&r->lock);
+		if (waiting)
 			httpd_req_push_raw(r, ":\n\n", 3);
 	}
 	pthread_mutex_unlock(&l->rlock);

@@ -234,9 +234,11 @@ static unsigned listens_of(struct httpd_listener *l, const struct httpd_req *r)
 	unsigned n = 0;
 
 	for (struct httpd_req *o = l->reqs; o; o = o->next) {
-		if (o != r && o->listen && o->route_live && !o->client_gone &&
-		    strcmp(o->who.name, r->who.name) == 0)
-			n++;
+		if (o == r || !o->listen || strcmp(o->who.name, r->who.name) != 0)
+			continue;
+		pthread_mutex_lock(&o->lock);
+		n += o->route_live && !o->client_gone;
+		pthread_mutex_unlock(&o->lock);
 	}
 	return n;
 }
@@ -244,16 +246,19 @@ static unsigned listens_of(struct httpd_listener *l, const struct httpd_req *r)
 int httpd_stateless_dispatch(struct httpd_req *r, const char **rule)
 {
 	struct httpd_listener *l = r->l;
-	bool stopping;
 
-	pthread_mutex_lock(&l->tlock);
-	stopping = l->stopping;
-	pthread_mutex_unlock(&l->tlock);
-	*rule = stopping ? "http.shutting_down" : NULL;
+	*rule = NULL;
+	/* Under rlock: stopping is read and a thread counted in one step, so
+	 * httpd_stateless_fini (which sees stopping set, then waits for the
+	 * count to drop) never frees the server under a dispatch. The access
+	 * handler runs on MHD's one thread: counting listen streams and
+	 * taking a slot cannot race another dispatch. */
 	pthread_mutex_lock(&l->rlock);
-	/* The access handler runs on MHD's one thread: counting and taking
-	 * a slot cannot race another dispatch. */
-	if (!stopping && r->listen && listens_of(l, r) >= l->cfg.max_sse_streams_per_session)
+	pthread_mutex_lock(&l->tlock);
+	if (l->stopping || !l->ssrv)
+		*rule = "http.shutting_down";
+	pthread_mutex_unlock(&l->tlock);
+	if (!*rule && r->listen && listens_of(l, r) >= l->cfg.max_sse_streams_per_session)
 		*rule = "limits.http_sse_streams";
 	if (!*rule)
 		l->s_handling++;
