@@ -36,6 +36,9 @@
 #define B64_OPEN "=?base64?"
 #define B64_CLOSE "?="
 #define PARAM_VALUE_MAX 8192 /* a decoded value we compare, bytes */
+/* RFC 9110 tchar: what a header name is made of. */
+#define TOKEN_CHARS                                                                                \
+	"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 /* The header of hdr named name (case-insensitive), or NULL. */
 static const char *param_header(const struct req_headers *hdr, const char *name)
@@ -151,9 +154,7 @@ static const char *annotation(const json_t *prop)
 	const char *type = json_string_value(json_object_get(prop, "type"));
 	const char *name = json_string_value(h);
 
-	if (!name || !*name || strlen(name) > 64 ||
-	    strspn(name, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") !=
-		    strlen(name))
+	if (!name || !*name || strlen(name) > 64 || strspn(name, TOKEN_CHARS) != strlen(name))
 		return NULL;
 	if (!type || (strcmp(type, "string") && strcmp(type, "integer") && strcmp(type, "number") &&
 		      strcmp(type, "boolean")))
