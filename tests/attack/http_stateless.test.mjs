@@ -60,19 +60,27 @@ describe('HTTP listener: stateless (2026-07-28) requests', () => {
 	before(async () => {
 		const dir = makeTempDir('moat-http-stateless-');
 		trail = path.join(dir, 'audit.jsonl');
-		const cfg = writeConfig(
-			dir,
-			testingConfig({
-				audit: { file: trail },
-				auth: {
-					tokens: [
-						{ name: 'alice', token: '${MOAT_TOKEN_ALICE}', tools: ['echo', 'slow', 'test_*'] },
-						{ name: 'bob', token: '${MOAT_TOKEN_BOB}', tools: ['*'] },
-					],
-				},
-			}),
+		const cfgOf = (testing, name) =>
+			writeConfig(
+				dir,
+				testingConfig({
+					testing,
+					audit: { file: trail },
+					auth: {
+						tokens: [
+							{ name: 'alice', token: '${MOAT_TOKEN_ALICE}', tools: ['echo', 'slow', 'test_*'] },
+							{ name: 'bob', token: '${MOAT_TOKEN_BOB}', tools: ['*'] },
+						],
+					},
+				}),
+				name,
+			);
+		const env = { env: { MOAT_TOKEN_ALICE: ALICE, MOAT_TOKEN_BOB: BOB } };
+		// The conformance fixtures (an x-mcp-header tool, test_missing_capability)
+		// when this build has them.
+		m = await startListener(cfgOf({ enabled: true, conformance: true }, 'moat.json'), env).catch(() =>
+			startListener(cfgOf({ enabled: true }, 'plain.json'), env),
 		);
-		m = await startListener(cfg, { env: { MOAT_TOKEN_ALICE: ALICE, MOAT_TOKEN_BOB: BOB } });
 		const { body, h } = req(1, 'tools/list');
 		const r = await post(m.port, body, { ...bearer(BOB), ...h });
 		assert.equal(r.status, 200, r.body);
@@ -250,9 +258,13 @@ describe('HTTP listener: stateless (2026-07-28) requests', () => {
 	test('a client capability declared by one request is not there for the next', async (t) => {
 		const tool = tools.find((x) => x.name === 'test_missing_capability');
 		if (!tool) return t.skip('the fixture tool test_missing_capability is not in this build yet');
-		const withCap = req(71, 'tools/call', { name: tool.name, arguments: {} }, { elicitation: {} });
+		// It asks the client for sampling: one request declares it, the next
+		// (another principal's) does not and must not inherit it.
+		const withCap = req(71, 'tools/call', { name: tool.name, arguments: {} }, { sampling: {} });
 		const without = req(72, 'tools/call', { name: tool.name, arguments: {} }, {});
-		await post(m.port, withCap.body, { ...bearer(BOB), ...withCap.h });
+		const first = await post(m.port, withCap.body, { ...bearer(BOB), ...withCap.h });
+		assert.equal(first.status, 200, first.body);
+		assert.notEqual(errOf(first)?.code, -32021);
 		const r = await post(m.port, without.body, { ...bearer(ALICE), ...without.h });
 		assert.equal(r.status, 400, r.body);
 		assert.equal(errOf(r).code, -32021);
