@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "prompts.h"
 #include "providers.h"
 #include "auth/auth.h"
 #include "http_listener.h"
@@ -168,8 +169,17 @@ int cmd_check(int argc, char **argv)
 	printf("tools (%zu):\n", registry_count(env.reg));
 	for (size_t i = 0; i < registry_count(env.reg); i++) {
 		const struct tool *t = registry_at(env.reg, i);
-		printf("  %-28s %s\n", t->name,
-		       t->annotations.read_only == HINT_TRUE ? "read-only" : "may write");
+		printf("  %-28s %s%s\n", t->name,
+		       t->annotations.read_only == HINT_TRUE ? "read-only" : "may write",
+		       t->confirm ? ", asks the person first (confirm)" : "");
+	}
+	if (prompts_count(registry_prompts(env.reg)) > 0) {
+		const struct prompts *pt = registry_prompts(env.reg);
+		printf("prompts (%zu):\n", prompts_count(pt));
+		for (size_t i = 0; i < prompts_count(pt); i++)
+			printf("  %-28s %s%s\n", prompts_at(pt, i)->name,
+			       prompts_at(pt, i)->read_tool ? "covered by " : "",
+			       prompts_at(pt, i)->read_tool ? prompts_at(pt, i)->read_tool : "");
 	}
 	printf("limits:\n");
 	printf("  max_message_bytes      %zu\n", l->max_message_bytes);

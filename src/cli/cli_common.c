@@ -25,6 +25,7 @@
 #include "numfmt.h"
 #include "providers.h"
 #include "sandbox.h"
+#include "seal.h"
 
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 {
@@ -101,6 +102,30 @@ static int apply_tool_limits(struct cli_env *env)
 			bucket_destroy(&t->bucket);
 			bucket_init(&t->bucket, (uint32_t)json_integer_value(cpm));
 		}
+	}
+	return EXIT_OK;
+}
+
+/* "confirm": {"NAME": true}: each tool, or family, that writes asks the
+ * person first; and the requestState key (server.state_key) with its
+ * lifetime, for the stateless era's multi-round calls. */
+static int apply_confirm(struct cli_env *env)
+{
+	json_t *conf = json_object_get(env->cfg.doc, "confirm");
+	struct moat_err err = {0};
+	const char *name;
+	json_t *v;
+
+	json_object_foreach(conf, name, v) {
+		if (registry_set_confirm(env->reg, name, &err)) {
+			fprintf(stderr, "moat: %s: /confirm/%s: %s\n", env->cfg.name, name, err.msg);
+			return EXIT_CONFIG;
+		}
+	}
+	if (seal_configure(env->cfg.state_key_set ? env->cfg.state_key : NULL,
+			   env->cfg.state_ttl_s, &err)) {
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
 }
@@ -247,6 +272,8 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	}
 	env->providers_started = true;
 	if ((code = apply_tool_limits(env)) != EXIT_OK)
+		goto fail;
+	if ((code = apply_confirm(env)) != EXIT_OK)
 		goto fail;
 	if (with_audit && (code = open_audit(env)) != EXIT_OK)
 		goto fail;

@@ -1,5 +1,8 @@
 /*
- * callctx.c - deadline, cancellation and progress for one tool call.
+ * callctx.c - deadline, cancellation and progress for one tool call; what
+ * a handler may ask of the client (callctx_ask: from the request's input
+ * responses in the stateless era, by a request to the client in the
+ * initialize era), its state across rounds, and its log messages.
  */
 #include "callctx.h"
 
@@ -8,6 +11,7 @@
 
 #include "jsonrpc.h"
 #include "limits_cfg.h"
+#include "log.h"
 #include "text.h"
 
 void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
@@ -20,6 +24,7 @@ void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
 	ctx->deadline_ns = timeout_ms ? ctx->start_ns + (uint64_t)timeout_ms * 1000000u : 0;
 	atomic_init(&ctx->cancelled, false);
 	ctx->output_budget = output_budget;
+	ctx->client.log_level = -1;
 }
 
 void callctx_release(struct call_ctx *ctx)
@@ -28,6 +33,14 @@ void callctx_release(struct call_ctx *ctx)
 	ctx->progress_token = NULL;
 	json_decref(ctx->touched);
 	ctx->touched = NULL;
+	json_decref(ctx->client.caps);
+	json_decref(ctx->client.responses);
+	json_decref(ctx->client.state);
+	json_decref(ctx->client.requests);
+	json_decref(ctx->client.next_state);
+	json_decref(ctx->client.asked);
+	ctx->client.caps = ctx->client.responses = ctx->client.state = NULL;
+	ctx->client.requests = ctx->client.next_state = ctx->client.asked = NULL;
 }
 
 #define TOUCH_VALUE_MAX 256
@@ -119,6 +132,127 @@ void callctx_progress(struct call_ctx *ctx, double progress, double total, const
 	if (message && ctx->progress_message)
 		json_object_set_new(params, "message", json_string(message));
 	ctx->notify(ctx->sink, rpc_notification("notifications/progress", params));
+}
+
+/* ---- asking the client ---------------------------------------------- */
+
+bool callctx_client_has(const struct call_ctx *ctx, const char *cap)
+{
+	return ctx && cap && json_is_object(ctx->client.caps) &&
+	       json_is_object(json_object_get(ctx->client.caps, cap));
+}
+
+/* The capability a server-to-client method needs (static), or NULL. */
+static const char *method_cap(const char *method)
+{
+	if (strcmp(method, "elicitation/create") == 0)
+		return "elicitation";
+	if (strcmp(method, "sampling/createMessage") == 0)
+		return "sampling";
+	if (strcmp(method, "roots/list") == 0)
+		return "roots";
+	return NULL;
+}
+
+static bool key_ok(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	if (n < 1 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = key[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+enum moat_rc callctx_ask(struct call_ctx *ctx, const char *key, const char *method,
+			 json_t *params, const json_t **answer, struct moat_err *err)
+{
+	struct call_client *c = &ctx->client;
+	const char *cap = method ? method_cap(method) : NULL;
+	json_t *got, *req, *res = NULL;
+	enum moat_rc rc;
+
+	*answer = NULL;
+	if (!cap || !key_ok(key) || (params && !json_is_object(params))) {
+		json_decref(params);
+		return moat_err_set(err, MOAT_EINTERNAL,
+				    "bad ask (unknown method, malformed key or params)");
+	}
+	if (!params && !(params = json_object()))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	got = c->responses ? json_object_get(c->responses, key) : NULL;
+	if (json_is_object(got)) {
+		/* Answered in an earlier round (stateless) or earlier in this
+		 * call (initialize era). */
+		json_decref(params);
+		*answer = got;
+		return MOAT_OK;
+	}
+	if (!callctx_client_has(ctx, cap) || (!c->stateless && !c->request)) {
+		json_decref(params);
+		c->missing_cap = cap;
+		return moat_err_rule(err, MOAT_ENOCAP, "client.no_capability",
+				     "this needs the client's %s capability, which it did not "
+				     "declare",
+				     cap);
+	}
+	if (c->stateless) {
+		if (!c->requests && !(c->requests = json_object())) {
+			json_decref(params);
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		}
+		req = json_pack("{s:s, s:o}", "method", method, "params", params);
+		if (!req || json_object_set_new(c->requests, key, req) != 0)
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		return MOAT_EINPUT;
+	}
+	rc = c->request(ctx, method, params, &res, err);
+	if (rc != MOAT_OK)
+		return rc;
+	if (!json_is_object(res)) {
+		json_decref(res);
+		return moat_err_rule(err, MOAT_EUPSTREAM, "client.bad_answer",
+				     "the client answered %s without a result object", method);
+	}
+	if ((!c->responses && !(c->responses = json_object())) ||
+	    json_object_set_new(c->responses, key, res) != 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	*answer = res;
+	return MOAT_OK;
+}
+
+const json_t *callctx_state(const struct call_ctx *ctx)
+{
+	return ctx->client.state;
+}
+
+void callctx_set_state(struct call_ctx *ctx, json_t *state)
+{
+	json_decref(ctx->client.next_state);
+	ctx->client.next_state = state;
+}
+
+void callctx_log(struct call_ctx *ctx, const char *level, const char *logger, json_t *data)
+{
+	enum log_level lv;
+	json_t *params;
+
+	if (!ctx->notify || ctx->client.log_level < 0 || !level || !log_parse_level(level, &lv) ||
+	    (int)lv < ctx->client.log_level || !data) {
+		json_decref(data);
+		return;
+	}
+	params = json_pack("{s:s, s:o}", "level", log_level_name(lv), "data", data);
+	if (!params)
+		return;
+	if (logger)
+		json_object_set_new(params, "logger", json_string(logger));
+	ctx->notify(ctx->sink, rpc_notification("notifications/message", params));
 }
 
 enum moat_rc tool_result_text(struct tool_result *r, const char *text)

@@ -53,9 +53,17 @@ struct call_client {
 	json_t *next_state;    /* callctx_set_state's value (owned) or NULL */
 	const char *missing_cap; /* static: the capability whose absence
 				    ended the call (MOAT_ENOCAP) */
+	json_t *asked;         /* stateless: the keys asked for in earlier
+				  rounds, from a valid requestState (owned
+				  array) or NULL: what srv_confirm trusts */
 	int log_level;         /* enum log_level the client asked for, or -1:
 				  no logging for this call */
 	callctx_request_fn request; /* initialize era; NULL: cannot ask */
+	void *request_ctx;     /* for request (server_ask.c: the server) */
+	char state_id[33];     /* stateless: hex digest of the valid
+				  requestState this round came with, "" when
+				  none: what a confirmation spends */
+	uint64_t state_exp;    /* its expiry (seconds since the epoch) */
 };
 
 struct call_ctx {
@@ -85,8 +93,8 @@ struct call_ctx {
 void callctx_init(struct call_ctx *ctx, const char *tool, uint32_t timeout_ms,
 		  size_t output_budget);
 
-/* callctx_release - drop the progress token reference and the touched
- * record. */
+/* callctx_release - drop the progress token reference, the touched
+ * record and what ctx->client owns. */
 void callctx_release(struct call_ctx *ctx);
 
 /* callctx_cancel - mark the call cancelled. Thread-safe. */

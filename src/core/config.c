@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "jsonrpc.h"
 #include "schema.h"
+#include "seal.h"
 #include "text.h"
 
 extern const char moat_schema_json[];
@@ -416,6 +417,17 @@ static enum moat_rc extract(struct moat_config *cfg, struct moat_err *err)
 	cfg->instructions = v ? strdup(json_string_value(v)) : NULL;
 	if (!cfg->server_name || (v && !cfg->instructions))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	cfg->state_ttl_s = (uint32_t)get_uint(srv, "state_ttl_seconds", 0);
+	v = srv ? json_object_get(srv, "state_key") : NULL;
+	if (v) {
+		/* The schema made it a ${NAME} reference: never written in
+		 * the file itself. */
+		if (!seal_parse_key(json_string_value(v), cfg->state_key))
+			return moat_err_rule(err, MOAT_EINVAL, "config.state_key",
+					     "/server/state_key: the key must be 32 bytes, written as "
+					     "64 hex digits or in base64");
+		cfg->state_key_set = true;
+	}
 	return MOAT_OK;
 }
 
@@ -582,6 +594,7 @@ void config_free(struct moat_config *cfg)
 		free(cfg->secrets[i]);
 	}
 	free(cfg->secrets);
+	explicit_bzero(cfg->state_key, sizeof(cfg->state_key));
 	memset(cfg, 0, sizeof(*cfg));
 }
 

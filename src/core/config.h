@@ -47,6 +47,11 @@ struct moat_config {
 	char *instructions;   /* may be NULL */
 	char **secrets;       /* resolved values to mask */
 	size_t nsecrets;
+	/* server.state_key: the key sealing requestState (and a cluster's
+	 * shared key); wiped by config_free. */
+	bool state_key_set;
+	uint8_t state_key[32];
+	uint32_t state_ttl_s; /* server.state_ttl_seconds; 0: the default */
 };
 
 /* config_defaults - an empty configuration ({}), every limit at its default.

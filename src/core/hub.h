@@ -61,8 +61,10 @@ uint64_t hub_listen(struct hub *h, unsigned mask, hub_deliver_fn deliver, void *
 		    struct moat_err *err);
 
 /* hub_unlisten - remove listener id and its URI subscriptions; when this
- * returns, its deliver is not running and will not run again. Unknown
- * ids are ignored. */
+ * returns, its deliver is not running and will not run again (called from
+ * that deliver itself, as a send that finds its route gone may, it returns
+ * at once and the delivery in progress is the last). Unknown ids are
+ * ignored. A deliver must not call hub_subscribe or hub_unsubscribe. */
 void hub_unlisten(struct hub *h, uint64_t id);
 
 /* hub_subscribe / hub_unsubscribe - add or drop uri (copied) among the

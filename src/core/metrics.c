@@ -40,7 +40,8 @@
  * order they are rendered; anything else is counted as "other". */
 static const char *const outcomes[] = {
 	"ok",      "invalid",  "denied",   "not_found", "limit", "timeout",
-	"cancelled", "upstream", "io", "out_of_memory", "internal", "other",
+	"cancelled", "upstream", "io", "out_of_memory", "internal", "input_required",
+	"no_capability", "other",
 };
 #define NOUT (sizeof(outcomes) / sizeof(outcomes[0]))
 

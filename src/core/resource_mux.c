@@ -99,6 +99,27 @@ static enum moat_rc mux_list(void *data, struct call_ctx *ctx, const char *curso
 	return *out ? MOAT_OK : moat_err_set(err, MOAT_ENOMEM, "out of memory");
 }
 
+enum moat_rc resource_mux_complete(const struct resource_mux *m, const char *uri_template,
+				   const char *var, const char *prefix, const json_t *context,
+				   json_t *values, size_t max, struct moat_err *err)
+{
+	const struct resource_ops *ops = route(m, uri_template);
+
+	if (!ops)
+		return moat_err_rule(err, MOAT_ENOTFOUND, "completion.unknown_template",
+				     "no tool family serves that URI template's scheme");
+	if (!ops->complete)
+		return MOAT_OK;
+	return ops->complete(ops->data, uri_template, var, prefix, context, values, max, err);
+}
+
+static enum moat_rc mux_complete(void *data, const char *uri_template, const char *var,
+				 const char *prefix, const json_t *context, json_t *values,
+				 size_t max, struct moat_err *err)
+{
+	return resource_mux_complete(data, uri_template, var, prefix, context, values, max, err);
+}
+
 static json_t *mux_templates(void *data)
 {
 	const struct resource_mux *m = data;
@@ -133,7 +154,8 @@ enum moat_rc resource_mux_add(struct resource_mux *m, const struct resource_ops 
 				    RESOURCE_MUX_MAX);
 	m->part[m->n++] = *ops;
 	m->combined = (struct resource_ops){.scheme = "*", .list = mux_list, .read = mux_read,
-					    .templates = mux_templates, .data = m};
+					    .templates = mux_templates, .complete = mux_complete,
+					    .data = m};
 	return MOAT_OK;
 }
 

@@ -44,6 +44,15 @@ enum moat_rc resource_mux_add(struct resource_mux *m, const struct resource_ops 
 enum moat_rc resource_mux_watch(const struct resource_mux *m, const char *uri, bool on,
 				struct moat_err *err);
 
+/* resource_mux_complete - complete variable var of uri_template through
+ * the family serving the template's scheme (resource_ops.complete; see
+ * registry.h for the arguments). MOAT_ENOTFOUND (rule
+ * completion.unknown_template) when no family serves that scheme; MOAT_OK
+ * with nothing appended when that family completes nothing. */
+enum moat_rc resource_mux_complete(const struct resource_mux *m, const char *uri_template,
+				   const char *var, const char *prefix, const json_t *context,
+				   json_t *values, size_t max, struct moat_err *err);
+
 /* resource_mux_ops - the ops the server calls: NULL when no family serves
  * resources, the family's own with one, the combined ops with more.
  * Borrowed from m, which must not move afterwards. */

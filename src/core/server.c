@@ -266,6 +266,7 @@ bool server_shutdown(struct server *s, uint32_t drain_ms, uint32_t cancel_ms)
 	for (struct rjob *j = s->rjobs; j; j = j->next)
 		callctx_cancel(&j->ctx);
 	pthread_mutex_unlock(&s->lock);
+	srv_subs_shutdown(s); /* listen streams end now (server_subs.c) */
 	if (s->log_sink_on)
 		log_set_sink(NULL, NULL, LOG_LVL_EMERGENCY);
 	until = moat_deadline_ts(cancel_ms);

@@ -3,7 +3,11 @@
  * schema), the rate buckets and the concurrency limit taken, the handler
  * run (fast path, inline, on the reader thread, or on a worker), the
  * output checked against its schema and limits.max_output_bytes, the
- * answer sent and audited; and notifications/cancelled.
+ * answer sent and audited; and notifications/cancelled. Before the
+ * handler, on its thread: what the client brought (srv_ask_setup) and, for
+ * a tool marked confirm, the person's consent (srv_confirm); a handler
+ * that asks the client in the stateless era ends its round with an
+ * input_required result.
  */
 #include "server_int.h"
 
@@ -80,7 +84,7 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	}
 	res = json_object();
 	json_object_set(res, "content", tr->content);
-	if (tr->structured && s->features.structured)
+	if (tr->structured && srv_features(s, c->batch)->structured)
 		json_object_set(res, "structuredContent", tr->structured);
 	json_object_set_new(res, "isError", json_false());
 	return res;
@@ -88,9 +92,11 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 
 /*
  * Answer a finished call: serialize the response once, enforce
- * limits.max_output_bytes on that length, audit, send. Steals res.
+ * limits.max_output_bytes on that length, audit, send. Steals res (a
+ * result) or errmsg (a whole error response, when the call ends with a
+ * JSON-RPC error rather than a result); one of them is set.
  */
-static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
+static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc rc)
 {
 	struct server *s = c->s;
 	bool cancelled;
@@ -118,7 +124,12 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		/* The client gave up on this id: no response, per the spec. A
 		 * call cancelled by shutdown still answers (with its error). */
 		json_decref(res);
+		json_decref(errmsg);
 		rc = MOAT_ECANCELLED;
+	} else if (errmsg) {
+		msg = errmsg;
+		if (!srv_wire_encode(&w, msg))
+			srv_wire_release(&w);
 	} else {
 		srv_complete_result(c->batch, res);
 		msg = rpc_result(c->id, res);
@@ -138,13 +149,41 @@ static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
 		}
 	}
 	srv_audit(s, c->batch, "call", c->id, c->tool->name, c->tool->family, c->ctx.touched,
-		  srv_outcome_of(rc), rc == MOAT_OK ? NULL : c->rule, ns, w.len, now);
+		  srv_outcome_of(rc), rc == MOAT_OK || rc == MOAT_EINPUT ? NULL : c->rule, ns,
+		  w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
 	srv_reply_wire(s, c->batch, msg, &w);
 	callctx_release(&c->ctx);
 	json_decref(c->id);
 	json_decref(c->args);
+	json_decref(c->params);
 	free(c);
+}
+
+static void finish_call(struct call *c, json_t *res, enum moat_rc rc)
+{
+	finish_msg(c, res, NULL, rc);
+}
+
+/* End the call with JSON-RPC error code (data stolen, may be NULL) and
+ * err's message and rule. */
+static void finish_error(struct call *c, int code, json_t *data, enum moat_rc rc,
+			 const struct moat_err *err)
+{
+	json_t *msg = rpc_error(c->id, code, err->msg);
+
+	if (msg && data)
+		json_object_set_new(json_object_get(msg, "error"), "data", data);
+	else
+		json_decref(data);
+	c->rule = err->rule;
+	finish_msg(c, NULL, msg, rc);
+}
+
+/* "tool NAME": what a sealed requestState of this call is bound to. */
+static void call_subject(const struct call *c, char *buf, size_t n)
+{
+	snprintf(buf, n, "tool %s", c->tool->name);
 }
 
 /* Turn a handler's outcome into the call's answer and finish the call. */
@@ -152,8 +191,36 @@ static void complete_call(struct call *c, struct tool_result *tr, enum moat_rc r
 			  struct moat_err *err)
 {
 	struct server *s = c->s;
+	bool stateless = c->batch && c->batch->era.stateless;
 	json_t *res = NULL;
+	char subject[160];
 
+	if (rc == MOAT_EINPUT && stateless) {
+		/* A round of a multi-round call: never cached, audited as
+		 * input_required. */
+		call_subject(c, subject, sizeof(subject));
+		tool_result_clear(tr);
+		res = srv_input_required(s, c->batch, subject, c->args, &c->ctx);
+		if (res) {
+			finish_call(c, res, rc);
+			return;
+		}
+		rc = moat_err_set(err, MOAT_EINTERNAL,
+				  "tool asked for input, but its state could not be sealed");
+	} else if (rc == MOAT_EINPUT) {
+		rc = moat_err_set(err, MOAT_EINTERNAL,
+				  "tool asked for input outside a stateless request");
+	}
+	if (rc == MOAT_ENOCAP && stateless) {
+		tool_result_clear(tr);
+		if (!err->rule)
+			err->rule = "client.no_capability";
+		finish_error(c, SRV_MISSING_CAPABILITY, srv_missing_cap_data(&c->ctx, err->rule), rc,
+			     err);
+		return;
+	}
+	if (rc == MOAT_ENOCAP && !err->rule)
+		err->rule = "client.no_capability";
 	if (rc == MOAT_OK)
 		res = success_result(s, c, tr, &rc, err);
 	if (rc != MOAT_OK) {
@@ -188,7 +255,28 @@ static void run_call(void *arg)
 	struct moat_err err = {0};
 	enum moat_rc rc;
 
+	char subject[160];
+
+	call_subject(c, subject, sizeof(subject));
+	rc = srv_ask_setup(c->s, c->batch, subject, c->params, c->args, &c->ctx, &err);
+	if (rc != MOAT_OK) {
+		/* A requestState or inputResponses we cannot take: a JSON-RPC
+		 * error, and the handler never runs. */
+		finish_error(c, rc == MOAT_EINVAL ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR,
+			     json_pack("{s:s}", "rule", err.rule ? err.rule : "state.invalid"),
+			     rc, &err);
+		return;
+	}
 	rc = callctx_check(&c->ctx, &err);
+	if (rc == MOAT_OK && c->tool->confirm) {
+		rc = srv_confirm(&c->ctx, c->tool, c->args, &err);
+		if (rc == MOAT_EINVAL && err.rule && strncmp(err.rule, "state.", 6) == 0) {
+			/* A spent requestState: refused like any bad state. */
+			finish_error(c, RPC_INVALID_PARAMS, json_pack("{s:s}", "rule", err.rule), rc,
+				     &err);
+			return;
+		}
+	}
 	if (rc == MOAT_OK)
 		rc = c->tool->handler(&c->ctx, c->tool->data, c->args, &tr, &err);
 	complete_call(c, &tr, rc, &err);
@@ -288,8 +376,10 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 	c->batch = b;
 	c->id = json_incref(m->id);
 	c->args = args ? json_incref(args) : json_object();
+	c->params = json_incref(m->params);
 	if (!c->args) {
 		json_decref(c->id);
+		json_decref(c->params);
 		free(c);
 		srv_reply_error(s, b, m->id, RPC_INTERNAL_ERROR, "internal error: out of memory");
 		return;
@@ -299,7 +389,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		     s->opts.limits.max_output_bytes);
 	c->ctx.no_touch = !s->opts.audit;
 	c->ctx.progress_token = token ? json_incref(token) : NULL;
-	c->ctx.progress_message = s->features.progress_message;
+	c->ctx.progress_message = srv_features(s, b)->progress_message;
 	c->ctx.notify = srv_notify_call;
 	c->ctx.sink = c;
 
@@ -322,6 +412,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 				callctx_release(&c->ctx);
 				json_decref(c->id);
 				json_decref(c->args);
+				json_decref(c->params);
 				free(c);
 				srv_reply_error(s, b, m->id, RPC_INVALID_REQUEST,
 					    "invalid request: a request with this id is still running");
@@ -337,18 +428,21 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		callctx_release(&c->ctx);
 		json_decref(c->id);
 		json_decref(c->args);
+		json_decref(c->params);
 		free(c);
 		refuse_call(s, b, m->id, t, rrc, rrule, refusal);
 		return;
 	}
-	if (try_fast(c))
+	if (t->confirm) {
+		/* Asking the person blocks until the client answers, which the
+		 * reader thread must stay free to read: always on a worker. */
+	} else if (try_fast(c)) {
 		return; /* answered at once (a cache hit) */
-	if (t->inline_ok) {
+	} else if (t->inline_ok) {
 		/* Declared never to block: cheaper here than a thread hand-off. */
 		run_call(c);
 		return;
-	}
-	if (t->quick && s->opts.quick_begin && s->opts.quick_begin(s->opts.quick_ctx)) {
+	} else if (t->quick && s->opts.quick_begin && s->opts.quick_begin(s->opts.quick_ctx)) {
 		/* Usually quick, and the transport will move its reading to
 		 * another thread if this call turns out not to be. */
 		run_call(c);
@@ -385,6 +479,8 @@ void srv_cancelled(struct server *s, struct rpc_msg *m)
 	if (!rid || !(json_is_string(rid) || json_is_integer(rid)) ||
 	    !rpc_id_key(rid, key, sizeof(key)))
 		return; /* notifications get no error replies */
+	if (srv_subs_cancelled(s, rid))
+		return; /* a subscriptions/listen stream (server_subs.c) */
 	pthread_mutex_lock(&s->lock);
 	for (struct call *c = s->inflight; c; c = c->next) {
 		if (strcmp(c->key, key) == 0) {

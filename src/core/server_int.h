@@ -72,6 +72,8 @@ struct call {
 	struct batch *batch;
 	json_t *id;
 	json_t *args;
+	json_t *params;        /* the request's params (owned ref or NULL):
+				  inputResponses, requestState */
 	char key[128];
 	bool client_cancelled; /* guarded by s->lock */
 	const char *rule;      /* the refusing rule's id, for the audit trail */
@@ -273,26 +275,55 @@ void srv_reply_code_data(struct server *s, struct batch *b, json_t *id, int code
 
 /* ---- asking the client (server_ask.c) ---------------------------------- */
 
-/* srv_ask_setup - fill c->ctx.client from b's era before the handler runs
- * (capabilities, input responses and state opened from requestState).
- * Returns MOAT_OK, or an error with err set when requestState is
- * malformed, tampered, expired, another principal's or another tool's
- * (the server answers -32602 naming the rule). */
-enum moat_rc srv_ask_setup(struct server *s, struct batch *b, const char *tool,
-			   const json_t *args, struct call_ctx *ctx, struct moat_err *err);
+/* -32021 MissingRequiredClientCapability (stateless era). */
+#define SRV_MISSING_CAPABILITY -32021
 
-/* srv_input_required - the result for a handler that returned MOAT_EINPUT:
- * {resultType:"input_required", inputRequests, requestState}. NULL on
- * ENOMEM. */
-json_t *srv_input_required(struct server *s, struct batch *b, const char *tool,
+/* srv_ask_setup - fill ctx->client before the handler runs, on the
+ * thread that runs it. Stateless era: the request's clientCapabilities
+ * and logLevel, its inputResponses (params, borrowed: each well-formed
+ * entry) and what its requestState (params) carries: the earlier rounds'
+ * responses, which win over the retry's own, the handler's state and the
+ * keys asked. The state must have been sealed for this subject, b's
+ * principal and these arguments (args borrowed; NULL: {}). Initialize
+ * era: the session's capabilities and log level (under s->lock), and
+ * ctx->client.request, which asks the client on the call's route (so
+ * ctx->notify and ctx->sink must be set). subject names what is called,
+ * so that a state cannot move between them: "tool NAME" for tools/call,
+ * the bare prompt name for prompts/get (prompt names hold no space),
+ * "resource URI" for resources/read.
+ * Returns MOAT_OK, or MOAT_EINVAL with err naming the rule (state.*,
+ * input.malformed) when requestState or inputResponses is malformed,
+ * tampered, expired, another principal's, another subject's or for other
+ * arguments: answer -32602 with data.rule. */
+enum moat_rc srv_ask_setup(struct server *s, struct batch *b, const char *subject,
+			   const json_t *params, const json_t *args, struct call_ctx *ctx,
+			   struct moat_err *err);
+
+/* srv_input_required - the result for a handler that returned MOAT_EINPUT
+ * in the stateless era: {resultType:"input_required", inputRequests,
+ * requestState} with a new sealed state (subject and args as given to
+ * srv_ask_setup). NULL when nothing was asked, outside the stateless
+ * era, or on ENOMEM. */
+json_t *srv_input_required(struct server *s, struct batch *b, const char *subject,
 			   const json_t *args, struct call_ctx *ctx);
+
+/* srv_missing_cap_data - {requiredCapabilities: {<cap>: {}}, rule} for a
+ * call that ended with MOAT_ENOCAP (rule NULL: client.no_capability), the
+ * data of its -32021 in the stateless era. New reference. */
+json_t *srv_missing_cap_data(const struct call_ctx *ctx, const char *rule);
+
 
 /* srv_ask_answer - a response to one of our asks: wake its waiter. True
  * when it was one. */
 bool srv_ask_answer(struct server *s, json_t *msg, struct rpc_msg *m);
 
 /* srv_confirm - before a tool marked confirm runs: ask the person through
- * the client. MOAT_OK to go on; otherwise the call ends with err. */
+ * the client (callctx_ask, key "moat_confirm", a boolean form), after
+ * srv_ask_setup. MOAT_OK only for an explicit accept with the box
+ * checked; MOAT_EINPUT (stateless: ask in an input_required round; an
+ * answer counts only when a valid requestState says this server asked);
+ * MOAT_ENOCAP (confirm.unavailable); MOAT_EDENIED (confirm.declined); or
+ * the ask's own error. On anything but MOAT_OK the handler must not run. */
 enum moat_rc srv_confirm(struct call_ctx *ctx, const struct tool *t, const json_t *args,
 			 struct moat_err *err);
 
@@ -313,5 +344,11 @@ void srv_listen(struct server *s, struct batch *b, struct rpc_msg *m);
 /* srv_subs_route_closed - end the listen stream on route, if any. True
  * when there was one (its final has been sent). */
 bool srv_subs_route_closed(struct server *s, void *route);
+/* srv_subs_cancelled - stdio's notifications/cancelled naming a listen's
+ * request id (borrowed) ends that stream. True when it named one. */
+bool srv_subs_cancelled(struct server *s, const json_t *request_id);
+/* srv_subs_shutdown - end every listen stream (server_shutdown; stdio is
+ * sent notifications/cancelled for each). */
+void srv_subs_shutdown(struct server *s);
 
 #endif

@@ -3,6 +3,11 @@
  * resources/templates/list, run on the worker pool under the same limits
  * as a tool call (rate, concurrency, output) and audited; and the client's
  * MCP roots (roots/list requests and their answers).
+ *
+ * Under 2026-07-28 a result carries resultType and caching hints, and a
+ * read of a resource that does not exist (or that the caller may not
+ * read) is -32602 with data.uri (SEP-2164), where older revisions say
+ * -32002; both carry data.uri. A read never answers empty contents.
  */
 #include "server_int.h"
 
@@ -51,6 +56,8 @@ void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m)
 	roots_hook_fn hook = registry_roots_hook(s->reg, &data);
 	json_t *roots;
 
+	if (srv_ask_answer(s, msg, m))
+		return;
 	if (!hook || !id || strncmp(id, "moat-roots-", 11) != 0)
 		return;
 	seq = (unsigned)strtoul(id + 11, &end, 10);
@@ -71,10 +78,16 @@ void srv_handle_response(struct server *s, json_t *msg, struct rpc_msg *m)
 
 /* ---- resources ------------------------------------------------------- */
 
-static int resource_error_code(enum moat_rc rc)
+/* -32002 was "resource not found" until 2026-07-28, which says -32602. */
+static int not_found_code(const struct mcp_features *f)
+{
+	return f->stateless ? RPC_INVALID_PARAMS : -32002;
+}
+
+static int resource_error_code(enum moat_rc rc, const struct mcp_features *f)
 {
 	switch (rc) {
-	case MOAT_ENOTFOUND: return -32002; /* MCP: resource not found */
+	case MOAT_ENOTFOUND: return not_found_code(f);
 	case MOAT_EINVAL:
 	case MOAT_EDENIED: return RPC_INVALID_PARAMS;
 	default: return RPC_INTERNAL_ERROR;
@@ -135,7 +148,20 @@ static void run_rjob(void *arg)
 				: ops->list(ops->data, &j->ctx, j->arg, s->opts.limits.tools_page_size,
 					    &out, &err);
 	rjob_unlink(s, j);
+	if (rc == MOAT_OK && j->is_read &&
+	    json_array_size(json_object_get(out, "contents")) == 0) {
+		/* never empty contents: that is a resource not found */
+		json_decref(out);
+		out = NULL;
+		rc = moat_err_set(&err, MOAT_ENOTFOUND, "resource not found");
+	}
 	if (rc == MOAT_OK) {
+		/* serialized here, before srv_reply_wire: the era's additions
+		 * go in now. Lists reflect the caller's policy; reads are
+		 * content: both private when so. */
+		srv_complete_result(j->batch, out);
+		srv_cache_hints(j->batch, out, SRV_TTL_RESOURCES,
+				j->is_read || srv_who(j->batch)->policy != NULL);
 		msg = rpc_result(j->id, out);
 		if (msg && srv_wire_encode(&w, msg) && w.len > s->opts.limits.max_output_bytes) {
 			char text[160];
@@ -156,7 +182,11 @@ static void run_rjob(void *arg)
 		if (s->opts.scrub)
 			s->opts.scrub(s->opts.scrub_ctx, text, sizeof(text));
 		json_decref(out);
-		msg = rpc_error(j->id, resource_error_code(rc), text);
+		msg = rpc_error(j->id, resource_error_code(rc, srv_features(s, j->batch)), text);
+		if (msg && j->is_read &&
+		    (rc == MOAT_ENOTFOUND || rc == MOAT_EDENIED || rc == MOAT_EINVAL))
+			json_object_set_new(json_object_get(msg, "error"), "data",
+					    json_pack("{s:s}", "uri", j->arg));
 		if (msg)
 			srv_wire_encode(&w, msg);
 	}
@@ -220,7 +250,9 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 		srv_audit(s, b, "security", m->id, is_read ? "resources/read" : "resources/list",
 			  NULL, NULL, "denied", "policy.resource_not_allowed", 0, 0, 0);
 		if (is_read)
-			srv_reply_error(s, b, m->id, -32002, "resource not found");
+			srv_reply_code_data(s, b, m->id, not_found_code(srv_features(s, b)),
+					    "resource not found",
+					    json_pack("{s:s}", "uri", json_string_value(v)));
 		else
 			srv_reply(s, b, rpc_result(m->id, json_pack("{s:[]}", "resources")));
 		return;
@@ -283,9 +315,14 @@ void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m
 			    "method not found: no tool family serves resources");
 		return;
 	}
-	srv_reply(s, b, rpc_result(m->id, json_pack("{s:o}", "resourceTemplates",
-						ops->templates && resources_allowed(s, b, NULL)
-							? ops->templates(ops->data)
-							: json_array())));
+	json_t *res = json_pack("{s:o}", "resourceTemplates",
+				ops->templates && resources_allowed(s, b, NULL)
+					? ops->templates(ops->data)
+					: json_array());
+
+	/* Templates change only with the config; the caller's own when a
+	 * policy shapes them. */
+	srv_cache_hints(b, res, SRV_TTL_LISTS, srv_who(b)->policy != NULL);
+	srv_reply(s, b, rpc_result(m->id, res));
 }
 

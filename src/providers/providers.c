@@ -13,6 +13,7 @@ extern const struct provider fs_provider;
 extern const struct provider sql_provider;
 extern const struct provider http_module_provider; /* modules.c */
 extern const struct provider git_module_provider;  /* modules.c */
+extern const struct provider prompts_provider;     /* last: uses the others' resources */
 #if MOAT_TEST_PROVIDER
 extern const struct provider testing_provider;
 #endif
@@ -25,6 +26,7 @@ static const struct provider *const all[] = {
 #if MOAT_TEST_PROVIDER
 	&testing_provider,
 #endif
+	&prompts_provider,
 	NULL,
 };
 

@@ -140,7 +140,7 @@ static void test_unknown_key_suggestion(void **state)
 {
 	expect_file_error("{\"root\": [\".\"]}",
 			  ": /root: unknown key; did you mean \"roots\"? (allowed here: $schema, "
-			  "audit, auth, databases, fs, git, http, limits, listen, log, roots, server, testing)");
+			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 	expect_file_error("{\"limits\": {\"max_mesage_bytes\": 2048}}",
 			  ": /limits/max_mesage_bytes: unknown key; did you mean "
 			  "\"max_message_bytes\"? (allowed here: call_timeout_ms, calls_per_minute, "
@@ -153,7 +153,7 @@ static void test_unknown_key_suggestion(void **state)
 			  "(allowed here: name, path)");
 	/* nothing close: the list only */
 	expect_file_error("{\"zzzzzz\": 1}", ": /zzzzzz: unknown key (allowed here: $schema, "
-			  "audit, auth, databases, fs, git, http, limits, listen, log, roots, server, testing)");
+			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 }
 
 static void test_pointers_absolute(void **state)
@@ -218,6 +218,38 @@ static void test_env_references(void **state)
 	expect_error("{\"server\":{\"instructions\":\"${OPEN\"}}", "malformed ${NAME}");
 }
 
+/* server.state_key: from the environment only, 32 bytes in hex or base64;
+ * state_ttl_seconds; "confirm" takes only true. */
+static void test_state_key(void **state)
+{
+	struct moat_config cfg;
+	struct moat_err err = {0};
+
+	setenv("MOAT_TEST_SKEY", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 1);
+	assert_int_equal(load("{\"server\":{\"state_key\":\"${MOAT_TEST_SKEY}\","
+			      "\"state_ttl_seconds\":5},\"confirm\":{\"fs\":true}}",
+			      &cfg, &err),
+			 MOAT_OK);
+	assert_true(cfg.state_key_set);
+	assert_int_equal(cfg.state_key[31], 0x1f);
+	assert_int_equal(cfg.state_ttl_s, 5);
+	config_free(&cfg);
+	assert_int_equal(load("{}", &cfg, &err), MOAT_OK);
+	assert_false(cfg.state_key_set);
+	assert_int_equal(cfg.state_ttl_s, 0);
+	config_free(&cfg);
+	setenv("MOAT_TEST_SKEY", "too short", 1);
+	expect_error("{\"server\":{\"state_key\":\"${MOAT_TEST_SKEY}\"}}",
+		     "/server/state_key: the key must be 32 bytes");
+	unsetenv("MOAT_TEST_SKEY");
+	/* Written in the file itself: refused. */
+	expect_error("{\"server\":{\"state_key\":"
+		     "\"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\"}}",
+		     "/server/state_key");
+	expect_error("{\"confirm\":{\"fs\":false}}", "/confirm/fs");
+	expect_error("{\"server\":{\"state_ttl_seconds\":0}}", "/server/state_ttl_seconds");
+}
+
 static void test_dotenv(void **state)
 {
 	struct moat_config cfg;
@@ -266,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_pointers_absolute),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_env_references),
+		cmocka_unit_test(test_state_key),
 		cmocka_unit_test(test_dotenv),
 		cmocka_unit_test(test_file),
 	};

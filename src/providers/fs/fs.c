@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs_watch.h"
+#include "hub.h"
 #include "providers.h"
 
 static struct fs *the_fs; /* one per process; freed by fs_fini */
@@ -92,6 +94,7 @@ static void fs_free(struct fs *fs)
 	/* No call runs at teardown: drop current's and configured's own refs. */
 	fs_view_put(fs, fs->current);
 	fs_view_put(fs, fs->configured);
+	fs_watcher_free(fs->watcher); /* stops its thread first */
 	if (fs->magic)
 		magic_close(fs->magic);
 	pthread_mutex_destroy(&fs->lock);
@@ -175,6 +178,11 @@ static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 	fs->lim.max_entries = get_size(opts, "max_entries", 10000);
 	fs->lim.max_depth = (uint32_t)get_size(opts, "max_depth", 64);
 	fs->lim.max_grep_matches = (uint32_t)get_size(opts, "max_grep_matches", 1000);
+	fs->watcher = fs_watcher_new(fs, registry_hub(reg), get_size(opts, "max_watches", 256));
+	if (!fs->watcher) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
 	/* libmagic reads its database now, before Landlock closes the door. */
 	fs->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS |
 			       MAGIC_NO_CHECK_TAR | MAGIC_NO_CHECK_ELF);
@@ -188,6 +196,8 @@ static enum moat_rc fs_init(struct registry *reg, const json_t *section,
 	if (fs_any_writable(fs) && (rc = fs_register_write(reg, fs, err)))
 		goto out;
 	if ((rc = fs_register_resources(reg, fs, err)))
+		goto out;
+	if ((rc = registry_add_completer(reg, "fs.paths", fs_path_completer, fs, err)))
 		goto out;
 	registry_set_roots_hook(reg, client_roots, fs);
 	the_fs = fs;

@@ -62,6 +62,7 @@ struct fs {
 	struct fs_limits lim;
 	pthread_mutex_t magic_lock; /* libmagic handles are not thread-safe */
 	void *magic;                /* magic_t, loaded before the sandbox */
+	struct fs_watcher *watcher; /* subscribed files (fs_watch.c) */
 };
 
 /* What a path names: a root and the path relative to it. */
@@ -163,6 +164,22 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_write(struct registry *reg, struct fs *fs, struct moat_err *err);
 enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct moat_err *err);
+
+/*
+ * Completion (fs_complete.c): fs_complete_paths appends to values up to max
+ * paths that extend prefix by one entry of the directory it names, opened
+ * confined beneath its root (nothing outside one; the roots themselves for
+ * a prefix outside them). fs_path_completer is the "fs.paths" completer
+ * (registry.h), fs_res_complete the file:///{+path} template's
+ * resource_ops.complete. Thread-safe, bounded.
+ */
+enum moat_rc fs_complete_paths(struct fs *fs, const char *prefix, json_t *values, size_t max,
+			       struct moat_err *err);
+enum moat_rc fs_path_completer(void *data, const char *prefix, const json_t *context,
+			       json_t *values, size_t max, struct moat_err *err);
+enum moat_rc fs_res_complete(void *data, const char *uri_template, const char *var,
+			     const char *prefix, const json_t *context, json_t *values, size_t max,
+			     struct moat_err *err);
 
 /* fs_uri_to_path - decode a file:// URI (file:///p or file://localhost/p,
  * percent-decoded, query and fragment dropped, trailing '/' trimmed) into

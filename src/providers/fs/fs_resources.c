@@ -16,6 +16,7 @@
 #include "fs.h"
 #include "fs_listing.h"
 #include "fs_util.h"
+#include "fs_watch.h"
 #include "text.h"
 
 struct walk {
@@ -216,6 +217,8 @@ enum moat_rc fs_register_resources(struct registry *reg, struct fs *fs, struct m
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,
+		.complete = fs_res_complete,
+		.watch = fs_watch_resource,
 		.data = fs,
 	};
 

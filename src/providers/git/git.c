@@ -404,7 +404,7 @@ static enum moat_rc git_init(struct registry *reg, const json_t *section,
 		if ((rc = open_repo(i, item, cfg->dir, &gitp_fam.repos[i], reg, err)))
 			goto fail;
 	}
-	if ((rc = register_tools(reg, err)))
+	if ((rc = register_tools(reg, err)) || (rc = gitp_register_completers(reg, err)))
 		goto fail;
 	return MOAT_OK;
 fail:

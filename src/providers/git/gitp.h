@@ -83,6 +83,10 @@ struct gitp_family {
 /* The family's state (git.c); read-only after start-up. */
 extern struct gitp_family gitp_fam;
 
+/* gitp_register_completers - the "git.repositories" completer over
+ * gitp_fam (git_complete.c). Start-up only. */
+enum moat_rc gitp_register_completers(struct registry *reg, struct moat_err *err);
+
 /* ---- repositories (git_repo.c) ------------------------------------------------- */
 
 /*

@@ -564,7 +564,8 @@ static enum moat_rc sql_init(struct registry *reg, const json_t *section,
 		any_write |= db->write;
 	}
 	if ((rc = register_tools(reg, any_write, err)) ||
-	    (rc = sql_register_resources(reg, &family, err)))
+	    (rc = sql_register_resources(reg, &family, err)) ||
+	    (rc = sql_register_completers(reg, &family, err)))
 		goto fail;
 	return MOAT_OK;
 fail:

@@ -117,6 +117,16 @@ enum moat_rc sql_table_doc(struct sql_db *db, struct call_ctx *ctx, const char *
 enum moat_rc sql_register_resources(struct registry *reg, struct sql_family *fam,
 				    struct moat_err *err);
 
+/* sql_register_completers - the "sql.databases" and "sql.tables"
+ * completers over fam (borrowed; outlives the registry's use); and
+ * sql_res_complete, the resource_ops.complete of the sql:// templates
+ * (sql_complete.c). Thread-safe once registered. */
+enum moat_rc sql_register_completers(struct registry *reg, struct sql_family *fam,
+				     struct moat_err *err);
+enum moat_rc sql_res_complete(void *data, const char *uri_template, const char *var,
+			      const char *prefix, const json_t *context, json_t *values,
+			      size_t max, struct moat_err *err);
+
 /* sql_open_err - err = "/databases/NAME/path: cannot open database 'NAME'
  * (GIVEN): WHY" with the path as the config wrote it (relative to the
  * config when written so) and why: strerror(e) in lower case when why is

@@ -279,6 +279,7 @@ enum moat_rc sql_register_resources(struct registry *reg, struct sql_family *fam
 		.list = res_list,
 		.read = res_read,
 		.templates = res_templates,
+		.complete = sql_res_complete,
 		.data = fam,
 	};
 
