@@ -297,6 +297,59 @@ describe('HTTP listener: stateless (2026-07-28) requests', () => {
 		assert.equal(recs.length, 1, 'the call ended as cancelled within seconds, not after 20 s');
 	});
 
+	test('listen streams: bounded per principal, and a client that leaves frees its slot', async (t) => {
+		/** Open a listen stream; resolves with { status, first, close } once
+		 * the first bytes (or a whole refusal) are in. */
+		const listen = (id) =>
+			new Promise((resolve, reject) => {
+				const { body, h } = req(id, 'subscriptions/listen', { notifications: { toolsListChanged: true } });
+				const text = JSON.stringify(body);
+				const rq = http.request(
+					{
+						host: '127.0.0.1',
+						port: m.port,
+						method: 'POST',
+						path: '/mcp',
+						headers: { 'Content-Type': 'application/json', Accept: ACCEPT_BOTH, 'Content-Length': Buffer.byteLength(text), ...bearer(ALICE), ...h },
+						agent: false,
+					},
+					(res) => {
+						let first = '';
+						res.setEncoding('utf8');
+						res.once('data', (c) => {
+							first += c;
+							resolve({ status: res.statusCode, first, close: () => rq.destroy() });
+						});
+						res.on('end', () => resolve({ status: res.statusCode, first, close: () => rq.destroy() }));
+					},
+				);
+				rq.on('error', reject);
+				rq.end(text);
+			});
+		const one = await listen(101);
+		if (one.status !== 200 || !/subscriptions\/acknowledged/.test(one.first)) {
+			one.close();
+			return t.skip('subscriptions/listen is not in this build yet');
+		}
+		const open = [one];
+		for (let i = 1; i < 4; i++) open.push(await listen(101 + i)); // listen.max_sse_streams_per_session: 4
+		const over = await listen(110);
+		assert.equal(over.status, 429, over.first);
+		assert.match(over.first, /limits\.http_sse_streams/);
+		// Bob has slots of his own.
+		const { body, h } = req(111, 'tools/list');
+		assert.equal((await post(m.port, body, { ...bearer(BOB), ...h })).status, 200);
+		open.shift().close();
+		let again;
+		for (let i = 0; i < 40; i++) {
+			await new Promise((r) => setTimeout(r, 100));
+			again = await listen(120 + i);
+			if (again.status === 200) break;
+		}
+		assert.equal(again.status, 200, 'the slot of the stream whose client left is free again');
+		for (const o of [...open, again]) o.close();
+	});
+
 	test('CORS preflight allows the MCP headers for an allowed origin only', async () => {
 		const origin = `http://localhost:${m.port}`;
 		const pre = await request({
