@@ -382,6 +382,25 @@ static struct httpd_ring_ev *ring_find(struct httpd_session *s, uint64_t seq)
 	return NULL;
 }
 
+bool httpd_session_enter(struct httpd_session *s)
+{
+	bool live;
+
+	pthread_mutex_lock(&s->lock);
+	live = !s->dead && s->srv;
+	if (live)
+		s->handling++;
+	pthread_mutex_unlock(&s->lock);
+	return live;
+}
+
+void httpd_session_leave(struct httpd_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->handling--;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 				const char *last_event_id)
 {

@@ -209,8 +209,11 @@ bool httpd_stateless_fini(struct httpd_listener *l, uint32_t ms)
 	if (!l->ssrv)
 		return true;
 	server_wait_idle(l->ssrv, ms);
-	/* No thread may be inside server_handle_from when it stops; the
-	 * listener refuses new requests by now. */
+	/* No thread may be inside server_handle_from or server_route_closed
+	 * when it stops; none enters once s_closing is set. */
+	pthread_mutex_lock(&l->rlock);
+	l->s_closing = true;
+	pthread_mutex_unlock(&l->rlock);
 	for (;;) {
 		pthread_mutex_lock(&l->rlock);
 		unsigned h = l->s_handling;
@@ -255,7 +258,7 @@ int httpd_stateless_dispatch(struct httpd_req *r, const char **rule)
 	 * taking a slot cannot race another dispatch. */
 	pthread_mutex_lock(&l->rlock);
 	pthread_mutex_lock(&l->tlock);
-	if (l->stopping || !l->ssrv)
+	if (l->stopping || !l->ssrv || l->s_closing)
 		*rule = "http.shutting_down";
 	pthread_mutex_unlock(&l->tlock);
 	if (!*rule && r->listen && listens_of(l, r) >= l->cfg.max_sse_streams_per_session)
@@ -290,10 +293,33 @@ void httpd_route_gone(struct httpd_req *r)
 		return;
 	}
 	r->route_closed = true;
-	srv = r->sess ? r->sess->srv : r->l->ssrv;
+	srv = r->sess ? NULL : r->l->ssrv;
 	pthread_mutex_unlock(&r->lock);
-	if (srv)
+	if (!r->sess) {
+		/* Counted like a dispatch, so httpd_stateless_fini does not
+		 * free the server under us (MHD's thread still runs then). */
+		struct httpd_listener *l = r->l;
+		bool in;
+		pthread_mutex_lock(&l->rlock);
+		in = srv && !l->s_closing;
+		if (in)
+			l->s_handling++;
+		pthread_mutex_unlock(&l->rlock);
+		if (!in)
+			return;
 		server_route_closed(srv, r);
+		pthread_mutex_lock(&l->rlock);
+		l->s_handling--;
+		pthread_mutex_unlock(&l->rlock);
+		return;
+	}
+	/* Counted as a thread inside the session's server, so the reaper
+	 * does not shut it down under us; an ended session cancels its
+	 * calls itself. */
+	if (httpd_session_enter(r->sess)) {
+		server_route_closed(r->sess->srv, r);
+		httpd_session_leave(r->sess);
+	}
 }
 
 void httpd_reqs_check_gone(struct httpd_listener *l)

@@ -100,6 +100,7 @@ struct httpd_listener {
 	 * all, remembering nothing between requests (http_stateless.c). */
 	struct server *ssrv;
 	unsigned s_handling;            /* threads inside it (rlock) */
+	bool s_closing;                 /* it is being shut down: none may enter (rlock) */
 
 	pthread_t hk;                   /* housekeeping */
 	bool hk_started;
@@ -277,6 +278,12 @@ void httpd_session_kill(struct httpd_session *s);
  * empty when the message needs no answer). -1 when the session has
  * ended, else 0. */
 int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r);
+
+/* httpd_session_enter / leave - count the caller as a thread inside the
+ * session's server (the reaper waits for none before shutting it down);
+ * enter is false when the session has ended. */
+bool httpd_session_enter(struct httpd_session *s);
+void httpd_session_leave(struct httpd_session *s);
 
 /* httpd_session_attach_stream - make r (a GET) a stream of s and queue
  * the ring's events after last_event_id (NULL: those not yet delivered).
