@@ -274,6 +274,14 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 				    "a POST to /mcp carries one JSON-RPC message", 0);
 	if (!r->sess) {
 		char method[64];
+		/* A 2026-07-28 client names the method in Mcp-Method (the core
+		 * refuses a body that says otherwise, -32020): no need to parse
+		 * the body here only to learn it is not initialize. */
+		const char *hm = r->hdr.method;
+		if (hm && strcmp(hm, "initialize") != 0) {
+			snprintf(method, sizeof(method), "%s", hm);
+			return serve_stateless(r, method);
+		}
 		if (httpd_body_kind(r->body, r->body_len, method, sizeof(method)) != 1)
 			return serve_stateless(r, method);
 		r->sess = httpd_session_create(r->l, &r->who, &rule);
