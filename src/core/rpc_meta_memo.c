@@ -86,11 +86,17 @@ static size_t skip_ws(const char *b, size_t i, size_t n)
  * 0. */
 static size_t skip_string(const char *b, size_t i, size_t n)
 {
-	for (i++; i < n; i++) {
-		if (b[i] == '\\')
-			i++;
-		else if (b[i] == '"')
-			return i + 1;
+	for (i++; i < n;) {
+		const char *q = memchr(b + i, '"', n - i);
+		size_t k, bs = 0;
+		if (!q)
+			return 0;
+		k = (size_t)(q - b);
+		while (k - bs > i && b[k - bs - 1] == '\\')
+			bs++; /* an even run of backslashes does not escape it */
+		if (bs % 2 == 0)
+			return k + 1;
+		i = k + 1;
 	}
 	return 0;
 }
@@ -126,7 +132,8 @@ static size_t skip_value(const char *b, size_t i, size_t n)
 }
 
 /* Find member key (compared as raw bytes: an escaped key is not found) of
- * the object starting at b[i]: its value is b[*vs, *ve). */
+ * the object starting at b[i]: its value is b[*vs, *ve). With ve NULL only
+ * where the value starts is wanted, and the value is not walked. */
 static bool find_member(const char *b, size_t i, size_t n, const char *key, size_t *vs,
 			size_t *ve)
 {
@@ -148,6 +155,10 @@ static bool find_member(const char *b, size_t i, size_t n, const char *key, size
 		if (i >= n || b[i] != ':')
 			return false;
 		i = skip_ws(b, i + 1, n);
+		if (ke - 1 - ks == kl && memcmp(b + ks, key, kl) == 0 && !ve) {
+			*vs = i;
+			return true;
+		}
 		if (!(e = skip_value(b, i, n)))
 			return false;
 		if (ke - 1 - ks == kl && memcmp(b + ks, key, kl) == 0) {
@@ -167,13 +178,13 @@ static bool find_member(const char *b, size_t i, size_t n, const char *key, size
 json_t *rpc_meta_memo_parse(const char *buf, size_t len, struct rpc_meta_span *span)
 {
 	struct memo *m = memo_get(false);
-	size_t ps, pe, ms, me, n;
+	size_t ps, ms, me, n;
 	char stack[4096], *tmp;
 	json_t *doc, *pm;
 
 	span->start = span->end = 0;
-	if (!find_member(buf, 0, len, "params", &ps, &pe) ||
-	    !find_member(buf, ps, pe, "_meta", &ms, &me) || buf[ms] != '{' || me - ms > MEMO_MAX)
+	if (!find_member(buf, 0, len, "params", &ps, NULL) ||
+	    !find_member(buf, ps, len, "_meta", &ms, &me) || buf[ms] != '{' || me - ms > MEMO_MAX)
 		return NULL;
 	span->start = ms;
 	span->end = me;
