@@ -80,7 +80,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!srv)
 		setup();
-	if (rpc_parse((const char *)data, size, 1 << 16, 64, &doc, &err) == MOAT_OK) {
+	/* Twice: the second parse may reuse the first's _meta (the per-thread
+	 * memo, rpc_meta_memo.c); both must equal jansson's own strict parse
+	 * of the whole message, and fail exactly when it fails. */
+	json_t *plain = json_loadb((const char *)data, size,
+				   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	bool in_limits = size <= (1 << 16) && rpc_depth_ok((const char *)data, size, 64);
+	for (int round = 0; round < 2; round++) {
+		enum moat_rc rc = rpc_parse((const char *)data, size, 1 << 16, 64, &doc, &err);
+		if (in_limits && (rc == MOAT_OK) != (plain != NULL))
+			abort();
+		if (rc == MOAT_OK && !json_equal(doc, plain))
+			abort();
+		if (rc == MOAT_OK && round == 0)
+			json_decref(doc);
+		else if (rc != MOAT_OK)
+			doc = NULL;
+	}
+	json_decref(plain);
+	if (doc) {
 		(void)rpc_classify(doc, &m, &err);
 		(void)rpc_find_nul(doc, NULL, where, sizeof(where));
 		json_decref(doc);

@@ -294,3 +294,9 @@ void tool_result_clear(struct tool_result *r)
 	r->content = NULL;
 	r->structured = NULL;
 }
+
+void callctx_close_stream(struct call_ctx *ctx)
+{
+	if (ctx->notify)
+		ctx->notify(ctx->sink, NULL);
+}

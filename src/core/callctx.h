@@ -187,6 +187,15 @@ void callctx_set_state(struct call_ctx *ctx, json_t *state);
  */
 void callctx_log(struct call_ctx *ctx, const char *level, const char *logger, json_t *data);
 
+/*
+ * callctx_close_stream - ask the transport to close the stream this call
+ * answers on now, before its result (SSE polling, SEP-1699: a client
+ * resumes with GET and Last-Event-ID and gets the rest there). Over HTTP
+ * only for a session of 2025-11-25 or later; elsewhere nothing happens.
+ * The call goes on; its result still comes. Thread-safe.
+ */
+void callctx_close_stream(struct call_ctx *ctx);
+
 /* What a handler returns. content is an array of MCP content blocks;
  * structured is the structuredContent object (tools with an outputSchema). */
 struct tool_result {

@@ -3,6 +3,8 @@
  */
 #include "jsonrpc.h"
 
+#include "rpc_meta_memo.h"
+
 #include <string.h>
 
 bool rpc_depth_ok(const char *buf, size_t len, size_t max_depth)
@@ -59,8 +61,16 @@ enum moat_rc rpc_parse(const char *buf, size_t len, size_t max_bytes, size_t max
 	 * trailing data (no JSON_DISABLE_EOF_CHECK). \u0000 in a string value
 	 * is valid JSON and parsed (JSON_ALLOW_NUL): the rule that applies
 	 * refuses it by name, with the request's id (rpc_find_nul). */
+	struct rpc_meta_span span;
+	doc = rpc_meta_memo_parse(buf, len, &span);
+	if (doc) {
+		*out = doc;
+		return MOAT_OK;
+	}
 	doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL,
 			 &jerr);
+	if (doc && span.end > span.start)
+		rpc_meta_memo_store(buf, &span, doc);
 	if (!doc) {
 		/* jerr.text may quote input for some errors; keep only the rule. */
 		const char *rule = "invalid JSON";

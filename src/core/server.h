@@ -38,6 +38,10 @@ struct pool;
  * session's own stream). final is true for the last message on a route:
  * the response to its request, or the array answering its batch; progress
  * and other notifications of a call come before it with final false.
+ * buf NULL with len 0 and final false: the call asks its route's stream
+ * be closed now (callctx_close_stream, SSE polling); the route's later
+ * messages and final still come, for a transport to keep for a client
+ * that resumes (one that cannot ignores it).
  */
 typedef void (*server_send_fn)(void *ctx, void *route, const char *buf, size_t len, bool final);
 

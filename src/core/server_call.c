@@ -458,8 +458,17 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 void srv_notify_call(void *sink, json_t *msg)
 {
 	struct call *c = sink;
+	void *route = c->batch ? c->batch->route : NULL;
 
-	srv_send_on(c->s, c->batch ? c->batch->route : NULL, msg, false);
+	/* No message: callctx_close_stream (the transport closes the
+	 * route's stream; the rest of the call goes where a resuming client
+	 * finds it). */
+	if (!msg) {
+		if (route)
+			c->s->send(c->s->send_ctx, route, NULL, 0, false);
+		return;
+	}
+	srv_send_on(c->s, route, msg, false);
 }
 
 void srv_cancelled(struct server *s, struct rpc_msg *m)

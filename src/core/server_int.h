@@ -258,8 +258,9 @@ void srv_dispatch(struct server *s, struct batch *b, struct rpc_msg *m);
 /* srv_param_headers_ok - over HTTP, whether the Mcp-Param-* headers of a
  * tools/call mirror the arguments its tool marks x-mcp-header
  * (server_headers.c); false with why filled when one is missing, extra,
- * malformed or different. */
-bool srv_param_headers_ok(struct server *s, const struct rpc_msg *m,
+ * malformed or different. A tool who may not call is not looked at (its
+ * call is answered as unknown). Thread-safe. */
+bool srv_param_headers_ok(struct server *s, const struct principal *who, const struct rpc_msg *m,
 			  const struct req_headers *hdr, char *why, size_t n);
 
 /* Caching hints (ms): lists of tools, prompts and templates change only

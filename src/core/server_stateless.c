@@ -209,7 +209,7 @@ static bool headers_match(struct server *s, struct batch *b, struct rpc_msg *m,
 		return false;
 	}
 	if (strcmp(m->method, "tools/call") == 0 &&
-	    !srv_param_headers_ok(s, m, hdr, why, sizeof(why))) {
+	    !srv_param_headers_ok(s, srv_who(b), m, hdr, why, sizeof(why))) {
 		snprintf(text, sizeof(text), "header mismatch: %s", why);
 		reply_rule(s, b, m->id, RPC_HEADER_MISMATCH, "http.header_mismatch", text);
 		return false;

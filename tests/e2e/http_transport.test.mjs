@@ -94,9 +94,13 @@ describe('Streamable HTTP: sessions and answers', () => {
 		const list = await post(m.port, { jsonrpc: '2.0', id: 2, method: 'tools/list' }, s.headers);
 		assert.equal(list.status, 200);
 		assert.ok(messageOf(list).result.tools.some((t) => t.name === 'echo'));
+		// Without a session and not initialize: a 2026-07-28 request, which
+		// must carry its _meta (-32602, 400, with the request's id).
 		const none = await post(m.port, { jsonrpc: '2.0', id: 3, method: 'tools/list' });
 		assert.equal(none.status, 400);
-		assert.equal(ruleOf(none), 'http.session_missing');
+		assert.equal(ruleOf(none), 'protocol.meta_missing');
+		assert.equal(JSON.parse(none.body).id, 3);
+		assert.equal(JSON.parse(none.body).error.code, -32602);
 		for (const bad of ['0'.repeat(48), s.sid.slice(0, -1), s.sid + '0', 'x']) {
 			const r = await post(m.port, { jsonrpc: '2.0', id: 4, method: 'ping' }, { ...s.headers, 'Mcp-Session-Id': bad });
 			assert.equal(r.status, 404, `id ${bad}`);
@@ -148,9 +152,17 @@ describe('Streamable HTTP: sessions and answers', () => {
 		assert.equal(r.status, 200);
 		assert.match(r.headers['content-type'], /^text\/event-stream/);
 		assertSecurityHeaders(r);
+		// SSE polling (2025-11-25): a priming event first, with an id, a
+		// retry and empty data; every event after it has a larger id.
+		const first = r.body.split('\n\n')[0].split('\n');
+		assert.match(first.find((l) => l.startsWith('id: ')) ?? '', /^id: \d+$/);
+		assert.match(first.find((l) => l.startsWith('retry: ')) ?? '', /^retry: \d+$/);
+		assert.ok(first.includes('data: '), 'empty data');
+		const ids = [...r.body.matchAll(/^id: (\d+)$/gm)].map((x) => Number(x[1]));
+		assert.ok(ids.every((v, i) => i === 0 || v > ids[i - 1]), `ids increase: ${ids}`);
 		const events = r.body
 			.split('\n\n')
-			.filter((e) => e.includes('data:'))
+			.filter((e) => e.includes('data: {'))
 			.map((e) => JSON.parse(e.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n')));
 		const progress = events.filter((e) => e.method === 'notifications/progress');
 		assert.deepEqual(progress.map((p) => p.params.progress), [1, 2, 3, 4]);
@@ -301,6 +313,87 @@ describe('Streamable HTTP: sessions and answers', () => {
 		assert.deepEqual(JSON.parse(r.body), { status: 'ok' });
 		const post_ = await request({ port: m.port, method: 'POST', path: '/healthz', body: '{}' });
 		assert.equal(post_.status, 405);
+	});
+});
+
+describe('Streamable HTTP: 2026-07-28 requests without a session, and SSE polling', () => {
+	let m;
+	const V = '2026-07-28';
+	const meta = { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {} };
+	const stateless = (id, method, params = {}) => [
+		{ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...meta, ...(params._meta ?? {}) } } },
+		{ 'MCP-Protocol-Version': V, 'Mcp-Method': method, ...(params.name ? { 'Mcp-Name': params.name } : {}) },
+	];
+	before(async () => {
+		const dir = makeTempDir('moat-http-stateless-e2e-');
+		// The conformance fixtures (test_reconnection) when this build has them.
+		m = await startListener(writeConfig(dir, testingConfig({ audit: false, testing: { enabled: true, conformance: true } }))).catch(() =>
+			startListener(writeConfig(dir, testingConfig({ audit: false }), 'plain.json')),
+		);
+	});
+	after(async () => {
+		assert.equal((await m.stop()).code, 0, m.stderr());
+	});
+
+	test('server/discover and tools/list need no session, and open none', async () => {
+		const [d, dh] = stateless(1, 'server/discover');
+		const r = await post(m.port, d, dh);
+		assert.equal(r.status, 200, r.body);
+		assert.equal(r.headers['mcp-session-id'], undefined);
+		assert.ok(messageOf(r).result.supportedVersions.includes(V));
+		const [l, lh] = stateless(2, 'tools/list');
+		const list = await post(m.port, l, lh);
+		assert.equal(list.status, 200);
+		assert.equal(messageOf(list).result.resultType, 'complete');
+		assert.ok(messageOf(list).result.tools.some((t) => t.name === 'echo'));
+		// GET and DELETE still belong to sessions.
+		const g = await request({ port: m.port, method: 'GET', headers: { Accept: 'text/event-stream' } });
+		assert.equal(g.status, 400);
+		assert.equal(ruleOf(g), 'http.session_missing');
+	});
+
+	test('a stateless call with progress is answered as an event stream without ids (nothing to resume)', async () => {
+		const [c, ch] = stateless(3, 'tools/call', { name: 'slow', arguments: { ms: 120, steps: 3 }, _meta: { progressToken: 'p3' } });
+		const r = await post(m.port, c, ch);
+		assert.equal(r.status, 200);
+		assert.match(r.headers['content-type'], /^text\/event-stream/);
+		assert.ok(!/^id: /m.test(r.body), 'no event ids without a session');
+		const last = messageOf(r);
+		assert.equal(last.id, 3);
+		assert.equal(last.result.content[0].text, 'done');
+	});
+
+	test('an error answer of a stateless request carries its status; old-era errors keep 200', async () => {
+		const [c, ch] = stateless(4, 'prompts/nope');
+		const r = await post(m.port, c, ch);
+		assert.equal(r.status, 404);
+		const s = await initialize(m.port);
+		const old = await post(m.port, { jsonrpc: '2.0', id: 5, method: 'prompts/nope' }, s.headers);
+		assert.equal(old.status, 200);
+		assert.equal(JSON.parse(old.body).error.code, -32601);
+	});
+
+	test("SSE polling: the server closes a call's stream, the client resumes it with GET and Last-Event-ID", async (t) => {
+		const s = await initialize(m.port);
+		const list = messageOf(await post(m.port, { jsonrpc: '2.0', id: 6, method: 'tools/list' }, s.headers));
+		if (!list.result.tools.some((x) => x.name === 'test_reconnection')) return t.skip('no test_reconnection fixture in this build');
+		const r = await post(m.port, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'test_reconnection', arguments: {} } }, s.headers);
+		assert.equal(r.status, 200);
+		assert.match(r.headers['content-type'], /^text\/event-stream/);
+		const first = r.body.split('\n\n')[0];
+		assert.match(first, /^id: \d+\nretry: \d+\ndata: $/, 'a priming event first');
+		assert.ok(!r.body.includes('"result"'), 'the stream closed before the result');
+		const id = first.match(/^id: (\d+)/)[1];
+		const g = await request({ port: m.port, method: 'GET', headers: { ...s.headers, Accept: 'text/event-stream', 'Last-Event-ID': id } });
+		assert.equal(g.status, 200);
+		const res = messageOf(g);
+		assert.equal(res.id, 7);
+		assert.match(res.result.content[0].text, /Reconnection test completed/);
+		// Resuming again from the result's id: the stream ends at once, empty.
+		const lastId = [...g.body.matchAll(/^id: (\d+)$/gm)].at(-1)[1];
+		const again = await request({ port: m.port, method: 'GET', headers: { ...s.headers, Accept: 'text/event-stream', 'Last-Event-ID': lastId } });
+		assert.equal(again.status, 200);
+		assert.ok(!again.body.includes('data: {'), again.body);
 	});
 });
 

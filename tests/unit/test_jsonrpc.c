@@ -229,6 +229,71 @@ static void test_builders(void **state)
 	json_decref(n);
 }
 
+/* The per-thread _meta memo (rpc_meta_memo.c): a repeated _meta is
+ * reused, and every strict rule still holds around it. */
+static void test_meta_memo(void **state)
+{
+	struct moat_err err = {0};
+	json_t *a = NULL, *b = NULL, *want;
+	const char *m1 = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{"
+			 "\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}}";
+	const char *m2 = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{"
+			 "\"name\":\"t\",\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}},"
+			 "\"arguments\":{\"s\":\"}{\\\"\"}}}";
+	static const char *const bad[] = {
+		/* the same _meta twice in params */
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\",\"params\":{"
+		"\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}},"
+		"\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}}",
+		/* trailing data after a message whose _meta is remembered */
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\",\"params\":{"
+		"\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}} x",
+		/* bad UTF-8 beside it */
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"\xff\",\"params\":{"
+		"\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}}",
+		/* a duplicate key elsewhere */
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"id\":4,\"method\":\"m\",\"params\":{"
+		"\"_meta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}}",
+	};
+
+	assert_int_equal(parse(m1, &a, &err), MOAT_OK); /* remembered */
+	assert_int_equal(parse(m2, &b, &err), MOAT_OK); /* reused */
+	want = json_loads(m2, 0, NULL);
+	assert_non_null(want);
+	assert_true(json_equal(b, want));
+	/* Shared, not copied: the same object in two later messages. */
+	json_t *c = NULL;
+	assert_int_equal(parse(m2, &c, &err), MOAT_OK);
+	assert_ptr_equal(json_object_get(json_object_get(b, "params"), "_meta"),
+			 json_object_get(json_object_get(c, "params"), "_meta"));
+	json_decref(c);
+	json_decref(want);
+	json_decref(a);
+	json_decref(b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *doc = NULL;
+		if (parse(bad[i], &doc, &err) != MOAT_EINVAL)
+			fail_msg("bad message %zu parsed", i);
+		assert_null(doc);
+	}
+	/* An escaped key is not located, and still parses whole. */
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\",\"params\":{"
+			       "\"_m\\u0065ta\":{\"v\":\"2026-07-28\",\"c\":{\"x\":{}}}}}",
+			       &a, &err),
+			 MOAT_OK);
+	assert_non_null(json_object_get(json_object_get(a, "params"), "_meta"));
+	json_decref(a);
+	/* Another _meta replaces the memo. */
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"m\",\"params\":{"
+			       "\"_meta\":{\"v\":\"other\"}}}",
+			       &a, &err),
+			 MOAT_OK);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(a, "params"), "_meta"), "v")),
+			    "other");
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_builders),
 		cmocka_unit_test(test_scan_id),
 		cmocka_unit_test(test_find_nul),
+		cmocka_unit_test(test_meta_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,10 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 	l->sopts.metrics = l->metrics;
 	l->sopts.quick_begin = NULL;
 	l->sopts.quick_end = NULL;
+	if (!httpd_stateless_init(l)) {
+		moat_err_set(err, MOAT_ENOMEM, "http: cannot set the listener up: out of memory");
+		goto fail;
+	}
 	return l;
 fail:
 	httpd_free(l);
@@ -213,6 +217,8 @@ static struct httpd_req *req_new(struct httpd_listener *l, struct MHD_Connection
 	r->l = l;
 	r->conn = c;
 	r->start_ns = moat_now_ns();
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	r->fd = ci ? ci->connect_fd : -1;
 	pthread_mutex_lock(&l->rlock);
 	r->next = l->reqs;
 	if (l->reqs)
@@ -353,14 +359,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct httpd_req *r = *con_cls;
 
 	(void)c;
-	(void)toe;
 	if (!r)
 		return;
 	*con_cls = NULL;
 	pthread_mutex_lock(&r->lock);
 	r->conn = NULL;
+	r->fd = -1;
 	r->suspended = false;
 	pthread_mutex_unlock(&r->lock);
+	/* The client went away (or a write failed) before the final: what
+	 * runs or listens for it is told. */
+	if (r->kind == REQ_POST && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		httpd_route_gone(r);
 	if (r->sess && r->kind == REQ_GET_STREAM)
 		httpd_session_detach_stream(r->sess, r);
 	else if (r->sess)
@@ -430,6 +440,25 @@ static struct MHD_Daemon *start_daemon(struct httpd_listener *l, int fd, bool me
 	return d;
 }
 
+/* A comment on every POST event stream still waiting for its final (a
+ * subscriptions/listen stream, a long call): a failed write is how a
+ * client gone behind TLS or a proxy is noticed. */
+static void keep_posts_alive(struct httpd_listener *l)
+{
+	pthread_mutex_lock(&l->rlock);
+	for (struct httpd_req *r = l->reqs; r; r = r->next) {
+		bool waiting;
+		if (r->kind != REQ_POST)
+			continue;
+		pthread_mutex_lock(&r->lock);
+		waiting = r->sse && r->conn && !r->answered && !r->detached;
+		pthread_mutex_unlock(&r->lock);
+		if (waiting)
+			httpd_req_push_raw(r, ":\n\n", 3);
+	}
+	pthread_mutex_unlock(&l->rlock);
+}
+
 static void *housekeeper(void *arg)
 {
 	struct httpd_listener *l = arg;
@@ -457,6 +486,9 @@ static void *housekeeper(void *arg)
 		if (ka)
 			last_ka = now;
 		httpd_housekeep(l, ka);
+		if (ka)
+			keep_posts_alive(l);
+		httpd_reqs_check_gone(l);
 	}
 	return NULL;
 }
@@ -489,6 +521,7 @@ static int shut_down(struct httpd_listener *l)
 {
 	int lfd;
 	bool stuck = false;
+	uint64_t t0 = moat_now_ns(), spent;
 
 	pthread_mutex_lock(&l->tlock);
 	l->stopping = true;
@@ -509,6 +542,10 @@ static int shut_down(struct httpd_listener *l)
 	 * what still runs. A server that will not stop leaves its session
 	 * unfreed (reap logs it). */
 	httpd_sessions_end_all(l);
+	/* The stateless server's calls had the same drain time. */
+	spent = (moat_now_ns() - t0) / 1000000ull;
+	if (!httpd_stateless_fini(l, spent < HTTPD_DRAIN_MS ? HTTPD_DRAIN_MS - (uint32_t)spent : 0))
+		atomic_store(&l->stuck, true);
 	wake_all(l, false); /* GET streams end */
 	if (!wait_requests(l, 1000)) {
 		wake_all(l, true); /* POSTs still without an answer get 503 */
@@ -610,6 +647,8 @@ void httpd_free(struct httpd_listener *l)
 		MHD_stop_daemon(l->md);
 	if (l->buckets)
 		httpd_sessions_fini(l);
+	if (!httpd_stateless_fini(l, 0))
+		return; /* a call still runs and will answer through l */
 	if (l->pool && pool_shutdown(l->pool, 1000))
 		pool_free(l->pool);
 	if (l->sopts.global_bucket)

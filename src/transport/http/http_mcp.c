@@ -4,14 +4,19 @@
  * session) before a message reaches the server core.
  *
  * Nothing here reads a message beyond asking whether a POST without a
- * session is an initialize request (which creates one): versions, batches
- * and every JSON-RPC rule are the core's, so the same core answers stdio
- * and HTTP alike. The only version logic is asking the core whether an
- * MCP-Protocol-Version header names a version it speaks.
+ * session is an initialize request of the session era (which creates
+ * one; anything else without a session is a 2026-07-28 request, served
+ * statelessly: http_stateless.c): versions, batches and every JSON-RPC
+ * rule are the core's, so the same core answers stdio and HTTP alike. The
+ * only version logic is asking the core whether the MCP-Protocol-Version
+ * header of a session's request names a version it speaks; without a
+ * session the core checks it against the body and answers.
  */
 #include "httpd_int.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +34,41 @@ static bool content_type_json(const char *ct)
 	return ct && !strchr(ct, ',') && httpd_media_listed(ct, "application/json");
 }
 
+#define CORS_BASE_HEADERS                                                                  \
+	"Content-Type, Accept, Authorization, Mcp-Session-Id, MCP-Protocol-Version, "       \
+	"Last-Event-ID, Mcp-Method, Mcp-Name"
+
+/*
+ * The request headers a page of an allowed origin may send: the fixed
+ * ones, and each Mcp-Param-<Name> its preflight asks for (CORS has no
+ * prefix wildcard, and "*" never covers Authorization). Only header
+ * names made of token characters are echoed, lowercased, and only as
+ * many as fit.
+ */
+static void cors_allow_headers(struct httpd_req *r, char *out, size_t n)
+{
+	const char *want = httpd_header(r->conn, "Access-Control-Request-Headers", NULL);
+	size_t used = (size_t)snprintf(out, n, "%s", CORS_BASE_HEADERS);
+	size_t pl = strlen("mcp-param-");
+
+	while (want && *want && used < n) {
+		size_t k;
+		want += strspn(want, " \t,");
+		k = strcspn(want, " \t,");
+		if (k > pl && k < 128 && strncasecmp(want, "mcp-param-", pl) == 0 &&
+		    strspn(want, "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				 "abcdefghijklmnopqrstuvwxyz") >= k &&
+		    used + k + 2 < n) {
+			out[used++] = ',';
+			out[used++] = ' ';
+			for (size_t i = 0; i < k; i++)
+				out[used++] = (char)tolower((unsigned char)want[i]);
+			out[used] = '\0';
+		}
+		want += k;
+	}
+}
+
 static enum MHD_Result preflight(struct httpd_req *r)
 {
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
@@ -42,9 +82,9 @@ static enum MHD_Result preflight(struct httpd_req *r)
 	if (r->origin_ok[0]) {
 		MHD_add_response_header(resp, "Access-Control-Allow-Methods",
 					"GET, POST, DELETE, OPTIONS");
-		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
-					"Content-Type, Accept, Authorization, Mcp-Session-Id, "
-					"MCP-Protocol-Version, Last-Event-ID");
+		char allow[1024];
+		cors_allow_headers(r, allow, sizeof(allow));
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers", allow);
 		MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
 	}
 	ret = MHD_queue_response(r->conn, MHD_HTTP_NO_CONTENT, resp);
@@ -82,11 +122,14 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 					    "initialize a new one",
 					    0);
 		/* The transport spec: an invalid or unsupported version is 400.
-		 * Which versions exist is the core's knowledge (mcp_negotiate
-		 * echoes exactly the ones it speaks); clients such as the
-		 * conformance suite send another supported one than they
-		 * negotiated, so equality with the session's is not asked. */
-		if (pv && strcmp(mcp_version_name(mcp_negotiate(pv)), pv) != 0)
+		 * Which versions exist is the core's knowledge; clients such as
+		 * the conformance suite send another supported one than they
+		 * negotiated, so equality with the session's is not asked, and
+		 * 2026-07-28 is one (a session's request whose _meta names it is
+		 * served under it). Without a session the core answers an
+		 * unknown one itself (-32022 or -32020, with the request's id). */
+		enum mcp_version v;
+		if (pv && !mcp_version_parse(pv, &v))
 			return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST,
 					    "http.protocol_version",
 					    "MCP-Protocol-Version names no protocol version this "
@@ -116,6 +159,14 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 						    "http.body_too_large",
 						    "the body is larger than listen.max_body_bytes", 0);
 		}
+		const char *rule;
+		if (!httpd_collect_headers(r, &rule))
+			return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, rule,
+					    strcmp(rule, "http.param_headers") == 0
+						    ? "a request may carry at most 32 Mcp-Param-* headers"
+						    : "MCP-Protocol-Version, Mcp-Method, Mcp-Name and each "
+						      "Mcp-Param-* header may be sent once",
+					    0);
 		r->kind = REQ_POST;
 		r->state = RS_READING;
 		return MHD_YES;
@@ -185,15 +236,27 @@ enum MHD_Result httpd_mcp_body(struct httpd_req *r, const char *data, size_t *si
 	return MHD_YES;
 }
 
-/* A POST without a session may only initialize one. */
-static bool is_initialize(const char *body, size_t len)
+/* A POST without a session that is not an initialize: a 2026-07-28
+ * request, answered on its own route with the core's HTTP status. */
+static enum MHD_Result serve_stateless(struct httpd_req *r, const char *method)
 {
-	json_t *m = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	const char *method = json_string_value(json_object_get(m, "method"));
-	bool yes = json_is_object(m) && method && strcmp(method, "initialize") == 0;
+	const char *rule;
 
-	json_decref(m);
-	return yes;
+	r->stateless = true;
+	r->era_status = true;
+	r->hdr.stateless = true;
+	r->listen = strcmp(method, "subscriptions/listen") == 0;
+	r->state = RS_WAITING;
+	if (httpd_stateless_dispatch(r, &rule) < 0) {
+		bool limit = strcmp(rule, "limits.http_sse_streams") == 0;
+		return httpd_refuse(r, limit ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_SERVICE_UNAVAILABLE,
+				    ERR_SERVER, rule,
+				    limit ? "this principal has listen.max_sse_streams_per_session "
+					    "subscriptions/listen streams open"
+					  : "the server is shutting down",
+				    5);
+	}
+	return httpd_respond_post(r);
 }
 
 enum MHD_Result httpd_mcp_end(struct httpd_req *r)
@@ -210,13 +273,17 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, "http.empty_body",
 				    "a POST to /mcp carries one JSON-RPC message", 0);
 	if (!r->sess) {
-		if (!is_initialize(r->body, r->body_len))
-			return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST,
-					    "http.session_missing",
-					    "this request needs the Mcp-Session-Id header of an "
-					    "initialized session (only initialize may come without "
-					    "one)",
-					    0);
+		char method[64];
+		/* A 2026-07-28 client names the method in Mcp-Method (the core
+		 * refuses a body that says otherwise, -32020): no need to parse
+		 * the body here only to learn it is not initialize. */
+		const char *hm = r->hdr.method;
+		if (hm && strcmp(hm, "initialize") != 0) {
+			snprintf(method, sizeof(method), "%s", hm);
+			return serve_stateless(r, method);
+		}
+		if (httpd_body_kind(r->body, r->body_len, method, sizeof(method)) != 1)
+			return serve_stateless(r, method);
 		r->sess = httpd_session_create(r->l, &r->who, &rule);
 		if (!r->sess) {
 			bool global = rule && strcmp(rule, "limits.http_sessions_per_principal") != 0;
@@ -230,6 +297,7 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 		}
 		r->init = true;
 	}
+	r->era_status = httpd_body_names_stateless(r->body, r->body_len);
 	r->state = RS_WAITING;
 	if (httpd_session_dispatch(r->sess, r) < 0)
 		return httpd_refuse(r, MHD_HTTP_NOT_FOUND, ERR_SERVER, "http.session_unknown",

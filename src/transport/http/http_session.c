@@ -106,9 +106,10 @@ static void init_outcome(struct httpd_session *s, const char *buf, size_t len)
 	json_decref(m);
 }
 
-/* Keep ev (owned) in the ring, dropping the oldest beyond its bounds.
- * Session lock held. */
-static void ring_push(struct httpd_session *s, uint64_t seq, char *data, size_t len)
+/* Keep ev (owned) in the ring as seq of stream tag (0: the session's
+ * own), dropping the oldest beyond its bounds. Session lock held. */
+static void ring_push(struct httpd_session *s, uint64_t seq, uint64_t tag, bool final, char *data,
+		      size_t len)
 {
 	while (s->ring_n > 0 &&
 	       (s->ring_n == HTTPD_RING_EVENTS || s->ring_bytes + len > HTTPD_RING_BYTES)) {
@@ -123,12 +124,69 @@ static void ring_push(struct httpd_session *s, uint64_t seq, char *data, size_t 
 		return;
 	}
 	s->ring[(s->ring_start + s->ring_n) % HTTPD_RING_EVENTS] =
-		(struct httpd_ring_ev){.seq = seq, .data = data, .len = len};
+		(struct httpd_ring_ev){.seq = seq, .tag = tag, .final = final, .data = data, .len = len};
 	s->ring_n++;
 	s->ring_bytes += len;
 }
 
-/* server_send_fn of every session's server. */
+void httpd_session_ring_event(struct httpd_session *s, uint64_t seq, uint64_t tag, const char *ev,
+			      size_t len)
+{
+	char *copy = malloc(len);
+
+	if (!copy)
+		return;
+	memcpy(copy, ev, len);
+	pthread_mutex_lock(&s->lock);
+	ring_push(s, seq, tag, false, copy, len);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A message of POST stream r that may be resumed: give it the next id,
+ * keep it in the ring and, once r's stream was closed by the server,
+ * hand it to the GET streams resuming r (ending them after the final).
+ * Returns its id. Session lock held. */
+static uint64_t stream_event(struct httpd_session *s, struct httpd_req *r, const char *buf,
+			     size_t len, bool final)
+{
+	uint64_t seq = ++s->next_seq;
+	size_t evlen = 0;
+	/* An empty final (a cancelled call) is kept as a mark with no bytes:
+	 * a resuming stream learns the call ended. */
+	char *ev = len ? httpd_sse_format(seq, buf, len, &evlen) : NULL;
+	bool detached;
+
+	if (len && !ev)
+		return seq;
+	pthread_mutex_lock(&r->lock);
+	detached = r->detached;
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned i = 0; detached && i < s->nstreams; i++) {
+		if (s->streams[i]->resume_tag != r->stream_no)
+			continue;
+		if (evlen)
+			httpd_req_push_raw(s->streams[i], ev, evlen);
+		if (final)
+			httpd_req_end(s->streams[i], false);
+	}
+	ring_push(s, seq, r->stream_no, final, ev, evlen);
+	return len ? seq : 0;
+}
+
+/* Whether a message for r goes out as an SSE event (not the single JSON
+ * answer): anything but a final that comes first. */
+static bool goes_on_stream(struct httpd_req *r, bool final)
+{
+	bool yes;
+
+	pthread_mutex_lock(&r->lock);
+	yes = !final || r->nmsgs > 0 || r->detached || r->sse;
+	pthread_mutex_unlock(&r->lock);
+	return yes;
+}
+
+/* server_send_fn of every session's server. A send without a message
+ * that is not final is the server closing the route's stream mid-call. */
 static void session_send(void *ctx, void *route, const char *buf, size_t len, bool final)
 {
 	struct httpd_session *s = ctx;
@@ -137,9 +195,19 @@ static void session_send(void *ctx, void *route, const char *buf, size_t len, bo
 
 	if (route) {
 		struct httpd_req *r = route;
+		uint64_t id = 0;
+		if (!buf && !final) {
+			httpd_req_detach(r);
+			return;
+		}
 		if (final && r->init && len > 0)
 			init_outcome(s, buf, len);
-		httpd_req_deliver(r, buf, len, final);
+		if (r->prime_seq && (len > 0 || final) && goes_on_stream(r, final)) {
+			pthread_mutex_lock(&s->lock);
+			id = stream_event(s, r, buf, len, final);
+			pthread_mutex_unlock(&s->lock);
+		}
+		httpd_req_deliver(r, buf, len, final, id);
 		if (final) {
 			pthread_mutex_lock(&s->lock);
 			s->active--;
@@ -153,11 +221,16 @@ static void session_send(void *ctx, void *route, const char *buf, size_t len, bo
 	uint64_t seq = ++s->next_seq;
 	ev = httpd_sse_format(seq, buf, len, &evlen);
 	if (ev) {
-		if (s->nstreams > 0) {
-			httpd_req_push_raw(s->streams[s->nstreams - 1], ev, evlen);
-			s->delivered = seq;
+		/* The newest stream of the session's own (not one resuming a
+		 * POST's stream). */
+		for (unsigned i = s->nstreams; i-- > 0;) {
+			if (s->streams[i]->resume_tag == 0) {
+				httpd_req_push_raw(s->streams[i], ev, evlen);
+				s->delivered = seq;
+				break;
+			}
 		}
-		ring_push(s, seq, ev, evlen);
+		ring_push(s, seq, 0, false, ev, evlen);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -279,20 +352,60 @@ int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r)
 	s->handling++;
 	s->active++; /* until the final answer */
 	s->last_ns = moat_now_ns();
+	/* SSE polling (2025-11-25 and later; not a request served under
+	 * 2026-07-28, which has no sessions): ids on the POST's stream. */
+	if (!r->init && !r->era_status && s->version[0] && strcmp(s->version, "2025-11-25") >= 0) {
+		r->stream_no = ++s->next_stream;
+		r->prime_seq = ++s->next_seq;
+	}
 	pthread_mutex_unlock(&s->lock);
-	httpd_req_hold(r); /* the route's reference, dropped with the final answer */
+	pthread_mutex_lock(&r->lock);
+	r->route_live = true;
+	r->refs++; /* the route's reference, dropped with the final answer */
+	pthread_mutex_unlock(&r->lock);
 	server_handle_from(s->srv, r->body ? r->body : "", r->body_len,
-			   &(struct server_origin){.who = &r->who, .route = r});
+			   &(struct server_origin){.who = &r->who, .route = r, .hdr = &r->hdr});
 	pthread_mutex_lock(&s->lock);
 	s->handling--;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
 
+/* The ring event of id seq, or NULL. Session lock held. */
+static struct httpd_ring_ev *ring_find(struct httpd_session *s, uint64_t seq)
+{
+	for (unsigned i = 0; i < s->ring_n; i++) {
+		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
+		if (e->seq == seq)
+			return e;
+	}
+	return NULL;
+}
+
+bool httpd_session_enter(struct httpd_session *s)
+{
+	bool live;
+
+	pthread_mutex_lock(&s->lock);
+	live = !s->dead && s->srv;
+	if (live)
+		s->handling++;
+	pthread_mutex_unlock(&s->lock);
+	return live;
+}
+
+void httpd_session_leave(struct httpd_session *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->handling--;
+	pthread_mutex_unlock(&s->lock);
+}
+
 int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 				const char *last_event_id)
 {
-	uint64_t from;
+	uint64_t from, tag = 0;
+	bool ended = false;
 	char *end;
 
 	pthread_mutex_lock(&s->lock);
@@ -301,22 +414,30 @@ int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 		pthread_mutex_unlock(&s->lock);
 		return -1;
 	}
-	httpd_req_hold(r); /* the session's reference, dropped at detach */
-	s->streams[s->nstreams++] = r;
-	s->active++;
 	from = s->delivered;
 	if (last_event_id && *last_event_id >= '0' && *last_event_id <= '9') {
 		errno = 0;
 		unsigned long long v = strtoull(last_event_id, &end, 10);
-		if (!*end && !errno)
+		if (!*end && !errno) {
+			const struct httpd_ring_ev *e = ring_find(s, v);
 			from = v;
+			tag = e ? e->tag : 0; /* a POST's stream: resume that one */
+		}
 	}
+	httpd_req_hold(r); /* the session's reference, dropped at detach */
+	r->resume_tag = tag;
+	s->streams[s->nstreams++] = r;
+	s->active++;
 	for (unsigned i = 0; i < s->ring_n; i++) {
 		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
-		if (e->seq > from)
+		if (tag && e->tag == tag)
+			ended |= e->final; /* even one the client saw: nothing follows */
+		if (e->seq > from && e->tag == tag && e->len)
 			httpd_req_push_raw(r, e->data, e->len);
 	}
-	if (s->next_seq > s->delivered)
+	if (ended)
+		httpd_req_end(r, false); /* the resumed POST stream had ended */
+	if (tag == 0 && s->next_seq > s->delivered)
 		s->delivered = s->next_seq;
 	pthread_mutex_unlock(&s->lock);
 	return 0;

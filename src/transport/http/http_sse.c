@@ -46,6 +46,7 @@ void httpd_req_put(struct httpd_req *r)
 	if (r->sess)
 		httpd_session_put(r->sess);
 	free(r->body);
+	free(r->hbuf);
 	free(r->json);
 	free(r->out);
 	pthread_mutex_destroy(&r->lock);
@@ -115,28 +116,43 @@ static void wake(struct httpd_req *r)
 	}
 }
 
-void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final)
+void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final, uint64_t id)
 {
 	size_t flen = 0;
-	char *ev = len ? httpd_sse_format(0, buf, len, &flen) : NULL;
+	char *ev = len ? httpd_sse_format(id, buf, len, &flen) : NULL;
+	unsigned status = final && len && r->era_status ? (unsigned)server_http_status(buf, len) : 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (final && len && !r->json && !r->sse) {
+	if (final && len && !r->json && !r->sse && !r->detached) {
 		r->json = malloc(len);
 		if (r->json) {
 			memcpy(r->json, buf, len);
 			r->json_len = len;
 		}
+		r->status = status;
 	}
-	if (ev && (final || r->out_len - r->out_off < HTTPD_STREAM_MAX_BUFFER))
+	/* A detached stream is closed: its messages went to the ring. */
+	if (ev && !r->detached && (final || r->out_len - r->out_off < HTTPD_STREAM_MAX_BUFFER))
 		out_append(r, ev, flen);
 	if (len)
 		r->nmsgs++;
-	if (final)
+	if (final) {
 		r->answered = true;
+		r->route_live = false;
+	}
 	wake(r);
 	pthread_mutex_unlock(&r->lock);
 	free(ev);
+}
+
+void httpd_req_detach(struct httpd_req *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->prime_seq && !r->answered && !r->detached && !r->client_gone) {
+		r->detached = true;
+		wake(r);
+	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 void httpd_req_push_raw(struct httpd_req *r, const char *bytes, size_t len)
@@ -177,7 +193,9 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		memcpy(buf, r->out + r->out_off, k);
 		r->out_off += k;
 		n = (ssize_t)k;
-	} else if (r->answered || r->aborted || !r->conn) {
+	} else if (r->client_gone && r->kind == REQ_POST) {
+		n = MHD_CONTENT_READER_END_WITH_ERROR;
+	} else if (r->answered || r->aborted || r->detached || !r->conn) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else {
 		MHD_suspend_connection(r->conn);
@@ -193,11 +211,38 @@ static void sse_free(void *cls)
 	httpd_req_put(cls);
 }
 
+/* Put r's priming event first in its output (SEP-1699: an id to resume
+ * from and how long to wait before reconnecting) and in the session's
+ * ring, so a GET with that Last-Event-ID finds the stream. */
+static bool prime(struct httpd_req *r)
+{
+	char ev[96];
+	int n = snprintf(ev, sizeof(ev), "id: %llu\nretry: %u\ndata: \n\n",
+			 (unsigned long long)r->prime_seq, HTTPD_SSE_RETRY_MS);
+	bool ok;
+
+	if (n < 0 || (size_t)n >= sizeof(ev))
+		return false;
+	httpd_session_ring_event(r->sess, r->prime_seq, r->stream_no, ev, (size_t)n);
+	pthread_mutex_lock(&r->lock);
+	ok = out_append(r, ev, (size_t)n);
+	if (ok && r->out_len > (size_t)n) {
+		/* Appended after what came before: rotate it to the front. */
+		size_t old = r->out_len - (size_t)n;
+		memmove(r->out + r->out_off + (size_t)n, r->out + r->out_off, old - r->out_off);
+		memcpy(r->out + r->out_off, ev, (size_t)n);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ok;
+}
+
 static enum MHD_Result queue_sse(struct httpd_req *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
+	if (r->kind == REQ_POST && r->prime_seq && !prime(r))
+		return MHD_NO;
 	httpd_req_hold(r); /* for the response */
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, sse_read, r, sse_free);
 	if (!resp) {
@@ -223,7 +268,13 @@ enum MHD_Result httpd_respond_post(struct httpd_req *r)
 	enum MHD_Result ret;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->nmsgs == 0 && r->answered)
+	if (r->client_gone) {
+		pthread_mutex_unlock(&r->lock);
+		return MHD_NO; /* nobody to answer: MHD closes the connection */
+	}
+	if (r->detached && !r->sse)
+		how = SSE; /* the priming event, then the stream ends */
+	else if (r->nmsgs == 0 && r->answered)
 		how = NONE;
 	else if (r->nmsgs == 0)
 		how = r->aborted ? ABORTED : WAIT;
@@ -256,7 +307,7 @@ enum MHD_Result httpd_respond_post(struct httpd_req *r)
 	default:
 		break;
 	}
-	ret = httpd_reply(r, MHD_HTTP_OK, "application/json", json, json_len,
+	ret = httpd_reply(r, r->status ? r->status : MHD_HTTP_OK, "application/json", json, json_len,
 			  r->init && r->sess && r->sess->ready ? "Mcp-Session-Id" : NULL,
 			  r->sess ? r->sess->id : NULL);
 	free(json);

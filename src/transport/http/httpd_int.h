@@ -43,6 +43,8 @@
 #define HTTPD_KEEPALIVE_S 15                   /* an SSE comment on idle streams */
 #define HTTPD_CANCEL_MS 800
 #define HTTPD_DRAIN_MS 2000
+#define HTTPD_MAX_PARAM_HEADERS 32             /* Mcp-Param-* headers a request may carry */
+#define HTTPD_SSE_RETRY_MS 1000                /* the retry: a POST stream's priming event asks */
 
 struct httpd_session;
 struct httpd_ratelimit;
@@ -94,6 +96,12 @@ struct httpd_listener {
 	struct httpd_linger linger[HTTPD_LINGER_MAX];
 	unsigned nlinger;
 
+	/* Requests without a session (2026-07-28): one server for them
+	 * all, remembering nothing between requests (http_stateless.c). */
+	struct server *ssrv;
+	unsigned s_handling;            /* threads inside it (rlock) */
+	bool s_closing;                 /* it is being shut down: none may enter (rlock) */
+
 	pthread_t hk;                   /* housekeeping */
 	bool hk_started;
 	int hk_wake;                    /* eventfd */
@@ -119,6 +127,32 @@ struct httpd_req {
 	size_t body_len, body_cap;
 	bool init;  /* an initialize that creates sess */
 	bool too_large; /* the body passed max_body_bytes: the rest is dropped, 413 */
+	int fd;     /* the connection's socket (to notice a client gone), -1 */
+
+	/* What the request's MCP headers say (http_stateless.c); the strings
+	 * live in hbuf. */
+	struct req_headers hdr;
+	struct req_param_header params[HTTPD_MAX_PARAM_HEADERS];
+	char *hbuf;
+	bool stateless;   /* no session: served by the listener's ssrv */
+	bool era_status;  /* the final's HTTP status is server_http_status's */
+	bool listen;      /* a subscriptions/listen POST (bounded per principal) */
+	unsigned status;  /* of the JSON answer; 0: 200 */
+
+	/* The route (guarded by lock). */
+	bool route_live;   /* the server holds r: its final has not come */
+	bool client_gone;  /* the client went away before the final */
+	bool route_closed; /* server_route_closed was called for it */
+
+	/* SSE polling (a session POST, 2025-11-25 and later): its stream's
+	 * events carry ids from the session's sequence and go to the ring
+	 * tagged stream_no, so a client may resume it with GET and
+	 * Last-Event-ID; detached once the server closed the stream mid-call
+	 * (the rest goes to the ring and a resuming GET). */
+	uint64_t stream_no;
+	uint64_t prime_seq; /* the priming event's id; 0: no priming */
+	bool detached;
+	uint64_t resume_tag; /* a GET resuming POST stream resume_tag; 0: none */
 
 	/* Output (guarded by lock). */
 	bool suspended; /* its connection waits for output */
@@ -136,6 +170,8 @@ struct httpd_req {
 
 struct httpd_ring_ev {
 	uint64_t seq;
+	uint64_t tag; /* 0: the session's stream; else a POST's stream_no */
+	bool final;   /* the final message of POST stream tag */
 	char *data; /* formatted SSE event with its id; owned */
 	size_t len;
 };
@@ -160,6 +196,7 @@ struct httpd_session {
 	size_t ring_bytes;
 	uint64_t next_seq;     /* the id of the next session event */
 	uint64_t delivered;    /* events up to this seq went to a stream */
+	uint64_t next_stream;  /* the last POST stream_no given */
 	struct httpd_session *next; /* hash chain, then the graveyard */
 };
 
@@ -242,6 +279,12 @@ void httpd_session_kill(struct httpd_session *s);
  * ended, else 0. */
 int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r);
 
+/* httpd_session_enter / leave - count the caller as a thread inside the
+ * session's server (the reaper waits for none before shutting it down);
+ * enter is false when the session has ended. */
+bool httpd_session_enter(struct httpd_session *s);
+void httpd_session_leave(struct httpd_session *s);
+
 /* httpd_session_attach_stream - make r (a GET) a stream of s and queue
  * the ring's events after last_event_id (NULL: those not yet delivered).
  * -1 when s has ended or has max_sse_streams_per_session streams. */
@@ -250,6 +293,11 @@ int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 
 /* httpd_session_detach_stream - r's connection ended. */
 void httpd_session_detach_stream(struct httpd_session *s, struct httpd_req *r);
+
+/* httpd_session_ring_event - keep the preformatted event ev (copied) as
+ * seq of POST stream tag in s's ring. */
+void httpd_session_ring_event(struct httpd_session *s, uint64_t seq, uint64_t tag, const char *ev,
+			      size_t len);
 
 /* httpd_session_touch - r ended: note activity. */
 void httpd_session_touch(struct httpd_session *s);
@@ -273,9 +321,16 @@ void httpd_req_hold(struct httpd_req *r);
 void httpd_req_put(struct httpd_req *r);
 
 /* httpd_req_deliver - a message for r (a POST's route); final ends it,
- * and a final with len 0 carries no message (nothing to answer).
- * Called with no lock held. Thread-safe. */
-void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final);
+ * and a final with len 0 carries no message (nothing to answer). id: its
+ * SSE event id (0: none). A final's HTTP status is the core's when
+ * r->era_status. Called with no lock held. Thread-safe. */
+void httpd_req_deliver(struct httpd_req *r, const char *buf, size_t len, bool final, uint64_t id);
+
+/* httpd_req_detach - the server closes r's stream mid-call (SSE polling):
+ * its answer becomes an event stream that ends after the priming event
+ * and what came so far; the rest waits in the session's ring for a GET
+ * with Last-Event-ID. Only for a stream with ids (r->prime_seq). */
+void httpd_req_detach(struct httpd_req *r);
 
 /* httpd_req_push_raw - append preformatted SSE bytes (an event with its id
  * from the session ring, a keepalive comment) to a GET stream. */
@@ -295,6 +350,45 @@ enum MHD_Result httpd_open_stream(struct httpd_req *r);
 /* httpd_sse_format - "event: message\ndata: ...\n\n" (with "id: N\n"
  * first when id is non-zero) into a new buffer the caller frees. */
 char *httpd_sse_format(uint64_t id, const char *buf, size_t len, size_t *out_len);
+
+/* ---- http_stateless.c: MCP headers, requests without a session ---- */
+
+/* httpd_collect_headers - read MCP-Protocol-Version, Mcp-Method, Mcp-Name
+ * and every Mcp-Param-* header of r (trimmed of OWS) into r->hdr. false
+ * with *rule set when one is sent twice or there are too many. MHD
+ * thread. */
+bool httpd_collect_headers(struct httpd_req *r, const char **rule);
+
+/* httpd_body_kind - what a POST body without a session asks: 1 an
+ * initialize of the session era (opens a session), 0 anything else
+ * (served statelessly); *method set to a copy of its method, or "" (at
+ * most n bytes). */
+int httpd_body_kind(const char *body, size_t len, char *method, size_t n);
+
+/* httpd_body_names_stateless - whether a session POST's body is served
+ * under 2026-07-28 (its _meta names a revision, or server/discover), so
+ * its answer's HTTP status is the core's. */
+bool httpd_body_names_stateless(const char *body, size_t len);
+
+/* httpd_stateless_init / fini - the listener's server for requests
+ * without a session. fini waits up to ms for its calls and frees it;
+ * false when a call would not stop. */
+bool httpd_stateless_init(struct httpd_listener *l);
+bool httpd_stateless_fini(struct httpd_listener *l, uint32_t ms);
+
+/* httpd_stateless_dispatch - hand r to the stateless server: exactly one
+ * final comes on r. -1 when the listener stops or r's principal has
+ * max_sse_streams_per_session listen streams open (*rule set). */
+int httpd_stateless_dispatch(struct httpd_req *r, const char **rule);
+
+/* httpd_route_gone - r's client went away (MHD ended the request with
+ * an error, or the socket was found closed): if its final has not come,
+ * tell its server (server_route_closed), once. Any thread, no lock. */
+void httpd_route_gone(struct httpd_req *r);
+
+/* httpd_reqs_check_gone - find requests suspended while their client
+ * closed the connection and end them (housekeeper, about once a second). */
+void httpd_reqs_check_gone(struct httpd_listener *l);
 
 /* ---- http_tls.c ---- */
 
