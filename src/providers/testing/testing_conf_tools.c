@@ -157,15 +157,16 @@ static enum moat_rc error_tool(struct call_ctx *ctx, void *data, json_t *args,
 			    "This tool intentionally returns an error for testing");
 }
 
-/* The reference closes the call's SSE stream here (SEP-1699) and answers
- * after the client reconnected; over moat's HTTP listener the stream is
- * the transport's, so the tool only takes its time. */
+/* Closes the call's SSE stream mid-call (SEP-1699; callctx_close_stream,
+ * a no-op off HTTP sessions) and answers 100 ms later, on the stream the
+ * client resumes with GET and Last-Event-ID. */
 static enum moat_rc reconnection_tool(struct call_ctx *ctx, void *data, json_t *args,
 				      struct tool_result *out, struct moat_err *err)
 {
-	enum moat_rc rc = conf_sleep(ctx, 100, err);
+	enum moat_rc rc;
 
-	if (rc)
+	callctx_close_stream(ctx);
+	if ((rc = conf_sleep(ctx, 100, err)))
 		return rc;
 	return tool_result_text(out, "Reconnection test completed successfully. If you received "
 				     "this, the client properly reconnected after stream closure.");
