@@ -197,8 +197,10 @@ static void run_pjob(void *arg)
 	if (rc == MOAT_EINPUT) {
 		/* Stateless era: the get asked the client; answer what it
 		 * needs, the client retries with the answers. */
+		char subject[80];
 		json_decref(out);
-		out = srv_input_required(s, j->r.batch, j->pr->name, j->args, &j->r.ctx);
+		snprintf(subject, sizeof(subject), "prompt %s", j->pr->name);
+		out = srv_input_required(s, j->r.batch, subject, j->args, &j->r.ctx);
 		if (out)
 			rc = MOAT_OK;
 		else
@@ -311,7 +313,9 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 	j->r.ctx.no_touch = !s->opts.audit;
 	j->r.ctx.notify = pjob_notify;
 	j->r.ctx.sink = j;
-	if (srv_ask_setup(s, b, pr->name, m->params, j->args, &j->r.ctx, &err)) {
+	char subject[80];
+	snprintf(subject, sizeof(subject), "prompt %s", pr->name);
+	if (srv_ask_setup(s, b, subject, m->params, j->args, &j->r.ctx, &err)) {
 		refuse_get(s, b, m->id, pr->name, err.rc, RPC_INVALID_PARAMS,
 			   err.rule ? err.rule : "ask.bad_state", err.msg);
 		pjob_free(j);
