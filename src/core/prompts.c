@@ -242,19 +242,7 @@ json_t *prompts_json(const struct prompt *pr, const struct mcp_features *f)
 
 static bool cursor_decode(const char *cursor, size_t count, size_t *offset)
 {
-	char *end;
-	unsigned long long v;
-
-	if (strncmp(cursor, "prompt:", 7) != 0)
-		return false;
-	cursor += 7;
-	if (*cursor < '1' || *cursor > '9')
-		return false;
-	v = strtoull(cursor, &end, 10);
-	if (*end != '\0' || v >= count)
-		return false;
-	*offset = (size_t)v;
-	return true;
+	return text_offset_cursor(cursor, "prompt:", count, offset);
 }
 
 static bool visible(const struct prompt *pr, prompts_keep_fn keep, const void *ctx)

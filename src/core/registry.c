@@ -6,6 +6,7 @@
 #include "hub.h"
 #include "prompts.h"
 #include "resource_mux.h"
+#include "text.h"
 
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -437,19 +438,7 @@ json_t *registry_tool_json(const struct tool *t, const struct mcp_features *f)
  * opaque string, and a forged or stale one is refused rather than guessed. */
 static bool cursor_decode(const char *cursor, size_t count, size_t *offset)
 {
-	char *end;
-	unsigned long long v;
-
-	if (strncmp(cursor, "moat:", 5) != 0)
-		return false;
-	cursor += 5;
-	if (*cursor < '1' || *cursor > '9')
-		return false;
-	v = strtoull(cursor, &end, 10);
-	if (*end != '\0' || v >= count)
-		return false;
-	*offset = (size_t)v;
-	return true;
+	return text_offset_cursor(cursor, "moat:", count, offset);
 }
 
 enum moat_rc registry_page(const struct registry *r, const char *cursor, size_t page_size,

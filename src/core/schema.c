@@ -1240,18 +1240,6 @@ static int c_pending(struct cctx *c, struct snode *owner, const json_t *target, 
 	return 0;
 }
 
-/* hexval - value of hex digit ch, or -1. */
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * resolve_pointer - follow JSON pointer ptr (len bytes, already
  * percent-decoded) from root. tok is scratch of at least len bytes. Returns
@@ -1333,8 +1321,8 @@ static int c_ref(struct cctx *c, struct snode *n, const json_t *v)
 	}
 	for (i = 1; i < len; i++) {
 		if (s[i] == '%') {
-			int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < len ? text_hexval(s[i + 1]) : -1;
+			int lo = i + 2 < len ? text_hexval(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				cfail(c, "reference '%s' has invalid percent-encoding", q);

@@ -13,6 +13,7 @@
  * dumps the same value the same way.
  */
 #include "seal.h"
+#include "text.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -78,17 +79,6 @@ static bool have_key(void)
 	return g_have_key;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool b64url_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -142,9 +132,10 @@ bool seal_parse_key(const char *text, uint8_t key[SEAL_KEY_BYTES])
 	if (n == 2 * SEAL_KEY_BYTES) {
 		bool ok = true;
 		for (size_t i = 0; ok && i < SEAL_KEY_BYTES; i++) {
-			int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+			int hi = text_hexval(text[2 * i]), lo = text_hexval(text[2 * i + 1]);
 			ok = hi >= 0 && lo >= 0;
-			key[i] = (uint8_t)(hi << 4 | lo);
+			if (ok)
+				key[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
 		}
 		if (ok)
 			return true;

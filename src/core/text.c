@@ -4,6 +4,7 @@
  */
 #include "text.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,4 +230,34 @@ uint64_t text_hash(const char *s, size_t n, uint64_t seed)
 	h *= 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 33;
 	return h;
+}
+
+int text_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool text_offset_cursor(const char *cursor, const char *prefix, size_t count, size_t *offset)
+{
+	size_t pl = strlen(prefix);
+	unsigned long long v;
+	char *end;
+
+	if (strncmp(cursor, prefix, pl) != 0)
+		return false;
+	cursor += pl;
+	if (*cursor < '1' || *cursor > '9')
+		return false;
+	errno = 0;
+	v = strtoull(cursor, &end, 10);
+	if (errno || *end != '\0' || v >= count)
+		return false;
+	*offset = (size_t)v;
+	return true;
 }

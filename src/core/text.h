@@ -57,6 +57,14 @@ uint64_t text_hash(const char *s, size_t n, uint64_t seed);
  * buf[0..len); NULL on ENOMEM. Caller frees. */
 char *text_base64(const unsigned char *buf, size_t len);
 
+/* text_hexval - the value of hex digit c (either case), or -1. */
+int text_hexval(char c);
+
+/* text_offset_cursor - read a listing cursor "<prefix><offset>" (offset a
+ * decimal from 1, no sign or leading zero, below count) into *offset;
+ * false for anything else (a forged or stale cursor). */
+bool text_offset_cursor(const char *cursor, const char *prefix, size_t count, size_t *offset);
+
 /* text_ptr_push - append "/" and key, escaped per RFC 6901 ('~' as "~0",
  * '/' as "~1"), to the JSON pointer in ptr (NUL-terminated, size bytes),
  * cutting what does not fit. Thread-safe (touches only ptr). */

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "sql.h"
+#include "text.h"
 
 #define MIME "application/json"
 
@@ -64,17 +65,6 @@ static char *make_uri(const char *db, const char *table)
 	return uri;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..n) into a new string; NULL when it holds a bad escape, a
  * NUL or a '/', or on ENOMEM. */
 static char *decode(const char *s, size_t n)
@@ -88,8 +78,8 @@ static char *decode(const char *s, size_t n)
 		if (c == '/')
 			goto bad;
 		if (c == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? text_hexval(s[i + 1]) : -1;
+			int lo = hi >= 0 ? text_hexval(s[i + 2]) : -1;
 			if (lo < 0 || (c = hi * 16 + lo) == 0)
 				goto bad;
 			i += 2;
