@@ -211,6 +211,10 @@ void srv_cancelled(struct server *s, struct rpc_msg *m);
 /* ---- resources and client roots (server_resources.c) -------------------- */
 
 void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read);
+
+/* srv_rjob_unlink - take job j (a resource job, or a prompt job whose
+ * first member is one) off the in-flight list and count it out. */
+void srv_rjob_unlink(struct server *s, struct rjob *j);
 void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m);
 
 /* srv_request_roots - ask the client for its roots when it has them and a

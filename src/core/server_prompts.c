@@ -116,21 +116,6 @@ struct pjob {
 	json_t *args;
 };
 
-static void pjob_unlink(struct server *s, struct pjob *j)
-{
-	pthread_mutex_lock(&s->lock);
-	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
-		if (*pp == &j->r) {
-			*pp = j->r.next;
-			s->inflight_count--;
-			if (s->inflight_count == 0)
-				pthread_cond_broadcast(&s->calls_ended);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
 static void pjob_free(struct pjob *j)
 {
 	callctx_release(&j->r.ctx);
@@ -208,7 +193,7 @@ static void run_pjob(void *arg)
 					   "this prompt needs input from the client, which could "
 					   "not be asked for");
 	}
-	pjob_unlink(s, j);
+	srv_rjob_unlink(s, &j->r);
 	if (rc == MOAT_OK && !json_is_object(out))
 		rc = moat_err_set(&err, MOAT_EINTERNAL, "the prompt built no result");
 	if (rc == MOAT_OK) {
@@ -343,7 +328,7 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	if (!pool_submit(s->pool, run_pjob, j)) {
-		pjob_unlink(s, j);
+		srv_rjob_unlink(s, &j->r);
 		refuse_get(s, b, m->id, pr->name, MOAT_ECANCELLED, RPC_INTERNAL_ERROR,
 			   "server.shutting_down", "server is shutting down");
 		pjob_free(j);

@@ -106,8 +106,7 @@ json_t *srv_limit_error(json_t *id, const char *rule, const char *msg)
 	return e;
 }
 
-/* Take rjob j off the in-flight list. */
-static void rjob_unlink(struct server *s, struct rjob *j)
+void srv_rjob_unlink(struct server *s, struct rjob *j)
 {
 	pthread_mutex_lock(&s->lock);
 	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
@@ -147,7 +146,7 @@ static void run_rjob(void *arg)
 		rc = j->is_read ? ops->read(ops->data, &j->ctx, j->arg, &out, &err)
 				: ops->list(ops->data, &j->ctx, j->arg, s->opts.limits.tools_page_size,
 					    &out, &err);
-	rjob_unlink(s, j);
+	srv_rjob_unlink(s, j);
 	if (rc == MOAT_OK && j->is_read &&
 	    json_array_size(json_object_get(out, "contents")) == 0) {
 		/* never empty contents: that is a resource not found */
@@ -300,7 +299,7 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 		return;
 	}
 	if (!pool_submit(s->pool, run_rjob, j)) {
-		rjob_unlink(s, j);
+		srv_rjob_unlink(s, j);
 		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
 			    "server is shutting down");
 	}
