@@ -44,6 +44,32 @@ static enum moat_rc echo(struct call_ctx *ctx, void *d, json_t *args, struct too
 	return tool_result_text(out, "ok");
 }
 
+/* rpc_depth_ok as it was written first, byte by byte: the faster one must
+ * agree with it on every input. */
+static bool depth_ok_reference(const char *buf, size_t len, size_t max_depth)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if ((c == '[' || c == '{') && ++depth > max_depth)
+			return false;
+		else if ((c == ']' || c == '}') && depth > 0)
+			depth--;
+	}
+	return true;
+}
+
 static void setup(void)
 {
 	struct server_opts o = {.name = "moat", .version = "fuzz"};
@@ -86,6 +112,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *plain = json_loadb((const char *)data, size,
 				   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	bool in_limits = size <= (1 << 16) && rpc_depth_ok((const char *)data, size, 64);
+	for (size_t d = 1; d <= 8; d *= 2)
+		if (rpc_depth_ok((const char *)data, size, d) !=
+		    depth_ok_reference((const char *)data, size, d))
+			abort();
 	for (int round = 0; round < 2; round++) {
 		enum moat_rc rc = rpc_parse((const char *)data, size, 1 << 16, 64, &doc, &err);
 		if (in_limits && (rc == MOAT_OK) != (plain != NULL))

@@ -7,25 +7,36 @@
 
 #include <string.h>
 
+size_t rpc_skip_string(const char *b, size_t i, size_t n)
+{
+	for (i++; i < n;) {
+		const char *q = memchr(b + i, '"', n - i);
+		size_t k, bs = 0;
+		if (!q)
+			return 0;
+		k = (size_t)(q - b);
+		while (k - bs > i && b[k - bs - 1] == '\\')
+			bs++; /* an even run of backslashes does not escape it */
+		if (bs % 2 == 0)
+			return k + 1;
+		i = k + 1;
+	}
+	return 0;
+}
+
 bool rpc_depth_ok(const char *buf, size_t len, size_t max_depth)
 {
 	size_t depth = 0;
-	bool in_str = false;
 
 	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++; /* skip the escaped byte */
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			in_str = true;
+		switch (buf[i]) {
+		case '"': {
+			size_t e = rpc_skip_string(buf, i, len);
+			if (!e)
+				return true; /* unterminated: jansson refuses it */
+			i = e - 1;
 			break;
+		}
 		case '[':
 		case '{':
 			if (++depth > max_depth)

@@ -47,6 +47,11 @@ struct rpc_msg {
  */
 bool rpc_depth_ok(const char *buf, size_t len, size_t max_depth);
 
+/* rpc_skip_string - where the JSON string opening with the quote at b[i]
+ * ends (one past its closing quote) within b[0..n), or 0 when it does not
+ * end there. Only locates; judges nothing of the content. */
+size_t rpc_skip_string(const char *b, size_t i, size_t n);
+
 /*
  * rpc_parse - parse one message of len bytes. Fails with MOAT_ELIMIT when
  * len > max_bytes or nesting exceeds max_depth, MOAT_EINVAL for any JSON

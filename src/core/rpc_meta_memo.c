@@ -27,6 +27,8 @@
  */
 #include "rpc_meta_memo.h"
 
+#include "jsonrpc.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -82,25 +84,6 @@ static size_t skip_ws(const char *b, size_t i, size_t n)
 	return i;
 }
 
-/* The end (one past the closing quote) of the string opening at b[i], or
- * 0. */
-static size_t skip_string(const char *b, size_t i, size_t n)
-{
-	for (i++; i < n;) {
-		const char *q = memchr(b + i, '"', n - i);
-		size_t k, bs = 0;
-		if (!q)
-			return 0;
-		k = (size_t)(q - b);
-		while (k - bs > i && b[k - bs - 1] == '\\')
-			bs++; /* an even run of backslashes does not escape it */
-		if (bs % 2 == 0)
-			return k + 1;
-		i = k + 1;
-	}
-	return 0;
-}
-
 /* The end of the value starting at b[i], or 0. Not a validator: jansson
  * judges the bytes; this only has to find where a value ends. */
 static size_t skip_value(const char *b, size_t i, size_t n)
@@ -110,7 +93,7 @@ static size_t skip_value(const char *b, size_t i, size_t n)
 	if (i >= n)
 		return 0;
 	if (b[i] == '"')
-		return skip_string(b, i, n);
+		return rpc_skip_string(b, i, n);
 	if (b[i] != '{' && b[i] != '[') {
 		while (i < n && b[i] != ',' && b[i] != '}' && b[i] != ']')
 			i++;
@@ -118,7 +101,7 @@ static size_t skip_value(const char *b, size_t i, size_t n)
 	}
 	for (; i < n; i++) {
 		if (b[i] == '"') {
-			size_t e = skip_string(b, i, n);
+			size_t e = rpc_skip_string(b, i, n);
 			if (!e)
 				return 0;
 			i = e - 1;
@@ -149,7 +132,7 @@ static bool find_member(const char *b, size_t i, size_t n, const char *key, size
 		if (i >= n || b[i] != '"')
 			return false;
 		ks = i + 1;
-		if (!(ke = skip_string(b, i, n)))
+		if (!(ke = rpc_skip_string(b, i, n)))
 			return false;
 		i = skip_ws(b, ke, n);
 		if (i >= n || b[i] != ':')

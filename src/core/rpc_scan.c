@@ -202,9 +202,38 @@ static bool find(const json_t *v, const char *const *nul_ok, const char *prop, c
 	return false;
 }
 
+/* Whether v holds a NUL byte where nul_ok does not allow one: find()
+ * without the pointer it names, which is built only once one is known to
+ * be there (most messages have none, and every key of them would cost a
+ * pointer step). */
+static bool has_nul(const json_t *v, const char *const *nul_ok, const char *prop)
+{
+	const char *key;
+	json_t *el;
+	size_t i;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return !allowed(nul_ok, prop) &&
+		       strlen(json_string_value(v)) != json_string_length(v);
+	case JSON_OBJECT:
+		json_object_foreach((json_t *)v, key, el)
+			if (has_nul(el, nul_ok, key))
+				return true;
+		return false;
+	case JSON_ARRAY:
+		json_array_foreach(v, i, el)
+			if (has_nul(el, nul_ok, prop))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
 bool rpc_find_nul(const json_t *v, const char *const *nul_ok, char *ptr, size_t n)
 {
 	if (n > 0)
 		ptr[0] = '\0';
-	return v && find(v, nul_ok, NULL, ptr, n, 0);
+	return v && has_nul(v, nul_ok, NULL) && find(v, nul_ok, NULL, ptr, n, 0);
 }
