@@ -120,8 +120,12 @@ static enum moat_rc embed(struct call_ctx *ctx, const struct pmsg *m, const char
 	rc = ops->read(ops->data, ctx, uri, &res, err);
 	if (rc) {
 		char inner[MOAT_ERR_MSG_MAX];
+		/* file://a.txt names a host, not a path: say how to write it. */
+		bool relative = strncmp(uri, "file://", 7) == 0 && uri[7] != '/';
 		memcpy(inner, err->msg, sizeof(inner));
-		return moat_err_set(err, rc, "embedded resource: %s", inner);
+		return moat_err_set(err, rc, "embedded resource: %.400s%s", inner,
+				    relative ? " (a path argument must be absolute: file:///dir/file)"
+					     : "");
 	}
 	json_array_foreach(json_object_get(res, "contents"), i, c) {
 		if (!add_message(msgs, m->assistant,
