@@ -75,7 +75,9 @@ describe(`resources/subscribe (initialize era, ${TRANSPORT})`, () => {
 			seen.length = 0;
 			for (let i = 0; i < 30; i++) fs.appendFileSync(a, `${i}\n`);
 			await sleep(400);
-			assert.ok(seen.length >= 1 && seen.length <= 3, `coalesced updates, got ${seen.length}`);
+			// (At most one per 100 ms window: a handful even when a busy
+			// machine spreads the 30 writes out; 30 would be none coalesced.)
+			assert.ok(seen.length >= 1 && seen.length <= 6, `coalesced updates, got ${seen.length}`);
 			assert.deepEqual(await c.client.unsubscribeResource({ uri: uri(a) }), {});
 			seen.length = 0;
 			fs.appendFileSync(a, 'two\n');
