@@ -301,13 +301,11 @@ void server_free(struct server *s)
 static json_t *initialize_result(struct server *s, enum mcp_version v)
 {
 	struct mcp_features f = mcp_features_of(v);
-	json_t *info = json_pack("{s:s, s:s}", "name", s->opts.name, "version", s->opts.version);
+	json_t *info = srv_server_info(s, &f);
 	json_t *res;
 
-	if (f.titles && s->opts.title)
-		json_object_set_new(info, "title", json_string(s->opts.title));
 	res = json_pack("{s:s, s:o, s:o}", "protocolVersion", mcp_version_name(v), "capabilities",
-			srv_capabilities(s, false), "serverInfo", info);
+			srv_capabilities(s), "serverInfo", info);
 	if (res && s->opts.instructions)
 		json_object_set_new(res, "instructions", json_string(s->opts.instructions));
 	return res;

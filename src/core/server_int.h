@@ -196,6 +196,13 @@ const char *srv_outcome_of(enum moat_rc rc);
 /* srv_error_result - a new isError tool result holding msg, scrubbed. */
 json_t *srv_error_result(struct server *s, const char *msg);
 
+/* srv_encode_within - serialize msg (stolen; NULL: nothing) into w, the
+ * answer of request id. An answer over limits.max_output_bytes is
+ * replaced by the -32000 error naming limits.output, with *rc and *rule
+ * set. Returns the message w now holds (owned by the caller), or NULL. */
+json_t *srv_encode_within(struct server *s, json_t *id, json_t *msg, struct wire *w,
+			  enum moat_rc *rc, const char **rule);
+
 /* srv_limit_error - a new -32000 error response for a request refused by a
  * limit, with {"rule": rule} as data. id borrowed. */
 json_t *srv_limit_error(json_t *id, const char *rule, const char *msg);
@@ -248,9 +255,13 @@ void srv_cache_hints(const struct batch *b, json_t *res, uint32_t ttl_ms, bool p
 /* srv_era_release - drop what b->era holds. */
 void srv_era_release(struct req_era *e);
 
+/* srv_server_info - the serverInfo object ({name, version, title when f
+ * has titles}) of initialize and server/discover. New reference. */
+json_t *srv_server_info(struct server *s, const struct mcp_features *f);
+
 /* srv_capabilities - the server's capabilities object (initialize and
  * server/discover). New reference. */
-json_t *srv_capabilities(struct server *s, bool stateless);
+json_t *srv_capabilities(struct server *s);
 
 /* srv_method_known - a method both eras serve, or subscriptions/listen. */
 bool srv_method_known(const char *method);

@@ -198,21 +198,8 @@ static void run_pjob(void *arg)
 		rc = moat_err_set(&err, MOAT_EINTERNAL, "the prompt built no result");
 	if (rc == MOAT_OK) {
 		srv_complete_result(j->r.batch, out);
-		msg = rpc_result(j->r.id, out);
+		msg = srv_encode_within(s, j->r.id, rpc_result(j->r.id, out), &w, &rc, &err.rule);
 		out = NULL;
-		if (msg && srv_wire_encode(&w, msg) && w.len > s->opts.limits.max_output_bytes) {
-			char text[160];
-			snprintf(text, sizeof(text),
-				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
-				 s->opts.limits.max_output_bytes);
-			json_decref(msg);
-			srv_wire_release(&w);
-			rc = MOAT_ELIMIT;
-			err.rule = "limits.output";
-			msg = srv_limit_error(j->r.id, err.rule, text);
-			if (msg)
-				srv_wire_encode(&w, msg);
-		}
 	} else {
 		json_decref(out);
 		msg = get_error(s, j, rc, &err);

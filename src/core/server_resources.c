@@ -94,6 +94,25 @@ static int resource_error_code(enum moat_rc rc, const struct mcp_features *f)
 	}
 }
 
+json_t *srv_encode_within(struct server *s, json_t *id, json_t *msg, struct wire *w,
+			  enum moat_rc *rc, const char **rule)
+{
+	char text[160];
+
+	if (!msg || !srv_wire_encode(w, msg) || w->len <= s->opts.limits.max_output_bytes)
+		return msg;
+	snprintf(text, sizeof(text), "result of %zu bytes exceeds limits.max_output_bytes (%zu)",
+		 w->len, s->opts.limits.max_output_bytes);
+	json_decref(msg);
+	srv_wire_release(w);
+	*rc = MOAT_ELIMIT;
+	*rule = "limits.output";
+	msg = srv_limit_error(id, *rule, text);
+	if (msg)
+		srv_wire_encode(w, msg);
+	return msg;
+}
+
 /* A JSON-RPC error for a request refused by a limit: -32000 (a server
  * error, JSON-RPC's implementation-defined range) with the rule in data. */
 json_t *srv_limit_error(json_t *id, const char *rule, const char *msg)
@@ -161,20 +180,7 @@ static void run_rjob(void *arg)
 		srv_complete_result(j->batch, out);
 		srv_cache_hints(j->batch, out, SRV_TTL_RESOURCES,
 				j->is_read || srv_who(j->batch)->policy != NULL);
-		msg = rpc_result(j->id, out);
-		if (msg && srv_wire_encode(&w, msg) && w.len > s->opts.limits.max_output_bytes) {
-			char text[160];
-			snprintf(text, sizeof(text),
-				 "result of %zu bytes exceeds limits.max_output_bytes (%zu)", w.len,
-				 s->opts.limits.max_output_bytes);
-			json_decref(msg);
-			srv_wire_release(&w);
-			rc = MOAT_ELIMIT;
-			err.rule = "limits.output";
-			msg = srv_limit_error(j->id, err.rule, text);
-			if (msg)
-				srv_wire_encode(&w, msg);
-		}
+		msg = srv_encode_within(s, j->id, rpc_result(j->id, out), &w, &rc, &err.rule);
 	} else {
 		char text[MOAT_ERR_MSG_MAX];
 		snprintf(text, sizeof(text), "%s", err.msg[0] ? err.msg : moat_rc_name(rc));

@@ -102,7 +102,7 @@ static void reply_rule(struct server *s, struct batch *b, json_t *id, int code, 
 
 /* ---- capabilities and server/discover -------------------------------- */
 
-json_t *srv_capabilities(struct server *s, bool stateless)
+json_t *srv_capabilities(struct server *s)
 {
 	json_t *caps = json_pack("{s:{s:b}, s:{}}", "tools", "listChanged", 1, "logging");
 	bool prompts = prompts_count(registry_prompts(s->reg)) > 0;
@@ -116,29 +116,29 @@ json_t *srv_capabilities(struct server *s, bool stateless)
 		json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 1));
 	if (prompts || registry_resources(s->reg))
 		json_object_set_new(caps, "completions", json_object());
-	(void)stateless;
 	return caps;
 }
 
-static json_t *server_info(struct server *s)
+json_t *srv_server_info(struct server *s, const struct mcp_features *f)
 {
 	json_t *info = json_pack("{s:s, s:s}", "name", s->opts.name, "version", s->opts.version);
 
-	if (info && s->opts.title)
+	if (info && f->titles && s->opts.title)
 		json_object_set_new(info, "title", json_string(s->opts.title));
 	return info;
 }
 
 static void do_discover(struct server *s, struct batch *b, struct rpc_msg *m)
 {
+	const struct mcp_features *f = srv_features(s, b);
 	json_t *versions = json_array();
 	json_t *res;
 
 	for (int v = MCP_VERSION_NEWEST; v >= 0; v--)
 		json_array_append_new(versions, json_string(mcp_version_name((enum mcp_version)v)));
 	res = json_pack("{s:o, s:o, s:o, s:{s:o}}", "supportedVersions", versions, "capabilities",
-			srv_capabilities(s, true), "serverInfo", server_info(s), "_meta", META_SERVER,
-			server_info(s));
+			srv_capabilities(s), "serverInfo", srv_server_info(s, f), "_meta", META_SERVER,
+			srv_server_info(s, f));
 	if (res && s->opts.instructions)
 		json_object_set_new(res, "instructions", json_string(s->opts.instructions));
 	srv_cache_hints(b, res, TTL_DISCOVER, false);

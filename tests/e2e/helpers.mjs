@@ -621,9 +621,9 @@ export async function spawnListener(args, env) {
 	};
 }
 
-/** Run fn with a connected SDK client that is always closed afterwards. */
-export async function withClient(configPath, fn, opts) {
-	const c = await connectClient(configPath, opts);
+/** Run fn with a client connect(configPath, opts) made, always closed afterwards. */
+async function withConnected(connect, configPath, fn, opts) {
+	const c = await connect(configPath, opts);
 	try {
 		await fn(c.client, c);
 	} catch (e) {
@@ -746,23 +746,11 @@ export async function connectClient2(configPath, opts = {}) {
 	};
 }
 
+/** Run fn with a connected 1.x SDK client that is always closed afterwards. */
+export const withClient = (configPath, fn, opts) => withConnected(connectClient, configPath, fn, opts);
+
 /** Run fn with a connected 2.x client that is always closed afterwards. */
-export async function withClient2(configPath, fn, opts) {
-	const c = await connectClient2(configPath, opts);
-	try {
-		await fn(c.client, c);
-	} catch (e) {
-		try {
-			await c.client.close();
-		} catch {
-			/* already failing */
-		}
-		c.proc?.kill('SIGKILL');
-		throw e;
-	}
-	await c.close();
-	return c;
-}
+export const withClient2 = (configPath, fn, opts) => withConnected(connectClient2, configPath, fn, opts);
 
 /** The params._meta of a 2026-07-28 request from a client with caps. */
 export function statelessMeta(caps = {}, extra = {}) {
