@@ -25,6 +25,10 @@ apt_pkgs=(
 	# the benchmarks' HTTP load generator and helpers (bench/transport_http.sh),
 	# and `ss` to find the port scripts/conformance.sh's moat bound
 	wrk curl jq iproute2
+	# the cluster store (src/cluster/, hiredis) and the local cluster the
+	# cluster test starts (scripts/cluster.sh): Redis, nginx in front, and
+	# HAProxy to check deploy/haproxy.cfg; libyaml parses deploy/'s manifests
+	libhiredis-dev redis-server redis-tools nginx-light haproxy libyaml-dev
 )
 
 missing=()

@@ -33,6 +33,7 @@ void bucket_init(struct token_bucket *b, uint32_t per_minute)
 	b->tokens = b->capacity;
 	b->rate_per_ns = (double)per_minute / 60e9;
 	b->last_ns = moat_now_ns();
+	b->key[0] = '\0';
 }
 
 struct timespec moat_deadline_ts(uint32_t ms)
@@ -78,17 +79,31 @@ void bucket_destroy(struct token_bucket *b)
 
 bool bucket_take(struct token_bucket *b, uint64_t now_ns)
 {
+	return bucket_take_scaled(b, now_ns, 1);
+}
+
+bool bucket_take_scaled(struct token_bucket *b, uint64_t now_ns, unsigned divisor)
+{
+	double cap, rate;
 	bool ok;
 
 	if (b->capacity == 0.0)
 		return true; /* unlimited */
 	pthread_mutex_lock(&b->lock);
+	if (divisor < 1)
+		divisor = 1;
+	cap = b->capacity / divisor;
+	rate = b->rate_per_ns / divisor;
+	if (cap < 1.0)
+		cap = 1.0;
 	if (now_ns > b->last_ns) {
-		b->tokens += (double)(now_ns - b->last_ns) * b->rate_per_ns;
-		if (b->tokens > b->capacity)
-			b->tokens = b->capacity;
+		b->tokens += (double)(now_ns - b->last_ns) * rate;
+		if (b->tokens > cap)
+			b->tokens = cap;
 		b->last_ns = now_ns;
 	}
+	if (b->tokens > cap)
+		b->tokens = cap; /* the share just shrank */
 	ok = b->tokens >= 1.0;
 	if (ok)
 		b->tokens -= 1.0;

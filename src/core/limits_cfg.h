@@ -38,6 +38,7 @@ struct token_bucket {
 	double capacity;
 	double rate_per_ns;
 	uint64_t last_ns;
+	char key[112];      /* its name in the shared store (store.h); "": local only */
 };
 
 /* bucket_init - a bucket of per_minute tokens a minute, starting full with
@@ -55,8 +56,14 @@ uint64_t bucket_wait_ns(struct token_bucket *b, uint64_t now_ns);
 /* bucket_destroy - release the bucket's lock. */
 void bucket_destroy(struct token_bucket *b);
 
-/* bucket_take - take one token at time now_ns; false when empty. */
+/* bucket_take - take one token at time now_ns; false when empty. Local
+ * only: a limit that may be shared goes through limits_take (store.h). */
 bool bucket_take(struct token_bucket *b, uint64_t now_ns);
+
+/* bucket_take_scaled - bucket_take on 1/divisor of the bucket (rate and
+ * capacity divided; divisor >= 1): a replica's share of a shared limit
+ * while the shared store is down. */
+bool bucket_take_scaled(struct token_bucket *b, uint64_t now_ns, unsigned divisor);
 
 /* moat_deadline_ts - CLOCK_REALTIME now + ms, for pthread_cond_timedwait.
  * Thread-safe. */

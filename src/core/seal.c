@@ -33,6 +33,7 @@
 #define SEAL_TAG 16u
 
 static uint8_t g_key[SEAL_KEY_BYTES]; /* the derived GCM key */
+static uint8_t g_mac_root[SEAL_KEY_BYTES]; /* HMAC(process key, "moat mac v1") */
 static bool g_have_key;
 static uint32_t g_ttl_s = SEAL_TTL_DEFAULT_S;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -58,6 +59,9 @@ static void derive(const uint8_t *key)
 	hmac_sha256_set_key(&h, SEAL_KEY_BYTES, key);
 	hmac_sha256_update(&h, sizeof(label) - 1, (const uint8_t *)label);
 	hmac_sha256_digest(&h, SHA256_DIGEST_SIZE, g_key);
+	hmac_sha256_set_key(&h, SEAL_KEY_BYTES, key);
+	hmac_sha256_update(&h, sizeof("moat mac v1") - 1, (const uint8_t *)"moat mac v1");
+	hmac_sha256_digest(&h, SHA256_DIGEST_SIZE, g_mac_root);
 	explicit_bzero(&h, sizeof(h));
 	g_have_key = true;
 }
@@ -207,8 +211,35 @@ static uint64_t now_or(uint64_t now_s)
 	return now_s ? now_s : (uint64_t)time(NULL);
 }
 
+bool seal_mac_hex(const char *label, const void *data, size_t len, char out[65])
+{
+	struct hmac_sha256_ctx h;
+	uint8_t k[SHA256_DIGEST_SIZE], d[SHA256_DIGEST_SIZE];
+
+	if (!have_key())
+		return false;
+	/* The purpose key: HMAC(mac root, label); then HMAC(purpose key, data). */
+	hmac_sha256_set_key(&h, SEAL_KEY_BYTES, g_mac_root);
+	hmac_sha256_update(&h, strlen(label), (const uint8_t *)label);
+	hmac_sha256_digest(&h, sizeof(k), k);
+	hmac_sha256_set_key(&h, sizeof(k), k);
+	hmac_sha256_update(&h, len, data);
+	hmac_sha256_digest(&h, sizeof(d), d);
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(k, sizeof(k));
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	return true;
+}
+
 char *seal_box(const struct seal_claims *c, const json_t *body, uint64_t now_s,
 	       struct moat_err *err)
+{
+	return seal_box_ttl(c, body, now_s, 0, err);
+}
+
+char *seal_box_ttl(const struct seal_claims *c, const json_t *body, uint64_t now_s,
+		   uint32_t ttl_s, struct moat_err *err)
 {
 	char hex[65];
 	json_t *doc;
@@ -229,7 +260,8 @@ char *seal_box(const struct seal_claims *c, const json_t *body, uint64_t now_s,
 	}
 	doc = json_pack("{s:i, s:s, s:s, s:I, s:s, s:O}", "v", (int)SEAL_VERSION, "sub",
 			c->subject, "who", c->principal, "exp",
-			(json_int_t)(now_or(now_s) + g_ttl_s), "args", hex, "body", body);
+			(json_int_t)(now_or(now_s) + (ttl_s ? ttl_s : g_ttl_s)), "args", hex,
+			"body", body);
 	plain = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!plain) {

@@ -64,6 +64,22 @@ char *seal_box(const struct seal_claims *c, const json_t *body, uint64_t now_s,
 	       struct moat_err *err);
 
 /*
+ * seal_box_ttl - seal_box with a lifetime of its own: ttl_s seconds (0:
+ * seal_ttl()). For what lives longer or shorter than a requestState (an
+ * old-era session id, a shared cache entry). Same ownership as seal_box.
+ */
+char *seal_box_ttl(const struct seal_claims *c, const json_t *body, uint64_t now_s,
+		   uint32_t ttl_s, struct moat_err *err);
+
+/*
+ * seal_mac_hex - HMAC-SHA256 of data under a key derived from the process
+ * key and label (one key per purpose), as 64 hex digits and a NUL into
+ * out. Names a thing in a shared store without saying what it is (a
+ * cache entry's key). Thread-safe; false without a key.
+ */
+bool seal_mac_hex(const char *label, const void *data, size_t len, char out[65]);
+
+/*
  * seal_open - open text sealed by seal_box for c at now_s (0: now). On
  * MOAT_OK *body is the body (a new reference, the caller's) and *exp (when
  * exp is not NULL) its expiry in seconds since the epoch. Otherwise
