@@ -29,6 +29,7 @@
 #include "api_template.h"
 #include "excerpt.h"
 #include "log.h"
+#include "store.h"
 #include "text.h"
 #include "wire.h"
 
@@ -42,6 +43,11 @@ bool api_idempotent(const char *method)
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 	       strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
 	       strcmp(method, "OPTIONS") == 0;
+}
+
+bool api_read_only(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
 static bool retryable(long status)
@@ -181,12 +187,23 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 
 	for (int n = 0;; n++) {
 		uint64_t wait;
-		if (a->limited && !bucket_take(&a->bucket, moat_now_ns())) {
-			uint64_t w = bucket_wait_ns(&a->bucket, moat_now_ns());
-			return moat_err_rule(err, MOAT_ELIMIT, "limits.api_rate",
-					     "rate limit: API %s allows %u requests a minute (burst "
-					     "%u); retry in %.1f s", a->name, a->per_minute,
-					     a->burst, (double)w / 1e9);
+		if (a->limited) {
+			struct token_bucket *const bs[1] = {&a->bucket};
+			size_t which = 0;
+			uint64_t w = 0;
+			bool write = !api_read_only(t->method);
+			switch (limits_take(bs, 1, write, &which, &w)) {
+			case LIMITS_OK:
+				break;
+			case LIMITS_STORE_DOWN:
+				return moat_err_rule(err, MOAT_ELIMIT, "limits.store_unavailable",
+						     "%s", limits_store_down_message(write));
+			case LIMITS_EMPTY:
+				return moat_err_rule(err, MOAT_ELIMIT, "limits.api_rate",
+						     "rate limit: API %s allows %u requests a minute "
+						     "(burst %u); retry in %.1f s", a->name,
+						     a->per_minute, a->burst, (double)w / 1e9);
+			}
 		}
 		http_response_free(r);
 		rc = http_perform(&rq, ctx, r, err);
@@ -427,8 +444,7 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 		rcache_put(a->cache, key, &ne, moat_now_ns(), a->ttl_ns);
 	}
 	/* A write succeeded: what the cache holds for this API may be stale. */
-	if (rc == MOAT_OK && strcmp(t->method, "GET") != 0 && strcmp(t->method, "HEAD") != 0 &&
-	    a->cache)
+	if (rc == MOAT_OK && !api_read_only(t->method) && a->cache)
 		rcache_clear(a->cache);
 out:
 	rcache_entry_wipe(&e);

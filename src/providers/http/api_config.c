@@ -20,6 +20,7 @@
 #include "api_template.h"
 #include "excerpt.h"
 #include "log.h"
+#include "store.h"
 
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_MAX_RESPONSE ((size_t)1 << 20)
@@ -399,6 +400,7 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 		a->per_minute = u32_or(rl, "per_minute", 60);
 		a->burst = u32_or(rl, "burst", a->per_minute);
 		bucket_init_burst(&a->bucket, a->per_minute, a->burst);
+		bucket_set_key(&a->bucket, "api:%s", name);
 		a->limited = a->per_minute > 0;
 		if (!a->limited)
 			bucket_destroy(&a->bucket);
