@@ -3,12 +3,14 @@
  * config's "http.apis"). Each tool call builds its request from the
  * validated arguments (api_template.h), goes through http_perform (the
  * egress guard on every hop, the credentials to the API's own host only),
- * is rate limited per API, retried when idempotent and the upstream asks
- * for it, cached when it is a GET, and comes back with only the selected
- * fields.
+ * is rate limited per API (through limits_take: shared by a cluster's
+ * replicas), retried when idempotent and the upstream asks for it, cached
+ * when it is a GET (in this process and, with "cache": {"shared": true},
+ * sealed in the cluster's store: api_shared.c), and comes back with only
+ * the selected fields.
  *
  * What is never kept: responses live only in the in-memory cache, wiped on
- * eviction; nothing from a request or a response is logged (the debug log
+ * eviction (and, when shared, sealed in the store until their TTL); nothing from a request or a response is logged (the debug log
  * says which API, method, status, bytes and time); upstream 401/403 become
  * "credentials rejected" without the credential; an upstream error body
  * shows only as a scrubbed excerpt (excerpt.h). Errors name the API, the
@@ -26,6 +28,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api_shared.h"
 #include "api_template.h"
 #include "excerpt.h"
 #include "log.h"
@@ -387,7 +390,8 @@ bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool_result
 	char *url = NULL, *body = NULL, *key = NULL;
 	bool hit = false;
 
-	if (!t->cacheable || build_request(t, args, &url, &body, &ignore))
+	/* A shared cache is asked on a worker: the store is a round trip. */
+	if (!t->cacheable || api_shared_on(t->api) || build_request(t, args, &url, &body, &ignore))
 		goto out; /* errors are reported by the handler */
 	key = cache_key(url);
 	/* Only small answers here: this runs on the thread that reads input,
@@ -416,6 +420,7 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 	struct rcache_entry e = {0};
 	char *url = NULL, *body = NULL, *key = NULL;
 	uint64_t t0 = moat_now_ns();
+	bool shared = api_shared_on(a);
 	enum moat_rc rc;
 
 	r.retry_after_s = -1;
@@ -423,8 +428,15 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 	if ((rc = build_request(t, args, &url, &body, err)))
 		goto out;
 	if (t->cacheable) {
+		/* The shared cache first; this process's when it is not
+		 * shared or the store does not answer (a write elsewhere
+		 * cleared the shared one, not this one). */
+		enum store_rc src = STORE_DOWN;
 		key = cache_key(url);
-		if (key && rcache_get(a->cache, key, moat_now_ns(), &e)) {
+		if (key && shared)
+			src = api_shared_get(a, key, &e);
+		if (key && (src == STORE_OK ||
+			    (src == STORE_DOWN && rcache_get(a->cache, key, moat_now_ns(), &e)))) {
 			rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
 			goto out;
 		}
@@ -442,10 +454,15 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 		struct rcache_entry ne = {.status = r.status, .content_type = r.content_type,
 					  .body = r.body, .body_len = r.body_len};
 		rcache_put(a->cache, key, &ne, moat_now_ns(), a->ttl_ns);
+		if (shared)
+			api_shared_put(a, key, &ne);
 	}
-	/* A write succeeded: what the cache holds for this API may be stale. */
-	if (rc == MOAT_OK && !api_read_only(t->method) && a->cache)
+	/* A write succeeded: what the caches hold for this API may be stale. */
+	if (rc == MOAT_OK && !api_read_only(t->method) && a->cache) {
 		rcache_clear(a->cache);
+		if (shared)
+			api_shared_clear(a);
+	}
 out:
 	rcache_entry_wipe(&e);
 	http_response_free(&r);

@@ -60,6 +60,7 @@ struct api {
 	uint32_t per_minute, burst;
 	struct rcache *cache; /* NULL: no cache */
 	uint64_t ttl_ns;
+	bool shared;          /* cache.shared: also in the cluster's store */
 	int retries;
 	uint32_t base_ms, max_ms;
 	char *ca;

@@ -90,8 +90,9 @@ void api_describe(FILE *f)
 		if (a->limited)
 			fprintf(f, ", %u/min burst %u", a->per_minute, a->burst);
 		if (a->cache)
-			fprintf(f, ", cache %llu s",
-				(unsigned long long)(a->ttl_ns / 1000000000u));
+			fprintf(f, ", cache %llu s%s",
+				(unsigned long long)(a->ttl_ns / 1000000000u),
+				a->shared ? " (shared)" : "");
 		if (a->nnets)
 			fprintf(f, ", %zu non-public address%s allowed", a->nnets,
 				a->nnets == 1 ? "" : "es");
@@ -410,6 +411,7 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 		if (ttl > 0) {
 			a->ttl_ns = (uint64_t)ttl * 1000000000u;
 			a->cache = rcache_new(size_or(cache, "max_bytes", API_DEFAULT_CACHE_BYTES));
+			a->shared = json_is_true(json_object_get(cache, "shared"));
 			if (!a->cache)
 				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		}
