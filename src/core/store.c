@@ -108,13 +108,14 @@ void bucket_set_key(struct token_bucket *b, const char *fmt, ...)
 
 #define TAKE_MAX 8
 
-/* Which of a call's buckets a local take touches: all, those without a
- * key (bit i of keyed clear) or those with one (set). */
-enum pick { PICK_ALL, PICK_UNKEYED, PICK_KEYED };
+/* Which of a call's buckets a local take touches while a store is
+ * installed: those without a key (bit i of keyed clear) or those with one
+ * (set). */
+enum pick { PICK_UNKEYED, PICK_KEYED };
 
 static bool picked(const struct token_bucket *b, size_t i, enum pick p, uint32_t keyed)
 {
-	return b && (p == PICK_ALL || (p == PICK_KEYED) == ((keyed >> i) & 1u));
+	return b && (p == PICK_KEYED) == ((keyed >> i) & 1u);
 }
 
 /* Give back what take_local took from bs[0..upto). */
@@ -130,9 +131,7 @@ static void give_back(struct token_bucket *const *bs, size_t upto, enum pick p, 
  * Take from this process's buckets (those p picks), all or none: a
  * refusal gives back what the earlier buckets of the call gave. divisor
  * > 1 scales each shared bucket (keyed) down to this replica's share
- * while the store is down. Without a store this is the whole cost of a
- * call's limits: one clock read and one lock per bucket, as the
- * bucket_take calls it replaced.
+ * while the store is down.
  */
 static enum limits_rc take_local(struct token_bucket *const *bs, size_t n, enum pick p,
 				 uint32_t keyed, unsigned divisor, size_t *which, uint64_t *wait_ns)
@@ -156,6 +155,28 @@ static enum limits_rc take_local(struct token_bucket *const *bs, size_t n, enum 
 	return LIMITS_OK;
 }
 
+/* take_local for a process without a store (every bucket, unscaled): the
+ * path of every call of a single moat, kept to the bucket_take calls it
+ * replaced. */
+static enum limits_rc take_all(struct token_bucket *const *bs, size_t n, size_t *which,
+			       uint64_t *wait_ns)
+{
+	uint64_t now = moat_now_ns();
+
+	for (size_t i = 0; i < n; i++) {
+		if (!bs[i] || bucket_take(bs[i], now))
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (bs[j])
+				bucket_give_back_scaled(bs[j], 1);
+		*which = i;
+		if (wait_ns)
+			*wait_ns = bucket_wait_ns(bs[i], now);
+		return LIMITS_EMPTY;
+	}
+	return LIMITS_OK;
+}
+
 enum limits_rc limits_take(struct token_bucket *const *bs, size_t n, bool write, size_t *which,
 			   uint64_t *wait_ns)
 {
@@ -167,11 +188,11 @@ enum limits_rc limits_take(struct token_bucket *const *bs, size_t n, bool write,
 	enum store_rc rc;
 	enum limits_rc lrc;
 
+	if (!g_ops || !g_ops->take)
+		return take_all(bs, n, which, wait_ns);
 	*which = 0;
 	if (wait_ns)
 		*wait_ns = 0;
-	if (!g_ops || !g_ops->take)
-		return take_local(bs, n, PICK_ALL, 0, 1, which, wait_ns);
 	if (n > TAKE_MAX)
 		n = TAKE_MAX; /* a call has at most four; more is a bug */
 	for (size_t i = 0; i < n; i++) {
@@ -191,7 +212,7 @@ enum limits_rc limits_take(struct token_bucket *const *bs, size_t n, bool write,
 		idx[m++] = i;
 	}
 	if (m == 0)
-		return take_local(bs, n, PICK_ALL, 0, 1, which, wait_ns);
+		return take_all(bs, n, which, wait_ns);
 	/* The buckets without a key first (this process's), then the store. */
 	if ((lrc = take_local(bs, n, PICK_UNKEYED, keyed, 1, which, wait_ns)) != LIMITS_OK)
 		return lrc;
