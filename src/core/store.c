@@ -92,10 +92,10 @@ void bucket_set_key(struct token_bucket *b, const char *fmt, ...)
 		memcpy(b->key, full, (size_t)n + 1);
 		return;
 	}
-	/* Too long (a 127-byte principal name): a prefix and a hash of the
-	 * whole, the same on every replica (FNV-1a 64; the names are the
-	 * configuration's and the callers', not an attacker's choice of
-	 * collisions worth more than sharing a bucket). */
+	/* Too long (a JWT subject may have 127 bytes): a prefix and a hash
+	 * of the whole, the same on every replica. FNV-1a 64 needs no key;
+	 * two names that collided would share a bucket, and the names come
+	 * from the config and the identity provider's signed tokens. */
 	uint64_t h = 0xcbf29ce484222325u;
 	size_t len = (size_t)n < sizeof(full) ? (size_t)n : sizeof(full) - 1;
 	for (size_t i = 0; i < len; i++)
