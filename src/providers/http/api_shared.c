@@ -30,8 +30,7 @@ bool api_shared_on(const struct api *a)
 	return a->shared && a->cache && store_active();
 }
 
-/* Wipe and free a JSON string value's copy handed out by json_dumps and
- * the like. */
+/* Wipe and free a NUL-terminated copy. */
 static void wipe_free(char *s)
 {
 	if (s) {
@@ -87,9 +86,8 @@ enum store_rc api_shared_get(const struct api *a, const char *key, struct rcache
 	}
 	if (ct)
 		out->content_type = strdup(ct);
-	/* The plaintext in v: wiped before it goes (a jansson string owns
-	 * its bytes; json_string_set of an empty string would free them
-	 * unwiped, so wipe in place through the const-cast value). */
+	/* The plaintext body in v is wiped in place before v goes (as
+	 * auth.c does with a secret in a jansson string). */
 	if (json_is_string(body))
 		explicit_bzero((char *)json_string_value(body), json_string_length(body));
 	json_decref(v);
