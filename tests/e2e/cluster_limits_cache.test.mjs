@@ -9,7 +9,9 @@
 // default cluster.on_store_failure ("auto") still serves read-only calls
 // (a shared API's GET from the replica's own cache) and refuses a tool
 // that may write, naming limits.store_unavailable (in the audit trail
-// too). A missing redis-server fails the test; it is never skipped.
+// too); a declared API's own bucket does the same for its POST on a
+// replica without global or tool limits. A missing redis-server fails the
+// test; it is never skipped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -71,7 +73,7 @@ const hits = (p) => up.requests.filter((r) => r.method === 'GET' && r.path.start
 const obj = (properties, required = []) => ({ type: 'object', properties, required, additionalProperties: false });
 const idSchema = obj({ id: { type: 'integer' } }, ['id']);
 
-function config(audit) {
+function config(audit, limits = { calls_per_minute: 40, tools: { echo: { calls_per_minute: 5 } } }) {
 	const base = `http://127.0.0.1:${up.port}`;
 	const api = (p, extra) => ({
 		base_url: `${base}${p}`,
@@ -83,10 +85,7 @@ function config(audit) {
 	return {
 		testing: { enabled: true },
 		audit: { file: audit },
-		limits: {
-			calls_per_minute: 40,
-			tools: { echo: { calls_per_minute: 5 } },
-		},
+		limits,
 		cluster: {
 			redis: `redis://127.0.0.1:${port}/3`,
 			key: '${MOAT_CLUSTER_KEY}',
@@ -106,7 +105,10 @@ function config(audit) {
 				limited: api('/rl', {
 					cache: false,
 					rate_limit: { per_minute: 1, burst: 3 },
-					tools: [{ name: 'rl_ping', description: 'ping', method: 'GET', path: '/ping' }],
+					tools: [
+						{ name: 'rl_ping', description: 'ping', method: 'GET', path: '/ping' },
+						{ name: 'rl_post', description: 'post', method: 'POST', path: '/post', body: { x: 1 } },
+					],
 				}),
 			},
 		},
@@ -114,7 +116,7 @@ function config(audit) {
 }
 
 const auditA = path.join(dir, 'audit-a.jsonl');
-let a, b;
+let a, b, c;
 
 before(async () => {
 	await startRedis();
@@ -124,11 +126,16 @@ before(async () => {
 				send(res, 200, { item: rec.path, secret: CANARY, fetch: hits('/s/item/') }),
 			'POST /s/item/*': (req, res) => send(res, 200, { ok: true }),
 			'GET /rl/ping': (req, res) => send(res, 200, { pong: true }),
+			'POST /rl/post': (req, res) => send(res, 200, { ok: true }),
 		},
 	});
 	const env = { MOAT_CLUSTER_KEY: KEY };
 	a = await connectClient(writeConfig(dir, config(auditA), 'a.json'), { env });
 	b = await connectClient(writeConfig(dir, config(path.join(dir, 'audit-b.jsonl')), 'b.json'), { env });
+	// A third replica without global or tool limits: only the declared
+	// API's own bucket applies to its calls.
+	const free = { calls_per_minute: 0, tool_calls_per_minute: 0 };
+	c = await connectClient(writeConfig(dir, config(path.join(dir, 'audit-c.jsonl'), free), 'c.json'), { env });
 });
 
 // Each close asserts the replica said nothing of protocol errors or
@@ -137,6 +144,7 @@ after(async () => {
 	try {
 		await a?.close();
 		await b?.close();
+		await c?.close();
 	} finally {
 		await up?.close();
 		await stopRedis();
@@ -218,7 +226,8 @@ describe('Redis down (cluster.on_store_failure "auto")', () => {
 			'cluster.on_store_failure is "auto"',
 			'retry later',
 		);
-		assert.equal(up.requests.filter((q) => q.method === 'POST').length, 1, 'the write reached the upstream');
+		const posts = up.requests.filter((q) => q.method === 'POST' && q.path.startsWith('/s/'));
+		assert.equal(posts.length, 1, 'the refused write reached the upstream');
 		let rec = null;
 		for (let i = 0; i < 50 && !rec; i++) {
 			const lines = fs.existsSync(auditA) ? fs.readFileSync(auditA, 'utf8').split('\n') : [];
@@ -228,5 +237,13 @@ describe('Redis down (cluster.on_store_failure "auto")', () => {
 		assert.ok(rec, 'no audit record names limits.store_unavailable');
 		assert.equal(rec.tool, 's_put');
 		assert.equal(rec.outcome, 'limit');
+	});
+
+	test("a declared API's own limit: its GET falls back, its POST is refused before the upstream", async () => {
+		const p = await call(c, 'rl_ping');
+		assert.notEqual(p.isError, true, JSON.stringify(p));
+		const w = await call(c, 'rl_post');
+		assertToolError(w, 'the shared limit store does not answer', 'cluster.on_store_failure is "auto"');
+		assert.equal(up.requests.filter((q) => q.path === '/rl/post').length, 0);
 	});
 });
