@@ -141,14 +141,10 @@ before(async () => {
 // Each close asserts the replica said nothing of protocol errors or
 // sanitizer reports; Redis and the upstream go whatever they say.
 after(async () => {
-	try {
-		await a?.close();
-		await b?.close();
-		await c?.close();
-	} finally {
-		await up?.close();
-		await stopRedis();
-	}
+	const closed = await Promise.allSettled([a, b, c].map((r) => r?.close()));
+	await up?.close();
+	await stopRedis();
+	for (const r of closed) if (r.status === 'rejected') throw r.reason;
 });
 
 const call = (r, name, args = {}) => r.client.callTool({ name, arguments: args });
