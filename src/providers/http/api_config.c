@@ -412,6 +412,10 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 			a->ttl_ns = (uint64_t)ttl * 1000000000u;
 			a->cache = rcache_new(size_or(cache, "max_bytes", API_DEFAULT_CACHE_BYTES));
 			a->shared = json_is_true(json_object_get(cache, "shared"));
+			if (a->shared && fam->cfg && !json_object_get(fam->cfg->doc, "cluster"))
+				log_warn("http: api %s: cache.shared has no cluster store to share "
+					 "(no \"cluster\" section): its cache stays in this process",
+					 name);
 			if (!a->cache)
 				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		}
