@@ -167,9 +167,10 @@ static void wake_thread(struct cluster *c)
 	pthread_mutex_unlock(&c->tlock);
 }
 
-struct cluster_slot *cluster_acquire(struct cluster *c)
+/* A free connection within wait_ms (see cluster_acquire). */
+static struct cluster_slot *acquire_within(struct cluster *c, uint32_t wait_ms)
 {
-	struct timespec dl = deadline_ms(c->cfg.timeout_ms);
+	struct timespec dl = deadline_ms(wait_ms);
 	struct cluster_slot *got = NULL;
 
 	if (atomic_load(&c->down))
@@ -188,6 +189,11 @@ struct cluster_slot *cluster_acquire(struct cluster *c)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return got;
+}
+
+struct cluster_slot *cluster_acquire(struct cluster *c)
+{
+	return acquire_within(c, c->cfg.timeout_ms);
 }
 
 void cluster_release(struct cluster *c, struct cluster_slot *s, bool broken)
@@ -252,13 +258,39 @@ redisReply *cluster_eval(struct cluster *c, struct cluster_slot *s, enum cluster
 
 /* ---- connecting and the heartbeat -------------------------------------- */
 
-/* Connect the whole pool (a first connection already made: first). Marks
- * the store up. */
-static void fill_pool(struct cluster *c, redisContext *first)
+/* Connect the pool's empty slots (a connection that failed once the store
+ * was up again, one lent out at the reconnect and closed on its return).
+ * A failure leaves the rest empty until the next tick. */
+static void top_up(struct cluster *c)
 {
 	char why[256];
 	const char *rule;
 
+	for (unsigned i = 0; i < c->cfg.pool; i++) {
+		redisContext *rc;
+		pthread_mutex_lock(&c->lock);
+		bool empty = !c->slot[i].busy && !c->slot[i].rc;
+		pthread_mutex_unlock(&c->lock);
+		if (!empty)
+			continue;
+		if (!(rc = conn_open(c, why, sizeof(why), &rule)))
+			return;
+		pthread_mutex_lock(&c->lock);
+		if (c->slot[i].busy || c->slot[i].rc) { /* cannot happen: only this thread fills */
+			redisFree(rc);
+		} else {
+			c->slot[i].rc = rc;
+			c->slot[i].gen = c->gen;
+		}
+		pthread_cond_broadcast(&c->freed);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+/* Connect the whole pool (a first connection already made: first). Marks
+ * the store up. */
+static void fill_pool(struct cluster *c, redisContext *first)
+{
 	pthread_mutex_lock(&c->lock);
 	c->gen++;
 	for (unsigned i = 0; i < c->cfg.pool; i++) {
@@ -274,20 +306,7 @@ static void fill_pool(struct cluster *c, redisContext *first)
 	pthread_mutex_unlock(&c->lock);
 	if (first)
 		redisFree(first); /* every slot is lent out still (cannot happen while down) */
-	for (unsigned i = 0; i < c->cfg.pool; i++) {
-		redisContext *rc;
-		pthread_mutex_lock(&c->lock);
-		bool empty = !c->slot[i].busy && !c->slot[i].rc;
-		pthread_mutex_unlock(&c->lock);
-		if (!empty)
-			continue;
-		if (!(rc = conn_open(c, why, sizeof(why), &rule)))
-			break; /* the rest stay empty: the pool is smaller until the next outage */
-		pthread_mutex_lock(&c->lock);
-		c->slot[i].rc = rc;
-		c->slot[i].gen = c->gen;
-		pthread_mutex_unlock(&c->lock);
-	}
+	top_up(c);
 	pthread_mutex_lock(&c->lock);
 	atomic_store(&c->down, false);
 	pthread_cond_broadcast(&c->freed);
@@ -297,7 +316,8 @@ static void fill_pool(struct cluster *c, redisContext *first)
 /* One heartbeat; false when the store did not answer. */
 static bool beat(struct cluster *c)
 {
-	struct cluster_slot *s = cluster_acquire(c);
+	/* A pool busy with calls is no outage: wait a while for a turn. */
+	struct cluster_slot *s = acquire_within(c, BEAT_MS / 2);
 	char key[CLUSTER_PREFIX_MAX + 16], dead[16];
 	const char *args[3] = {key, c->replica_id, dead};
 	redisReply *r;
@@ -368,10 +388,17 @@ static void *keeper(void *arg)
 			said[0] = '\0';
 			if (beat(c))
 				store_note_up();
-		} else if (!beat(c)) {
-			store_note_down("heartbeat");
-			if (atomic_load(&c->down))
-				continue; /* reconnect at once */
+		} else {
+			top_up(c);
+			if (!beat(c)) {
+				/* Broken, or no connection free in timeout_ms, or an
+				 * error reply: start again from a fresh pool. */
+				store_note_down("heartbeat");
+				pthread_mutex_lock(&c->lock);
+				mark_down_locked(c);
+				pthread_mutex_unlock(&c->lock);
+				continue;
+			}
 		}
 		if (!nap(c, BEAT_MS))
 			break;
