@@ -237,7 +237,7 @@ static void test_take_shared(void **state)
 	/* Empty: the next token in about 6 s (10 a minute). */
 	assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_EMPTY);
 	assert_int_equal(which, 0);
-	assert_true(wait > 5000 && wait <= 6000);
+	assert_true(wait > 4000 && wait <= 6000);
 	cluster_free(a);
 	cluster_free(b);
 }
@@ -468,7 +468,7 @@ static void test_down_and_back(void **state)
 	struct token_bucket *bs[1] = {&local};
 	struct store_counters before, after;
 	size_t which;
-	uint64_t wait, t0, worst = 0;
+	uint64_t wait, t0, t_all, worst = 0;
 	bool back = false;
 
 	bucket_init(&local, 600);
@@ -486,6 +486,7 @@ static void test_down_and_back(void **state)
 	t0 = now_ms();
 	assert_int_equal(cluster_store_ops.mark(a, "confirm", "down", 5), STORE_DOWN);
 	assert_true(now_ms() - t0 < 400);
+	t_all = now_ms();
 	for (int i = 0; i < 50; i++) {
 		t0 = now_ms();
 		assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_DOWN);
@@ -493,7 +494,10 @@ static void test_down_and_back(void **state)
 		if (now_ms() - t0 > worst)
 			worst = now_ms() - t0;
 	}
-	assert_true(worst < 20);
+	/* No waiting on the dead Redis: 100 operations in much less than
+	 * one timeout_ms (250) each. */
+	assert_true(worst < 100);
+	assert_true(now_ms() - t_all < 250);
 	assert_false(cluster_up(a));
 	assert_false(store_ready());
 	/* The fallback: auto serves a read-only call locally, refuses a write. */
@@ -578,9 +582,16 @@ static void test_measure(void **state)
 	for (int i = 0; i < N; i++)
 		assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_OK);
 	t1 = now_ms();
+	struct store_bucket three[3] = {bk, bk, bk};
+	three[1].key = "principal:alice";
+	three[2].key = "tool:read_query";
+	uint64_t t2 = now_ms();
+	for (int i = 0; i < N; i++)
+		assert_int_equal(take(a, three, 3, &which, &wait), STORE_OK);
+	uint64_t t3 = now_ms();
 	fprintf(stderr, "test_cluster: one replica, 8 threads: %ld connections to Redis (pool 4); "
-			"one take, sequential: %.1f us\n",
-		conns, (double)(t1 - t0) * 1000.0 / N);
+			"one take, sequential: %.1f us (1 bucket), %.1f us (3 buckets)\n",
+		conns, (double)(t1 - t0) * 1000.0 / N, (double)(t3 - t2) * 1000.0 / N);
 	redisFree(t);
 	cluster_free(a);
 }
