@@ -107,8 +107,15 @@ static redisContext *conn_open(struct cluster *c, char *why, size_t n, const cha
 			goto fail;
 		}
 		if (r->type == REDIS_REPLY_ERROR) {
-			snprintf(why, n, "Redis refused database %u (SELECT): %.120s", k->db, r->str);
-			*rule = "cluster.select";
+			if (strncmp(r->str, "NOAUTH", 6) == 0) {
+				snprintf(why, n, "Redis asks for a password (set cluster.password): "
+						 "%.120s", r->str);
+				*rule = "cluster.auth";
+			} else {
+				snprintf(why, n, "Redis refused database %u (SELECT): %.120s", k->db,
+					 r->str);
+				*rule = "cluster.select";
+			}
 			freeReplyObject(r);
 			goto fail;
 		}
