@@ -8,7 +8,10 @@
  * cache entry put through core (store.c) reaches Redis sealed (the canary
  * is not in Redis's bytes) and opens on the other replica; marks are seen
  * by both. The password is checked (right, wrong, missing, an ACL user),
- * rediss:// and credentials in the URL are refused. Redis killed: every
+ * and the database; rediss:// and credentials in the URL are refused.
+ * Scripts flushed from Redis are run whole; a pool whose connections are
+ * all lent out makes an operation wait timeout_ms, not forever; the
+ * heartbeat counts the live replicas. Redis killed: every
  * operation answers STORE_DOWN at once and limits_take follows the
  * fallback policy; Redis started again: the store reconnects by itself and
  * the shared limit is back. A missing redis-server fails the test.
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include "cluster/cluster.h"
+#include "cluster/cluster_int.h"
 #include "seal.h"
 #include "store.h"
 
@@ -44,6 +48,7 @@
 
 static char g_dir[64];
 static int g_port;
+static unsigned g_db; /* the database stores are made for */
 static pid_t g_redis = -1;
 
 static uint64_t now_ms(void)
@@ -181,7 +186,7 @@ static struct cluster *store_with(const char *prefix, const char *user, const ch
 	struct cluster_cfg cc;
 	struct cluster *c;
 
-	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", g_port);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/%u", g_port, g_db);
 	snprintf(text, sizeof(text),
 		 "{\"redis\": \"%s\", \"key\": \"%s\", \"prefix\": \"%s\", \"timeout_ms\": 250, "
 		 "\"connect_timeout_ms\": 500%s%s%s%s%s%s%s%s}",
@@ -456,6 +461,102 @@ static void test_urls(void **state)
 	assert_string_equal(cc.prefix, "moat");
 }
 
+/* A database Redis does not have is refused at start-up. */
+static void test_select(void **state)
+{
+	(void)state;
+	struct moat_err err = {0};
+	struct cluster *c;
+
+	g_db = 100; /* Redis has 16 */
+	c = store_with("t9", NULL, PASSWORD, NULL, &err);
+	g_db = 0;
+	assert_null(c);
+	assert_string_equal(err.rule, "cluster.select");
+	g_db = 3;
+	c = store_with("t9", NULL, PASSWORD, NULL, &err);
+	g_db = 0;
+	assert_non_null(c);
+	assert_int_equal(cluster_store_ops.mark(c, "confirm", "in-db-3", 30), STORE_OK);
+	cluster_free(c);
+	redisContext *t = test_conn();
+	redisReply *r = redisCommand(t, "EXISTS t9:m:confirm:in-db-3");
+	assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0); /* not in db 0 */
+	freeReplyObject(r);
+	r = redisCommand(t, "SELECT 3");
+	freeReplyObject(r);
+	r = redisCommand(t, "EXISTS t9:m:confirm:in-db-3");
+	assert_true(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
+	freeReplyObject(r);
+	redisFree(t);
+}
+
+/* Scripts flushed from Redis: EVALSHA's NOSCRIPT is answered with EVAL. */
+static void test_noscript(void **state)
+{
+	(void)state;
+	struct cluster *a = store("t10");
+	struct store_bucket bk = {.key = "global", .capacity = 2, .per_ms = 2.0 / 60000};
+	redisContext *t = test_conn();
+	redisReply *r;
+	size_t which;
+	uint64_t wait;
+
+	assert_non_null(t);
+	r = redisCommand(t, "SCRIPT FLUSH");
+	assert_true(r && r->type == REDIS_REPLY_STATUS);
+	freeReplyObject(r);
+	assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_OK);
+	assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_OK);
+	assert_int_equal(take(a, &bk, 1, &which, &wait), STORE_EMPTY);
+	assert_true(cluster_up(a));
+	redisFree(t);
+	cluster_free(a);
+}
+
+/* Every connection lent out: an operation waits timeout_ms for one, then
+ * answers STORE_DOWN, without marking the store down. */
+static void test_pool_busy(void **state)
+{
+	(void)state;
+	struct moat_err err = {0};
+	struct cluster *a = store_with("t11", NULL, PASSWORD, "\"pool\": 1", &err);
+	struct cluster_slot *held;
+	uint64_t t0, dt;
+
+	assert_non_null(a);
+	held = cluster_acquire(a);
+	assert_non_null(held);
+	t0 = now_ms();
+	assert_int_equal(cluster_store_ops.marked(a, "confirm", "x"), STORE_DOWN);
+	dt = now_ms() - t0;
+	assert_true(dt >= 240 && dt < 1000);
+	assert_true(cluster_up(a));
+	cluster_release(a, held, false);
+	assert_int_equal(cluster_store_ops.marked(a, "confirm", "x"), STORE_EMPTY);
+	cluster_free(a);
+}
+
+/* The heartbeat counts the live replicas; one that leaves is not counted
+ * at the next beat. */
+static void test_replicas(void **state)
+{
+	(void)state;
+	struct moat_err err = {0};
+	struct cluster *a = store("t12"), *b = store("t12");
+	unsigned n = 0;
+
+	assert_int_equal(cluster_store_ops.replicas(b), 2);
+	assert_true(cluster_store_ops.ready(b));
+	assert_int_equal(cluster_start(b, &err), MOAT_OK);
+	cluster_free(a); /* leaves PREFIX:replicas */
+	for (uint64_t end = now_ms() + 4000; now_ms() < end; usleep(50000))
+		if ((n = cluster_store_ops.replicas(b)) == 1)
+			break;
+	assert_int_equal(n, 1);
+	cluster_free(b);
+}
+
 /* ---- Redis killed, and back ---------------------------------------------------- */
 
 static void test_down_and_back(void **state)
@@ -606,6 +707,10 @@ int main(void)
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_select),
+		cmocka_unit_test(test_noscript),
+		cmocka_unit_test(test_pool_busy),
+		cmocka_unit_test(test_replicas),
 		cmocka_unit_test(test_measure),
 		cmocka_unit_test(test_down_and_back),
 	};
