@@ -82,7 +82,9 @@ struct cluster;
  * an error: the store starts down and the background thread (once
  * started) keeps trying. A Redis that answers but refuses the password or
  * the database is (rule cluster.auth / cluster.select): NULL with err
- * set. Start-up only (single-threaded); the caller owns the result.
+ * set. Ignores SIGPIPE for the process (a write to a Redis that went away
+ * fails with EPIPE). Start-up only (single-threaded); the caller owns the
+ * result.
  */
 struct cluster *cluster_new(const struct cluster_cfg *cfg, struct registry *reg,
 			    struct moat_err *err);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <nettle/sha1.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -463,6 +464,10 @@ struct cluster *cluster_new(const struct cluster_cfg *cfg, struct registry *reg,
 			snprintf(c->sha[s] + 2 * i, 3, "%02x", d[i]);
 	}
 	make_replica_id(c);
+	/* hiredis write()s: a Redis that went away must cost an EPIPE, not the
+	 * process (both transports ignore SIGPIPE too, but later; moat call
+	 * and check do not). */
+	signal(SIGPIPE, SIG_IGN);
 	if (reg && (registry_grant_port(reg, cfg->port, err) ||
 		    (cfg->host_is_name && registry_grant_resolver(reg, err)))) {
 		cluster_free(c);
