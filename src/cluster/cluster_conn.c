@@ -499,9 +499,19 @@ enum moat_rc cluster_start(struct cluster *c, struct moat_err *err)
 {
 	int e;
 
+	sigset_t all, old;
+
 	if (c->thread_started)
 		return MOAT_OK;
-	if ((e = pthread_create(&c->thread, NULL, keeper, c)) != 0)
+	/* The keeper takes no signal: the transports block SIGTERM, SIGINT and
+	 * SIGHUP in the threads they start and read them from a signalfd; a
+	 * thread started earlier with them open would take SIGTERM's default
+	 * action (the process killed, not drained). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&c->thread, NULL, keeper, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0)
 		return moat_err_set(err, MOAT_EIO, "cluster: cannot start its thread: %s",
 				    strerror(e));
 	c->thread_started = true;

@@ -167,7 +167,8 @@ describe('cluster: a served replica', () => {
 			assertNoSecret(l.stderr());
 		} finally {
 			l.proc.kill('SIGTERM');
-			await l.exited;
+			// Drained and gone with 0: the store's thread takes no signal.
+			assert.deepEqual(await l.exited, { code: 0, signal: null }, l.stderr());
 		}
 	});
 });
