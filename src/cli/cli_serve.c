@@ -79,7 +79,7 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 	goto out;
 fail_config:
 	config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-	fprintf(stderr, "moat: %s\n", err.msg);
+	log_line(LOG_LVL_ERROR, "%s", err.msg);
 	code = err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
 out:
 	httpd_free(l);

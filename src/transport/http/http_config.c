@@ -116,6 +116,7 @@ enum moat_rc httpd_config_load(const struct moat_config *cfg, const char *cli_ad
 	c->read_timeout_s = get_u32(sec, "read_timeout_s", HTTPD_DEF_READ_TIMEOUT_S);
 	c->max_sse_streams_per_session =
 		get_u32(sec, "max_sse_streams_per_session", HTTPD_DEF_MAX_SSE_STREAMS);
+	c->drain_s = get_u32(sec, "drain_s", HTTPD_DEF_DRAIN_S);
 	c->insecure_plaintext = json_is_true(json_object_get(sec, "insecure_plaintext"));
 	c->tls_cert = json_string_value(json_object_get(tls, "cert"));
 	c->tls_key = json_string_value(json_object_get(tls, "key"));
@@ -203,9 +204,10 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 	for (size_t i = 0; i < c->norigins; i++)
 		fprintf(f, "%s %s%s", i ? "," : "", c->origins[i], i + 1 == c->norigins ? "\n" : "");
 	fprintf(f, "  %-15s body %zu B, headers %u B, %u connections (%u per address), "
-		   "%u requests/s per address, read timeout %u s\n",
+		   "%u requests/s per address, read timeout %u s, drain %u s\n",
 		"limits", c->max_body_bytes, c->max_header_bytes, c->max_connections,
-		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s);
+		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s,
+		c->drain_s);
 	fprintf(f, "  %-15s %u at most (%u per principal), idle expiry %u s, %u SSE streams each\n",
 		"sessions", c->max_sessions, c->max_sessions_per_principal, c->session_idle_s,
 		c->max_sse_streams_per_session);
