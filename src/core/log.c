@@ -108,11 +108,76 @@ enum log_format log_get_format(void)
 	return (enum log_format)atomic_load(&stderr_format);
 }
 
+/* n as exactly width decimal digits at out (no NUL). Signal-safe. */
+static void put_digits(char *out, unsigned long n, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + n % 10);
+		n /= 10;
+	}
+}
+
+/* "2026-12-06T13:40:01.123Z" (24 bytes and a NUL) for ts, by arithmetic
+ * alone (the civil calendar from a day count, as in Howard Hinnant's
+ * date algorithms), so a signal handler may call it: gmtime_r and
+ * strftime are not async-signal-safe. */
+static void rfc3339_ms(char out[25], const struct timespec *ts)
+{
+	long long secs = (long long)ts->tv_sec, days = secs / 86400, rem = secs % 86400;
+	long long z, era, doe, yoe, y, doy, mp, d, m;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	if (y < 0 || y > 9999)
+		y = 0;
+	memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+	put_digits(out, (unsigned long)y, 4);
+	put_digits(out + 5, (unsigned long)m, 2);
+	put_digits(out + 8, (unsigned long)d, 2);
+	put_digits(out + 11, (unsigned long)(rem / 3600), 2);
+	put_digits(out + 14, (unsigned long)(rem / 60 % 60), 2);
+	put_digits(out + 17, (unsigned long)(rem % 60), 2);
+	put_digits(out + 20, (unsigned long)(ts->tv_nsec / 1000000) % 1000, 3);
+}
+
+size_t log_json_head(char *out, size_t size, enum log_level level)
+{
+	static const char a[] = "{\"time\":\"", b[] = "\",\"level\":\"", c[] = "\",\"msg\":\"";
+	const char *name = log_level_name(level);
+	struct timespec ts;
+	char when[25];
+	size_t n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rfc3339_ms(when, &ts);
+	const char *parts[] = {a, when, b, name, c};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		size_t len = strlen(parts[i]);
+		if (n + len >= size)
+			return 0;
+		memcpy(out + n, parts[i], len);
+		n += len;
+	}
+	out[n] = '\0';
+	return n;
+}
+
 size_t log_json_record(char *out, size_t size, const struct timespec *ts, enum log_level level,
 		       const char *msg)
 {
-	char when[40], safe[LOG_MSG_MAX];
-	struct tm tm;
+	char when[25], safe[LOG_MSG_MAX];
 	json_t *rec, *m;
 	size_t n = 0;
 	char *s;
@@ -120,11 +185,7 @@ size_t log_json_record(char *out, size_t size, const struct timespec *ts, enum l
 	if (size == 0)
 		return 0;
 	out[0] = '\0';
-	if (!gmtime_r(&ts->tv_sec, &tm) ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		return 0;
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ",
-		 (long)(ts->tv_nsec / 1000000));
+	rfc3339_ms(when, ts);
 	m = json_string(msg);
 	if (!m) { /* not UTF-8: keep the ASCII, mark the rest */
 		size_t i;

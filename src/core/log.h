@@ -69,6 +69,15 @@ size_t log_json_record(char *out, size_t size, const struct timespec *ts, enum l
 		       const char *msg);
 
 /*
+ * log_json_head - the start of a JSON record at level, now, up to and
+ * including the opening quote of msg ({"time":"...","level":"...","msg":")
+ * into out[0..size): its length, or 0 when it does not fit. The caller
+ * appends the message (escaped) and "}\n". Async-signal-safe: for the
+ * seccomp handler's line (src/sandbox/seccomp_filter.c).
+ */
+size_t log_json_head(char *out, size_t size, enum log_level level);
+
+/*
  * log_line - a line moat always prints, whatever the level threshold: a
  * start-up error, "listening on URL". Text: "moat: message" (no level);
  * JSON: a record at level. Flushed at once. Thread-safe.

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { MOAT_BIN, STATE_HOME, makeTempDir, spawnListener, testingConfig, withTimeout, writeConfig } from './helpers.mjs';
-import { request } from '../attack/http_fixture.mjs';
+import { initialize, messageOf, post, request } from '../attack/http_fixture.mjs';
 
 const RFC3339_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
@@ -141,6 +141,25 @@ describe('--log-format json', () => {
 		assert.ok(recs.some((r) => /^metrics on http:/.test(r.msg)));
 		assert.ok(recs.some((r) => /SIGTERM, draining/.test(r.msg)), 'the drain is logged');
 		assert.ok(recs.some((r) => r.level === 'info' && /sandbox/.test(r.msg)), 'start-up records');
+	});
+
+	test('a system call the seccomp filter refuses is logged as a record too (the signal handler\'s line)', async () => {
+		const dir = makeTempDir('moat-json-');
+		const cfg = writeConfig(dir, testingConfig({ audit: false, roots: [dir] }));
+		const l = await spawnListener(['serve', '--http', '127.0.0.1:0', '--log-format', 'json', '--config', cfg], cleanEnv({}));
+		const port = Number(l.hostport.split(':')[1]);
+		try {
+			const s = await initialize(port);
+			const r = await post(port, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'syscall', arguments: { name: 'keyctl' } } }, s.headers);
+			assert.equal(r.status, 200, r.body);
+			assert.equal(JSON.parse(messageOf(r).result.content[0].text).errno, 'EPERM');
+		} finally {
+			assert.equal((await stop(l)).code, 0, l.stderr());
+		}
+		const recs = records(l.stderr());
+		const refused = recs.find((x) => /^seccomp: refused system call \d+ \(keyctl\): EPERM$/.test(x.msg));
+		assert.ok(refused, l.stderr());
+		assert.equal(refused.level, 'warning');
 	});
 
 	test('--log-format json: start-up errors are records too; an unknown format is a usage error', async () => {

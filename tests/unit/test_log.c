@@ -113,6 +113,50 @@ static void test_time_format(void **state)
 	json_decref(v);
 }
 
+static void test_calendar(void **state)
+{
+	/* A leap day, the last millisecond of a year, a date past 2038. */
+	const struct {
+		struct timespec ts;
+		const char *want;
+	} cases[] = {
+		{{1709251199, 500000000}, "2024-02-29T23:59:59.500Z"},
+		{{1704067199, 999000000}, "2023-12-31T23:59:59.999Z"},
+		{{951782400, 0}, "2000-02-29T00:00:00.000Z"},
+		{{4107542400, 1000000}, "2100-03-01T00:00:00.001Z"},
+	};
+	char line[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *v;
+		assert_true(log_json_record(line, sizeof(line), &cases[i].ts, LOG_LVL_INFO, "x") > 0);
+		v = parse_line(line);
+		assert_string_equal(json_string_value(json_object_get(v, "time")), cases[i].want);
+		json_decref(v);
+	}
+}
+
+/* The signal handler's start of a record, completed as the handler does. */
+static void test_head(void **state)
+{
+	char line[256], small[20];
+	size_t n;
+	json_t *v;
+
+	(void)state;
+	n = log_json_head(line, sizeof(line), LOG_LVL_WARNING);
+	assert_true(n > 0 && n == strlen(line));
+	snprintf(line + n, sizeof(line) - n, "%s", "seccomp: refused system call 250 (keyctl): EPERM\"}");
+	v = parse_line(line);
+	assert_string_equal(json_string_value(json_object_get(v, "level")), "warning");
+	assert_string_equal(json_string_value(json_object_get(v, "msg")),
+			    "seccomp: refused system call 250 (keyctl): EPERM");
+	assert_true(strlen(json_string_value(json_object_get(v, "time"))) == 24);
+	json_decref(v);
+	assert_int_equal(log_json_head(small, sizeof(small), LOG_LVL_INFO), 0);
+}
+
 static void test_parse_format(void **state)
 {
 	enum log_format f = LOG_FORMAT_TEXT;
@@ -136,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_shape),        cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_not_utf8),     cmocka_unit_test(test_too_small),
 		cmocka_unit_test(test_time_format),  cmocka_unit_test(test_parse_format),
+		cmocka_unit_test(test_calendar),     cmocka_unit_test(test_head),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
