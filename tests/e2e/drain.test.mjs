@@ -58,7 +58,7 @@ describe('GET /readyz', () => {
 });
 
 describe('SIGTERM drains', () => {
-	test('a call in flight finishes past the old 2 s bound; /readyz is 503 at once; new connections are refused; exit 0', async () => {
+	test('calls in flight (both eras) finish past the old 2 s bound; /readyz is 503 at once; new connections are refused; exit 0', async () => {
 		const m = await listener({ metrics: '127.0.0.1:0', drain_s: 8 });
 		const mp = metricsPort(m);
 		const s = await initialize(m.port);
@@ -67,6 +67,24 @@ describe('SIGTERM drains', () => {
 			m.port,
 			{ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow', arguments: { ms: 3500 } } },
 			s.headers,
+			{ timeoutMs: 15000 },
+		);
+		// And one of the 2026-07-28 era, without a session (the listener's
+		// stateless server drains too).
+		const V = '2026-07-28';
+		const stateless = post(
+			m.port,
+			{
+				jsonrpc: '2.0',
+				id: 7,
+				method: 'tools/call',
+				params: {
+					name: 'slow',
+					arguments: { ms: 3000 },
+					_meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {} },
+				},
+			},
+			{ 'MCP-Protocol-Version': V, 'Mcp-Method': 'tools/call', 'Mcp-Name': 'slow' },
 			{ timeoutMs: 15000 },
 		);
 		await sleep(300);
@@ -96,6 +114,9 @@ describe('SIGTERM drains', () => {
 		const msg = messageOf(done);
 		assert.equal(msg.result?.content?.[0]?.text, 'done', `the call finished: ${done.body}`);
 		assert.ok(Date.now() - t0 > 2500, 'the call outlived the old 2 s drain');
+		const sdone = await stateless;
+		assert.equal(sdone.status, 200, sdone.body);
+		assert.equal(messageOf(sdone).result?.content?.[0]?.text, 'done', `the stateless call finished: ${sdone.body}`);
 		const e = await m.exited;
 		assert.deepEqual(e, { code: 0, signal: null }, m.stderr());
 		const total = Date.now() - t0;
