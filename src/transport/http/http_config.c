@@ -204,10 +204,9 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 	for (size_t i = 0; i < c->norigins; i++)
 		fprintf(f, "%s %s%s", i ? "," : "", c->origins[i], i + 1 == c->norigins ? "\n" : "");
 	fprintf(f, "  %-15s body %zu B, headers %u B, %u connections (%u per address), "
-		   "%u requests/s per address, read timeout %u s, drain %u s\n",
+		   "%u requests/s per address, read timeout %u s\n",
 		"limits", c->max_body_bytes, c->max_header_bytes, c->max_connections,
-		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s,
-		c->drain_s);
+		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s);
 	fprintf(f, "  %-15s %u at most (%u per principal), idle expiry %u s, %u SSE streams each\n",
 		"sessions", c->max_sessions, c->max_sessions_per_principal, c->session_idle_s,
 		c->max_sse_streams_per_session);
@@ -217,4 +216,6 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 			(unsigned)c->metrics.port);
 	else
 		fprintf(f, "  %-15s GET /metrics for principals allowed metrics\n", "metrics");
+	fprintf(f, "  %-15s /readyz turns 503, calls in flight run on for %u s, then exit\n",
+		"on SIGTERM", c->drain_s);
 }
