@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -118,6 +119,48 @@ static const char *secret_like(const char *text)
 	return NULL;
 }
 
+/* ---- YAML 1.1 and 1.2 disagree ------------------------------------------------ */
+
+/*
+ * A plain value that YAML 1.1 (what Kubernetes' parser speaks) and YAML
+ * 1.2 (yaml_json, and most tools) read differently: a number with a
+ * leading zero (0444 is octal 292 in 1.1, decimal 444 in 1.2) or a 1.1
+ * boolean word (yes, no, on, off, y, n: strings in 1.2). Quote it or
+ * write it otherwise. Returns the line number of the first one, or 0.
+ */
+static unsigned ambiguous_line(const char *text, char *what, size_t size)
+{
+	static const char *const words[] = {"yes", "no", "on", "off", "y", "n"};
+	unsigned line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *eol = strchr(p, '\n'), *v;
+		size_t n = eol ? (size_t)(eol - p) : strlen(p), vl;
+		char buf[256];
+		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) ? n : sizeof(buf) - 1), p);
+		p += n + (eol != NULL);
+		buf[strcspn(buf, "#")] = '\0'; /* a comment (a # inside quotes is not a concern here) */
+		if (!(v = strstr(buf, ": ")) && !(v = strstr(buf, "- ")))
+			continue;
+		v += 2;
+		v += strspn(v, " ");
+		vl = strcspn(v, " ");
+		if (vl == 0 || v[vl + strspn(v + vl, " ")] != '\0')
+			continue;
+		if (vl > 1 && v[0] == '0' && strspn(v, "0123456789") == vl) {
+			snprintf(what, size, "%.*s (octal in YAML 1.1, decimal in 1.2)", (int)vl, v);
+			return line;
+		}
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			if (strlen(words[i]) == vl && !strncasecmp(v, words[i], vl)) {
+				snprintf(what, size, "%.*s (a boolean in YAML 1.1, a string in 1.2)", (int)vl, v);
+				return line;
+			}
+		}
+	}
+	return 0;
+}
+
 /* ---- reading deploy/ ------------------------------------------------------- */
 
 static bool has_suffix(const char *s, const char *suf)
@@ -155,7 +198,12 @@ static void walk(const char *dir, unsigned *nyaml)
 				json_t *docs = yaml_to_json(text, len, NULL, err);
 				size_t k;
 				json_t *d;
+				char what[128] = "";
+				unsigned at_line = ambiguous_line(text, what, sizeof(what));
 				(*nyaml)++;
+				check(at_line == 0, "yaml.ambiguous",
+				      "%s: no plain value YAML 1.1 and 1.2 read differently%s%.0u%s%s", path,
+				      at_line ? " (line " : "", at_line, at_line ? "): " : "", what);
 				check(docs != NULL, "yaml.parses", "%s parses as YAML%s%s", path,
 				      docs ? "" : ": ", docs ? "" : err);
 				json_array_foreach(docs, k, d) {
