@@ -91,17 +91,17 @@ describe('SIGTERM drains', () => {
 		assert.equal((await probe(mp, '/readyz')).status, 200, 'ready before SIGTERM');
 		const t0 = Date.now();
 		m.proc.kill('SIGTERM');
-		// Ready no more, at once (well within the drain).
+		// Ready no more, at once (well before the call ends).
 		let r;
 		for (;;) {
 			r = await probe(mp, '/readyz');
-			if (r.status === 503 || Date.now() - t0 > 1500) break;
+			if (r.status === 503 || Date.now() - t0 > 3000) break;
 			await sleep(25);
 		}
 		assert.equal(r.status, 503, `still ${r.status} ${r.body} ${Date.now() - t0} ms after SIGTERM`);
 		assert.deepEqual(JSON.parse(r.body), { status: 'draining' });
 		assert.ok(Number(r.headers['retry-after']) > 0, 'Retry-After on 503');
-		assert.ok(Date.now() - t0 < 1000, `readyz turned 503 after ${Date.now() - t0} ms`);
+		assert.ok(Date.now() - t0 < 2000, `readyz turned 503 after ${Date.now() - t0} ms (the call runs ~3.2 s more)`);
 		const live = await probe(mp, '/healthz');
 		assert.equal(live.status, 200, 'still alive while draining');
 		// The MCP port takes no new connection.
@@ -131,7 +131,7 @@ describe('SIGTERM drains', () => {
 		const t0 = Date.now();
 		const e = await m.stop();
 		assert.equal(e.code, 0, m.stderr());
-		assert.ok(Date.now() - t0 < 1500, `stopped after ${Date.now() - t0} ms with nothing in flight`);
+		assert.ok(Date.now() - t0 < 3000, `stopped after ${Date.now() - t0} ms with nothing in flight (drain_s is 300 s)`);
 	});
 
 	test('a call longer than drain_s is cancelled at the bound, answered, exit 0', async () => {
