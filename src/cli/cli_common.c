@@ -295,6 +295,14 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	}
 	if (!o->log_level && env->cfg.log_level_set)
 		log_set_level(env->cfg.log_level);
+	/* log.format, unless --log-format or MOAT_LOG_FORMAT said (the schema
+	 * allows only "text" and "json"). */
+	enum log_format fmt;
+	if (!o->log_format &&
+	    log_parse_format(json_string_value(json_object_get(json_object_get(env->cfg.doc, "log"),
+							       "format")),
+			     &fmt))
+		log_set_format(fmt);
 	ncfg_roots = json_array_size(json_object_get(env->cfg.doc, "roots"));
 	if (o->nroots > 0 && (code = add_cli_roots(o, env)) != EXIT_OK)
 		goto fail;

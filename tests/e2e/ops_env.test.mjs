@@ -162,6 +162,18 @@ describe('--log-format json', () => {
 		assert.equal(refused.level, 'warning');
 	});
 
+	test('log.format in the config, overridden by the flag', async () => {
+		const dir = makeTempDir('moat-json-');
+		const cfg = writeConfig(dir, testingConfig({ audit: false, log: { format: 'json' } }));
+		const fromCfg = await spawnListener(['serve', '--http', '127.0.0.1:0', '--config', cfg], cleanEnv({}));
+		assert.equal((await stop(fromCfg)).code, 0, fromCfg.stderr());
+		assert.ok(records(fromCfg.stderr()).some((r) => /^listening on /.test(r.msg)));
+		const flag = await spawnListener(['serve', '--http', '127.0.0.1:0', '--config', cfg, '--log-format', 'text'], cleanEnv({}));
+		assert.equal((await stop(flag)).code, 0, flag.stderr());
+		assert.match(flag.stderr(), /^moat: listening on http:/m);
+		assert.doesNotMatch(flag.stderr(), /^\{/m, 'no JSON line when the flag says text');
+	});
+
 	test('--log-format json: start-up errors are records too; an unknown format is a usage error', async () => {
 		const dir = makeTempDir('moat-json-');
 		const bad = writeConfig(dir, { listen: { http: '127.0.0.1:0', drain_s: 'soon' } });
