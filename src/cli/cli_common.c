@@ -161,15 +161,15 @@ static int apply_cluster(struct cli_env *env)
 		return EXIT_OK;
 	if (cluster_cfg_parse(sec, &cc, &err)) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		log_line(LOG_LVL_ERROR, "%s: %s", env->cfg.name, err.msg);
 		return EXIT_CONFIG;
 	}
 	if (env->cfg.state_key_set &&
 	    memcmp(env->cfg.state_key, cc.key, sizeof(env->cfg.state_key)) != 0) {
 		cluster_cfg_wipe(&cc);
-		fprintf(stderr, "moat: %s: /server/state_key: differs from /cluster/key; the "
+		log_line(LOG_LVL_ERROR, "%s: /server/state_key: differs from /cluster/key; the "
 				"cluster key seals requestState too: give the key once, as "
-				"cluster.key (rule config.cluster_key_conflict)\n",
+				"cluster.key (rule config.cluster_key_conflict)",
 			env->cfg.name);
 		return EXIT_CONFIG;
 	}
@@ -181,7 +181,7 @@ static int apply_cluster(struct cli_env *env)
 	cluster_cfg_wipe(&cc);
 	if (!env->cluster) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		log_line(LOG_LVL_ERROR, "%s: %s", env->cfg.name, err.msg);
 		return err.rc == MOAT_EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 	}
 	cluster_install(env->cluster);
@@ -407,7 +407,7 @@ int cli_confine(struct cli_env *env)
 		return code;
 	/* The sandbox is applied: the cluster's thread may start. */
 	if (env->cluster && cluster_start(env->cluster, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
