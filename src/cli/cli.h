@@ -26,10 +26,14 @@ enum {
 	EXIT_RUNTIME = 4,    /* start-up or I/O failure */
 };
 
-/* Options common to the commands. Strings borrow from argv. */
+/* Options common to the commands. Strings borrow from argv or the
+ * environment: a flag not given takes its environment variable
+ * (MOAT_CONFIG, MOAT_LOG_LEVEL, MOAT_LOG_FORMAT, MOAT_HTTP; an empty one
+ * counts as unset), the flag wins. */
 struct cli_opts {
 	const char *config;    /* --config FILE, or NULL */
 	const char *log_level; /* --log-level LEVEL, or NULL */
+	const char *log_format; /* --log-format text|json, or NULL */
 	const char *http;      /* --http ADDR:PORT (serve, check), or NULL */
 	bool json;             /* --json: print JSON (tools, call) */
 	const char *json_args; /* --json ARGS (call): the argument after --json
@@ -54,8 +58,10 @@ struct cli_env {
 /*
  * cli_parse - parse argv (after the command word) into o. `takes_json_value`
  * lets --json take the next argument as JSON arguments when it starts with
- * '{' or '[' (moat call); --json always sets o->json. Returns EXIT_OK or EXIT_USAGE
- * (message printed to stderr).
+ * '{' or '[' (moat call); --json always sets o->json. Options not given
+ * on the command line are then taken from the environment (cli_opts).
+ * --log-format applies at once, so every later line is in that format.
+ * Returns EXIT_OK or EXIT_USAGE (message printed to stderr).
  */
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o);
 

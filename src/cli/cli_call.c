@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 
 static const char help[] =
 	"usage: moat call TOOL [key=value ...] [--json] [--config FILE]\n"
@@ -41,7 +42,7 @@ static json_t *args_from_pairs(const struct tool *t, char **pairs, int n)
 		char *eq = strchr(pairs[i], '=');
 		json_t *v = NULL;
 		if (!eq || eq == pairs[i]) {
-			fprintf(stderr, "moat: argument %d must be key=value\n", i + 1);
+			log_line(LOG_LVL_ERROR, "argument %d must be key=value", i + 1);
 			json_decref(args);
 			return NULL;
 		}
@@ -51,7 +52,7 @@ static json_t *args_from_pairs(const struct tool *t, char **pairs, int n)
 		if (!v)
 			v = json_string(eq + 1);
 		if (!v) {
-			fprintf(stderr, "moat: value of %s is not valid UTF-8\n", pairs[i]);
+			log_line(LOG_LVL_ERROR, "value of %s is not valid UTF-8", pairs[i]);
 			json_decref(args);
 			return NULL;
 		}
@@ -80,19 +81,19 @@ int cmd_call(int argc, char **argv)
 		return code;
 	t = registry_find(env.reg, o.pos[0]);
 	if (!t) {
-		fprintf(stderr, "moat: unknown tool '%.64s' (see moat tools)\n", o.pos[0]);
+		log_line(LOG_LVL_ERROR, "unknown tool '%.64s' (see moat tools)", o.pos[0]);
 		code = EXIT_USAGE;
 		goto out;
 	}
 	if (o.json_args) {
 		if (o.npos > 1) {
-			fprintf(stderr, "moat: give either key=value pairs or --json ARGS, not both\n");
+			log_line(LOG_LVL_ERROR, "give either key=value pairs or --json ARGS, not both");
 			code = EXIT_USAGE;
 			goto out;
 		}
 		args = json_loads(o.json_args, JSON_REJECT_DUPLICATES, NULL);
 		if (!json_is_object(args)) {
-			fprintf(stderr, "moat: --json ARGS must be a JSON object\n");
+			log_line(LOG_LVL_ERROR, "--json ARGS must be a JSON object");
 			code = EXIT_USAGE;
 			goto out;
 		}
@@ -116,7 +117,7 @@ int cmd_call(int argc, char **argv)
 	res = resp ? json_object_get(resp, "result") : NULL;
 	if (!res) {
 		json_t *e = resp ? json_object_get(resp, "error") : NULL;
-		fprintf(stderr, "moat: %s\n",
+		log_line(LOG_LVL_ERROR, "%s",
 			e ? json_string_value(json_object_get(e, "message")) : "no response");
 		code = EXIT_RUNTIME;
 		goto out;

@@ -116,7 +116,7 @@ static int describe_auth(struct cli_env *env, char **text)
 	a = am ? am->create(section, NULL, env->reg, &err) : NULL;
 	if (!a) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
 	}
 	mem = open_memstream(text, &len);
@@ -160,7 +160,7 @@ int cmd_check(int argc, char **argv)
 		fclose(mem);
 	if (hrc) {
 		config_scrub(&env.cfg, herr.msg, sizeof(herr.msg));
-		fprintf(stderr, "moat: %s\n", herr.msg);
+		log_line(LOG_LVL_ERROR, "%s", herr.msg);
 		free(listen_text);
 		cli_teardown(&env);
 		return EXIT_CONFIG;

@@ -28,6 +28,37 @@
 #include "seal.h"
 #include "store.h"
 
+/* The environment's value of name, NULL when unset or empty. */
+static const char *env_opt(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* Flags not given take their environment variable; then the log format
+ * applies at once (before any message). */
+static int apply_env(struct cli_opts *o)
+{
+	enum log_format fmt;
+
+	if (!o->config)
+		o->config = env_opt("MOAT_CONFIG");
+	if (!o->log_level)
+		o->log_level = env_opt("MOAT_LOG_LEVEL");
+	if (!o->http)
+		o->http = env_opt("MOAT_HTTP");
+	if (o->log_format || (o->log_format = env_opt("MOAT_LOG_FORMAT"))) {
+		if (!log_parse_format(o->log_format, &fmt)) {
+			log_line(LOG_LVL_ERROR, "--log-format (or MOAT_LOG_FORMAT) must be text or "
+					"json");
+			return EXIT_USAGE;
+		}
+		log_set_format(fmt);
+	}
+	return EXIT_OK;
+}
+
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -48,6 +79,12 @@ int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 			o->log_level = argv[i];
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			o->log_level = a + 12;
+		} else if (strcmp(a, "--log-format") == 0) {
+			if (++i >= argc)
+				goto missing;
+			o->log_format = argv[i];
+		} else if (strncmp(a, "--log-format=", 13) == 0) {
+			o->log_format = a + 13;
 		} else if (strcmp(a, "--http") == 0) {
 			if (++i >= argc)
 				goto missing;
@@ -66,15 +103,15 @@ int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 			while (++i < argc)
 				o->pos[o->npos++] = argv[i];
 		} else if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "moat: unknown option %s (see --help)\n", a);
+			log_line(LOG_LVL_ERROR, "unknown option %s (see --help)", a);
 			return EXIT_USAGE;
 		} else {
 			o->pos[o->npos++] = argv[i];
 		}
 	}
-	return EXIT_OK;
+	return apply_env(o);
 missing:
-	fprintf(stderr, "moat: option %s needs a value\n", argv[argc - 1]);
+	log_line(LOG_LVL_ERROR, "option %s needs a value", argv[argc - 1]);
 	return EXIT_USAGE;
 }
 
@@ -95,7 +132,7 @@ static int apply_tool_limits(struct cli_env *env)
 		struct tool *t = registry_find(env->reg, name);
 		json_t *cpm = json_object_get(v, "calls_per_minute");
 		if (!t) {
-			fprintf(stderr, "moat: %s: /limits/tools/%s: no tool of that name is configured\n",
+			log_line(LOG_LVL_ERROR, "%s: /limits/tools/%s: no tool of that name is configured",
 				env->cfg.name, name);
 			return EXIT_CONFIG;
 		}
@@ -126,15 +163,15 @@ static int apply_cluster(struct cli_env *env)
 		return EXIT_OK;
 	if (cluster_cfg_parse(sec, &cc, &err)) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		log_line(LOG_LVL_ERROR, "%s: %s", env->cfg.name, err.msg);
 		return EXIT_CONFIG;
 	}
 	if (env->cfg.state_key_set &&
 	    memcmp(env->cfg.state_key, cc.key, sizeof(env->cfg.state_key)) != 0) {
 		cluster_cfg_wipe(&cc);
-		fprintf(stderr, "moat: %s: /server/state_key: differs from /cluster/key; the "
+		log_line(LOG_LVL_ERROR, "%s: /server/state_key: differs from /cluster/key; the "
 				"cluster key seals requestState too: give the key once, as "
-				"cluster.key (rule config.cluster_key_conflict)\n",
+				"cluster.key (rule config.cluster_key_conflict)",
 			env->cfg.name);
 		return EXIT_CONFIG;
 	}
@@ -146,7 +183,7 @@ static int apply_cluster(struct cli_env *env)
 	cluster_cfg_wipe(&cc);
 	if (!env->cluster) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		log_line(LOG_LVL_ERROR, "%s: %s", env->cfg.name, err.msg);
 		return err.rc == MOAT_EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
 	}
 	cluster_install(env->cluster);
@@ -165,13 +202,13 @@ static int apply_confirm(struct cli_env *env)
 
 	json_object_foreach(conf, name, v) {
 		if (registry_set_confirm(env->reg, name, &err)) {
-			fprintf(stderr, "moat: %s: /confirm/%s: %s\n", env->cfg.name, name, err.msg);
+			log_line(LOG_LVL_ERROR, "%s: /confirm/%s: %s", env->cfg.name, name, err.msg);
 			return EXIT_CONFIG;
 		}
 	}
 	if (seal_configure(env->cfg.state_key_set ? env->cfg.state_key : NULL,
 			   env->cfg.state_ttl_s, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -191,7 +228,7 @@ static int add_cli_roots(const struct cli_opts *o, struct cli_env *env)
 	for (int i = 0; i < o->nroots; i++) {
 		json_t *dir = json_string(o->roots[i]);
 		if (!dir) {
-			fprintf(stderr, "moat: directory argument %d is not valid UTF-8\n", i + 1);
+			log_line(LOG_LVL_ERROR, "directory argument %d is not valid UTF-8", i + 1);
 			return EXIT_USAGE;
 		}
 		json_array_append_new(roots, dir);
@@ -217,7 +254,7 @@ static void print_family_error(const struct moat_config *cfg, const struct cli_o
 	colon = strstr(msg, ": ");
 	flen = colon ? (size_t)(colon - msg) : 0;
 	if (!colon || flen == 0 || flen >= sizeof(first) || colon[2] != '/') {
-		fprintf(stderr, "moat: %s: %s\n", cfg->name, msg);
+		log_line(LOG_LVL_ERROR, "%s: %s", cfg->name, msg);
 		return;
 	}
 	memcpy(first, msg, flen);
@@ -230,7 +267,7 @@ static void print_family_error(const struct moat_config *cfg, const struct cli_o
 	if (strncmp(ptr, "/roots/", 7) == 0 && end != ptr + 7 && idx >= ncfg_roots &&
 	    idx - ncfg_roots < (unsigned long)o->nroots) {
 		const char *rest = strstr(end, ": ");
-		fprintf(stderr, "moat: %s: %s\n", o->roots[idx - ncfg_roots],
+		log_line(LOG_LVL_ERROR, "%s: %s", o->roots[idx - ncfg_roots],
 			rest ? rest + 2 : "cannot serve this directory");
 		return;
 	}
@@ -241,7 +278,7 @@ static void print_family_error(const struct moat_config *cfg, const struct cli_o
 		snprintf(out, sizeof(out), "/%s%s", first, ptr);
 	else
 		snprintf(out, sizeof(out), "%s", ptr);
-	fprintf(stderr, "moat: %s: %s\n", cfg->name, out);
+	log_line(LOG_LVL_ERROR, "%s: %s", cfg->name, out);
 }
 
 /* Open the audit trail the config names (on by default). A trail that
@@ -261,16 +298,16 @@ static int open_audit(struct cli_env *env)
 	if (!c->audit_on)
 		return EXIT_OK;
 	if (!c->audit_file) {
-		fprintf(stderr, "moat: audit: no place for the default audit trail (neither "
+		log_line(LOG_LVL_ERROR, "audit: no place for the default audit trail (neither "
 				"$XDG_STATE_HOME nor a home directory is set); set \"audit\": "
 				"{\"file\": \"/path/audit.jsonl\"}, or \"audit\": false to serve "
-				"without one\n");
+				"without one");
 		return EXIT_RUNTIME;
 	}
 	env->audit = audit_open(&ao, &err);
 	if (!env->audit) {
 		config_scrub(c, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s: %s; %s\n", c->name, err.msg,
+		log_line(LOG_LVL_ERROR, "%s: %s; %s", c->name, err.msg,
 			c->audit_default
 				? "set \"audit\": {\"file\": \"/writable/path/audit.jsonl\"}, or "
 				  "\"audit\": false to serve without an audit trail"
@@ -291,19 +328,28 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	memset(env, 0, sizeof(*env));
 	if (o->log_level) {
 		if (!log_parse_level(o->log_level, &lvl)) {
-			fprintf(stderr, "moat: --log-level must be one of debug, info, notice, warning, "
-					"error, critical, alert, emergency\n");
+			log_line(LOG_LVL_ERROR, "--log-level (or MOAT_LOG_LEVEL) must be one of debug, "
+						"info, notice, warning, error, critical, alert, "
+						"emergency");
 			return EXIT_USAGE;
 		}
 		log_set_level(lvl);
 	}
 	if (o->config ? config_load_file(o->config, &env->cfg, &err)
 		      : config_defaults(&env->cfg, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
 	}
 	if (!o->log_level && env->cfg.log_level_set)
 		log_set_level(env->cfg.log_level);
+	/* log.format, unless --log-format or MOAT_LOG_FORMAT said (the schema
+	 * allows only "text" and "json"). */
+	enum log_format fmt;
+	if (!o->log_format &&
+	    log_parse_format(json_string_value(json_object_get(json_object_get(env->cfg.doc, "log"),
+							       "format")),
+			     &fmt))
+		log_set_format(fmt);
 	ncfg_roots = json_array_size(json_object_get(env->cfg.doc, "roots"));
 	if (o->nroots > 0 && (code = add_cli_roots(o, env)) != EXIT_OK)
 		goto fail;
@@ -348,7 +394,7 @@ static int confine_only(struct cli_env *env)
 
 	if (sandbox_confine(&env->cfg, env->reg, &err)) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -363,7 +409,7 @@ int cli_confine(struct cli_env *env)
 		return code;
 	/* The sandbox is applied: the cluster's thread may start. */
 	if (env->cluster && cluster_start(env->cluster, &err)) {
-		fprintf(stderr, "moat: %s\n", err.msg);
+		log_line(LOG_LVL_ERROR, "%s", err.msg);
 		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
@@ -378,7 +424,7 @@ int cli_confine_trial(struct cli_env *env)
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "moat: cannot start the sandbox trial: %s\n", strerror(errno));
+		log_line(LOG_LVL_ERROR, "cannot start the sandbox trial: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	if (pid == 0) {
@@ -394,13 +440,13 @@ int cli_confine_trial(struct cli_env *env)
 	}
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
-			fprintf(stderr, "moat: the sandbox trial was lost: %s\n", strerror(errno));
+			log_line(LOG_LVL_ERROR, "the sandbox trial was lost: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	fprintf(stderr, "moat: the sandbox trial died (signal %d)\n",
+	log_line(LOG_LVL_ERROR, "the sandbox trial died (signal %d)",
 		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	return EXIT_RUNTIME;
 }

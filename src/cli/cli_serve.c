@@ -14,7 +14,8 @@
 #include "stdio_transport.h"
 
 static const char help[] =
-	"usage: moat serve [DIR...] [--config FILE] [--log-level LEVEL] [--http ADDR:PORT]\n"
+	"usage: moat serve [DIR...] [--config FILE] [--log-level LEVEL] [--log-format text|json]\n"
+	"                  [--http ADDR:PORT]\n"
 	"\n"
 	"Serves every tool the config declares over stdio (newline-delimited JSON-RPC).\n"
 	"Each DIR is served read-only by the filesystem tools (a drop-in for the\n"
@@ -26,7 +27,11 @@ static const char help[] =
 	"--http ADDR:PORT (or \"listen\": {\"http\": ...} in the config) serves MCP\n"
 	"Streamable HTTP at http://ADDR:PORT/mcp instead (docs/http.md); port 0 picks\n"
 	"a free port, printed as `moat: listening on URL`. Without an \"auth\" section\n"
-	"only a loopback address is allowed.\n";
+	"only a loopback address is allowed. SIGTERM drains: /readyz turns 503, calls in\n"
+	"flight finish within listen.drain_s, then moat exits 0.\n"
+	"\n"
+	"MOAT_CONFIG, MOAT_HTTP, MOAT_LOG_LEVEL and MOAT_LOG_FORMAT stand for the flags\n"
+	"(a flag given wins).\n";
 
 /* Serve over HTTP until SIGTERM/SIGINT. */
 static int serve_http(const struct cli_opts *o, struct cli_env *env)
@@ -79,7 +84,7 @@ static int serve_http(const struct cli_opts *o, struct cli_env *env)
 	goto out;
 fail_config:
 	config_scrub(&env->cfg, err.msg, sizeof(err.msg));
-	fprintf(stderr, "moat: %s\n", err.msg);
+	log_line(LOG_LVL_ERROR, "%s", err.msg);
 	code = err.rc == MOAT_EIO ? EXIT_RUNTIME : EXIT_CONFIG;
 out:
 	httpd_free(l);

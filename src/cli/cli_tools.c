@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "log.h"
 
 static const char help[] =
 	"usage: moat tools [DIR...] [--config FILE] [--json]\n"
@@ -60,7 +61,7 @@ int cmd_tools(int argc, char **argv)
 	tools = cs ? all_tools(cs) : NULL;
 	cli_session_close(cs);
 	if (!tools) {
-		fprintf(stderr, "moat: could not list tools\n");
+		log_line(LOG_LVL_ERROR, "could not list tools");
 		cli_teardown(&env);
 		return EXIT_RUNTIME;
 	}

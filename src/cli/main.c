@@ -30,7 +30,10 @@ static const char usage[] =
 	"common options:\n"
 	"  -c, --config FILE          JSON config (see moat.schema.json); default: empty\n"
 	"  --log-level LEVEL          debug|info|notice|warning|error|critical|alert|emergency\n"
+	"  --log-format text|json     stderr lines as text (default) or one JSON object each\n"
 	"  -h, --help                 help for a command\n"
+	"\n"
+	"environment (the flag wins): MOAT_CONFIG, MOAT_HTTP, MOAT_LOG_LEVEL, MOAT_LOG_FORMAT\n"
 	"\n"
 	"exit codes: 0 ok, 1 tool error (call), 2 usage, 3 invalid config, 4 runtime failure\n";
 

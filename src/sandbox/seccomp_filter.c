@@ -61,6 +61,7 @@
  * symbolizer execs from a forked child, which alone is killed).
  */
 #include "seccomp_filter.h"
+#include "log.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -217,7 +218,7 @@ static void scf_on_sigsys(int sig, siginfo_t *si, void *ctx)
 	ucontext_t *uc = ctx;
 	int saved = errno, nr = si->si_syscall, e = EPERM;
 	const char *name = "unknown";
-	char line[160];
+	char line[256];
 	size_t n = 0;
 
 	if (si->si_code != SYS_SECCOMP)
@@ -229,11 +230,18 @@ static void scf_on_sigsys(int sig, siginfo_t *si, void *ctx)
 			break;
 		}
 	}
-	scf_put(line, sizeof(line), &n, "moat: warning: seccomp: refused system call ");
+	/* --log-format json: the same words as a record (the name is a
+	 * system call's, nothing to escape). */
+	bool json = log_get_format() == LOG_FORMAT_JSON;
+	if (json)
+		n = log_json_head(line, sizeof(line), LOG_LVL_WARNING);
+	scf_put(line, sizeof(line), &n, json ? "" : "moat: warning: ");
+	scf_put(line, sizeof(line), &n, "seccomp: refused system call ");
 	scf_put_num(line, sizeof(line), &n, nr);
 	scf_put(line, sizeof(line), &n, " (");
 	scf_put(line, sizeof(line), &n, name);
-	scf_put(line, sizeof(line), &n, e == EAFNOSUPPORT ? "): EAFNOSUPPORT\n" : "): EPERM\n");
+	scf_put(line, sizeof(line), &n, e == EAFNOSUPPORT ? "): EAFNOSUPPORT" : "): EPERM");
+	scf_put(line, sizeof(line), &n, json ? "\"}\n" : "\n");
 	(void)!write(STDERR_FILENO, line, n);
 	SCF_SET_RESULT(uc, -e);
 	errno = saved;

@@ -560,7 +560,7 @@ describe('Streamable HTTP: expiry, metrics address, TLS, start-up rules, SIGTERM
 	});
 
 	test('SIGTERM: calls in flight finish, longer ones are cancelled, exit 0 within the bound', async () => {
-		const cfg = writeConfig(makeTempDir('moat-http-term-'), testingConfig({ audit: false }));
+		const cfg = writeConfig(makeTempDir('moat-http-term-'), testingConfig({ audit: false, listen: { drain_s: 2 } }));
 		const m = await startListener(cfg);
 		const s = await initialize(m.port);
 		const short = post(m.port, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow', arguments: { ms: 600 } } }, s.headers);

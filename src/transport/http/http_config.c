@@ -116,6 +116,7 @@ enum moat_rc httpd_config_load(const struct moat_config *cfg, const char *cli_ad
 	c->read_timeout_s = get_u32(sec, "read_timeout_s", HTTPD_DEF_READ_TIMEOUT_S);
 	c->max_sse_streams_per_session =
 		get_u32(sec, "max_sse_streams_per_session", HTTPD_DEF_MAX_SSE_STREAMS);
+	c->drain_s = get_u32(sec, "drain_s", HTTPD_DEF_DRAIN_S);
 	c->insecure_plaintext = json_is_true(json_object_get(sec, "insecure_plaintext"));
 	c->tls_cert = json_string_value(json_object_get(tls, "cert"));
 	c->tls_key = json_string_value(json_object_get(tls, "key"));
@@ -215,4 +216,6 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 			(unsigned)c->metrics.port);
 	else
 		fprintf(f, "  %-15s GET /metrics for principals allowed metrics\n", "metrics");
+	fprintf(f, "  %-15s /readyz turns 503, calls in flight run on for %u s, then exit\n",
+		"on SIGTERM", c->drain_s);
 }

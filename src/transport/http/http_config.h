@@ -27,6 +27,7 @@
 #define HTTPD_DEF_RPS_PER_IP 200u
 #define HTTPD_DEF_READ_TIMEOUT_S 15u
 #define HTTPD_DEF_MAX_SSE_STREAMS 4u
+#define HTTPD_DEF_DRAIN_S 10u
 
 /* One address to listen on, parsed. */
 struct httpd_addr {
@@ -59,6 +60,7 @@ struct httpd_config {
 	uint32_t requests_per_second_per_ip;
 	uint32_t read_timeout_s;
 	uint32_t max_sse_streams_per_session;
+	uint32_t drain_s;             /* SIGTERM: calls in flight run on this long */
 	bool auth_configured;         /* the config has an "auth" section */
 };
 

@@ -14,8 +14,15 @@
  *
  * Every request meets the same gate first (see begin()): the per-address
  * rate, then the Host allowlist (DNS rebinding), then the Origin allowlist
- * (cross-site requests); only /healthz skips the two allowlists, since it
- * says nothing but "alive".
+ * (cross-site requests); only /healthz and /readyz skip the two
+ * allowlists, since they say nothing but "alive" and "ready" (a
+ * Kubernetes probe names the pod's address as Host).
+ *
+ * SIGTERM drains: /readyz turns 503 at once, the listening socket is
+ * closed (new connections are refused), calls in flight run on for up to
+ * listen.drain_s and answer on their connections, the rest are cancelled.
+ * The metrics listener keeps answering /healthz, /readyz and /metrics
+ * until the end, so a probe sees the drain.
  */
 #include "http_listener.h"
 
@@ -260,7 +267,7 @@ static enum MHD_Result begin(struct httpd_req *r, const char *url, const char *m
 	bool dup = false;
 
 	client_addr(r->conn, ip, sizeof(ip), r->who.addr, sizeof(r->who.addr));
-	if (atomic_load(&hk_stop) || l->stopping)
+	if ((atomic_load(&hk_stop) || l->stopping) && !httpd_ops_probe(url))
 		return httpd_refuse(r, MHD_HTTP_SERVICE_UNAVAILABLE, -32000, "http.shutting_down",
 				    "the server is shutting down", 5);
 	if ((wait = httpd_ratelimit_take(l->rl, ip)) > 0)
@@ -287,11 +294,11 @@ static enum MHD_Result begin(struct httpd_req *r, const char *url, const char *m
 				    "Transfer-Encoding: chunked alone)",
 				    0);
 	dup = false;
-	if (r->metrics_only || strcmp(url, "/healthz") == 0) {
+	if (r->metrics_only || httpd_ops_probe(url)) {
 		if (httpd_ops_route(r, url, method, &ret))
 			return ret;
 		return httpd_refuse(r, MHD_HTTP_NOT_FOUND, -32600, "http.not_found",
-				    "this address serves /metrics and /healthz only", 0);
+				    "this address serves /metrics, /healthz and /readyz only", 0);
 	}
 	host = httpd_header(r->conn, "Host", &dup);
 	if (dup || !httpd_host_allowed(l, host))
@@ -517,14 +524,17 @@ static bool wait_requests(struct httpd_listener *l, uint32_t ms)
 	return false;
 }
 
-/* The end: stop accepting, let calls run on for HTTPD_DRAIN_MS, cancel
- * the rest (they answer with the cancellation error), flush, stop. */
+/* The end: /readyz says draining, stop accepting, let calls run on for
+ * listen.drain_s, cancel the rest (they answer with the cancellation
+ * error), flush, stop. Nothing in flight: no wait at all. */
 static int shut_down(struct httpd_listener *l)
 {
 	int lfd;
 	bool stuck = false;
 	uint64_t t0 = moat_now_ns(), spent;
+	uint32_t drain_ms = l->cfg.drain_s * 1000u;
 
+	atomic_store(&l->draining, true);
 	pthread_mutex_lock(&l->tlock);
 	l->stopping = true;
 	pthread_mutex_unlock(&l->tlock);
@@ -539,14 +549,14 @@ static int shut_down(struct httpd_listener *l)
 		pthread_join(l->hk, NULL);
 		l->hk_started = false;
 	}
-	httpd_sessions_wait_idle(l, HTTPD_DRAIN_MS);
+	httpd_sessions_wait_idle(l, drain_ms);
 	/* Kill every session: reaping shuts each server down, cancelling
 	 * what still runs. A server that will not stop leaves its session
 	 * unfreed (reap logs it). */
 	httpd_sessions_end_all(l);
 	/* The stateless server's calls had the same drain time. */
 	spent = (moat_now_ns() - t0) / 1000000ull;
-	if (!httpd_stateless_fini(l, spent < HTTPD_DRAIN_MS ? HTTPD_DRAIN_MS - (uint32_t)spent : 0))
+	if (!httpd_stateless_fini(l, spent < drain_ms ? drain_ms - (uint32_t)spent : 0))
 		atomic_store(&l->stuck, true);
 	wake_all(l, false); /* GET streams end */
 	if (!wait_requests(l, 1000)) {
@@ -606,10 +616,10 @@ int httpd_run(struct httpd_listener *l)
 		log_warn("http: no housekeeping thread: sessions will not expire");
 	/* The listening line last: tests and scripts wait for it. */
 	if (l->md)
-		fprintf(stderr, "moat: metrics on http://%s%s%s:%u/metrics\n",
+		log_line(LOG_LVL_INFO, "metrics on http://%s%s%s:%u/metrics",
 			l->cfg.metrics.v6 ? "[" : "", l->cfg.metrics.host,
 			l->cfg.metrics.v6 ? "]" : "", (unsigned)l->metrics_port);
-	fprintf(stderr, "moat: listening on %s\n", l->url);
+	log_line(LOG_LVL_INFO, "listening on %s", l->url);
 	fflush(stderr);
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -623,7 +633,8 @@ int httpd_run(struct httpd_listener *l)
 			audit_reopen(l->audit);
 			continue;
 		}
-		log_info("http: %s, stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_info("http: %s, draining (calls in flight have %u s)",
+			 si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", l->cfg.drain_s);
 		break;
 	}
 	rc = shut_down(l);

@@ -49,8 +49,9 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
  * httpd_run - after the sandbox: block SIGTERM, SIGINT and SIGHUP in this
  * thread (so every thread started here inherits that), start the daemon,
  * print "moat: listening on URL" to stderr and serve. SIGHUP reopens the
- * audit file; SIGTERM or SIGINT stop accepting, let calls in flight run
- * on for 2 s, cancel the rest, answer what is waiting and return. Returns
+ * audit file; SIGTERM or SIGINT turn /readyz to 503, stop accepting, let
+ * calls in flight run on for listen.drain_s, cancel the rest, answer what
+ * is waiting and return. Returns
  * 0 on a clean end, 1 when a tool call would not stop (nothing freed: the
  * caller must _exit), -1 when the daemon could not start (logged).
  */

@@ -1,8 +1,11 @@
 /*
  * http_ops.c - the operations endpoints: GET /healthz (no authentication;
- * says only that the process answers), GET /metrics (Prometheus text, to
- * a principal allowed metrics, or to anyone on the separate listen.metrics
- * address) and the RFC 9728 protected resource metadata.
+ * says only that the process answers: liveness), GET /readyz (no
+ * authentication; whether this replica should be sent traffic: not while
+ * it drains after SIGTERM, nor while the shared store it depends on does
+ * not answer), GET /metrics (Prometheus text, to a principal allowed
+ * metrics, or to anyone on the separate listen.metrics address) and the
+ * RFC 9728 protected resource metadata.
  */
 #include "httpd_int.h"
 
@@ -10,8 +13,12 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "store.h"
 
 static const char health[] = "{\"status\":\"ok\"}";
+static const char ready[] = "{\"status\":\"ready\"}";
+static const char draining[] = "{\"status\":\"draining\"}";
+static const char store_down[] = "{\"status\":\"store_unavailable\"}";
 
 static bool is_get(const char *method)
 {
@@ -33,6 +40,25 @@ static enum MHD_Result metrics_page(struct httpd_req *r)
 	return ret;
 }
 
+/* 200 ready, or 503 with the reason and a Retry-After. Not a refusal of
+ * the client (no audit record, no security counter): a probe asking. */
+static enum MHD_Result readyz(struct httpd_req *r)
+{
+	if (atomic_load(&r->l->draining))
+		return httpd_reply(r, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", draining,
+				   sizeof(draining) - 1, "Retry-After", "5");
+	if (!store_ready())
+		return httpd_reply(r, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", store_down,
+				   sizeof(store_down) - 1, "Retry-After", "2");
+	return httpd_reply(r, MHD_HTTP_OK, "application/json", ready, sizeof(ready) - 1, NULL,
+			   NULL);
+}
+
+bool httpd_ops_probe(const char *url)
+{
+	return strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0;
+}
+
 bool httpd_ops_route(struct httpd_req *r, const char *url, const char *method,
 		     enum MHD_Result *ret)
 {
@@ -43,6 +69,13 @@ bool httpd_ops_route(struct httpd_req *r, const char *url, const char *method,
 						    sizeof(health) - 1, NULL, NULL)
 				      : httpd_refuse_with(r, MHD_HTTP_METHOD_NOT_ALLOWED, -32600,
 							  "http.method", "GET /healthz", "Allow",
+							  "GET, HEAD");
+		return true;
+	}
+	if (strcmp(url, "/readyz") == 0) {
+		*ret = is_get(method) ? readyz(r)
+				      : httpd_refuse_with(r, MHD_HTTP_METHOD_NOT_ALLOWED, -32600,
+							  "http.method", "GET /readyz", "Allow",
 							  "GET, HEAD");
 		return true;
 	}

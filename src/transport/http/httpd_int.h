@@ -42,7 +42,6 @@
 #define HTTPD_STREAM_MAX_BUFFER (4u << 20)     /* unread SSE bytes before we give up */
 #define HTTPD_KEEPALIVE_S 15                   /* an SSE comment on idle streams */
 #define HTTPD_CANCEL_MS 800
-#define HTTPD_DRAIN_MS 2000
 #define HTTPD_MAX_PARAM_HEADERS 32             /* Mcp-Param-* headers a request may carry */
 #define HTTPD_SSE_RETRY_MS 1000                /* the retry: a POST stream's priming event asks */
 
@@ -84,6 +83,7 @@ struct httpd_listener {
 	uint32_t nsessions;
 	struct httpd_session *grave;    /* removed, waiting to be reaped */
 	bool stopping;                  /* refuse new requests and sessions */
+	atomic_bool draining;           /* SIGTERM came: /readyz answers 503 */
 	atomic_bool stuck;              /* a call would not stop: never free, _exit */
 
 	/* Every request with a connection, for shutdown (resume them all). */
@@ -431,7 +431,12 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method);
 enum MHD_Result httpd_mcp_body(struct httpd_req *r, const char *data, size_t *size);
 enum MHD_Result httpd_mcp_end(struct httpd_req *r);
 
-/* ---- http_ops.c: /healthz, /metrics, the RFC 9728 metadata ---- */
+/* ---- http_ops.c: /healthz, /readyz, /metrics, the RFC 9728 metadata ---- */
+
+/* httpd_ops_probe - url is /healthz or /readyz: answered without the
+ * Host and Origin allowlists or authentication, on either listener, and
+ * still while the listener drains. */
+bool httpd_ops_probe(const char *url);
 
 /* httpd_ops_route - answer url when it is an operations endpoint; false
  * when it is not one (the caller goes on). */
