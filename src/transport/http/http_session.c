@@ -48,7 +48,35 @@ static unsigned bucket_of(const char *id)
 bool httpd_sessions_init(struct httpd_listener *l)
 {
 	l->buckets = calloc(HTTPD_TABLE_SIZE, sizeof(*l->buckets));
-	return l->buckets != NULL;
+	l->tbuckets = calloc(HTTPD_TABLE_SIZE, sizeof(*l->tbuckets));
+	return l->buckets && l->tbuckets;
+}
+
+/* Index s by its sealed id. Table lock held. */
+static void tlink(struct httpd_listener *l, struct httpd_session *s)
+{
+	unsigned b;
+
+	if (!s->token || s->tlinked || s->dead)
+		return;
+	b = bucket_of(s->token);
+	s->tnext = l->tbuckets[b];
+	l->tbuckets[b] = s;
+	s->tlinked = true;
+}
+
+static void tunlink(struct httpd_listener *l, struct httpd_session *s)
+{
+	struct httpd_session **pp;
+
+	if (!s->tlinked)
+		return;
+	pp = &l->tbuckets[bucket_of(s->token)];
+	while (*pp && *pp != s)
+		pp = &(*pp)->tnext;
+	if (*pp)
+		*pp = s->tnext;
+	s->tlinked = false;
 }
 
 void httpd_session_hold(struct httpd_session *s)
@@ -108,12 +136,15 @@ static void init_outcome(struct httpd_session *s, const char *buf, size_t len)
 					  : NULL;
 
 	if (token) {
+		pthread_mutex_lock(&s->l->tlock);
 		pthread_mutex_lock(&s->lock);
 		snprintf(s->version, sizeof(s->version), "%s", v && strlen(v) < 32 ? v : "");
 		s->token = token;
 		s->exp_s = exp;
 		s->ready = true;
 		pthread_mutex_unlock(&s->lock);
+		tlink(s->l, s);
+		pthread_mutex_unlock(&s->l->tlock);
 	} else {
 		if (json_is_object(res))
 			log_warn("http: a session id could not be sealed; the session ends");
@@ -279,11 +310,29 @@ struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *t
 	struct httpd_session *s;
 
 	*rule = "http.session_unknown";
+	if (!token || strlen(token) > HTTPD_TOKEN_MAX)
+		return NULL;
+	/* The sealed id this replica issued or already opened: its exact
+	 * text needs no second opening, only the principal and the clock. */
+	pthread_mutex_lock(&l->tlock);
+	for (s = l->tbuckets[bucket_of(token)]; s; s = s->tnext) {
+		if (strcmp(s->token, token) == 0)
+			break;
+	}
+	if (s) {
+		bool ok = s->ready && !s->dead && strcmp(s->owner, who->name) == 0 &&
+			  (uint64_t)time(NULL) < s->exp_s;
+		if (ok)
+			httpd_session_hold(s);
+		pthread_mutex_unlock(&l->tlock);
+		return ok ? s : NULL;
+	}
+	pthread_mutex_unlock(&l->tlock);
 	if (!httpd_sid_open(token, who->name, 0, &f))
 		return NULL;
 	s = httpd_session_lookup(l, f.id, who->name);
 	if (!s)
-		s = httpd_session_adopt(l, who, &f, rule);
+		s = httpd_session_adopt(l, who, token, &f, rule);
 	httpd_sid_facts_clear(&f);
 	return s;
 }
@@ -360,6 +409,7 @@ struct httpd_session *httpd_session_insert(struct httpd_listener *l, struct http
 		s->next = l->buckets[b];
 		l->buckets[b] = s;
 		l->nsessions++;
+		tlink(l, s);
 	}
 	pthread_mutex_unlock(&l->tlock);
 	if (*rule || twin) {
@@ -391,6 +441,7 @@ void httpd_session_kill(struct httpd_session *s)
 			pp = &(*pp)->next;
 		if (*pp)
 			*pp = s->next;
+		tunlink(l, s);
 		s->dead = true;
 		l->nsessions--;
 		s->next = l->grave; /* the table's reference moves to the grave */
@@ -657,5 +708,6 @@ void httpd_sessions_fini(struct httpd_listener *l)
 {
 	httpd_sessions_end_all(l);
 	free(l->buckets);
-	l->buckets = NULL;
+	free(l->tbuckets);
+	l->buckets = l->tbuckets = NULL;
 }

@@ -28,6 +28,7 @@
 #include "httpd_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,7 +57,8 @@ bool httpd_session_ended_here(struct httpd_listener *l, const char *id)
 }
 
 struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct principal *who,
-					  const struct httpd_sid_facts *f, const char **rule)
+					  const char *token, const struct httpd_sid_facts *f,
+					  const char **rule)
 {
 	struct httpd_session *s;
 
@@ -84,6 +86,7 @@ struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct
 	}
 	snprintf(s->version, sizeof(s->version), "%s", f->version);
 	s->exp_s = f->exp;
+	s->token = token ? strdup(token) : NULL; /* its index (a miss: opened again) */
 	s->ready = true;
 	s = httpd_session_insert(l, s, rule);
 	if (s)

@@ -82,7 +82,9 @@ struct httpd_listener {
 
 	/* The session table (http_session.c). */
 	pthread_mutex_t tlock;
-	struct httpd_session **buckets; /* HTTPD_TABLE_SIZE chains */
+	struct httpd_session **buckets; /* HTTPD_TABLE_SIZE chains, by internal id */
+	struct httpd_session **tbuckets; /* the same sessions by the sealed id they were
+					    reached with (the lookup that need not open it) */
 	uint32_t nsessions;
 	struct httpd_session *grave;    /* removed, waiting to be reaped */
 	/* Sessions ended (DELETE, idle) while the shared store was down:
@@ -188,7 +190,10 @@ struct httpd_ring_ev {
 
 struct httpd_session {
 	char id[HTTPD_SID_LEN + 1]; /* internal, the table's key; never sent */
-	char *token;           /* the sealed Mcp-Session-Id given at initialize (owned); NULL when adopted */
+	char *token;           /* the sealed Mcp-Session-Id given at initialize, or the one
+				  it was adopted with (owned; set once, before tlinked) */
+	bool tlinked;          /* in the listener's tbuckets (tlock) */
+	struct httpd_session *tnext; /* tbuckets chain (tlock) */
 	uint64_t exp_s;        /* when the sealed id expires (seconds since the epoch); 0: not yet sealed */
 	char owner[PRINCIPAL_NAME_MAX];
 	struct httpd_listener *l;
@@ -313,13 +318,15 @@ void httpd_sid_facts_clear(struct httpd_sid_facts *f);
 
 /* ---- http_session_adopt.c: sessions across replicas ---- */
 
-/* httpd_session_adopt - the session f names, opened on another replica,
- * made local: only with a shared store installed and only when the store
- * says it has not ended (STORE_DOWN: NULL, rule
- * "http.session_store_unavailable"). Its server starts initialized as f
- * says (server_adopt). Held for the caller; NULL with *rule set. */
+/* httpd_session_adopt - the session f names (opened from token, copied),
+ * opened on another replica, made local: only with a shared store
+ * installed and only when the store says it has not ended (STORE_DOWN:
+ * NULL, rule "http.session_store_unavailable"). Its server starts
+ * initialized as f says (server_adopt). Held for the caller; NULL with
+ * *rule set. */
 struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct principal *who,
-					  const struct httpd_sid_facts *f, const char **rule);
+					  const char *token, const struct httpd_sid_facts *f,
+					  const char **rule);
 
 /* httpd_session_new - a session owned by who with internal id (NULL: a
  * fresh random one), its server made, not in the table; held once for
