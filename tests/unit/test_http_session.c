@@ -384,9 +384,13 @@ static void test_adopt(void **state)
 	assert_ptr_equal(again, s);
 	assert_int_equal(g_fs.asked, 0);
 	httpd_session_put(again);
-	/* Ended here by DELETE: the store learns it for the id's remaining
+	/* A third replica holds a copy too. */
+	struct replica *c = replica_new(8);
+	struct httpd_session *cs = httpd_session_find(&c->l, ta, &alice, &rule);
+	assert_non_null(cs);
+	/* Ended on b by DELETE: the store learns it for the id's remaining
 	 * life, and no replica adopts it afterwards. */
-	httpd_session_end_shared(&b->l, s);
+	httpd_session_end_shared(&b->l, s, true);
 	httpd_session_kill(s);
 	httpd_session_put(s);
 	assert_true(fs_has("session", ID_A));
@@ -394,11 +398,23 @@ static void test_adopt(void **state)
 	assert_null(httpd_session_find(&b->l, ta, &alice, &rule));
 	assert_string_equal(rule, "http.session_unknown");
 	{
-		struct replica *c = replica_new(8);
-		assert_null(httpd_session_find(&c->l, ta, &alice, &rule));
+		struct replica *d = replica_new(8);
+		assert_null(httpd_session_find(&d->l, ta, &alice, &rule));
 		assert_string_equal(rule, "http.session_unknown");
-		replica_free(c);
+		replica_free(d);
 	}
+	/* c's copy: served until its next look at the store (at most
+	 * HTTPD_END_CHECK_MS later), then ended there too. */
+	again = httpd_session_find(&c->l, ta, &alice, &rule);
+	assert_ptr_equal(again, cs);
+	httpd_session_put(again);
+	cs->checked_ns -= HTTPD_END_CHECK_MS * 1000000ull;
+	assert_null(httpd_session_find(&c->l, ta, &alice, &rule));
+	assert_string_equal(rule, "http.session_unknown");
+	assert_true(cs->dead);
+	assert_int_equal(c->l.nsessions, 0);
+	httpd_session_put(cs);
+	replica_free(c);
 	/* The store down: no adoption, and 503's rule rather than 404's. */
 	g_fs.down = true;
 	assert_null(httpd_session_find(&b->l, tb, &alice, &rule));
@@ -409,7 +425,7 @@ static void test_adopt(void **state)
 	/* Ended while the store is down: kept, never adopted here meanwhile,
 	 * told to the store by the housekeeper once it answers. */
 	g_fs.down = true;
-	httpd_session_end_shared(&b->l, s);
+	httpd_session_end_shared(&b->l, s, true);
 	httpd_session_kill(s);
 	httpd_session_put(s);
 	assert_int_equal(b->l.npending_end, 1);
@@ -447,14 +463,30 @@ static void test_adopt_limits(void **state)
 	/* Adopted sessions count toward listen.max_sessions. */
 	assert_null(httpd_session_find(&b->l, tb, &alice, &rule));
 	assert_string_equal(rule, "limits.http_sessions");
-	/* Idle expiry tells the store too. */
+	/* Idle expiry tells the store too: no replica adopts it afterwards,
+	 * but a copy elsewhere (busy there) lives on. */
+	struct replica *c = replica_new(8);
+	struct httpd_session *cs = httpd_session_find(&c->l, ta, &alice, &rule);
+	assert_non_null(cs);
 	b->l.cfg.session_idle_s = 0;
 	s->last_ns = 1;
 	httpd_session_put(s);
 	httpd_housekeep(&b->l, false);
 	assert_int_equal(b->l.nsessions, 0);
-	assert_true(fs_has("session", "1111111111111111111111111111111111111111111111aa"));
+	assert_true(fs_has("session_idle", "1111111111111111111111111111111111111111111111aa"));
+	assert_false(fs_has("session", "1111111111111111111111111111111111111111111111aa"));
 	assert_null(httpd_session_find(&b->l, ta, &alice, &rule));
+	{
+		struct replica *d = replica_new(8);
+		assert_null(httpd_session_find(&d->l, ta, &alice, &rule));
+		replica_free(d);
+	}
+	cs->checked_ns -= HTTPD_END_CHECK_MS * 1000000ull;
+	s = httpd_session_find(&c->l, ta, &alice, &rule);
+	assert_ptr_equal(s, cs);
+	httpd_session_put(s);
+	httpd_session_put(cs);
+	replica_free(c);
 	s = httpd_session_find(&b->l, tb, &alice, &rule);
 	assert_non_null(s);
 	httpd_session_put(s);

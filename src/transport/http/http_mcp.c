@@ -216,7 +216,7 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 	if (!r->sess)
 		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, "http.session_missing",
 				    "DELETE needs the Mcp-Session-Id of a session", 0);
-	httpd_session_end_shared(l, r->sess);
+	httpd_session_end_shared(l, r->sess, true);
 	httpd_session_kill(r->sess);
 	log_info("http: a session ended by DELETE");
 	return httpd_reply(r, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);

@@ -325,15 +325,24 @@ struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *t
 		if (ok)
 			httpd_session_hold(s);
 		pthread_mutex_unlock(&l->tlock);
-		return ok ? s : NULL;
+		if (!ok)
+			return NULL;
+	} else {
+		pthread_mutex_unlock(&l->tlock);
+		if (!httpd_sid_open(token, who->name, 0, &f))
+			return NULL;
+		s = httpd_session_lookup(l, f.id, who->name);
+		if (!s) {
+			s = httpd_session_adopt(l, who, token, &f, rule);
+			httpd_sid_facts_clear(&f);
+			return s;
+		}
+		httpd_sid_facts_clear(&f);
 	}
-	pthread_mutex_unlock(&l->tlock);
-	if (!httpd_sid_open(token, who->name, 0, &f))
+	if (httpd_session_deleted_elsewhere(l, s)) {
+		httpd_session_put(s);
 		return NULL;
-	s = httpd_session_lookup(l, f.id, who->name);
-	if (!s)
-		s = httpd_session_adopt(l, who, token, &f, rule);
-	httpd_sid_facts_clear(&f);
+	}
 	return s;
 }
 
@@ -359,7 +368,7 @@ struct httpd_session *httpd_session_new(struct httpd_listener *l, const struct p
 	snprintf(s->owner, sizeof(s->owner), "%s", who->name);
 	s->l = l;
 	s->refs = 1; /* the caller */
-	s->last_ns = moat_now_ns();
+	s->last_ns = s->checked_ns = moat_now_ns();
 	pthread_mutex_init(&s->lock, NULL);
 	s->srv = server_new(&l->sopts, l->reg, session_send, s);
 	if (!s->srv) {
@@ -663,7 +672,7 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 		pthread_mutex_unlock(&s->lock);
 		if (expire) {
 			log_info("http: a session expired after %u s idle", l->cfg.session_idle_s);
-			httpd_session_end_shared(l, s);
+			httpd_session_end_shared(l, s, false);
 			httpd_session_kill(s);
 		} else if (aged) {
 			log_info("http: a session reached listen.session_max_lifetime_s");

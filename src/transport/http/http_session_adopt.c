@@ -14,9 +14,13 @@
  * log level, resource subscriptions, the GET stream's ring of events,
  * calls in flight) does not travel (docs/http.md).
  *
- * Ending must travel: DELETE and idle expiry mark the session "session"
- * in the store (store.h) for the rest of its sealed lifetime, and no
- * replica adopts a marked session. Without a store nothing is ever
+ * Ending must travel. DELETE marks the session "session" in the store
+ * (store.h) for the rest of its sealed lifetime: no replica adopts it
+ * afterwards, and a replica holding a copy (it adopted the session
+ * earlier) asks the store at most once a second per session and ends its
+ * copy. Idle expiry marks it "session_idle": no replica adopts it
+ * afterwards, but copies elsewhere live on, since the session may be busy
+ * there (it moved; the idle one was the copy left behind). Without a store nothing is ever
  * adopted: a single moat must not revive a session it ended itself. When
  * the store is down, an end is kept here (bounded) and retried by the
  * housekeeper, and none of those sessions is adopted meanwhile; an
@@ -65,15 +69,17 @@ struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct
 	*rule = "http.session_unknown";
 	if (!store_active() || httpd_session_ended_here(l, f->id))
 		return NULL;
-	switch (store_marked("session", f->id)) {
-	case STORE_EMPTY:
-		break;
-	case STORE_DOWN:
-		*rule = "http.session_store_unavailable";
-		return NULL;
-	case STORE_OK: /* ended on some replica */
-	default:
-		return NULL;
+	for (int k = 0; k < 2; k++) {
+		switch (store_marked(k == 0 ? "session" : "session_idle", f->id)) {
+		case STORE_EMPTY:
+			break;
+		case STORE_DOWN:
+			*rule = "http.session_store_unavailable";
+			return NULL;
+		case STORE_OK: /* ended on some replica */
+		default:
+			return NULL;
+		}
 	}
 	s = httpd_session_new(l, who, f->id);
 	if (!s) {
@@ -94,19 +100,45 @@ struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct
 	return s;
 }
 
-void httpd_session_end_shared(struct httpd_listener *l, const struct httpd_session *s)
+static const char *end_kind(bool deleted)
+{
+	return deleted ? "session" : "session_idle";
+}
+
+bool httpd_session_deleted_elsewhere(struct httpd_listener *l, struct httpd_session *s)
+{
+	uint64_t now = moat_now_ns();
+	bool due;
+
+	if (!store_active())
+		return false;
+	pthread_mutex_lock(&l->tlock);
+	due = now > s->checked_ns && now - s->checked_ns >= HTTPD_END_CHECK_MS * 1000000ull;
+	if (due)
+		s->checked_ns = now; /* also when the store is down: asked again later */
+	pthread_mutex_unlock(&l->tlock);
+	if (!due || store_marked("session", s->id) != STORE_OK)
+		return false;
+	log_info("http: a session was ended by DELETE on another replica");
+	httpd_session_kill(s);
+	return true;
+}
+
+void httpd_session_end_shared(struct httpd_listener *l, const struct httpd_session *s,
+			      bool deleted)
 {
 	bool kept = false;
 
 	if (!store_active() || !s->exp_s)
 		return;
-	if (store_mark("session", s->id, remaining(s->exp_s)) != STORE_DOWN)
+	if (store_mark(end_kind(deleted), s->id, remaining(s->exp_s)) != STORE_DOWN)
 		return;
 	pthread_mutex_lock(&l->tlock);
 	if (l->npending_end < HTTPD_PENDING_ENDS) {
 		unsigned i = l->npending_end++;
 		memcpy(l->pending_end[i].id, s->id, sizeof(l->pending_end[i].id));
 		l->pending_end[i].exp = s->exp_s;
+		l->pending_end[i].deleted = deleted;
 		kept = true;
 	}
 	pthread_mutex_unlock(&l->tlock);
@@ -122,6 +154,7 @@ void httpd_sessions_retry_ends(struct httpd_listener *l)
 {
 	char id[HTTPD_SID_LEN + 1];
 	uint64_t exp;
+	bool deleted;
 
 	for (;;) {
 		pthread_mutex_lock(&l->tlock);
@@ -131,8 +164,10 @@ void httpd_sessions_retry_ends(struct httpd_listener *l)
 		}
 		memcpy(id, l->pending_end[0].id, sizeof(id));
 		exp = l->pending_end[0].exp;
+		deleted = l->pending_end[0].deleted;
 		pthread_mutex_unlock(&l->tlock);
-		if (exp > (uint64_t)time(NULL) && store_mark("session", id, remaining(exp)) == STORE_DOWN)
+		if (exp > (uint64_t)time(NULL) &&
+		    store_mark(end_kind(deleted), id, remaining(exp)) == STORE_DOWN)
 			return; /* still down: next pass */
 		/* Recorded (or expired): drop it. Only the housekeeper removes
 		 * entries, so the first is still this one. */

@@ -38,6 +38,7 @@
 #define HTTPD_SID_LEN (2 * HTTPD_SID_BYTES)    /* as hex */
 #define HTTPD_TOKEN_MAX 1024                   /* a sealed Mcp-Session-Id, characters */
 #define HTTPD_PENDING_ENDS 256                 /* ended sessions the store has yet to learn of */
+#define HTTPD_END_CHECK_MS 1000                /* how often a session asks whether it was DELETEd elsewhere */
 #define HTTPD_MAX_STREAMS 64                   /* hard cap on GET streams a session */
 #define HTTPD_RING_EVENTS 64                   /* session events kept for Last-Event-ID */
 #define HTTPD_RING_BYTES (1u << 20)
@@ -93,6 +94,7 @@ struct httpd_listener {
 	struct {
 		char id[HTTPD_SID_LEN + 1];
 		uint64_t exp; /* the sealed id's expiry, seconds since the epoch */
+		bool deleted; /* by DELETE (mark "session"), else idle ("session_idle") */
 	} pending_end[HTTPD_PENDING_ENDS];
 	unsigned npending_end;
 	bool stopping;                  /* refuse new requests and sessions */
@@ -195,6 +197,7 @@ struct httpd_session {
 	bool tlinked;          /* in the listener's tbuckets (tlock) */
 	struct httpd_session *tnext; /* tbuckets chain (tlock) */
 	uint64_t exp_s;        /* when the sealed id expires (seconds since the epoch); 0: not yet sealed */
+	uint64_t checked_ns;   /* the store last said no replica DELETEd it (tlock) */
 	char owner[PRINCIPAL_NAME_MAX];
 	struct httpd_listener *l;
 	struct server *srv;
@@ -339,10 +342,19 @@ struct httpd_session *httpd_session_new(struct httpd_listener *l, const struct p
 struct httpd_session *httpd_session_insert(struct httpd_listener *l, struct httpd_session *s,
 					   const char **rule);
 
-/* httpd_session_end_shared - s ended by DELETE or idle expiry: tell the
- * shared store (when one is installed), so no replica adopts it again;
- * kept and retried by the housekeeper while the store is down. */
-void httpd_session_end_shared(struct httpd_listener *l, const struct httpd_session *s);
+/* httpd_session_end_shared - s ended by DELETE (deleted) or idle expiry:
+ * tell the shared store (when one is installed), so no replica adopts it
+ * again and, after a DELETE, every replica holding a copy ends it within
+ * HTTPD_END_CHECK_MS; kept and retried by the housekeeper while the store
+ * is down. */
+void httpd_session_end_shared(struct httpd_listener *l, const struct httpd_session *s,
+			      bool deleted);
+
+/* httpd_session_deleted_elsewhere - with a store, at most once every
+ * HTTPD_END_CHECK_MS per session: whether a DELETE on another replica
+ * ended s (then s is killed here). False without a store, between checks
+ * and while the store is down (the copy here serves on). MHD thread. */
+bool httpd_session_deleted_elsewhere(struct httpd_listener *l, struct httpd_session *s);
 
 /* httpd_session_ended_here - id's end awaits the store (under no lock). */
 bool httpd_session_ended_here(struct httpd_listener *l, const char *id);
