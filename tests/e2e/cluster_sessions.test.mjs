@@ -111,8 +111,8 @@ describe('sessions and confirmations across two replicas sharing Redis', () => {
 		const ea = await a?.stop();
 		const eb = await b?.stop();
 		await redis?.stop();
-		assert.equal(ea?.code, 0, a?.stderr());
-		assert.equal(eb?.code, 0, b?.stderr());
+		assert.equal(ea?.code, 0, `${JSON.stringify(ea)} ${a?.stderr()}`);
+		assert.equal(eb?.code, 0, `${JSON.stringify(eb)} ${b?.stderr()}`);
 	});
 
 	test('a session initialized on A works on B; a DELETE on A ends it on B too', async () => {
