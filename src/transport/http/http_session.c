@@ -303,47 +303,26 @@ struct httpd_session *httpd_session_lookup(struct httpd_listener *l, const char 
 	return found;
 }
 
-struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *token,
-					 const struct principal *who, const char **rule)
+struct httpd_session *httpd_session_by_token(struct httpd_listener *l, const char *token,
+					     const char *owner, bool *known)
 {
-	struct httpd_sid_facts f;
 	struct httpd_session *s;
+	bool ok = false;
 
-	*rule = "http.session_unknown";
-	if (!token || strlen(token) > HTTPD_TOKEN_MAX)
-		return NULL;
-	/* The sealed id this replica issued or already opened: its exact
-	 * text needs no second opening, only the principal and the clock. */
 	pthread_mutex_lock(&l->tlock);
 	for (s = l->tbuckets[bucket_of(token)]; s; s = s->tnext) {
 		if (strcmp(s->token, token) == 0)
 			break;
 	}
+	*known = s != NULL;
 	if (s) {
-		bool ok = s->ready && !s->dead && strcmp(s->owner, who->name) == 0 &&
-			  (uint64_t)time(NULL) < s->exp_s;
+		ok = s->ready && !s->dead && strcmp(s->owner, owner) == 0 &&
+		     (uint64_t)time(NULL) < s->exp_s;
 		if (ok)
 			httpd_session_hold(s);
-		pthread_mutex_unlock(&l->tlock);
-		if (!ok)
-			return NULL;
-	} else {
-		pthread_mutex_unlock(&l->tlock);
-		if (!httpd_sid_open(token, who->name, 0, &f))
-			return NULL;
-		s = httpd_session_lookup(l, f.id, who->name);
-		if (!s) {
-			s = httpd_session_adopt(l, who, token, &f, rule);
-			httpd_sid_facts_clear(&f);
-			return s;
-		}
-		httpd_sid_facts_clear(&f);
 	}
-	if (httpd_session_deleted_elsewhere(l, s)) {
-		httpd_session_put(s);
-		return NULL;
-	}
-	return s;
+	pthread_mutex_unlock(&l->tlock);
+	return ok ? s : NULL;
 }
 
 struct httpd_session *httpd_session_new(struct httpd_listener *l, const struct principal *who,

@@ -12,7 +12,10 @@
  * (server_adopt): same internal id, same revision, same client
  * capabilities. What a session held in memory on the first replica (its
  * log level, resource subscriptions, the GET stream's ring of events,
- * calls in flight) does not travel (docs/http.md).
+ * calls in flight) does not travel (docs/http.md). httpd_session_find,
+ * the lookup every request with an Mcp-Session-Id makes, is here: the
+ * exact text found in the table, else opened, then looked up by its
+ * internal id, else adopted.
  *
  * Ending must travel. DELETE marks the session "session" in the store
  * (store.h) for the rest of its sealed lifetime: no replica adopts it
@@ -58,6 +61,38 @@ bool httpd_session_ended_here(struct httpd_listener *l, const char *id)
 		found = strcmp(l->pending_end[i].id, id) == 0;
 	pthread_mutex_unlock(&l->tlock);
 	return found;
+}
+
+struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *token,
+					 const struct principal *who, const char **rule)
+{
+	struct httpd_sid_facts f;
+	struct httpd_session *s;
+	bool known = false;
+
+	*rule = "http.session_unknown";
+	if (!token || strlen(token) > HTTPD_TOKEN_MAX)
+		return NULL;
+	/* The sealed id this replica issued or already opened: its exact
+	 * text needs no second opening, only the principal and the clock. */
+	s = httpd_session_by_token(l, token, who->name, &known);
+	if (!s && known)
+		return NULL;
+	if (!s) {
+		if (!httpd_sid_open(token, who->name, 0, &f))
+			return NULL;
+		s = httpd_session_lookup(l, f.id, who->name);
+		if (!s)
+			s = httpd_session_adopt(l, who, token, &f, rule);
+		httpd_sid_facts_clear(&f);
+		if (!s)
+			return NULL;
+	}
+	if (httpd_session_deleted_elsewhere(l, s)) {
+		httpd_session_put(s);
+		return NULL;
+	}
+	return s;
 }
 
 struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct principal *who,

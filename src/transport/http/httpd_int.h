@@ -282,6 +282,13 @@ void httpd_sessions_fini(struct httpd_listener *l);
 struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *token,
 					 const struct principal *who, const char **rule);
 
+/* httpd_session_by_token - the live, ready session owned by owner that
+ * this replica issued token to or adopted with it (the exact text), held
+ * for the caller, unexpired; or NULL, *known telling whether the text was
+ * known at all (then it names nothing for owner now). */
+struct httpd_session *httpd_session_by_token(struct httpd_listener *l, const char *token,
+					     const char *owner, bool *known);
+
 /* httpd_session_lookup - the live, ready session of internal id owned by
  * owner, held for the caller, or NULL. */
 struct httpd_session *httpd_session_lookup(struct httpd_listener *l, const char *id,
