@@ -73,6 +73,71 @@ async function startRedis(dir) {
 	}
 }
 
+/** nginx in front of ports, hashing Mcp-Session-Id (docs/deploy.md), in dir; killed at exit. */
+async function startNginx(dir, ports) {
+	const port = await freePort();
+	const conf = path.join(dir, 'nginx.conf');
+	fs.writeFileSync(
+		conf,
+		`daemon off;
+master_process off;
+worker_processes 1;
+error_log ${dir}/nginx-error.log info;
+pid ${dir}/nginx.pid;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path ${dir}/nginx-body;
+	proxy_temp_path ${dir}/nginx-proxy;
+	fastcgi_temp_path ${dir}/nginx-fastcgi;
+	uwsgi_temp_path ${dir}/nginx-uwsgi;
+	scgi_temp_path ${dir}/nginx-scgi;
+	upstream moat {
+		hash $http_mcp_session_id consistent;
+${ports.map((p) => `		server 127.0.0.1:${p};`).join('\n')}
+		keepalive 8;
+	}
+	server {
+		listen 127.0.0.1:${port};
+		location /mcp {
+			proxy_pass http://moat;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header Host $http_host;
+			proxy_buffering off;
+			proxy_read_timeout 300s;
+		}
+	}
+}
+`,
+	);
+	const proc = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+	const killAtExit = () => proc.kill('SIGKILL');
+	process.on('exit', killAtExit);
+	let err = '';
+	proc.stderr.setEncoding('utf8');
+	proc.stderr.on('data', (c) => (err += c));
+	const exited = new Promise((r) => proc.on('close', (code, signal) => r({ code, signal })));
+	// Listening once a TCP connect succeeds.
+	for (const until = Date.now() + 8000; ; ) {
+		const up = await new Promise((resolve) => {
+			const c = net.connect(port, '127.0.0.1', () => (c.destroy(), resolve(true)));
+			c.on('error', () => resolve(false));
+		});
+		if (up) break;
+		if (proc.exitCode !== null || Date.now() > until) throw new Error(`nginx did not start: ${err}`);
+		await sleep(50);
+	}
+	return {
+		port,
+		async stop() {
+			proc.kill('SIGQUIT');
+			await withTimeout(exited, 5000, 'nginx to stop');
+			process.off('exit', killAtExit);
+		},
+	};
+}
+
 /** The 1.x SDK client on url; with sessionId, it joins that session (no initialize). */
 async function sdkClient(url, sessionId) {
 	const transport = new StreamableHTTPClientTransport(new URL(url), sessionId ? { sessionId } : {});
@@ -101,6 +166,8 @@ describe('sessions and confirmations across two replicas sharing Redis', () => {
 				roots: [{ path: rw, write: true }],
 				confirm: { fs: true },
 				cluster: { redis: `redis://127.0.0.1:${redis.port}/0`, key: '${MOAT_CLUSTER_KEY}', prefix: PREFIX },
+				// Through nginx the Host is nginx's address (any port of 127.0.0.1).
+				listen: { allowed_hosts: ['127.0.0.1'] },
 			}),
 		);
 		const env = { MOAT_CLUSTER_KEY: KEY };
@@ -213,6 +280,38 @@ describe('sessions and confirmations across two replicas sharing Redis', () => {
 			assert.equal(again.error.code, -32602);
 		}
 		assert.equal(fs.existsSync(target), false, 'the replays wrote nothing');
+	});
+
+	test('through nginx hashing Mcp-Session-Id: the id passes unchanged, a session moves at most once (after initialize)', async () => {
+		const ngx = await startNginx(dir, [a.port, b.port]);
+		const adoptions = () => (a.stderr().match(/adopted/g) ?? []).length + (b.stderr().match(/adopted/g) ?? []).length;
+		const before = adoptions();
+		try {
+			const clients = [];
+			for (let i = 0; i < 6; i++) clients.push(await sdkClient(`http://127.0.0.1:${ngx.port}/mcp`));
+			for (let round = 0; round < 5; round++) {
+				for (const [i, c] of clients.entries()) {
+					const r = await c.client.callTool({ name: 'echo', arguments: { text: `c${i} r${round}` } });
+					assert.equal(textOf(r), `c${i} r${round}`, JSON.stringify(r));
+				}
+			}
+			// The id nginx handed through works on the replica directly too.
+			const sid = clients[0].transport.sessionId;
+			assert.match(sid, /^[A-Za-z0-9_-]{100,1024}$/);
+			const direct = [await ping(a.port, sid), await ping(b.port, sid)];
+			assert.ok(direct.some((r) => r.status === 200), direct.map((r) => r.status).join());
+			for (const c of clients) {
+				await c.transport.terminateSession();
+				await c.client.close().catch(() => {});
+			}
+		} finally {
+			await ngx.stop();
+		}
+		// initialize has no id to hash, so it lands on either replica; the
+		// id's hash then picks the replica every later request goes to,
+		// which adopts the session if it is the other one: at most once a
+		// session, plus the one adoption the direct ping above may cause.
+		assert.ok(adoptions() - before <= 6 + 1, `${adoptions() - before} adoptions behind nginx`);
 	});
 
 	test('DELETE and the replicas leave only marks in Redis, named by kind and internal id', async () => {

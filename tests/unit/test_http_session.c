@@ -470,6 +470,7 @@ static void test_adopt_limits(void **state)
 	assert_non_null(cs);
 	b->l.cfg.session_idle_s = 0;
 	s->last_ns = 1;
+	s->used = true; /* it served a request here */
 	httpd_session_put(s);
 	httpd_housekeep(&b->l, false);
 	assert_int_equal(b->l.nsessions, 0);
@@ -489,7 +490,21 @@ static void test_adopt_limits(void **state)
 	replica_free(c);
 	s = httpd_session_find(&b->l, tb, &alice, &rule);
 	assert_non_null(s);
+	/* A copy that never served a request here (it only answered
+	 * initialize; the load balancer sent the rest elsewhere) expires
+	 * without a mark: the session may be busy on another replica. */
+	s->last_ns = 1;
 	httpd_session_put(s);
+	httpd_housekeep(&b->l, false);
+	assert_int_equal(b->l.nsessions, 0);
+	assert_false(fs_has("session_idle", "2222222222222222222222222222222222222222222222bb"));
+	{
+		struct replica *d = replica_new(8);
+		s = httpd_session_find(&d->l, tb, &alice, &rule);
+		assert_non_null(s);
+		httpd_session_put(s);
+		replica_free(d);
+	}
 	store_install(NULL, NULL, STORE_FALLBACK_AUTO);
 	free(ta);
 	free(tb);

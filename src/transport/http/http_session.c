@@ -456,6 +456,7 @@ int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r)
 	}
 	s->handling++;
 	s->active++; /* until the final answer */
+	s->used |= !r->init;
 	s->last_ns = moat_now_ns();
 	/* SSE polling (2025-11-25 and later; not a request served under
 	 * 2026-07-28, which has no sessions): ids on the POST's stream. */
@@ -532,6 +533,7 @@ int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 	httpd_req_hold(r); /* the session's reference, dropped at detach */
 	r->resume_tag = tag;
 	s->streams[s->nstreams++] = r;
+	s->used = true;
 	s->active++;
 	for (unsigned i = 0; i < s->ring_n; i++) {
 		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
@@ -637,13 +639,14 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 
 	for (size_t i = 0; v && i < n; i++) {
 		struct httpd_session *s = v[i];
-		bool expire, aged;
+		bool expire, aged, used;
 		pthread_mutex_lock(&s->lock);
 		/* last_ns may be later than now: the session was used after now
 		 * was read. */
 		expire = s->active == 0 && now > s->last_ns && now - s->last_ns > idle;
 		/* Its sealed id no longer opens: nobody can reach it. */
 		aged = s->exp_s && (uint64_t)time(NULL) >= s->exp_s;
+		used = s->used;
 		if (keepalive) {
 			for (unsigned k = 0; k < s->nstreams; k++)
 				httpd_req_push_raw(s->streams[k], ":\n\n", 3);
@@ -651,7 +654,11 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 		pthread_mutex_unlock(&s->lock);
 		if (expire) {
 			log_info("http: a session expired after %u s idle", l->cfg.session_idle_s);
-			httpd_session_end_shared(l, s, false);
+			/* A copy that only answered initialize was left behind:
+			 * a load balancer hashing the new id sent the rest to
+			 * another replica, where the session may be busy. */
+			if (used)
+				httpd_session_end_shared(l, s, false);
 			httpd_session_kill(s);
 		} else if (aged) {
 			log_info("http: a session reached listen.session_max_lifetime_s");

@@ -205,6 +205,7 @@ struct httpd_session {
 	int refs;
 	bool ready;            /* initialize answered with a result */
 	bool dead;             /* removed from the table */
+	bool used;             /* served a request besides its initialize (lock) */
 	unsigned handling;     /* threads inside server_handle_from */
 	unsigned active;       /* POSTs awaiting an answer and open GET streams */
 	uint64_t last_ns;      /* last activity */
