@@ -313,6 +313,23 @@ static json_t *initialize_result(struct server *s, enum mcp_version v)
 	return res;
 }
 
+/* What initialize (or an adoption) tells of the client: its revision,
+ * capabilities (a reference taken) and clientInfo, the name and version
+ * cut to 128 bytes (the client's own words, for the audit trail); the
+ * session is initialized from now on. Lock held, not yet initialized. */
+static void record_client(struct server *s, enum mcp_version v, const json_t *caps,
+			  const char *cn, const char *cv)
+{
+	s->client_roots = json_is_object(json_object_get(caps, "roots"));
+	s->client_caps = json_incref((json_t *)caps);
+	s->client_name = strndup(cn, text_utf8_prefix(cn, 128));
+	if (cv)
+		s->client_version = strndup(cv, text_utf8_prefix(cv, 128));
+	s->version = v;
+	s->features = mcp_features_of(v);
+	s->initialized = true;
+}
+
 static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 {
 	json_t *pv = m->params ? json_object_get(m->params, "protocolVersion") : NULL;
@@ -335,21 +352,49 @@ static void do_initialize(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	v = mcp_negotiate(json_string_value(pv));
-	s->client_roots = json_is_object(json_object_get(caps, "roots"));
-	s->client_caps = json_incref(caps);
-	/* For the audit trail: the client's own words, cut to 128 bytes. */
-	const char *cn = json_string_value(json_object_get(ci, "name"));
-	const char *cv = json_string_value(json_object_get(ci, "version"));
-	s->client_name = strndup(cn, text_utf8_prefix(cn, 128));
-	if (cv)
-		s->client_version = strndup(cv, text_utf8_prefix(cv, 128));
-	s->version = v;
-	s->features = mcp_features_of(v);
-	s->initialized = true;
+	record_client(s, v, caps, json_string_value(json_object_get(ci, "name")),
+		      json_string_value(json_object_get(ci, "version")));
 	pthread_mutex_unlock(&s->lock);
 	log_debug("session initialized with protocol %s", mcp_version_name(v));
 	srv_subs_session_start(s);
 	srv_reply(s, b, rpc_result(m->id, initialize_result(s, v)));
+}
+
+bool server_adopt(struct server *s, const char *version, const json_t *client_caps,
+		  const char *client_name, const char *client_version)
+{
+	enum mcp_version v;
+
+	if (!version || !mcp_version_parse(version, &v) || !json_is_object(client_caps) ||
+	    !client_name)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	if (s->initialized || s->shutting_down) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	record_client(s, v, client_caps, client_name, client_version);
+	pthread_mutex_unlock(&s->lock);
+	log_debug("session adopted with protocol %s", mcp_version_name(v));
+	srv_subs_session_start(s);
+	return true;
+}
+
+bool server_client(struct server *s, char *version, size_t vn, json_t **caps, char *name,
+		   size_t nn, char *cversion, size_t cvn)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = s->initialized && s->client_caps;
+	if (ok) {
+		snprintf(version, vn, "%s", mcp_version_name(s->version));
+		*caps = json_deep_copy(s->client_caps);
+		snprintf(name, nn, "%s", s->client_name ? s->client_name : "");
+		snprintf(cversion, cvn, "%s", s->client_version ? s->client_version : "");
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok && *caps;
 }
 
 static void do_set_level(struct server *s, struct batch *b, struct rpc_msg *m)

@@ -18,6 +18,7 @@
 #ifndef MOAT_CORE_SERVER_H
 #define MOAT_CORE_SERVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,6 +182,29 @@ bool server_wait_idle(struct server *s, uint32_t timeout_ms);
  * still running and the process should exit without freeing.
  */
 bool server_shutdown(struct server *s, uint32_t drain_ms, uint32_t cancel_ms);
+
+/*
+ * server_adopt - put a new server in the state an initialize would have
+ * left it in: revision version (exactly a name mcp_version_parse knows),
+ * the client's capabilities (copied by reference; the caller keeps its
+ * own) and clientInfo name and version (copied, cut to 128 bytes;
+ * client_version may be NULL). For a session another replica opened,
+ * whose sealed id carries these (src/transport/http/). False, changing
+ * nothing, when s is already initialized or shutting down, or the
+ * revision is unknown. Thread-safe.
+ */
+bool server_adopt(struct server *s, const char *version, const json_t *client_caps,
+		  const char *client_name, const char *client_version);
+
+/*
+ * server_client - what an initialized s knows of its client: the
+ * negotiated revision's name into version (vn bytes), a deep copy of its
+ * capabilities into *caps (the caller's), clientInfo name and version
+ * into name and cversion ("" when absent), each cut to its buffer. False
+ * before initialize (nothing set) or on ENOMEM. Thread-safe.
+ */
+bool server_client(struct server *s, char *version, size_t vn, json_t **caps, char *name,
+		   size_t nn, char *cversion, size_t cvn);
 
 /* server_free - free a server after a successful shutdown. Accepts NULL. */
 void server_free(struct server *s);

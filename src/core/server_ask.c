@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "seal.h"
+#include "store.h"
 #include "text.h"
 
 /* One request to the client awaiting its answer (initialize era). */
@@ -299,57 +300,43 @@ json_t *srv_missing_cap_data(const struct call_ctx *ctx, const char *rule)
 /* ---- confirmation ------------------------------------------------------ */
 
 /*
- * The requestStates that carried an accepted confirmation, until they
- * expire: a state is a one-time permission, so a confirmed write sent
- * again with the same state is refused (state.replayed) rather than done
- * twice. Process-wide (the stateless era has no session) and bounded; when
- * every slot holds a live state the confirmation is refused
- * (limits.confirmations) rather than one forgotten. Another process
- * sharing server.state_key does not see this set.
+ * A requestState that carried an accepted confirmation is spent: a state
+ * is a one-time permission, so a confirmed write sent again with the same
+ * state is refused (state.replayed) rather than done twice. The spent
+ * states are marks of kind "confirm" (store.h), until the state expires:
+ * in this process, and in the cluster's store when one is installed, so
+ * a state spent on one replica is refused on every other. When the store
+ * cannot say whether the state was spent, the write is refused
+ * (confirm.store_unavailable) and nothing is recorded: the person's
+ * confirmation is not used, and the client may start again once the store
+ * answers. Without a store the process-local set is bounded; when every
+ * slot holds a live mark the confirmation is refused (limits.confirmations)
+ * rather than one forgotten.
  */
-#define SPENT_MAX 4096
-
-static struct {
-	pthread_mutex_t lock;
-	struct {
-		char id[33];
-		uint64_t exp;
-	} slot[SPENT_MAX];
-} g_spent = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/* Spend the state ctx's round came with. MOAT_OK the first time. */
 static enum moat_rc spend_state(const struct call_ctx *ctx, struct moat_err *err)
 {
 	uint64_t now = (uint64_t)time(NULL);
-	size_t free_slot = SPENT_MAX;
-	enum moat_rc rc = MOAT_OK;
+	uint64_t exp = ctx->client.state_exp;
+	uint32_t ttl = exp > now ? (uint32_t)(exp - now < UINT32_MAX ? exp - now : UINT32_MAX) : 1;
 
-	pthread_mutex_lock(&g_spent.lock);
-	for (size_t i = 0; i < SPENT_MAX; i++) {
-		if (g_spent.slot[i].exp <= now) {
-			if (free_slot == SPENT_MAX)
-				free_slot = i;
-			continue;
-		}
-		if (strcmp(g_spent.slot[i].id, ctx->client.state_id) == 0) {
-			rc = moat_err_rule(err, MOAT_EINVAL, "state.replayed",
-					   "invalid params: this requestState already carried a "
-					   "confirmation that was used; start the request again "
-					   "without it");
-			break;
-		}
+	switch (store_mark("confirm", ctx->client.state_id, ttl)) {
+	case STORE_OK:
+		return MOAT_OK;
+	case STORE_EMPTY:
+		return moat_err_rule(err, MOAT_EINVAL, "state.replayed",
+				     "invalid params: this requestState already carried a "
+				     "confirmation that was used; start the request again without it");
+	case STORE_DOWN:
+	default:
+		break;
 	}
-	if (rc == MOAT_OK && free_slot == SPENT_MAX)
-		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.confirmations",
-				   "too many confirmations in flight (%u); try again later",
-				   SPENT_MAX);
-	if (rc == MOAT_OK) {
-		memcpy(g_spent.slot[free_slot].id, ctx->client.state_id, 33);
-		g_spent.slot[free_slot].exp = ctx->client.state_exp > now ? ctx->client.state_exp
-									    : now + 1;
-	}
-	pthread_mutex_unlock(&g_spent.lock);
-	return rc;
+	if (store_active())
+		return moat_err_rule(err, MOAT_EUPSTREAM, "confirm.store_unavailable",
+				     "the shared store cannot tell whether this confirmation was "
+				     "already used, so it is not used now; nothing was changed; try "
+				     "again when the store answers");
+	return moat_err_rule(err, MOAT_ELIMIT, "limits.confirmations",
+			     "too many confirmations in flight; try again later");
 }
 
 /* Append "name: value" for each argument to buf (what the call will

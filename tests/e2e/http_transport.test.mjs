@@ -72,12 +72,12 @@ describe('Streamable HTTP: sessions and answers', () => {
 		assert.equal(e.code, 0, m.stderr());
 	});
 
-	test('initialize answers in JSON with a fresh Mcp-Session-Id of 192 random bits', async () => {
+	test('initialize answers in JSON with a fresh Mcp-Session-Id: sealed, visible ASCII, at most 1024 characters', async () => {
 		const r = await post(m.port, INIT());
 		assert.equal(r.status, 200, r.body);
 		assert.match(r.headers['content-type'], /^application\/json/);
 		const sid = r.headers['mcp-session-id'];
-		assert.match(sid, /^[0-9a-f]{48}$/);
+		assert.match(sid, /^[A-Za-z0-9_-]{100,1024}$/);
 		const msg = JSON.parse(r.body);
 		assert.equal(msg.id, 1);
 		assert.equal(msg.result.protocolVersion, '2025-11-25');

@@ -72,8 +72,19 @@ static void test_config_rules(void **state)
 	assert_int_equal(load("{}", NULL, &cfg, &c, &err), MOAT_OK);
 	assert_false(c.enabled);
 	assert_int_equal(c.session_idle_s, HTTPD_DEF_SESSION_IDLE_S);
+	assert_int_equal(c.session_max_lifetime_s, 86400);
 	assert_int_equal(c.max_body_bytes, cfg.limits.max_message_bytes);
 	config_free(&cfg);
+	/* listen.session_max_lifetime_s: given, and held to 60 s .. 30 days. */
+	assert_int_equal(load("{\"listen\": {\"session_max_lifetime_s\": 3600}}", NULL, &cfg, &c, &err),
+			 MOAT_OK);
+	assert_int_equal(c.session_max_lifetime_s, 3600);
+	config_free(&cfg);
+	assert_int_not_equal(load("{\"listen\": {\"session_max_lifetime_s\": 59}}", NULL, &cfg, &c, &err),
+			     MOAT_OK);
+	assert_int_not_equal(load("{\"listen\": {\"session_max_lifetime_s\": 2592001}}", NULL, &cfg, &c,
+				  &err),
+			     MOAT_OK);
 	/* --http wins over listen.http. */
 	assert_int_equal(load("{\"listen\": {\"http\": \"127.0.0.1:1\", \"max_sessions\": 5}}",
 			      "127.0.0.1:2", &cfg, &c, &err),

@@ -25,6 +25,7 @@
 #include "principal.h"
 #include "seal.h"
 #include "server.h"
+#include "store.h"
 
 #define LOG_MAX 128
 
@@ -483,6 +484,126 @@ static void test_stateless_confirm(void **state)
 	rig_free(r);
 }
 
+/* ---- a shared store: spent confirmations across replicas --------------- */
+
+/* The marks of a store other replicas share; down: it does not answer. */
+static struct {
+	char ids[64][128];
+	size_t n;
+	bool down;
+} g_fs;
+
+static enum store_rc fs_mark(void *ctx, const char *kind, const char *id, uint32_t ttl_s)
+{
+	char key[128];
+
+	(void)ctx;
+	assert_true(ttl_s > 0 && ttl_s <= 600);
+	if (g_fs.down)
+		return STORE_DOWN;
+	snprintf(key, sizeof(key), "%s:%s", kind, id);
+	for (size_t i = 0; i < g_fs.n; i++)
+		if (strcmp(g_fs.ids[i], key) == 0)
+			return STORE_EMPTY;
+	assert_true(g_fs.n < 64);
+	snprintf(g_fs.ids[g_fs.n++], sizeof(g_fs.ids[0]), "%s", key);
+	return STORE_OK;
+}
+
+static enum store_rc fs_marked(void *ctx, const char *kind, const char *id)
+{
+	char key[128];
+
+	(void)ctx;
+	if (g_fs.down)
+		return STORE_DOWN;
+	snprintf(key, sizeof(key), "%s:%s", kind, id);
+	for (size_t i = 0; i < g_fs.n; i++)
+		if (strcmp(g_fs.ids[i], key) == 0)
+			return STORE_OK;
+	return STORE_EMPTY;
+}
+
+static const struct store_ops fs_ops = {.mark = fs_mark, .marked = fs_marked};
+
+/* A confirmed state asked for write_thing on route (input_required),
+ * returned (the caller frees it). */
+static char *confirm_state(struct rig *r, void *route)
+{
+	json_t *fin;
+
+	from_json(r, NULL, route, stateless_call("write_thing", "{\"elicitation\":{}}", NULL));
+	fin = wait_nth(r, route, 1, true);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(fin, "result"),
+							      "resultType")),
+			    "input_required");
+	return strdup(json_string_value(json_object_get(json_object_get(fin, "result"),
+							 "requestState")));
+}
+
+static const char *rule_of(const json_t *msg)
+{
+	return json_string_value(
+		json_object_get(json_object_get(json_object_get(msg, "error"), "data"), "rule"));
+}
+
+static void test_stateless_confirm_shared(void **state)
+{
+	struct rig *r = rig_new();
+	json_t *accept, *fin;
+	char *st, *st2, id[33], key[128];
+
+	(void)state;
+	memset(&g_fs, 0, sizeof(g_fs));
+	store_install(&fs_ops, NULL, STORE_FALLBACK_AUTO);
+	accept = json_pack("{s:{s:s, s:{s:b}}}", "moat_confirm", "action", "accept", "content",
+			   "confirm", 1);
+	/* Spent on another replica (its mark is in the store, not here):
+	 * refused, not run. */
+	st = confirm_state(r, (void *)0x40);
+	seal_id(st, id);
+	snprintf(g_fs.ids[g_fs.n++], sizeof(g_fs.ids[0]), "confirm:%s", id);
+	from_json(r, NULL, (void *)0x41,
+		  stateless_call("write_thing", "{\"elicitation\":{}}",
+				 json_pack("{s:O, s:s}", "inputResponses", accept, "requestState",
+					   st)));
+	fin = wait_nth(r, (void *)0x41, 1, true);
+	assert_string_equal(rule_of(fin), "state.replayed");
+	assert_int_equal(g_runs, 0);
+	/* The store down: refused with its own rule, not run, nothing marked;
+	 * once it answers, the same state is used once. */
+	st2 = confirm_state(r, (void *)0x42);
+	seal_id(st2, id);
+	snprintf(key, sizeof(key), "confirm:%s", id);
+	g_fs.down = true;
+	from_json(r, NULL, (void *)0x43,
+		  stateless_call("write_thing", "{\"elicitation\":{}}",
+				 json_pack("{s:O, s:s}", "inputResponses", accept, "requestState",
+					   st2)));
+	fin = wait_nth(r, (void *)0x43, 1, true);
+	/* An isError result (the rule, confirm.store_unavailable, is the
+	 * audit record's). */
+	assert_true(is_error_result(fin));
+	assert_non_null(strstr(text_of(fin), "shared store cannot tell"));
+	assert_int_equal(g_runs, 0);
+	g_fs.down = false;
+	for (size_t i = 0; i < g_fs.n; i++)
+		assert_string_not_equal(g_fs.ids[i], key);
+	from_json(r, NULL, (void *)0x44,
+		  stateless_call("write_thing", "{\"elicitation\":{}}",
+				 json_pack("{s:O, s:s}", "inputResponses", accept, "requestState",
+					   st2)));
+	fin = wait_nth(r, (void *)0x44, 1, true);
+	assert_string_equal(text_of(fin), "written");
+	assert_int_equal(g_runs, 1);
+	assert_string_equal(g_fs.ids[g_fs.n - 1], key); /* the store now knows */
+	store_install(NULL, NULL, STORE_FALLBACK_AUTO);
+	free(st);
+	free(st2);
+	json_decref(accept);
+	rig_free(r);
+}
+
 static void test_stateless_malformed(void **state)
 {
 	struct rig *r = rig_new();
@@ -521,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_old_era_confirm),
 		cmocka_unit_test(test_stateless_rounds),
 		cmocka_unit_test(test_stateless_confirm),
+		cmocka_unit_test(test_stateless_confirm_shared),
 		cmocka_unit_test(test_stateless_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

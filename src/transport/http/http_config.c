@@ -101,6 +101,8 @@ enum moat_rc httpd_config_load(const struct moat_config *cfg, const char *cli_ad
 
 	memset(c, 0, sizeof(*c));
 	c->session_idle_s = get_u32(sec, "session_idle_s", HTTPD_DEF_SESSION_IDLE_S);
+	c->session_max_lifetime_s =
+		get_u32(sec, "session_max_lifetime_s", HTTPD_DEF_SESSION_MAX_LIFETIME_S);
 	c->max_sessions = get_u32(sec, "max_sessions", HTTPD_DEF_MAX_SESSIONS);
 	c->max_sessions_per_principal =
 		get_u32(sec, "max_sessions_per_principal", HTTPD_DEF_MAX_SESSIONS_PER_PRINCIPAL);
@@ -207,9 +209,11 @@ void httpd_config_describe(const struct httpd_config *c, FILE *f)
 		   "%u requests/s per address, read timeout %u s\n",
 		"limits", c->max_body_bytes, c->max_header_bytes, c->max_connections,
 		c->max_connections_per_ip, c->requests_per_second_per_ip, c->read_timeout_s);
-	fprintf(f, "  %-15s %u at most (%u per principal), idle expiry %u s, %u SSE streams each\n",
+	fprintf(f,
+		"  %-15s %u at most (%u per principal), idle expiry %u s, lifetime %u s, %u SSE "
+		"streams each\n",
 		"sessions", c->max_sessions, c->max_sessions_per_principal, c->session_idle_s,
-		c->max_sse_streams_per_session);
+		c->session_max_lifetime_s, c->max_sse_streams_per_session);
 	if (c->has_metrics)
 		fprintf(f, "  %-15s http://%s%s%s:%u/metrics (no auth)\n", "metrics",
 			c->metrics.v6 ? "[" : "", c->metrics.host, c->metrics.v6 ? "]" : "",

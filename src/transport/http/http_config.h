@@ -19,6 +19,7 @@
 
 /* Defaults (docs/configuration.md, moat.schema.json). */
 #define HTTPD_DEF_SESSION_IDLE_S 1800u
+#define HTTPD_DEF_SESSION_MAX_LIFETIME_S 86400u
 #define HTTPD_DEF_MAX_SESSIONS 1024u
 #define HTTPD_DEF_MAX_SESSIONS_PER_PRINCIPAL 64u
 #define HTTPD_DEF_MAX_HEADER_BYTES 32768u
@@ -51,6 +52,7 @@ struct httpd_config {
 	const char *origins[HTTPD_LIST_MAX]; /* borrowed */
 	size_t norigins;
 	uint32_t session_idle_s;
+	uint32_t session_max_lifetime_s; /* a sealed Mcp-Session-Id opens this long */
 	uint32_t max_sessions;
 	uint32_t max_sessions_per_principal;
 	size_t max_body_bytes;        /* default: limits.max_message_bytes */

@@ -93,6 +93,19 @@ static enum MHD_Result preflight(struct httpd_req *r)
 	return ret;
 }
 
+/* No session could be opened or adopted here: a limit (rule), shutdown,
+ * or ENOMEM (rule NULL). */
+static enum MHD_Result refuse_no_session(struct httpd_req *r, const char *rule)
+{
+	bool global = !rule || strcmp(rule, "limits.http_sessions_per_principal") != 0;
+
+	return httpd_refuse(r, global ? 503 : 429, ERR_SERVER, rule ? rule : "http.out_of_memory",
+			    !global ? "this principal has listen.max_sessions_per_principal "
+				      "sessions open; DELETE one first"
+				    : "no session can be opened now",
+			    30);
+}
+
 enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 {
 	struct httpd_listener *l = r->l;
@@ -115,7 +128,16 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, "http.duplicate_header",
 				    "Mcp-Session-Id and MCP-Protocol-Version may be sent once", 0);
 	if (sid) {
-		r->sess = httpd_session_find(l, sid, r->who.name);
+		const char *rule = NULL;
+		r->sess = httpd_session_find(l, sid, &r->who, &rule);
+		if (!r->sess && rule && strcmp(rule, "http.session_store_unavailable") == 0)
+			return httpd_refuse(r, MHD_HTTP_SERVICE_UNAVAILABLE, ERR_SERVER, rule,
+					    "the session was opened on another replica, and the "
+					    "shared store cannot say now whether it has ended; try "
+					    "again shortly",
+					    1);
+		if (!r->sess && rule && strcmp(rule, "http.session_unknown") != 0)
+			return refuse_no_session(r, rule);
 		if (!r->sess)
 			return httpd_refuse(r, MHD_HTTP_NOT_FOUND, ERR_SERVER, "http.session_unknown",
 					    "no such session: it ended, expired or never existed; "
@@ -194,6 +216,7 @@ enum MHD_Result httpd_mcp_begin(struct httpd_req *r, const char *method)
 	if (!r->sess)
 		return httpd_refuse(r, MHD_HTTP_BAD_REQUEST, ERR_BAD_REQUEST, "http.session_missing",
 				    "DELETE needs the Mcp-Session-Id of a session", 0);
+	httpd_session_end_shared(l, r->sess, true);
 	httpd_session_kill(r->sess);
 	log_info("http: a session ended by DELETE");
 	return httpd_reply(r, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, NULL, NULL);
@@ -285,16 +308,8 @@ enum MHD_Result httpd_mcp_end(struct httpd_req *r)
 		if (httpd_body_kind(r->body, r->body_len, method, sizeof(method)) != 1)
 			return serve_stateless(r, method);
 		r->sess = httpd_session_create(r->l, &r->who, &rule);
-		if (!r->sess) {
-			bool global = rule && strcmp(rule, "limits.http_sessions_per_principal") != 0;
-			return httpd_refuse(r, global ? 503 : 429, ERR_SERVER,
-					    rule ? rule : "http.out_of_memory",
-					    rule && !global ? "this principal has "
-							      "listen.max_sessions_per_principal "
-							      "sessions open; DELETE one first"
-						       : "no session can be opened now",
-					    30);
-		}
+		if (!r->sess)
+			return refuse_no_session(r, rule);
 		r->init = true;
 	}
 	r->era_status = httpd_body_names_stateless(r->body, r->body_len);

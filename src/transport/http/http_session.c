@@ -2,16 +2,20 @@
  * http_session.c - the table of MCP sessions of an HTTP listener.
  *
  * A session is created by an initialize POSTed without Mcp-Session-Id and
- * becomes visible once the server answered it with a result. Its id is
- * HTTPD_SID_BYTES from getrandom(2) as hex; it is bound to the principal
- * that created it, and a lookup by anyone else finds nothing, exactly as
- * for an id that never existed. Each session has its own struct server
+ * becomes visible once the server answered it with a result. Its internal
+ * id, the table's key, is HTTPD_SID_BYTES from getrandom(2) as hex; the
+ * client never sees it: its Mcp-Session-Id is that id sealed for the
+ * principal that created it (http_session_seal.c), which every lookup
+ * opens first, so an id of anyone else, changed or expired finds nothing,
+ * exactly as an id that never existed. An id another replica sealed names
+ * a session this one may adopt (http_session_adopt.c). Each session has its own struct server
  * (sharing the listener's worker pool and global rate bucket), a ring of
  * the last session-level messages (for a GET stream and Last-Event-ID),
  * and the GET streams open on it.
  *
  * Sessions end by DELETE, by idle expiry (no request, no call in flight
- * and no stream open for listen.session_idle_s) and at shutdown. Ending
+ * and no stream open for listen.session_idle_s), when their sealed id
+ * expires (listen.session_max_lifetime_s) and at shutdown. Ending
  * takes a session out of the table at once; its server is shut down on
  * the housekeeping thread, since that waits for cancelled calls.
  */
@@ -28,6 +32,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "store.h"
 
 #define HTTPD_TABLE_SIZE 1024u
 
@@ -43,7 +48,35 @@ static unsigned bucket_of(const char *id)
 bool httpd_sessions_init(struct httpd_listener *l)
 {
 	l->buckets = calloc(HTTPD_TABLE_SIZE, sizeof(*l->buckets));
-	return l->buckets != NULL;
+	l->tbuckets = calloc(HTTPD_TABLE_SIZE, sizeof(*l->tbuckets));
+	return l->buckets && l->tbuckets;
+}
+
+/* Index s by its sealed id. Table lock held. */
+static void tlink(struct httpd_listener *l, struct httpd_session *s)
+{
+	unsigned b;
+
+	if (!s->token || s->tlinked || s->dead)
+		return;
+	b = bucket_of(s->token);
+	s->tnext = l->tbuckets[b];
+	l->tbuckets[b] = s;
+	s->tlinked = true;
+}
+
+static void tunlink(struct httpd_listener *l, struct httpd_session *s)
+{
+	struct httpd_session **pp;
+
+	if (!s->tlinked)
+		return;
+	pp = &l->tbuckets[bucket_of(s->token)];
+	while (*pp && *pp != s)
+		pp = &(*pp)->tnext;
+	if (*pp)
+		*pp = s->tnext;
+	s->tlinked = false;
 }
 
 void httpd_session_hold(struct httpd_session *s)
@@ -76,6 +109,7 @@ void httpd_session_put(struct httpd_session *s)
 		server_free(s->srv);
 	ring_clear(s);
 	pthread_mutex_destroy(&s->lock);
+	free(s->token);
 	free(s);
 }
 
@@ -88,19 +122,32 @@ static void wake_housekeeper(struct httpd_listener *l)
 }
 
 /* The initialize answer decides: a result makes the session visible with
- * the negotiated version; an error ends it. */
+ * the negotiated version and its sealed id; an error (or an id that
+ * cannot be sealed) ends it. */
 static void init_outcome(struct httpd_session *s, const char *buf, size_t len)
 {
 	json_t *m = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *res = json_object_get(m, "result");
 	const char *v = json_string_value(json_object_get(res, "protocolVersion"));
+	uint64_t exp = 0;
+	char *token = json_is_object(res) ? httpd_sid_seal(s->id, s->owner, s->srv,
+							     s->l->cfg.session_max_lifetime_s, 0,
+							     &exp)
+					  : NULL;
 
-	if (json_is_object(res)) {
+	if (token) {
+		pthread_mutex_lock(&s->l->tlock);
 		pthread_mutex_lock(&s->lock);
 		snprintf(s->version, sizeof(s->version), "%s", v && strlen(v) < 32 ? v : "");
+		s->token = token;
+		s->exp_s = exp;
 		s->ready = true;
 		pthread_mutex_unlock(&s->lock);
+		tlink(s->l, s);
+		pthread_mutex_unlock(&s->l->tlock);
 	} else {
+		if (json_is_object(res))
+			log_warn("http: a session id could not be sealed; the session ends");
 		httpd_session_kill(s);
 	}
 	json_decref(m);
@@ -235,8 +282,8 @@ static void session_send(void *ctx, void *route, const char *buf, size_t len, bo
 	pthread_mutex_unlock(&s->lock);
 }
 
-struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *id,
-					 const char *owner)
+struct httpd_session *httpd_session_lookup(struct httpd_listener *l, const char *id,
+					   const char *owner)
 {
 	struct httpd_session *s, *found = NULL;
 
@@ -256,27 +303,51 @@ struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *i
 	return found;
 }
 
-struct httpd_session *httpd_session_create(struct httpd_listener *l,
-					   const struct principal *who, const char **rule)
+struct httpd_session *httpd_session_by_token(struct httpd_listener *l, const char *token,
+					     const char *owner, bool *known)
+{
+	struct httpd_session *s;
+	bool ok = false;
+
+	pthread_mutex_lock(&l->tlock);
+	for (s = l->tbuckets[bucket_of(token)]; s; s = s->tnext) {
+		if (strcmp(s->token, token) == 0)
+			break;
+	}
+	*known = s != NULL;
+	if (s) {
+		ok = s->ready && !s->dead && strcmp(s->owner, owner) == 0 &&
+		     (uint64_t)time(NULL) < s->exp_s;
+		if (ok)
+			httpd_session_hold(s);
+	}
+	pthread_mutex_unlock(&l->tlock);
+	return ok ? s : NULL;
+}
+
+struct httpd_session *httpd_session_new(struct httpd_listener *l, const struct principal *who,
+					const char *id)
 {
 	struct httpd_session *s = calloc(1, sizeof(*s));
 	uint8_t rnd[HTTPD_SID_BYTES];
-	uint32_t mine = 0;
 
-	*rule = NULL;
 	if (!s)
 		return NULL;
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		free(s);
-		return NULL;
+	if (id) {
+		snprintf(s->id, sizeof(s->id), "%s", id);
+	} else {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			free(s);
+			return NULL;
+		}
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
+		explicit_bzero(rnd, sizeof(rnd));
 	}
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(s->id + 2 * i, 3, "%02x", rnd[i]);
-	explicit_bzero(rnd, sizeof(rnd));
 	snprintf(s->owner, sizeof(s->owner), "%s", who->name);
 	s->l = l;
-	s->refs = 2; /* the table and the caller */
-	s->last_ns = moat_now_ns();
+	s->refs = 1; /* the caller */
+	s->last_ns = s->checked_ns = moat_now_ns();
 	pthread_mutex_init(&s->lock, NULL);
 	s->srv = server_new(&l->sopts, l->reg, session_send, s);
 	if (!s->srv) {
@@ -284,33 +355,66 @@ struct httpd_session *httpd_session_create(struct httpd_listener *l,
 		free(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct httpd_session *httpd_session_insert(struct httpd_listener *l, struct httpd_session *s,
+					   const char **rule)
+{
+	struct httpd_session *twin = NULL;
+	uint32_t mine = 0;
+	unsigned b = bucket_of(s->id);
+
+	*rule = NULL;
 	pthread_mutex_lock(&l->tlock);
-	if (l->stopping) {
+	for (struct httpd_session *o = l->buckets[b]; o; o = o->next) {
+		if (strcmp(o->id, s->id) == 0) {
+			twin = o;
+			break;
+		}
+	}
+	if (twin) {
+		/* Adopted meanwhile by another request (or, for a random id,
+		 * never): use that one if it is the same principal's. */
+		if (twin->ready && !twin->dead && strcmp(twin->owner, s->owner) == 0)
+			httpd_session_hold(twin);
+		else
+			*rule = "http.session_unknown";
+	} else if (l->stopping) {
 		*rule = "http.shutting_down";
 	} else if (l->nsessions >= l->cfg.max_sessions) {
 		*rule = "limits.http_sessions";
 	} else {
-		for (unsigned b = 0; b < HTTPD_TABLE_SIZE; b++) {
-			for (struct httpd_session *o = l->buckets[b]; o; o = o->next)
+		for (unsigned k = 0; k < HTTPD_TABLE_SIZE; k++) {
+			for (struct httpd_session *o = l->buckets[k]; o; o = o->next)
 				mine += strcmp(o->owner, s->owner) == 0;
 		}
 		if (mine >= l->cfg.max_sessions_per_principal)
 			*rule = "limits.http_sessions_per_principal";
 	}
-	if (!*rule) {
-		unsigned b = bucket_of(s->id);
+	if (!*rule && !twin) {
+		s->refs++; /* the table's */
 		s->next = l->buckets[b];
 		l->buckets[b] = s;
 		l->nsessions++;
+		tlink(l, s);
 	}
 	pthread_mutex_unlock(&l->tlock);
-	if (*rule) {
-		s->refs = 1;
+	if (*rule || twin) {
 		httpd_session_put(s);
-		return NULL;
+		return *rule ? NULL : twin;
 	}
 	metrics_sessions(l->metrics, 1);
 	return s;
+}
+
+struct httpd_session *httpd_session_create(struct httpd_listener *l,
+					   const struct principal *who, const char **rule)
+{
+	struct httpd_session *s = httpd_session_new(l, who, NULL);
+
+	*rule = NULL;
+	return s ? httpd_session_insert(l, s, rule) : NULL;
 }
 
 void httpd_session_kill(struct httpd_session *s)
@@ -325,6 +429,7 @@ void httpd_session_kill(struct httpd_session *s)
 			pp = &(*pp)->next;
 		if (*pp)
 			*pp = s->next;
+		tunlink(l, s);
 		s->dead = true;
 		l->nsessions--;
 		s->next = l->grave; /* the table's reference moves to the grave */
@@ -351,6 +456,7 @@ int httpd_session_dispatch(struct httpd_session *s, struct httpd_req *r)
 	}
 	s->handling++;
 	s->active++; /* until the final answer */
+	s->used |= !r->init;
 	s->last_ns = moat_now_ns();
 	/* SSE polling (2025-11-25 and later; not a request served under
 	 * 2026-07-28, which has no sessions): ids on the POST's stream. */
@@ -427,6 +533,7 @@ int httpd_session_attach_stream(struct httpd_session *s, struct httpd_req *r,
 	httpd_req_hold(r); /* the session's reference, dropped at detach */
 	r->resume_tag = tag;
 	s->streams[s->nstreams++] = r;
+	s->used = true;
 	s->active++;
 	for (unsigned i = 0; i < s->ring_n; i++) {
 		struct httpd_ring_ev *e = &s->ring[(s->ring_start + i) % HTTPD_RING_EVENTS];
@@ -532,11 +639,14 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 
 	for (size_t i = 0; v && i < n; i++) {
 		struct httpd_session *s = v[i];
-		bool expire;
+		bool expire, aged, used;
 		pthread_mutex_lock(&s->lock);
 		/* last_ns may be later than now: the session was used after now
 		 * was read. */
 		expire = s->active == 0 && now > s->last_ns && now - s->last_ns > idle;
+		/* Its sealed id no longer opens: nobody can reach it. */
+		aged = s->exp_s && (uint64_t)time(NULL) >= s->exp_s;
+		used = s->used;
 		if (keepalive) {
 			for (unsigned k = 0; k < s->nstreams; k++)
 				httpd_req_push_raw(s->streams[k], ":\n\n", 3);
@@ -544,11 +654,20 @@ void httpd_housekeep(struct httpd_listener *l, bool keepalive)
 		pthread_mutex_unlock(&s->lock);
 		if (expire) {
 			log_info("http: a session expired after %u s idle", l->cfg.session_idle_s);
+			/* A copy that only answered initialize was left behind:
+			 * a load balancer hashing the new id sent the rest to
+			 * another replica, where the session may be busy. */
+			if (used)
+				httpd_session_end_shared(l, s, false);
+			httpd_session_kill(s);
+		} else if (aged) {
+			log_info("http: a session reached listen.session_max_lifetime_s");
 			httpd_session_kill(s);
 		}
 		httpd_session_put(s);
 	}
 	free(v);
+	httpd_sessions_retry_ends(l);
 	reap(l);
 }
 
@@ -584,5 +703,6 @@ void httpd_sessions_fini(struct httpd_listener *l)
 {
 	httpd_sessions_end_all(l);
 	free(l->buckets);
-	l->buckets = NULL;
+	free(l->tbuckets);
+	l->buckets = l->tbuckets = NULL;
 }

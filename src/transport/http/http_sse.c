@@ -252,8 +252,8 @@ static enum MHD_Result queue_sse(struct httpd_req *r)
 	httpd_add_headers(r->l, r, resp);
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	if (r->init && r->sess && r->sess->ready)
-		MHD_add_response_header(resp, "Mcp-Session-Id", r->sess->id);
+	if (r->init && r->sess && r->sess->ready && r->sess->token)
+		MHD_add_response_header(resp, "Mcp-Session-Id", r->sess->token);
 	ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	r->state = RS_DONE;
@@ -308,8 +308,9 @@ enum MHD_Result httpd_respond_post(struct httpd_req *r)
 		break;
 	}
 	ret = httpd_reply(r, r->status ? r->status : MHD_HTTP_OK, "application/json", json, json_len,
-			  r->init && r->sess && r->sess->ready ? "Mcp-Session-Id" : NULL,
-			  r->sess ? r->sess->id : NULL);
+			  r->init && r->sess && r->sess->ready && r->sess->token ? "Mcp-Session-Id"
+										 : NULL,
+			  r->sess ? r->sess->token : NULL);
 	free(json);
 	return ret;
 }

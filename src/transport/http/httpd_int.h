@@ -36,6 +36,9 @@
 
 #define HTTPD_SID_BYTES 24                     /* 192 random bits */
 #define HTTPD_SID_LEN (2 * HTTPD_SID_BYTES)    /* as hex */
+#define HTTPD_TOKEN_MAX 1024                   /* a sealed Mcp-Session-Id, characters */
+#define HTTPD_PENDING_ENDS 256                 /* ended sessions the store has yet to learn of */
+#define HTTPD_END_CHECK_MS 1000                /* how often a session asks whether it was DELETEd elsewhere */
 #define HTTPD_MAX_STREAMS 64                   /* hard cap on GET streams a session */
 #define HTTPD_RING_EVENTS 64                   /* session events kept for Last-Event-ID */
 #define HTTPD_RING_BYTES (1u << 20)
@@ -79,9 +82,20 @@ struct httpd_listener {
 
 	/* The session table (http_session.c). */
 	pthread_mutex_t tlock;
-	struct httpd_session **buckets; /* HTTPD_TABLE_SIZE chains */
+	struct httpd_session **buckets; /* HTTPD_TABLE_SIZE chains, by internal id */
+	struct httpd_session **tbuckets; /* the same sessions by the sealed id they were
+					    reached with (the lookup that need not open it) */
 	uint32_t nsessions;
 	struct httpd_session *grave;    /* removed, waiting to be reaped */
+	/* Sessions ended (DELETE, idle) while the shared store was down:
+	 * the housekeeper tells the store once it answers; meanwhile none
+	 * of them is adopted here (http_session_adopt.c). Under tlock. */
+	struct {
+		char id[HTTPD_SID_LEN + 1];
+		uint64_t exp; /* the sealed id's expiry, seconds since the epoch */
+		bool deleted; /* by DELETE (mark "session"), else idle ("session_idle") */
+	} pending_end[HTTPD_PENDING_ENDS];
+	unsigned npending_end;
 	bool stopping;                  /* refuse new requests and sessions */
 	atomic_bool draining;           /* SIGTERM came: /readyz answers 503 */
 	atomic_bool stuck;              /* a call would not stop: never free, _exit */
@@ -177,7 +191,13 @@ struct httpd_ring_ev {
 };
 
 struct httpd_session {
-	char id[HTTPD_SID_LEN + 1];
+	char id[HTTPD_SID_LEN + 1]; /* internal, the table's key; never sent */
+	char *token;           /* the sealed Mcp-Session-Id given at initialize, or the one
+				  it was adopted with (owned; set once, before tlinked) */
+	bool tlinked;          /* in the listener's tbuckets (tlock) */
+	struct httpd_session *tnext; /* tbuckets chain (tlock) */
+	uint64_t exp_s;        /* when the sealed id expires (seconds since the epoch); 0: not yet sealed */
+	uint64_t checked_ns;   /* the store last said no replica DELETEd it (tlock) */
 	char owner[PRINCIPAL_NAME_MAX];
 	struct httpd_listener *l;
 	struct server *srv;
@@ -185,6 +205,7 @@ struct httpd_session {
 	int refs;
 	bool ready;            /* initialize answered with a result */
 	bool dead;             /* removed from the table */
+	bool used;             /* served a request besides its initialize (lock) */
 	unsigned handling;     /* threads inside server_handle_from */
 	unsigned active;       /* POSTs awaiting an answer and open GET streams */
 	uint64_t last_ns;      /* last activity */
@@ -252,18 +273,102 @@ void httpd_security_event(struct httpd_req *r, const char *rule, const char *out
 bool httpd_sessions_init(struct httpd_listener *l);
 void httpd_sessions_fini(struct httpd_listener *l);
 
-/* httpd_session_find - the live, initialized session id owned by owner,
- * held for the caller (httpd_session_put), or NULL: unknown, expired,
- * not yet initialized, or another principal's: all alike. */
-struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *id,
-					 const char *owner);
+/* httpd_session_find - the live, initialized session that the sealed id
+ * token names for who, held for the caller (httpd_session_put); when it
+ * is not in this replica's table, adopted (http_session_adopt.c). NULL
+ * with *rule set otherwise: "http.session_unknown" (unknown, ended,
+ * expired, not yet initialized, tampered, another principal's: all
+ * alike), "http.session_store_unavailable" (the store cannot say whether
+ * another replica ended it), or a limit of httpd_session_create. */
+struct httpd_session *httpd_session_find(struct httpd_listener *l, const char *token,
+					 const struct principal *who, const char **rule);
+
+/* httpd_session_by_token - the live, ready session owned by owner that
+ * this replica issued token to or adopted with it (the exact text), held
+ * for the caller, unexpired; or NULL, *known telling whether the text was
+ * known at all (then it names nothing for owner now). */
+struct httpd_session *httpd_session_by_token(struct httpd_listener *l, const char *token,
+					     const char *owner, bool *known);
+
+/* httpd_session_lookup - the live, ready session of internal id owned by
+ * owner, held for the caller, or NULL. */
+struct httpd_session *httpd_session_lookup(struct httpd_listener *l, const char *id,
+					   const char *owner);
 
 /* httpd_session_create - a new session owned by who, in the table but not
  * ready until its initialize succeeds; held for the caller. NULL with rule
- * set ("limits.http_sessions", "limits.http_sessions_per_principal", or
- * NULL for ENOMEM). */
+ * set ("limits.http_sessions", "limits.http_sessions_per_principal",
+ * "http.shutting_down", or NULL for ENOMEM). */
 struct httpd_session *httpd_session_create(struct httpd_listener *l,
 					   const struct principal *who, const char **rule);
+
+/* What a sealed session id says (http_session_seal.c). */
+struct httpd_sid_facts {
+	char id[HTTPD_SID_LEN + 1]; /* the internal id */
+	char version[32];           /* the negotiated revision */
+	json_t *caps;               /* the client's capabilities (owned) */
+	char name[72], cversion[72]; /* clientInfo, cut to 64 bytes */
+	uint64_t exp;               /* expiry, seconds since the epoch */
+};
+
+/* httpd_sid_seal - the Mcp-Session-Id of internal id for owner: sealed
+ * with what srv (initialized) knows of its client, living lifetime_s from
+ * now_s (0: now); *exp (may be NULL) its expiry. A new string of visible
+ * ASCII, at most HTTPD_TOKEN_MAX characters (the caller frees it), or
+ * NULL (ENOMEM, srv not initialized). Thread-safe. */
+char *httpd_sid_seal(const char *id, const char *owner, struct server *srv, uint32_t lifetime_s,
+		     uint64_t now_s, uint64_t *exp);
+
+/* httpd_sid_open - open token for owner at now_s (0: now): true with f
+ * filled (release with httpd_sid_facts_clear); false, f empty, when it is
+ * malformed, tampered, sealed under another key, expired, another
+ * principal's, or not a session id. Nothing is logged. Thread-safe. */
+bool httpd_sid_open(const char *token, const char *owner, uint64_t now_s,
+		    struct httpd_sid_facts *f);
+void httpd_sid_facts_clear(struct httpd_sid_facts *f);
+
+/* ---- http_session_adopt.c: sessions across replicas ---- */
+
+/* httpd_session_adopt - the session f names (opened from token, copied),
+ * opened on another replica, made local: only with a shared store
+ * installed and only when the store says it has not ended (STORE_DOWN:
+ * NULL, rule "http.session_store_unavailable"). Its server starts
+ * initialized as f says (server_adopt). Held for the caller; NULL with
+ * *rule set. */
+struct httpd_session *httpd_session_adopt(struct httpd_listener *l, const struct principal *who,
+					  const char *token, const struct httpd_sid_facts *f,
+					  const char **rule);
+
+/* httpd_session_new - a session owned by who with internal id (NULL: a
+ * fresh random one), its server made, not in the table; held once for
+ * the caller. NULL on ENOMEM. httpd_session_insert - put it in the table
+ * under the limits (rule set and s released on refusal; NULL). When id is
+ * already there (two requests adopting one session at once) the one in
+ * the table is returned, held, and s released. */
+struct httpd_session *httpd_session_new(struct httpd_listener *l, const struct principal *who,
+					const char *id);
+struct httpd_session *httpd_session_insert(struct httpd_listener *l, struct httpd_session *s,
+					   const char **rule);
+
+/* httpd_session_end_shared - s ended by DELETE (deleted) or idle expiry:
+ * tell the shared store (when one is installed), so no replica adopts it
+ * again and, after a DELETE, every replica holding a copy ends it within
+ * HTTPD_END_CHECK_MS; kept and retried by the housekeeper while the store
+ * is down. */
+void httpd_session_end_shared(struct httpd_listener *l, const struct httpd_session *s,
+			      bool deleted);
+
+/* httpd_session_deleted_elsewhere - with a store, at most once every
+ * HTTPD_END_CHECK_MS per session: whether a DELETE on another replica
+ * ended s (then s is killed here). False without a store, between checks
+ * and while the store is down (the copy here serves on). MHD thread. */
+bool httpd_session_deleted_elsewhere(struct httpd_listener *l, struct httpd_session *s);
+
+/* httpd_session_ended_here - id's end awaits the store (under no lock). */
+bool httpd_session_ended_here(struct httpd_listener *l, const char *id);
+
+/* httpd_sessions_retry_ends - the housekeeper's retry of pending ends. */
+void httpd_sessions_retry_ends(struct httpd_listener *l);
 
 /* httpd_session_hold / put - reference counting. */
 void httpd_session_hold(struct httpd_session *s);
