@@ -149,7 +149,8 @@ start_crm() {
 		fi
 		kill "$pid" 2>/dev/null || true
 	done
-	die "the CRM stand-in did not start (see $dir/crm.log)"
+	tail -5 "$dir/crm.log" >&2
+	die "the CRM stand-in did not start"
 }
 
 # write_config: $dir/moat.json, the config every replica's copy starts from.
@@ -209,7 +210,7 @@ start_replica() {
 	pid=$!
 	if ! wait_for_line "$log" '^moat: listening on ' "$pid" 20; then
 		tail -5 "$log" >&2
-		die "replica $n did not start (see $log)"
+		die "replica $n did not start (the end of its log is above)"
 	fi
 	url=$(sed -n 's/^moat: listening on //p' "$log" | head -1)
 	metrics=$(sed -n 's/^moat: metrics on //p' "$log" | head -1)
@@ -271,6 +272,14 @@ $servers		keepalive 64;
 			proxy_next_upstream_tries 3;
 			# Which replica answered, for tests and for people.
 			add_header X-Moat-Upstream \$upstream_addr always;
+			# No replica answered (one stopped mid-request, or none is up):
+			# say so in JSON-RPC rather than with nginx's HTML page.
+			error_page 502 504 @replica_lost;
+		}
+		location @replica_lost {
+			default_type application/json;
+			add_header X-Moat-Upstream \$upstream_addr always;
+			return 502 '{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"nginx: the moat replica serving this request did not answer (it stopped, or none is up); the request may or may not have run"}}';
 		}
 	}
 }
@@ -340,7 +349,7 @@ cmd_up() {
 	fi
 	# From here on, a failure takes down what started.
 	sleeper=
-	trap 'kill $sleeper 2>/dev/null; cmd_down "$dir" >/dev/null 2>&1 || true' EXIT
+	trap '[ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true; cmd_down "$dir" >/dev/null 2>&1 || true' EXIT
 	trap 'exit 130' INT TERM
 	state_set CLUSTER_DIR "$dir"
 	state_set MOAT "$moat"
