@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "audit.h"
+#include "cluster/cluster.h"
 #include "config.h"
 #include "registry.h"
 #include "server.h"
@@ -47,6 +48,7 @@ struct cli_env {
 	struct audit *audit;
 	struct server_opts sopts;
 	bool providers_started;
+	struct cluster *cluster; /* the "cluster" section's store, or NULL */
 };
 
 /*
@@ -69,8 +71,9 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env);
 
 /*
  * cli_confine - apply the sandbox to this process for good, as serve and
- * call do right after cli_setup, before any thread starts. Returns EXIT_OK,
- * or EXIT_RUNTIME with the message on stderr.
+ * call do right after cli_setup, before any thread starts; then start the
+ * cluster store's thread (reconnects, heartbeat), the first thread to run.
+ * Returns EXIT_OK, or EXIT_RUNTIME with the message on stderr.
  */
 int cli_confine(struct cli_env *env);
 

@@ -55,6 +55,21 @@ static void print_families(const struct moat_config *cfg)
 	free(text);
 }
 
+/* The cluster store: where, how, and whether Redis answers now. */
+static void print_cluster(const struct moat_config *cfg, struct cluster *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	if (!mem)
+		return;
+	cluster_describe(c, mem);
+	if (fclose(mem) == 0)
+		print_scrubbed(cfg, text);
+	free(text);
+}
+
 /* The sandbox plan as `moat serve` would apply it on this kernel. */
 static void print_sandbox(const struct moat_config *cfg, const struct registry *reg)
 {
@@ -199,6 +214,8 @@ int cmd_check(int argc, char **argv)
 	printf("audit: %s\n", shown);
 	printf("secrets from ${NAME} references: %zu (masked in all output)\n", env.cfg.nsecrets);
 	print_families(&env.cfg);
+	if (env.cluster)
+		print_cluster(&env.cfg, env.cluster);
 	if (auth_text)
 		print_scrubbed(&env.cfg, auth_text);
 	free(auth_text);

@@ -106,6 +106,51 @@ static int apply_tool_limits(struct cli_env *env)
 	return EXIT_OK;
 }
 
+/*
+ * "cluster": the Redis store several replicas share (src/cluster/). Parsed,
+ * connected (before the sandbox: its port, and the resolver for a host
+ * name, are granted now) and installed as the process's store. The
+ * cluster key becomes the process's seal key (apply_confirm), so each
+ * replica opens what another sealed; a server.state_key beside it must be
+ * the same key, or is refused (rule config.cluster_key_conflict).
+ */
+static int apply_cluster(struct cli_env *env)
+{
+	json_t *sec = json_object_get(env->cfg.doc, "cluster");
+	struct moat_err err = {0};
+	struct cluster_cfg cc;
+
+	if (!sec)
+		return EXIT_OK;
+	if (cluster_cfg_parse(sec, &cc, &err)) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		return EXIT_CONFIG;
+	}
+	if (env->cfg.state_key_set &&
+	    memcmp(env->cfg.state_key, cc.key, sizeof(env->cfg.state_key)) != 0) {
+		cluster_cfg_wipe(&cc);
+		fprintf(stderr, "moat: %s: /server/state_key: differs from /cluster/key; the "
+				"cluster key seals requestState too: give the key once, as "
+				"cluster.key (rule config.cluster_key_conflict)\n",
+			env->cfg.name);
+		return EXIT_CONFIG;
+	}
+	env->cluster = cluster_new(&cc, env->reg, &err);
+	if (env->cluster) {
+		memcpy(env->cfg.state_key, cc.key, sizeof(env->cfg.state_key));
+		env->cfg.state_key_set = true;
+	}
+	cluster_cfg_wipe(&cc);
+	if (!env->cluster) {
+		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s: %s\n", env->cfg.name, err.msg);
+		return err.rc == MOAT_EINVAL ? EXIT_CONFIG : EXIT_RUNTIME;
+	}
+	cluster_install(env->cluster);
+	return EXIT_OK;
+}
+
 /* "confirm": {"NAME": true}: each tool, or family, that writes asks the
  * person first; and the requestState key (server.state_key) with its
  * lifetime, for the stateless era's multi-round calls. */
@@ -273,7 +318,8 @@ int cli_setup(const struct cli_opts *o, bool with_audit, struct cli_env *env)
 	env->providers_started = true;
 	if ((code = apply_tool_limits(env)) != EXIT_OK)
 		goto fail;
-	if ((code = apply_confirm(env)) != EXIT_OK)
+	if ((code = apply_cluster(env)) != EXIT_OK ||
+	    (code = apply_confirm(env)) != EXIT_OK)
 		goto fail;
 	if (with_audit && (code = open_audit(env)) != EXIT_OK)
 		goto fail;
@@ -293,12 +339,28 @@ fail:
 	return code;
 }
 
-int cli_confine(struct cli_env *env)
+/* The sandbox alone (the trial child starts no thread). */
+static int confine_only(struct cli_env *env)
 {
 	struct moat_err err = {0};
 
 	if (sandbox_confine(&env->cfg, env->reg, &err)) {
 		config_scrub(&env->cfg, err.msg, sizeof(err.msg));
+		fprintf(stderr, "moat: %s\n", err.msg);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int cli_confine(struct cli_env *env)
+{
+	struct moat_err err = {0};
+	int code = confine_only(env);
+
+	if (code != EXIT_OK)
+		return code;
+	/* The sandbox is applied: the cluster's thread may start. */
+	if (env->cluster && cluster_start(env->cluster, &err)) {
 		fprintf(stderr, "moat: %s\n", err.msg);
 		return EXIT_RUNTIME;
 	}
@@ -324,7 +386,7 @@ int cli_confine_trial(struct cli_env *env)
 		 * line is serve's business; check prints the plan itself. */
 		if (log_get_level() < LOG_LVL_WARNING)
 			log_set_level(LOG_LVL_WARNING);
-		int code = cli_confine(env);
+		int code = confine_only(env);
 		fflush(stderr);
 		_exit(code);
 	}
@@ -343,6 +405,7 @@ int cli_confine_trial(struct cli_env *env)
 
 void cli_teardown(struct cli_env *env)
 {
+	cluster_free(env->cluster); /* stops its thread, uninstalls the store */
 	if (env->providers_started)
 		providers_fini();
 	registry_free(env->reg);

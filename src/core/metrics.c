@@ -26,6 +26,7 @@
  * the C client libraries (prometheus-client-c) take a lock per observation.
  */
 #include "metrics.h"
+#include "store.h"
 #include "text.h"
 
 #include <stdarg.h>
@@ -490,6 +491,45 @@ static void put_rules(struct mbuf *b, struct rule_table *t, const char *name, co
 		put(b, "%s{%s=\"other\"} %llu\n", name, label, (unsigned long long)rd(&t->other));
 }
 
+/* The shared store (store.h), when one is installed (a single moat's
+ * exposition is unchanged): whether it answers, the replicas it counted,
+ * and its counters. */
+static void put_store(struct mbuf *b)
+{
+	struct store_counters c;
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} rows[] = {
+		{"moat_store_fallbacks_total",
+		 "Limit takes served by this replica's own buckets while the store was down.",
+		 offsetof(struct store_counters, fallbacks)},
+		{"moat_store_refusals_total", "Calls refused because the store was down.",
+		 offsetof(struct store_counters, refusals)},
+		{"moat_store_errors_total", "Store operations that got no answer in time.",
+		 offsetof(struct store_counters, errors)},
+		{"moat_store_cache_hits_total", "Shared response cache hits.",
+		 offsetof(struct store_counters, cache_hits)},
+		{"moat_store_cache_misses_total", "Shared response cache misses.",
+		 offsetof(struct store_counters, cache_misses)},
+	};
+
+	if (!store_active())
+		return;
+	put_head(b, "moat_store_up", "gauge",
+		 "1 when the shared store (cluster.redis) answers, else 0.");
+	put(b, "moat_store_up %d\n", store_ready() ? 1 : 0);
+	put_head(b, "moat_store_replicas", "gauge", "Live replicas the shared store last counted.");
+	put(b, "moat_store_replicas %u\n", store_replicas());
+	store_counters_get(&c);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&c + rows[i].off, sizeof(v));
+		put_head(b, rows[i].name, "counter", rows[i].help);
+		put(b, "%s %llu\n", rows[i].name, (unsigned long long)v);
+	}
+}
+
 char *metrics_render(struct metrics *m, size_t *len)
 {
 	struct mbuf b = {.cap = 4096};
@@ -508,6 +548,7 @@ char *metrics_render(struct metrics *m, size_t *len)
 	put_head(&b, "moat_sessions_open", "gauge", "Sessions open now.");
 	put(&b, "moat_sessions_open %lld\n",
 	    (long long)atomic_load_explicit(&m->sessions, memory_order_relaxed));
+	put_store(&b);
 	put_head(&b, "process_start_time_seconds", "gauge",
 		 "Start time of the process since the Unix epoch in seconds.");
 	put(&b, "process_start_time_seconds %lld.%03ld\n", (long long)m->started.tv_sec,

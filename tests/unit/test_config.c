@@ -136,11 +136,27 @@ static void test_syntax_line_column(void **state)
 			  ":1:26: not valid JSON: expected ',' or '}' before \"x\"");
 }
 
+/* The "cluster" section: its keys and bounds (the URL's own rules are
+ * src/cluster/'s, tested in test_cluster). */
+static void test_cluster_schema(void **state)
+{
+	expect_file_error("{\"cluster\": {\"redis\": \"redis://127.0.0.1\"}}",
+			  ": /cluster: required: required property 'key' is missing");
+	expect_file_error("{\"cluster\": {\"redis\": \"redis://127.0.0.1\", \"key\": \"${K}\", "
+			  "\"pool\": 17}}",
+			  ": /cluster/pool: maximum: must be <= 16");
+	expect_file_error("{\"cluster\": {\"redis\": \"redis://127.0.0.1\", \"key\": \"${K}\", "
+			  "\"pol\": 2}}",
+			  ": /cluster/pol: unknown key; did you mean \"pool\"? (allowed here: "
+			  "connect_timeout_ms, key, on_store_failure, password, pool, prefix, redis, "
+			  "replicas, timeout_ms, username)");
+}
+
 static void test_unknown_key_suggestion(void **state)
 {
 	expect_file_error("{\"root\": [\".\"]}",
 			  ": /root: unknown key; did you mean \"roots\"? (allowed here: $schema, "
-			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
+			  "audit, auth, cluster, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 	expect_file_error("{\"limits\": {\"max_mesage_bytes\": 2048}}",
 			  ": /limits/max_mesage_bytes: unknown key; did you mean "
 			  "\"max_message_bytes\"? (allowed here: call_timeout_ms, calls_per_minute, "
@@ -153,7 +169,7 @@ static void test_unknown_key_suggestion(void **state)
 			  "(allowed here: name, path)");
 	/* nothing close: the list only */
 	expect_file_error("{\"zzzzzz\": 1}", ": /zzzzzz: unknown key (allowed here: $schema, "
-			  "audit, auth, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
+			  "audit, auth, cluster, confirm, databases, fs, git, http, limits, listen, log, prompts, roots, server, testing)");
 }
 
 static void test_pointers_absolute(void **state)
@@ -295,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_schema_errors),
 		cmocka_unit_test(test_syntax_line_column),
 		cmocka_unit_test(test_unknown_key_suggestion),
+		cmocka_unit_test(test_cluster_schema),
 		cmocka_unit_test(test_pointers_absolute),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_env_references),

@@ -19,6 +19,7 @@
 
 #include "metrics.h"
 #include "registry.h"
+#include "store.h"
 
 static enum moat_rc nop(struct call_ctx *ctx, void *data, json_t *args, struct tool_result *out,
 			struct moat_err *err)
@@ -353,6 +354,78 @@ static void test_concurrent(void **state)
 	registry_free(r);
 }
 
+/* A store that never answers, counting three replicas. */
+static enum store_rc down_take(void *ctx, const struct store_bucket *b, size_t n, size_t *which,
+			       uint64_t *wait_ms)
+{
+	return STORE_DOWN;
+}
+
+static unsigned three(void *ctx)
+{
+	return 3;
+}
+
+static bool not_ready(void *ctx)
+{
+	return false;
+}
+
+/* With a store installed: moat_store_up, moat_store_replicas and the
+ * store's counters, before process_start_time_seconds; without, none. */
+static void test_store(void **state)
+{
+	static const struct store_ops ops = {.take = down_take, .replicas = three,
+					     .ready = not_ready};
+	time_t before = time(NULL);
+	struct metrics *m = metrics_new(NULL);
+	time_t after = time(NULL);
+	struct token_bucket b;
+	struct token_bucket *bs[1] = {&b};
+	size_t which;
+	char *text;
+
+	text = render_checked(m, before, after);
+	assert_null(strstr(text, "moat_store"));
+	free(text);
+	bucket_init(&b, 60);
+	bucket_set_key(&b, "global");
+	store_install(&ops, NULL, STORE_FALLBACK_AUTO);
+	assert_int_equal(limits_take(bs, 1, false, &which, NULL), LIMITS_OK);        /* fallback */
+	assert_int_equal(limits_take(bs, 1, true, &which, NULL), LIMITS_STORE_DOWN); /* refused */
+	text = render_checked(m, before, after);
+	assert_non_null(strstr(text,
+		"# HELP moat_sessions_open Sessions open now.\n"
+		"# TYPE moat_sessions_open gauge\n"
+		"moat_sessions_open 0\n"
+		"# HELP moat_store_up 1 when the shared store (cluster.redis) answers, else 0.\n"
+		"# TYPE moat_store_up gauge\n"
+		"moat_store_up 0\n"
+		"# HELP moat_store_replicas Live replicas the shared store last counted.\n"
+		"# TYPE moat_store_replicas gauge\n"
+		"moat_store_replicas 3\n"
+		"# HELP moat_store_fallbacks_total Limit takes served by this replica's own buckets while the store was down.\n"
+		"# TYPE moat_store_fallbacks_total counter\n"
+		"moat_store_fallbacks_total 1\n"
+		"# HELP moat_store_refusals_total Calls refused because the store was down.\n"
+		"# TYPE moat_store_refusals_total counter\n"
+		"moat_store_refusals_total 1\n"
+		"# HELP moat_store_errors_total Store operations that got no answer in time.\n"
+		"# TYPE moat_store_errors_total counter\n"
+		"moat_store_errors_total 0\n"
+		"# HELP moat_store_cache_hits_total Shared response cache hits.\n"
+		"# TYPE moat_store_cache_hits_total counter\n"
+		"moat_store_cache_hits_total 0\n"
+		"# HELP moat_store_cache_misses_total Shared response cache misses.\n"
+		"# TYPE moat_store_cache_misses_total counter\n"
+		"moat_store_cache_misses_total 0\n"
+		"# HELP process_start_time_seconds "));
+	free(text);
+	store_install(NULL, NULL, STORE_FALLBACK_AUTO);
+	bucket_destroy(&b);
+	metrics_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_label_chars),
 		cmocka_unit_test(test_rule_overflow),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
