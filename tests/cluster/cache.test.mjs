@@ -51,7 +51,7 @@ before(async () => {
 				},
 			},
 		},
-	}, { noRedis: !!process.env.DEV_NO_REDIS });
+	});
 });
 
 after(async () => {

@@ -26,7 +26,7 @@ import { send, startUpstream } from '../e2e/http_upstream.mjs';
 import { sleep } from '../e2e/helpers.mjs';
 
 const NEW = 12;
-const OLD = Number(process.env.DEV_OLD ?? 6);
+const OLD = 6;
 const KILL_AT_MS = 3000;
 const AFTER_MS = 5000;
 
@@ -78,7 +78,7 @@ before(async () => {
 				},
 			},
 		},
-	}, { noRedis: !!process.env.DEV_NO_REDIS });
+	});
 });
 
 after(async () => {

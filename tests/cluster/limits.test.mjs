@@ -35,7 +35,7 @@ const config = () => ({
 let shared, separate;
 
 before(async () => {
-	[shared, separate] = await Promise.all([startCluster(config(), { noRedis: !!process.env.DEV_NO_REDIS }), startCluster(config(), { noRedis: true })]);
+	[shared, separate] = await Promise.all([startCluster(config()), startCluster(config(), { noRedis: true })]);
 });
 
 after(async () => {

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { LISTEN, newClient, oldClient, startCluster, textOf } from './cluster.mjs';
 
 const SECONDS = 20;
-const OLD = Number(process.env.DEV_OLD ?? 50);
+const OLD = 50;
 const NEW = 50;
 
 let cluster;
@@ -24,7 +24,7 @@ before(async () => {
 		testing: { enabled: true },
 		limits: { calls_per_minute: 0, tool_calls_per_minute: 0, max_concurrent_calls: 128, workers: 16 },
 		listen: LISTEN,
-	}, { noRedis: !!process.env.DEV_NO_REDIS });
+	});
 });
 
 after(async () => {

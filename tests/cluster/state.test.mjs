@@ -33,7 +33,7 @@ before(async () => {
 		roots: [{ path: rw, write: true }],
 		confirm: { fs: true },
 		listen: LISTEN,
-	}, { noRedis: !!process.env.DEV_NO_REDIS });
+	});
 });
 
 after(async () => {
