@@ -92,15 +92,18 @@ cpu_ticks() {
 	echo "$t"
 }
 
-# drive URL CONNECTIONS THREADS SECONDS PID... -> "REQUESTS/S CPU_US" (the
-# PIDs' CPU µs per request), or "" when wrk saw errors or non-2xx answers.
+# drive URL CONNECTIONS THREADS SECONDS PID... -> "REQUESTS/S CPU_US
+# REDIS_CPU_US" (the PIDs' CPU µs per request, and Redis's when $redis_pid
+# is set), or "" when wrk saw errors or non-2xx answers.
 drive() {
-	local url=$1 c=$2 t=$3 s=$4 res t0 t1 n
+	local url=$1 c=$2 t=$3 s=$4 res t0 t1 r0 r1 n
 	shift 4
 	t0=$(cpu_ticks "$@")
+	r0=$(cpu_ticks ${redis_pid:-})
 	res=$(wrk -t"$t" -c"$c" -d"${s}s" -s bench/http_call.lua "$url" -- \
 		"$out/cluster-call.json" - 2026-07-28 "${headers[@]}" 2>&1) || true
 	t1=$(cpu_ticks "$@")
+	r1=$(cpu_ticks ${redis_pid:-})
 	{ echo "== $url $c"; echo "$res"; } >>"$out/cluster-wrk.log"
 	if grep -qE 'Non-2xx|Socket errors' <<<"$res"; then
 		echo "$bench: wrk saw errors ($url, $c connections):" >&2
@@ -109,8 +112,9 @@ drive() {
 		return
 	fi
 	n=$(awk '/requests in/ { print $1 }' <<<"$res")
-	awk -v n="$n" -v d="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
-		'/^Requests\/sec:/ { printf "%s %.2f\n", $2, (n > 0 ? d * 1e6 / hz / n : 0) }' <<<"$res"
+	awk -v n="$n" -v d="$((t1 - t0))" -v r="$((r1 - r0))" -v hz="$(getconf CLK_TCK)" \
+		'/^Requests\/sec:/ { printf "%s %.2f %.2f\n", $2, (n > 0 ? d * 1e6 / hz / n : 0),
+			(n > 0 ? r * 1e6 / hz / n : 0) }' <<<"$res"
 }
 
 # check URL: one call answers, and answers complete.
@@ -133,6 +137,7 @@ up shared REPLICAS=1
 up local REPLICAS=1 NO_REDIS=1
 s_url=$(env_of shared REPLICA1_URL) s_pid=$(env_of shared REPLICA1_PID)
 l_url=$(env_of local REPLICA1_URL) l_pid=$(env_of local REPLICA1_PID)
+s_redis=$(env_of shared REDIS_PID)
 check "$s_url"
 check "$l_url"
 # The shared replica really takes from Redis.
@@ -142,17 +147,18 @@ redis-cli -p "$(env_of shared REDIS_PORT)" --scan --pattern '*:rl:*' | grep -q .
 # measure MODE CONNECTIONS THREADS: alternate shared and local; sets
 # a_MODE_{shared,local,ratio,scpu,lcpu} (medians) and a_MODE_n (clean rounds).
 measure() {
-	local mode=$1 c=$2 t=$3 s l sc lc sl=() ll=() ra=() scl=() lcl=()
+	local mode=$1 c=$2 t=$3 s l sc lc rc _ sl=() ll=() ra=() scl=() lcl=() rcl=()
 	echo "== (a) $c connection(s): shared and local alternating, $repeat rounds" >&2
 	drive "$s_url" "$c" "$t" 1 "$s_pid" >/dev/null # warm-up
 	drive "$l_url" "$c" "$t" 1 "$l_pid" >/dev/null
 	for _ in $(seq "$repeat"); do
-		read -r s sc < <(drive "$s_url" "$c" "$t" "$secs" "$s_pid"; echo)
-		read -r l lc < <(drive "$l_url" "$c" "$t" "$secs" "$l_pid"; echo)
+		read -r s sc rc < <(redis_pid=$s_redis drive "$s_url" "$c" "$t" "$secs" "$s_pid"; echo)
+		read -r l lc _ < <(drive "$l_url" "$c" "$t" "$secs" "$l_pid"; echo)
 		keep sl "$s"
 		keep ll "$l"
 		keep scl "$sc"
 		keep lcl "$lc"
+		keep rcl "$rc"
 		[ -n "$s" ] && [ -n "$l" ] && ra+=("$(div "$s" "$l")")
 	done
 	printf -v "a_${mode}_shared" '%s' "$(printf '%s\n' ${sl[@]+"${sl[@]}"} | median)"
@@ -160,6 +166,7 @@ measure() {
 	printf -v "a_${mode}_ratio" '%s' "$(printf '%s\n' ${ra[@]+"${ra[@]}"} | median)"
 	printf -v "a_${mode}_scpu" '%s' "$(printf '%s\n' ${scl[@]+"${scl[@]}"} | median)"
 	printf -v "a_${mode}_lcpu" '%s' "$(printf '%s\n' ${lcl[@]+"${lcl[@]}"} | median)"
+	printf -v "a_${mode}_rcpu" '%s' "$(printf '%s\n' ${rcl[@]+"${rcl[@]}"} | median)"
 	printf -v "a_${mode}_n" '%s' "${#ra[@]}"
 }
 measure seq 1 1
@@ -180,13 +187,13 @@ echo "== (b) nginx in front of 1 and 3 replicas, $inflight connections, $repeat 
 drive "$n1_url" "$inflight" "$wrk_threads" 1 "${n1_pids[@]}" >/dev/null
 drive "$n3_url" "$inflight" "$wrk_threads" 1 "${n3_pids[@]}" >/dev/null
 for _ in $(seq "$repeat"); do
-	read -r x xc < <(drive "$s_url" "$inflight" "$wrk_threads" "$secs" "$s_pid"; echo)
+	read -r x xc _ < <(drive "$s_url" "$inflight" "$wrk_threads" "$secs" "$s_pid"; echo)
 	keep bd "$x"
 	keep bdc "$xc"
-	read -r x xc < <(drive "$n1_url" "$inflight" "$wrk_threads" "$secs" "${n1_pids[@]}"; echo)
+	read -r x xc _ < <(drive "$n1_url" "$inflight" "$wrk_threads" "$secs" "${n1_pids[@]}"; echo)
 	keep b1 "$x"
 	keep b1c "$xc"
-	read -r x xc < <(drive "$n3_url" "$inflight" "$wrk_threads" "$secs" "${n3_pids[@]}"; echo)
+	read -r x xc _ < <(drive "$n3_url" "$inflight" "$wrk_threads" "$secs" "${n3_pids[@]}"; echo)
 	keep b3 "$x"
 	keep b3c "$xc"
 done
@@ -206,10 +213,10 @@ busy_after=$(bench_busy)
 usdiff() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", 1e6 / a - 1e6 / b }'; }
 table=$out/cluster-table.md
 {
-	echo "| (a) the rate limit, one replica, no nginx | local buckets calls/s | shared (Redis) calls/s | shared / local | clean rounds | replica CPU µs/call, local → shared | time added per call |"
-	echo "|---|---:|---:|---:|---:|---:|---:|"
-	echo "| sequential (1 connection) | $(fmt 0 "$a_seq_local") | $(fmt 0 "$a_seq_shared") | $(ratio "$a_seq_ratio" 1) | $a_seq_n/$repeat | $(fmt 1 "$a_seq_lcpu") → $(fmt 1 "$a_seq_scpu") | $(usdiff "$a_seq_shared" "$a_seq_local") µs |"
-	echo "| $inflight in flight | $(fmt 0 "$a_par_local") | $(fmt 0 "$a_par_shared") | $(ratio "$a_par_ratio" 1) | $a_par_n/$repeat | $(fmt 1 "$a_par_lcpu") → $(fmt 1 "$a_par_scpu") | – |"
+	echo "| (a) the rate limit, one replica, no nginx | local buckets calls/s | shared (Redis) calls/s | shared / local | clean rounds | replica CPU µs/call, local → shared | Redis CPU µs/call | time added per call |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| sequential (1 connection) | $(fmt 0 "$a_seq_local") | $(fmt 0 "$a_seq_shared") | $(ratio "$a_seq_ratio" 1) | $a_seq_n/$repeat | $(fmt 1 "$a_seq_lcpu") → $(fmt 1 "$a_seq_scpu") | $(fmt 1 "$a_seq_rcpu") | $(usdiff "$a_seq_shared" "$a_seq_local") µs |"
+	echo "| $inflight in flight | $(fmt 0 "$a_par_local") | $(fmt 0 "$a_par_shared") | $(ratio "$a_par_ratio" 1) | $a_par_n/$repeat | $(fmt 1 "$a_par_lcpu") → $(fmt 1 "$a_par_scpu") | $(fmt 1 "$a_par_rcpu") | – |"
 	echo
 	echo "| (b) $inflight connections, shared limit | calls/s | against the replica alone | moat CPU µs/call (all replicas) |"
 	echo "|---|---:|---:|---:|"

@@ -106,11 +106,13 @@ wait_for_line() {
 
 # ---- the parts --------------------------------------------------------------
 
+# start_redis: on the port it had (the replicas' config names it), else on
+# a free one.
 start_redis() {
-	local port pid attempt
+	local port pid attempt fixed
+	fixed=$(state_get REDIS_PORT)
 	for attempt in 1 2 3 4 5; do
-		port=$(state_get REDIS_PORT)
-		[ -n "$port" ] && [ "$attempt" -eq 1 ] || port=$(free_port)
+		port=${fixed:-$(free_port)}
 		# No persistence: nothing in it outlives the cluster.
 		redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
 			--dir "$dir" --logfile "$dir/redis.log" --daemonize no \
@@ -130,7 +132,7 @@ start_redis() {
 		fi
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		state_set REDIS_PORT ""
+		[ -n "$fixed" ] && sleep 1
 	done
 	tail -5 "$dir/redis.log" >&2
 	die "redis-server did not start"
@@ -286,11 +288,12 @@ $servers		keepalive 64;
 EOF
 }
 
+# start_nginx: on the port it had (clients know it), else on a free one.
 start_nginx() {
-	local attempt pid port
+	local attempt pid port fixed
+	fixed=$(state_get NGINX_PORT)
 	for attempt in 1 2 3 4 5; do
-		port=$(state_get NGINX_PORT)
-		[ -n "$port" ] && [ "$attempt" -eq 1 ] || port=$(free_port)
+		port=${fixed:-$(free_port)}
 		state_set NGINX_PORT "$port"
 		write_nginx_conf
 		nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' </dev/null \
@@ -309,7 +312,7 @@ start_nginx() {
 		fi
 		kill "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
-		state_set NGINX_PORT ""
+		[ -n "$fixed" ] && sleep 1
 	done
 	tail -5 "$dir/nginx-error.log" >&2
 	die "nginx did not start"
