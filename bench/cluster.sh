@@ -71,7 +71,7 @@ trap cleanup EXIT
 up() {
 	local name=$1 d=$out/cluster-$1
 	shift
-	[ -d "$d" ] && scripts/cluster.sh down "$d" >/dev/null 2>&1 || rm -rf "$d"
+	if [ -d "$d" ]; then scripts/cluster.sh down "$d" >/dev/null 2>&1 || rm -rf "$d"; fi
 	env MOAT="$moat" CONFIG="$out/cluster-moat.json" CLUSTER_DIR="$d" "$@" \
 		scripts/cluster.sh up >"$out/cluster-$name.up.log" 2>&1 ||
 		{ cat "$out/cluster-$name.up.log" >&2; echo "$bench: the $name cluster did not start" >&2; exit 1; }
@@ -99,11 +99,11 @@ drive() {
 	local url=$1 c=$2 t=$3 s=$4 res t0 t1 r0 r1 n
 	shift 4
 	t0=$(cpu_ticks "$@")
-	r0=$(cpu_ticks ${redis_pid:-})
+	r0=$(cpu_ticks ${redis_pid:+"$redis_pid"})
 	res=$(wrk -t"$t" -c"$c" -d"${s}s" -s bench/http_call.lua "$url" -- \
 		"$out/cluster-call.json" - 2026-07-28 "${headers[@]}" 2>&1) || true
 	t1=$(cpu_ticks "$@")
-	r1=$(cpu_ticks ${redis_pid:-})
+	r1=$(cpu_ticks ${redis_pid:+"$redis_pid"})
 	{ echo "== $url $c"; echo "$res"; } >>"$out/cluster-wrk.log"
 	if grep -qE 'Non-2xx|Socket errors' <<<"$res"; then
 		echo "$bench: wrk saw errors ($url, $c connections):" >&2

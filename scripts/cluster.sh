@@ -109,14 +109,14 @@ wait_for_line() {
 # start_redis: on the port it had (the replicas' config names it), else on
 # a free one.
 start_redis() {
-	local port pid attempt fixed
+	local port pid fixed
 	fixed=$(state_get REDIS_PORT)
-	for attempt in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=${fixed:-$(free_port)}
 		# No persistence: nothing in it outlives the cluster.
 		redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
 			--dir "$dir" --logfile "$dir/redis.log" --daemonize no \
-			</dev/null >>"$dir/redis.log" 2>&1 &
+			</dev/null >/dev/null 2>&1 &
 		pid=$!
 		local i
 		for ((i = 0; i < 50; i++)); do
@@ -139,8 +139,8 @@ start_redis() {
 }
 
 start_crm() {
-	local port pid attempt
-	for attempt in 1 2 3 4 5; do
+	local port pid
+	for _ in 1 2 3 4 5; do
 		port=$(free_port)
 		node "$root/examples/crm_upstream.mjs" "$port" </dev/null >>"$dir/crm.log" 2>&1 &
 		pid=$!
@@ -290,9 +290,9 @@ EOF
 
 # start_nginx: on the port it had (clients know it), else on a free one.
 start_nginx() {
-	local attempt pid port fixed
+	local pid port fixed
 	fixed=$(state_get NGINX_PORT)
-	for attempt in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		port=${fixed:-$(free_port)}
 		state_set NGINX_PORT "$port"
 		write_nginx_conf
@@ -370,7 +370,7 @@ cmd_up() {
 		# The EXIT trap takes everything down; sleep in the background so a
 		# signal is handled at once.
 		while :; do
-			sleep 3600 </dev/null >/dev/null 2>&1 &
+			sleep 3600 >/dev/null 2>&1 &
 			sleeper=$!
 			wait "$sleeper" || true
 		done
@@ -425,8 +425,9 @@ part() {
 	redis) which=REDIS ;;
 	nginx) which=NGINX ;;
 	replica[0-9]*)
-		[ "${1#replica}" -ge 1 ] && [ "${1#replica}" -le "$(state_get REPLICAS)" ] ||
+		if [ "${1#replica}" -lt 1 ] || [ "${1#replica}" -gt "$(state_get REPLICAS)" ]; then
 			die "no $1 in this cluster"
+		fi
 		which=REPLICA${1#replica}
 		;;
 	*) die "unknown part $1 (redis, nginx, replicaN)" ;;
