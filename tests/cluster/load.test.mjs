@@ -2,7 +2,8 @@
 // three replicas sharing one Redis, both eras mixed: 50 official 1.x SDK
 // clients (each an initialize-era session, which nginx keeps on one replica
 // by hashing Mcp-Session-Id) and 50 official 2.x clients pinned to
-// 2026-07-28 (no session: nginx spreads their requests round robin). Every
+// 2026-07-28 (no session: nginx spreads their requests round robin), calling
+// echo and, every fifth call, a 50 ms one (so calls overlap). Every
 // call must be answered correctly, neither SDK may report a protocol error,
 // each session must have stayed on its replica, the sessionless requests
 // must have reached all three, and every session must still work at the end.
@@ -51,9 +52,14 @@ test(`${OLD + NEW} clients of both eras for ${SECONDS} s through nginx: no proto
 		all.map(async ([era, c], k) => {
 			for (let i = 0; Date.now() < deadline; i++) {
 				const text = `${era}-${k}-${i}`;
+				// Every fifth call a slow one (50 ms), so calls of different
+				// clients overlap, with the same ids (each SDK counts from 0).
+				const slow = i % 5 === 4;
 				try {
-					const r = await c.client.callTool({ name: 'echo', arguments: { text } });
-					if (r.isError || !textOf(r).includes(text)) {
+					const r = slow
+						? await c.client.callTool({ name: 'slow', arguments: { ms: 50, steps: 1 } })
+						: await c.client.callTool({ name: 'echo', arguments: { text } });
+					if (r.isError || (!slow && !textOf(r).includes(text))) {
 						failures.push(`${era} client ${k}: ${JSON.stringify(r).slice(0, 200)}`);
 					}
 					calls++;
