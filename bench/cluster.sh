@@ -197,6 +197,10 @@ for _ in $(seq "$repeat"); do
 	keep b3 "$x"
 	keep b3c "$xc"
 done
+# Connections each replica holds to Redis, after a run at 64 in flight.
+redis_conns=$(redis-cli -p "$(env_of three REDIS_PORT)" info clients |
+	sed -n 's/^connected_clients:\([0-9]*\).*/\1/p')
+redis_conns=$((${redis_conns:-1} - 1)) # not counting redis-cli's own
 med() { printf '%s\n' "$@" | median; }
 b_direct=$(med ${bd[@]+"${bd[@]}"})
 b_one=$(med ${b1[@]+"${b1[@]}"})
@@ -223,6 +227,8 @@ table=$out/cluster-table.md
 	echo "| one replica, no nginx | $(fmt 0 "$b_direct") | 1.00× | $(fmt 1 "$b_directc") |"
 	echo "| nginx, 1 replica | $(fmt 0 "$b_one") | $(ratio "$b_one" "$b_direct") | $(fmt 1 "$b_onec") |"
 	echo "| nginx, 3 replicas | $(fmt 0 "$b_three") | $(ratio "$b_three" "$b_direct") | $(fmt 1 "$b_threec") |"
+	echo
+	echo "Redis connections after the 3-replica runs: $redis_conns (about $((redis_conns / 3)) a replica; \`cluster.pool\` is 4 by default)."
 } >"$table"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
