@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "store.h"
 #include "text.h"
 
 struct subj {
@@ -134,6 +135,7 @@ struct token_bucket *auth_subjects_bucket(struct auth_subjects *s, const char *n
 		i = (long)s->used++;
 		e = &s->v[i];
 		bucket_init(&e->bucket, s->per_minute);
+		bucket_set_key(&e->bucket, "principal:%s", name);
 		e->used = true;
 	} else {
 		i = s->tail;
@@ -145,6 +147,7 @@ struct token_bucket *auth_subjects_bucket(struct auth_subjects *s, const char *n
 		pthread_mutex_lock(&e->bucket.lock);
 		e->bucket.tokens = e->bucket.capacity;
 		e->bucket.last_ns = moat_now_ns();
+		bucket_set_key(&e->bucket, "principal:%s", name);
 		pthread_mutex_unlock(&e->bucket.lock);
 	}
 	snprintf(e->name, sizeof(e->name), "%s", name);

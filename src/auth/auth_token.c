@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store.h"
+
 static atomic_ulong compares;
 
 unsigned long auth_tokens_compares(void)
@@ -214,6 +216,7 @@ static enum moat_rc token_parse(const json_t *o, size_t i, struct auth_token *t,
 		t->calls_per_minute = (uint32_t)json_integer_value(cpm);
 	}
 	bucket_init(&t->bucket, t->calls_per_minute);
+	bucket_set_key(&t->bucket, "principal:%s", t->name);
 	if (tools && !json_is_array(tools))
 		return moat_err_set(err, MOAT_EINVAL, "/auth/tokens/%zu/tools: must be an array", i);
 	if ((rc = token_policy(tools, i, t, err)))

@@ -26,6 +26,7 @@
 #include "providers.h"
 #include "sandbox.h"
 #include "seal.h"
+#include "store.h"
 
 int cli_parse(int argc, char **argv, bool takes_json_value, struct cli_opts *o)
 {
@@ -101,6 +102,7 @@ static int apply_tool_limits(struct cli_env *env)
 		if (cpm) {
 			bucket_destroy(&t->bucket);
 			bucket_init(&t->bucket, (uint32_t)json_integer_value(cpm));
+			bucket_set_key(&t->bucket, "tool:%s", t->name);
 		}
 	}
 	return EXIT_OK;

@@ -89,13 +89,16 @@ bool bucket_take_scaled(struct token_bucket *b, uint64_t now_ns, unsigned diviso
 
 	if (b->capacity == 0.0)
 		return true; /* unlimited */
+	if (divisor <= 1) {
+		cap = b->capacity;
+		rate = b->rate_per_ns;
+	} else {
+		cap = b->capacity / divisor;
+		rate = b->rate_per_ns / divisor;
+		if (cap < 1.0)
+			cap = 1.0;
+	}
 	pthread_mutex_lock(&b->lock);
-	if (divisor < 1)
-		divisor = 1;
-	cap = b->capacity / divisor;
-	rate = b->rate_per_ns / divisor;
-	if (cap < 1.0)
-		cap = 1.0;
 	if (now_ns > b->last_ns) {
 		b->tokens += (double)(now_ns - b->last_ns) * rate;
 		if (b->tokens > cap)
@@ -109,4 +112,20 @@ bool bucket_take_scaled(struct token_bucket *b, uint64_t now_ns, unsigned diviso
 		b->tokens -= 1.0;
 	pthread_mutex_unlock(&b->lock);
 	return ok;
+}
+
+void bucket_give_back_scaled(struct token_bucket *b, unsigned divisor)
+{
+	double cap;
+
+	if (b->capacity == 0.0)
+		return;
+	pthread_mutex_lock(&b->lock);
+	cap = divisor > 1 ? b->capacity / divisor : b->capacity;
+	if (cap < 1.0)
+		cap = 1.0;
+	b->tokens += 1.0;
+	if (b->tokens > cap)
+		b->tokens = cap;
+	pthread_mutex_unlock(&b->lock);
 }

@@ -65,6 +65,11 @@ bool bucket_take(struct token_bucket *b, uint64_t now_ns);
  * while the shared store is down. */
 bool bucket_take_scaled(struct token_bucket *b, uint64_t now_ns, unsigned divisor);
 
+/* bucket_give_back_scaled - return the token a bucket_take_scaled with
+ * the same divisor took (a later bucket of the same call refused it:
+ * limits_take is all or none). Never above the share's capacity. */
+void bucket_give_back_scaled(struct token_bucket *b, unsigned divisor);
+
 /* moat_deadline_ts - CLOCK_REALTIME now + ms, for pthread_cond_timedwait.
  * Thread-safe. */
 struct timespec moat_deadline_ts(uint32_t ms);

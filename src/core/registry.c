@@ -6,6 +6,7 @@
 #include "hub.h"
 #include "prompts.h"
 #include "resource_mux.h"
+#include "store.h"
 #include "text.h"
 
 #include <fcntl.h>
@@ -224,6 +225,7 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	bucket_init(&t->bucket, spec->calls_per_minute ? spec->calls_per_minute
 						       : r->default_per_minute);
+	bucket_set_key(&t->bucket, "tool:%s", spec->name);
 	rc = compile_object_schema(spec->input_schema, "inputSchema", spec->name, &t->input, err);
 	if (rc)
 		goto out;

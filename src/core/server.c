@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "rpc_scan.h"
+#include "store.h"
 #include "text.h"
 #include "version.h"
 
@@ -219,6 +220,7 @@ struct server *server_new(const struct server_opts *opts, struct registry *reg,
 		return NULL;
 	}
 	bucket_init(&s->own_bucket, opts->limits.calls_per_minute);
+	bucket_set_key(&s->own_bucket, "global");
 	s->global_bucket = opts->global_bucket ? opts->global_bucket : &s->own_bucket;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->calls_ended, NULL);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pool.h"
 #include "rpc_scan.h"
+#include "store.h"
 #include "text.h"
 #include "version.h"
 
@@ -343,26 +344,37 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		refuse_call(s, b, m->id, t, MOAT_EINVAL, "schema.invalid", msg);
 		return;
 	}
-	uint64_t now = moat_now_ns();
 	const struct principal *who = srv_who(b);
-	if (who->bucket && !bucket_take(who->bucket, now)) {
-		snprintf(msg, sizeof(msg),
-			 "rate limit: this principal's calls_per_minute is reached; retry later");
-		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.principal_rate", msg);
+	/* The call's buckets, in the order their refusals are reported:
+	 * this principal's, all tools', this tool's (store.h: one round trip
+	 * to a shared store, all or none). */
+	struct token_bucket *const bs[3] = {who->bucket, s->global_bucket, &t->bucket};
+	size_t which = 0;
+	switch (limits_take(bs, 3, t->annotations.read_only != HINT_TRUE, &which, NULL)) {
+	case LIMITS_OK:
+		break;
+	case LIMITS_STORE_DOWN:
+		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.store_unavailable",
+			    limits_store_down_message(t->annotations.read_only != HINT_TRUE));
 		return;
-	}
-	if (!bucket_take(s->global_bucket, now)) {
-		snprintf(msg, sizeof(msg), "rate limit: limits.calls_per_minute (%u) reached; retry later",
-			 s->opts.limits.calls_per_minute);
-		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.rate", msg);
-		return;
-	}
-	if (!bucket_take(&t->bucket, now)) {
-		snprintf(msg, sizeof(msg),
-			 "rate limit: limits.tools.%s.calls_per_minute (default "
-			 "limits.tool_calls_per_minute) reached; retry later",
-			 t->name);
-		refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.tool_rate", msg);
+	case LIMITS_EMPTY:
+		if (which == 0) {
+			snprintf(msg, sizeof(msg),
+				 "rate limit: this principal's calls_per_minute is reached; retry "
+				 "later");
+			refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.principal_rate", msg);
+		} else if (which == 1) {
+			snprintf(msg, sizeof(msg),
+				 "rate limit: limits.calls_per_minute (%u) reached; retry later",
+				 s->opts.limits.calls_per_minute);
+			refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.rate", msg);
+		} else {
+			snprintf(msg, sizeof(msg),
+				 "rate limit: limits.tools.%s.calls_per_minute (default "
+				 "limits.tool_calls_per_minute) reached; retry later",
+				 t->name);
+			refuse_call(s, b, m->id, t, MOAT_ELIMIT, "limits.tool_rate", msg);
+		}
 		return;
 	}
 

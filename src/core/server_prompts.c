@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pool.h"
 #include "prompts.h"
+#include "store.h"
 #include "text.h"
 
 /* The most values one completion answers (the MCP limit). */
@@ -239,7 +240,6 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 	struct moat_err err = {0};
 	struct pjob *j;
 	char msg[MOAT_ERR_MSG_MAX];
-	uint64_t now;
 
 	if (!json_is_string(name)) {
 		srv_reply_error(s, b, m->id, RPC_INVALID_PARAMS,
@@ -255,14 +255,24 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 		refuse_get(s, b, m->id, pr->name, MOAT_EINVAL, RPC_INVALID_PARAMS, err.rule, err.msg);
 		return;
 	}
-	now = moat_now_ns();
-	if (who->bucket && !bucket_take(who->bucket, now)) {
+	/* This principal's bucket and all calls' (a prompt only reads). */
+	struct token_bucket *const bs[2] = {who->bucket, s->global_bucket};
+	size_t which = 0;
+	switch (limits_take(bs, 2, false, &which, NULL)) {
+	case LIMITS_OK:
+		break;
+	case LIMITS_STORE_DOWN:
 		refuse_get(s, b, m->id, pr->name, MOAT_ELIMIT, RPC_LIMIT_ERROR,
-			   "limits.principal_rate",
-			   "rate limit: this principal's calls_per_minute is reached; retry later");
+			   "limits.store_unavailable", limits_store_down_message(false));
 		return;
-	}
-	if (!bucket_take(s->global_bucket, now)) {
+	case LIMITS_EMPTY:
+		if (which == 0) {
+			refuse_get(s, b, m->id, pr->name, MOAT_ELIMIT, RPC_LIMIT_ERROR,
+				   "limits.principal_rate",
+				   "rate limit: this principal's calls_per_minute is reached; retry "
+				   "later");
+			return;
+		}
 		snprintf(msg, sizeof(msg),
 			 "rate limit: limits.calls_per_minute (%u) reached; retry later",
 			 s->opts.limits.calls_per_minute);
@@ -435,7 +445,16 @@ void srv_complete(struct server *s, struct batch *b, struct rpc_msg *m)
 			return;
 		}
 	}
-	if (who->bucket && !bucket_take(who->bucket, moat_now_ns())) {
+	struct token_bucket *const pb[1] = {who->bucket};
+	size_t which = 0;
+	switch (limits_take(pb, 1, false, &which, NULL)) {
+	case LIMITS_OK:
+		break;
+	case LIMITS_STORE_DOWN:
+		srv_reply(s, b, srv_limit_error(m->id, "limits.store_unavailable",
+						limits_store_down_message(false)));
+		return;
+	case LIMITS_EMPTY:
 		srv_reply(s, b, srv_limit_error(m->id, "limits.principal_rate",
 						"rate limit: this principal's calls_per_minute is "
 						"reached; retry later"));

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "pool.h"
 #include "rpc_scan.h"
+#include "store.h"
 #include "text.h"
 #include "version.h"
 
@@ -276,7 +277,16 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 		     s->opts.limits.call_timeout_ms, s->opts.limits.max_output_bytes);
 	j->ctx.no_touch = !s->opts.audit;
 	/* The same limits as a tool call: rate, concurrency, queue, output. */
-	if (!bucket_take(s->global_bucket, moat_now_ns())) {
+	struct token_bucket *const bs[1] = {s->global_bucket};
+	size_t which = 0;
+	switch (limits_take(bs, 1, false, &which, NULL)) {
+	case LIMITS_OK:
+		break;
+	case LIMITS_STORE_DOWN:
+		refuse_rjob(s, b, j, RPC_LIMIT_ERROR, "limits.store_unavailable",
+			    limits_store_down_message(false));
+		return;
+	case LIMITS_EMPTY:
 		snprintf(msg, sizeof(msg),
 			 "rate limit: limits.calls_per_minute (%u) reached; retry later",
 			 s->opts.limits.calls_per_minute);

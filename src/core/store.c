@@ -77,34 +77,102 @@ void store_counters_get(struct store_counters *out)
 
 void bucket_set_key(struct token_bucket *b, const char *fmt, ...)
 {
+	char full[512];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(b->key, sizeof(b->key), fmt, ap);
+	n = vsnprintf(full, sizeof(full), fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		b->key[0] = '\0';
+		return;
+	}
+	if ((size_t)n < sizeof(b->key)) {
+		memcpy(b->key, full, (size_t)n + 1);
+		return;
+	}
+	/* Too long (a JWT subject may have 127 bytes): a prefix and a hash
+	 * of the whole, the same on every replica. FNV-1a 64 needs no key;
+	 * two names that collided would share a bucket, and the names come
+	 * from the config and the identity provider's signed tokens. */
+	uint64_t h = 0xcbf29ce484222325u;
+	size_t len = (size_t)n < sizeof(full) ? (size_t)n : sizeof(full) - 1;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)full[i]) * 0x100000001b3u;
+	snprintf(b->key, sizeof(b->key), "%.*s~%016llx", (int)(sizeof(b->key) - 18), full,
+		 (unsigned long long)h);
 }
 
 /* ---- limits ------------------------------------------------------------- */
 
 #define TAKE_MAX 8
 
-/* Take from the local buckets, one after the other (a refusal leaves the
- * earlier ones taken, as a single moat always did). divisor > 1 scales
- * each bucket down to its share while the store is down. */
-static enum limits_rc take_local(struct token_bucket *const *bs, size_t n, unsigned divisor,
-				 size_t *which, uint64_t *wait_ns)
+/* Which of a call's buckets a local take touches while a store is
+ * installed: those without a key (bit i of keyed clear) or those with one
+ * (set). */
+enum pick { PICK_UNKEYED, PICK_KEYED };
+
+static bool picked(const struct token_bucket *b, size_t i, enum pick p, uint32_t keyed)
+{
+	return b && (p == PICK_KEYED) == ((keyed >> i) & 1u);
+}
+
+/* Give back what take_local took from bs[0..upto). */
+static void give_back(struct token_bucket *const *bs, size_t upto, enum pick p, uint32_t keyed,
+		      unsigned divisor)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (picked(bs[i], i, p, keyed))
+			bucket_give_back_scaled(bs[i], (keyed >> i) & 1u ? divisor : 1);
+}
+
+/*
+ * Take from this process's buckets (those p picks), all or none: a
+ * refusal gives back what the earlier buckets of the call gave. divisor
+ * > 1 scales each shared bucket (keyed) down to this replica's share
+ * while the store is down.
+ */
+static enum limits_rc take_local(struct token_bucket *const *bs, size_t n, enum pick p,
+				 uint32_t keyed, unsigned divisor, size_t *which, uint64_t *wait_ns)
 {
 	uint64_t now = moat_now_ns();
 
 	for (size_t i = 0; i < n; i++) {
-		if (!bs[i])
+		unsigned d;
+
+		if (!picked(bs[i], i, p, keyed))
 			continue;
-		if (!bucket_take_scaled(bs[i], now, divisor)) {
+		d = (keyed >> i) & 1u ? divisor : 1;
+		if (!bucket_take_scaled(bs[i], now, d)) {
+			give_back(bs, i, p, keyed, divisor);
 			*which = i;
 			if (wait_ns)
-				*wait_ns = bucket_wait_ns(bs[i], now) * divisor;
+				*wait_ns = bucket_wait_ns(bs[i], now) * d;
 			return LIMITS_EMPTY;
 		}
+	}
+	return LIMITS_OK;
+}
+
+/* take_local for a process without a store (every bucket, unscaled): the
+ * path of every call of a single moat, kept to the bucket_take calls it
+ * replaced. */
+static enum limits_rc take_all(struct token_bucket *const *bs, size_t n, size_t *which,
+			       uint64_t *wait_ns)
+{
+	uint64_t now = moat_now_ns();
+
+	for (size_t i = 0; i < n; i++) {
+		if (!bs[i] || bucket_take(bs[i], now))
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (bs[j])
+				bucket_give_back_scaled(bs[j], 1);
+		*which = i;
+		if (wait_ns)
+			*wait_ns = bucket_wait_ns(bs[i], now);
+		return LIMITS_EMPTY;
 	}
 	return LIMITS_OK;
 }
@@ -113,40 +181,73 @@ enum limits_rc limits_take(struct token_bucket *const *bs, size_t n, bool write,
 			   uint64_t *wait_ns)
 {
 	struct store_bucket sb[TAKE_MAX];
+	char keys[TAKE_MAX][sizeof(((struct token_bucket *)0)->key)];
 	size_t idx[TAKE_MAX], m = 0, w = 0;
+	uint32_t keyed = 0;
 	uint64_t wait_ms = 0;
 	enum store_rc rc;
+	enum limits_rc lrc;
 
+	if (!g_ops || !g_ops->take)
+		return take_all(bs, n, which, wait_ns);
 	*which = 0;
 	if (wait_ns)
 		*wait_ns = 0;
-	if (!g_ops || !g_ops->take)
-		return take_local(bs, n, 1, which, wait_ns);
-	for (size_t i = 0; i < n && m < TAKE_MAX; i++) {
-		if (!bs[i] || bs[i]->capacity == 0.0 || !bs[i]->key[0])
+	if (n > TAKE_MAX)
+		n = TAKE_MAX; /* a call has at most four; more is a bug */
+	for (size_t i = 0; i < n; i++) {
+		if (!bs[i] || bs[i]->capacity == 0.0)
 			continue;
-		sb[m].key = bs[i]->key;
+		/* Under the bucket's lock: a JWT subject's slot may be renamed
+		 * for another subject (auth_subjects.c). */
+		pthread_mutex_lock(&bs[i]->lock);
+		memcpy(keys[m], bs[i]->key, sizeof(keys[m]));
+		pthread_mutex_unlock(&bs[i]->lock);
+		if (!keys[m][0])
+			continue;
+		keyed |= 1u << i;
+		sb[m].key = keys[m];
 		sb[m].capacity = bs[i]->capacity;
 		sb[m].per_ms = bs[i]->rate_per_ns * 1e6;
 		idx[m++] = i;
 	}
 	if (m == 0)
-		return take_local(bs, n, 1, which, wait_ns);
+		return take_all(bs, n, which, wait_ns);
+	/* The buckets without a key first (this process's), then the store. */
+	if ((lrc = take_local(bs, n, PICK_UNKEYED, keyed, 1, which, wait_ns)) != LIMITS_OK)
+		return lrc;
 	rc = g_ops->take(g_ctx, sb, m, &w, &wait_ms);
 	if (rc == STORE_OK)
 		return LIMITS_OK;
 	if (rc == STORE_EMPTY) {
+		give_back(bs, n, PICK_UNKEYED, keyed, 1);
 		*which = w < m ? idx[w] : idx[0];
 		if (wait_ns)
 			*wait_ns = wait_ms * 1000000u;
 		return LIMITS_EMPTY;
 	}
 	if (g_fallback == STORE_FALLBACK_REFUSE || (g_fallback == STORE_FALLBACK_AUTO && write)) {
+		give_back(bs, n, PICK_UNKEYED, keyed, 1);
 		atomic_fetch_add(&c_refusals, 1);
 		return LIMITS_STORE_DOWN;
 	}
 	atomic_fetch_add(&c_fallbacks, 1);
-	return take_local(bs, n, store_replicas(), which, wait_ns);
+	/* The buckets without a key were taken above: the shared ones now,
+	 * from this process's copy at this replica's share. */
+	lrc = take_local(bs, n, PICK_KEYED, keyed, store_replicas(), which, wait_ns);
+	if (lrc != LIMITS_OK)
+		give_back(bs, n, PICK_UNKEYED, keyed, 1);
+	return lrc;
+}
+
+const char *limits_store_down_message(bool write)
+{
+	if (g_fallback == STORE_FALLBACK_AUTO && write)
+		return "limit store unavailable: the shared limit store does not answer and "
+		       "cluster.on_store_failure is \"auto\", which refuses a call that may write "
+		       "until it does; retry later";
+	return "limit store unavailable: the shared limit store does not answer and "
+	       "cluster.on_store_failure is \"refuse\"; retry later";
 }
 
 /* ---- marks -------------------------------------------------------------- */

@@ -105,9 +105,11 @@ bool store_ready(void);
 unsigned store_replicas(void);
 
 /*
- * bucket_set_key - name b in the shared store (copied; at most 111 bytes,
- * longer names are cut). A bucket without a key is always local. Set at
- * start-up, before the bucket is used.
+ * bucket_set_key - name b in the shared store (copied; a name longer
+ * than 111 bytes becomes its first 94 bytes, '~' and 16 hex digits of a
+ * hash of the whole). A bucket without a key is always local. Set before
+ * the bucket is shared with other threads (or under its lock: limits_take
+ * reads the key under it).
  */
 void bucket_set_key(struct token_bucket *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -121,7 +123,9 @@ enum limits_rc {
 
 /*
  * limits_take - one token from each non-NULL bucket of bs[0..n) (NULL
- * entries are skipped; unlimited buckets always give), all or none.
+ * entries are skipped; unlimited buckets always give), all or none
+ * (without a store too: a refusal gives back what the call's earlier
+ * buckets gave).
  * write: the call may change something (the fallback policy "auto"
  * refuses it while the store is down). On LIMITS_EMPTY *which is the
  * index in bs of the empty bucket and *wait_ns (may be NULL) how long
@@ -129,6 +133,13 @@ enum limits_rc {
  */
 enum limits_rc limits_take(struct token_bucket *const *bs, size_t n, bool write, size_t *which,
 			   uint64_t *wait_ns);
+
+/*
+ * limits_store_down_message - the message of a LIMITS_STORE_DOWN refusal
+ * (rule limits.store_unavailable) for a call that may write or not: it
+ * names cluster.on_store_failure and its value. Static storage.
+ */
+const char *limits_store_down_message(bool write);
 
 /*
  * store_mark - record id of kind ("confirm", "session") as used, for

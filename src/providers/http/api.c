@@ -3,12 +3,14 @@
  * config's "http.apis"). Each tool call builds its request from the
  * validated arguments (api_template.h), goes through http_perform (the
  * egress guard on every hop, the credentials to the API's own host only),
- * is rate limited per API, retried when idempotent and the upstream asks
- * for it, cached when it is a GET, and comes back with only the selected
- * fields.
+ * is rate limited per API (through limits_take: shared by a cluster's
+ * replicas), retried when idempotent and the upstream asks for it, cached
+ * when it is a GET (in this process and, with "cache": {"shared": true},
+ * sealed in the cluster's store: api_shared.c), and comes back with only
+ * the selected fields.
  *
  * What is never kept: responses live only in the in-memory cache, wiped on
- * eviction; nothing from a request or a response is logged (the debug log
+ * eviction (and, when shared, sealed in the store until their TTL); nothing from a request or a response is logged (the debug log
  * says which API, method, status, bytes and time); upstream 401/403 become
  * "credentials rejected" without the credential; an upstream error body
  * shows only as a scrubbed excerpt (excerpt.h). Errors name the API, the
@@ -26,9 +28,11 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api_shared.h"
 #include "api_template.h"
 #include "excerpt.h"
 #include "log.h"
+#include "store.h"
 #include "text.h"
 #include "wire.h"
 
@@ -42,6 +46,11 @@ bool api_idempotent(const char *method)
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 	       strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
 	       strcmp(method, "OPTIONS") == 0;
+}
+
+bool api_read_only(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
 static bool retryable(long status)
@@ -181,12 +190,23 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 
 	for (int n = 0;; n++) {
 		uint64_t wait;
-		if (a->limited && !bucket_take(&a->bucket, moat_now_ns())) {
-			uint64_t w = bucket_wait_ns(&a->bucket, moat_now_ns());
-			return moat_err_rule(err, MOAT_ELIMIT, "limits.api_rate",
-					     "rate limit: API %s allows %u requests a minute (burst "
-					     "%u); retry in %.1f s", a->name, a->per_minute,
-					     a->burst, (double)w / 1e9);
+		if (a->limited) {
+			struct token_bucket *const bs[1] = {&a->bucket};
+			size_t which = 0;
+			uint64_t w = 0;
+			bool write = !api_read_only(t->method);
+			switch (limits_take(bs, 1, write, &which, &w)) {
+			case LIMITS_OK:
+				break;
+			case LIMITS_STORE_DOWN:
+				return moat_err_rule(err, MOAT_ELIMIT, "limits.store_unavailable",
+						     "%s", limits_store_down_message(write));
+			case LIMITS_EMPTY:
+				return moat_err_rule(err, MOAT_ELIMIT, "limits.api_rate",
+						     "rate limit: API %s allows %u requests a minute "
+						     "(burst %u); retry in %.1f s", a->name,
+						     a->per_minute, a->burst, (double)w / 1e9);
+			}
 		}
 		http_response_free(r);
 		rc = http_perform(&rq, ctx, r, err);
@@ -370,7 +390,8 @@ bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool_result
 	char *url = NULL, *body = NULL, *key = NULL;
 	bool hit = false;
 
-	if (!t->cacheable || build_request(t, args, &url, &body, &ignore))
+	/* A shared cache is asked on a worker: the store is a round trip. */
+	if (!t->cacheable || api_shared_on(t->api) || build_request(t, args, &url, &body, &ignore))
 		goto out; /* errors are reported by the handler */
 	key = cache_key(url);
 	/* Only small answers here: this runs on the thread that reads input,
@@ -399,6 +420,7 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 	struct rcache_entry e = {0};
 	char *url = NULL, *body = NULL, *key = NULL;
 	uint64_t t0 = moat_now_ns();
+	bool shared = api_shared_on(a);
 	enum moat_rc rc;
 
 	r.retry_after_s = -1;
@@ -406,8 +428,15 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 	if ((rc = build_request(t, args, &url, &body, err)))
 		goto out;
 	if (t->cacheable) {
+		/* The shared cache first; this process's when it is not
+		 * shared or the store does not answer (a write elsewhere
+		 * cleared the shared one, not this one). */
+		enum store_rc src = STORE_DOWN;
 		key = cache_key(url);
-		if (key && rcache_get(a->cache, key, moat_now_ns(), &e)) {
+		if (key && shared)
+			src = api_shared_get(a, key, &e);
+		if (key && (src == STORE_OK ||
+			    (src == STORE_DOWN && rcache_get(a->cache, key, moat_now_ns(), &e)))) {
 			rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
 			goto out;
 		}
@@ -425,11 +454,15 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 		struct rcache_entry ne = {.status = r.status, .content_type = r.content_type,
 					  .body = r.body, .body_len = r.body_len};
 		rcache_put(a->cache, key, &ne, moat_now_ns(), a->ttl_ns);
+		if (shared)
+			api_shared_put(a, key, &ne);
 	}
-	/* A write succeeded: what the cache holds for this API may be stale. */
-	if (rc == MOAT_OK && strcmp(t->method, "GET") != 0 && strcmp(t->method, "HEAD") != 0 &&
-	    a->cache)
+	/* A write succeeded: what the caches hold for this API may be stale. */
+	if (rc == MOAT_OK && !api_read_only(t->method) && a->cache) {
 		rcache_clear(a->cache);
+		if (shared)
+			api_shared_clear(a);
+	}
 out:
 	rcache_entry_wipe(&e);
 	http_response_free(&r);

@@ -60,6 +60,7 @@ struct api {
 	uint32_t per_minute, burst;
 	struct rcache *cache; /* NULL: no cache */
 	uint64_t ttl_ns;
+	bool shared;          /* cache.shared: also in the cluster's store */
 	int retries;
 	uint32_t base_ms, max_ms;
 	char *ca;
@@ -71,6 +72,10 @@ struct api {
 
 /* api_idempotent - GET, HEAD, PUT, DELETE and OPTIONS (retried, hinted). */
 bool api_idempotent(const char *method);
+
+/* api_read_only - GET and HEAD: a call that changes nothing upstream (no
+ * cache clearing; a shared limit may fall back while the store is down). */
+bool api_read_only(const char *method);
 
 /* api_call - the tool handler (tool_spec.handler); data is the api_tool. */
 enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct tool_result *out,

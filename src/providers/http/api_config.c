@@ -20,6 +20,7 @@
 #include "api_template.h"
 #include "excerpt.h"
 #include "log.h"
+#include "store.h"
 
 #define API_DEFAULT_TIMEOUT_MS 30000
 #define API_DEFAULT_MAX_RESPONSE ((size_t)1 << 20)
@@ -89,8 +90,9 @@ void api_describe(FILE *f)
 		if (a->limited)
 			fprintf(f, ", %u/min burst %u", a->per_minute, a->burst);
 		if (a->cache)
-			fprintf(f, ", cache %llu s",
-				(unsigned long long)(a->ttl_ns / 1000000000u));
+			fprintf(f, ", cache %llu s%s",
+				(unsigned long long)(a->ttl_ns / 1000000000u),
+				a->shared ? " (shared)" : "");
 		if (a->nnets)
 			fprintf(f, ", %zu non-public address%s allowed", a->nnets,
 				a->nnets == 1 ? "" : "es");
@@ -399,6 +401,7 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 		a->per_minute = u32_or(rl, "per_minute", 60);
 		a->burst = u32_or(rl, "burst", a->per_minute);
 		bucket_init_burst(&a->bucket, a->per_minute, a->burst);
+		bucket_set_key(&a->bucket, "api:%s", name);
 		a->limited = a->per_minute > 0;
 		if (!a->limited)
 			bucket_destroy(&a->bucket);
@@ -408,6 +411,11 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 		if (ttl > 0) {
 			a->ttl_ns = (uint64_t)ttl * 1000000000u;
 			a->cache = rcache_new(size_or(cache, "max_bytes", API_DEFAULT_CACHE_BYTES));
+			a->shared = json_is_true(json_object_get(cache, "shared"));
+			if (a->shared && fam->cfg && !json_object_get(fam->cfg->doc, "cluster"))
+				log_warn("http: api %s: cache.shared has no cluster store to share "
+					 "(no \"cluster\" section): its cache stays in this process",
+					 name);
 			if (!a->cache)
 				return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		}

@@ -37,6 +37,7 @@
 #include "httpd_int.h"
 #include "log.h"
 #include "pool.h"
+#include "store.h"
 
 #define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
@@ -168,6 +169,7 @@ struct httpd_listener *httpd_prepare(const struct httpd_listener_opts *o, struct
 		goto fail;
 	}
 	bucket_init(&l->global_bucket, l->sopts.limits.calls_per_minute);
+	bucket_set_key(&l->global_bucket, "global");
 	l->sopts.pool = l->pool;
 	l->sopts.global_bucket = &l->global_bucket;
 	l->sopts.no_log_forward = true;
