@@ -55,6 +55,7 @@ bench: deps
 	@bench/http.sh
 	@bench/sql.sh
 	@bench/git.sh
+	@bench/cluster.sh
 
 clean:
 	rm -rf build build-test build-asan build-fuzz bench/out

@@ -8,7 +8,10 @@
 # over the HTTP listener; the official MCP conformance scenarios against
 # the test build's HTTP listener; shell tests (tests/shell: requests piped
 # into moat serve, stdin closed) 100 runs a case on the test build and 20
-# under the sanitizers; each libFuzzer target for FUZZ_SECONDS. Every
+# under the sanitizers; the cluster tests (tests/cluster: scripts/cluster.sh
+# starts Redis, three replicas of the test build and nginx on loopback;
+# the official SDK clients drive them, two files at a time); each
+# libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
 set -uo pipefail
@@ -96,6 +99,13 @@ e2e_http() { # e2e_http BUILD_DIR
 }
 attack() { node_suite "attack tests" "$1" tests/attack/; }
 
+# The cluster tests (tests/cluster/*.test.mjs) against the test build only:
+# each file starts its own local cluster (scripts/cluster.sh: Redis, three
+# replicas, nginx on 127.0.0.1) and takes it down. Two files run at once,
+# so the one-minute rate measurement overlaps the others (about 2 minutes
+# in all).
+cluster() { node_suite "cluster tests" build-test --test-concurrency=2 tests/cluster/; }
+
 # The official MCP conformance suite against the native HTTP listener of
 # the test build (scripts/conformance.sh: Node 22 from npm; 0.1.16 --suite
 # all, 0.2.0-alpha.12 for 2025-11-25 and for 2026-07-28; one PASS or FAIL
@@ -145,6 +155,7 @@ else
 	attack build-test
 	attack build-asan
 	conformance
+	cluster
 	shell_suite build-test 100
 	shell_suite build-asan 20
 	fuzz

@@ -523,7 +523,7 @@ static void handle_one(struct server *s, json_t *msg, struct batch *b,
 	}
 	if (m.kind == RPC_NOTIFICATION) {
 		if (strcmp(m.method, "notifications/cancelled") == 0)
-			srv_cancelled(s, &m);
+			srv_cancelled(s, b, &m);
 		else if (strcmp(m.method, "notifications/initialized") == 0 ||
 			 strcmp(m.method, "notifications/roots/list_changed") == 0)
 			srv_request_roots(s);

@@ -397,6 +397,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		return;
 	}
 	memcpy(c->key, key, sizeof(key));
+	c->scope = b && b->era.stateless ? b->route : NULL;
 	callctx_init(&c->ctx, t->name, s->opts.limits.call_timeout_ms,
 		     s->opts.limits.max_output_bytes);
 	c->ctx.no_touch = !s->opts.audit;
@@ -419,7 +420,7 @@ void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m)
 		refusal = msg;
 	} else {
 		for (struct call *o = s->inflight; o; o = o->next) {
-			if (strcmp(o->key, key) == 0) {
+			if (o->scope == c->scope && strcmp(o->key, key) == 0) {
 				pthread_mutex_unlock(&s->lock);
 				callctx_release(&c->ctx);
 				json_decref(c->id);
@@ -483,8 +484,9 @@ void srv_notify_call(void *sink, json_t *msg)
 	srv_send_on(c->s, route, msg, false);
 }
 
-void srv_cancelled(struct server *s, struct rpc_msg *m)
+void srv_cancelled(struct server *s, struct batch *b, struct rpc_msg *m)
 {
+	const void *route = b ? b->route : NULL;
 	json_t *rid = m->params ? json_object_get(m->params, "requestId") : NULL;
 	char key[128];
 
@@ -495,7 +497,8 @@ void srv_cancelled(struct server *s, struct rpc_msg *m)
 		return; /* a subscriptions/listen stream (server_subs.c) */
 	pthread_mutex_lock(&s->lock);
 	for (struct call *c = s->inflight; c; c = c->next) {
-		if (strcmp(c->key, key) == 0) {
+		/* Another stateless request's call is not this client's to cancel. */
+		if ((c->scope == NULL || c->scope == route) && strcmp(c->key, key) == 0) {
 			c->client_cancelled = true;
 			callctx_cancel(&c->ctx);
 			break;

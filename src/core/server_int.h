@@ -75,6 +75,11 @@ struct call {
 	json_t *params;        /* the request's params (owned ref or NULL):
 				  inputResponses, requestState */
 	char key[128];
+	/* A 2026-07-28 request's own route (its HTTP request), NULL for the
+	 * initialize era and stdio: ids are unique per client, and one server
+	 * serves every stateless client of a listener, so there an id means
+	 * something only within its request (server_call.c). */
+	const void *scope;
 	bool client_cancelled; /* guarded by s->lock */
 	const char *rule;      /* the refusing rule's id, for the audit trail */
 	struct call_ctx ctx;
@@ -212,8 +217,9 @@ json_t *srv_limit_error(json_t *id, const char *rule, const char *msg);
 /* srv_tools_call - validate, admit and run one tools/call. */
 void srv_tools_call(struct server *s, struct batch *b, struct rpc_msg *m);
 
-/* srv_cancelled - notifications/cancelled: cancel the call it names. */
-void srv_cancelled(struct server *s, struct rpc_msg *m);
+/* srv_cancelled - notifications/cancelled from b: cancel the call it names
+ * (an initialize-era call, or a stateless call of the same route). */
+void srv_cancelled(struct server *s, struct batch *b, struct rpc_msg *m);
 
 /* ---- resources and client roots (server_resources.c) -------------------- */
 
