@@ -10,9 +10,8 @@
 // Redis starts again on its port. A missing redis-server fails the test.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { spawn, spawnSync } from 'node:child_process';
-import { makeTempDir, runMoat, spawnListener, writeConfig } from './helpers.mjs';
+import { makeTempDir, runMoat, sleep, spawnListener, writeConfig } from './helpers.mjs';
+import { redisServer } from './redis_server.mjs';
 
 const PASSWORD = 'e2e-redis-pw-73a9c1';
 const KEY = '5c'.repeat(32);
@@ -20,53 +19,10 @@ const OTHER_KEY = 'a7'.repeat(32);
 const dir = makeTempDir('moat-e2e-cluster-');
 const ENV = { ...process.env, MOAT_REDIS_PASSWORD: PASSWORD, MOAT_CLUSTER_KEY: KEY, OTHER_KEY };
 
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.on('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address();
-			s.close(() => resolve(port));
-		});
-	});
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-let redis = null;
-const port = await freePort();
-
-/** redis-cli against the test's server; its stdout. */
-function cli(...args) {
-	const r = spawnSync('redis-cli', ['-p', String(port), '-a', PASSWORD, '--no-auth-warning', ...args], {
-		encoding: 'utf8',
-		timeout: 5000,
-	});
-	return r.status === 0 ? r.stdout : null;
-}
-
-async function startRedis() {
-	redis = spawn(
-		'redis-server',
-		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-			'--requirepass', PASSWORD],
-		{ stdio: 'ignore' },
-	);
-	const failed = new Promise((_, reject) => redis.on('error', (e) => reject(new Error(`redis-server: ${e.message}`))));
-	for (let i = 0; i < 100; i++) {
-		if (cli('PING')?.trim() === 'PONG') return;
-		await Promise.race([sleep(50), failed]);
-	}
-	throw new Error(`redis-server did not answer on port ${port}`);
-}
-
-async function stopRedis() {
-	if (!redis) return;
-	const gone = new Promise((r) => redis.on('close', r));
-	redis.kill('SIGKILL');
-	await gone;
-	redis = null;
-}
+const redis = await redisServer({ dir, password: PASSWORD });
+const { port, cli } = redis;
+const startRedis = () => redis.start();
+const stopRedis = () => redis.kill();
 
 after(stopRedis);
 await startRedis();

@@ -15,57 +15,20 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
 import { assertToolError, connectClient, makeTempDir, resultText, writeConfig } from './helpers.mjs';
 import { send, startUpstream } from './http_upstream.mjs';
+import { redisServer } from './redis_server.mjs';
 
 const KEY = '3e'.repeat(32);
 const CANARY = 'shared-cache-canary-5d1f';
 const dir = makeTempDir('moat-e2e-cluster-limits-');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const s = net.createServer();
-		s.on('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address();
-			s.close(() => resolve(port));
-		});
-	});
-}
-
-const port = await freePort();
-let redis = null;
-
-function cli(...args) {
-	const r = spawnSync('redis-cli', ['-p', String(port), '-n', '3', ...args], { encoding: 'utf8', timeout: 5000 });
-	return r.status === 0 ? r.stdout : null;
-}
-
-async function startRedis() {
-	redis = spawn(
-		'redis-server',
-		['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-		{ stdio: 'ignore' },
-	);
-	const failed = new Promise((_, reject) => redis.on('error', (e) => reject(new Error(`redis-server: ${e.message}`))));
-	for (let i = 0; i < 100; i++) {
-		if (cli('PING')?.trim() === 'PONG') return;
-		await Promise.race([sleep(50), failed]);
-	}
-	throw new Error(`redis-server did not answer on port ${port}`);
-}
-
-async function stopRedis() {
-	if (!redis) return;
-	const gone = new Promise((r) => redis.on('close', r));
-	redis.kill('SIGKILL');
-	await gone;
-	redis = null;
-}
+const redis = await redisServer({ dir, db: 3 });
+const { port, cli } = redis;
+const startRedis = () => redis.start();
+const stopRedis = () => redis.kill();
 
 let up;
 const hits = (p) => up.requests.filter((r) => r.method === 'GET' && r.path.startsWith(p)).length;

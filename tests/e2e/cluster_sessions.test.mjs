@@ -17,21 +17,13 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { makeTempDir, sleep, statelessMeta, testingConfig, withTimeout, writeConfig } from './helpers.mjs';
 import { messageOf, post, startListener } from '../attack/http_fixture.mjs';
+import { freePort } from './redis_server.mjs';
 
 const KEY = crypto.randomBytes(32).toString('hex');
 const PREFIX = `moat-e2e-${process.pid}`;
 // HTTPD_END_CHECK_MS: how often a replica holding a copy asks whether a
 // DELETE elsewhere ended it (src/transport/http/httpd_int.h).
 const END_CHECK_MS = 1000;
-
-/** A TCP port nobody listens on now (127.0.0.1). */
-async function freePort() {
-	const s = net.createServer();
-	await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-	const { port } = s.address();
-	await new Promise((resolve) => s.close(resolve));
-	return port;
-}
 
 /** redis-server on a free loopback port in dir, nothing saved; killed at exit. */
 async function startRedis(dir) {

@@ -8,53 +8,18 @@
 // redis-server fails the test. Then SIGTERM still drains and exits 0.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { spawn, spawnSync } from 'node:child_process';
 import { makeTempDir, sleep, spawnListener, testingConfig, writeConfig } from './helpers.mjs';
 import { request } from '../attack/http_fixture.mjs';
+import { redisServer } from './redis_server.mjs';
 
 const PASSWORD = 'e2e-readyz-pw-41d0';
 const KEY = '3e'.repeat(32);
 const dir = makeTempDir('moat-e2e-readyz-');
 const ENV = { ...process.env, MOAT_REDIS_PASSWORD: PASSWORD, MOAT_CLUSTER_KEY: KEY };
 
-async function freePort() {
-	const s = net.createServer();
-	await new Promise((r) => s.listen(0, '127.0.0.1', r));
-	const { port } = s.address();
-	await new Promise((r) => s.close(r));
-	return port;
-}
-
-const redisPort = await freePort();
-let redis = null;
-
-function ping() {
-	const r = spawnSync('redis-cli', ['-p', String(redisPort), '-a', PASSWORD, '--no-auth-warning', 'PING'], { encoding: 'utf8', timeout: 5000 });
-	return r.status === 0 && r.stdout.trim() === 'PONG';
-}
-
-async function startRedis() {
-	redis = spawn(
-		'redis-server',
-		['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD],
-		{ stdio: 'ignore' },
-	);
-	const failed = new Promise((_, reject) => redis.on('error', (e) => reject(new Error(`redis-server: ${e.message}`))));
-	for (let i = 0; i < 100; i++) {
-		if (ping()) return;
-		await Promise.race([sleep(50), failed]);
-	}
-	throw new Error(`redis-server did not answer on port ${redisPort}`);
-}
-
-async function stopRedis() {
-	if (!redis) return;
-	const gone = new Promise((r) => redis.on('close', r));
-	redis.kill('SIGKILL');
-	await gone;
-	redis = null;
-}
+const redis = await redisServer({ dir, password: PASSWORD });
+const startRedis = () => redis.start();
+const stopRedis = () => redis.kill();
 
 after(stopRedis);
 
@@ -79,7 +44,7 @@ describe('GET /readyz and the cluster store', () => {
 			dir,
 			testingConfig({
 				audit: false,
-				cluster: { redis: `redis://127.0.0.1:${redisPort}/2`, password: '${MOAT_REDIS_PASSWORD}', key: '${MOAT_CLUSTER_KEY}', prefix: 'readyz' },
+				cluster: { redis: `redis://127.0.0.1:${redis.port}/2`, password: '${MOAT_REDIS_PASSWORD}', key: '${MOAT_CLUSTER_KEY}', prefix: 'readyz' },
 				listen: { http: '127.0.0.1:0', metrics: '127.0.0.1:0', drain_s: 2 },
 			}),
 		);
