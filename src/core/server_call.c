@@ -115,9 +115,6 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 			break;
 		}
 	}
-	s->inflight_count--;
-	if (s->inflight_count == 0)
-		pthread_cond_broadcast(&s->calls_ended);
 	cancelled = c->client_cancelled;
 	pthread_mutex_unlock(&s->lock);
 
@@ -154,6 +151,14 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 		  w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
 	srv_reply_wire(s, c->batch, msg, &w);
+	/* Counted until its answer is out: server_shutdown waits for the
+	 * count to reach 0 and then the server may be freed, so nothing below
+	 * touches s. */
+	pthread_mutex_lock(&s->lock);
+	s->inflight_count--;
+	if (s->inflight_count == 0)
+		pthread_cond_broadcast(&s->calls_ended);
+	pthread_mutex_unlock(&s->lock);
 	callctx_release(&c->ctx);
 	json_decref(c->id);
 	json_decref(c->args);
