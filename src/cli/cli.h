@@ -117,5 +117,7 @@ int cmd_check(int argc, char **argv);
 int cmd_tools(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+/* cmd_import - `moat import openapi ...` (cli_import.c); an EXIT_* code. */
+int cmd_import(int argc, char **argv);
 
 #endif

@@ -78,6 +78,8 @@ int main(int argc, char **argv)
 		return cmd_call(argc - 2, argv + 2);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc - 2, argv + 2);
+	if (strcmp(cmd, "import") == 0)
+		return cmd_import(argc - 2, argv + 2);
 	fprintf(stderr, "moat: unknown command '%.64s' (see moat --help)\n", cmd);
 	return EXIT_USAGE;
 }

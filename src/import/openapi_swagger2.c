@@ -1,0 +1,3 @@
+/*
+ * openapi_swagger2.c - issue 15, being written (see import.h for the plan of files).
+ */
