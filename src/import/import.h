@@ -61,6 +61,10 @@ struct import_opts {
 	bool grouped;                /* --grouped: NAME_operations, NAME_operation_schema, NAME_call */
 	bool output_schemas;         /* --output-schemas: output_schema from the success response */
 	size_t max_tools;            /* --max-tools (0: IMPORT_DEFAULT_MAX_TOOLS) */
+	const char *const *allow_addresses; /* --allow-address ADDR|CIDR (n of them):
+				       written as the API's "allow_addresses", for an
+				       internal or loopback upstream; never guessed */
+	size_t nallow_addresses;
 };
 
 /* One operation of the document, selected or not (what --list prints). */
