@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,11 +264,13 @@ static int imp_read(const char *path, size_t max, char **buf, size_t *len)
 }
 
 /*
- * imp_write - replace path with text[0..len) atomically: a temporary file
- * beside it, written, flushed to disk, given mode, then renamed over path.
- * EXIT_OK or EXIT_RUNTIME (printed; path untouched).
+ * imp_write - put text[0..len) at path atomically: a temporary file beside
+ * it, written, flushed to disk, given mode, then renamed to path; over an
+ * existing file only when clobber (else renameat2's RENAME_NOREPLACE, so a
+ * file created meanwhile is not lost either). EXIT_OK, or EXIT_RUNTIME
+ * (printed; path untouched).
  */
-static int imp_write(const char *path, const char *text, size_t len, mode_t mode)
+static int imp_write(const char *path, const char *text, size_t len, mode_t mode, bool clobber)
 {
 	char tmp[4096];
 	int fd, n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
@@ -295,8 +298,17 @@ static int imp_write(const char *path, const char *text, size_t len, mode_t mode
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (clobber ? rename(tmp, path) != 0
+		    : renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+		if (errno == EEXIST) {
+			fprintf(stderr, "moat: import: %.200s exists; --force to overwrite it, or "
+					"--into to merge into it\n",
+				path);
+			unlink(tmp);
+			return EXIT_RUNTIME;
+		}
 		goto fail;
+	}
 	return EXIT_OK;
 fail:
 	fprintf(stderr, "moat: import: cannot write %.200s: %s\n", path, strerror(errno));
@@ -388,16 +400,20 @@ static int imp_into(const struct imp_cli *c, const json_t *section)
 	};
 	struct moat_err err = {0};
 	struct stat st;
-	char *cfg = NULL, *out = NULL;
+	char *cfg = NULL, *out = NULL, *path = NULL;
 	size_t len = 0, outlen = 0;
 	enum import_merge_how how;
 	int rc;
 
-	if (stat(c->into, &st) != 0) {
+	/* A config reached through a symbolic link is changed where it is:
+	 * the rename replaces the file, not the link. */
+	path = realpath(c->into, NULL);
+	if (!path || stat(path, &st) != 0) {
 		fprintf(stderr, "moat: import: %.200s: %s\n", c->into, strerror(errno));
-		return EXIT_RUNTIME;
+		rc = EXIT_RUNTIME;
+		goto out;
 	}
-	rc = imp_read(c->into, CLI_IMPORT_MAX_SPEC, &cfg, &len);
+	rc = imp_read(path, CLI_IMPORT_MAX_SPEC, &cfg, &len);
 	if (rc != EXIT_OK)
 		goto out;
 	if (import_merge(cfg, len, c->opts.name, section, &out, &outlen, &how, NULL, NULL, &err) !=
@@ -407,11 +423,12 @@ static int imp_into(const struct imp_cli *c, const json_t *section)
 		rc = err.rc == MOAT_ENOMEM || err.rc == MOAT_EINTERNAL ? EXIT_RUNTIME : EXIT_CONFIG;
 		goto out;
 	}
-	rc = imp_write(c->into, out, outlen, st.st_mode & 07777);
+	rc = imp_write(path, out, outlen, st.st_mode & 07777, true);
 	if (rc == EXIT_OK)
 		fprintf(stderr, "moat: import: %.200s: %s http.apis.%s\n", c->into, how_text[how],
 			c->opts.name);
 out:
+	free(path);
 	free(cfg);
 	free(out);
 	return rc;
@@ -435,16 +452,9 @@ static int imp_emit(const struct imp_cli *c, json_t *section)
 		}
 		goto out;
 	}
-	if (!c->force && access(c->output, F_OK) == 0) {
-		fprintf(stderr, "moat: import: %.200s exists; --force to overwrite it, or --into "
-				"to merge into it\n",
-			c->output);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
 	mask = umask(0);
 	umask(mask);
-	rc = imp_write(c->output, text, strlen(text), 0666 & ~mask);
+	rc = imp_write(c->output, text, strlen(text), 0666 & ~mask, c->force);
 	if (rc == EXIT_OK)
 		fprintf(stderr, "moat: import: wrote %.200s\n", c->output);
 out:
@@ -477,6 +487,13 @@ int cmd_import(int argc, char **argv)
 		fprintf(stderr, "moat: import: %.200s: %s (--into takes an existing config; "
 				"use --output FILE for a new one)\n",
 			c->into, strerror(errno));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (c->output && !c->force && access(c->output, F_OK) == 0) {
+		fprintf(stderr, "moat: import: %.200s exists; --force to overwrite it, or --into "
+				"to merge into it\n",
+			c->output);
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
