@@ -107,6 +107,23 @@ static char *short_text(const char *s)
 	return import_text(s ? s : "", 120, true);
 }
 
+/* oa_schema, its notes prefixed with the operation ("GET /x: ..."). */
+static json_t *op_schema(struct opb *b, const json_t *s, enum oa_dir dir, struct moat_err *err)
+{
+	size_t before = json_array_size(b->c->notes);
+	json_t *res = oa_schema(b->c->doc, s, dir, b->c->notes, err);
+
+	for (size_t i = before; i < json_array_size(b->c->notes); i++) {
+		const char *n = json_string_value(json_array_get(b->c->notes, i));
+		char line[1024];
+		if (!n)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s", b->where, n);
+		json_array_set_new(b->c->notes, i, json_string(line));
+	}
+	return res;
+}
+
 /* The schema's "type" is (or may be) t. */
 static bool type_is(const json_t *schema, const char *t)
 {
@@ -262,7 +279,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 					 b->where, cn);
 		goto out;
 	}
-	if (!(schema = oa_schema(b->c->doc, param_schema(p), OA_REQUEST, b->c->notes, err))) {
+	if (!(schema = op_schema(b, param_schema(p), OA_REQUEST, err))) {
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
 	}
@@ -494,8 +511,7 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 				       "form-urlencoded bodies)");
 		return MOAT_OK; /* no content: no body */
 	}
-	if (!(schema = oa_schema(b->c->doc, json_object_get(chosen, "schema"), OA_REQUEST,
-				 b->c->notes, err)))
+	if (!(schema = op_schema(b, json_object_get(chosen, "schema"), OA_REQUEST, err)))
 		return err->rc ? err->rc : MOAT_EINVAL;
 	/* required always: a "{body}" template with the argument absent
 	 * is an error at call time, so the model must send one ({}) */
@@ -559,6 +575,30 @@ static enum moat_rc add_mime(json_t *list, const char *m)
 	return json_array_append_new(list, json_string(m)) ? MOAT_ENOMEM : MOAT_OK;
 }
 
+/* An output schema checks what the API answers, and APIs add fields:
+ * "additionalProperties": false (which oa_schema puts on every object
+ * schema) would turn a new field into a tool error, so it goes. */
+static void open_objects(json_t *s, unsigned depth)
+{
+	const char *k;
+	json_t *v, *tmp;
+	size_t i;
+
+	if (depth > 64)
+		return;
+	if (json_is_object(s)) {
+		json_object_foreach_safe(s, tmp, k, v) {
+			if (strcmp(k, "additionalProperties") == 0 && json_is_false(v))
+				json_object_del(s, k);
+			else
+				open_objects(v, depth + 1);
+		}
+	} else if (json_is_array(s)) {
+		json_array_foreach(s, i, v)
+			open_objects(v, depth + 1);
+	}
+}
+
 /* response kind, mime_allow and (with --output-schemas) output_schema */
 static enum moat_rc response(struct opb *b, json_t **kind, json_t **mimes, json_t **outs,
 			     struct moat_err *err)
@@ -602,7 +642,7 @@ static enum moat_rc response(struct opb *b, json_t **kind, json_t **mimes, json_
 		*kind = json_string("text");
 	}
 	if (json && b->c->opts->output_schemas && jschema) {
-		json_t *s = oa_schema(b->c->doc, jschema, OA_RESPONSE, b->c->notes, err);
+		json_t *s = op_schema(b, jschema, OA_RESPONSE, err);
 		struct moat_err e = {0};
 		struct schema *cs;
 		if (!s) {
@@ -610,6 +650,7 @@ static enum moat_rc response(struct opb *b, json_t **kind, json_t **mimes, json_
 			goto out;
 		}
 		import_defuse(s);
+		open_objects(s, 0);
 		if (!type_is(s, "object") || json_is_array(json_object_get(s, "type"))) {
 			json_decref(s);
 		} else if (!(cs = schema_compile(s, &e))) {
