@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "import_names.h"
+#include "import_resp.h"
 #include "import_security.h"
 #include "import_text.h"
 #include "schema.h"
@@ -107,25 +108,25 @@ static char *short_text(const char *s)
 	return import_text(s ? s : "", 120, true);
 }
 
-/* oa_schema, its notes prefixed with the operation ("GET /x: ..."). */
-static json_t *op_schema(struct opb *b, const json_t *s, enum oa_dir dir, struct moat_err *err)
+json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *s, enum oa_dir dir,
+			 struct moat_err *err)
 {
-	size_t before = json_array_size(b->c->notes);
-	json_t *res = oa_schema(b->c->doc, s, dir, b->c->notes, err);
+	size_t before = json_array_size(c->notes);
+	json_t *res = oa_schema(c->doc, s, dir, c->notes, err);
 
-	for (size_t i = before; i < json_array_size(b->c->notes); i++) {
-		const char *n = json_string_value(json_array_get(b->c->notes, i));
+	for (size_t i = before; i < json_array_size(c->notes); i++) {
+		const char *n = json_string_value(json_array_get(c->notes, i));
 		char line[1024];
 		if (!n)
 			continue;
-		snprintf(line, sizeof(line), "%s: %s", b->where, n);
-		json_array_set_new(b->c->notes, i, json_string(line));
+		snprintf(line, sizeof(line), "%s: %s", where, n);
+		json_array_set_new(c->notes, i, json_string(line));
 	}
 	return res;
 }
 
 /* The schema's "type" is (or may be) t. */
-static bool type_is(const json_t *schema, const char *t)
+bool import_type_is(const json_t *schema, const char *t)
 {
 	const json_t *ty = json_object_get(schema, "type"), *v;
 	size_t i;
@@ -143,10 +144,10 @@ static bool structured(const json_t *schema)
 {
 	const json_t *items = json_object_get(schema, "items");
 
-	if (type_is(schema, "object") || json_object_get(schema, "properties"))
+	if (import_type_is(schema, "object") || json_object_get(schema, "properties"))
 		return true;
-	return type_is(schema, "array") &&
-	       (type_is(items, "object") || type_is(items, "array") ||
+	return import_type_is(schema, "array") &&
+	       (import_type_is(items, "object") || import_type_is(items, "array") ||
 		json_object_get(items, "properties"));
 }
 
@@ -279,7 +280,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 					 b->where, cn);
 		goto out;
 	}
-	if (!(schema = op_schema(b, param_schema(p), OA_REQUEST, err))) {
+	if (!(schema = import_op_schema(b->c, b->where, param_schema(p), OA_REQUEST, err))) {
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
 	}
@@ -292,7 +293,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 					 b->where, in, cn);
 		goto out;
 	}
-	if (strcmp(in, "path") == 0 && type_is(schema, "array")) {
+	if (strcmp(in, "path") == 0 && import_type_is(schema, "array")) {
 		rc = skip(b, "path parameter %s is an array: not supported", cn);
 		goto out;
 	}
@@ -444,27 +445,6 @@ out:
 	return rc;
 }
 
-/* A media type lower-cased without parameters, in buf. */
-static const char *media(const char *k, char *buf, size_t n)
-{
-	size_t len = 0;
-
-	while (*k == ' ')
-		k++;
-	for (; *k && *k != ';' && *k != ' ' && len + 1 < n; k++)
-		buf[len++] = (*k >= 'A' && *k <= 'Z') ? (char)(*k - 'A' + 'a') : *k;
-	buf[len] = '\0';
-	return buf;
-}
-
-static bool media_json(const char *m)
-{
-	size_t n = strlen(m);
-
-	return strcmp(m, "application/json") == 0 || strcmp(m, "text/json") == 0 ||
-	       (n > 5 && strcmp(m + n - 5, "+json") == 0);
-}
-
 /* The request body: one argument, "body" unless a parameter took it. */
 static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_err *err)
 {
@@ -488,8 +468,8 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 					     b->where, b->in->method)
 			       : MOAT_OK;
 	json_object_foreach((json_t *)content, k, v) {
-		media(k, mt, sizeof(mt));
-		if (media_json(mt) || strcmp(mt, "*/*") == 0) {
+		import_media(k, mt, sizeof(mt));
+		if (import_media_json(mt) || strcmp(mt, "*/*") == 0) {
 			chosen = v;
 			form = false;
 			break;
@@ -511,7 +491,7 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 				       "form-urlencoded bodies)");
 		return MOAT_OK; /* no content: no body */
 	}
-	if (!(schema = op_schema(b, json_object_get(chosen, "schema"), OA_REQUEST, err)))
+	if (!(schema = import_op_schema(b->c, b->where, json_object_get(chosen, "schema"), OA_REQUEST, err)))
 		return err->rc ? err->rc : MOAT_EINVAL;
 	/* required always: a "{body}" template with the argument absent
 	 * is an error at call time, so the model must send one ({}) */
@@ -526,146 +506,6 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 	if (!tool_body_fmt[0] || (form && !tool_body_fmt[1]))
 		return MOAT_ENOMEM;
 	return MOAT_OK;
-}
-
-/* The success response: the lowest 2xx with content, else "default". */
-static const json_t *success(const struct import_ctx *c, const json_t *op, struct moat_err *err,
-			     bool *bad)
-{
-	const json_t *rs = json_object_get(op, "responses"), *v, *best = NULL;
-	const char *k, *bestk = NULL;
-
-	*bad = false;
-	json_object_foreach((json_t *)rs, k, v) {
-		const json_t *r;
-		if (!(k[0] == '2' && strlen(k) == 3))
-			continue;
-		if (!(r = oa_deref(c->doc, v, err))) {
-			*bad = true;
-			return NULL;
-		}
-		if (!json_object_size(json_object_get(r, "content")))
-			continue;
-		/* "2XX" sorts after "299" as 'X' > '9' */
-		if (!bestk || strcmp(k, bestk) < 0) {
-			bestk = k;
-			best = r;
-		}
-	}
-	if (!best && (v = json_object_get(rs, "default"))) {
-		if (!(best = oa_deref(c->doc, v, err)))
-			*bad = true;
-	}
-	return best;
-}
-
-static enum moat_rc add_mime(json_t *list, const char *m)
-{
-	json_t *v;
-	size_t i;
-	bool ok = *m && strchr(m, '/') && strlen(m) < 128;
-
-	for (const char *p = m; ok && *p; p++)
-		ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(".+*-/", *p);
-	if (!ok || strchr(m, '/') != strrchr(m, '/') || m[0] == '/' || m[strlen(m) - 1] == '/')
-		return MOAT_OK; /* not a type the config accepts */
-	json_array_foreach(list, i, v)
-		if (strcmp(json_string_value(v), m) == 0)
-			return MOAT_OK;
-	return json_array_append_new(list, json_string(m)) ? MOAT_ENOMEM : MOAT_OK;
-}
-
-/* An output schema checks what the API answers, and APIs add fields:
- * "additionalProperties": false (which oa_schema puts on every object
- * schema) would turn a new field into a tool error, so it goes. */
-static void open_objects(json_t *s, unsigned depth)
-{
-	const char *k;
-	json_t *v, *tmp;
-	size_t i;
-
-	if (depth > 64)
-		return;
-	if (json_is_object(s)) {
-		json_object_foreach_safe(s, tmp, k, v) {
-			if (strcmp(k, "additionalProperties") == 0 && json_is_false(v))
-				json_object_del(s, k);
-			else
-				open_objects(v, depth + 1);
-		}
-	} else if (json_is_array(s)) {
-		json_array_foreach(s, i, v)
-			open_objects(v, depth + 1);
-	}
-}
-
-/* response kind, mime_allow and (with --output-schemas) output_schema */
-static enum moat_rc response(struct opb *b, json_t **kind, json_t **mimes, json_t **outs,
-			     struct moat_err *err)
-{
-	bool bad, json = false, text = false, bin = false, any = false;
-	const json_t *r = success(b->c, b->in->op, err, &bad), *v, *jschema = NULL;
-	const char *k;
-	char mt[128];
-	json_t *list = NULL;
-	enum moat_rc rc = MOAT_OK;
-
-	if (bad)
-		return err->rc ? err->rc : MOAT_EINVAL;
-	json_object_foreach((json_t *)json_object_get(r, "content"), k, v) {
-		media(k, mt, sizeof(mt));
-		if (media_json(mt)) {
-			if (!json)
-				jschema = json_object_get(v, "schema");
-			json = true;
-		} else if (strncmp(mt, "text/", 5) == 0) {
-			text = true;
-		} else {
-			bin = true;
-			any = any || strcmp(mt, "*/*") == 0 || strcmp(mt, "application/octet-stream") == 0;
-		}
-	}
-	if (!json && bin) {
-		if (!(list = json_array()))
-			return MOAT_ENOMEM;
-		json_object_foreach((json_t *)json_object_get(r, "content"), k, v)
-			if (!any && (rc = add_mime(list, media(k, mt, sizeof(mt)))))
-				goto out;
-		if (json_array_size(list) == 0 &&
-		    (rc = add_mime(list, "application/octet-stream")))
-			goto out;
-		*kind = json_string("binary");
-		*mimes = list;
-		list = NULL;
-		b->c->binary = true;
-	} else if (!json && text) {
-		*kind = json_string("text");
-	}
-	if (json && b->c->opts->output_schemas && jschema) {
-		json_t *s = op_schema(b, jschema, OA_RESPONSE, err);
-		struct moat_err e = {0};
-		struct schema *cs;
-		if (!s) {
-			rc = err->rc ? err->rc : MOAT_EINVAL;
-			goto out;
-		}
-		import_defuse(s);
-		open_objects(s, 0);
-		if (!type_is(s, "object") || json_is_array(json_object_get(s, "type"))) {
-			json_decref(s);
-		} else if (!(cs = schema_compile(s, &e))) {
-			json_decref(s);
-			rc = import_note(b->c->notes, "%s: output schema left out: moat's validator "
-						      "refuses it.",
-					 b->where);
-		} else {
-			schema_free(cs);
-			*outs = s;
-		}
-	}
-out:
-	json_decref(list);
-	return rc;
 }
 
 static json_t *annotations(const char *m)
@@ -743,7 +583,7 @@ static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
 	enum moat_rc rc;
 
 	if ((rc = params(b, err)) || b->why[0] || (rc = path_template(b, &path)) || b->why[0] ||
-	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = response(b, &kind, &mimes, &outs, err)))
+	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = import_resp(b->c, b->in->op, b->where, &kind, &mimes, &outs, err)))
 		goto out;
 	rc = MOAT_ENOMEM;
 	schema = json_pack("{s:s, s:O}", "type", "object", "properties", b->props);

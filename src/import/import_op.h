@@ -73,6 +73,16 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 bool import_defuse(json_t *v);
 
 /*
+ * import_op_schema - oa_schema of s for dir, the notes it adds prefixed
+ * with where ("GET /x: ..."). New schema (the caller owns) or NULL with err.
+ */
+json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *s, enum oa_dir dir,
+			 struct moat_err *err);
+
+/* import_type_is - is (or may be) schema's "type" t? */
+bool import_type_is(const json_t *schema, const char *t);
+
+/*
  * import_note - append the printf-style line to notes (a JSON array).
  * Returns MOAT_ENOMEM or MOAT_OK.
  */
