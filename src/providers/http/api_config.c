@@ -336,6 +336,18 @@ out:
 	return rc;
 }
 
+/* A tool's or an operation's config error: the API's name first, and the
+ * rule's id last when one refused (the start-up log shows no other). */
+static enum moat_rc config_error(struct moat_err *err, enum moat_rc rc, const char *name)
+{
+	char inner[MOAT_ERR_MSG_MAX];
+
+	snprintf(inner, sizeof(inner), "%s", err->msg);
+	if (err->rule && !strstr(inner, err->rule))
+		return moat_err_set(err, rc, "API %s: %s (rule %s)", name, inner, err->rule);
+	return moat_err_set(err, rc, "API %s: %s", name, inner);
+}
+
 static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, struct api *a,
 			      const char *name, const json_t *ac, struct moat_err *err)
 {
@@ -398,12 +410,7 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	if (json_object_get(ac, "operations")) {
 		/* The grouped form: four tools serve every operation. */
 		rc = api_group_register(reg, a, json_object_get(ac, "operations"), err);
-		if (rc) {
-			char inner[MOAT_ERR_MSG_MAX];
-			snprintf(inner, sizeof(inner), "%s", err->msg);
-			return moat_err_set(err, rc, "API %s: %s", name, inner);
-		}
-		return MOAT_OK;
+		return rc ? config_error(err, rc, name) : MOAT_OK;
 	}
 	a->tools = calloc(json_array_size(tools) ? json_array_size(tools) : 1, sizeof(*a->tools));
 	if (!a->tools)
@@ -411,11 +418,8 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	json_array_foreach(tools, i, v) {
 		rc = parse_tool(reg, a, &a->tools[i], v, err);
 		a->ntools = i + 1;
-		if (rc) {
-			char inner[MOAT_ERR_MSG_MAX];
-			snprintf(inner, sizeof(inner), "%s", err->msg);
-			return moat_err_set(err, rc, "API %s: %s", name, inner);
-		}
+		if (rc)
+			return config_error(err, rc, name);
 	}
 	return MOAT_OK;
 }

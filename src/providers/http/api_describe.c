@@ -134,12 +134,13 @@ void api_describe_one(const struct api *a, FILE *f)
 		writes += list[i].write;
 		confirms += list[i].write && list[i].confirm;
 	}
-	fprintf(f, "    host %s port %u: the only one its credentials go to\n",
+	fprintf(f, "    contacts %s port %u (redirects elsewhere are re-vetted and get none of "
+		"its headers or query credentials)\n",
 		a->host ? a->host : "(not vetted yet)", (unsigned)a->port);
 	if (writes)
-		fprintf(f, "    writes: allowed, %zu %s write%s, %zu of them confirmed by the "
+		fprintf(f, "    writes: allowed, %zu %s%s write%s, %zu of them confirmed by the "
 			"person first\n", writes, a->ops ? "operation" : "tool",
-			writes == 1 ? "s" : "", confirms);
+			writes == 1 ? "" : "s", writes == 1 ? "s" : "", confirms);
 	else
 		fprintf(f, "    writes: none (every %s only reads)\n", a->ops ? "operation" : "tool");
 	print_env(a, raw, f);
