@@ -24,7 +24,6 @@ static enum moat_rc form_pair(struct apit_buf *b, const char *key, size_t key_le
 	char num[APIT_NUM_MAX];
 	const char *s;
 	size_t n;
-	enum moat_rc rc;
 
 	if (!apit_scalar_text(v, num, &s, &n))
 		return moat_err_rule(err, MOAT_EINVAL, "http.form_value",
@@ -32,12 +31,7 @@ static enum moat_rc form_pair(struct apit_buf *b, const char *key, size_t key_le
 				     "null; a form body takes only strings, numbers, booleans and "
 				     "arrays of them",
 				     (int)(key_len < FORM_NAME_SHOWN ? key_len : FORM_NAME_SHOWN), key);
-	if ((b->len && (rc = apit_buf_put(b, "&", 1, err))) ||
-	    (rc = apit_buf_put_encoded(b, key, key_len, err)) ||
-	    (rc = apit_buf_put(b, "=", 1, err)) ||
-	    (n && (rc = apit_buf_put_encoded(b, s, n, err))))
-		return rc;
-	return MOAT_OK;
+	return apit_buf_put_pair(b, key, key_len, s, n, err);
 }
 
 enum moat_rc apit_form(const json_t *body, char **out, struct moat_err *err)

@@ -325,20 +325,6 @@ static enum moat_rc param_value(const char *tmpl, const char *param, const char 
 	}
 }
 
-/* query_pair - "&name=value" (no '&' first) onto b, both encoded. */
-static enum moat_rc query_pair(struct apit_buf *b, const char *key, size_t key_len,
-			       const char *s, size_t n, struct moat_err *err)
-{
-	enum moat_rc rc;
-
-	if ((b->len && (rc = apit_buf_put(b, "&", 1, err))) ||
-	    (rc = apit_buf_put_encoded(b, key, key_len, err)) ||
-	    (rc = apit_buf_put(b, "=", 1, err)) ||
-	    (n && (rc = apit_buf_put_encoded(b, s, n, err))))
-		return rc;
-	return MOAT_OK;
-}
-
 enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, struct moat_err *err)
 {
 	struct apit_buf b = {0}, val = {0};
@@ -373,7 +359,7 @@ enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, stru
 			if (skip)
 				continue;
 			if (!arr) {
-				if ((rc = query_pair(&b, key, key_len, val.p, val.len, err)))
+				if ((rc = apit_buf_put_pair(&b, key, key_len, val.p, val.len, err)))
 					goto out;
 				continue;
 			}
@@ -384,7 +370,7 @@ enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, stru
 				size_t n;
 
 				if ((rc = scalar_arg(el, &an, "query", num, &s, &n, err)) ||
-				    (rc = query_pair(&b, key, key_len, s, n, err)))
+				    (rc = apit_buf_put_pair(&b, key, key_len, s, n, err)))
 					goto out;
 			}
 		}

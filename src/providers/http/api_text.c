@@ -86,6 +86,18 @@ enum moat_rc apit_buf_finish(struct apit_buf *b, char **out, struct moat_err *er
 }
 
 
+enum moat_rc apit_buf_put_pair(struct apit_buf *b, const char *key, size_t key_len,
+			       const char *s, size_t n, struct moat_err *err)
+{
+	enum moat_rc rc;
+
+	if ((b->len && (rc = apit_buf_put(b, "&", 1, err))) ||
+	    (rc = apit_buf_put_encoded(b, key, key_len, err)) || (rc = apit_buf_put(b, "=", 1, err)) ||
+	    (n && (rc = apit_buf_put_encoded(b, s, n, err))))
+		return rc;
+	return MOAT_OK;
+}
+
 /*
  * real_text - d in JSON form with the fewest significant digits that read
  * back as d: "0.1", "1e300", "1e-7", and "3.0" for integral reals (as

@@ -42,6 +42,11 @@ enum moat_rc apit_buf_put(struct apit_buf *b, const char *s, size_t n, struct mo
 enum moat_rc apit_buf_put_encoded(struct apit_buf *b, const char *s, size_t n,
 				  struct moat_err *err);
 
+/* apit_buf_put_pair - "name=value" onto b, both percent-encoded, after
+ * a '&' when b holds something already (a query string, a form body). */
+enum moat_rc apit_buf_put_pair(struct apit_buf *b, const char *key, size_t key_len,
+			       const char *s, size_t n, struct moat_err *err);
+
 /* apit_buf_finish - hand the text to the caller in *out ("" when nothing
  * was put; the caller frees it) and empty b. */
 enum moat_rc apit_buf_finish(struct apit_buf *b, char **out, struct moat_err *err);
