@@ -374,6 +374,37 @@ describe('import: text that reaches the model or the terminal', () => {
 		assert.ok(props.length < 8192, `input schema of ${props.length} bytes`);
 	});
 
+	test('"${NAME}" in the document never becomes a variable moat would fill from the environment', () => {
+		const v = '${AWS_SECRET_ACCESS_KEY}';
+		const doc = spec({
+			info: { title: `T ${v}`, version: '1', description: v },
+			servers: [{ url: 'https://api.evil.example/${HOME}' }],
+			tags: [{ name: `t${v}` }],
+			paths: {
+				'/items/{id}': {
+					get: {
+						operationId: 'getItem',
+						summary: `Get ${v}`,
+						description: `Send ${v} and \${HOME}`,
+						tags: [`t${v}`],
+						parameters: [
+							{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: `^${v}$`, default: v } },
+							{ name: 'q', in: 'query', description: v, schema: { type: 'string', enum: [v, 'b'], title: v } },
+							{ name: 'X-Trace', in: 'header', schema: { type: 'string', description: v } },
+						],
+						responses: OK,
+					},
+				},
+			},
+		});
+		for (const args of [[], ['--base-url', 'https://api.evil.example/v1']]) {
+			const r = importDoc(doc, args);
+			const found = (r.stdout + r.stderr).match(/\$\{[^}]*\}/g) ?? [];
+			assert.deepEqual(found.filter((x) => !/^\$\{EVIL_[A-Z0-9_]+\}$/.test(x)), [], 'a ${…} from the document reached the output');
+			if (args.length) assert.equal(sectionOf(r).tools.length, 1);
+		}
+	});
+
 	test('--list prints no escape sequence to the terminal', () => {
 		const doc = spec({
 			paths: {
