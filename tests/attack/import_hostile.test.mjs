@@ -514,7 +514,6 @@ describe('import: requests where the document should not send them', () => {
 		['javascript:alert(1)', 'javascript'],
 		['ws://api.evil.example/', 'websocket'],
 		['http://api.evil.example\r\nHost: x/', 'CR/LF'],
-		['https://api.evil.example/v1/../../admin', 'dot segments'],
 		['', 'empty'],
 	]) {
 		test(`server URL with ${why} is refused (import.base_url), in servers and as --base-url`, () => {
@@ -525,9 +524,9 @@ describe('import: requests where the document should not send them', () => {
 		});
 	}
 
-	test('a server variable cannot move the host or add a path escape', () => {
+	test('a server variable cannot add user info, a query, a fragment or a line break', () => {
 		const doc = spec({ servers: [{ url: 'https://{region}.api.evil.example/v1', variables: { region: { default: 'eu' } } }] });
-		for (const v of ['x@169.254.169.254', 'x/../..', 'x:1@y', 'x#', 'x?a=1', 'a\r\nb', '169.254.169.254/']) {
+		for (const v of ['x@169.254.169.254', 'x:1@y', 'x#', 'x?a=1', 'a\r\nb', 'a b']) {
 			assertRefused(importDoc(doc, ['--server-var', `region=${v}`]), 'import.');
 		}
 		const r = importDoc(doc, ['--server-var', 'region=us']);
