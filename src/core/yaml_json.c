@@ -7,7 +7,11 @@
  * checked on the way down, and the YAML 1.2 core schema's resolution of
  * plain scalars written out by hand (a dozen patterns; libyaml has none).
  * Aliases are refused rather than expanded, so the output is never larger
- * than the input's own nodes.
+ * than the input's own nodes; unless the caller asks for expansion (the
+ * OpenAPI importer): then each anchored node is remembered with its node
+ * count and height, and an alias is charged that many nodes (and checked
+ * against the depth cap) before its deep copy is made, so the budget, not
+ * the expansion, bounds time and memory.
  */
 #include "yaml_json.h"
 
@@ -26,12 +30,27 @@
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
+/* An anchored node, kept for its aliases (expand_aliases only). */
+struct yj_anchor {
+	json_t *v;     /* the node as built (a reference held) */
+	size_t nodes;  /* nodes it counted, its own included */
+	size_t height; /* collections below it: 0 none (a scalar), else deepest - depth + 1 */
+};
+
 struct yj {
 	yaml_parser_t p;
 	size_t max_depth, max_nodes, nodes;
 	char *err;
 	bool failed;
+	bool aliases;	       /* expand_aliases */
+	size_t alias_nodes;    /* nodes charged by aliases so far */
+	size_t deepest;	       /* deepest collection's depth + 1 while building (0: none) */
+	json_t *anchor_ix;     /* anchor name -> index in anchors (the latest wins) */
+	struct yj_anchor *anchors;
+	size_t nanchors, cap_anchors;
 };
+
+
 
 __attribute__((format(printf, 3, 4))) static void fail_at(struct yj *y, const yaml_mark_t *m,
 							   const char *fmt, ...)
@@ -62,6 +81,16 @@ static bool next(struct yj *y, yaml_event_t *ev)
 	fail_at(y, &y->p.problem_mark, "%s%s%s", y->p.problem ? y->p.problem : "not valid YAML",
 		y->p.context ? " " : "", y->p.context ? y->p.context : "");
 	return false;
+}
+
+/* The node budget ran out; aliases named when they took part. */
+static void fail_nodes(struct yj *y)
+{
+	if (y->alias_nodes)
+		fail_at(y, NULL, "aliases expand to more than %zu nodes (a billion-laughs document?)",
+			y->max_nodes);
+	else
+		fail_at(y, NULL, "more than %zu nodes", y->max_nodes);
 }
 
 /* ---- plain scalars: the YAML 1.2 core schema ---- */
@@ -220,16 +249,51 @@ static json_t *sequence(struct yj *y, size_t depth)
 	return NULL;
 }
 
+/* A "<<" merge key: plain, untagged, and only when aliases expand. */
+static bool is_merge_key(const struct yj *y, const yaml_event_t *ev)
+{
+	return y->aliases && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       !ev->data.scalar.tag && !strcmp((const char *)ev->data.scalar.value, "<<");
+}
+
+/* Apply a "<<" value to obj at the mapping's end: a mapping, or a
+ * sequence of mappings (earlier ones win); keys obj sets itself win. */
+static bool merge_into(struct yj *y, json_t *obj, json_t *merge, const yaml_mark_t *at)
+{
+	size_t n = json_is_array(merge) ? json_array_size(merge) : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *m = json_is_array(merge) ? json_array_get(merge, i) : merge;
+		const char *k;
+		json_t *v;
+		if (!json_is_object(m)) {
+			fail_at(y, at, "a merge key (<<) takes a mapping or a sequence of mappings");
+			return false;
+		}
+		json_object_foreach(m, k, v)
+		{
+			if (!json_object_get(obj, k) && json_object_set(obj, k, v) != 0)
+				return false;
+		}
+	}
+	return true;
+}
+
 static json_t *mapping(struct yj *y, size_t depth)
 {
-	json_t *obj = json_object();
+	json_t *obj = json_object(), *merge = NULL;
+	yaml_mark_t merge_at = {0};
 	yaml_event_t ev;
 
 	while (obj && next(y, &ev)) {
 		char *key;
 		json_t *v;
+		bool is_merge;
 		if (ev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&ev);
+			if (merge && !merge_into(y, obj, merge, &merge_at))
+				break;
+			json_decref(merge);
 			return obj;
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
@@ -243,27 +307,102 @@ static json_t *mapping(struct yj *y, size_t depth)
 			yaml_event_delete(&ev);
 			break;
 		}
-		if (json_object_get(obj, key)) {
+		is_merge = is_merge_key(y, &ev);
+		if (is_merge ? merge != NULL : json_object_get(obj, key) != NULL) {
 			fail_at(y, &ev.start_mark, "the key '%.64s' appears twice", key);
 			free(key);
 			yaml_event_delete(&ev);
 			break;
 		}
+		if (is_merge)
+			merge_at = ev.start_mark;
 		yaml_event_delete(&ev);
 		if (++y->nodes > y->max_nodes) {
-			fail_at(y, NULL, "more than %zu nodes", y->max_nodes);
+			fail_nodes(y);
 			free(key);
 			break;
 		}
 		v = next(y, &ev) ? node(y, &ev, depth + 1) : NULL;
-		if (!v || json_object_set_new(obj, key, v) != 0) {
+		if (v && is_merge) {
+			merge = v;
+		} else if (!v || json_object_set_new(obj, key, v) != 0) {
 			free(key);
 			break;
 		}
 		free(key);
 	}
+	json_decref(merge);
 	json_decref(obj);
 	return NULL;
+}
+
+/* The anchor an event names, or NULL. */
+static const char *anchor_of(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return (const char *)ev->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return (const char *)ev->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return (const char *)ev->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
+/* Remember v under name (v's nodes and height given). */
+static bool anchor_keep(struct yj *y, const char *name, json_t *v, size_t nodes, size_t height)
+{
+	if (y->nanchors == y->cap_anchors) {
+		size_t cap = y->cap_anchors ? 2 * y->cap_anchors : 16;
+		struct yj_anchor *a = realloc(y->anchors, cap * sizeof(*a));
+		if (!a)
+			return false;
+		y->anchors = a;
+		y->cap_anchors = cap;
+	}
+	if ((!y->anchor_ix && !(y->anchor_ix = json_object())) ||
+	    json_object_set_new(y->anchor_ix, name, json_integer((json_int_t)y->nanchors)) != 0)
+		return false;
+	y->anchors[y->nanchors++] = (struct yj_anchor){json_incref(v), nodes, height};
+	return true;
+}
+
+/* An alias at depth: a deep copy of its anchor's node, charged first. */
+static json_t *alias(struct yj *y, const char *name, const yaml_mark_t *at, size_t depth)
+{
+	json_t *ix = y->anchor_ix ? json_object_get(y->anchor_ix, name) : NULL;
+	const struct yj_anchor *a;
+	json_t *v;
+
+	if (!y->aliases) {
+		fail_at(y, at, "aliases (*%.64s) are not supported", name);
+		return NULL;
+	}
+	if (!ix) {
+		fail_at(y, at, "the alias *%.64s names no anchor before it", name);
+		return NULL;
+	}
+	a = &y->anchors[json_integer_value(ix)];
+	/* node() counted the alias itself: the copy's other nodes now. */
+	if (a->nodes - 1 > y->max_nodes - y->nodes) {
+		y->alias_nodes += a->nodes;
+		fail_nodes(y);
+		return NULL;
+	}
+	if (a->height && depth + a->height > y->max_depth) {
+		fail_at(y, at, "the alias *%.64s nests deeper than %zu", name, y->max_depth);
+		return NULL;
+	}
+	y->nodes += a->nodes - 1;
+	y->alias_nodes += a->nodes;
+	if (a->height && depth + a->height > y->deepest)
+		y->deepest = depth + a->height;
+	v = json_deep_copy(a->v);
+	if (!v)
+		fail_at(y, at, "out of memory");
+	return v;
 }
 
 /* One node starting with ev (consumed). NULL on failure (y->err set,
@@ -272,11 +411,21 @@ static json_t *node(struct yj *y, yaml_event_t *ev, size_t depth)
 {
 	yaml_mark_t at = ev->start_mark;
 	json_t *v = NULL;
+	char *anchor = NULL;
+	size_t nodes0 = y->nodes, deepest0 = y->deepest;
 
 	if (++y->nodes > y->max_nodes) {
-		fail_at(y, NULL, "more than %zu nodes", y->max_nodes);
+		fail_nodes(y);
 		yaml_event_delete(ev);
 		return NULL;
+	}
+	if (y->aliases && anchor_of(ev)) {
+		if (!(anchor = strdup(anchor_of(ev)))) {
+			fail_at(y, &at, "out of memory");
+			yaml_event_delete(ev);
+			return NULL;
+		}
+		y->deepest = 0; /* measure this node's own height */
 	}
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
@@ -292,27 +441,52 @@ static json_t *node(struct yj *y, yaml_event_t *ev, size_t depth)
 		yaml_event_delete(ev);
 		if (odd_tag) {
 			fail_at(y, &at, "tags on collections are not supported");
-			return NULL;
+			break;
 		}
 		if (depth >= y->max_depth) {
 			fail_at(y, &at, "nested deeper than %zu", y->max_depth);
-			return NULL;
+			break;
 		}
+		if (depth + 1 > y->deepest)
+			y->deepest = depth + 1;
 		v = seq ? sequence(y, depth) : mapping(y, depth);
 		break;
 	}
-	case YAML_ALIAS_EVENT:
-		fail_at(y, &at, "aliases (*%.64s) are not supported", ev->data.alias.anchor);
+	case YAML_ALIAS_EVENT: {
+		char *name = strdup((const char *)ev->data.alias.anchor);
 		yaml_event_delete(ev);
-		return NULL;
+		v = name ? alias(y, name, &at, depth) : NULL;
+		free(name);
+		break;
+	}
 	default:
 		fail_at(y, &at, "unexpected YAML event %d", (int)ev->type);
 		yaml_event_delete(ev);
-		return NULL;
+		break;
 	}
+	if (v && anchor) {
+		size_t height = y->deepest ? y->deepest - depth : 0;
+		if (!anchor_keep(y, anchor, v, y->nodes - nodes0, height)) {
+			json_decref(v);
+			v = NULL;
+		}
+	}
+	if (anchor && y->deepest < deepest0)
+		y->deepest = deepest0;
+	free(anchor);
 	if (!v)
-		fail_at(y, &at, "out of memory");
+		fail_at(y, &at, "out of memory"); /* unless a reason was given */
 	return v;
+}
+
+/* Forget the anchors (at a document's end: they do not cross documents). */
+static void anchors_clear(struct yj *y)
+{
+	for (size_t i = 0; i < y->nanchors; i++)
+		json_decref(y->anchors[i].v);
+	y->nanchors = 0;
+	json_decref(y->anchor_ix);
+	y->anchor_ix = NULL;
 }
 
 json_t *yaml_to_json(const char *buf, size_t len, const struct yaml_json_limits *lim, char *err)
@@ -326,6 +500,7 @@ json_t *yaml_to_json(const char *buf, size_t len, const struct yaml_json_limits 
 		err[0] = '\0';
 	y.max_depth = lim && lim->max_depth ? lim->max_depth : DEF_MAX_DEPTH;
 	y.max_nodes = lim && lim->max_nodes ? lim->max_nodes : DEF_MAX_NODES;
+	y.aliases = lim && lim->expand_aliases;
 	if (len > max_bytes) {
 		fail_at(&y, NULL, "larger than %zu bytes", max_bytes);
 		return NULL;
@@ -350,15 +525,19 @@ json_t *yaml_to_json(const char *buf, size_t len, const struct yaml_json_limits 
 		yaml_event_delete(&ev); /* DOCUMENT-START */
 		if (!next(&y, &ev) || !(doc = node(&y, &ev, 0)))
 			goto fail;
+		anchors_clear(&y);
 		if (json_array_append_new(docs, doc) != 0 || !next(&y, &ev))
 			goto fail;
 		yaml_event_delete(&ev); /* DOCUMENT-END */
 	}
 	yaml_parser_delete(&y.p);
+	free(y.anchors);
 	return docs;
 fail:
 	if (!y.failed)
 		fail_at(&y, NULL, "out of memory");
+	anchors_clear(&y);
+	free(y.anchors);
 	yaml_parser_delete(&y.p);
 	json_decref(docs);
 	return NULL;

@@ -9,15 +9,27 @@
  * octal and 0x hex, floats; everything else a string: "yes" and "on" are
  * strings, as in YAML 1.2); quoted and block scalars are strings; the
  * core schema's explicit tags (!!str, !!int, !!float, !!bool, !!null) are
- * honoured, any other tag is refused. Aliases are refused (no "billion
- * laughs": one node is never counted twice); an anchor without an alias
- * is harmless and ignored. Depth, node count and input size are capped.
- * Every document of a stream is returned, in order.
+ * honoured, any other tag is refused. By default aliases are refused (no
+ * "billion laughs": one node is never counted twice); an anchor without an
+ * alias is harmless and ignored. With expand_aliases (the OpenAPI
+ * importer: real specs use anchors), an alias becomes a deep copy of its
+ * anchor's node, and every node of every copy counts against max_nodes
+ * and max_depth, charged before the copy is made: a billion-laughs
+ * document fails at the budget ("aliases expand to more than N nodes") in
+ * time and memory proportional to the budget, never to the expansion.
+ * Merge keys ("<<: *base", "<<: [*a, *b]", YAML 1.1's merge type) are
+ * honoured only with expand_aliases: the named mappings' keys are added
+ * where the mapping does not set them itself (the mapping's own keys win,
+ * then earlier merged mappings over later ones); without it "<<" stays an
+ * ordinary key. A quoted '<<' is always an ordinary key. Depth, node count
+ * and input size are capped. Every document of a stream is returned, in
+ * order.
  */
 #ifndef MOAT_CORE_YAML_JSON_H
 #define MOAT_CORE_YAML_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Caps; a zero field takes its default. */
@@ -25,6 +37,7 @@ struct yaml_json_limits {
 	size_t max_bytes; /* input size (default 16 MiB) */
 	size_t max_depth; /* nested mappings and sequences (default 64) */
 	size_t max_nodes; /* scalars, mappings and sequences, all documents (default 1,000,000) */
+	bool expand_aliases; /* aliases and "<<" merge keys expanded under max_nodes (default: refused) */
 };
 
 #define YAML_JSON_ERR_MAX 256

@@ -1,3 +1,699 @@
 /*
- * import_op.c - issue 15, being written (see import.h for the plan of files).
+ * import_op.c - one OpenAPI operation to one http-family tool (see
+ * import_op.h for the shape and what is skipped).
+ *
+ * Written by hand: the mapping from OpenAPI's parameter and content
+ * model to moat's templates is moat's own; the schemas themselves come
+ * from the document layer (oa_schema) and are checked by moat's own
+ * validator (schema_compile) before a tool is written.
  */
+#include "import_op.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "import_names.h"
+#include "import_resp.h"
+#include "import_security.h"
+#include "import_text.h"
+#include "schema.h"
+
+#define OP_TITLE_MAX 190   /* bytes; the config allows 200 characters */
+#define OP_DESC_MAX 1000   /* bytes of a tool description */
+#define OP_PARAM_DESC_MAX 300
+#define OP_TAG_MAX 64
+#define OP_PATH_MAX 2048
+#define OP_WHY_MAX 400
+
+enum moat_rc import_note(json_t *notes, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return json_array_append_new(notes, json_string(line)) ? MOAT_ENOMEM : MOAT_OK;
+}
+
+bool import_defuse(json_t *v)
+{
+	const char *k;
+	json_t *m, *tmp;
+	size_t i;
+	bool cut = false;
+
+	if (json_is_string(v) && strstr(json_string_value(v), "${")) {
+		const char *s = json_string_value(v);
+		size_t n = json_string_length(v), len = 0;
+		char *t = malloc(2 * n + 1);
+		if (!t)
+			return false;
+		for (size_t j = 0; j < n; j++) {
+			t[len++] = s[j];
+			if (s[j] == '$' && j + 1 < n && s[j + 1] == '{')
+				t[len++] = ' ';
+		}
+		json_string_setn(v, t, len);
+		free(t);
+	} else if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, k, m) {
+			if (strcmp(k, "pattern") == 0 && json_is_string(m) &&
+			    strstr(json_string_value(m), "${")) {
+				json_object_del(v, k);
+				cut = true;
+			} else {
+				cut = import_defuse(m) || cut;
+			}
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			cut = import_defuse(m) || cut;
+	}
+	return cut;
+}
+
+/* ---- the state of one operation being built ------------------------------ */
+
+struct opb {
+	struct import_ctx *c;
+	const struct import_op_in *in;
+	char *where;    /* "GET /path", sanitised, for notes */
+	json_t *taken;  /* argument names used */
+	json_t *props;  /* input_schema.properties */
+	json_t *req;    /* input_schema.required */
+	json_t *query;  /* query template */
+	json_t *headers; /* header template */
+	json_t *pathargs; /* path parameter name -> argument name */
+	char why[OP_WHY_MAX];
+};
+
+static enum moat_rc skip(struct opb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static enum moat_rc skip(struct opb *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->why, sizeof(b->why), fmt, ap);
+	va_end(ap);
+	return MOAT_OK;
+}
+
+/* text for a note or reason, one line, bounded, NULL on ENOMEM */
+static char *short_text(const char *s)
+{
+	return import_text(s ? s : "", 120, true);
+}
+
+json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *s, enum oa_dir dir,
+			 struct moat_err *err)
+{
+	size_t before = json_array_size(c->notes);
+	json_t *res = oa_schema(c->doc, s, dir, c->notes, err);
+
+	for (size_t i = before; i < json_array_size(c->notes); i++) {
+		const char *n = json_string_value(json_array_get(c->notes, i));
+		char line[1024];
+		if (!n)
+			continue;
+		snprintf(line, sizeof(line), "%s: %s", where, n);
+		json_array_set_new(c->notes, i, json_string(line));
+	}
+	return res;
+}
+
+/* The schema's "type" is (or may be) t. */
+bool import_type_is(const json_t *schema, const char *t)
+{
+	const json_t *ty = json_object_get(schema, "type"), *v;
+	size_t i;
+
+	if (json_is_string(ty))
+		return strcmp(json_string_value(ty), t) == 0;
+	json_array_foreach(ty, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), t) == 0)
+			return true;
+	return false;
+}
+
+/* An object, or an array of objects or arrays: not a scalar or list of scalars. */
+static bool structured(const json_t *schema)
+{
+	const json_t *items = json_object_get(schema, "items");
+
+	if (import_type_is(schema, "object") || json_object_get(schema, "properties"))
+		return true;
+	return import_type_is(schema, "array") &&
+	       (import_type_is(items, "object") || import_type_is(items, "array") ||
+		json_object_get(items, "properties"));
+}
+
+static bool header_ignored(const char *n)
+{
+	/* OpenAPI: Accept, Content-Type and Authorization header
+	 * parameters are ignored; the rest the http family refuses. */
+	static const char *const no[] = {"Accept", "Content-Type", "Authorization", "Cookie",
+					 "Host", "Content-Length", "Transfer-Encoding", "Connection"};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(n, no[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool token_ok(const char *s)
+{
+	if (!*s || strlen(s) > 128)
+		return false;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", ch)))
+			return false;
+	}
+	return true;
+}
+
+/* A parameter's schema: "schema", or that of its first "content" entry. */
+static const json_t *param_schema(const json_t *p)
+{
+	const json_t *s = json_object_get(p, "schema"), *v;
+	const char *k;
+
+	if (s)
+		return s;
+	json_object_foreach((json_t *)json_object_get(p, "content"), k, v)
+		return json_object_get(v, "schema");
+	return NULL;
+}
+
+/* Add an argument: its name from pname, its schema (stolen), required or not. */
+static enum moat_rc add_arg(struct opb *b, const char *pname, json_t *schema, const char *desc,
+			    bool required, char **argout)
+{
+	char *base = import_arg_base(pname), *arg = base ? import_name_take(b->taken, base) : NULL;
+
+	free(base);
+	if (!arg || !schema) {
+		free(arg);
+		json_decref(schema);
+		return MOAT_ENOMEM;
+	}
+	if (desc && *desc && json_is_object(schema) && !json_object_get(schema, "description")) {
+		char *d = import_text(desc, OP_PARAM_DESC_MAX, false);
+		if (!d || json_object_set_new(schema, "description", json_string(d))) {
+			free(d);
+			free(arg);
+			json_decref(schema);
+			return MOAT_ENOMEM;
+		}
+		free(d);
+	}
+	if (json_object_set_new(b->props, arg, schema) ||
+	    (required && json_array_append_new(b->req, json_string(arg)))) {
+		free(arg);
+		return MOAT_ENOMEM;
+	}
+	*argout = arg;
+	return MOAT_OK;
+}
+
+static enum moat_rc placeholder(json_t *obj, const char *key, const char *arg)
+{
+	char t[IMPORT_NAME_MAX + 3];
+
+	snprintf(t, sizeof(t), "{%s}", arg);
+	return json_object_set_new(obj, key, json_string(t)) ? MOAT_ENOMEM : MOAT_OK;
+}
+
+/* One (dereferenced) parameter. */
+static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *err)
+{
+	const char *name = json_string_value(json_object_get(p, "name"));
+	const char *in = json_string_value(json_object_get(p, "in"));
+	const char *desc = json_string_value(json_object_get(p, "description"));
+	const char *style = json_string_value(json_object_get(p, "style"));
+	bool required = json_is_true(json_object_get(p, "required"));
+	json_t *schema = NULL;
+	char *arg = NULL, *cn = short_text(name);
+	enum moat_rc rc = MOAT_OK;
+	bool sane;
+
+	if (!cn)
+		return MOAT_ENOMEM;
+	sane = name && *name && strcmp(cn, name) == 0 && !strstr(name, "${");
+	if (!in || !name) {
+		rc = import_note(b->c->notes, "%s: a parameter without \"name\" or \"in\" was left out.",
+				 b->where);
+		goto out;
+	}
+	if (strcmp(in, "path") == 0)
+		required = true;
+	if (strcmp(in, "cookie") == 0) {
+		if (required)
+			rc = skip(b, "required cookie parameter %s: cookie parameters are not supported",
+				  cn);
+		else
+			rc = import_note(b->c->notes,
+					 "%s: optional cookie parameter %s left out (cookie parameters "
+					 "are not supported).",
+					 b->where, cn);
+		goto out;
+	}
+	if (strcmp(in, "header") == 0 &&
+	    (header_ignored(name) || import_obj_icase(b->c->api_headers, name)))
+		goto out; /* the API (or HTTP itself) sets it */
+	if (strcmp(in, "query") == 0 && json_object_get(b->c->api_query, name))
+		goto out; /* the credential */
+	if (strcmp(in, "path") != 0 && strcmp(in, "query") != 0 && strcmp(in, "header") != 0) {
+		rc = import_note(b->c->notes, "%s: parameter %s in \"%s\" left out (unknown location).",
+				 b->where, cn, strcmp(in, "body") == 0 ? "body" : "?");
+		goto out;
+	}
+	if (!sane || (strcmp(in, "header") == 0 && !token_ok(name))) {
+		if (required || strcmp(in, "path") == 0)
+			rc = skip(b, "parameter %s has a name that cannot be sent", cn);
+		else
+			rc = import_note(b->c->notes, "%s: parameter %s left out: its name cannot be sent.",
+					 b->where, cn);
+		goto out;
+	}
+	if (!(schema = import_op_schema(b->c, b->where, param_schema(p), OA_REQUEST, err))) {
+		rc = err->rc ? err->rc : MOAT_EINVAL;
+		goto out;
+	}
+	if (structured(schema) || (style && strcmp(style, "deepObject") == 0)) {
+		if (required)
+			rc = skip(b, "%s parameter %s is an object: not supported", in, cn);
+		else
+			rc = import_note(b->c->notes,
+					 "%s: object-valued %s parameter %s left out (not supported).",
+					 b->where, in, cn);
+		goto out;
+	}
+	if (strcmp(in, "path") == 0 && import_type_is(schema, "array")) {
+		rc = skip(b, "path parameter %s is an array: not supported", cn);
+		goto out;
+	}
+	rc = add_arg(b, name, schema, desc, required, &arg);
+	schema = NULL;
+	if (rc)
+		goto out;
+	if (strcmp(in, "query") == 0)
+		rc = placeholder(b->query, name, arg);
+	else if (strcmp(in, "header") == 0)
+		rc = placeholder(b->headers, name, arg);
+	else
+		rc = json_object_set_new(b->pathargs, name, json_string(arg)) ? MOAT_ENOMEM : MOAT_OK;
+out:
+	json_decref(schema);
+	free(arg);
+	free(cn);
+	return rc;
+}
+
+/* Path-level then operation-level parameters, the latter replacing the
+ * former with the same name and "in"; each dereferenced. */
+static enum moat_rc params(struct opb *b, struct moat_err *err)
+{
+	const json_t *lists[2] = {json_object_get(b->in->path_item, "parameters"),
+				  json_object_get(b->in->op, "parameters")};
+	json_t *merged = json_array(), *index = json_object(), *v;
+	enum moat_rc rc = MOAT_OK;
+	size_t i;
+
+	if (!merged || !index) {
+		rc = MOAT_ENOMEM;
+		goto out;
+	}
+	for (int l = 0; l < 2; l++) {
+		json_array_foreach(lists[l], i, v) {
+			const json_t *p = oa_deref(b->c->doc, v, err);
+			const char *n, *in;
+			char key[1024];
+			json_t *at;
+			if (!p) {
+				rc = err->rc ? err->rc : MOAT_EINVAL;
+				goto out;
+			}
+			n = json_string_value(json_object_get(p, "name"));
+			in = json_string_value(json_object_get(p, "in"));
+			snprintf(key, sizeof(key), "%s\n%s", in ? in : "", n ? n : "");
+			if ((at = json_object_get(index, key))) {
+				json_array_set(merged, (size_t)json_integer_value(at), (json_t *)p);
+				continue;
+			}
+			if (json_object_set_new(index, key, json_integer((json_int_t)json_array_size(merged))) ||
+			    json_array_append(merged, (json_t *)p)) {
+				rc = MOAT_ENOMEM;
+				goto out;
+			}
+		}
+	}
+	json_array_foreach(merged, i, v)
+		if ((rc = one_param(b, v, err)) || b->why[0])
+			goto out;
+out:
+	json_decref(merged);
+	json_decref(index);
+	return rc;
+}
+
+/* The path template with {param} renamed to {arg}; an undeclared path
+ * parameter becomes a required string argument. */
+static enum moat_rc path_template(struct opb *b, char **out)
+{
+	const char *p = b->in->path;
+	size_t cap = strlen(p) * 2 + 1, len = 0;
+	char *t = NULL;
+	enum moat_rc rc = MOAT_OK;
+
+	*out = NULL;
+	if (p[0] != '/' || strlen(p) > OP_PATH_MAX || strpbrk(p, "?#") || strstr(p, "${"))
+		return skip(b, "the path is not a plain path template");
+	for (const char *q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return skip(b, "the path has a control character");
+	while (*p) {
+		if (*p == '{') {
+			const char *e = strchr(p + 1, '}');
+			char var[256];
+			const char *arg;
+			if (!e || e == p + 1 || (size_t)(e - p - 1) >= sizeof(var) ||
+			    memchr(p + 1, '{', (size_t)(e - p - 1))) {
+				rc = skip(b, "the path template is malformed");
+				goto out;
+			}
+			memcpy(var, p + 1, (size_t)(e - p - 1));
+			var[e - p - 1] = '\0';
+			if (!json_object_get(b->pathargs, var)) {
+				char *a = NULL;
+				json_t *s = json_pack("{s:s}", "type", "string");
+				if ((rc = add_arg(b, var, s, NULL, true, &a)))
+					goto out;
+				rc = json_object_set_new(b->pathargs, var, json_string(a)) ? MOAT_ENOMEM
+											  : MOAT_OK;
+				free(a);
+				if (rc)
+					goto out;
+				char *cv = short_text(var);
+				rc = cv ? import_note(b->c->notes,
+						      "%s: path parameter %s is not declared: taken as "
+						      "a string.",
+						      b->where, cv)
+					: MOAT_ENOMEM;
+				free(cv);
+				if (rc)
+					goto out;
+			}
+			arg = json_string_value(json_object_get(b->pathargs, var));
+			cap += strlen(arg) + 2;
+			if (!t && !(t = malloc(cap))) {
+				rc = MOAT_ENOMEM;
+				goto out;
+			} else if (t) {
+				char *nt = realloc(t, cap);
+				if (!nt) {
+					rc = MOAT_ENOMEM;
+					goto out;
+				}
+				t = nt;
+			}
+			len += (size_t)snprintf(t + len, cap - len, "{%s}", arg);
+			p = e + 1;
+			continue;
+		}
+		if (!t && !(t = malloc(cap))) {
+			rc = MOAT_ENOMEM;
+			goto out;
+		}
+		if (*p == '}')
+			t[len++] = '}'; /* a literal brace is written twice */
+		t[len++] = *p++;
+	}
+	if (!t && !(t = malloc(1))) {
+		rc = MOAT_ENOMEM;
+		goto out;
+	}
+	t[len] = '\0';
+	*out = t;
+	t = NULL;
+out:
+	free(t);
+	return rc;
+}
+
+/* The request body: one argument, "body" unless a parameter took it. */
+static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_err *err)
+{
+	const json_t *rb = json_object_get(b->in->op, "requestBody"), *content, *v;
+	const json_t *chosen = NULL;
+	const char *k;
+	bool form = false, multipart = false, other = false;
+	char mt[128], *arg = NULL;
+	json_t *schema;
+	enum moat_rc rc;
+
+	if (!rb)
+		return MOAT_OK;
+	if (!(rb = oa_deref(b->c->doc, rb, err)))
+		return err->rc ? err->rc : MOAT_EINVAL;
+	content = json_object_get(rb, "content");
+	if (!b->in->write)
+		return json_object_size(content)
+			       ? import_note(b->c->notes, "%s: its request body was left out (a %s "
+							  "request sends none).",
+					     b->where, b->in->method)
+			       : MOAT_OK;
+	json_object_foreach((json_t *)content, k, v) {
+		import_media(k, mt, sizeof(mt));
+		if (import_media_json(mt) || strcmp(mt, "*/*") == 0) {
+			chosen = v;
+			form = false;
+			break;
+		}
+		if (strcmp(mt, "application/x-www-form-urlencoded") == 0 && !chosen) {
+			chosen = v;
+			form = true;
+		} else if (strcmp(mt, "multipart/form-data") == 0) {
+			multipart = true;
+		} else {
+			other = true;
+		}
+	}
+	if (!chosen) {
+		if (multipart)
+			return skip(b, "multipart/form-data upload not supported");
+		if (other)
+			return skip(b, "its request body type is not supported (only JSON and "
+				       "form-urlencoded bodies)");
+		return MOAT_OK; /* no content: no body */
+	}
+	if (!(schema = import_op_schema(b->c, b->where, json_object_get(chosen, "schema"), OA_REQUEST, err)))
+		return err->rc ? err->rc : MOAT_EINVAL;
+	/* required always: a "{body}" template with the argument absent
+	 * is an error at call time, so the model must send one ({}) */
+	if ((rc = add_arg(b, "body", schema, json_string_value(json_object_get(rb, "description")),
+			  true, &arg)))
+		return rc;
+	char t[IMPORT_NAME_MAX + 3];
+	snprintf(t, sizeof(t), "{%s}", arg);
+	free(arg);
+	tool_body_fmt[0] = json_string(t);
+	tool_body_fmt[1] = form ? json_string("form") : NULL;
+	if (!tool_body_fmt[0] || (form && !tool_body_fmt[1]))
+		return MOAT_ENOMEM;
+	return MOAT_OK;
+}
+
+static json_t *annotations(const char *m)
+{
+	bool put = strcmp(m, "PUT") == 0, del = strcmp(m, "DELETE") == 0;
+
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return json_pack("{s:b, s:b}", "readOnlyHint", 1, "openWorldHint", 1);
+	return json_pack("{s:b, s:b, s:b, s:b}", "readOnlyHint", 0, "destructiveHint",
+			 put || del || strcmp(m, "PATCH") == 0, "idempotentHint", put || del,
+			 "openWorldHint", 1);
+}
+
+static json_t *tags(const json_t *op)
+{
+	json_t *out = json_array(), *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(op, "tags"), i, v) {
+		char *t = json_is_string(v) ? import_text(json_string_value(v), OP_TAG_MAX, true) : NULL;
+		if (t && *t)
+			json_array_append_new(out, json_string(t));
+		free(t);
+	}
+	return out;
+}
+
+/* set key to v (borrowed) when v is not NULL; false on ENOMEM */
+static bool put(json_t *o, const char *k, json_t *v)
+{
+	return !v || json_object_set(o, k, v) == 0;
+}
+
+static json_t *texts(const struct opb *b, json_t **title)
+{
+	const char *sum = json_string_value(json_object_get(b->in->op, "summary"));
+	const char *desc = json_string_value(json_object_get(b->in->op, "description"));
+	bool dep = json_is_true(json_object_get(b->in->op, "deprecated"));
+	char *t = import_text(sum, OP_TITLE_MAX, true);
+	char *d = import_text(desc && *desc ? desc : sum, OP_DESC_MAX, false);
+	json_t *res = NULL;
+
+	*title = NULL;
+	if (!t || !d)
+		goto out;
+	if (*t)
+		*title = json_string(t);
+	if (!*d) {
+		res = json_string(b->where);
+	} else if (dep) {
+		size_t n = strlen(d) + 16;
+		char *dd = malloc(n);
+		if (dd) {
+			snprintf(dd, n, "Deprecated. %s", d);
+			res = json_string(dd);
+		}
+		free(dd);
+	} else {
+		res = json_string(d);
+	}
+out:
+	free(t);
+	free(d);
+	return res;
+}
+
+static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
+{
+	const struct import_op_in *in = b->in;
+	json_t *t = NULL, *title = NULL, *desc = NULL, *bodyf[2] = {NULL, NULL};
+	json_t *kind = NULL, *mimes = NULL, *outs = NULL, *schema = NULL, *tg = NULL;
+	char *path = NULL;
+	struct schema *cs = NULL;
+	struct moat_err e = {0};
+	enum moat_rc rc;
+
+	if ((rc = params(b, err)) || b->why[0] || (rc = path_template(b, &path)) || b->why[0] ||
+	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = import_resp(b->c, b->in->op, b->where, &kind, &mimes, &outs, err)))
+		goto out;
+	rc = MOAT_ENOMEM;
+	schema = json_pack("{s:s, s:O}", "type", "object", "properties", b->props);
+	if (!schema || (json_array_size(b->req) && json_object_set(schema, "required", b->req)) ||
+	    json_object_set_new(schema, "additionalProperties", json_false()))
+		goto out;
+	if (import_defuse(schema) &&
+	    import_note(b->c->notes, "%s: a \"pattern\" holding \"${\" was removed from its "
+				     "schema.",
+			b->where))
+		goto out;
+	if (!(cs = schema_compile(schema, &e))) {
+		char *m = short_text(e.msg);
+		snprintf(b->why, sizeof(b->why), "its input schema is refused by moat's validator: %s",
+			 m ? m : "");
+		free(m);
+		rc = MOAT_OK;
+		goto out;
+	}
+	desc = texts(b, &title);
+	t = json_object();
+	if (!desc || !t || json_object_set_new(t, "name", json_string(in->name)) ||
+	    !put(t, "title", title) || !put(t, "description", desc) ||
+	    json_object_set_new(t, "method", json_string(in->method)) ||
+	    json_object_set_new(t, "path", json_string(path)))
+		goto out_t;
+	if ((json_object_size(b->query) && json_object_set(t, "query", b->query)) ||
+	    (json_object_size(b->headers) && json_object_set(t, "headers", b->headers)) ||
+	    !put(t, "body", bodyf[0]) || !put(t, "body_format", bodyf[1]) ||
+	    json_object_set(t, "input_schema", schema) || !put(t, "output_schema", outs))
+		goto out_t;
+	if (!put(t, "response", kind) || !put(t, "mime_allow", mimes))
+		goto out_t;
+	if (mimes &&
+	    json_object_set_new(t, "max_bytes", json_integer(IMPORT_BINARY_MAX_BYTES)))
+		goto out_t;
+	if ((in->write && json_object_set_new(t, "confirm", json_true())) ||
+	    json_object_set_new(t, "annotations", annotations(in->method)))
+		goto out_t;
+	if (!(tg = tags(in->op)) || (json_array_size(tg) && json_object_set(t, "tags", tg)))
+		goto out_t;
+	/* text from the document: no "${" reaches the config */
+	import_defuse(t);
+	*tool = t;
+	t = NULL;
+	rc = MOAT_OK;
+out_t:
+	json_decref(t);
+out:
+	if (rc == MOAT_ENOMEM)
+		moat_err_set(err, rc, "out of memory");
+	schema_free(cs);
+	json_decref(title);
+	json_decref(desc);
+	json_decref(bodyf[0]);
+	json_decref(bodyf[1]);
+	json_decref(kind);
+	json_decref(mimes);
+	json_decref(outs);
+	json_decref(schema);
+	json_decref(tg);
+	free(path);
+	return rc;
+}
+
+enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in, json_t **tool,
+			    char **why, struct moat_err *err)
+{
+	struct opb b = {.c = c, .in = in};
+	size_t n = strlen(in->method) + strlen(in->path) + 2;
+	char *wp = malloc(n);
+	enum moat_rc rc = MOAT_ENOMEM;
+
+	*tool = NULL;
+	*why = NULL;
+	if (wp)
+		snprintf(wp, n, "%s %s", in->method, in->path);
+	b.where = wp ? import_text(wp, 200, true) : NULL;
+	free(wp);
+	b.taken = json_object();
+	b.props = json_object();
+	b.req = json_array();
+	b.query = json_object();
+	b.headers = json_object();
+	b.pathargs = json_object();
+	if (!b.where || !b.taken || !b.props || !b.req || !b.query || !b.headers || !b.pathargs) {
+		moat_err_set(err, rc, "out of memory");
+		goto out;
+	}
+	/* "${" in a note would be read by the config as a variable */
+	for (char *p = b.where; (p = strstr(p, "${")); p++)
+		p[1] = '(';
+	rc = build(&b, tool, err);
+	if (rc == MOAT_OK && b.why[0]) {
+		json_decref(*tool);
+		*tool = NULL;
+		if (!(*why = strdup(b.why)) ||
+		    import_note(c->notes, "Skipped %s: %s.", b.where, b.why)) {
+			free(*why);
+			*why = NULL;
+			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		}
+	}
+out:
+	free(b.where);
+	json_decref(b.taken);
+	json_decref(b.props);
+	json_decref(b.req);
+	json_decref(b.query);
+	json_decref(b.headers);
+	json_decref(b.pathargs);
+	return rc;
+}

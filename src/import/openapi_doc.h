@@ -88,4 +88,13 @@ enum oa_dir { OA_REQUEST, OA_RESPONSE };
 json_t *oa_schema(const struct oa_doc *d, const json_t *s, enum oa_dir dir, json_t *notes,
 		  struct moat_err *err);
 
+/*
+ * oa_schema_compiles - whether moat's own validator (schema_compile)
+ * accepts schema (borrowed); when not, err (may be NULL) says why. What
+ * oa_schema returns always passes; an importer that assembles schemas
+ * (an input_schema of parameters and a body) may check the whole.
+ * Thread-safe.
+ */
+bool oa_schema_compiles(const json_t *schema, struct moat_err *err);
+
 #endif

@@ -1,0 +1,21 @@
+/*
+ * openapi_int.h - what the files behind openapi_doc.h share among
+ * themselves (not for the importer's other parts).
+ */
+#ifndef MOAT_IMPORT_OPENAPI_INT_H
+#define MOAT_IMPORT_OPENAPI_INT_H
+
+#include <jansson.h>
+
+#include "openapi_doc.h"
+#include "result.h"
+
+/*
+ * oa_swagger2 - rewrite d->root (a Swagger 2.0 document, version already
+ * checked) in place into the OpenAPI 3 shape openapi_doc.h describes.
+ * On failure (a bad $ref among parameters, ENOMEM) err says why; d->root
+ * is then half rewritten and the caller frees it. Not thread-safe on d.
+ */
+enum moat_rc oa_swagger2(struct oa_doc *d, struct moat_err *err);
+
+#endif
