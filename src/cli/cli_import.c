@@ -23,6 +23,7 @@
 
 #define CLI_IMPORT_MAX_SPEC ((size_t)64 << 20)
 #define CLI_IMPORT_MAX_LIST 256 /* repeatable flags, each */
+#define CLI_IMPORT_MAX_NOTES 40 /* notes printed on stderr; the section has all */
 
 static const char help[] =
 	"usage: moat import openapi SPEC --name NAME [options]\n"
@@ -369,8 +370,19 @@ static void imp_print_summary(const struct imp_cli *c, const struct import_resul
 	fprintf(stderr, "moat: import: \"%s\" (OpenAPI %s): %zu operations, %zu %s\n",
 		r->title ? r->title : "untitled", r->version ? r->version : "?", r->nops, r->ntools,
 		c->opts.grouped ? "operations behind the grouped tools" : "tools");
-	for (char **n = r->notes; n && *n; n++)
-		fprintf(stderr, "  note: %s\n", *n);
+	size_t shown = 0, more = 0;
+
+	for (char **n = r->notes; n && *n; n++) {
+		if (shown < CLI_IMPORT_MAX_NOTES) {
+			fprintf(stderr, "  note: %s\n", *n);
+			shown++;
+		} else {
+			more++;
+		}
+	}
+	if (more)
+		fprintf(stderr, "  ... and %zu more notes (all of them in the section's \"$comment\")\n",
+			more);
 	if (r->env && r->env[0]) {
 		fprintf(stderr, "  set in the environment (or .env):");
 		for (char **e = r->env; *e; e++)
@@ -387,6 +399,20 @@ static char *imp_fragment(const char *name, json_t *section)
 
 	json_decref(frag);
 	return text;
+}
+
+/* A config moat would refuse to load for its size: refused here, by name,
+ * rather than at the next `moat check`. */
+static bool imp_too_large(size_t len)
+{
+	if (len <= CONFIG_MAX_BYTES)
+		return false;
+	fprintf(stderr,
+		"moat: import: refused by rule import.config_too_large: the config would be %zu "
+		"bytes, more than the %u moat loads; import fewer operations (--tag, --include, "
+		"--exclude), or leave out --allow-writes or --output-schemas\n",
+		len, CONFIG_MAX_BYTES);
+	return true;
 }
 
 /* --into: splice the section into the config at path. */
@@ -423,6 +449,10 @@ static int imp_into(const struct imp_cli *c, const json_t *section)
 		rc = err.rc == MOAT_ENOMEM || err.rc == MOAT_EINTERNAL ? EXIT_RUNTIME : EXIT_CONFIG;
 		goto out;
 	}
+	if (imp_too_large(outlen)) {
+		rc = EXIT_CONFIG;
+		goto out;
+	}
 	rc = imp_write(path, out, outlen, st.st_mode & 07777, true);
 	if (rc == EXIT_OK)
 		fprintf(stderr, "moat: import: %.200s: %s http.apis.%s\n", c->into, how_text[how],
@@ -444,6 +474,10 @@ static int imp_emit(const struct imp_cli *c, json_t *section)
 	if (!text) {
 		fprintf(stderr, "moat: import: out of memory\n");
 		return EXIT_RUNTIME;
+	}
+	if (imp_too_large(strlen(text))) {
+		rc = EXIT_CONFIG;
+		goto out;
 	}
 	if (!c->output) {
 		if (fputs(text, stdout) == EOF || fflush(stdout) != 0) {
