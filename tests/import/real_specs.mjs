@@ -20,7 +20,9 @@
 // 10th directory document (--check-every) and of every example
 // (placeholders set to dummy values). Starting a process costs more than
 // most imports, so these samples keep the run near three minutes on two
-// CPUs. One case a document; the last line is
+// CPUs. One case a document, and one for a floor: at least 80 % of the
+// documents must give a config in some mode (so an importer refusing
+// everything by a named rule fails). The last line is
 // "N passed, M failed"; exits non-zero on any failure.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -171,17 +173,24 @@ async function mode(spec, label, extra, opts, idx) {
 	return { problems };
 }
 
+let covered = 0; // documents that gave a config in at least one mode
+const COVERAGE_FLOOR = 0.8;
+
 async function one(spec, idx) {
 	const problems = [];
+	const modes = [];
 	const plain = await mode(spec, 'default', [], { writes: false, grouped: false, twice: spec.twice }, idx);
+	modes.push(plain);
 	problems.push(...plain.problems);
 	if (plain.rule === 'import.too_many_tools')
-		problems.push(...(await mode(spec, '--grouped', ['--grouped'], { writes: false, grouped: true }, idx)).problems);
+		modes.push(await mode(spec, '--grouped', ['--grouped'], { writes: false, grouped: true }, idx));
 	const rw = await mode(spec, '--allow-writes', ['--allow-writes'], { writes: true, grouped: false }, idx);
-	problems.push(...rw.problems);
+	modes.push(rw);
 	if (rw.rule === 'import.too_many_tools')
-		problems.push(...(await mode(spec, '--grouped --allow-writes', ['--grouped', '--allow-writes'],
-			{ writes: true, grouped: true }, idx)).problems);
+		modes.push(await mode(spec, '--grouped --allow-writes', ['--grouped', '--allow-writes'],
+			{ writes: true, grouped: true }, idx));
+	for (const m of modes.slice(1)) problems.push(...m.problems);
+	if (modes.some((m) => !m.rule && m.problems.length === 0)) covered++;
 	return problems;
 }
 
@@ -214,6 +223,16 @@ for (const [m, s] of Object.entries(stats)) {
 		`${Object.values(s.refused).reduce((a, b) => a + b, 0)} refused${refused ? ` (${refused})` : ''}`);
 }
 console.log(`moat check: ${checked} configs checked`);
+// A floor, so an importer that refused everything (by a named rule) would
+// not pass: most real descriptions must give a config in some mode.
+const share = covered / list.length;
+console.log(`coverage: ${covered} of ${list.length} documents (${(100 * share).toFixed(1)} %) gave a ` +
+	`config in at least one mode (floor ${100 * COVERAGE_FLOOR} %)`);
+if (share >= COVERAGE_FLOOR) passed++;
+else {
+	failed++;
+	failures.push(`coverage ${(100 * share).toFixed(1)} % below the floor of ${100 * COVERAGE_FLOOR} %`);
+}
 console.log(`elapsed: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 for (const f of failures.slice(0, 60)) console.log(`FAIL ${f}`);
 if (failures.length > 60) console.log(`... and ${failures.length - 60} more`);
