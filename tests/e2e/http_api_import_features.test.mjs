@@ -69,6 +69,8 @@ function routes() {
 		'POST /grp/things': (req, res) => send(res, 201, { created: true }),
 		'DELETE /grp/things/*': (req, res) => send(res, 204, ''),
 		'GET /grp/reports/*': (req, res) => send(res, 200, { report: true }),
+		'GET /gc/items/*': (req, res, rec) => send(res, 200, { item: rec.path.split('/')[3], secret: 'UNSELECTED-CANARY' }),
+		'POST /gc/items': (req, res) => send(res, 200, { ok: true }),
 	};
 }
 
@@ -115,6 +117,18 @@ function apis() {
 		// the other origin is an API of its own (so the sandbox lets moat
 		// connect to its port): a redirect there is still another origin
 		landing: { base_url: `${other.origin}/landing`, ...loop, tools: [tool('landing_get', 'GET', '/')] },
+		// grouped, with the cache and a selection: per operation as for a tool
+		gc: {
+			base_url: `${up.origin}/gc`,
+			allow_http: true,
+			allow_addresses: ['127.0.0.1'],
+			cache: { ttl_s: 60 },
+			rate_limit: { per_minute: 1, burst: 2 },
+			operations: [
+				tool('get_item', 'GET', '/items/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), select: ['/item'] }),
+				tool('add_item', 'POST', '/items', { body: { n: 1 } }),
+			],
+		},
 		grp: {
 			base_url: `${up.origin}/grp`,
 			...loop,
@@ -414,6 +428,23 @@ describe('grouped operations', () => {
 		assert.deepEqual(JSON.parse(posts[0].body), { name: 'w' });
 		assert.equal(posts[0].url, `/grp/things?api_key=${QKEY}`);
 		assert.equal(up.hits((x) => x.method === 'DELETE' && x.path === '/grp/things/6').length, 1);
+	});
+});
+
+describe('grouped operations share the declared tools\' machinery', () => {
+	test('cache (a write clears it), select and the rate limit apply per operation', async () => {
+		const get = () => call('gc_call', { operation: 'get_item', arguments: { id: 1 } });
+		let r = await get();
+		assert.notEqual(r.isError, true, resultText(r));
+		assert.deepEqual(JSON.parse(resultText(r)), { item: '1' }, 'only the selected field');
+		r = await get();
+		assert.deepEqual(JSON.parse(resultText(r)), { item: '1' });
+		assert.equal(hits(up, '/gc/items/1').length, 1, 'the second call came from the cache');
+		r = await call('gc_call_write', { operation: 'add_item', arguments: {} });
+		assert.notEqual(r.isError, true, resultText(r));
+		r = await get(); // the write cleared the cache: a third request, and the bucket is empty
+		assertToolError(r, /rate limit/, /API gc/);
+		assert.equal(hits(up, '/gc/items/1').length, 1);
 	});
 });
 
