@@ -498,6 +498,13 @@ describe('moat check, config load, the audit trail', () => {
 			assert.match(r.stderr, want, `case ${i}`);
 			assert.ok(!r.stderr.includes(QKEY));
 		});
+		// a query credential written into the file (it would not be masked)
+		let lit = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: {
+			base_url: 'http://127.0.0.1:9', allow_http: true, allow_addresses: ['127.0.0.1'],
+			query: { api_key: 'LITERAL-KEY-1234' }, tools: [tool('a', 'GET', '/a')] } } } }, 'literal.json')]);
+		assert.equal(lit.code, 3, lit.stderr);
+		assert.match(lit.stderr, /query api_key is written in the config.*http\.query_literal/);
+		assert.ok(!lit.stderr.includes('LITERAL-KEY-1234'));
 		// both tools and operations, or duplicate operation names
 		const base = { base_url: 'http://127.0.0.1:9', allow_http: true, allow_addresses: ['127.0.0.1'] };
 		let r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base, tools: [tool('a', 'GET', '/a')], operations: [tool('b', 'GET', '/b')] } } } }, 'both.json')]);

@@ -293,7 +293,19 @@ out:
 	return rc;
 }
 
-/* "query": credential parameters for every request, encoded once. */
+/* The config as written holds "${NAME}" where the loaded one holds the
+ * value: the API's query parameter k there, or NULL. */
+static const char *raw_query_value(const struct api *a, const char *k)
+{
+	const json_t *raw = a->fam && a->fam->cfg ? a->fam->cfg->raw : NULL;
+
+	raw = json_object_get(json_object_get(json_object_get(raw, "http"), "apis"), a->name);
+	return json_string_value(json_object_get(json_object_get(raw, "query"), k));
+}
+
+/* "query": credential parameters for every request, encoded once; each
+ * value must come from the environment (so it is a secret config_scrub
+ * masks). */
 static enum moat_rc parse_cred_query(struct api *a, const json_t *obj, struct moat_err *err)
 {
 	struct apit_buf q = {0};
@@ -311,7 +323,19 @@ static enum moat_rc parse_cred_query(struct api *a, const json_t *obj, struct mo
 	json_object_foreach((json_t *)obj, k, v) {
 		struct apit_buf nb = {0}, vb = {0};
 		const char *val = json_string_value(v);
+		const char *raw = raw_query_value(a, k);
 
+		/* Only values from the environment are masked everywhere
+		 * (config_scrub): a credential written into the file is not. */
+		if (raw && !strstr(raw, "${")) {
+			rc = moat_err_rule(err, MOAT_EINVAL, "http.query_literal",
+					   "API %s: query %.64s is written in the config; a query "
+					   "credential comes from the environment: \"${NAME}\" "
+					   "(constant parameters go in each tool's \"query\") (rule "
+					   "http.query_literal)",
+					   a->name, k);
+			goto out;
+		}
 		if ((rc = apit_buf_put_encoded(&nb, k, strlen(k), err)) ||
 		    (rc = apit_buf_finish(&nb, &a->cred_names[i], err)) ||
 		    (rc = apit_buf_put_encoded(&vb, val, strlen(val), err)) ||
