@@ -509,6 +509,10 @@ describe('moat check, config load, the audit trail', () => {
 		const base = { base_url: 'http://127.0.0.1:9', allow_http: true, allow_addresses: ['127.0.0.1'] };
 		let r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base, tools: [tool('a', 'GET', '/a')], operations: [tool('b', 'GET', '/b')] } } } }, 'both.json')]);
 		assert.equal(r.code, 3, r.stderr);
+		assert.match(r.stderr, /API x has both "tools" and "operations": keep one.*http\.api_tools/);
+		r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base } } } }, 'neither.json')]);
+		assert.equal(r.code, 3, r.stderr);
+		assert.match(r.stderr, /API x has neither "tools" nor "operations": add one.*http\.api_tools/);
 		r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base, operations: [tool('b', 'GET', '/b'), tool('b', 'GET', '/c')] } } } }, 'dup.json')]);
 		assert.equal(r.code, 3, r.stderr);
 		assert.match(r.stderr, /named twice.*http\.operation_name/);

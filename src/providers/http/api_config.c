@@ -386,6 +386,12 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	a->fam = fam;
 	if (!(a->name = strdup(name)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (!tools == !json_object_get(ac, "operations"))
+		return moat_err_rule(err, MOAT_EINVAL, "http.api_tools",
+				     "API %s has %s \"tools\" %s \"operations\": %s (\"tools\": one "
+				     "MCP tool each; \"operations\": the grouped form) (rule "
+				     "http.api_tools)", name, tools ? "both" : "neither",
+				     tools ? "and" : "nor", tools ? "keep one" : "add one");
 	if ((rc = parse_base(a, json_string_value(json_object_get(ac, "base_url")), allow_http,
 			     err)) ||
 	    (rc = parse_headers(a, json_object_get(ac, "headers"), err)) ||
