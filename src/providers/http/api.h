@@ -1,7 +1,8 @@
 /*
  * api.h - what the two files of the declared API tools share: an API and
- * its tools as parsed from the config's "http.apis" (api_config.c) and the
- * tool handlers that use them (api.c).
+ * its tools (or grouped operations) as parsed from the config's
+ * "http.apis" (api_config.c, api_tool.c, api_grouped.c) and the tool
+ * handlers that use them (api.c, api_grouped.c).
  *
  * Built single-threaded at start-up, read-only afterwards; the cache and
  * the rate limiter inside lock themselves.

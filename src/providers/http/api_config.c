@@ -1,10 +1,11 @@
 /*
  * api_config.c - the declared API tools from the config's "http.apis":
- * each API (base URL, headers from the environment, allowed addresses,
- * limits, rate limit, cache, retries) and its tools (method, path, query
- * and body templates, input and output schemas, field selection, binary
- * responses), registered with the registry; their teardown and the lines
- * `moat check` prints. The calls themselves are api.c's.
+ * each API (base URL, headers and query credentials from the environment,
+ * allowed addresses, limits, rate limit, cache, retries) and its tools,
+ * registered with the registry (each checked by api_tool.c), or, in the
+ * grouped form ("operations"), the four tools api_grouped.c registers; a
+ * tool's "confirm" handed to the core; their teardown. The calls
+ * themselves are api.c's, the lines `moat check` prints api_describe.c's.
  *
  * Start-up vets each base_url as a call would (the egress guard), so that
  * `moat check` fails where `moat serve` would. Single-threaded (start-up
