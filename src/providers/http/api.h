@@ -1,5 +1,5 @@
 /*
- * api.h - what the two files of the declared API tools share: an API and
+ * api.h - what the files of the declared API tools share: an API and
  * its tools (or grouped operations) as parsed from the config's
  * "http.apis" (api_config.c, api_tool.c, api_grouped.c) and the tool
  * handlers that use them (api.c, api_grouped.c).
