@@ -109,6 +109,12 @@ struct http_response {
 enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			  struct http_response *out, struct moat_err *err);
 
+/* http_query_strip - remove from the URL u (NUL-terminated, edited in
+ * place) every query parameter whose name, as written, is one of names
+ * (NULL-terminated, may be NULL); the fragment is kept, and a '?' left
+ * with nothing after it goes too. Pure; thread-safe. */
+void http_query_strip(char *u, const char *const *names);
+
 /* http_utf8_repair - a copy of s[0..n) with every invalid UTF-8 sequence
  * (and NUL) replaced by U+FFFD; latin1 true reads the bytes as ISO-8859-1
  * instead. NUL-terminated, length in *out_len; NULL on ENOMEM. */
