@@ -50,6 +50,11 @@ function routes() {
 		'GET /api/search': (req, res) => send(res, 200, { ok: true }),
 		'POST /api/form': (req, res) => send(res, 200, { ok: true }),
 		'POST /api/notes/*': (req, res) => send(res, 201, { created: true }),
+		// a redirect within the API's origin, without the query
+		'GET /api/moved': (req, res) => {
+			res.writeHead(301, { location: '/api/search?moved=1' });
+			res.end();
+		},
 		// an upstream that copies the whole query, credential included, into
 		// a redirect to another origin
 		'GET /api/away': (req, res, rec) => {
@@ -109,6 +114,7 @@ function apis() {
 					confirm: true,
 					input_schema: obj({ id: { type: 'integer' }, body: { type: 'object' } }, ['id', 'body']),
 				}),
+				tool('moved', 'GET', '/moved'),
 				tool('away', 'GET', '/away'),
 				tool('away_path', 'GET', '/away-path'),
 				tool('fail', 'GET', '/fail'),
@@ -257,6 +263,14 @@ describe('tool headers, query credentials, forms, arrays', () => {
 		const text = assertToolError(bad, /form field 'nested'/);
 		assert.ok(!text.includes('NESTED-CANARY'));
 		assert.equal(up.requests.length, before, 'a nested form value sends nothing');
+	});
+
+	test('a redirect within the origin gets the query credential and the headers again', async () => {
+		const r = await call('moved');
+		assert.notEqual(r.isError, true, resultText(r));
+		const rec = hits(up, '/api/search').at(-1);
+		assert.equal(rec.url, `/api/search?moved=1&api_key=${QKEY}`);
+		assert.equal(rec.headers['x-api-key'], HKEY);
 	});
 
 	test('a redirect to another origin gets neither the query credential nor the API headers', async () => {

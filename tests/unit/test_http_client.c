@@ -287,6 +287,28 @@ static void test_query_strip(void **state)
 	http_query_strip(NULL, NULL);
 }
 
+static void add_is(const char *url, const char *pairs, const char *want)
+{
+	struct moat_err err = {0};
+	char *u = strdup(url);
+
+	assert_int_equal(http_query_add(&u, pairs, &err), MOAT_OK);
+	assert_string_equal(u, want);
+	free(u);
+}
+
+static void test_query_add(void **state)
+{
+	(void)state;
+	add_is("http://h/x", "api_key=S", "http://h/x?api_key=S");
+	add_is("http://h/x?a=1", "api_key=S&k=2", "http://h/x?a=1&api_key=S&k=2");
+	add_is("http://h/x?", "api_key=S", "http://h/x?api_key=S");
+	add_is("http://h/x?a=1&", "api_key=S", "http://h/x?a=1&api_key=S");
+	add_is("http://h/x#f", "api_key=S", "http://h/x?api_key=S#f");
+	add_is("http://h/x?a=1#f?z", "api_key=S", "http://h/x?a=1&api_key=S#f?z");
+	add_is("http://h/x", "", "http://h/x");
+}
+
 /* ---- secrets at a cut ---------------------------------------------------- */
 
 #define SECRET "sk-LIVE-0123456789ABCDEFGHIJ"
@@ -411,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_hosts_are_canonical),
 		cmocka_unit_test(test_credentials_stay_home),
 		cmocka_unit_test(test_query_strip),
+		cmocka_unit_test(test_query_add),
 		cmocka_unit_test(test_excerpt_every_offset),
 		cmocka_unit_test(test_cut_message_scrubbed),
 	};

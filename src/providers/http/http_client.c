@@ -521,6 +521,24 @@ void http_query_strip(char *u, const char *const *names)
 		memmove(q, w, frag_len + 1);
 }
 
+enum moat_rc http_query_add(char **u, const char *pairs, struct moat_err *err)
+{
+	size_t base = strcspn(*u, "#");
+	bool has_query = memchr(*u, '?', base) != NULL;
+	char *n = NULL;
+
+	if (!pairs || !*pairs)
+		return MOAT_OK;
+	if (asprintf(&n, "%.*s%s%s%s", (int)base, *u,
+		     !has_query ? "?" : (*u)[base - 1] == '?' || (*u)[base - 1] == '&' ? "" : "&",
+		     pairs, *u + base) < 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	explicit_bzero(*u, strlen(*u));
+	free(*u);
+	*u = n;
+	return MOAT_OK;
+}
+
 /*
  * strip_cred_query - a hop to another origin: take every query parameter
  * named in rq->cred_query_names out of t->url, then refuse the hop if one
@@ -605,6 +623,13 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			if (!same_origin(&first, &hop) &&
 			    (rc = strip_cred_query(rq, first.host, &hop, err)))
 				goto out;
+			/* Still at home (never left it): the query credentials
+			 * again, as the headers go again. */
+			if (with_headers && same_origin(&first, &hop) && rq->cred_query && hop.url) {
+				http_query_strip(hop.url, rq->cred_query_names);
+				if ((rc = http_query_add(&hop.url, rq->cred_query, err)))
+					goto out;
+			}
 		}
 		http_response_free(out);
 		if ((rc = one_hop(h, rq, method, with_body, with_headers, &hop, ctx, out, err)))
