@@ -99,12 +99,13 @@ struct api {
 /*
  * api_tool_parse - fill t (zeroed by the caller) from tc, one item of an
  * API's "tools" or "operations", and check it (templates against the
- * input schema's properties, headers, confirm, body_format). *in_out is
+ * input schema's properties, headers, confirm, body_format); an error
+ * starts with kind ("tool", "operation") and the name. *in_out is
  * the input schema to register (borrowed from tc, or a new empty one the
  * caller releases with json_decref). Start-up only.
  */
-enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, json_t **in_out,
-			    struct moat_err *err);
+enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, const char *kind,
+			    json_t **in_out, struct moat_err *err);
 
 /* api_tool_free - release what t owns. */
 void api_tool_free(struct api_tool *t);

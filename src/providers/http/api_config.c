@@ -258,7 +258,7 @@ static enum moat_rc parse_tool(struct registry *reg, struct api *a, struct api_t
 	enum moat_rc rc;
 	bool get;
 
-	if ((rc = api_tool_parse(a, t, tc, &in, err)))
+	if ((rc = api_tool_parse(a, t, tc, "tool", &in, err)))
 		goto out;
 	get = strcmp(t->method, "GET") == 0;
 	struct tool_spec spec = {

@@ -319,7 +319,7 @@ static enum moat_rc parse_ops(struct api *a, const json_t *ops, struct moat_err 
 		enum moat_rc rc;
 
 		a->nops = i + 1;
-		if ((rc = api_tool_parse(a, t, v, &in, err))) {
+		if ((rc = api_tool_parse(a, t, v, "operation", &in, err))) {
 			json_decref(in);
 			return rc;
 		}
