@@ -386,8 +386,11 @@ enum moat_rc api_group_register(struct registry *reg, struct api *a, const json_
 		g->a = a;
 		g->kind = (enum group_kind)k;
 		w = snprintf(g->name, sizeof(g->name), "%s_%s", a->name, suffix[k]);
-		if (w < 0 || (size_t)w >= sizeof(g->name))
-			return moat_err_set(err, MOAT_EINVAL, "the API's name is too long");
+		if (w < 0 || w > 64)
+			return moat_err_rule(err, MOAT_EINVAL, "http.api_name",
+					     "the grouped form's tools are named after the API "
+					     "(%s_operation_schema): its name may have at most 47 "
+					     "characters", a->name);
 		struct tool_spec spec = {
 			.name = g->name,
 			.description = desc[k],
