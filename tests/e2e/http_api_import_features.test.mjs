@@ -454,6 +454,10 @@ describe('grouped operations share the declared tools\' machinery', () => {
 		r = await get();
 		assert.deepEqual(JSON.parse(resultText(r)), { item: '1' });
 		assert.equal(hits(up, '/gc/items/1').length, 1, 'the second call came from the cache');
+		// refusals on the cached API's fast path too (nothing sent, no token spent)
+		assertToolError(await call('gc_call', { operation: 'add_item', arguments: {} }), /gc_call_write/);
+		assertToolError(await call('gc_call', { operation: 'nope', arguments: {} }), /no operation 'nope'/);
+		assertToolError(await call('gc_call', { operation: 'get_item', arguments: { id: 'x' } }), /\/id/);
 		r = await call('gc_call_write', { operation: 'add_item', arguments: {} });
 		assert.notEqual(r.isError, true, resultText(r));
 		r = await get(); // the write cleared the cache: a third request, and the bucket is empty

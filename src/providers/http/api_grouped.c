@@ -221,10 +221,11 @@ static const struct api_tool *call_target(const struct group_tool *g, const json
 					  json_t **op_args, struct moat_err *err)
 {
 	const struct api_tool *op = op_of(g, args, err);
+	json_t *given = json_object_get(args, "arguments");
 	struct schema_error se;
 	char where[MOAT_ERR_MSG_MAX - 128];
 
-	*op_args = json_object_get(args, "arguments");
+	*op_args = NULL; /* a new reference only when an operation is returned */
 	if (!op)
 		return NULL;
 	if (g->kind == G_CALL && op->write) {
@@ -239,10 +240,8 @@ static const struct api_tool *call_target(const struct group_tool *g, const json
 			      op->method, op->path, g->a->name);
 		return NULL;
 	}
-	if (!*op_args)
-		*op_args = json_object(); /* none given: {} (the schema may require some) */
-	else
-		json_incref(*op_args);
+	/* none given: {} (the schema may require some) */
+	*op_args = given ? json_incref(given) : json_object();
 	if (!*op_args) {
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		return NULL;
