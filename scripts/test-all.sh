@@ -67,19 +67,23 @@ node_suite() { # node_suite LABEL BUILD_DIR PATH...: a node --test run, TAP coun
 	count "$label ($build)" "$ok" "$fail"
 }
 
+closing_counts() { # closing_counts FILE: "P F" from its last "N passed, M failed" line, or "0 0"
+	local tl p f
+	tl=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+	p=${tl%% passed*}
+	f=${tl#*passed, }
+	f=${f%% failed*}
+	echo "${p:-0} ${f:-0}"
+}
+
 shell_suite() { # shell_suite BUILD_DIR RUNS: tests/shell/*.sh, "N passed, M failed" each
 	local ok=0 fail=0
 	for t in tests/shell/*.sh; do
 		local out="$log/shell-$(basename "$t")-$1.txt"
 		"$t" "$1/moat" "$2" >"$out" 2>&1
 		local rc=$?
-		local tl p f
-		tl=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
-		p=${tl%% passed*}
-		f=${tl#*passed, }
-		f=${f%% failed*}
-		p=${p:-0}
-		f=${f:-0}
+		local p f
+		read -r p f < <(closing_counts "$out")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		[ "$rc" -ne 0 ] && tail -20 "$out"
 		ok=$((ok + p))
@@ -135,13 +139,8 @@ real_specs() { # real_specs BUILD_DIR all|examples [OPTION...]
 	local out="$log/real-specs-$1.txt"
 	node tests/import/real_specs.mjs "$1/moat" --set "$2" "${@:3}" >"$out" 2>&1
 	local rc=$?
-	local tl p f
-	tl=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
-	p=${tl%% passed*}
-	f=${tl#*passed, }
-	f=${f%% failed*}
-	p=${p:-0}
-	f=${f:-0}
+	local p f
+	read -r p f < <(closing_counts "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	grep -v '^FAIL ' "$out" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' | tail -12
 	[ "$rc" -ne 0 ] && grep '^FAIL ' "$out" | head -40

@@ -39,8 +39,7 @@ static size_t skip_string(const char *b, size_t len, size_t i)
 	return len;
 }
 
-/* Skip one value starting at b[i]: the index just past it, or len. */
-static size_t skip_value(const char *b, size_t len, size_t i)
+size_t rpc_skip_value(const char *b, size_t len, size_t i)
 {
 	size_t depth = 0;
 
@@ -121,7 +120,7 @@ json_t *rpc_scan_id(const char *buf, size_t len)
 		if (i >= len || buf[i] != ':')
 			break;
 		vs = skip_ws(buf, len, i + 1);
-		ve = skip_value(buf, len, vs);
+		ve = rpc_skip_value(buf, len, vs);
 		if (key_is_id(buf, ks, ke)) {
 			if (vs >= len) { /* cut before the id's value */
 				json_decref(found);

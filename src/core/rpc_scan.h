@@ -29,6 +29,15 @@
 json_t *rpc_scan_id(const char *buf, size_t len);
 
 /*
+ * rpc_skip_value - where the JSON value starting at b[i] ends within
+ * b[0..len): the index just past it, or len when it does not end. Nested
+ * values are skipped by counting brackets outside strings (no recursion,
+ * no allocation); it locates and judges nothing, so the text is one a
+ * strict parser has accepted (import_merge.c) or may refuse (rpc_scan_id).
+ */
+size_t rpc_skip_value(const char *b, size_t len, size_t i);
+
+/*
  * rpc_find_nul - look for a string holding a NUL byte in v (depth-first,
  * object keys in order). Strings under a property named in nul_ok (a
  * NULL-terminated list, or NULL; an array's items count as the array's

@@ -6,8 +6,8 @@
  * saves: jansson (the one moat uses) loses the person's spacing, their key
  * order where it differs from insertion order, tabs and CRLF. Here jansson
  * only validates (strictly, duplicates refused) and checks the result; a
- * small scanner, which may assume the grammar jansson just accepted, finds
- * byte offsets: the objects on the way to http.apis.NAME, their members,
+ * small scanner (values skipped by rpc_scan.c's rpc_skip_value), which may
+ * assume the grammar jansson just accepted, finds byte offsets: the objects on the way to http.apis.NAME, their members,
  * and the layout around them (newline, indentation, the text between a key
  * and its value), so the spliced text looks as if the person had typed it.
  */
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "import_merge.h"
+#include "rpc_scan.h"
 
 /* A member of an object: key [ks, ke) (quotes included), value [vs, ve). */
 struct mg_member {
@@ -85,48 +86,6 @@ static size_t mg_ws(const char *s, size_t len, size_t i)
 	return i;
 }
 
-/* i at a '"': the index after the closing quote. */
-static size_t mg_string_end(const char *s, size_t len, size_t i)
-{
-	for (i++; i < len; i++) {
-		if (s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
-			return i + 1;
-	}
-	return len;
-}
-
-/* i at a value's first byte: the index after it. Iterative, so depth
- * costs nothing. */
-static size_t mg_value_end(const char *s, size_t len, size_t i)
-{
-	size_t depth = 0;
-
-	if (i >= len)
-		return len;
-	if (s[i] == '"')
-		return mg_string_end(s, len, i);
-	if (s[i] != '{' && s[i] != '[') {
-		while (i < len && !mg_is_ws(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']')
-			i++;
-		return i;
-	}
-	while (i < len) {
-		char c = s[i];
-		if (c == '"') {
-			i = mg_string_end(s, len, i);
-			continue;
-		}
-		if (c == '{' || c == '[')
-			depth++;
-		else if ((c == '}' || c == ']') && --depth == 0)
-			return i + 1;
-		i++;
-	}
-	return len;
-}
-
 /* Is the JSON string text s[ks, ke) (quotes included) the key `key`? */
 static bool mg_key_is(const char *s, size_t ks, size_t ke, const char *key)
 {
@@ -157,11 +116,11 @@ static bool mg_object(const char *s, size_t len, size_t open, const char *key, s
 	while (i < len && s[i] == '"') {
 		struct mg_member cur;
 		cur.ks = i;
-		cur.ke = mg_string_end(s, len, i);
+		cur.ke = rpc_skip_value(s, len, i);
 		i = mg_ws(s, len, cur.ke);
 		i = mg_ws(s, len, i + 1); /* past ':' */
 		cur.vs = i;
-		cur.ve = mg_value_end(s, len, i);
+		cur.ve = rpc_skip_value(s, len, i);
 		if (o->nmembers++ == 0) {
 			o->first_ks = cur.ks;
 			o->first_ke = cur.ke;
