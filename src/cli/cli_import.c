@@ -23,7 +23,6 @@
 
 #define CLI_IMPORT_MAX_SPEC ((size_t)64 << 20)
 #define CLI_IMPORT_MAX_LIST 256 /* repeatable flags, each */
-#define CLI_IMPORT_MAX_NOTES 40 /* notes printed on stderr; the section has all */
 
 static const char help[] =
 	"usage: moat import openapi SPEC --name NAME [options]\n"
@@ -364,25 +363,18 @@ static int imp_refused(const char *spec, const struct moat_err *err)
 		       : EXIT_CONFIG;
 }
 
-/* What was imported, the notes and the variables to set, on stderr. */
+/* What was imported, on stderr: every note (the section's "$comment" keeps
+ * only the first ones), then the counts and the variables to set, last so
+ * that a terminal shows them however many notes scrolled past. */
 static void imp_print_summary(const struct imp_cli *c, const struct import_result *r)
 {
-	fprintf(stderr, "moat: import: \"%s\" (OpenAPI %s): %zu operations, %zu %s\n",
-		r->title ? r->title : "untitled", r->version ? r->version : "?", r->nops, r->ntools,
-		c->opts.grouped ? "operations behind the grouped tools" : "tools");
-	size_t shown = 0, more = 0;
+	size_t nnotes = 0;
 
-	for (char **n = r->notes; n && *n; n++) {
-		if (shown < CLI_IMPORT_MAX_NOTES) {
-			fprintf(stderr, "  note: %s\n", *n);
-			shown++;
-		} else {
-			more++;
-		}
-	}
-	if (more)
-		fprintf(stderr, "  ... and %zu more notes (all of them in the section's \"$comment\")\n",
-			more);
+	for (char **n = r->notes; n && *n; n++, nnotes++)
+		fprintf(stderr, "  note: %s\n", *n);
+	fprintf(stderr, "moat: import: \"%s\" (OpenAPI %s): %zu operations, %zu %s, %zu notes\n",
+		r->title ? r->title : "untitled", r->version ? r->version : "?", r->nops, r->ntools,
+		c->opts.grouped ? "operations behind the grouped tools" : "tools", nnotes);
 	if (r->env && r->env[0]) {
 		fprintf(stderr, "  set in the environment (or .env):");
 		for (char **e = r->env; *e; e++)

