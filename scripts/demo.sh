@@ -84,8 +84,8 @@ tmp=$(mktemp -d)
 trap 'kill $upstream $server 2>/dev/null || true; rm -rf "$log" "$tmp"' EXIT
 cfg2=$tmp/crm2.json
 echo
-echo "\$ echo '{}' > $cfg2"
-echo '{}' >"$cfg2"
+echo "\$ echo '{\"log\": {\"level\": \"warning\"}}' > $cfg2"
+echo '{"log": {"level": "warning"}}' >"$cfg2"
 echo "\$ $moat import openapi $spec --name crm2 --allow-address 127.0.0.1 --into $cfg2"
 "$moat" import openapi "$spec" --name crm2 --allow-address 127.0.0.1 --into "$cfg2"
 echo "\$ export CRM2_API_KEY=demo   # the demo upstream's key, as the section's \$comment says"
