@@ -227,6 +227,21 @@ static void test_path_encoding(void **state)
 	path_ok("/u/{v}", "{\"v\":\"a..b\"}", "/u/a..b");
 }
 
+static void test_path_dots(void **state)
+{
+	(void)state;
+	assert_true(apit_path_dots("/a/../b"));
+	assert_true(apit_path_dots("/a/.."));
+	assert_true(apit_path_dots("/./a"));
+	assert_true(apit_path_dots("."));
+	assert_true(apit_path_dots("/a/./"));
+	assert_false(apit_path_dots("/a/.b/c."));
+	assert_false(apit_path_dots("/a/.../b"));
+	assert_false(apit_path_dots("/a..b/"));
+	assert_false(apit_path_dots("/"));
+	assert_false(apit_path_dots(""));
+}
+
 static void test_path_template_syntax(void **state)
 {
 	(void)state;
@@ -263,6 +278,10 @@ static void test_path_refusals(void **state)
 	path_err("/c/{id}", "{\"id\":\"ok\\u0000evil\"}", MOAT_EINVAL, "control characters", "evil");
 	path_err("/c/{id}", "{\"id\":\"a\\u007fb\"}", MOAT_EINVAL, "control characters", NULL);
 	path_err("/c/{id}", "{}", MOAT_EINVAL, "missing argument 'id'", NULL);
+	/* a dot segment in the filled path is refused even when the template
+	 * text carries it (config loading refuses such templates first) */
+	path_err("/c/{a}/..", "{\"a\":\"x\"}", MOAT_EINVAL, "would have a '.' or '..' segment", NULL);
+	path_err("/./{a}", "{\"a\":\"x\"}", MOAT_EINVAL, "would have a '.' or '..' segment", NULL);
 	path_err("/c/{id}", NULL, MOAT_EINVAL, "missing argument 'id'", NULL);
 	path_err("/c/{id}", "{\"ID\":\"1\"}", MOAT_EINVAL, "missing argument 'id'", NULL);
 	path_err("/c/{id}", "{\"id\":null}", MOAT_EINVAL, "argument 'id' is null", NULL);
@@ -896,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_path_reals),
 		cmocka_unit_test(test_path_encoding),
 		cmocka_unit_test(test_path_template_syntax),
+		cmocka_unit_test(test_path_dots),
 		cmocka_unit_test(test_path_refusals),
 		cmocka_unit_test(test_query_basic),
 		cmocka_unit_test(test_query_omission),

@@ -241,10 +241,31 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
 		if (rc)
 			goto out;
 	}
-	rc = apit_buf_finish(&b, out, err);
+	if ((rc = apit_buf_finish(&b, out, err)))
+		goto out;
+	if (apit_path_dots(*out)) {
+		/* each value was checked alone; two side by side ("{a}{b}"
+		 * with "." and ".") could still make a dot segment */
+		free(*out);
+		*out = NULL;
+		rc = moat_err_rule(err, MOAT_EINVAL, "http.path_value",
+				   "refused: the path would have a '.' or '..' segment");
+	}
 out:
 	free(b.p);
 	return rc;
+}
+
+bool apit_path_dots(const char *path)
+{
+	for (const char *seg = path;;) {
+		size_t n = strcspn(seg, "/");
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return true;
+		if (!seg[n])
+			return false;
+		seg += n + 1;
+	}
 }
 
 /* ---- apit_query, apit_headers ---- */

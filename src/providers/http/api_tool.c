@@ -102,6 +102,31 @@ static const char *header_reserved(const struct api *a, const char *k)
 	return NULL;
 }
 
+/* check_path_text - the literal text of a path template may not leave
+ * the API's base path nor hide a way to: no "." or ".." segment (curl and
+ * servers collapse them), no percent-encoded '.', '/' or '\\' (servers
+ * decode them), no '\\', '?' or '#' (use "query"). Placeholders are
+ * checked per value at call time (apit_path). */
+static enum moat_rc check_path_text(const char *path, struct moat_err *err)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' && p[1] && p[2] &&
+		    ((p[1] == '2' && strchr("eEfF", p[2])) || (p[1] == '5' && strchr("cC", p[2]))))
+			return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+					     "path: a percent-encoded '.', '/' or '\\' (%%%c%c) may "
+					     "climb out of base_url once the server decodes it",
+					     p[1], p[2]);
+		if (*p == '\\' || *p == '?' || *p == '#')
+			return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+					     "path: '%c' is not allowed in a path template%s", *p,
+					     *p == '\\' ? "" : " (parameters go in \"query\")");
+	}
+	if (apit_path_dots(path))
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: a '.' or '..' segment would leave base_url's path");
+	return MOAT_OK;
+}
+
 /* A tool's "headers": names that are tokens and not reserved; values are
  * templates over the tool's arguments, without control bytes in their
  * literal text. */
@@ -230,6 +255,8 @@ enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc,
 		rc = moat_err_set(err, MOAT_EINVAL, "path must start with '/'");
 		goto out;
 	}
+	if ((rc = check_path_text(t->path, err)))
+		goto out;
 	if ((v = json_object_get(tc, "output_schema")) && !(t->output = schema_compile(v, err))) {
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
