@@ -156,6 +156,21 @@ static void test_parse_errors(void **state)
 	load_fails("a: !custom x\n", 0, NULL, "import.parse", "tag");
 }
 
+/* Integers past int64 (real specs: "maximum": 9223372036854776000) load
+ * as reals; every other number keeps its type. */
+static void test_big_integers(void **state)
+{
+	struct oa_doc d;
+	(void)state;
+	load("{\"openapi\": \"3.0.0\", \"paths\": {}, \"x\": {\"max\": 9223372036854776000,\n"
+	     " \"min\": -18446744073709552000, \"n\": [1, -2, 2.5, 0], \"m\": {\"k\": 3}}}",
+	     &d);
+	expect_json(at(d.root, "x"), "{\"m\":{\"k\":3},\"max\":9.2233720368547758e18,"
+				     "\"min\":-1.8446744073709552e19,\"n\":[1,-2,2.5,0]}");
+	assert_true(json_is_integer(at(d.root, "x|n|0")));
+	oa_free(&d);
+}
+
 static void test_yaml_features(void **state)
 {
 	const char *y = "openapi: 3.0.3\n"
@@ -774,6 +789,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_big_integers),
 		cmocka_unit_test(test_yaml_features),
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_huge_description),
