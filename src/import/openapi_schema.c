@@ -423,6 +423,93 @@ out:
 	return o;
 }
 
+static bool is_object_type(const json_t *t)
+{
+	return json_is_string(t) && !strcmp(json_string_value(t), "object");
+}
+
+/* Whether a member of allOf only lists properties (plain object keys). */
+static bool plain_object(const json_t *m)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(m))
+		return false;
+	json_object_foreach((json_t *)m, k, v)
+	{
+		if (strcmp(k, "properties") && strcmp(k, "required") && strcmp(k, "description") &&
+		    strcmp(k, "title") && !(!strcmp(k, "type") && is_object_type(v)))
+			return false;
+	}
+	return true;
+}
+
+/* allOf of plain object schemas merged into o, so that o can be closed
+ * like any object schema: the common "allOf: [Base, {properties: ...}]"
+ * (left open, every member of allOf must accept the others' properties).
+ * Left as it is when a member says anything else, when o constrains its
+ * other properties itself, or when two define one property differently. */
+static int flatten_allof(json_t *o)
+{
+	json_t *all = json_object_get(o, "allOf"), *m, *props, *req;
+	size_t i;
+
+	if (!json_is_array(all) || json_object_get(o, "additionalProperties") ||
+	    json_object_get(o, "patternProperties") ||
+	    (json_object_get(o, "type") && !is_object_type(json_object_get(o, "type"))))
+		return 0;
+	json_array_foreach(all, i, m)
+	{
+		if (!plain_object(m))
+			return 0;
+	}
+	props = json_object_get(o, "properties") ? json_deep_copy(json_object_get(o, "properties"))
+						  : json_object();
+	req = json_object_get(o, "required") ? json_deep_copy(json_object_get(o, "required"))
+					     : json_array();
+	if (!props || !req)
+		goto fail;
+	json_array_foreach(all, i, m)
+	{
+		const char *k;
+		json_t *v, *r;
+		size_t j;
+		json_object_foreach(json_object_get(m, "properties"), k, v)
+		{
+			json_t *had = json_object_get(props, k);
+			if ((had && !json_equal(had, v)) || json_object_set(props, k, v) != 0)
+				goto fail;
+		}
+		json_array_foreach(json_object_get(m, "required"), j, r)
+		{
+			bool dup = false;
+			for (size_t x = 0; x < json_array_size(req) && !dup; x++)
+				dup = json_equal(json_array_get(req, x), r);
+			if (!dup && json_array_append(req, r) != 0)
+				goto fail;
+		}
+		if (!json_object_get(o, "description") && json_object_get(m, "description"))
+			json_object_set(o, "description", json_object_get(m, "description"));
+	}
+	json_object_del(o, "required");
+	if (json_array_size(req) && json_object_set(o, "required", req) != 0) {
+		json_decref(props);
+		json_decref(req);
+		return -1;
+	}
+	json_decref(req);
+	if (json_object_set_new(o, "type", json_string("object")) != 0 ||
+	    json_object_set_new(o, "properties", props) != 0)
+		return -1;
+	json_object_del(o, "allOf");
+	return 0;
+fail:
+	json_decref(props);
+	json_decref(req);
+	return 0; /* a conflict (or ENOMEM): allOf stays */
+}
+
 /* A schema object (refs already followed; overlay: the $ref's siblings,
  * which win) converted. */
 static json_t *conv_obj(struct sctx *c, const json_t *s, const json_t *overlay, size_t depth,
@@ -469,6 +556,12 @@ static json_t *conv_obj(struct sctx *c, const json_t *s, const json_t *overlay, 
 	json_decref(gone);
 	exclusive_bound(o, "exclusiveMinimum", "minimum");
 	exclusive_bound(o, "exclusiveMaximum", "maximum");
+	if (flatten_allof(o) != 0) {
+		json_decref(o);
+		moat_err_set(c->err, MOAT_ENOMEM, "out of memory");
+		c->failed = true;
+		return NULL;
+	}
 	/* Closed unless the spec says otherwise, or composition needs it open. */
 	if (json_object_get(o, "properties") && !json_object_get(o, "additionalProperties") &&
 	    !json_object_get(s, "additionalProperties") && !allof_member &&

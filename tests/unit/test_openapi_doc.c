@@ -526,6 +526,14 @@ static const char *schemas_doc =
 	"    Base:\n"
 	"      type: object\n"
 	"      properties: {id: {type: integer}}\n"
+	"    Mixed:\n"
+	"      allOf:\n"
+	"        - {$ref: '#/components/schemas/Base'}\n"
+	"        - {type: object, properties: {x: {type: string}}, minProperties: 1}\n"
+	"    Clash:\n"
+	"      allOf:\n"
+	"        - {$ref: '#/components/schemas/Base'}\n"
+	"        - {type: object, properties: {id: {type: string}}}\n"
 	"    Ext: {$ref: 'common.yaml#/Thing'}\n"
 	"    HasExt:\n"
 	"      type: object\n"
@@ -538,6 +546,7 @@ static const char *schemas_doc =
 	"        r: {allOf: [{$ref: '#/components/schemas/Base'}], nullable: true, description: ref'd}\n"
 	"        n: {type: integer, minimum: 1, exclusiveMinimum: true, maximum: 9, exclusiveMaximum: false}\n"
 	"        f: {type: string, format: binary}\n"
+	"        o: {oneOf: [{type: string}, {type: integer}], nullable: true}\n"
 	"    User:\n"
 	"      type: object\n"
 	"      required: [id, name, password]\n"
@@ -594,13 +603,24 @@ static void test_recursion(void **state)
 	s = schema_at(&d, "components|schemas|A", OA_REQUEST, notes);
 	assert_non_null(json_object_get(at(s, "properties|b|properties|a"), "$comment"));
 	json_decref(s);
-	/* Through allOf and items. */
+	/* Through allOf and items; an allOf of plain object schemas is merged
+	 * into one, closed. */
 	s = schema_at(&d, "components|schemas|Tree", OA_REQUEST, notes);
-	assert_non_null(json_object_get(at(s, "allOf|1|properties|children|items"), "$comment"));
-	/* allOf members stay open, so the composition can be satisfied. */
+	expect_json(s, "{\"additionalProperties\":false,\"properties\":{\"children\":{\"items\":"
+		       "{\"$comment\":\"cut by moat import: a recursive reference #/components/schemas/Tree\"},"
+		       "\"type\":\"array\"},\"id\":{\"type\":\"integer\"}},\"type\":\"object\"}");
+	json_decref(s);
+	/* Members that say more stay an allOf, every member open, so the
+	 * composition can be satisfied. */
+	s = schema_at(&d, "components|schemas|Mixed", OA_REQUEST, notes);
 	assert_null(json_object_get(at(s, "allOf|0"), "additionalProperties"));
 	assert_null(json_object_get(at(s, "allOf|1"), "additionalProperties"));
+	assert_null(json_object_get(s, "additionalProperties"));
 	expect_json(at(s, "allOf|0"), "{\"properties\":{\"id\":{\"type\":\"integer\"}},\"type\":\"object\"}");
+	json_decref(s);
+	/* Two members defining one property differently: no merge. */
+	s = schema_at(&d, "components|schemas|Clash", OA_REQUEST, notes);
+	assert_int_equal(json_array_size(at(s, "allOf")), 2);
 	json_decref(s);
 	json_decref(notes);
 	oa_free(&d);
@@ -630,11 +650,15 @@ static void test_translation(void **state)
 	s = schema_at(&d, "components|schemas|Nullable", OA_REQUEST, notes);
 	expect_json(at(s, "properties|s"), "{\"type\":[\"string\",\"null\"]}");
 	expect_json(at(s, "properties|e"), "{\"enum\":[\"a\",\"b\",null],\"type\":[\"string\",\"null\"]}");
+	/* allOf [ref], nullable: merged into one object, then null allowed. */
 	expect_json(at(s, "properties|r"),
-		    "{\"anyOf\":[{\"allOf\":[{\"properties\":{\"id\":"
-		    "{\"type\":\"integer\"}},\"type\":\"object\"}],\"description\":\"ref'd\"},{\"type\":\"null\"}]}");
+		    "{\"additionalProperties\":false,\"description\":\"ref'd\",\"properties\":{\"id\":"
+		    "{\"type\":\"integer\"}},\"type\":[\"object\",\"null\"]}");
 	expect_json(at(s, "properties|n"), "{\"exclusiveMinimum\":1,\"maximum\":9,\"type\":\"integer\"}");
 	expect_json(at(s, "properties|f"), "{\"format\":\"binary\",\"type\":\"string\"}");
+	/* No type to extend: anyOf the schema and null. */
+	expect_json(at(s, "properties|o"), "{\"anyOf\":[{\"oneOf\":[{\"type\":\"string\"},"
+					   "{\"type\":\"integer\"}]},{\"type\":\"null\"}]}");
 	json_decref(s);
 
 	/* Dropped keywords, sanitised text, kept additionalProperties, a
