@@ -289,9 +289,7 @@ enum moat_rc oa_load(const char *buf, size_t len, const struct oa_limits *lim, s
 out:
 	if (rc != MOAT_OK) {
 		json_decref(d->root);
-		d->root = NULL;
-		d->version[0] = '\0';
-		d->major = d->minor = 0;
+		memset(d, 0, sizeof(*d));
 	}
 	return rc;
 }

@@ -334,6 +334,9 @@ static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, s
 			set(c, o, k, json_copy((json_t *)v));
 		else if (json_is_boolean(v) && strncmp(k, "exclusive", 9) == 0)
 			set(c, o, k, json_copy((json_t *)v)); /* 3.0's form: resolved after */
+	} else if (!strcmp(k, "x-nullable") && c->d->major == 2) {
+		if (json_is_boolean(v)) /* Swagger 2.0's vendor form of nullable */
+			set(c, o, "nullable", json_copy((json_t *)v));
 	} else if (!strcmp(k, "uniqueItems") || !strcmp(k, "deprecated") ||
 		   !strcmp(k, "readOnly") || !strcmp(k, "writeOnly") || !strcmp(k, "nullable")) {
 		if (json_is_boolean(v))

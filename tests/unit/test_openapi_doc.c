@@ -366,6 +366,13 @@ static void test_swagger2(void **state)
 	json_decref(notes);
 	oa_free(&d);
 
+	/* Swagger 2.0's x-nullable is nullable. */
+	load("{\"swagger\": \"2.0\", \"paths\": {}, \"definitions\": {\"N\": {\"type\": \"string\","
+	     " \"x-nullable\": true}}}", &d);
+	s = schema_at(&d, "definitions|N", OA_RESPONSE, NULL);
+	expect_json(s, "{\"type\":[\"string\",\"null\"]}");
+	json_decref(s);
+	oa_free(&d);
 	/* No host: a relative server; no schemes: https. */
 	load("{\"swagger\": \"2.0\", \"basePath\": \"/api\", \"paths\": {}}", &d);
 	expect_json(at(d.root, "servers"), "[{\"url\":\"/api\"}]");
