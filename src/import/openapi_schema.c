@@ -297,6 +297,17 @@ static json_t *type_of(const json_t *t, json_t *o)
 	return NULL;
 }
 
+/* A keyword whose value is copied as it is; left out (not a failure)
+ * when nested too deep or past the budget. */
+static void copy_kw(struct sctx *c, json_t *o, const char *k, const json_t *v)
+{
+	json_t *x = copy_value(c, v, 0);
+	if (x && json_object_set_new(o, k, x) != 0) {
+		c->failed = true;
+		moat_err_set(c->err, MOAT_ENOMEM, "out of memory");
+	}
+}
+
 /* One keyword of a schema object converted into o. */
 static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, size_t depth,
 		    json_t *gone)
@@ -314,13 +325,13 @@ static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, s
 			set(c, o, k, t);
 	} else if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default")) {
 		if (strcmp(k, "enum") || json_is_array(v))
-			set(c, o, k, copy_value(c, v, 0));
+			copy_kw(c, o, k, v);
 	} else if (!strcmp(k, "format")) {
 		if (json_is_string(v))
 			set(c, o, k, json_copy((json_t *)v));
 	} else if (!strcmp(k, "required") || !strcmp(k, "dependentRequired")) {
 		if (json_is_array(v) || (json_is_object(v) && strcmp(k, "required")))
-			set(c, o, k, copy_value(c, v, 0)); /* checked by the final compile */
+			copy_kw(c, o, k, v); /* checked by the final compile */
 	} else if (IN(k, count_kw)) {
 		if ((json_is_integer(v) && json_integer_value(v) >= 0) ||
 		    (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18 &&

@@ -813,6 +813,20 @@ static void test_schema_odd_inputs(void **state)
 	expect_json(s, "{}");
 	json_decref(s);
 	oa_free(&d);
+	/* A default nested past the copy depth is left out, not an error. */
+	char buf[4096];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"openapi\": \"3.0.0\", \"paths\": {}, \"x\": "
+					      "{\"type\": \"array\", \"default\": ");
+	for (int i = 0; i < 100; i++)
+		buf[n++] = '[';
+	for (int i = 0; i < 100; i++)
+		buf[n++] = ']';
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "}}");
+	load(buf, &d);
+	s = schema_at(&d, "x", OA_REQUEST, NULL);
+	expect_json(s, "{\"type\":\"array\"}");
+	json_decref(s);
+	oa_free(&d);
 }
 
 int main(void)
