@@ -308,6 +308,21 @@ static void copy_kw(struct sctx *c, json_t *o, const char *k, const json_t *v)
 	}
 }
 
+/* The strings of a list of property names (others dropped), counted. */
+static json_t *names(struct sctx *c, const json_t *v)
+{
+	json_t *out = json_array(), *x;
+	size_t i;
+	json_array_foreach(v, i, x)
+	{
+		if (!out || !count(c))
+			break;
+		if (json_is_string(x))
+			json_array_append(out, x);
+	}
+	return out;
+}
+
 /* One keyword of a schema object converted into o. */
 static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, size_t depth,
 		    json_t *gone)
@@ -329,9 +344,19 @@ static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, s
 	} else if (!strcmp(k, "format")) {
 		if (json_is_string(v))
 			set(c, o, k, json_copy((json_t *)v));
-	} else if (!strcmp(k, "required") || !strcmp(k, "dependentRequired")) {
-		if (json_is_array(v) || (json_is_object(v) && strcmp(k, "required")))
-			copy_kw(c, o, k, v); /* checked by the final compile */
+	} else if (!strcmp(k, "required")) {
+		if (json_is_array(v))
+			set(c, o, k, names(c, v));
+	} else if (!strcmp(k, "dependentRequired")) {
+		const char *p;
+		json_t *x, *dr = json_is_object(v) ? json_object() : NULL;
+		json_object_foreach((json_t *)v, p, x)
+		{
+			if (dr && json_is_array(x) && json_object_set_new(dr, p, names(c, x)) != 0)
+				break;
+		}
+		if (dr)
+			set(c, o, k, dr);
 	} else if (IN(k, count_kw)) {
 		if ((json_is_integer(v) && json_integer_value(v) >= 0) ||
 		    (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9e18 &&
@@ -366,7 +391,8 @@ static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, s
 	} else if (!strcmp(k, "items")) {
 		/* Array-form items (draft 4 tuples) are prefixItems now. */
 		if (json_is_array(v)) {
-			set(c, o, "prefixItems", schema_list(c, "prefixItems", v, depth));
+			if (json_array_size(v))
+				set(c, o, "prefixItems", schema_list(c, "prefixItems", v, depth));
 		} else {
 			size_t old = path_push(c, k, NULL);
 			set(c, o, k, conv(c, v, depth + 1, false));
