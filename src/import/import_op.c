@@ -19,6 +19,7 @@
 #include "import_resp.h"
 #include "import_security.h"
 #include "import_text.h"
+#include "text.h"
 #include "schema.h"
 
 #define OP_TITLE_MAX 190   /* bytes; the config allows 200 characters */
@@ -376,6 +377,8 @@ static enum moat_rc path_template(struct opb *b, char **out)
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return skip(b, "the path has a control character");
+	if (text_path_unsafe(p))
+		return skip(b, "the path has %s: it could leave base_url", text_path_unsafe(p));
 	while (*p) {
 		if (*p == '{') {
 			const char *e = strchr(p + 1, '}');

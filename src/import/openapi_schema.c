@@ -28,7 +28,7 @@
 
 #define OA_COPY_DEPTH 32 /* nesting of a value copied as it is (enum, default) */
 
-enum cut_kind { CUT_RECURSION, CUT_DEPTH, CUT_NODES, CUT_PATTERN, CUT_KINDS };
+enum cut_kind { CUT_RECURSION, CUT_DEPTH, CUT_NODES, CUT_PATTERN, CUT_VALUE, CUT_KINDS };
 
 struct sctx {
 	const struct oa_doc *d;
@@ -103,7 +103,7 @@ static void note_cut(struct sctx *c, enum cut_kind k, const char *what)
 static json_t *cut(struct sctx *c, enum cut_kind k, const char *what)
 {
 	static const char *const why[] = {"a recursive reference", "nested too deep",
-					  "too many schema nodes", ""};
+					  "too many schema nodes", "", ""};
 	char text[200];
 	char *clean;
 	json_t *o = json_object();
@@ -323,6 +323,23 @@ static json_t *names(struct sctx *c, const json_t *v)
 	return out;
 }
 
+/* values_clean - whether every string in v (a value, or an array's
+ * items one level down) is short, valid UTF-8 with nothing import_text
+ * would remove: enum, const and default values reach the model and the
+ * reviewer's terminal exactly, so they are copied whole or not at all. */
+static bool values_clean(const json_t *v, size_t max)
+{
+	size_t i;
+	const json_t *x;
+
+	if (json_is_string(v))
+		return import_text_clean(json_string_value(v), max);
+	json_array_foreach(v, i, x)
+		if (json_is_string(x) && !import_text_clean(json_string_value(x), max))
+			return false;
+	return true;
+}
+
 /* One keyword of a schema object converted into o. */
 static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, size_t depth,
 		    json_t *gone)
@@ -339,7 +356,9 @@ static void keyword(struct sctx *c, json_t *o, const char *k, const json_t *v, s
 		if (t)
 			set(c, o, k, t);
 	} else if (!strcmp(k, "enum") || !strcmp(k, "const") || !strcmp(k, "default")) {
-		if (strcmp(k, "enum") || json_is_array(v))
+		if (!values_clean(v, c->d->lim.max_text))
+			note_cut(c, CUT_VALUE, k);
+		else if (strcmp(k, "enum") || json_is_array(v))
 			copy_kw(c, o, k, v);
 	} else if (!strcmp(k, "format")) {
 		if (json_is_string(v))
@@ -687,6 +706,8 @@ static void add_notes(const struct sctx *c, json_t *notes)
 		"the schema was cut (nested deeper than the import's depth cap) at ",
 		"the schema was cut (more schema nodes than the import's cap) at ",
 		"a pattern moat's validator (PCRE2) cannot compile was dropped at ",
+		"an enum, const or default holding invisible or control characters (or longer "
+		"than the text cap) was dropped at ",
 	};
 	for (int k = 0; notes && k < CUT_KINDS; k++) {
 		char more[48] = "", text[400];

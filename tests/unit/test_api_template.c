@@ -227,21 +227,6 @@ static void test_path_encoding(void **state)
 	path_ok("/u/{v}", "{\"v\":\"a..b\"}", "/u/a..b");
 }
 
-static void test_path_dots(void **state)
-{
-	(void)state;
-	assert_true(apit_path_dots("/a/../b"));
-	assert_true(apit_path_dots("/a/.."));
-	assert_true(apit_path_dots("/./a"));
-	assert_true(apit_path_dots("."));
-	assert_true(apit_path_dots("/a/./"));
-	assert_false(apit_path_dots("/a/.b/c."));
-	assert_false(apit_path_dots("/a/.../b"));
-	assert_false(apit_path_dots("/a..b/"));
-	assert_false(apit_path_dots("/"));
-	assert_false(apit_path_dots(""));
-}
-
 static void test_path_template_syntax(void **state)
 {
 	(void)state;
@@ -915,7 +900,6 @@ int main(void)
 		cmocka_unit_test(test_path_reals),
 		cmocka_unit_test(test_path_encoding),
 		cmocka_unit_test(test_path_template_syntax),
-		cmocka_unit_test(test_path_dots),
 		cmocka_unit_test(test_path_refusals),
 		cmocka_unit_test(test_query_basic),
 		cmocka_unit_test(test_query_omission),

@@ -9,6 +9,7 @@
 #include "api_template.h"
 
 #include "api_text.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -243,7 +244,7 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
 	}
 	if ((rc = apit_buf_finish(&b, out, err)))
 		goto out;
-	if (apit_path_dots(*out)) {
+	if (text_path_dots(*out)) {
 		/* each value was checked alone; two side by side ("{a}{b}"
 		 * with "." and ".") could still make a dot segment */
 		free(*out);
@@ -254,18 +255,6 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
 out:
 	free(b.p);
 	return rc;
-}
-
-bool apit_path_dots(const char *path)
-{
-	for (const char *seg = path;;) {
-		size_t n = strcspn(seg, "/");
-		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return true;
-		if (!seg[n])
-			return false;
-		seg += n + 1;
-	}
 }
 
 /* ---- apit_query, apit_headers ---- */

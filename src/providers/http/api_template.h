@@ -48,12 +48,6 @@ enum moat_rc apit_check(const char *tmpl, const json_t *names, struct moat_err *
  */
 enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct moat_err *err);
 
-/*
- * apit_path_dots - whether path (NUL-terminated) has a segment that is
- * exactly "." or "..": a filled path with one is refused (http.path_value),
- * and a template whose literal text has one is refused at load. Pure.
- */
-bool apit_path_dots(const char *path);
 
 /*
  * apit_query - a query string from tmpl, an object of parameter name ->

@@ -12,6 +12,7 @@
  * api_template.h). Start-up only (single-threaded).
  */
 #include "api.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,33 +104,25 @@ static const char *header_reserved(const struct api *a, const char *k)
 }
 
 /* check_path_text - the literal text of a path template may not leave
- * the API's base path nor hide a way to: no "." or ".." segment (curl and
- * servers collapse them), no percent-encoded '.', '/' or '\\' (servers
- * decode them), no '\\', '?' or '#' (use "query"). Placeholders are
- * checked per value at call time (apit_path). */
+ * the API's base path nor hide a way to (text_path_unsafe: dot segments,
+ * %2e %2f %5c, '\\'), nor carry '?' or '#' (parameters go in "query").
+ * Placeholders are checked per value at call time (apit_path). */
 static enum moat_rc check_path_text(const char *path, struct moat_err *err)
 {
-	for (const char *p = path; *p; p++) {
-		if (*p == '%' && p[1] && p[2] &&
-		    ((p[1] == '2' && strchr("eEfF", p[2])) || (p[1] == '5' && strchr("cC", p[2]))))
-			return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
-					     "path: a percent-encoded '.', '/' or '\\' (%%%c%c) may "
-					     "climb out of base_url once the server decodes it",
-					     p[1], p[2]);
-		if (*p == '\\' || *p == '?' || *p == '#')
-			return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
-					     "path: '%c' is not allowed in a path template%s", *p,
-					     *p == '\\' ? "" : " (parameters go in \"query\")");
-	}
-	if (apit_path_dots(path))
+	const char *why = text_path_unsafe(path);
+	const char *qf = strpbrk(path, "?#");
+
+	if (why)
 		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
-				     "path: a '.' or '..' segment would leave base_url's path");
+				     "path: %s could take requests out of base_url's path once "
+				     "collapsed or decoded", why);
+	if (qf)
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: '%c' is not allowed in a path template (parameters go "
+				     "in \"query\")", *qf);
 	return MOAT_OK;
 }
 
-/* A tool's "headers": names that are tokens and not reserved; values are
- * templates over the tool's arguments, without control bytes in their
- * literal text. */
 static enum moat_rc check_headers(const struct api *a, const struct api_tool *t,
 				  const json_t *names, struct moat_err *err)
 {
