@@ -163,19 +163,6 @@ static bool header_ignored(const char *n)
 	return false;
 }
 
-static bool token_ok(const char *s)
-{
-	if (!*s || strlen(s) > 128)
-		return false;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      strchr("!#$%&'*+-.^_`|~", ch)))
-			return false;
-	}
-	return true;
-}
-
 /* A parameter's schema: "schema", or that of its first "content" entry. */
 static const json_t *param_schema(const json_t *p)
 {
@@ -272,7 +259,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 				 b->where, cn, strcmp(in, "body") == 0 ? "body" : "?");
 		goto out;
 	}
-	if (!sane || (strcmp(in, "header") == 0 && !token_ok(name))) {
+	if (!sane || (strcmp(in, "header") == 0 && !import_header_name_ok(name))) {
 		if (required || strcmp(in, "path") == 0)
 			rc = skip(b, "parameter %s has a name that cannot be sent", cn);
 		else

@@ -123,19 +123,65 @@ static bool note_has(const struct import_result *r, const char *needle)
 	return false;
 }
 
-/* Every tool's input_schema compiles with moat's validator. */
+/* Every "{name}" of template text names a property of props. */
+static void placeholders_known(const char *tmpl, const json_t *props)
+{
+	for (const char *p = tmpl; p && *p; p++) {
+		char name[128];
+		const char *e;
+		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+			p++;
+			continue;
+		}
+		assert_true(*p != '}');
+		if (*p != '{')
+			continue;
+		e = strchr(p, '}');
+		assert_non_null(e);
+		assert_true((size_t)(e - p - 1) < sizeof(name));
+		memcpy(name, p + 1, (size_t)(e - p - 1));
+		name[e - p - 1] = '\0';
+		if (!json_object_get(props, name))
+			fail_msg("template %s names %s, not an argument", tmpl, name);
+		p = e;
+	}
+}
+
+/* What the http family checks of each tool: the input_schema compiles
+ * with moat's validator, every template names an argument, names and
+ * texts fit the config schema. */
 static void schemas_compile(const json_t *section)
 {
-	json_t *list = json_object_get(section, "tools"), *t;
-	size_t i;
+	json_t *list = json_object_get(section, "tools"), *t, *v;
+	const char *k;
+	size_t i, j;
 
 	if (!list)
 		list = json_object_get(section, "operations");
 	json_array_foreach(list, i, t) {
 		struct moat_err e = {0};
-		struct schema *s = schema_compile(json_object_get(t, "input_schema"), &e);
+		const json_t *in = json_object_get(t, "input_schema");
+		const json_t *props = json_object_get(in, "properties");
+		struct schema *s = schema_compile(in, &e);
+		const char *name = sget(t, "name"), *d = sget(t, "description");
 		assert_non_null(s);
 		schema_free(s);
+		assert_non_null(name);
+		assert_true(strlen(name) >= 1 && strlen(name) <= 64);
+		assert_true(strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name));
+		assert_non_null(d);
+		assert_true(strlen(d) >= 1 && strlen(d) <= 4000);
+		assert_true(!sget(t, "title") || strlen(sget(t, "title")) <= 200);
+		assert_int_equal(sget(t, "path")[0], '/');
+		placeholders_known(sget(t, "path"), props);
+		placeholders_known(sget(t, "body"), props);
+		json_object_foreach(json_object_get(t, "query"), k, v)
+			placeholders_known(json_string_value(v), props);
+		json_object_foreach(json_object_get(t, "headers"), k, v)
+			placeholders_known(json_string_value(v), props);
+		json_array_foreach(json_object_get(t, "mime_allow"), j, v)
+			assert_true(strspn(json_string_value(v), "abcdefghijklmnopqrstuvwxyz0123456789.+*-/") ==
+				    strlen(json_string_value(v)));
 	}
 }
 
@@ -216,6 +262,7 @@ static void test_param_merge(void **state)
 	assert_string_equal(sget(json_object_get(p, "id_2"), "type"), "boolean");
 	assert_string_equal(sget(json_object_get(tool(r.section, 0), "query"), "id"), "{id_2}");
 	assert_string_equal(sget(tool(r.section, 0), "path"), "/a/{id}");
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
@@ -275,6 +322,7 @@ static void test_names(void **state)
 	assert_string_equal(r.ops[5].tool, "crm_get_contacts_id_notes");
 	assert_string_equal(r.ops[6].tool, "crm_get_http_status_v2");
 	assert_string_equal(r.ops[7].tool, "crm_get_g"); /* no ASCII in the id */
+	schemas_compile(r.section);
 	import_result_free(&r);
 	import_result_free(&r2);
 	free(paths);
@@ -628,6 +676,7 @@ static void test_writes(void **state)
 	assert_true(hint(t, "destructiveHint"));
 	assert_false(hint(t, "idempotentHint"));
 	assert_null(json_object_get(tool(r.section, 0), "confirm"));
+	schemas_compile(r.section);
 	import_result_free(&r);
 
 	/* only writes: the refusal says --allow-writes */
@@ -732,6 +781,7 @@ static void test_grouped(void **state)
 	assert_true(json_is_true(json_object_get(op, "confirm")));
 	assert_true(note_has(&r, "crm_call_write"));
 	assert_true(note_has(&r, "ask for confirmation"));
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
@@ -785,6 +835,7 @@ static void test_binary(void **state)
 	assert_string_equal(sget(tool(s, 5), "response"), "text");
 	assert_null(json_object_get(tool(s, 5), "mime_allow"));
 	assert_null(json_object_get(tool(s, 6), "response")); /* JSON: the default */
+	schemas_compile(s);
 	import_result_free(&r);
 }
 
@@ -843,6 +894,7 @@ static void test_poisoned_text(void **state)
 	assert_null(json_object_get(json_object_get(json_object_get(json_object_get(t, "input_schema"),
 								    "properties"), "q"), "pattern"));
 	free(text);
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
@@ -987,6 +1039,7 @@ static void test_bodies(void **state)
 						 "body"),
 				 "type"),
 			    "integer");
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
