@@ -2,6 +2,7 @@
 // `make run` starts it on 127.0.0.1 and examples/moat.json declares tools
 // for it (http.apis.crm). It holds a few made-up contacts with personal
 // fields (email, phone) that the declared tools select away.
+// examples/crm.openapi.yaml describes it (`moat import openapi` reads it).
 // usage: node examples/crm_upstream.mjs [PORT]   (default 47811)
 import http from 'node:http';
 
@@ -12,6 +13,7 @@ const contacts = [
 	{ id: 3, name: 'Alan Turing', company: 'Bletchley Labs', email: 'alan@example.com', phone: '+44 20 7946 0003' },
 ];
 const notes = [];
+let nextNote = 1;
 // A 1x1 PNG: the contact's "card" attachment.
 const png = Buffer.from(
 	'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
@@ -41,11 +43,29 @@ const server = http.createServer((req, res) => {
 	if (req.method === 'GET' && (m = url.pathname.match(/^\/contacts\/(\d+)\/card$/))) {
 		return send(res, 200, png, 'image/png');
 	}
+	if (req.method === 'GET' && (m = url.pathname.match(/^\/contacts\/(\d+)\/notes$/))) {
+		const limit = Number(url.searchParams.get('limit') ?? 20);
+		const data = notes.filter((n) => n.contact === Number(m[1])).slice(0, limit);
+		return send(res, 200, { data, total: data.length });
+	}
+	if (req.method === 'DELETE' && (m = url.pathname.match(/^\/contacts\/(\d+)\/notes\/(\d+)$/))) {
+		const i = notes.findIndex((n) => n.contact === Number(m[1]) && n.id === Number(m[2]));
+		if (i < 0) return send(res, 404, { error: 'no such note' });
+		notes.splice(i, 1);
+		res.writeHead(204);
+		return res.end();
+	}
 	if (req.method === 'POST' && (m = url.pathname.match(/^\/contacts\/(\d+)\/notes$/))) {
 		let body = '';
 		req.on('data', (d) => (body += d));
 		req.on('end', () => {
-			const note = { id: notes.length + 1, contact: Number(m[1]), ...JSON.parse(body || '{}') };
+			let fields;
+			try {
+				fields = JSON.parse(body || '{}');
+			} catch {
+				return send(res, 400, { error: 'the body is not JSON' });
+			}
+			const note = { ...fields, id: nextNote++, contact: Number(m[1]) };
 			notes.push(note);
 			send(res, 201, note);
 		});

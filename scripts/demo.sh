@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh - `make run`: check the demo config, list its tools, make one call
 # from the command line, then drive a real `moat serve` session with the
-# official MCP SDK client (examples/demo.mjs). A small CRM stand-in
-# (examples/crm_upstream.mjs) runs on 127.0.0.1:47811 meanwhile, for the
-# declared API tools of examples/moat.json. The git tools read moat's own
+# official MCP SDK client (examples/demo.mjs), then serve over HTTP, and
+# finally import the CRM's OpenAPI description (`moat import openapi`) and
+# call one imported tool. A small CRM stand-in (examples/crm_upstream.mjs)
+# runs on 127.0.0.1:47811 meanwhile, for the declared API tools of
+# examples/moat.json and the imported ones. The git tools read moat's own
 # repository (the checkout this script runs in).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,3 +73,24 @@ echo "\$ curl $url -H '$auth' -H 'Host: evil.example' -d '<initialize>'   # DNS 
 mcp -H "Authorization: Bearer $MOAT_DEMO_TOKEN" -H 'Host: evil.example' -d "$init"
 kill -TERM $server
 wait $server && echo "(moat stopped on SIGTERM, exit 0)"
+echo
+echo "# Import: the CRM's OpenAPI description (examples/crm.openapi.yaml) as declared tools."
+echo "# The section is printed for review; reads only (writes need --allow-writes),"
+echo "# the API key as a placeholder filled from the environment."
+spec=examples/crm.openapi.yaml
+echo "\$ $moat import openapi $spec --name crm2 --allow-address 127.0.0.1"
+"$moat" import openapi "$spec" --name crm2 --allow-address 127.0.0.1
+tmp=$(mktemp -d)
+trap 'kill $upstream $server 2>/dev/null || true; rm -rf "$log" "$tmp"' EXIT
+cfg2=$tmp/crm2.json
+echo
+echo "\$ echo '{}' > $cfg2"
+echo '{}' >"$cfg2"
+echo "\$ $moat import openapi $spec --name crm2 --allow-address 127.0.0.1 --into $cfg2"
+"$moat" import openapi "$spec" --name crm2 --allow-address 127.0.0.1 --into "$cfg2"
+echo "\$ export CRM2_API_KEY=demo   # the demo upstream's key, as the section's \$comment says"
+export CRM2_API_KEY=demo
+echo "\$ $moat check --config $cfg2   # the tools, the variables read, the hosts contacted, writes"
+"$moat" check --config "$cfg2"
+echo "\$ $moat call crm2_search_contacts q=grace limit=1 --config $cfg2"
+"$moat" call crm2_search_contacts q=grace limit=1 --config "$cfg2"

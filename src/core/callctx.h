@@ -121,7 +121,8 @@ void callctx_progress(struct call_ctx *ctx, double progress, double total, const
  *   fs:    "root" (the root's name), "path" (relative to the root)
  *   sql:   "database", "tables" (callctx_touch_add, one per table)
  *   git:   "repository", "commit" (the resolved commit id)
- *   http:  "api", "method", "path" (the path template), "host"
+ *   http:  "api", "method", "path" (the path template), "host", and
+ *          "operation" (a grouped API's operation name)
  * Only names of things inside the configured scope: never an argument value
  * beyond these, never query text, contents or secrets. A no-op when
  * ctx->no_touch (the server sets it when auditing is off). value is copied,

@@ -151,19 +151,21 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 		  w.len, now);
 	log_debug("tool %s: %s in %.1f ms, %zu bytes", c->tool->name, srv_outcome_of(rc), ms, w.len);
 	srv_reply_wire(s, c->batch, msg, &w);
-	/* Counted until its answer is out: server_shutdown waits for the
-	 * count to reach 0 and then the server may be freed, so nothing below
-	 * touches s. */
-	pthread_mutex_lock(&s->lock);
-	s->inflight_count--;
-	if (s->inflight_count == 0)
-		pthread_cond_broadcast(&s->calls_ended);
-	pthread_mutex_unlock(&s->lock);
 	callctx_release(&c->ctx);
 	json_decref(c->id);
 	json_decref(c->args);
 	json_decref(c->params);
 	free(c);
+	srv_inflight_done(s); /* last: s may be freed once the count is 0 */
+}
+
+void srv_inflight_done(struct server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->inflight_count--;
+	if (s->inflight_count == 0)
+		pthread_cond_broadcast(&s->calls_ended);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void finish_call(struct call *c, json_t *res, enum moat_rc rc)

@@ -226,8 +226,15 @@ void srv_cancelled(struct server *s, struct batch *b, struct rpc_msg *m);
 void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is_read);
 
 /* srv_rjob_unlink - take job j (a resource job, or a prompt job whose
- * first member is one) off the in-flight list and count it out. */
+ * first member is one) off the in-flight list, so no cancellation finds
+ * it; it stays counted until srv_inflight_done. */
 void srv_rjob_unlink(struct server *s, struct rjob *j);
+
+/* srv_inflight_done - count one call or job out once its answer is sent
+ * and its memory freed (server_call.c). server_shutdown waits for the
+ * count to reach 0 and may then free s, so the caller must not touch s
+ * afterwards. Thread-safe. */
+void srv_inflight_done(struct server *s);
 void srv_resource_templates(struct server *s, struct batch *b, struct rpc_msg *m);
 
 /* srv_request_roots - ask the client for its roots when it has them and a

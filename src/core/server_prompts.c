@@ -213,6 +213,7 @@ static void run_pjob(void *arg)
 	log_debug("prompts/get %s: %s", j->pr->name, moat_rc_name(rc));
 	srv_reply_wire(s, j->r.batch, msg, &w);
 	pjob_free(j);
+	srv_inflight_done(s); /* last: s may be freed once the count is 0 */
 }
 
 /* Refuse a get before it ran: answer and audit it. */
@@ -329,6 +330,7 @@ void srv_prompts_get(struct server *s, struct batch *b, struct rpc_msg *m)
 		refuse_get(s, b, m->id, pr->name, MOAT_ECANCELLED, RPC_INTERNAL_ERROR,
 			   "server.shutting_down", "server is shutting down");
 		pjob_free(j);
+		srv_inflight_done(s);
 	}
 }
 

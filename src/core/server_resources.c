@@ -132,9 +132,6 @@ void srv_rjob_unlink(struct server *s, struct rjob *j)
 	for (struct rjob **pp = &s->rjobs; *pp; pp = &(*pp)->next) {
 		if (*pp == j) {
 			*pp = j->next;
-			s->inflight_count--;
-			if (s->inflight_count == 0)
-				pthread_cond_broadcast(&s->calls_ended);
 			break;
 		}
 	}
@@ -201,6 +198,7 @@ static void run_rjob(void *arg)
 	log_debug("%s: %s", method, moat_rc_name(rc));
 	srv_reply_wire(s, j->batch, msg, &w);
 	rjob_free(j);
+	srv_inflight_done(s); /* last: s may be freed once the count is 0 */
 }
 
 /* Refuse a resource request before it ran: answer and audit it. */
@@ -318,6 +316,7 @@ void srv_resources(struct server *s, struct batch *b, struct rpc_msg *m, bool is
 		srv_rjob_unlink(s, j);
 		refuse_rjob(s, b, j, RPC_INTERNAL_ERROR, "server.shutting_down",
 			    "server is shutting down");
+		srv_inflight_done(s);
 	}
 }
 

@@ -665,12 +665,10 @@ static json_t *conv(struct sctx *c, const json_t *s, size_t depth, bool allof_me
 
 	if (c->failed)
 		return NULL;
-	if (c->over)
+	if (!count(c)) /* a cut counts too: its siblings stop */
 		return cut(c, CUT_NODES, NULL);
-	if (depth > c->d->lim.max_schema_depth)
+	if (depth >= c->d->lim.max_schema_depth)
 		return cut(c, CUT_DEPTH, NULL);
-	if (!count(c))
-		return cut(c, CUT_NODES, NULL);
 	if (json_is_boolean(s))
 		return json_copy((json_t *)s);
 	if (!json_is_object(s))

@@ -332,11 +332,136 @@ static void test_query_refusals(void **state)
 	query_err("{\"q\":\"{q}\"}", "{\"q\":\"\\u007f\"}", "control characters", NULL);
 	query_err("{\"q\":\"{q}\"}", "{\"q\":{\"k\":\"secret\"}}",
 		  "argument 'q' must be a string, number or boolean", "secret");
-	query_err("{\"q\":\"{q}\"}", "{\"q\":[1,2]}", "must be a string, number or boolean", NULL);
+	/* arrays: of scalars only, and only alone in their template */
+	query_err("{\"q\":\"{q}\"}", "{\"q\":[1,[2]]}", "must be a string, number or boolean", NULL);
+	query_err("{\"q\":\"{q}\"}", "{\"q\":[{\"k\":\"secret\"}]}", "argument 'q'", "secret");
+	query_err("{\"q\":\"{q}\"}", "{\"q\":[null]}", "must be a string, number or boolean", NULL);
+	query_err("{\"q\":\"x{q}\"}", "{\"q\":[1,2]}", "must be a string, number or boolean", NULL);
+	query_err("{\"q\":\"{q}\"}", "{\"q\":[\"ok\",\"x\\r\\nHost: evil\"]}",
+		  "may not contain control characters", "evil");
 	query_err("[\"q\"]", "{}", "query template: must be an object", NULL);
 	query_err("{\"q\":1}", "{}", "parameter 'q' must be a string", NULL);
 	query_err("{\"q\":\"{q\"}", "{\"q\":1}", "has no closing '}'", NULL);
 	query_err("{\"q\":\"{q}\"}", "\"x\"", "must be an object", NULL);
+}
+
+/* An array of scalars repeats its parameter, in order, between the
+ * others; an empty one leaves it out. */
+static void test_query_arrays(void **state)
+{
+	(void)state;
+	query_ok("{\"a\":\"{a}\"}", "{\"a\":[1,2]}", "a=1&a=2");
+	query_ok("{\"x\":\"1\",\"ids\":\"{ids}\",\"y\":\"2\"}",
+		 "{\"ids\":[\"p q\",true,2.5,-3]}", "x=1&ids=p%20q&ids=true&ids=2.5&ids=-3&y=2");
+	query_ok("{\"a\":\"{a}\",\"b\":\"1\"}", "{\"a\":[]}", "b=1");
+	query_ok("{\"filter[s]\":\"{s}\"}", "{\"s\":[\"open\"]}", "filter%5Bs%5D=open");
+}
+
+/* ---- apit_headers ---- */
+
+static void headers_ok(const char *tmpl, const char *args, const char *const *want)
+{
+	struct moat_err err = {0};
+	json_t *t = J(tmpl), *a = J(args);
+	char **out = NULL;
+	size_t i = 0;
+
+	assert_int_equal(apit_headers(t, a, &out, &err), MOAT_OK);
+	assert_non_null(out);
+	for (; want[i]; i++) {
+		assert_non_null(out[i]);
+		assert_string_equal(out[i], want[i]);
+	}
+	assert_null(out[i]);
+	apit_lines_free(out);
+	json_decref(t);
+	json_decref(a);
+}
+
+static void headers_err(const char *tmpl, const char *args, const char *rule, const char *secret)
+{
+	struct moat_err err = {0};
+	json_t *t = J(tmpl), *a = J(args);
+	char **out = (char **)"untouched";
+
+	assert_int_equal(apit_headers(t, a, &out, &err), MOAT_EINVAL);
+	assert_null(out);
+	assert_non_null(err.rule);
+	assert_string_equal(err.rule, rule);
+	if (secret && strstr(err.msg, secret))
+		fail_msg("message \"%s\" echoes the value", err.msg);
+	json_decref(t);
+	json_decref(a);
+}
+
+static void test_headers(void **state)
+{
+	static const char tmpl[] = "{\"X-Request-Id\":\"{rid}\",\"X-Trace\":\"t-{n}\"}";
+
+	(void)state;
+	headers_ok(tmpl, "{\"rid\":\"abc\",\"n\":7}",
+		   (const char *const[]){"X-Request-Id: abc", "X-Trace: t-7", NULL});
+	/* an absent or null argument drops its header; text around one needs it */
+	headers_ok(tmpl, "{\"n\":1}", (const char *const[]){"X-Trace: t-1", NULL});
+	headers_ok(tmpl, "{\"rid\":null,\"n\":1}", (const char *const[]){"X-Trace: t-1", NULL});
+	headers_err(tmpl, "{\"rid\":\"a\"}", "http.missing_argument", NULL);
+	/* arrays join with ','; an empty value is "Name;" (libcurl sends it empty) */
+	headers_ok("{\"X-Ids\":\"{ids}\"}", "{\"ids\":[1,\"b\"]}", (const char *const[]){"X-Ids: 1,b", NULL});
+	headers_ok("{\"X-Ids\":\"{ids}\"}", "{\"ids\":[]}", (const char *const[]){NULL});
+	headers_ok("{\"X-E\":\"{e}\"}", "{\"e\":\"\"}", (const char *const[]){"X-E;", NULL});
+	/* no value can end the header or add another: CR, LF, NUL, DEL, TAB */
+	headers_err(tmpl, "{\"rid\":\"a\\r\\nAuthorization: Bearer evil\"}", "http.control_char", "evil");
+	headers_err(tmpl, "{\"rid\":\"a\\nX: evil\"}", "http.control_char", "evil");
+	headers_err(tmpl, "{\"rid\":\"a\\u0000evil\"}", "http.control_char", "evil");
+	headers_err(tmpl, "{\"rid\":\"\\u007f\"}", "http.control_char", NULL);
+	headers_err("{\"X-Ids\":\"{ids}\"}", "{\"ids\":[\"ok\",\"\\r\\nevil\"]}", "http.control_char", "evil");
+	headers_err(tmpl, "{\"rid\":{\"k\":\"evil\"}}", "http.argument_type", "evil");
+	/* no template: no headers */
+	headers_ok("null", "{}", (const char *const[]){NULL});
+}
+
+/* ---- apit_form ---- */
+
+static void form_ok(const char *body, const char *want)
+{
+	struct moat_err err = {0};
+	json_t *b = J(body);
+	char *out = NULL;
+
+	assert_int_equal(apit_form(b, &out, &err), MOAT_OK);
+	assert_string_equal(out, want);
+	free(out);
+	json_decref(b);
+}
+
+static void form_err(const char *body, const char *secret)
+{
+	struct moat_err err = {0};
+	json_t *b = J(body);
+	char *out = (char *)"untouched";
+
+	assert_int_equal(apit_form(b, &out, &err), MOAT_EINVAL);
+	assert_null(out);
+	assert_string_equal(err.rule, "http.form_value");
+	if (secret && strstr(err.msg, secret))
+		fail_msg("message \"%s\" echoes the value", err.msg);
+	json_decref(b);
+}
+
+static void test_form(void **state)
+{
+	(void)state;
+	form_ok("{\"name\":\"Ann Lee\",\"n\":2,\"r\":0.5,\"ok\":true,\"skip\":null}",
+		"name=Ann%20Lee&n=2&r=0.5&ok=true");
+	form_ok("{\"tag\":[\"a&b\",\"c=d\"],\"x\":\"line1\\nline2\"}",
+		"tag=a%26b&tag=c%3Dd&x=line1%0Aline2");
+	form_ok("{\"a[b]\":\"\\u00e9\"}", "a%5Bb%5D=%C3%A9");
+	form_ok("{}", "");
+	form_err("{\"o\":{\"k\":\"secret\"}}", "secret");
+	form_err("{\"o\":[[\"secret\"]]}", "secret");
+	form_err("{\"o\":[null]}", NULL);
+	form_err("[1,2]", NULL);
+	form_err("\"secret\"", "secret");
 }
 
 /* ---- apit_body ---- */
@@ -776,6 +901,9 @@ int main(void)
 		cmocka_unit_test(test_query_omission),
 		cmocka_unit_test(test_query_encoding),
 		cmocka_unit_test(test_query_refusals),
+		cmocka_unit_test(test_query_arrays),
+		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_body_types),
 		cmocka_unit_test(test_body_absent),
 		cmocka_unit_test(test_body_interpolation),

@@ -5,7 +5,10 @@
  * and version-like strings stay strings) while quoted and block scalars
  * stay strings; explicit core tags; every document of a stream; and the
  * refusals: aliases, unknown tags, duplicate keys, complex keys, .inf,
- * depth, node and size caps, broken YAML (each with line and column).
+ * depth, node and size caps, broken YAML (each with line and column);
+ * and, opted into (expand_aliases), aliases as deep copies and "<<" merge
+ * keys under the node and depth budget: a billion-laughs document fails
+ * at the budget, fast.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -148,12 +152,108 @@ static void test_caps(void **state)
 	refuse(deep, NULL, "nested deeper than 64");
 }
 
+static const struct yaml_json_limits expand = {.expand_aliases = true};
+
+static void expect_lim(const char *text, const struct yaml_json_limits *lim, const char *want)
+{
+	char *got = conv(text, lim);
+	if (strcmp(got, want) != 0)
+		fail_msg("for\n%s\nwant %s\ngot  %s", text, want, got);
+	free(got);
+}
+
+static void test_aliases(void **state)
+{
+	(void)state;
+	/* Refused by default (the deploy checker), expanded when asked. */
+	refuse("a: &x [1, 2]\nb: *x\n", NULL, "aliases (*x) are not supported");
+	expect_lim("a: &x [1, {k: v}]\nb: *x\nc: &s str\nd: *s\n", &expand,
+		   "[{\"a\":[1,{\"k\":\"v\"}],\"b\":[1,{\"k\":\"v\"}],\"c\":\"str\",\"d\":\"str\"}]");
+	/* The latest anchor of a name wins; an alias before its anchor fails. */
+	expect_lim("- &a 1\n- *a\n- &a 2\n- *a\n", &expand, "[[1,1,2,2]]");
+	refuse("a: *nowhere\n", &expand, "the alias *nowhere names no anchor before it");
+	refuse("a: &x [*x]\n", &expand, "names no anchor");
+	/* Anchors do not cross documents. */
+	refuse("a: &x 1\n---\nb: *x\n", &expand, "names no anchor");
+}
+
+static void test_merge_keys(void **state)
+{
+	(void)state;
+	expect_lim("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n", &expand,
+		   "[{\"base\":{\"x\":1,\"y\":2},\"m\":{\"x\":1,\"y\":3}}]");
+	/* Own keys win wherever they are written; earlier merged maps win. */
+	expect_lim("a: &a {p: 1, q: 1}\nb: &b {q: 2, r: 2}\nm:\n  y: 0\n  <<: [*a, *b]\n", &expand,
+		   "[{\"a\":{\"p\":1,\"q\":1},\"b\":{\"q\":2,\"r\":2},\"m\":{\"p\":1,\"q\":1,\"r\":2,\"y\":0}}]");
+	expect_lim("m:\n  <<: {k: v}\n", &expand, "[{\"m\":{\"k\":\"v\"}}]");
+	refuse("m:\n  <<: [1]\n", &expand, "a merge key (<<) takes a mapping");
+	refuse("a: &a {x: 1}\nm:\n  <<: *a\n  <<: *a\n", &expand, "the key '<<' appears twice");
+	/* A quoted '<<', or any without expand_aliases, is an ordinary key. */
+	expect_lim("m:\n  '<<': {k: v}\n", &expand, "[{\"m\":{\"<<\":{\"k\":\"v\"}}}]");
+	expect("m:\n  <<: {k: v}\n", "[{\"m\":{\"<<\":{\"k\":\"v\"}}}]");
+}
+
+/* Nine levels of ten aliases each: 10^9 nodes if expanded. */
+static void test_billion_laughs(void **state)
+{
+	const char *laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+			     "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			     "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+			     "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+			     "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+			     "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+			     "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+			     "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+	struct yaml_json_limits lim = {.expand_aliases = true, .max_nodes = 4000000};
+	struct timespec t0, t1;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	refuse(laughs, &lim, "aliases expand to more than 4000000 nodes");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* Charged before copying: far under a second for a 4M-node budget. */
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000.0 + (t1.tv_nsec - t0.tv_nsec) / 1e6 < 2000.0);
+	/* Under a budget it fits, the expansion is exact: 1 + 10 + 10 + 10*11. */
+	lim.max_nodes = 200;
+	expect_lim("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+		   &lim,
+		   "[{\"a\":[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "\"b\":[[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"],"
+		   "[\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]]}]");
+	lim.max_nodes = 120; /* 11 + 1 + 1 + 110 = 123 */
+	refuse("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
+	       &lim, "aliases expand to more than 120 nodes");
+}
+
+/* An alias counts its anchor's height at the depth where it appears. */
+static void test_alias_depth(void **state)
+{
+	struct yaml_json_limits lim = {.expand_aliases = true, .max_depth = 4};
+
+	(void)state;
+	expect_lim("a: &a [[1]]\nb: [*a]\n", &lim, "[{\"a\":[[1]],\"b\":[[[1]]]}]");
+	refuse("a: &a [[1]]\nb: [[[*a]]]\n", &lim, "the alias *a nests deeper than 4");
+	/* Chained: each level one deeper than the anchor it copies. */
+	refuse("a: &a [1]\nb: &b [*a]\nc: &c [*b]\nd: &d [*c]\n", &lim, "nests deeper than 4");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_structure), cmocka_unit_test(test_core_schema),
 		cmocka_unit_test(test_strings),	  cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_refusals),  cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_aliases),	  cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_billion_laughs), cmocka_unit_test(test_alias_depth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

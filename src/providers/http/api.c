@@ -30,6 +30,7 @@
 
 #include "api_shared.h"
 #include "api_template.h"
+#include "api_text.h"
 #include "excerpt.h"
 #include "log.h"
 #include "store.h"
@@ -58,39 +59,88 @@ static bool retryable(long status)
 	return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
-/* The request's URL and, for a tool with a body, its JSON text. */
-static enum moat_rc build_request(const struct api_tool *t, const json_t *args, char **url,
-				  char **body, struct moat_err *err)
+/* One request, built from a call's arguments. */
+struct api_req {
+	char *url;        /* with the API's credential query: sent, never shown */
+	char *pub_url;    /* without it: the cache key and a resource's uri */
+	char *body;       /* JSON or form text; NULL without a body */
+	char **tool_hdrs; /* the tool's filled "headers" (apit_headers) */
+	const char **hdrs; /* the API's headers, then the tool's; NULL-terminated */
+};
+
+static void req_free(struct api_req *q)
 {
-	char *path = NULL, *query = NULL;
+	if (q->url)
+		explicit_bzero(q->url, strlen(q->url));
+	free(q->url);
+	free(q->pub_url);
+	if (q->body)
+		explicit_bzero(q->body, strlen(q->body));
+	free(q->body);
+	apit_lines_free(q->tool_hdrs);
+	free(q->hdrs);
+	memset(q, 0, sizeof(*q));
+}
+
+/* The request body's text: JSON, or a form from the filled template. */
+static enum moat_rc build_body(const struct api_tool *t, const json_t *args, char **out,
+			       struct moat_err *err)
+{
 	json_t *b = NULL;
 	enum moat_rc rc;
 
-	*url = NULL;
-	*body = NULL;
+	if ((rc = apit_body(t->body, args, &b, err)))
+		return rc;
+	if (t->form) {
+		rc = apit_form(b, out, err);
+	} else {
+		*out = wire_dumps(b); /* 0.1 goes upstream as 0.1 */
+		rc = *out ? MOAT_OK : moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	json_decref(b);
+	return rc;
+}
+
+/* The request's URLs, headers and, for a tool with a body, its text. */
+static enum moat_rc build_request(const struct api_tool *t, const json_t *args,
+				  struct api_req *q, struct moat_err *err)
+{
+	const struct api *a = t->api;
+	char *path = NULL, *query = NULL;
+	size_t n = 0;
+	enum moat_rc rc;
+
+	memset(q, 0, sizeof(*q));
 	if ((rc = apit_path(t->path, args, &path, err)) ||
-	    (rc = apit_query(t->query, args, &query, err)))
+	    (rc = apit_query(t->query, args, &query, err)) ||
+	    (rc = apit_headers(t->headers, args, &q->tool_hdrs, err)) ||
+	    (t->body && (rc = build_body(t, args, &q->body, err))))
 		goto named;
-	if (asprintf(url, "%s%s%s%s", t->api->base, path, query[0] ? "?" : "", query) < 0) {
-		*url = NULL;
+	if (asprintf(&q->pub_url, "%s%s%s%s", a->base, path, query[0] ? "?" : "", query) < 0)
+		q->pub_url = NULL;
+	else if (asprintf(&q->url, "%s%s%s", q->pub_url,
+			  !a->cred_query ? "" : query[0] ? "&" : "?",
+			  a->cred_query ? a->cred_query : "") < 0)
+		q->url = NULL;
+	if (!q->url) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (t->body) {
-		if ((rc = apit_body(t->body, args, &b, err)))
-			goto named;
-		*body = wire_dumps(b); /* 0.1 goes upstream as 0.1 */
-		if (!*body) {
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto out;
-		}
-		if (strlen(*body) > t->api->max_request) {
-			rc = moat_err_rule(err, MOAT_ELIMIT, "limits.request_bytes",
-					   "the request body (%zu bytes) exceeds max_request_bytes (%zu) "
-					   "of API %s", strlen(*body), t->api->max_request,
-					   t->api->name);
-			goto out;
-		}
+	while (q->tool_hdrs[n])
+		n++;
+	if (!(q->hdrs = calloc(a->nheaders + n + 1, sizeof(*q->hdrs)))) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->nheaders; i++)
+		q->hdrs[i] = a->headers[i];
+	for (size_t i = 0; i < n; i++)
+		q->hdrs[a->nheaders + i] = q->tool_hdrs[i];
+	if (q->body && strlen(q->body) > a->max_request) {
+		rc = moat_err_rule(err, MOAT_ELIMIT, "limits.request_bytes",
+				   "the request body (%zu bytes) exceeds max_request_bytes (%zu) "
+				   "of API %s", strlen(q->body), a->max_request, a->name);
+		goto out;
 	}
 	goto out;
 named: {
@@ -98,17 +148,13 @@ named: {
 	 * the filled path, which holds the argument). */
 	char inner[MOAT_ERR_MSG_MAX];
 	snprintf(inner, sizeof(inner), "%s", err->msg);
-	moat_err_set(err, rc, "API %s, %s %s: %s", t->api->name, t->method, t->path, inner);
+	moat_err_set(err, rc, "API %s, %s %s: %s", a->name, t->method, t->path, inner);
 }
 out:
-	if (rc) {
-		free(*url);
-		free(*body);
-		*url = *body = NULL;
-	}
+	if (rc)
+		req_free(q);
 	free(path);
 	free(query);
-	json_decref(b);
 	return rc;
 }
 
@@ -160,18 +206,21 @@ static uint64_t backoff_ms(const struct api *a, int n, long retry_after_s)
 }
 
 /* Make the request, retrying idempotent ones on 429/502/503/504. */
-static enum moat_rc perform(const struct api_tool *t, const char *url, const char *body,
+static enum moat_rc perform(const struct api_tool *t, const struct api_req *q,
 			    struct call_ctx *ctx, struct http_response *r, struct moat_err *err)
 {
 	struct api *a = t->api;
+	const char *body = q->body;
 	struct http_request rq = {
 		.method = t->method,
-		.url = url,
-		.headers = (const char *const *)a->headers,
+		.url = q->url,
+		.headers = q->hdrs,
 		.headers_are_credentials = true,
 		.body = body,
 		.body_len = body ? strlen(body) : 0,
-		.content_type = body ? "application/json" : NULL,
+		.content_type = !body	  ? NULL
+				: t->form ? "application/x-www-form-urlencoded"
+					  : "application/json",
 		.policy = &a->policy,
 		.follow_redirects = true,
 		.timeout_ms = a->timeout_ms,
@@ -183,6 +232,8 @@ static enum moat_rc perform(const struct api_tool *t, const char *url, const cha
 		.user_agent = a->fam->user_agent,
 		.origin_host = a->host,
 		.origin_port = a->port,
+		.cred_query_names = (const char *const *)a->cred_names,
+		.cred_query_values = (const char *const *)a->cred_values,
 		.cfg = a->fam->cfg,
 	};
 	int tries = api_idempotent(t->method) ? a->retries : 0;
@@ -372,12 +423,26 @@ out:
 	return rc;
 }
 
-/* The cache key of a GET. */
-static char *cache_key(const char *url)
+/* The cache key of a GET: its URL without the API's credential query,
+ * and the tool's filled headers (they may change the answer). */
+static char *cache_key(const struct api_req *q)
 {
+	struct apit_buf b = {0};
+	struct moat_err ignore = {0};
 	char *k = NULL;
 
-	return asprintf(&k, "GET %s", url) < 0 ? NULL : k;
+	if (apit_buf_put(&b, "GET ", 4, &ignore) ||
+	    apit_buf_put(&b, q->pub_url, strlen(q->pub_url), &ignore))
+		goto out;
+	for (size_t i = 0; q->tool_hdrs && q->tool_hdrs[i]; i++)
+		if (apit_buf_put(&b, "\n", 1, &ignore) ||
+		    apit_buf_put(&b, q->tool_hdrs[i], strlen(q->tool_hdrs[i]), &ignore))
+			goto out;
+	k = b.p;
+	b.p = NULL;
+out:
+	free(b.p);
+	return k;
 }
 
 /* tool_spec.fast: answer a GET from the cache when it can. */
@@ -387,13 +452,14 @@ bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool_result
 	const struct api_tool *t = data;
 	struct rcache_entry e = {0};
 	struct moat_err ignore = {0};
-	char *url = NULL, *body = NULL, *key = NULL;
+	struct api_req q = {0};
+	char *key = NULL;
 	bool hit = false;
 
 	/* A shared cache is asked on a worker: the store is a round trip. */
-	if (!t->cacheable || api_shared_on(t->api) || build_request(t, args, &url, &body, &ignore))
+	if (!t->cacheable || api_shared_on(t->api) || build_request(t, args, &q, &ignore))
 		goto out; /* errors are reported by the handler */
-	key = cache_key(url);
+	key = cache_key(&q);
 	/* Only small answers here: this runs on the thread that reads input,
 	 * and a large one (parsing, selecting) is left to a worker, which
 	 * finds it in the cache as well. */
@@ -401,12 +467,11 @@ bool api_fast(struct call_ctx *ctx, void *data, json_t *args, struct tool_result
 	    e.body_len <= API_FAST_MAX) {
 		hit = true;
 		touch(ctx, t);
-		*rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
+		*rc = make_result(t, ctx, q.pub_url, e.status, e.body, e.body_len, out, err);
 	}
 out:
 	rcache_entry_wipe(&e);
-	free(url);
-	free(body);
+	req_free(&q);
 	free(key);
 	return hit;
 }
@@ -418,30 +483,31 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 	struct api *a = t->api;
 	struct http_response r = {0};
 	struct rcache_entry e = {0};
-	char *url = NULL, *body = NULL, *key = NULL;
+	struct api_req q = {0};
+	char *key = NULL;
 	uint64_t t0 = moat_now_ns();
 	bool shared = api_shared_on(a);
 	enum moat_rc rc;
 
 	r.retry_after_s = -1;
 	touch(ctx, t);
-	if ((rc = build_request(t, args, &url, &body, err)))
+	if ((rc = build_request(t, args, &q, err)))
 		goto out;
 	if (t->cacheable) {
 		/* The shared cache first; this process's when it is not
 		 * shared or the store does not answer (a write elsewhere
 		 * cleared the shared one, not this one). */
 		enum store_rc src = STORE_DOWN;
-		key = cache_key(url);
+		key = cache_key(&q);
 		if (key && shared)
 			src = api_shared_get(a, key, &e);
 		if (key && (src == STORE_OK ||
 			    (src == STORE_DOWN && rcache_get(a->cache, key, moat_now_ns(), &e)))) {
-			rc = make_result(t, ctx, url, e.status, e.body, e.body_len, out, err);
+			rc = make_result(t, ctx, q.pub_url, e.status, e.body, e.body_len, out, err);
 			goto out;
 		}
 	}
-	if ((rc = perform(t, url, body, ctx, &r, err)))
+	if ((rc = perform(t, &q, ctx, &r, err)))
 		goto out;
 	log_debug("http: api %s: %s -> HTTP %ld, %zu bytes, %.1f ms", a->name, t->method, r.status,
 		  r.body_len, (double)(moat_now_ns() - t0) / 1e6);
@@ -449,7 +515,7 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 		rc = upstream_error(t, &r, err);
 		goto out;
 	}
-	rc = make_result(t, ctx, url, r.status, r.body, r.body_len, out, err);
+	rc = make_result(t, ctx, q.pub_url, r.status, r.body, r.body_len, out, err);
 	if (rc == MOAT_OK && t->cacheable && key) {
 		struct rcache_entry ne = {.status = r.status, .content_type = r.content_type,
 					  .body = r.body, .body_len = r.body_len};
@@ -466,11 +532,7 @@ enum moat_rc api_call(struct call_ctx *ctx, void *data, json_t *args, struct too
 out:
 	rcache_entry_wipe(&e);
 	http_response_free(&r);
-	if (body) {
-		explicit_bzero(body, strlen(body));
-		free(body);
-	}
-	free(url);
+	req_free(&q);
 	free(key);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "callctx.h"
 #include "egress.h"
@@ -24,14 +25,26 @@
 enum api_response { RESP_JSON, RESP_TEXT, RESP_BINARY };
 
 struct api;
+struct api_group;
 
 struct api_tool {
 	struct api *api;
 	char *name;
+	char *title;          /* may be NULL */
+	char *description;
 	char *method;
 	char *path;
 	json_t *query;        /* owned; may be NULL */
+	json_t *headers;      /* owned; header name -> template; may be NULL */
 	json_t *body;         /* owned; may be NULL */
+	bool form;            /* body_format "form": x-www-form-urlencoded */
+	bool confirm;         /* the person confirms each call */
+	bool write;           /* not GET/HEAD */
+	json_t *tags;         /* owned; array of strings; may be NULL */
+	json_t *input_schema; /* owned (a grouped operation's, for its schema
+				 tool); NULL for a declared tool */
+	struct schema *input; /* owned: a grouped operation's compiled input
+				 schema (the registry checks a tool's) */
 	json_t *select;       /* owned; may be NULL */
 	struct schema *output; /* owned; may be NULL */
 	enum api_response response;
@@ -48,6 +61,13 @@ struct api {
 				 headers (credentials) are sent to */
 	char **headers;       /* "Name: value", NULL-terminated */
 	size_t nheaders;
+	/* "query": credential parameters added to every request, already
+	 * encoded ("api_key=..."); secrets, wiped at exit. cred_names and
+	 * cred_values (NULL-terminated, encoded) let a redirect to another
+	 * origin drop them (http_request.strip_query). */
+	char *cred_query;     /* NULL: none */
+	char **cred_names;
+	char **cred_values;
 	struct egress_net *nets;
 	size_t nnets;
 	uint16_t port;
@@ -68,7 +88,42 @@ struct api {
 	struct http_family *fam;
 	struct api_tool *tools;
 	size_t ntools;
+	/* The grouped form ("operations"): the operations (never registered
+	 * as tools) and the four tools that serve them (api_grouped.c). */
+	struct api_tool *ops;
+	size_t nops;
+	struct api_group *group;
 };
+
+/*
+ * api_tool_parse - fill t (zeroed by the caller) from tc, one item of an
+ * API's "tools" or "operations", and check it (templates against the
+ * input schema's properties, headers, confirm, body_format). *in_out is
+ * the input schema to register (borrowed from tc, or a new empty one the
+ * caller releases with json_decref). Start-up only.
+ */
+enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, json_t **in_out,
+			    struct moat_err *err);
+
+/* api_tool_free - release what t owns. */
+void api_tool_free(struct api_tool *t);
+
+/*
+ * api_group_register - register the grouped tools of a (NAME_operations,
+ * NAME_operation_schema, NAME_call and, when an operation writes,
+ * NAME_call_write) for its "operations" array ops. Start-up only.
+ */
+enum moat_rc api_group_register(struct registry *reg, struct api *a, const json_t *ops,
+				struct moat_err *err);
+
+/* api_group_free - release a->group (api_grouped.c). */
+void api_group_free(struct api *a);
+
+/* api_describe_one - the lines `moat check` prints for API a: its tools
+ * (or grouped operations) with method, path, write and confirm, the
+ * environment variables it reads (names only), its host and whether it
+ * writes (api_describe.c). */
+void api_describe_one(const struct api *a, FILE *f);
 
 /* api_idempotent - GET, HEAD, PUT, DELETE and OPTIONS (retried, hinted). */
 bool api_idempotent(const char *method);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api_template.h"
+#include "api_text.h"
 #include "excerpt.h"
 #include "log.h"
 #include "store.h"
@@ -30,19 +31,24 @@
 #define API_DEFAULT_RETRIES 2
 #define API_DEFAULT_BASE_MS 250
 #define API_DEFAULT_MAX_MS 8000
-#define API_TEMPLATE_DEPTH 64 /* as api_template.c's APIT_DEPTH_MAX */
 
 static struct api *apis;
 static size_t napis;
 
 /* ---- teardown ----------------------------------------------------------- */
 
-static void tool_free(struct api_tool *t)
+void api_tool_free(struct api_tool *t)
 {
 	free(t->name);
+	free(t->title);
+	free(t->description);
 	free(t->method);
 	free(t->path);
 	json_decref(t->query);
+	json_decref(t->headers);
+	json_decref(t->tags);
+	json_decref(t->input_schema);
+	schema_free(t->input);
 	json_decref(t->body);
 	json_decref(t->select);
 	schema_free(t->output);
@@ -51,11 +57,30 @@ static void tool_free(struct api_tool *t)
 	free(t->mime_allow);
 }
 
+/* Wipe and free a NULL-terminated array of secrets. */
+static void wipe_lines(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		explicit_bzero(v[i], strlen(v[i]));
+		free(v[i]);
+	}
+	free(v);
+}
+
 static void api_free(struct api *a)
 {
 	for (size_t i = 0; i < a->ntools; i++)
-		tool_free(&a->tools[i]);
+		api_tool_free(&a->tools[i]);
 	free(a->tools);
+	for (size_t i = 0; i < a->nops; i++)
+		api_tool_free(&a->ops[i]);
+	free(a->ops);
+	api_group_free(a);
+	if (a->cred_query)
+		explicit_bzero(a->cred_query, strlen(a->cred_query));
+	free(a->cred_query);
+	wipe_lines(a->cred_names);
+	wipe_lines(a->cred_values);
 	for (size_t i = 0; i < a->nheaders; i++) {
 		explicit_bzero(a->headers[i], strlen(a->headers[i]));
 		free(a->headers[i]);
@@ -82,22 +107,8 @@ void api_fini(void)
 
 void api_describe(FILE *f)
 {
-	for (size_t i = 0; i < napis; i++) {
-		const struct api *a = &apis[i];
-		fprintf(f, "  api %-8s %s (port %u), %zu tool%s, %zu header%s", a->name, a->base,
-			(unsigned)a->port, a->ntools, a->ntools == 1 ? "" : "s", a->nheaders,
-			a->nheaders == 1 ? "" : "s");
-		if (a->limited)
-			fprintf(f, ", %u/min burst %u", a->per_minute, a->burst);
-		if (a->cache)
-			fprintf(f, ", cache %llu s%s",
-				(unsigned long long)(a->ttl_ns / 1000000000u),
-				a->shared ? " (shared)" : "");
-		if (a->nnets)
-			fprintf(f, ", %zu non-public address%s allowed", a->nnets,
-				a->nnets == 1 ? "" : "es");
-		fputc('\n', f);
-	}
+	for (size_t i = 0; i < napis; i++)
+		api_describe_one(&apis[i], f);
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -230,50 +241,6 @@ static enum moat_rc parse_headers(struct api *a, const json_t *obj, struct moat_
 	return MOAT_OK;
 }
 
-/* The argument names a tool's input schema declares. */
-static json_t *arg_names(const json_t *schema)
-{
-	json_t *names = json_array(), *v;
-	const char *k;
-
-	json_object_foreach(json_object_get(schema, "properties"), k, v)
-		json_array_append_new(names, json_string(k));
-	return names;
-}
-
-/* Check every template string in a query or body template, at most
- * API_TEMPLATE_DEPTH levels deep (the call-time expansion refuses deeper
- * ones too: limits.template_depth). */
-static enum moat_rc check_templates(const json_t *tmpl, const json_t *names, unsigned depth,
-				    struct moat_err *err)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	if (depth > API_TEMPLATE_DEPTH)
-		return moat_err_rule(err, MOAT_EINVAL, "limits.template_depth",
-				     "a query or body template is nested deeper than %d levels",
-				     API_TEMPLATE_DEPTH);
-	if (json_is_string(tmpl))
-		return apit_check(json_string_value(tmpl), names, err);
-	if (json_is_object(tmpl)) {
-		json_object_foreach((json_t *)tmpl, k, v) {
-			enum moat_rc rc = check_templates(v, names, depth + 1, err);
-			if (rc)
-				return rc;
-		}
-	}
-	if (json_is_array(tmpl)) {
-		json_array_foreach(tmpl, i, v) {
-			enum moat_rc rc = check_templates(v, names, depth + 1, err);
-			if (rc)
-				return rc;
-		}
-	}
-	return MOAT_OK;
-}
-
 static enum hint hint_of(const json_t *ann, const char *key, enum hint def)
 {
 	json_t *v = json_object_get(ann, key);
@@ -284,70 +251,19 @@ static enum hint hint_of(const json_t *ann, const char *key, enum hint def)
 static enum moat_rc parse_tool(struct registry *reg, struct api *a, struct api_tool *t,
 			       const json_t *tc, struct moat_err *err)
 {
-	const json_t *in = json_object_get(tc, "input_schema");
 	const json_t *outs = json_object_get(tc, "output_schema");
 	const json_t *ann = json_object_get(tc, "annotations");
-	const char *resp = json_string_value(json_object_get(tc, "response"));
-	json_t *names = NULL, *empty = NULL, *v;
+	json_t *in = NULL;
 	enum moat_rc rc;
 	bool get;
-	size_t i;
 
-	t->api = a;
-	t->name = strdup(json_string_value(json_object_get(tc, "name")));
-	t->method = strdup(json_string_value(json_object_get(tc, "method")));
-	t->path = strdup(json_string_value(json_object_get(tc, "path")));
-	if (!t->name || !t->method || !t->path)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if ((rc = api_tool_parse(a, t, tc, &in, err)))
+		goto out;
 	get = strcmp(t->method, "GET") == 0;
-	t->query = json_incref(json_object_get(tc, "query"));
-	t->body = json_incref(json_object_get(tc, "body"));
-	t->select = json_incref(json_object_get(tc, "select"));
-	t->response = !resp || strcmp(resp, "json") == 0 ? RESP_JSON
-		      : strcmp(resp, "text") == 0	 ? RESP_TEXT
-							 : RESP_BINARY;
-	t->max_bytes = size_or(tc, "max_bytes", a->max_response);
-	t->cacheable = get && a->cache && !json_is_false(json_object_get(tc, "cache"));
-	if (!in)
-		in = empty = json_pack("{s:s, s:b}", "type", "object", "additionalProperties", 0);
-	names = arg_names(in);
-	if (!names || (t->body && (strcmp(t->method, "GET") == 0 ||
-				   strcmp(t->method, "HEAD") == 0))) {
-		rc = names ? moat_err_set(err, MOAT_EINVAL, "tool %s: a GET or HEAD has no body",
-					  t->name)
-			   : moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = apit_check(t->path, names, err)) ||
-	    (rc = check_templates(t->query, names, 0, err)) ||
-	    (rc = check_templates(t->body, names, 0, err)))
-		goto out;
-	json_array_foreach(t->select, i, v)
-		if ((rc = apit_pointer_check(json_string_value(v), err)))
-			goto out;
-	if (t->path[0] != '/') {
-		rc = moat_err_set(err, MOAT_EINVAL, "tool %s: path must start with '/'", t->name);
-		goto out;
-	}
-	if (outs && !(t->output = schema_compile(outs, err))) {
-		rc = err->rc ? err->rc : MOAT_EINVAL;
-		goto out;
-	}
-	json_array_foreach(json_object_get(tc, "mime_allow"), i, v) {
-		char **nm = realloc(t->mime_allow, (t->nmime + 1) * sizeof(*nm));
-		if (!nm || !(nm[t->nmime] = strdup(json_string_value(v)))) {
-			if (nm)
-				t->mime_allow = nm;
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto out;
-		}
-		t->mime_allow = nm;
-		t->nmime++;
-	}
 	struct tool_spec spec = {
 		.name = t->name,
-		.title = json_string_value(json_object_get(tc, "title")),
-		.description = json_string_value(json_object_get(tc, "description")),
+		.title = t->title,
+		.description = t->description,
 		.input_schema = in,
 		.output_schema = t->response == RESP_JSON ? outs : NULL,
 		.annotations = {.read_only = hint_of(ann, "readOnlyHint", get ? HINT_TRUE : HINT_FALSE),
@@ -360,11 +276,76 @@ static enum moat_rc parse_tool(struct registry *reg, struct api *a, struct api_t
 		.handler = api_call,
 		.data = t,
 	};
-	rc = registry_add(reg, &spec, err);
+	if ((rc = registry_add(reg, &spec, err)))
+		goto out;
+	if (t->confirm && spec.annotations.read_only == HINT_TRUE) {
+		rc = moat_err_rule(err, MOAT_EINVAL, "http.confirm_read",
+				   "tool %s: \"confirm\" with \"readOnlyHint\": true (a tool that "
+				   "changes nothing needs no confirmation)", t->name);
+		goto out;
+	}
+	/* The core asks the person before each call (as the config's
+	 * top-level "confirm" does). */
+	if (t->confirm)
+		rc = registry_set_confirm(reg, t->name, err);
 out:
-	json_decref(names);
-	json_decref(empty);
+	json_decref(in);
 	return rc;
+}
+
+/* "query": credential parameters for every request, encoded once. */
+static enum moat_rc parse_cred_query(struct api *a, const json_t *obj, struct moat_err *err)
+{
+	struct apit_buf q = {0};
+	size_t n = json_object_size(obj), i = 0;
+	const char *k;
+	json_t *v;
+	enum moat_rc rc = MOAT_OK;
+
+	if (n == 0)
+		return MOAT_OK;
+	a->cred_names = calloc(n + 1, sizeof(*a->cred_names));
+	a->cred_values = calloc(n + 1, sizeof(*a->cred_values));
+	if (!a->cred_names || !a->cred_values)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)obj, k, v) {
+		struct apit_buf nb = {0}, vb = {0};
+		const char *val = json_string_value(v);
+
+		if ((rc = apit_buf_put_encoded(&nb, k, strlen(k), err)) ||
+		    (rc = apit_buf_finish(&nb, &a->cred_names[i], err)) ||
+		    (rc = apit_buf_put_encoded(&vb, val, strlen(val), err)) ||
+		    (rc = apit_buf_finish(&vb, &a->cred_values[i], err)) ||
+		    (q.len && (rc = apit_buf_put(&q, "&", 1, err))) ||
+		    (rc = apit_buf_put(&q, a->cred_names[i], strlen(a->cred_names[i]), err)) ||
+		    (rc = apit_buf_put(&q, "=", 1, err)) ||
+		    (rc = apit_buf_put(&q, a->cred_values[i], strlen(a->cred_values[i]), err))) {
+			free(nb.p);
+			if (vb.p)
+				explicit_bzero(vb.p, vb.len);
+			free(vb.p);
+			goto out;
+		}
+		i++;
+	}
+	rc = apit_buf_finish(&q, &a->cred_query, err);
+out:
+	if (q.p)
+		explicit_bzero(q.p, q.len);
+	free(q.p);
+	return rc;
+}
+
+/* A tool's or an operation's config error: the API's name first, and the
+ * rule's id last when one refused (the start-up log shows no other). */
+static enum moat_rc config_error(struct moat_err *err, enum moat_rc rc, const char *name)
+{
+	char inner[MOAT_ERR_MSG_MAX];
+
+	snprintf(inner, sizeof(inner), "%s", err->msg);
+	if (err->rule && !strstr(inner, err->rule))
+		return moat_err_set(err, rc, "API %s: %s (rule %s)", name, inner, err->rule);
+	return moat_err_set(err, rc, "API %s: %s", name, inner);
 }
 
 static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, struct api *a,
@@ -384,6 +365,7 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	if ((rc = parse_base(a, json_string_value(json_object_get(ac, "base_url")), allow_http,
 			     err)) ||
 	    (rc = parse_headers(a, json_object_get(ac, "headers"), err)) ||
+	    (rc = parse_cred_query(a, json_object_get(ac, "query"), err)) ||
 	    (rc = http_policy_nets(json_object_get(ac, "allow_addresses"), &a->nets, &a->nnets,
 				   err)))
 		return rc;
@@ -425,17 +407,19 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	a->max_ms = u32_or(retries, "max_ms", API_DEFAULT_MAX_MS);
 	if ((rc = registry_grant_port(reg, a->port, err)))
 		return rc;
+	if (json_object_get(ac, "operations")) {
+		/* The grouped form: four tools serve every operation. */
+		rc = api_group_register(reg, a, json_object_get(ac, "operations"), err);
+		return rc ? config_error(err, rc, name) : MOAT_OK;
+	}
 	a->tools = calloc(json_array_size(tools) ? json_array_size(tools) : 1, sizeof(*a->tools));
 	if (!a->tools)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	json_array_foreach(tools, i, v) {
 		rc = parse_tool(reg, a, &a->tools[i], v, err);
 		a->ntools = i + 1;
-		if (rc) {
-			char inner[MOAT_ERR_MSG_MAX];
-			snprintf(inner, sizeof(inner), "%s", err->msg);
-			return moat_err_set(err, rc, "API %s: %s", name, inner);
-		}
+		if (rc)
+			return config_error(err, rc, name);
 	}
 	return MOAT_OK;
 }

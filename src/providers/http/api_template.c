@@ -4,9 +4,11 @@
  *
  * One small scanner (scan_next) reads every template: the config check, the
  * path, each query value and each body string. Text is built in a growable
- * buffer bounded by TEXT_MAX. The response field selection is api_select.c's.
+ * buffer bounded by APIT_TEXT_MAX. The response field selection is api_select.c's.
  */
 #include "api_template.h"
+
+#include "api_text.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,102 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* Longest text one template may produce (a path, a query string, one body
- * string). Far above any message moat accepts (4 MiB by default, tripled
- * by percent-encoding), so only a bug or a hostile config reaches it. */
-#define TEXT_MAX ((size_t)16 << 20)
-
 /* Most bytes of a placeholder or parameter name quoted in a message. */
 #define NAME_SHOWN 64
-
-/* Room for any integer or real in text ("%.17g" needs at most 24). */
-#define NUM_MAX 40
 
 /* Deepest body template: the recursion over it is bounded by this, not by
  * the parser. */
 #define APIT_DEPTH_MAX 64
-
-/* ---- bounded text buffer ---- */
-
-struct tbuf {
-	char *p; /* heap, NUL-terminated once anything was put; NULL before */
-	size_t len;
-	size_t cap;
-};
-
-static enum moat_rc tb_put(struct tbuf *b, const char *s, size_t n, struct moat_err *err)
-{
-	if (n > TEXT_MAX - b->len)
-		return moat_err_rule(err, MOAT_ELIMIT, "limits.template_bytes",
-				     "a templated request part would exceed %zu bytes", TEXT_MAX);
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 64;
-		char *np;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np)
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory building a request");
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return MOAT_OK;
-}
-
-static bool unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-/* tb_put_encoded - s[0..n) percent-encoded: unreserved bytes kept, every
- * other byte %XX in upper case. Runs of unreserved bytes go in whole. */
-static enum moat_rc tb_put_encoded(struct tbuf *b, const char *s, size_t n, struct moat_err *err)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	enum moat_rc rc;
-
-	while (i < n) {
-		size_t run = i;
-		char esc[3];
-
-		while (run < n && unreserved(u[run]))
-			run++;
-		if (run > i && (rc = tb_put(b, s + i, run - i, err)))
-			return rc;
-		if (run == n)
-			break;
-		esc[0] = '%';
-		esc[1] = hex[u[run] >> 4];
-		esc[2] = hex[u[run] & 15];
-		if ((rc = tb_put(b, esc, 3, err)))
-			return rc;
-		i = run + 1;
-	}
-	return MOAT_OK;
-}
-
-/* tb_finish - hand the text to the caller ("" when nothing was put). */
-static enum moat_rc tb_finish(struct tbuf *b, char **out, struct moat_err *err)
-{
-	if (!b->p) {
-		b->p = strdup("");
-		if (!b->p)
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory building a request");
-	}
-	*out = b->p;
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return MOAT_OK;
-}
 
 /* ---- template scanner ---- */
 
@@ -228,87 +140,6 @@ static const json_t *arg_get(const json_t *args, const struct tok *t)
 	return args ? json_object_getn(args, t->s, t->n) : NULL;
 }
 
-/*
- * real_text - d in JSON form with the fewest significant digits that read
- * back as d: "0.1", "1e300", "1e-7", and "3.0" for integral reals (as
- * jansson writes them, so a real stays recognisably a real).
- */
-static void real_text(double d, char num[NUM_MAX])
-{
-	char *e;
-
-	for (int prec = 1; prec <= 17; prec++) {
-		(void)snprintf(num, NUM_MAX, "%.*g", prec, d); /* <= 24 bytes: no truncation */
-		if (strtod(num, NULL) == d)
-			break;
-	}
-	for (char *c = num; *c; c++) /* a locale's decimal comma */
-		if (*c == ',')
-			*c = '.';
-	e = strchr(num, 'e');
-	if (e) { /* "1e+300" -> "1e300", "1e-07" -> "1e-7" */
-		char *w = e + 1, *r = e + 1;
-
-		if (*r == '+') {
-			r++;
-		} else if (*r == '-') {
-			w++;
-			r++;
-		}
-		while (r[0] == '0' && r[1] != '\0')
-			r++;
-		memmove(w, r, strlen(r) + 1);
-	} else if (!strchr(num, '.')) {
-		size_t n = strlen(num);
-
-		if (n + 3 <= NUM_MAX)
-			memcpy(num + n, ".0", 3);
-	}
-}
-
-/*
- * scalar_text - the text of a string (as is, NUL bytes included), an
- * integer, a real or a boolean: *s and *n point into v or into num. false
- * for null, objects and arrays.
- */
-static bool scalar_text(const json_t *v, char num[NUM_MAX], const char **s, size_t *n)
-{
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		*s = json_string_value(v);
-		*n = json_string_length(v);
-		return true;
-	case JSON_INTEGER:
-		(void)snprintf(num, NUM_MAX, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		real_text(json_real_value(v), num);
-		break;
-	case JSON_TRUE:
-		(void)snprintf(num, NUM_MAX, "true");
-		break;
-	case JSON_FALSE:
-		(void)snprintf(num, NUM_MAX, "false");
-		break;
-	default:
-		return false;
-	}
-	*s = num;
-	*n = strlen(num);
-	return true;
-}
-
-static bool has_control(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7F)
-			return true;
-	}
-	return false;
-}
-
 /* ---- apit_check ---- */
 
 static bool name_listed(const json_t *names, const struct tok *t)
@@ -349,11 +180,11 @@ enum moat_rc apit_check(const char *tmpl, const json_t *names, struct moat_err *
 
 /* ---- apit_path ---- */
 
-static enum moat_rc path_value(struct tbuf *b, const struct tok *t, const json_t *args,
+static enum moat_rc path_value(struct apit_buf *b, const struct tok *t, const json_t *args,
 			       struct moat_err *err)
 {
 	const json_t *v = arg_get(args, t);
-	char num[NUM_MAX];
+	char num[APIT_NUM_MAX];
 	const char *s;
 	size_t n;
 
@@ -365,7 +196,7 @@ static enum moat_rc path_value(struct tbuf *b, const struct tok *t, const json_t
 		return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
 				     "refused: argument '%.*s' is null (the request path needs a value)",
 				     TOK_SHOWN(t));
-	if (!scalar_text(v, num, &s, &n))
+	if (!apit_scalar_text(v, num, &s, &n))
 		return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
 				     "refused: argument '%.*s' must be a string, number or boolean to go into a path",
 				     TOK_SHOWN(t));
@@ -373,7 +204,7 @@ static enum moat_rc path_value(struct tbuf *b, const struct tok *t, const json_t
 		return moat_err_rule(err, MOAT_EINVAL, "http.path_value",
 				     "refused: argument '%.*s' may not be empty (path templates fill one path segment)",
 				     TOK_SHOWN(t));
-	if (has_control(s, n))
+	if (apit_has_control(s, n))
 		return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
 				     "refused: argument '%.*s' may not contain control characters",
 				     TOK_SHOWN(t));
@@ -382,12 +213,12 @@ static enum moat_rc path_value(struct tbuf *b, const struct tok *t, const json_t
 		return moat_err_rule(err, MOAT_EINVAL, "http.path_value",
 				     "refused: argument '%.*s' may not contain '/' or be '.' or '..' "
 				     "(path templates fill one path segment)", TOK_SHOWN(t));
-	return tb_put_encoded(b, s, n, err);
+	return apit_buf_put_encoded(b, s, n, err);
 }
 
 enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct moat_err *err)
 {
-	struct tbuf b = {0};
+	struct apit_buf b = {0};
 	struct scan sc;
 	struct tok t = {0};
 	enum moat_rc rc;
@@ -404,30 +235,55 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
 		if (t.kind == TOK_END)
 			break;
 		if (t.kind == TOK_TEXT)
-			rc = tb_put(&b, t.s, t.n, err);
+			rc = apit_buf_put(&b, t.s, t.n, err);
 		else
 			rc = path_value(&b, &t, args, err);
 		if (rc)
 			goto out;
 	}
-	rc = tb_finish(&b, out, err);
+	rc = apit_buf_finish(&b, out, err);
 out:
 	free(b.p);
 	return rc;
 }
 
-/* ---- apit_query ---- */
+/* ---- apit_query, apit_headers ---- */
 
-/* query_value - the text of one parameter's template into val; *skip when
- * the template is one placeholder whose argument is absent or null. */
-static enum moat_rc query_value(const char *tmpl, const char *param, const json_t *args,
-				struct tbuf *val, bool *skip, struct moat_err *err)
+/* scalar_arg - the text of argument value v (named by t) going into a
+ * query parameter or a header (what): a scalar without control bytes. */
+static enum moat_rc scalar_arg(const json_t *v, const struct tok *t, const char *what,
+			       char num[APIT_NUM_MAX], const char **s, size_t *n,
+			       struct moat_err *err)
+{
+	if (!apit_scalar_text(v, num, s, n))
+		return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
+				     "refused: argument '%.*s' must be a string, number or boolean "
+				     "(or, alone in its template, an array of them) to go into a %s",
+				     TOK_SHOWN(t), what);
+	if (apit_has_control(*s, *n))
+		return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
+				     "refused: argument '%.*s' may not contain control characters",
+				     TOK_SHOWN(t));
+	return MOAT_OK;
+}
+
+/*
+ * param_value - the text of one query parameter's or header's template
+ * into val. *skip when the template is one placeholder whose argument is
+ * absent or null; *arr (borrowed) when it is one placeholder whose
+ * argument is an array (the caller repeats or joins its elements, each
+ * checked with scalar_arg). what: "query" or "header", for messages.
+ */
+static enum moat_rc param_value(const char *tmpl, const char *param, const char *what,
+				const json_t *args, struct apit_buf *val, bool *skip,
+				const json_t **arr, struct tok *arr_name, struct moat_err *err)
 {
 	struct scan sc;
 	struct tok t = {0};
 	enum moat_rc rc;
 
 	*skip = false;
+	*arr = NULL;
 	if (single_name(tmpl, &t)) {
 		const json_t *v = arg_get(args, &t);
 
@@ -435,11 +291,16 @@ static enum moat_rc query_value(const char *tmpl, const char *param, const json_
 			*skip = true;
 			return MOAT_OK;
 		}
+		if (json_is_array(v)) {
+			*arr = v;
+			*arr_name = t;
+			return MOAT_OK;
+		}
 	}
-	scan_init(&sc, tmpl, "query template");
+	scan_init(&sc, tmpl, what[0] == 'q' ? "query template" : "header template");
 	for (;;) {
 		const json_t *v;
-		char num[NUM_MAX];
+		char num[APIT_NUM_MAX];
 		const char *s;
 		size_t n;
 
@@ -448,31 +309,25 @@ static enum moat_rc query_value(const char *tmpl, const char *param, const json_
 		if (t.kind == TOK_END)
 			return MOAT_OK;
 		if (t.kind == TOK_TEXT) {
-			if ((rc = tb_put(val, t.s, t.n, err)))
+			if ((rc = apit_buf_put(val, t.s, t.n, err)))
 				return rc;
 			continue;
 		}
 		v = arg_get(args, &t);
 		if (!v || json_is_null(v))
 			return moat_err_rule(err, MOAT_EINVAL, "http.missing_argument",
-					     "missing argument '%.*s' (query parameter '%.*s' needs it)",
-					     TOK_SHOWN(&t), NAME_SHOWN, param);
-		if (!scalar_text(v, num, &s, &n))
-			return moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
-					     "refused: argument '%.*s' must be a string, number or boolean to go into a query",
-					     TOK_SHOWN(&t));
-		if (has_control(s, n))
-			return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
-					     "refused: argument '%.*s' may not contain control characters",
-					     TOK_SHOWN(&t));
-		if ((rc = tb_put(val, s, n, err)))
+					     "missing argument '%.*s' (%s '%.*s' needs it)",
+					     TOK_SHOWN(&t), what[0] == 'q' ? "query parameter" : "header",
+					     NAME_SHOWN, param);
+		if ((rc = scalar_arg(v, &t, what, num, &s, &n, err)) ||
+		    (rc = apit_buf_put(val, s, n, err)))
 			return rc;
 	}
 }
 
 enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, struct moat_err *err)
 {
-	struct tbuf b = {0}, val = {0};
+	struct apit_buf b = {0}, val = {0};
 	const char *key;
 	size_t key_len;
 	json_t *v;
@@ -486,7 +341,10 @@ enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, stru
 	if (tmpl) {
 		/* iteration does not modify the object */
 		json_object_keylen_foreach((json_t *)tmpl, key, key_len, v) {
+			const json_t *arr, *el;
+			struct tok an = {0};
 			bool skip;
+			size_t i;
 
 			if (!json_is_string(v)) {
 				rc = moat_err_set(err, MOAT_EINVAL,
@@ -495,21 +353,108 @@ enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out, stru
 				goto out;
 			}
 			val.len = 0;
-			if ((rc = query_value(json_string_value(v), key, args, &val, &skip, err)))
+			if ((rc = param_value(json_string_value(v), key, "query", args, &val, &skip,
+					      &arr, &an, err)))
 				goto out;
 			if (skip)
 				continue;
-			if ((b.len && (rc = tb_put(&b, "&", 1, err))) ||
-			    (rc = tb_put_encoded(&b, key, key_len, err)) ||
-			    (rc = tb_put(&b, "=", 1, err)) ||
-			    (val.len && (rc = tb_put_encoded(&b, val.p, val.len, err))))
-				goto out;
+			if (!arr) {
+				if ((rc = apit_buf_put_pair(&b, key, key_len, val.p, val.len, err)))
+					goto out;
+				continue;
+			}
+			/* An array of scalars: the parameter once per element. */
+			json_array_foreach(arr, i, el) {
+				char num[APIT_NUM_MAX];
+				const char *s;
+				size_t n;
+
+				if ((rc = scalar_arg(el, &an, "query", num, &s, &n, err)) ||
+				    (rc = apit_buf_put_pair(&b, key, key_len, s, n, err)))
+					goto out;
+			}
 		}
 	}
-	rc = tb_finish(&b, out, err);
+	rc = apit_buf_finish(&b, out, err);
 out:
 	free(b.p);
 	free(val.p);
+	return rc;
+}
+
+void apit_lines_free(char **lines)
+{
+	for (size_t i = 0; lines && lines[i]; i++) {
+		explicit_bzero(lines[i], strlen(lines[i]));
+		free(lines[i]);
+	}
+	free(lines);
+}
+
+enum moat_rc apit_headers(const json_t *tmpl, const json_t *args, char ***out,
+			  struct moat_err *err)
+{
+	struct apit_buf val = {0}, line = {0};
+	const char *key;
+	size_t key_len, n = 0;
+	json_t *v;
+	enum moat_rc rc = MOAT_OK;
+	char **lines = NULL;
+
+	*out = NULL;
+	if (tmpl && !json_is_object(tmpl) && !json_is_null(tmpl))
+		return moat_err_set(err, MOAT_EINVAL, "header templates: must be an object");
+	if ((rc = args_check(args, err)))
+		return rc;
+	if (!(lines = calloc(json_object_size(tmpl) + 1, sizeof(*lines))))
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory building a request");
+	json_object_keylen_foreach((json_t *)tmpl, key, key_len, v) {
+		const json_t *arr, *el;
+		struct tok an = {0};
+		bool skip;
+		size_t i;
+
+		if (!json_is_string(v) || apit_has_control(key, key_len)) {
+			rc = moat_err_set(err, MOAT_EINVAL,
+					  "header templates: header '%.*s' must be a string template",
+					  NAME_SHOWN, apit_has_control(key, key_len) ? "(name)" : key);
+			goto out;
+		}
+		val.len = line.len = 0;
+		if ((rc = param_value(json_string_value(v), key, "header", args, &val, &skip, &arr,
+				      &an, err)))
+			goto out;
+		if (skip || (arr && json_array_size(arr) == 0))
+			continue;
+		/* An array of scalars: one header, its elements joined by ','
+		 * (OpenAPI's "simple" style). */
+		json_array_foreach(arr, i, el) {
+			char num[APIT_NUM_MAX];
+			const char *s;
+			size_t sn;
+
+			if ((rc = scalar_arg(el, &an, "header", num, &s, &sn, err)) ||
+			    (i && (rc = apit_buf_put(&val, ",", 1, err))) ||
+			    (rc = apit_buf_put(&val, s, sn, err)))
+				goto out;
+		}
+		/* "Name;" is how libcurl sends a header with an empty value
+		 * ("Name:" would remove it). */
+		if ((rc = apit_buf_put(&line, key, key_len, err)) ||
+		    (rc = apit_buf_put(&line, val.len ? ": " : ";", val.len ? 2 : 1, err)) ||
+		    (val.len && (rc = apit_buf_put(&line, val.p, val.len, err))) ||
+		    (rc = apit_buf_finish(&line, &lines[n], err)))
+			goto out;
+		n++;
+	}
+	*out = lines;
+	lines = NULL;
+out:
+	apit_lines_free(lines);
+	if (val.p)
+		explicit_bzero(val.p, val.len);
+	free(val.p);
+	free(line.p);
 	return rc;
 }
 
@@ -519,7 +464,7 @@ out:
 static enum moat_rc body_text(const char *tmpl, const json_t *args, json_t **out,
 			      struct moat_err *err)
 {
-	struct tbuf b = {0};
+	struct apit_buf b = {0};
 	struct scan sc;
 	struct tok t = {0};
 	enum moat_rc rc;
@@ -527,7 +472,7 @@ static enum moat_rc body_text(const char *tmpl, const json_t *args, json_t **out
 	scan_init(&sc, tmpl, "body template");
 	for (;;) {
 		const json_t *v;
-		char num[NUM_MAX];
+		char num[APIT_NUM_MAX];
 		const char *s;
 		size_t n;
 
@@ -536,7 +481,7 @@ static enum moat_rc body_text(const char *tmpl, const json_t *args, json_t **out
 		if (t.kind == TOK_END)
 			break;
 		if (t.kind == TOK_TEXT) {
-			if ((rc = tb_put(&b, t.s, t.n, err)))
+			if ((rc = apit_buf_put(&b, t.s, t.n, err)))
 				goto out;
 			continue;
 		}
@@ -547,13 +492,13 @@ static enum moat_rc body_text(const char *tmpl, const json_t *args, json_t **out
 					   TOK_SHOWN(&t));
 			goto out;
 		}
-		if (!scalar_text(v, num, &s, &n)) {
+		if (!apit_scalar_text(v, num, &s, &n)) {
 			rc = moat_err_rule(err, MOAT_EINVAL, "http.argument_type",
 					   "refused: argument '%.*s' must be a string, number or boolean "
 					   "to go into text", TOK_SHOWN(&t));
 			goto out;
 		}
-		if ((rc = tb_put(&b, s, n, err)))
+		if ((rc = apit_buf_put(&b, s, n, err)))
 			goto out;
 	}
 	*out = json_stringn(b.p ? b.p : "", b.len);

@@ -10,7 +10,7 @@
  * or '\\', is refused, so no argument can climb or add path segments.
  * Errors name the argument and the rule, never echo the value, and carry a
  * rule id: http.missing_argument, http.argument_type, http.control_char,
- * http.path_value, limits.template_bytes, limits.template_depth (a body
+ * http.path_value, http.form_value, limits.template_bytes, limits.template_depth (a body
  * template or a selection path deeper than 64 levels), limits.select_steps.
  *
  * Values as text: strings as they are, integers in decimal, reals in JSON
@@ -51,15 +51,47 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
  * apit_query - a query string from tmpl, an object of parameter name ->
  * template string (insertion order kept). A parameter whose template is
  * exactly one placeholder whose argument is absent (or null) is left out;
- * one that mixes text and placeholders needs them all. Names and values
- * are form-encoded (unreserved kept, space as %20, the rest %XX). Returns
+ * one whose argument is an array of scalars is repeated once per element
+ * ("a=1&a=2"; an empty array leaves it out); one that mixes text and
+ * placeholders needs them all, as scalars. Names and values are
+ * form-encoded (unreserved kept, space as %20, the rest %XX). Returns
  * "a=1&b=x%20y" without '?', "" when nothing remains. tmpl NULL: "".
  * Template text is encoded like values ("{{" gives %7B). An argument that
- * is an object or array is refused (no repeated parameters), as is one
- * holding a control byte.
+ * is an object, an array of non-scalars or an array inside text is
+ * refused (http.argument_type), as is one holding a control byte
+ * (http.control_char).
  */
 enum moat_rc apit_query(const json_t *tmpl, const json_t *args, char **out,
 			struct moat_err *err);
+
+/*
+ * apit_headers - request header lines "Name: value" from tmpl, an object
+ * of header name -> template string (names are copied as they are: the
+ * config check vets them). Values fill as apit_query's do, without
+ * encoding: a header whose template is one absent (or null) argument is
+ * left out; an array of scalars is joined with ',' (OpenAPI's "simple"
+ * style); any CR, LF or other control byte in a value is refused
+ * (http.control_char), so no argument can add a header or end the head.
+ * An empty value gives "Name;" (libcurl's form for it). *out is a new
+ * NULL-terminated array (apit_lines_free); tmpl NULL (or a JSON null)
+ * gives an empty one.
+ */
+enum moat_rc apit_headers(const json_t *tmpl, const json_t *args, char ***out,
+			  struct moat_err *err);
+
+/* apit_lines_free - wipe and free what apit_headers made. Accepts NULL. */
+void apit_lines_free(char **lines);
+
+/*
+ * apit_form - an application/x-www-form-urlencoded body from body (a
+ * filled body template, borrowed): it must be an object whose members are
+ * scalars (null members are left out) or arrays of scalars (the name once
+ * per element); anything nested is refused (http.form_value) naming the
+ * member, never its value. Names and values percent-encoded as in
+ * apit_query. *out is the caller's ("" for an empty object). Implemented
+ * in api_form.c.
+ */
+enum moat_rc apit_form(const json_t *body, char **out, struct moat_err *err);
 
 /*
  * apit_body - a new JSON value from the template tmpl (borrowed): every

@@ -68,6 +68,13 @@ struct http_request {
 	 * elsewhere go without the headers (headers_are_credentials). */
 	const char *origin_host;
 	uint16_t origin_port;
+	/* Credentials in the query string (a declared API's "query"): the
+	 * encoded parameter names and values, NULL-terminated (may be NULL).
+	 * A hop to another origin goes with every parameter of those names
+	 * taken out of its URL, and is refused (http.credentials_other_host)
+	 * if a value still shows anywhere in it. */
+	const char *const *cred_query_names;
+	const char *const *cred_query_values;
 	const struct moat_config *cfg; /* its secrets are masked in what the
 					  request records (may be NULL) */
 };

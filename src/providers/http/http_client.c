@@ -488,6 +488,61 @@ out:
 	return rc;
 }
 
+/*
+ * strip_cred_query - a hop to another origin: take every query parameter
+ * named in rq->cred_query_names out of t->url, then refuse the hop if one
+ * of rq->cred_query_values (encoded, as they were sent) is still anywhere
+ * in it (an upstream that moved the credential into the path or another
+ * parameter). The message names the hosts, never the URL.
+ */
+static enum moat_rc strip_cred_query(const struct http_request *rq, const char *from,
+				     struct egress_target *t, struct moat_err *err)
+{
+	char *u = t->url, *q = u ? strchr(u, '?') : NULL, *w, *r, *end;
+	size_t frag_len;
+
+	if (!rq->cred_query_names || !u)
+		return MOAT_OK;
+	if (q) {
+		end = q + 1 + strcspn(q + 1, "#");
+		frag_len = strlen(end);
+		w = r = q + 1;
+		while (r < end) {
+			size_t len = strcspn(r, "&#"), nl = strcspn(r, "=&#");
+			bool drop = false;
+
+			if (r + len > end)
+				len = (size_t)(end - r);
+			if (nl > len)
+				nl = len;
+			for (size_t i = 0; rq->cred_query_names[i] && !drop; i++)
+				drop = strlen(rq->cred_query_names[i]) == nl &&
+				       memcmp(rq->cred_query_names[i], r, nl) == 0;
+			if (!drop && len) {
+				if (w > q + 1)
+					*w++ = '&';
+				memmove(w, r, len);
+				w += len;
+			}
+			r += len;
+			if (r < end && *r == '&')
+				r++;
+		}
+		memmove(w, end, frag_len + 1);
+		if (w == q + 1) /* nothing left: no '?' either */
+			memmove(q, w, frag_len + 1);
+	}
+	for (size_t i = 0; rq->cred_query_values && rq->cred_query_values[i]; i++) {
+		const char *v = rq->cred_query_values[i];
+		if (strlen(v) >= 4 && strstr(u, v))
+			return moat_err_rule(err, MOAT_EDENIED, "http.credentials_other_host",
+					     "refused: %s redirected to %s with the API's query "
+					     "credential in the URL",
+					     from, t->host);
+	}
+	return MOAT_OK;
+}
+
 /* Same origin: scheme, host and port. */
 static bool same_origin(const struct egress_target *a, const struct egress_target *b)
 {
@@ -545,6 +600,9 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			/* Credentials stay with the origin they were configured for. */
 			if (rq->headers_are_credentials && !same_origin(&first, &hop))
 				with_headers = false;
+			if (!same_origin(&first, &hop) &&
+			    (rc = strip_cred_query(rq, first.host, &hop, err)))
+				goto out;
 		}
 		http_response_free(out);
 		if ((rc = one_hop(h, rq, method, with_body, with_headers, &hop, ctx, out, err)))
