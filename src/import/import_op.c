@@ -125,6 +125,13 @@ json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *
 	return res;
 }
 
+/* Drop the notes added since there were n (what a left-out part said). */
+static void notes_back_to(json_t *notes, size_t n)
+{
+	while (json_array_size(notes) > n)
+		json_array_remove(notes, json_array_size(notes) - 1);
+}
+
 /* The schema's "type" is (or may be) t. */
 bool import_type_is(const json_t *schema, const char *t)
 {
@@ -226,6 +233,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 	json_t *schema = NULL;
 	char *arg = NULL, *cn = short_text(name);
 	enum moat_rc rc = MOAT_OK;
+	size_t before = json_array_size(b->c->notes);
 	bool sane;
 
 	if (!cn)
@@ -272,6 +280,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 		goto out;
 	}
 	if (structured(schema) || (style && strcmp(style, "deepObject") == 0)) {
+		notes_back_to(b->c->notes, before);
 		if (required)
 			rc = skip(b, "%s parameter %s is an object: not supported", in, cn);
 		else
@@ -640,6 +649,7 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 			    char **why, struct moat_err *err)
 {
 	struct opb b = {.c = c, .in = in};
+	size_t before = json_array_size(c->notes);
 	size_t n = strlen(in->method) + strlen(in->path) + 2;
 	char *wp = malloc(n);
 	enum moat_rc rc = MOAT_ENOMEM;
@@ -667,6 +677,7 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 	if (rc == MOAT_OK && b.why[0]) {
 		json_decref(*tool);
 		*tool = NULL;
+		notes_back_to(c->notes, before); /* only why it was skipped */
 		if (!(*why = strdup(b.why)) ||
 		    import_note(c->notes, "Skipped %s: %s.", b.where, b.why)) {
 			free(*why);
