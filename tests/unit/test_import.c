@@ -752,12 +752,25 @@ static void test_max_tools(void **state)
 	ok(paths, NULL, &(struct import_opts){.name = "crm", .max_tools = 50}, &r);
 	assert_int_equal(r.ntools, 45);
 	import_result_free(&r);
+	free(paths);
 
-	/* --grouped: no limit of 40 */
+	/* a section holds at most 256 tools, whatever --max-tools says */
+	paths = malloc(65536);
+	len = (size_t)snprintf(paths, 65536, "{");
+	for (int i = 0; i < 257; i++)
+		len += (size_t)snprintf(paths + len, 65536 - len,
+					"%s'/p%d':{'get':{'responses':{}}}", i ? "," : "", i);
+	snprintf(paths + len, 65536 - len, "}");
+	refused(paths, NULL, &(struct import_opts){.name = "crm", .max_tools = 1000},
+		"import.too_many_tools", &e);
+	assert_non_null(strstr(e.msg, "at most 256"));
+	assert_non_null(strstr(e.msg, "(no tag) (257)"));
+
+	/* --grouped: neither 40 nor 256 */
 	ok(paths, NULL, &(struct import_opts){.name = "crm", .grouped = true}, &r);
 	assert_null(json_object_get(r.section, "tools"));
-	assert_int_equal(json_array_size(json_object_get(r.section, "operations")), 45);
-	assert_int_equal(r.ntools, 45);
+	assert_int_equal(json_array_size(json_object_get(r.section, "operations")), 257);
+	assert_int_equal(r.ntools, 257);
 	assert_true(note_has(&r, "crm_operations, crm_operation_schema and crm_call"));
 	schemas_compile(r.section);
 	import_result_free(&r);
