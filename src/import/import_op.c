@@ -367,8 +367,11 @@ static enum moat_rc path_template(struct opb *b, char **out)
 	enum moat_rc rc = MOAT_OK;
 
 	*out = NULL;
-	if (p[0] != '/' || strlen(p) > OP_PATH_MAX || strpbrk(p, "?#") || strstr(p, "${"))
-		return skip(b, "the path is not a plain path template");
+	if (strlen(p) > OP_PATH_MAX)
+		return skip(b, "the path is longer than %d bytes", OP_PATH_MAX);
+	if (p[0] != '/' || strpbrk(p, "?#") || strstr(p, "${"))
+		return skip(b, "the path is not a plain path template (a '/' first; no '?', '#' "
+			       "or '${')");
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return skip(b, "the path has a control character");
@@ -580,6 +583,12 @@ static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
 
 	if ((rc = params(b, err)) || b->why[0] || (rc = path_template(b, &path)) || b->why[0] ||
 	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = import_resp(b->c, b->in->op, b->where, &kind, &mimes, &outs, err)))
+		goto out;
+	if ((json_array_size(json_object_get(in->op, "servers")) ||
+	     json_array_size(json_object_get(in->path_item, "servers"))) &&
+	    (rc = import_note(b->c->notes,
+			      "%s names servers of its own: moat sends it to the API's base_url.",
+			      b->where)))
 		goto out;
 	rc = MOAT_ENOMEM;
 	schema = json_pack("{s:s, s:O}", "type", "object", "properties", b->props);

@@ -400,6 +400,15 @@ static void test_odd_params(void **state)
 	assert_true(note_has(&r, "Skipped GET /a: required cookie parameter s"));
 	import_result_free(&r);
 
+	/* a path with a query part; an operation with servers of its own */
+	ok("{'/q?x=1':{'get':{'operationId':'q','responses':{}}},"
+	   "'/s':{'get':{'operationId':'s','servers':[{'url':'https://other.example'}],'responses':{}}}}",
+	   NULL, &(struct import_opts){.name = "crm"}, &r);
+	assert_false(r.ops[0].selected);
+	assert_non_null(strstr(r.ops[0].why, "not a plain path template"));
+	assert_true(note_has(&r, "GET /s names servers of its own"));
+	import_result_free(&r);
+
 	/* undeclared path parameter: a required string */
 	ok("{'/u/{uid}':{'get':{'operationId':'u','responses':{}}}}", NULL,
 	   &(struct import_opts){.name = "crm"}, &r);
