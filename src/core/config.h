@@ -22,7 +22,9 @@
 #include "log.h"
 #include "result.h"
 
-#define CONFIG_MAX_BYTES (1u << 20)
+/* The config file (and .env): 16 MiB, room for a grouped import of a
+ * very large API (GitHub's 843 operations write 1.8 MB). */
+#define CONFIG_MAX_BYTES (16u << 20)
 #define CONFIG_MAX_DEPTH 64 /* deepest nesting of a config file */
 
 struct moat_config {

@@ -369,6 +369,42 @@ static bool anchor_keep(struct yj *y, const char *name, json_t *v, size_t nodes,
 	return true;
 }
 
+/* A copy of v's mappings and sequences; scalars, which nothing changes,
+ * are shared (a billion-laughs document is mostly scalars). Recursion is
+ * bounded: v was built under max_depth. */
+static json_t *copy_tree(const json_t *v)
+{
+	json_t *out, *x;
+	const char *k;
+	size_t i;
+
+	if (json_is_object(v)) {
+		if (!(out = json_object()))
+			return NULL;
+		json_object_foreach((json_t *)v, k, x)
+		{
+			if (json_object_set_new(out, k, copy_tree(x)) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	if (json_is_array(v)) {
+		if (!(out = json_array()))
+			return NULL;
+		json_array_foreach(v, i, x)
+		{
+			if (json_array_append_new(out, copy_tree(x)) != 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	return json_incref((json_t *)v);
+}
+
 /* An alias at depth: a deep copy of its anchor's node, charged first. */
 static json_t *alias(struct yj *y, const char *name, const yaml_mark_t *at, size_t depth)
 {
@@ -399,7 +435,7 @@ static json_t *alias(struct yj *y, const char *name, const yaml_mark_t *at, size
 	y->alias_nodes += a->nodes;
 	if (a->height && depth + a->height > y->deepest)
 		y->deepest = depth + a->height;
-	v = json_deep_copy(a->v);
+	v = copy_tree(a->v);
 	if (!v)
 		fail_at(y, at, "out of memory");
 	return v;

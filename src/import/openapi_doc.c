@@ -188,7 +188,7 @@ static enum moat_rc check_version(struct oa_doc *d, struct moat_err *err)
 		return moat_err_rule(err, MOAT_EINVAL, "import.version",
 				     "%s %s is not supported: %s", oa ? "OpenAPI" : "Swagger", shown,
 				     SUPPORTED);
-	snprintf(d->version, sizeof(d->version), "%s", text);
+	memcpy(d->version, text, strlen(text) + 1); /* fits: checked above */
 	d->major = major;
 	d->minor = minor;
 	return MOAT_OK;

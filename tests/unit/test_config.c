@@ -304,10 +304,39 @@ static void test_file(void **state)
 	assert_int_equal(config_load_file("/nonexistent/moat.json", &cfg, &err), MOAT_EIO);
 }
 
+/* A config of a few MiB (a grouped import of a large API) loads; one past
+ * CONFIG_MAX_BYTES is refused by size before it is read. */
+static void test_file_size(void **state)
+{
+	struct moat_config cfg;
+	struct moat_err err = {0};
+	size_t big = (size_t)3 << 20;
+	char p[128], *text = malloc(CONFIG_MAX_BYTES + 2);
+
+	assert_non_null(text);
+	memset(text, ' ', CONFIG_MAX_BYTES + 1);
+	memcpy(text, "{\"limits\":{\"workers\":5}}", strlen("{\"limits\":{\"workers\":5}}"));
+	text[big] = '\0';
+	write_file("moat.json", text);
+	snprintf(p, sizeof(p), "%s/moat.json", tmpdir);
+	if (config_load_file(p, &cfg, &err) != MOAT_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cfg.limits.workers, 5);
+	config_free(&cfg);
+	text[big] = ' ';
+	text[CONFIG_MAX_BYTES + 1] = '\0';
+	write_file("moat.json", text);
+	assert_int_equal(config_load_file(p, &cfg, &err), MOAT_ELIMIT);
+	assert_non_null(strstr(err.msg, "larger than 16777216 bytes"));
+	write_file("moat.json", "{}");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_file_size),
 		cmocka_unit_test(test_schema_errors),
 		cmocka_unit_test(test_syntax_line_column),
 		cmocka_unit_test(test_unknown_key_suggestion),

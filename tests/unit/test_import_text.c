@@ -25,7 +25,7 @@ static void expect(const char *in, size_t max, bool one_line, const char *want)
 	char *got = import_text(in, max, one_line);
 	assert_non_null(got);
 	if (strcmp(got, want) != 0)
-		fail_msg("import_text(\"%s\", %zu, %d)\nwant \"%s\"\ngot  \"%s\"", in, max, one_line,
+		fail_msg("import_text(\"%s\", %zu, %d)\nwant \"%s\"\ngot  \"%s\"", in ? in : "(null)", max, one_line,
 			 want, got);
 	free(got);
 }
