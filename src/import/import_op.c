@@ -289,8 +289,14 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 					 b->where, in, cn);
 		goto out;
 	}
-	if (strcmp(in, "path") == 0 && import_type_is(schema, "array")) {
-		rc = skip(b, "path parameter %s is an array: not supported", cn);
+	if (strcmp(in, "query") != 0 && import_type_is(schema, "array")) {
+		notes_back_to(b->c->notes, before);
+		if (required)
+			rc = skip(b, "%s parameter %s is an array: not supported", in, cn);
+		else
+			rc = import_note(b->c->notes, "%s: array-valued %s parameter %s left out (not "
+						      "supported).",
+					 b->where, in, cn);
 		goto out;
 	}
 	rc = add_arg(b, name, schema, desc, required, &arg);

@@ -153,6 +153,18 @@ static void test_odd_params(void **state)
 	assert_true(note_has(&r, "Skipped GET /a: required cookie parameter s"));
 	import_result_free(&r);
 
+	/* an array in a header: left out when optional, skipped when required */
+	ok("{'/h':{'get':{'operationId':'h','parameters':[{'name':'X-Ids','in':'header',"
+	   "'schema':{'type':'array','items':{'type':'string'}}}],'responses':{}}},"
+	   "'/r':{'get':{'operationId':'r','parameters':[{'name':'X-Ids','in':'header','required':true,"
+	   "'schema':{'type':'array','items':{'type':'string'}}}],'responses':{}}}}",
+	   NULL, &(struct import_opts){.name = "crm"}, &r);
+	assert_null(json_object_get(tool(r.section, 0), "headers"));
+	assert_true(note_has(&r, "array-valued header parameter X-Ids left out"));
+	assert_false(r.ops[1].selected);
+	assert_non_null(strstr(r.ops[1].why, "header parameter X-Ids is an array"));
+	import_result_free(&r);
+
 	/* a path with a query part; an operation with servers of its own */
 	ok("{'/q?x=1':{'get':{'operationId':'q','responses':{}}},"
 	   "'/s':{'get':{'operationId':'s','servers':[{'url':'https://other.example'}],'responses':{}}}}",

@@ -341,6 +341,15 @@ static void test_base_url(void **state)
 	}
 	free(d);
 
+	/* protocol-relative */
+	d = dq("{'openapi':'3.0.0','info':{'title':'x','version':'1'},'servers':[{'url':'//api.example/v1'}],"
+	       "'paths':" ONE_GET "}");
+	assert_int_not_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
+	assert_string_equal(e.rule, "import.base_url");
+	assert_non_null(strstr(e.msg, "--base-url https://api.example/v1"));
+	import_result_free(&r);
+	free(d);
+
 	/* no servers at all */
 	d = dq("{'openapi':'3.0.0','info':{'title':'x','version':'1'},'paths':" ONE_GET "}");
 	assert_int_not_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
