@@ -24,6 +24,7 @@
 #include "openapi_doc.h"
 
 #define COMMENT_LINES_MAX 50
+#define IMPORT_TOOLS_MAX 256 /* the config's limit on an API's "tools" */
 #define TAGS_SHOWN 10
 
 static const char *const methods[] = {"get", "put", "post", "delete", "options", "head", "patch",
@@ -327,10 +328,11 @@ static enum moat_rc refuse_count(const struct imp *im, const struct tally *t, si
 				     "tags: %s; narrow with --tag NAME, --include GLOB or --exclude GLOB",
 				     t->selected, IMPORT_GROUPED_MAX, tags);
 	return moat_err_rule(err, MOAT_ELIMIT, "import.too_many_tools",
-			     "%zu operations selected, more than --max-tools %zu; tags: %s; narrow "
+			     "%zu operations selected, more than --max-tools %zu%s; tags: %s; narrow "
 			     "with --tag NAME or --include GLOB, or use --grouped (three tools in "
 			     "front of all operations)",
-			     t->selected, max, tags);
+			     t->selected, max,
+			     max == IMPORT_TOOLS_MAX ? " (a section holds at most 256 tools)" : "", tags);
 }
 
 static enum moat_rc refuse_none(const struct imp *im, const struct tally *t, struct moat_err *err)
@@ -611,6 +613,9 @@ enum moat_rc import_openapi(const char *buf, size_t len, const struct import_opt
 	struct tally t;
 	const char *title;
 	size_t max = opts->max_tools ? opts->max_tools : IMPORT_DEFAULT_MAX_TOOLS;
+
+	if (max > IMPORT_TOOLS_MAX)
+		max = IMPORT_TOOLS_MAX; /* what a section's "tools" may hold */
 	enum moat_rc rc;
 
 	memset(out, 0, sizeof(*out));

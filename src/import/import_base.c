@@ -143,6 +143,10 @@ static enum moat_rc check_base(const char *url, bool given, char **out, bool *ht
 	} else if (strncasecmp(url, "http://", 7) == 0) {
 		*http = true;
 		rest = url + 7;
+	} else if (url[0] == '/' && url[1] == '/') {
+		moat_err_rule(err, rc, "import.base_url",
+			      "%s \"%s\" has no scheme: pass --base-url https:%s", from, c, c);
+		goto out;
 	} else if (!strstr(url, "://")) {
 		moat_err_rule(err, rc, "import.base_url",
 			      "%s \"%s\" is relative: pass --base-url https://HOST%s (the API's "

@@ -134,14 +134,19 @@ char *import_name_take(json_t *taken, const char *base)
 {
 	char cand[IMPORT_NAME_MAX + 1];
 	size_t blen = strlen(base);
+	json_t *next = blen <= IMPORT_NAME_MAX ? json_object_get(taken, base) : NULL;
+	size_t k;
 
-	if (blen <= IMPORT_NAME_MAX && !json_object_get(taken, base)) {
-		if (json_object_set_new(taken, base, json_true()))
+	/* each name taken maps to the next suffix to try from it, so that n
+	 * operations with one name cost n lookups, not n * n */
+	if (blen <= IMPORT_NAME_MAX && !next) {
+		if (json_object_set_new(taken, base, json_integer(2)))
 			return NULL;
 		return strdup(base);
 	}
+	k = next ? (size_t)json_integer_value(next) : 2;
 	/* at most size(taken) + 1 suffixes can all be taken */
-	for (size_t k = 2; k <= json_object_size(taken) + 2; k++) {
+	for (; k <= json_object_size(taken) + 2; k++) {
 		char suf[24];
 		size_t sl = (size_t)snprintf(suf, sizeof(suf), "_%zu", k), stem = blen;
 		if (stem + sl > IMPORT_NAME_MAX)
@@ -150,7 +155,8 @@ char *import_name_take(json_t *taken, const char *base)
 			stem--;
 		snprintf(cand, sizeof(cand), "%.*s%s", (int)stem, base, suf);
 		if (!json_object_get(taken, cand)) {
-			if (json_object_set_new(taken, cand, json_true()))
+			if (json_object_set_new(taken, cand, json_integer(2)) ||
+			    (next && json_integer_set(next, (json_int_t)k + 1)))
 				return NULL;
 			return strdup(cand);
 		}

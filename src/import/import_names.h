@@ -59,8 +59,9 @@ char *import_arg_base(const char *name);
 
 /*
  * import_name_take - a name from base that is not yet a key of taken (a
- * JSON object used as a set), base itself or base with "_2", "_3", ...;
- * recorded in taken. base borrowed; malloc'd result, NULL on ENOMEM.
+ * JSON object, empty at first, that only this function writes: each name
+ * taken -> the next suffix to try), base itself or base with "_2", "_3",
+ * ...; recorded in taken. base borrowed; malloc'd result, NULL on ENOMEM.
  */
 char *import_name_take(json_t *taken, const char *base);
 

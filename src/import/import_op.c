@@ -19,6 +19,7 @@
 #include "import_resp.h"
 #include "import_security.h"
 #include "import_text.h"
+#include "text.h"
 #include "schema.h"
 
 #define OP_TITLE_MAX 190   /* bytes; the config allows 200 characters */
@@ -125,6 +126,13 @@ json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *
 	return res;
 }
 
+/* Drop the notes added since there were n (what a left-out part said). */
+static void notes_back_to(json_t *notes, size_t n)
+{
+	while (json_array_size(notes) > n)
+		json_array_remove(notes, json_array_size(notes) - 1);
+}
+
 /* The schema's "type" is (or may be) t. */
 bool import_type_is(const json_t *schema, const char *t)
 {
@@ -161,19 +169,6 @@ static bool header_ignored(const char *n)
 		if (strcasecmp(n, no[i]) == 0)
 			return true;
 	return false;
-}
-
-static bool token_ok(const char *s)
-{
-	if (!*s || strlen(s) > 128)
-		return false;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      strchr("!#$%&'*+-.^_`|~", ch)))
-			return false;
-	}
-	return true;
 }
 
 /* A parameter's schema: "schema", or that of its first "content" entry. */
@@ -239,6 +234,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 	json_t *schema = NULL;
 	char *arg = NULL, *cn = short_text(name);
 	enum moat_rc rc = MOAT_OK;
+	size_t before = json_array_size(b->c->notes);
 	bool sane;
 
 	if (!cn)
@@ -272,7 +268,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 				 b->where, cn, strcmp(in, "body") == 0 ? "body" : "?");
 		goto out;
 	}
-	if (!sane || (strcmp(in, "header") == 0 && !token_ok(name))) {
+	if (!sane || (strcmp(in, "header") == 0 && !import_header_name_ok(name))) {
 		if (required || strcmp(in, "path") == 0)
 			rc = skip(b, "parameter %s has a name that cannot be sent", cn);
 		else
@@ -285,6 +281,7 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 		goto out;
 	}
 	if (structured(schema) || (style && strcmp(style, "deepObject") == 0)) {
+		notes_back_to(b->c->notes, before);
 		if (required)
 			rc = skip(b, "%s parameter %s is an object: not supported", in, cn);
 		else
@@ -293,8 +290,14 @@ static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *e
 					 b->where, in, cn);
 		goto out;
 	}
-	if (strcmp(in, "path") == 0 && import_type_is(schema, "array")) {
-		rc = skip(b, "path parameter %s is an array: not supported", cn);
+	if (strcmp(in, "query") != 0 && import_type_is(schema, "array")) {
+		notes_back_to(b->c->notes, before);
+		if (required)
+			rc = skip(b, "%s parameter %s is an array: not supported", in, cn);
+		else
+			rc = import_note(b->c->notes, "%s: array-valued %s parameter %s left out (not "
+						      "supported).",
+					 b->where, in, cn);
 		goto out;
 	}
 	rc = add_arg(b, name, schema, desc, required, &arg);
@@ -371,11 +374,16 @@ static enum moat_rc path_template(struct opb *b, char **out)
 	enum moat_rc rc = MOAT_OK;
 
 	*out = NULL;
-	if (p[0] != '/' || strlen(p) > OP_PATH_MAX || strpbrk(p, "?#") || strstr(p, "${"))
-		return skip(b, "the path is not a plain path template");
+	if (strlen(p) > OP_PATH_MAX)
+		return skip(b, "the path is longer than %d bytes", OP_PATH_MAX);
+	if (p[0] != '/' || strpbrk(p, "?#") || strstr(p, "${"))
+		return skip(b, "the path is not a plain path template (a '/' first; no '?', '#' "
+			       "or '${')");
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return skip(b, "the path has a control character");
+	if (text_path_unsafe(p))
+		return skip(b, "the path has %s: it could leave base_url", text_path_unsafe(p));
 	while (*p) {
 		if (*p == '{') {
 			const char *e = strchr(p + 1, '}');
@@ -585,6 +593,12 @@ static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
 	if ((rc = params(b, err)) || b->why[0] || (rc = path_template(b, &path)) || b->why[0] ||
 	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = import_resp(b->c, b->in->op, b->where, &kind, &mimes, &outs, err)))
 		goto out;
+	if ((json_array_size(json_object_get(in->op, "servers")) ||
+	     json_array_size(json_object_get(in->path_item, "servers"))) &&
+	    (rc = import_note(b->c->notes,
+			      "%s names servers of its own: moat sends it to the API's base_url.",
+			      b->where)))
+		goto out;
 	rc = MOAT_ENOMEM;
 	schema = json_pack("{s:s, s:O}", "type", "object", "properties", b->props);
 	if (!schema || (json_array_size(b->req) && json_object_set(schema, "required", b->req)) ||
@@ -653,6 +667,7 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 			    char **why, struct moat_err *err)
 {
 	struct opb b = {.c = c, .in = in};
+	size_t before = json_array_size(c->notes);
 	size_t n = strlen(in->method) + strlen(in->path) + 2;
 	char *wp = malloc(n);
 	enum moat_rc rc = MOAT_ENOMEM;
@@ -680,6 +695,7 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 	if (rc == MOAT_OK && b.why[0]) {
 		json_decref(*tool);
 		*tool = NULL;
+		notes_back_to(c->notes, before); /* only why it was skipped */
 		if (!(*why = strdup(b.why)) ||
 		    import_note(c->notes, "Skipped %s: %s.", b.where, b.why)) {
 			free(*why);

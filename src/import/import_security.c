@@ -82,8 +82,7 @@ static enum moat_rc new_var(struct sec_state *st, enum cred c, char *var, size_t
 	return json_array_append_new(st->out->env, json_string(var)) ? MOAT_ENOMEM : MOAT_OK;
 }
 
-/* RFC 9110 token characters. */
-static bool header_name_ok(const char *s)
+bool import_header_name_ok(const char *s)
 {
 	if (!*s || strlen(s) > 128)
 		return false;
@@ -154,7 +153,7 @@ static enum moat_rc api_key(struct sec_state *st, const char *sname, const json_
 		goto out;
 	}
 	if (strcmp(in, "header") == 0) {
-		if (!header_name_ok(kname) || header_reserved(kname)) {
+		if (!import_header_name_ok(kname) || header_reserved(kname)) {
 			rc = import_note(st->notes, "Security scheme %s: header %s cannot be set by moat: left out.",
 				  sname, ck);
 			goto out;
@@ -171,7 +170,7 @@ static enum moat_rc api_key(struct sec_state *st, const char *sname, const json_
 			goto out;
 		}
 	} else if (strcmp(in, "cookie") == 0) {
-		if (!header_name_ok(kname) || strchr(kname, '=')) {
+		if (!import_header_name_ok(kname) || strchr(kname, '=')) {
 			rc = import_note(st->notes, "Security scheme %s: cookie %s cannot be sent: left out.",
 				  sname, ck);
 			goto out;

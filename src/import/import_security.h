@@ -21,6 +21,7 @@
 #define MOAT_IMPORT_IMPORT_SECURITY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "openapi_doc.h"
 #include "result.h"
@@ -57,5 +58,9 @@ void import_sec_free(struct import_sec *s);
  * case, or NULL. Borrowed. (HTTP header names are case-insensitive.)
  */
 json_t *import_obj_icase(const json_t *obj, const char *key);
+
+/* import_header_name_ok - is s a header (or cookie) name moat can send:
+ * RFC 9110 token characters, 1 to 128 of them? */
+bool import_header_name_ok(const char *s);
 
 #endif

@@ -498,6 +498,14 @@ describe('moat check, config load, the audit trail', () => {
 			[{ confirm: true, method: 'GET' }, /"confirm" is for tools that write.*http\.confirm_read/],
 			[{ query: { api_key: '{v}' } }, /http\.query_reserved/],
 			[{ body_format: 'form' }, /http\.body_format/],
+			// a path template's own text may not climb out of base_url's path
+			[{ path: '/x/../admin' }, /'\.\.' segment would leave base_url's path.*http\.path_template/],
+			[{ path: '/./x' }, /http\.path_template/],
+			[{ path: '/x/%2e%2E/admin' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x%2Fy' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x%5cy' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x\\y' }, /http\.path_template/],
+			[{ path: '/x?admin=1' }, /parameters go in "query".*http\.path_template/],
 		];
 		cases.forEach(([extra, want], i) => {
 			const t = { ...tool('t_x', 'POST', '/x'), input_schema: obj({ v: { type: 'string' } }), ...extra };

@@ -1,9 +1,9 @@
 /*
- * test_import.c - unit tests for src/import/import.c, import_op.c,
- * import_security.c and import_grouped.c: OpenAPI operations to the http
- * family's tools. Small specs written inline (single quotes become double
- * quotes, so the JSON stays readable); each test checks the section the
- * import writes, member by member where the shape matters.
+ * test_import.c - unit tests for src/import/import_op.c and import_resp.c
+ * (through import_openapi): one operation to one tool -- the section's
+ * shape, parameters merged and named, odd names, bodies, responses
+ * (binary, text, output schemas), poisoned text, determinism, the
+ * bounded "$comment". Helpers in import_rig.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,128 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "import/import.h"
-#include "schema.h"
-
-/* spec text: ' -> " */
-static char *dq(const char *s)
-{
-	char *t = strdup(s);
-
-	assert_non_null(t);
-	for (char *p = t; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return t;
-}
-
-/* A 3.0 document with these paths (and extra top-level members). */
-static char *doc3(const char *paths, const char *extra)
-{
-	char *t = NULL, *r;
-
-	assert_true(asprintf(&t,
-			     "{'openapi':'3.0.3','info':{'title':'CRM','version':'1'},"
-			     "'servers':[{'url':'https://api.crm.example/v1'}],'paths':%s%s%s}",
-			     paths, extra ? "," : "", extra ? extra : "") > 0);
-	r = dq(t);
-	free(t);
-	return r;
-}
-
-static enum moat_rc run(const char *text, const struct import_opts *o, struct import_result *r,
-			struct moat_err *e)
-{
-	enum moat_rc rc = import_openapi(text, strlen(text), o, r, e);
-
-	if (getenv("IMPORT_TEST_DUMP") && r->section) {
-		char *s = import_section_text(r->section);
-		fprintf(stderr, "%s", s);
-		free(s);
-	}
-	if (getenv("IMPORT_TEST_DUMP") && rc)
-		fprintf(stderr, "error %s: %s\n", e->rule ? e->rule : "-", e->msg);
-	return rc;
-}
-
-/* Import ok; return the section (owned by r). */
-static json_t *ok(const char *paths, const char *extra, const struct import_opts *o,
-		  struct import_result *r)
-{
-	char *d = doc3(paths, extra);
-	struct moat_err e = {0};
-	enum moat_rc rc = run(d, o, r, &e);
-
-	free(d);
-	if (rc)
-		fail_msg("import failed: %s: %s", e.rule ? e.rule : "-", e.msg);
-	assert_non_null(r->section);
-	return r->section;
-}
-
-/* Import refused with rule; the message in e. */
-static void refused(const char *paths, const char *extra, const struct import_opts *o,
-		    const char *rule, struct moat_err *e)
-{
-	struct import_result r;
-	char *d = doc3(paths, extra);
-
-	assert_int_not_equal(run(d, o, &r, e), MOAT_OK);
-	assert_null(r.section);
-	assert_non_null(e->rule);
-	assert_string_equal(e->rule, rule);
-	free(d);
-	import_result_free(&r);
-}
-
-static json_t *tool(json_t *section, size_t i)
-{
-	json_t *t = json_array_get(json_object_get(section, "tools"), i);
-
-	assert_non_null(t);
-	return t;
-}
-
-static const char *sget(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-/* The keys of o joined by ','. */
-static void keys(const json_t *o, char *buf, size_t n)
-{
-	const char *k;
-	json_t *v;
-	size_t len = 0;
-
-	buf[0] = '\0';
-	json_object_foreach((json_t *)o, k, v)
-		len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "," : "", k);
-}
-
-static bool note_has(const struct import_result *r, const char *needle)
-{
-	for (size_t i = 0; r->notes && r->notes[i]; i++)
-		if (strstr(r->notes[i], needle))
-			return true;
-	return false;
-}
-
-/* Every tool's input_schema compiles with moat's validator. */
-static void schemas_compile(const json_t *section)
-{
-	json_t *list = json_object_get(section, "tools"), *t;
-	size_t i;
-
-	if (!list)
-		list = json_object_get(section, "operations");
-	json_array_foreach(list, i, t) {
-		struct moat_err e = {0};
-		struct schema *s = schema_compile(json_object_get(t, "input_schema"), &e);
-		assert_non_null(s);
-		schema_free(s);
-	}
-}
+#include "import_rig.h"
 
 /* ---- the basic shape ------------------------------------------------------ */
 
@@ -216,86 +95,8 @@ static void test_param_merge(void **state)
 	assert_string_equal(sget(json_object_get(p, "id_2"), "type"), "boolean");
 	assert_string_equal(sget(json_object_get(tool(r.section, 0), "query"), "id"), "{id_2}");
 	assert_string_equal(sget(tool(r.section, 0), "path"), "/a/{id}");
+	schemas_compile(r.section);
 	import_result_free(&r);
-}
-
-/* ---- names ---------------------------------------------------------------- */
-
-static bool name_ok(const char *n)
-{
-	if (!n || !*n || strlen(n) > 64)
-		return false;
-	for (; *n; n++)
-		if (!((*n >= 'a' && *n <= 'z') || (*n >= '0' && *n <= '9') || *n == '_'))
-			return false;
-	return true;
-}
-
-static void test_names(void **state)
-{
-	struct import_result r, r2;
-	char longid[201], *paths = NULL;
-	(void)state;
-
-	for (int i = 0; i < 200; i++)
-		longid[i] = "abcdefghijKLMNOPQRST"[i % 20];
-	longid[200] = '\0';
-	assert_true(asprintf(&paths,
-			     "{'/a':{'get':{'operationId':'%s','responses':{}}},"
-			     "'/b':{'get':{'operationId':'%s','responses':{}}},"
-			     "'/c':{'get':{'operationId':'listThings','responses':{}}},"
-			     "'/d':{'get':{'operationId':'list_things','responses':{}}},"
-			     "'/e':{'get':{'operationId':'list-things','responses':{}}},"
-			     "'/contacts/{id}/notes':{'get':{'responses':{}}},"
-			     "'/f':{'get':{'operationId':'getHTTPStatusV2','responses':{}}},"
-			     "'/g':{'get':{'operationId':'\\u540d\\u524d','responses':{}}}}",
-			     longid, longid) > 0);
-	ok(paths, NULL, &(struct import_opts){.name = "crm"}, &r);
-	ok(paths, NULL, &(struct import_opts){.name = "crm"}, &r2);
-	assert_int_equal(r.ntools, 8);
-	for (size_t i = 0; i < r.nops; i++) {
-		assert_true(name_ok(r.ops[i].tool));
-		assert_string_equal(r.ops[i].tool, r2.ops[i].tool); /* stable */
-		assert_string_equal(sget(tool(r.section, i), "name"), r.ops[i].tool);
-	}
-	/* 200 chars: cut to 55, "_" and 8 hex digits */
-	assert_int_equal(strlen(r.ops[0].tool), 64);
-	/* camelCase: "jKLMNOPQRSTa" -> "j_klmnopqrs_ta" (an acronym ends before its last capital) */
-	assert_memory_equal(r.ops[0].tool, "crm_abcdefghij_klmnopqrs_tabcdefghij_klmnopqrs_tabcdefg", 55);
-	assert_int_equal(r.ops[0].tool[55], '_');
-	for (int i = 56; i < 64; i++)
-		assert_non_null(strchr("0123456789abcdef", r.ops[0].tool[i]));
-	/* the same long id again: the same stem, then _2, within 64 */
-	assert_true(strlen(r.ops[1].tool) <= 64);
-	assert_string_equal(r.ops[1].tool + strlen(r.ops[1].tool) - 2, "_2");
-	assert_string_not_equal(r.ops[0].tool, r.ops[1].tool);
-	assert_string_equal(r.ops[2].tool, "crm_list_things");
-	assert_string_equal(r.ops[3].tool, "crm_list_things_2");
-	assert_string_equal(r.ops[4].tool, "crm_list_things_3");
-	assert_string_equal(r.ops[5].tool, "crm_get_contacts_id_notes");
-	assert_string_equal(r.ops[6].tool, "crm_get_http_status_v2");
-	assert_string_equal(r.ops[7].tool, "crm_get_g"); /* no ASCII in the id */
-	import_result_free(&r);
-	import_result_free(&r2);
-	free(paths);
-}
-
-/* Names do not depend on what is selected: a read keeps its name with
- * or without --allow-writes. */
-static void test_names_selection_stable(void **state)
-{
-	const char *paths = "{'/x':{'post':{'operationId':'thing','responses':{}},"
-			    "'get':{'operationId':'thing','responses':{}}}}";
-	struct import_result r, r2;
-	(void)state;
-
-	ok(paths, NULL, &(struct import_opts){.name = "crm"}, &r);
-	ok(paths, NULL, &(struct import_opts){.name = "crm", .allow_writes = true}, &r2);
-	assert_string_equal(sget(tool(r.section, 0), "name"), "crm_thing");
-	assert_string_equal(sget(tool(r2.section, 0), "name"), "crm_thing");
-	assert_string_equal(sget(tool(r2.section, 1), "name"), "crm_thing_2");
-	import_result_free(&r);
-	import_result_free(&r2);
 }
 
 static void test_odd_params(void **state)
@@ -352,6 +153,39 @@ static void test_odd_params(void **state)
 	assert_true(note_has(&r, "Skipped GET /a: required cookie parameter s"));
 	import_result_free(&r);
 
+	/* a bad regular expression never reaches the section: whatever the
+	 * document layer keeps, every tool written compiles */
+	ok("{'/p':{'get':{'operationId':'p','parameters':[{'name':'q','in':'query',"
+	   "'schema':{'type':'string','pattern':'(['}}],'responses':{}}},"
+	   "'/ok':{'get':{'operationId':'fine','responses':{}}}}",
+	   NULL, &(struct import_opts){.name = "crm"}, &r);
+	schemas_compile(r.section);
+	for (size_t i = 0; i < r.nops; i++)
+		assert_true(r.ops[i].selected ||
+			    (r.ops[i].why && strstr(r.ops[i].why, "refused by moat's validator")));
+	import_result_free(&r);
+
+	/* an array in a header: left out when optional, skipped when required */
+	ok("{'/h':{'get':{'operationId':'h','parameters':[{'name':'X-Ids','in':'header',"
+	   "'schema':{'type':'array','items':{'type':'string'}}}],'responses':{}}},"
+	   "'/r':{'get':{'operationId':'r','parameters':[{'name':'X-Ids','in':'header','required':true,"
+	   "'schema':{'type':'array','items':{'type':'string'}}}],'responses':{}}}}",
+	   NULL, &(struct import_opts){.name = "crm"}, &r);
+	assert_null(json_object_get(tool(r.section, 0), "headers"));
+	assert_true(note_has(&r, "array-valued header parameter X-Ids left out"));
+	assert_false(r.ops[1].selected);
+	assert_non_null(strstr(r.ops[1].why, "header parameter X-Ids is an array"));
+	import_result_free(&r);
+
+	/* a path with a query part; an operation with servers of its own */
+	ok("{'/q?x=1':{'get':{'operationId':'q','responses':{}}},"
+	   "'/s':{'get':{'operationId':'s','servers':[{'url':'https://other.example'}],'responses':{}}}}",
+	   NULL, &(struct import_opts){.name = "crm"}, &r);
+	assert_false(r.ops[0].selected);
+	assert_non_null(strstr(r.ops[0].why, "not a plain path template"));
+	assert_true(note_has(&r, "GET /s names servers of its own"));
+	import_result_free(&r);
+
 	/* undeclared path parameter: a required string */
 	ok("{'/u/{uid}':{'get':{'operationId':'u','responses':{}}}}", NULL,
 	   &(struct import_opts){.name = "crm"}, &r);
@@ -366,373 +200,6 @@ static void test_odd_params(void **state)
 		"'required':true}],'responses':{}}}}",
 		NULL, &(struct import_opts){.name = "crm"}, "import.no_operations", &e);
 	assert_non_null(strstr(e.msg, "cookie"));
-}
-
-/* ---- credentials ---------------------------------------------------------- */
-
-#define ONE_GET "{'/x':{'get':{'operationId':'x','responses':{}}}}"
-
-/* Import ONE_GET with these schemes and this document security. */
-static json_t *with_security(const char *schemes, const char *security, struct import_result *r)
-{
-	char *extra = NULL;
-	json_t *s;
-
-	assert_true(asprintf(&extra, "'components':{'securitySchemes':%s},'security':%s", schemes,
-			     security) > 0);
-	s = ok(ONE_GET, extra, &(struct import_opts){.name = "crm"}, r);
-	free(extra);
-	return s;
-}
-
-static void test_security_api_keys(void **state)
-{
-	struct import_result r;
-	json_t *s, *h, *q;
-	char k[256];
-	(void)state;
-
-	s = with_security("{'k1':{'type':'apiKey','in':'header','name':'X-Api-Key'},"
-			  "'k2':{'type':'apiKey','in':'query','name':'api_key'},"
-			  "'k3':{'type':'apiKey','in':'cookie','name':'sid'},"
-			  "'unused':{'type':'http','scheme':'bearer'}}",
-			  "[{'k1':[],'k2':[],'k3':[]},{'unused':[]}]", &r);
-	keys(s, k, sizeof(k));
-	assert_string_equal(k, "$comment,base_url,headers,query,tools");
-	h = json_object_get(s, "headers");
-	q = json_object_get(s, "query");
-	assert_string_equal(sget(h, "X-Api-Key"), "${CRM_API_KEY}");
-	assert_string_equal(sget(q, "api_key"), "${CRM_API_KEY_2}");
-	assert_string_equal(sget(h, "Cookie"), "sid=${CRM_API_KEY_3}");
-	assert_null(json_object_get(h, "Authorization")); /* second alternative not used */
-	assert_string_equal(r.env[0], "CRM_API_KEY");
-	assert_string_equal(r.env[1], "CRM_API_KEY_2");
-	assert_string_equal(r.env[2], "CRM_API_KEY_3");
-	assert_null(r.env[3]);
-	assert_true(note_has(&r, "Set CRM_API_KEY in the environment (or .env): the API key sent as "
-				 "header X-Api-Key."));
-	assert_true(note_has(&r, "Set CRM_API_KEY_2 in the environment (or .env): the API key sent as "
-				 "query parameter api_key."));
-	assert_true(note_has(&r, "cookie sid"));
-	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "$comment"), 0)),
-			    r.notes[0]);
-	import_result_free(&r);
-}
-
-static void test_security_http(void **state)
-{
-	struct import_result r;
-	json_t *s;
-	(void)state;
-
-	s = with_security("{'b':{'type':'http','scheme':'Bearer','bearerFormat':'JWT'}}", "[{'b':[]}]",
-			  &r);
-	assert_string_equal(sget(json_object_get(s, "headers"), "Authorization"), "Bearer ${CRM_TOKEN}");
-	assert_string_equal(r.env[0], "CRM_TOKEN");
-	import_result_free(&r);
-
-	s = with_security("{'b':{'type':'http','scheme':'basic'}}", "[{'b':[]}]", &r);
-	assert_string_equal(sget(json_object_get(s, "headers"), "Authorization"),
-			    "Basic ${CRM_BASIC_AUTH}");
-	assert_string_equal(r.env[0], "CRM_BASIC_AUTH");
-	assert_true(note_has(&r, "base64 of user:password"));
-	import_result_free(&r);
-
-	s = with_security("{'d':{'type':'http','scheme':'digest'}}", "[{'d':[]}]", &r);
-	assert_null(json_object_get(s, "headers"));
-	assert_null(r.env[0]);
-	assert_true(note_has(&r, "is not supported by the importer"));
-	import_result_free(&r);
-}
-
-static void test_security_oauth_oidc(void **state)
-{
-	struct import_result r;
-	json_t *s;
-	(void)state;
-
-	s = with_security("{'o':{'type':'oauth2','flows':{'clientCredentials':{'tokenUrl':"
-			  "'https://auth.crm.example/token','scopes':{}}}}}",
-			  "[{'o':['read']}]", &r);
-	assert_string_equal(sget(json_object_get(s, "headers"), "Authorization"), "Bearer ${CRM_TOKEN}");
-	assert_true(note_has(&r, "https://auth.crm.example/token"));
-	import_result_free(&r);
-
-	s = with_security("{'o':{'type':'oauth2','flows':{'authorizationCode':{'authorizationUrl':"
-			  "'https://a.example/auth','tokenUrl':'https://a.example/t','scopes':{}}}}}",
-			  "[{'o':[]}]", &r);
-	assert_string_equal(sget(json_object_get(s, "headers"), "Authorization"), "Bearer ${CRM_TOKEN}");
-	assert_true(note_has(&r, "flows: authorizationCode"));
-	import_result_free(&r);
-
-	s = with_security("{'i':{'type':'openIdConnect','openIdConnectUrl':"
-			  "'https://id.example/.well-known/openid-configuration'},"
-			  "'o':{'type':'oauth2','flows':{'implicit':{'authorizationUrl':'https://x','scopes':{}}}}}",
-			  "[{'i':[],'o':[]}]", &r);
-	/* both want Authorization: the first is kept, the second noted */
-	assert_string_equal(sget(json_object_get(s, "headers"), "Authorization"), "Bearer ${CRM_TOKEN}");
-	assert_null(r.env[1]);
-	assert_true(note_has(&r, "also needs the Authorization header"));
-	assert_true(note_has(&r, "OpenID Connect"));
-	import_result_free(&r);
-}
-
-static void test_security_none_and_per_op(void **state)
-{
-	struct import_result r;
-	json_t *s;
-	(void)state;
-
-	/* no security at all, and an empty requirement */
-	s = with_security("{'k':{'type':'apiKey','in':'header','name':'X-Key'}}", "[]", &r);
-	assert_null(json_object_get(s, "headers"));
-	assert_null(json_object_get(s, "$comment"));
-	assert_null(r.env[0]);
-	import_result_free(&r);
-	s = with_security("{'k':{'type':'apiKey','in':'header','name':'X-Key'}}", "[{}]", &r);
-	assert_null(json_object_get(s, "headers"));
-	import_result_free(&r);
-
-	/* an operation's own security; its header parameter of the same name
-	 * is the API's, not an argument; mutualTLS and a missing scheme noted */
-	s = ok("{'/x':{'get':{'operationId':'x','security':[{'k':[],'m':[],'gone':[]}],"
-	       "'parameters':[{'name':'x-key','in':'header','required':true,'schema':{'type':'string'}}],"
-	       "'responses':{}}}}",
-	       "'components':{'securitySchemes':{'k':{'type':'apiKey','in':'header','name':'X-Key'},"
-	       "'m':{'type':'mutualTLS'}}}",
-	       &(struct import_opts){.name = "crm"}, &r);
-	assert_string_equal(sget(json_object_get(s, "headers"), "X-Key"), "${CRM_API_KEY}");
-	assert_null(json_object_get(tool(s, 0), "headers"));
-	assert_int_equal(json_object_size(json_object_get(json_object_get(tool(s, 0), "input_schema"),
-							  "properties")), 0);
-	assert_true(note_has(&r, "Security scheme m (mutualTLS) is not supported"));
-	assert_true(note_has(&r, "Security scheme gone is named but not defined"));
-	import_result_free(&r);
-}
-
-/* ---- Swagger 2.0 ---------------------------------------------------------- */
-
-static void test_swagger2(void **state)
-{
-	char *d = dq("{'swagger':'2.0','info':{'title':'Pets','version':'1'},'host':'pets.example',"
-		     "'basePath':'/api','schemes':['https'],"
-		     "'securityDefinitions':{'key':{'type':'apiKey','in':'header','name':'X-Key'}},"
-		     "'security':[{'key':[]}],"
-		     "'paths':{'/pets':{'post':{'operationId':'addPet','consumes':['application/json'],"
-		     "'parameters':[{'name':'pet','in':'body','required':true,'schema':"
-		     "{'$ref':'#/definitions/Pet'}}],'responses':{'200':{'description':'ok'}}}},"
-		     "'/pets/{id}/form':{'post':{'operationId':'updateForm',"
-		     "'consumes':['application/x-www-form-urlencoded'],"
-		     "'parameters':[{'name':'id','in':'path','required':true,'type':'integer'},"
-		     "{'name':'name','in':'formData','type':'string'},"
-		     "{'name':'status','in':'formData','type':'string'}],"
-		     "'responses':{'200':{'description':'ok'}}}},"
-		     "'/pets/{id}/photo':{'post':{'operationId':'upload','consumes':['multipart/form-data'],"
-		     "'parameters':[{'name':'id','in':'path','required':true,'type':'integer'},"
-		     "{'name':'file','in':'formData','type':'file'}],"
-		     "'responses':{'200':{'description':'ok'}}}}},"
-		     "'definitions':{'Pet':{'type':'object','required':['name'],"
-		     "'properties':{'name':{'type':'string'},'id':{'type':'integer','readOnly':true}}}}}");
-	struct import_opts o = {.name = "pets", .allow_writes = true};
-	struct import_result r;
-	struct moat_err e = {0};
-	json_t *t, *body;
-	(void)state;
-
-	assert_int_equal(run(d, &o, &r, &e), MOAT_OK);
-	assert_string_equal(r.version, "2.0");
-	assert_string_equal(sget(r.section, "base_url"), "https://pets.example/api");
-	assert_string_equal(sget(json_object_get(r.section, "headers"), "X-Key"), "${PETS_API_KEY}");
-	t = tool(r.section, 0);
-	assert_string_equal(sget(t, "name"), "pets_add_pet");
-	assert_string_equal(sget(t, "body"), "{body}");
-	assert_null(json_object_get(t, "body_format"));
-	body = json_object_get(json_object_get(json_object_get(t, "input_schema"), "properties"), "body");
-	assert_string_equal(sget(body, "type"), "object");
-	assert_non_null(json_object_get(json_object_get(body, "properties"), "name"));
-	assert_null(json_object_get(json_object_get(body, "properties"), "id")); /* readOnly */
-	assert_true(json_is_true(json_object_get(t, "confirm")));
-	t = tool(r.section, 1);
-	assert_string_equal(sget(t, "name"), "pets_update_form");
-	assert_string_equal(sget(t, "body_format"), "form");
-	body = json_object_get(json_object_get(json_object_get(t, "input_schema"), "properties"), "body");
-	assert_non_null(json_object_get(json_object_get(body, "properties"), "status"));
-	assert_int_equal(r.ntools, 2);
-	assert_false(r.ops[2].selected);
-	assert_non_null(strstr(r.ops[2].why, "multipart"));
-	schemas_compile(r.section);
-	import_result_free(&r);
-	free(d);
-}
-
-/* ---- writes and selection -------------------------------------------------- */
-
-#define CRUD                                                                                       \
-	"{'/c':{'get':{'operationId':'list','tags':['contacts'],'responses':{}},"                  \
-	"'post':{'operationId':'create','tags':['contacts'],'requestBody':{'content':"             \
-	"{'application/json':{'schema':{'type':'object'}}}},'responses':{}}},"                     \
-	"'/c/{id}':{'parameters':[{'name':'id','in':'path','required':true,'schema':"              \
-	"{'type':'string'}}],'get':{'operationId':'get','tags':['contacts'],'responses':{}},"      \
-	"'put':{'operationId':'replace','responses':{}},"                                          \
-	"'delete':{'operationId':'remove','responses':{}},"                                        \
-	"'options':{'operationId':'opts','responses':{}},"                                         \
-	"'patch':{'operationId':'update','responses':{}}},"                                        \
-	"'/d':{'get':{'operationId':'deals','tags':['deals'],'responses':{}}}}"
-
-static bool hint(const json_t *t, const char *k)
-{
-	json_t *v = json_object_get(json_object_get(t, "annotations"), k);
-
-	assert_true(json_is_boolean(v));
-	return json_is_true(v);
-}
-
-static void test_writes(void **state)
-{
-	struct import_result r;
-	struct moat_err e = {0};
-	json_t *t;
-	(void)state;
-
-	ok(CRUD, NULL, &(struct import_opts){.name = "crm"}, &r);
-	assert_int_equal(r.ntools, 3);
-	for (size_t i = 0; i < 3; i++)
-		assert_string_equal(sget(tool(r.section, i), "method"), "GET");
-	assert_int_equal(r.nops, 8);
-	/* document order: get, post | get, put, delete, options, patch | get */
-	assert_string_equal(r.ops[1].method, "POST");
-	assert_string_equal(r.ops[1].why, "write: needs --allow-writes");
-	assert_string_equal(r.ops[5].method, "OPTIONS");
-	assert_false(r.ops[5].selected);
-	assert_string_equal(r.ops[6].method, "PATCH");
-	assert_true(note_has(&r, "Skipped 4 write operations: run with --allow-writes"));
-	import_result_free(&r);
-
-	ok(CRUD, NULL, &(struct import_opts){.name = "crm", .allow_writes = true}, &r);
-	assert_int_equal(r.ntools, 7);
-	t = tool(r.section, 1); /* POST */
-	assert_string_equal(sget(t, "method"), "POST");
-	assert_true(json_is_true(json_object_get(t, "confirm")));
-	assert_string_equal(sget(t, "body"), "{body}");
-	assert_false(hint(t, "readOnlyHint"));
-	assert_false(hint(t, "destructiveHint"));
-	assert_false(hint(t, "idempotentHint"));
-	assert_true(hint(t, "openWorldHint"));
-	t = tool(r.section, 3); /* PUT */
-	assert_string_equal(sget(t, "method"), "PUT");
-	assert_true(hint(t, "destructiveHint") && hint(t, "idempotentHint"));
-	t = tool(r.section, 4); /* DELETE */
-	assert_true(hint(t, "destructiveHint") && hint(t, "idempotentHint"));
-	t = tool(r.section, 5); /* PATCH */
-	assert_string_equal(sget(t, "method"), "PATCH");
-	assert_true(hint(t, "destructiveHint"));
-	assert_false(hint(t, "idempotentHint"));
-	assert_null(json_object_get(tool(r.section, 0), "confirm"));
-	import_result_free(&r);
-
-	/* only writes: the refusal says --allow-writes */
-	refused("{'/c':{'post':{'operationId':'create','responses':{}}}}", NULL,
-		&(struct import_opts){.name = "crm"}, "import.no_operations", &e);
-	assert_non_null(strstr(e.msg, "--allow-writes"));
-	refused("{}", NULL, &(struct import_opts){.name = "crm"}, "import.no_operations", &e);
-}
-
-static void test_select(void **state)
-{
-	const char *inc[] = {"get*", "/d"}, *exc[] = {"tag:deals"}, *tg[] = {"contacts"};
-	const char *none[] = {"nothing*"};
-	struct import_result r;
-	struct moat_err e = {0};
-	(void)state;
-
-	ok(CRUD, NULL,
-	   &(struct import_opts){.name = "crm", .include = {inc, 2}, .allow_writes = true}, &r);
-	assert_int_equal(r.ntools, 2);
-	assert_string_equal(sget(tool(r.section, 0), "name"), "crm_get");
-	assert_string_equal(sget(tool(r.section, 1), "name"), "crm_deals");
-	assert_string_equal(r.ops[0].why, "not matched by --include");
-	import_result_free(&r);
-
-	ok(CRUD, NULL, &(struct import_opts){.name = "crm", .include = {inc, 2}, .exclude = {exc, 1}},
-	   &r);
-	assert_int_equal(r.ntools, 1);
-	assert_string_equal(r.ops[7].why, "excluded by --exclude");
-	import_result_free(&r);
-
-	ok(CRUD, NULL, &(struct import_opts){.name = "crm", .tags = {tg, 1}}, &r);
-	assert_int_equal(r.ntools, 2);
-	assert_string_equal(r.ops[7].why, "not tagged with a --tag");
-	assert_string_equal(r.ops[3].why, "not tagged with a --tag"); /* untagged PUT */
-	import_result_free(&r);
-
-	refused(CRUD, NULL, &(struct import_opts){.name = "crm", .include = {none, 1}},
-		"import.no_operations", &e);
-	assert_non_null(strstr(e.msg, "--include/--exclude/--tag"));
-}
-
-static void test_max_tools(void **state)
-{
-	char *paths = malloc(65536);
-	size_t len = 0;
-	struct import_result r;
-	struct moat_err e = {0};
-	(void)state;
-
-	len += (size_t)snprintf(paths + len, 65536 - len, "{");
-	for (int i = 0; i < 45; i++)
-		len += (size_t)snprintf(paths + len, 65536 - len,
-					"%s'/p%d':{'get':{'operationId':'op%d','tags':['%s'],'responses':{}}}",
-					i ? "," : "", i, i, i < 30 ? "alpha" : i < 42 ? "beta" : "gamma");
-	snprintf(paths + len, 65536 - len, "}");
-	refused(paths, NULL, &(struct import_opts){.name = "crm"}, "import.too_many_tools", &e);
-	assert_non_null(strstr(e.msg, "45 operations"));
-	assert_non_null(strstr(e.msg, "--max-tools 40"));
-	assert_non_null(strstr(e.msg, "alpha (30), beta (12), gamma (3)"));
-	assert_non_null(strstr(e.msg, "--tag"));
-	assert_non_null(strstr(e.msg, "--include"));
-	assert_non_null(strstr(e.msg, "--grouped"));
-	/* ops are listed even so (for --list) */
-	{
-		char *d = doc3(paths, NULL);
-		assert_int_not_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
-		assert_int_equal(r.nops, 45);
-		assert_string_equal(r.ops[44].tool, "crm_op44");
-		import_result_free(&r);
-		free(d);
-	}
-	ok(paths, NULL, &(struct import_opts){.name = "crm", .max_tools = 50}, &r);
-	assert_int_equal(r.ntools, 45);
-	import_result_free(&r);
-
-	/* --grouped: no limit of 40 */
-	ok(paths, NULL, &(struct import_opts){.name = "crm", .grouped = true}, &r);
-	assert_null(json_object_get(r.section, "tools"));
-	assert_int_equal(json_array_size(json_object_get(r.section, "operations")), 45);
-	assert_int_equal(r.ntools, 45);
-	assert_true(note_has(&r, "crm_operations, crm_operation_schema and crm_call"));
-	schemas_compile(r.section);
-	import_result_free(&r);
-	free(paths);
-}
-
-static void test_grouped(void **state)
-{
-	struct import_result r;
-	char k[256];
-	json_t *op;
-	(void)state;
-
-	ok(CRUD, "'components':{'securitySchemes':{'k':{'type':'apiKey','in':'header','name':'X-K'}}},"
-		 "'security':[{'k':[]}]",
-	   &(struct import_opts){.name = "crm", .grouped = true, .allow_writes = true}, &r);
-	keys(r.section, k, sizeof(k));
-	assert_string_equal(k, "$comment,base_url,headers,operations");
-	op = json_array_get(json_object_get(r.section, "operations"), 1);
-	assert_string_equal(sget(op, "name"), "crm_create");
-	assert_true(json_is_true(json_object_get(op, "confirm")));
-	assert_true(note_has(&r, "crm_call_write"));
-	assert_true(note_has(&r, "ask for confirmation"));
-	import_result_free(&r);
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -785,6 +252,7 @@ static void test_binary(void **state)
 	assert_string_equal(sget(tool(s, 5), "response"), "text");
 	assert_null(json_object_get(tool(s, 5), "mime_allow"));
 	assert_null(json_object_get(tool(s, 6), "response")); /* JSON: the default */
+	schemas_compile(s);
 	import_result_free(&r);
 }
 
@@ -843,6 +311,7 @@ static void test_poisoned_text(void **state)
 	assert_null(json_object_get(json_object_get(json_object_get(json_object_get(t, "input_schema"),
 								    "properties"), "q"), "pattern"));
 	free(text);
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
@@ -865,93 +334,6 @@ static void test_deterministic(void **state)
 	free(t2);
 	import_result_free(&r1);
 	import_result_free(&r2);
-}
-
-/* ---- base_url and options ------------------------------------------------- */
-
-static void test_base_url(void **state)
-{
-	const char *vars[] = {"region=eu", "version=v2"}, *bad[] = {"nope=1"};
-	struct import_result r;
-	struct moat_err e = {0};
-	char *d;
-	(void)state;
-
-	d = dq("{'openapi':'3.1.0','info':{'title':'x','version':'1'},"
-	       "'servers':[{'url':'https://{region}.api.example/{version}/','variables':"
-	       "{'region':{'default':'us','enum':['us','eu']},'version':{'default':'v1'}}}],"
-	       "'paths':" ONE_GET "}");
-	assert_int_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
-	assert_string_equal(sget(r.section, "base_url"), "https://us.api.example/v1");
-	import_result_free(&r);
-	assert_int_equal(run(d, &(struct import_opts){.name = "crm", .server_vars = vars,
-						      .nserver_vars = 2},
-			     &r, &e),
-			 MOAT_OK);
-	assert_string_equal(sget(r.section, "base_url"), "https://eu.api.example/v2");
-	import_result_free(&r);
-	assert_int_not_equal(run(d, &(struct import_opts){.name = "crm", .server_vars = bad,
-							  .nserver_vars = 1},
-				 &r, &e),
-			     MOAT_OK);
-	assert_string_equal(e.rule, "import.server_var");
-	import_result_free(&r);
-	free(d);
-
-	/* relative: --base-url needed; then it is used */
-	d = dq("{'openapi':'3.0.0','info':{'title':'x','version':'1'},'servers':[{'url':'/v1'}],"
-	       "'paths':" ONE_GET "}");
-	assert_int_not_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
-	assert_string_equal(e.rule, "import.base_url");
-	assert_non_null(strstr(e.msg, "--base-url"));
-	import_result_free(&r);
-	assert_int_equal(run(d, &(struct import_opts){.name = "crm", .base_url = "http://127.0.0.1:8080/v1/"},
-			     &r, &e),
-			 MOAT_OK);
-	assert_string_equal(sget(r.section, "base_url"), "http://127.0.0.1:8080/v1");
-	assert_true(json_is_true(json_object_get(r.section, "allow_http")));
-	assert_true(note_has(&r, "plain http"));
-	import_result_free(&r);
-	{
-		const char *addrs[] = {"127.0.0.1"};
-		char k[256];
-		assert_int_equal(run(d, &(struct import_opts){.name = "crm", .base_url = "http://127.0.0.1:1",
-							      .allow_addresses = addrs, .nallow_addresses = 1},
-				     &r, &e),
-				 MOAT_OK);
-		keys(r.section, k, sizeof(k));
-		assert_string_equal(k, "$comment,base_url,allow_http,allow_addresses,tools");
-		import_result_free(&r);
-	}
-	const char *refuse[] = {"https://user:pw@api.example", "https://api.example/?key=1",
-				"ftp://api.example", "https://", "https://api.example/a b",
-				"https://api.example/#x"};
-	for (size_t i = 0; i < sizeof(refuse) / sizeof(refuse[0]); i++) {
-		assert_int_not_equal(run(d, &(struct import_opts){.name = "crm", .base_url = refuse[i]},
-					 &r, &e),
-				     MOAT_OK);
-		assert_string_equal(e.rule, "import.base_url");
-		assert_null(strstr(e.msg, "pw"));
-		import_result_free(&r);
-	}
-	free(d);
-
-	/* no servers at all */
-	d = dq("{'openapi':'3.0.0','info':{'title':'x','version':'1'},'paths':" ONE_GET "}");
-	assert_int_not_equal(run(d, &(struct import_opts){.name = "crm"}, &r, &e), MOAT_OK);
-	assert_string_equal(e.rule, "import.base_url");
-	import_result_free(&r);
-	free(d);
-}
-
-static void test_name_option(void **state)
-{
-	const char *badn[] = {"", "Crm", "1crm", "crm-x", "abcdefghijabcdefghijabcdefghijabc", NULL};
-	struct moat_err e = {0};
-	(void)state;
-
-	for (size_t i = 0; i < sizeof(badn) / sizeof(badn[0]); i++)
-		refused(ONE_GET, NULL, &(struct import_opts){.name = badn[i]}, "import.name", &e);
 }
 
 static void test_bodies(void **state)
@@ -987,6 +369,7 @@ static void test_bodies(void **state)
 						 "body"),
 				 "type"),
 			    "integer");
+	schemas_compile(r.section);
 	import_result_free(&r);
 }
 
@@ -1021,24 +404,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_get_shape),
 		cmocka_unit_test(test_param_merge),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_names_selection_stable),
 		cmocka_unit_test(test_odd_params),
-		cmocka_unit_test(test_security_api_keys),
-		cmocka_unit_test(test_security_http),
-		cmocka_unit_test(test_security_oauth_oidc),
-		cmocka_unit_test(test_security_none_and_per_op),
-		cmocka_unit_test(test_swagger2),
-		cmocka_unit_test(test_writes),
-		cmocka_unit_test(test_select),
-		cmocka_unit_test(test_max_tools),
-		cmocka_unit_test(test_grouped),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_output_schemas),
 		cmocka_unit_test(test_poisoned_text),
 		cmocka_unit_test(test_deterministic),
-		cmocka_unit_test(test_base_url),
-		cmocka_unit_test(test_name_option),
 		cmocka_unit_test(test_bodies),
 		cmocka_unit_test(test_comment_bounded),
 	};

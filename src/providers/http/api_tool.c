@@ -12,6 +12,7 @@
  * api_template.h). Start-up only (single-threaded).
  */
 #include "api.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,9 +103,26 @@ static const char *header_reserved(const struct api *a, const char *k)
 	return NULL;
 }
 
-/* A tool's "headers": names that are tokens and not reserved; values are
- * templates over the tool's arguments, without control bytes in their
- * literal text. */
+/* check_path_text - the literal text of a path template may not leave
+ * the API's base path nor hide a way to (text_path_unsafe: dot segments,
+ * %2e %2f %5c, '\\'), nor carry '?' or '#' (parameters go in "query").
+ * Placeholders are checked per value at call time (apit_path). */
+static enum moat_rc check_path_text(const char *path, struct moat_err *err)
+{
+	const char *why = text_path_unsafe(path);
+	const char *qf = strpbrk(path, "?#");
+
+	if (why)
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: %s could take requests out of base_url's path once "
+				     "collapsed or decoded", why);
+	if (qf)
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: '%c' is not allowed in a path template (parameters go "
+				     "in \"query\")", *qf);
+	return MOAT_OK;
+}
+
 static enum moat_rc check_headers(const struct api *a, const struct api_tool *t,
 				  const json_t *names, struct moat_err *err)
 {
@@ -230,6 +248,8 @@ enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc,
 		rc = moat_err_set(err, MOAT_EINVAL, "path must start with '/'");
 		goto out;
 	}
+	if ((rc = check_path_text(t->path, err)))
+		goto out;
 	if ((v = json_object_get(tc, "output_schema")) && !(t->output = schema_compile(v, err))) {
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
