@@ -35,6 +35,7 @@ import {
 	withRaw,
 	writeConfig,
 	STATE_HOME,
+	elicitationAnswer,
 } from './helpers.mjs';
 import { buildMain, newBase } from './git_fixture.mjs';
 
@@ -430,14 +431,7 @@ describe('a confirmation in both eras (confirm: fs)', () => {
 		});
 	});
 	const target = (name) => path.join(wdir, 'rw', name);
-	/** An elicitation answer: accept with every boolean of the form checked, or decline. */
-	const answer = (accept) => (req) => {
-		const props = (req.params ?? req).requestedSchema?.properties ?? {};
-		if (!accept) return { action: 'decline' };
-		const content = {};
-		for (const [k, v] of Object.entries(props)) if (v.type === 'boolean') content[k] = true;
-		return { action: 'accept', content };
-	};
+	const answer = elicitationAnswer;
 	const write = (c, name) => c.client.callTool({ name: 'write_file', arguments: { path: target(name), content: 'hi\n' } });
 
 	test('2026-07-28 without the elicitation capability: -32021 with requiredCapabilities, nothing written', async () => {

@@ -779,6 +779,19 @@ export function runMoat(args, opts = {}) {
 }
 
 /** The text of a tools/call result's first text block. */
+/**
+ * elicitationAnswer(accept) - a handler for elicitation/create that answers
+ * as a person would: accept with every boolean of the form checked (moat's
+ * confirmation box), or decline.
+ */
+export const elicitationAnswer = (accept) => (req) => {
+	if (!accept) return { action: 'decline' };
+	const props = (req.params ?? req).requestedSchema?.properties ?? {};
+	const content = {};
+	for (const [k, v] of Object.entries(props)) if (v.type === 'boolean') content[k] = true;
+	return { action: 'accept', content };
+};
+
 export function resultText(res) {
 	assert.ok(Array.isArray(res?.content), `result has no content array: ${JSON.stringify(res)}`);
 	const block = res.content.find((b) => b.type === 'text');

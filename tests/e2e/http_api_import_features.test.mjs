@@ -23,6 +23,7 @@ import {
 	resultText,
 	runMoat,
 	writeConfig,
+	elicitationAnswer,
 } from './helpers.mjs';
 import { allText, send, startUpstream } from './http_upstream.mjs';
 
@@ -168,14 +169,7 @@ function apis() {
 	};
 }
 
-/** An elicitation answer: accept with every boolean checked, or decline. */
-const answer = (accept) => (req) => {
-	if (!accept) return { action: 'decline' };
-	const props = (req.params ?? req).requestedSchema?.properties ?? {};
-	const content = {};
-	for (const [k, v] of Object.entries(props)) if (v.type === 'boolean') content[k] = true;
-	return { action: 'accept', content };
-};
+const answer = elicitationAnswer;
 
 async function elicitingClient(accept) {
 	const c = await connectClient(cfgPath, { env: ENV, capabilities: { elicitation: {} } });
@@ -499,7 +493,7 @@ describe('moat check, config load, the audit trail', () => {
 			[{ query: { api_key: '{v}' } }, /http\.query_reserved/],
 			[{ body_format: 'form' }, /http\.body_format/],
 			// a path template's own text may not climb out of base_url's path
-			[{ path: '/x/../admin' }, /'\.\.' segment would leave base_url's path.*http\.path_template/],
+			[{ path: '/x/../admin' }, /'\.\.' segment could take requests out of base_url's path.*http\.path_template/],
 			[{ path: '/./x' }, /http\.path_template/],
 			[{ path: '/x/%2e%2E/admin' }, /percent-encoded.*http\.path_template/],
 			[{ path: '/x%2Fy' }, /percent-encoded.*http\.path_template/],

@@ -37,6 +37,7 @@ import {
 	spawnListener,
 	withTimeout,
 	writeConfig,
+	elicitationAnswer,
 } from './helpers.mjs';
 import { PNG, send, startUpstream } from './http_upstream.mjs';
 
@@ -127,14 +128,7 @@ function assertCleanRequests(reqs) {
 	}
 }
 
-/** The elicitation answer: accept with every boolean checked, or decline. */
-const answer = (accept) => (req) => {
-	if (!accept) return { action: 'decline' };
-	const props = (req.params ?? req).requestedSchema?.properties ?? {};
-	const content = {};
-	for (const [k, v] of Object.entries(props)) if (v.type === 'boolean') content[k] = true;
-	return { action: 'accept', content };
-};
+const answer = elicitationAnswer;
 
 before(async () => {
 	up = await startUpstream({ routes: routes() });
