@@ -363,8 +363,58 @@ out:
 	return rc;
 }
 
+/* A fixed query in the document's path ("/?Action=List&Version=2"): each
+ * pair a literal entry of the tool's query, unless a parameter of that
+ * name is declared. Plain characters only; anything else skips. */
+static enum moat_rc literal_query(struct opb *b, const char *q)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~-";
+
+	while (*q) {
+		size_t n = strcspn(q, "&"), kn = strcspn(q, "=&");
+		char key[128], val[256];
+		const char *v = q + kn + 1;
+		size_t vn = kn < n ? n - kn - 1 : 0;
+		bool var = vn > 2 && v[0] == '{' && v[vn - 1] == '}' && strspn(v + 1, ok) == vn - 2;
+		if (kn == 0 || kn >= sizeof(key) || n - kn >= sizeof(val) || strspn(q, ok) < kn ||
+		    (!var && strspn(v, ok) < vn))
+			return skip(b, "the path has a query part that is not plain name=value pairs");
+		if (var) { /* "?lat={lat}": the parameter, declared or not */
+			char *arg = NULL;
+			enum moat_rc rc;
+			memcpy(key, q, kn);
+			key[kn] = '\0';
+			if (!json_object_get(b->query, key)) {
+				snprintf(val, sizeof(val), "%.*s", (int)(vn - 2), v + 1);
+				if ((rc = add_arg(b, val, json_pack("{s:s}", "type", "string"), NULL,
+						  false, &arg)) ||
+				    (rc = placeholder(b->query, key, arg))) {
+					free(arg);
+					return rc;
+				}
+				free(arg);
+			}
+			q += n;
+			if (*q == '&')
+				q++;
+			continue;
+		}
+		memcpy(key, q, kn);
+		key[kn] = '\0';
+		snprintf(val, sizeof(val), "%.*s", kn < n ? (int)(n - kn - 1) : 0, q + kn + 1);
+		if (!json_object_get(b->query, key) &&
+		    json_object_set_new(b->query, key, json_string(val)))
+			return MOAT_ENOMEM;
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return MOAT_OK;
+}
+
 /* The path template with {param} renamed to {arg}; an undeclared path
- * parameter becomes a required string argument. */
+ * parameter becomes a required string argument; a fixed query part goes
+ * to the tool's query. */
 static enum moat_rc path_template(struct opb *b, char **out)
 {
 	const char *p = b->in->path;
@@ -372,16 +422,22 @@ static enum moat_rc path_template(struct opb *b, char **out)
 	char *t = NULL;
 	enum moat_rc rc = MOAT_OK;
 
+	const char *qpart = strchr(p, '?'), *end = qpart ? qpart : p + strlen(p);
+
 	*out = NULL;
 	if (strlen(p) > OP_PATH_MAX)
 		return skip(b, "the path is longer than %d bytes", OP_PATH_MAX);
-	if (p[0] != '/' || strpbrk(p, "?#") || strstr(p, "${"))
-		return skip(b, "the path is not a plain path template (a '/' first; no '?', '#' "
-			       "or '${')");
+	if (strchr(p, '#'))
+		return skip(b, "the path has a fragment ('#'), which is never sent: the operation "
+			       "cannot be told apart");
+	if (p[0] != '/' || strstr(p, "${"))
+		return skip(b, "the path is not a plain path template (a '/' first; no '${')");
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return skip(b, "the path has a control character");
-	while (*p) {
+	if (qpart && ((rc = literal_query(b, qpart + 1)) || b->why[0]))
+		return rc;
+	while (p < end) {
 		if (*p == '{') {
 			const char *e = strchr(p + 1, '}');
 			char var[256];
