@@ -84,13 +84,14 @@ tmp=$(mktemp -d)
 trap 'kill $upstream $server 2>/dev/null || true; rm -rf "$log" "$tmp"' EXIT
 cfg2=$tmp/crm2.json
 echo
-echo "\$ echo '{}' > $cfg2"
-echo '{}' >"$cfg2"
+echo "\$ echo '{\"log\": {\"level\": \"warning\"}}' > $cfg2"
+echo '{"log": {"level": "warning"}}' >"$cfg2"
 echo "\$ $moat import openapi $spec --name crm2 --allow-address 127.0.0.1 --into $cfg2"
 "$moat" import openapi "$spec" --name crm2 --allow-address 127.0.0.1 --into "$cfg2"
 echo "\$ export CRM2_API_KEY=demo   # the demo upstream's key, as the section's \$comment says"
 export CRM2_API_KEY=demo
-echo "\$ $moat check --config $cfg2   # the tools, the variables read, the hosts contacted, writes"
-"$moat" check --config "$cfg2"
+echo "\$ $moat check --config $cfg2 | sed -n '/^http /,/^listener/p'   # the imported API explained"
+"$moat" check --config "$cfg2" | sed -n '/^http /,/^listener/p'
 echo "\$ $moat call crm2_search_contacts q=grace limit=1 --config $cfg2"
 "$moat" call crm2_search_contacts q=grace limit=1 --config "$cfg2"
+echo

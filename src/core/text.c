@@ -261,3 +261,27 @@ bool text_offset_cursor(const char *cursor, const char *prefix, size_t count, si
 	*offset = (size_t)v;
 	return true;
 }
+
+bool text_path_dots(const char *path)
+{
+	for (const char *seg = path;;) {
+		size_t n = strcspn(seg, "/");
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return true;
+		if (!seg[n])
+			return false;
+		seg += n + 1;
+	}
+}
+
+const char *text_path_unsafe(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' && p[1] && p[2] &&
+		    ((p[1] == '2' && strchr("eEfF", p[2])) || (p[1] == '5' && strchr("cC", p[2]))))
+			return "a percent-encoded '.', '/' or '\\'";
+		if (*p == '\\')
+			return "a '\\'";
+	}
+	return text_path_dots(path) ? "a '.' or '..' segment" : NULL;
+}

@@ -3,8 +3,9 @@
  * client-supplied text to a bound without splitting a UTF-8 sequence (a cut
  * in the middle would make the JSON message that carries it invalid), and
  * finding the runs of text a JSON string can carry without escapes,
- * repairing UTF-8 from outside (files, upstreams, databases), and base64
- * for binary content.
+ * repairing UTF-8 from outside (files, upstreams, databases), base64
+ * for binary content, and whether a URL path's text could climb out of
+ * the path it is appended to.
  * Pure and thread-safe.
  */
 #ifndef MOAT_CORE_TEXT_H
@@ -69,5 +70,18 @@ bool text_offset_cursor(const char *cursor, const char *prefix, size_t count, si
  * '/' as "~1"), to the JSON pointer in ptr (NUL-terminated, size bytes),
  * cutting what does not fit. Thread-safe (touches only ptr). */
 void text_ptr_push(char *ptr, size_t size, const char *key);
+
+/*
+ * text_path_unsafe - why the literal URL path text path (NUL-terminated)
+ * could leave the base path it is appended to once a client collapses dot
+ * segments or a server decodes percent-escapes: "a '.' or '..' segment",
+ * "a percent-encoded '.', '/' or '\\'" (%2e %2f %5c, any case), "a '\\'",
+ * or NULL when it cannot. Used by the http family on its path templates
+ * and by the OpenAPI importer on a document's paths.
+ */
+const char *text_path_unsafe(const char *path);
+
+/* text_path_dots - whether path has a segment that is exactly "." or "..". */
+bool text_path_dots(const char *path);
 
 #endif

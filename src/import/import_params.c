@@ -18,6 +18,7 @@
 #include "import_names.h"
 #include "import_security.h"
 #include "import_text.h"
+#include "text.h"
 
 #define OP_PARAM_DESC_MAX 300 /* bytes of a parameter description */
 #define OP_PATH_MAX 2048
@@ -311,6 +312,8 @@ enum moat_rc import_op_path(struct opb *b, char **out)
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20 || *q == 0x7f)
 			return import_op_skip(b, "the path has a control character");
+	if (text_path_unsafe(p))
+		return import_op_skip(b, "the path has %s: it could leave base_url", text_path_unsafe(p));
 	if (qpart && ((rc = literal_query(b, qpart + 1)) || b->why[0]))
 		return rc;
 	while (p < end) {

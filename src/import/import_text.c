@@ -158,3 +158,17 @@ char *import_text(const char *s, size_t max, bool one_line)
 	o.buf[o.len] = '\0';
 	return o.buf;
 }
+
+bool import_text_clean(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0, len;
+
+	if (n > max)
+		return false;
+	for (size_t i = 0; i < n; i += len) {
+		int32_t c = utf8_next((const unsigned char *)s + i, n - i, &len);
+		if (c < 0 || dropped(c))
+			return false;
+	}
+	return true;
+}

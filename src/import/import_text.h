@@ -30,4 +30,12 @@
  */
 char *import_text(const char *s, size_t max, bool one_line);
 
+/*
+ * import_text_clean - whether s (NUL-terminated; NULL counts as clean) is
+ * at most max bytes of valid UTF-8 holding nothing import_text removes
+ * (no control character at all, newline and tab included). For values the
+ * importer copies exactly or not at all: enum, const and default strings.
+ */
+bool import_text_clean(const char *s, size_t max);
+
 #endif

@@ -57,6 +57,40 @@ static size_t json_nodes_bound(const char *p, size_t n, size_t max)
 	return count;
 }
 
+/* x as an integer when it is a real holding one in int64's range (what
+ * jansson read as a real only because of JSON_DECODE_INT_AS_REAL). */
+static bool integral(const json_t *x)
+{
+	double d = json_is_real(x) ? json_real_value(x) : 0.5;
+	return d > -9e18 && d < 9e18 && d == (double)(json_int_t)d;
+}
+
+/* Reals that hold an integer made integers again, after a parse that read
+ * every number as a real. Recursion is bounded by jansson's nesting limit. */
+static int ints_back(json_t *v)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+	int rc = 0;
+
+	json_object_foreach(v, k, x)
+	{
+		rc = integral(x) ? json_object_set_new(v, k, json_integer((json_int_t)json_real_value(x)))
+				 : ints_back(x);
+		if (rc)
+			return rc;
+	}
+	json_array_foreach(v, i, x)
+	{
+		rc = integral(x) ? json_array_set_new(v, i, json_integer((json_int_t)json_real_value(x)))
+				 : ints_back(x);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static enum moat_rc parse_json(const char *buf, size_t len, const struct oa_limits *lim,
 			       json_t **out, struct moat_err *err)
 {
@@ -68,6 +102,17 @@ static enum moat_rc parse_json(const char *buf, size_t len, const struct oa_limi
 				     "a smaller description",
 				     lim->max_nodes);
 	*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	/* An integer past int64 (real specs say "maximum":
+	 * 9223372036854776000): read every number as a real, as YAML does
+	 * for such an integer, and make the others integers again. */
+	if (!*out && strstr(jerr.text, "too big")) {
+		*out = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+		if (*out && ints_back(*out) != 0) {
+			json_decref(*out);
+			*out = NULL;
+			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		}
+	}
 	if (!*out)
 		return moat_err_rule(err, MOAT_EINVAL, "import.parse",
 				     "not valid JSON: line %d, column %d: %.200s", jerr.line,
@@ -244,9 +289,7 @@ enum moat_rc oa_load(const char *buf, size_t len, const struct oa_limits *lim, s
 out:
 	if (rc != MOAT_OK) {
 		json_decref(d->root);
-		d->root = NULL;
-		d->version[0] = '\0';
-		d->major = d->minor = 0;
+		memset(d, 0, sizeof(*d));
 	}
 	return rc;
 }

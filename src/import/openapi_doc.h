@@ -13,8 +13,9 @@
  * parameters become a requestBody (application/json, or
  * application/x-www-form-urlencoded / multipart/form-data).
  *
- * Files: openapi_doc.c (oa_load, oa_free, Swagger 2.0), openapi_ref.c
- * (oa_deref, oa_schema). Thread-safe: a loaded doc is read-only.
+ * Files: openapi_doc.c (oa_load, oa_free), openapi_swagger2.c (Swagger
+ * 2.0), openapi_ref.c (oa_deref, oa_schema_compiles), openapi_schema.c
+ * (oa_schema). Thread-safe: a loaded doc is read-only.
  */
 #ifndef MOAT_IMPORT_OPENAPI_DOC_H
 #define MOAT_IMPORT_OPENAPI_DOC_H

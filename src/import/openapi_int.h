@@ -18,4 +18,11 @@
  */
 enum moat_rc oa_swagger2(struct oa_doc *d, struct moat_err *err);
 
+/*
+ * oa_deref_last - oa_deref, and *last (may be NULL) set to the last ref
+ * string followed (borrowed from d->root), for naming a recursion.
+ */
+const json_t *oa_deref_last(const struct oa_doc *d, const json_t *v, const char **last,
+			    struct moat_err *err);
+
 #endif

@@ -387,7 +387,19 @@ out:
 	return rc;
 }
 
-/* servers from host, basePath and schemes. */
+static bool add_server(json_t *list, const char *url)
+{
+	json_t *s = json_object();
+	if (!s || json_object_set_new(s, "url", json_string(url)) != 0 ||
+	    json_array_append_new(list, s) != 0) {
+		json_decref(s);
+		return false;
+	}
+	return true;
+}
+
+/* servers from host, basePath and schemes (https first when offered;
+ * none said: https); no host: basePath alone, relative. */
 static enum moat_rc servers(json_t *root, struct moat_err *err)
 {
 	const char *host = json_string_value(json_object_get(root, "host"));
@@ -396,38 +408,25 @@ static enum moat_rc servers(json_t *root, struct moat_err *err)
 	const char *order[2] = {"https", "http"};
 	json_t *list = json_array();
 	char url[2048];
+	bool ok = list != NULL;
 
-	if (!list)
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if (!base || base[0] != '/')
-		base = "/";
-	if (!strcmp(base, "/"))
+	if (!base || base[0] != '/' || !strcmp(base, "/"))
 		base = "";
-	for (size_t i = 0; host && i < 2; i++) {
+	for (size_t i = 0; ok && host && i < 2; i++) {
 		int n;
-		/* No schemes: the one the description was fetched with; https. */
 		if (json_array_size(schemes) ? !has_type(schemes, order[i]) : i != 0)
 			continue;
 		n = snprintf(url, sizeof(url), "%s://%s%s", order[i], host, base);
-		if (n < 0 || (size_t)n >= sizeof(url))
-			continue; /* absurdly long: no server, --base-url is needed */
-		json_t *s = json_object();
-		if (!s || json_object_set_new(s, "url", json_string(url)) != 0 ||
-		    json_array_append_new(list, s) != 0) {
-			json_decref(list);
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		}
+		if (n > 0 && (size_t)n < sizeof(url)) /* absurdly long: no server */
+			ok = add_server(list, url);
 	}
-	if (!host && base[0]) {
-		json_t *s = json_object();
-		if (!s || json_object_set_new(s, "url", json_string(base)) != 0 ||
-		    json_array_append_new(list, s) != 0) {
+	if (ok && !host && base[0])
+		ok = add_server(list, base);
+	if (!ok || json_object_set_new(root, "servers", list) != 0) {
+		if (!ok)
 			json_decref(list);
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		}
-	}
-	if (json_object_set_new(root, "servers", list) != 0)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
 	return MOAT_OK;
 }
 

@@ -50,6 +50,11 @@ function routes() {
 		'GET /api/search': (req, res) => send(res, 200, { ok: true }),
 		'POST /api/form': (req, res) => send(res, 200, { ok: true }),
 		'POST /api/notes/*': (req, res) => send(res, 201, { created: true }),
+		// a redirect within the API's origin, without the query
+		'GET /api/moved': (req, res) => {
+			res.writeHead(301, { location: '/api/search?moved=1' });
+			res.end();
+		},
 		// an upstream that copies the whole query, credential included, into
 		// a redirect to another origin
 		'GET /api/away': (req, res, rec) => {
@@ -69,6 +74,8 @@ function routes() {
 		'POST /grp/things': (req, res) => send(res, 201, { created: true }),
 		'DELETE /grp/things/*': (req, res) => send(res, 204, ''),
 		'GET /grp/reports/*': (req, res) => send(res, 200, { report: true }),
+		'GET /gc/items/*': (req, res, rec) => send(res, 200, { item: rec.path.split('/')[3], secret: 'UNSELECTED-CANARY' }),
+		'POST /gc/items': (req, res) => send(res, 200, { ok: true }),
 	};
 }
 
@@ -107,6 +114,7 @@ function apis() {
 					confirm: true,
 					input_schema: obj({ id: { type: 'integer' }, body: { type: 'object' } }, ['id', 'body']),
 				}),
+				tool('moved', 'GET', '/moved'),
 				tool('away', 'GET', '/away'),
 				tool('away_path', 'GET', '/away-path'),
 				tool('fail', 'GET', '/fail'),
@@ -115,6 +123,18 @@ function apis() {
 		// the other origin is an API of its own (so the sandbox lets moat
 		// connect to its port): a redirect there is still another origin
 		landing: { base_url: `${other.origin}/landing`, ...loop, tools: [tool('landing_get', 'GET', '/')] },
+		// grouped, with the cache and a selection: per operation as for a tool
+		gc: {
+			base_url: `${up.origin}/gc`,
+			allow_http: true,
+			allow_addresses: ['127.0.0.1'],
+			cache: { ttl_s: 60 },
+			rate_limit: { per_minute: 1, burst: 2 },
+			operations: [
+				tool('get_item', 'GET', '/items/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), select: ['/item'] }),
+				tool('add_item', 'POST', '/items', { body: { n: 1 } }),
+			],
+		},
 		grp: {
 			base_url: `${up.origin}/grp`,
 			...loop,
@@ -243,6 +263,14 @@ describe('tool headers, query credentials, forms, arrays', () => {
 		const text = assertToolError(bad, /form field 'nested'/);
 		assert.ok(!text.includes('NESTED-CANARY'));
 		assert.equal(up.requests.length, before, 'a nested form value sends nothing');
+	});
+
+	test('a redirect within the origin gets the query credential and the headers again', async () => {
+		const r = await call('moved');
+		assert.notEqual(r.isError, true, resultText(r));
+		const rec = hits(up, '/api/search').at(-1);
+		assert.equal(rec.url, `/api/search?moved=1&api_key=${QKEY}`);
+		assert.equal(rec.headers['x-api-key'], HKEY);
 	});
 
 	test('a redirect to another origin gets neither the query credential nor the API headers', async () => {
@@ -417,6 +445,27 @@ describe('grouped operations', () => {
 	});
 });
 
+describe('grouped operations share the declared tools\' machinery', () => {
+	test('cache (a write clears it), select and the rate limit apply per operation', async () => {
+		const get = () => call('gc_call', { operation: 'get_item', arguments: { id: 1 } });
+		let r = await get();
+		assert.notEqual(r.isError, true, resultText(r));
+		assert.deepEqual(JSON.parse(resultText(r)), { item: '1' }, 'only the selected field');
+		r = await get();
+		assert.deepEqual(JSON.parse(resultText(r)), { item: '1' });
+		assert.equal(hits(up, '/gc/items/1').length, 1, 'the second call came from the cache');
+		// refusals on the cached API's fast path too (nothing sent, no token spent)
+		assertToolError(await call('gc_call', { operation: 'add_item', arguments: {} }), /gc_call_write/);
+		assertToolError(await call('gc_call', { operation: 'nope', arguments: {} }), /no operation 'nope'/);
+		assertToolError(await call('gc_call', { operation: 'get_item', arguments: { id: 'x' } }), /\/id/);
+		r = await call('gc_call_write', { operation: 'add_item', arguments: {} });
+		assert.notEqual(r.isError, true, resultText(r));
+		r = await get(); // the write cleared the cache: a third request, and the bucket is empty
+		assertToolError(r, /rate limit/, /API gc/);
+		assert.equal(hits(up, '/gc/items/1').length, 1);
+	});
+});
+
 describe('moat check, config load, the audit trail', () => {
 	test('moat check explains each API and never prints a credential', () => {
 		const r = runMoat(['check', '--config', cfgPath], { env: ENV });
@@ -449,6 +498,14 @@ describe('moat check, config load, the audit trail', () => {
 			[{ confirm: true, method: 'GET' }, /"confirm" is for tools that write.*http\.confirm_read/],
 			[{ query: { api_key: '{v}' } }, /http\.query_reserved/],
 			[{ body_format: 'form' }, /http\.body_format/],
+			// a path template's own text may not climb out of base_url's path
+			[{ path: '/x/../admin' }, /'\.\.' segment would leave base_url's path.*http\.path_template/],
+			[{ path: '/./x' }, /http\.path_template/],
+			[{ path: '/x/%2e%2E/admin' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x%2Fy' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x%5cy' }, /percent-encoded.*http\.path_template/],
+			[{ path: '/x\\y' }, /http\.path_template/],
+			[{ path: '/x?admin=1' }, /parameters go in "query".*http\.path_template/],
 		];
 		cases.forEach(([extra, want], i) => {
 			const t = { ...tool('t_x', 'POST', '/x'), input_schema: obj({ v: { type: 'string' } }), ...extra };
@@ -467,10 +524,21 @@ describe('moat check, config load, the audit trail', () => {
 			assert.match(r.stderr, want, `case ${i}`);
 			assert.ok(!r.stderr.includes(QKEY));
 		});
+		// a query credential written into the file (it would not be masked)
+		let lit = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: {
+			base_url: 'http://127.0.0.1:9', allow_http: true, allow_addresses: ['127.0.0.1'],
+			query: { api_key: 'LITERAL-KEY-1234' }, tools: [tool('a', 'GET', '/a')] } } } }, 'literal.json')]);
+		assert.equal(lit.code, 3, lit.stderr);
+		assert.match(lit.stderr, /query api_key is written in the config.*http\.query_literal/);
+		assert.ok(!lit.stderr.includes('LITERAL-KEY-1234'));
 		// both tools and operations, or duplicate operation names
 		const base = { base_url: 'http://127.0.0.1:9', allow_http: true, allow_addresses: ['127.0.0.1'] };
 		let r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base, tools: [tool('a', 'GET', '/a')], operations: [tool('b', 'GET', '/b')] } } } }, 'both.json')]);
 		assert.equal(r.code, 3, r.stderr);
+		assert.match(r.stderr, /API x has both "tools" and "operations": keep one.*http\.api_tools/);
+		r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base } } } }, 'neither.json')]);
+		assert.equal(r.code, 3, r.stderr);
+		assert.match(r.stderr, /API x has neither "tools" nor "operations": add one.*http\.api_tools/);
 		r = runMoat(['check', '--config', writeConfig(dir, { http: { apis: { x: { ...base, operations: [tool('b', 'GET', '/b'), tool('b', 'GET', '/c')] } } } }, 'dup.json')]);
 		assert.equal(r.code, 3, r.stderr);
 		assert.match(r.stderr, /named twice.*http\.operation_name/);

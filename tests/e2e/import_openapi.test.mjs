@@ -57,7 +57,6 @@ const ALLOWED_HEADERS = new Set([
 	'user-agent',
 	'accept',
 	'accept-encoding',
-	'connection',
 	'x-demo-key',
 	'x-request-id',
 	'content-type',

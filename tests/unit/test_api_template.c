@@ -263,6 +263,10 @@ static void test_path_refusals(void **state)
 	path_err("/c/{id}", "{\"id\":\"ok\\u0000evil\"}", MOAT_EINVAL, "control characters", "evil");
 	path_err("/c/{id}", "{\"id\":\"a\\u007fb\"}", MOAT_EINVAL, "control characters", NULL);
 	path_err("/c/{id}", "{}", MOAT_EINVAL, "missing argument 'id'", NULL);
+	/* a dot segment in the filled path is refused even when the template
+	 * text carries it (config loading refuses such templates first) */
+	path_err("/c/{a}/..", "{\"a\":\"x\"}", MOAT_EINVAL, "would have a '.' or '..' segment", NULL);
+	path_err("/./{a}", "{\"a\":\"x\"}", MOAT_EINVAL, "would have a '.' or '..' segment", NULL);
 	path_err("/c/{id}", NULL, MOAT_EINVAL, "missing argument 'id'", NULL);
 	path_err("/c/{id}", "{\"ID\":\"1\"}", MOAT_EINVAL, "missing argument 'id'", NULL);
 	path_err("/c/{id}", "{\"id\":null}", MOAT_EINVAL, "argument 'id' is null", NULL);

@@ -10,7 +10,8 @@
  *
  * Also: the host every rule sees is canonical (a host_ok callback and the
  * audit's "host" get "pinned.test" for "PINNED.TEST."), a declared API's
- * credentials never leave for another host (http.credentials_other_host),
+ * credentials never leave for another host (http.credentials_other_host)
+ * and its query credentials are taken out of a URL bound elsewhere,
  * and a secret is never shown in part where upstream text or a message is
  * cut (excerpt.h, config_scrub), at every offset around the cut.
  */
@@ -254,6 +255,60 @@ static void test_credentials_stay_home(void **state)
 	assert_int_equal(s.accepted, 1);
 }
 
+/* ---- query credentials after a redirect elsewhere ------------------------ */
+
+static void strip_is(const char *url, const char *want)
+{
+	static const char *const names[] = {"api_key", "sig", NULL};
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", url);
+	http_query_strip(buf, names);
+	assert_string_equal(buf, want);
+}
+
+static void test_query_strip(void **state)
+{
+	(void)state;
+	strip_is("http://h/x?api_key=S", "http://h/x");
+	strip_is("http://h/x?api_key=S&moved=1", "http://h/x?moved=1");
+	strip_is("http://h/x?a=1&api_key=S&b=2", "http://h/x?a=1&b=2");
+	strip_is("http://h/x?a=1&api_key=S", "http://h/x?a=1");
+	strip_is("http://h/x?api_key=S&api_key=T&sig=U", "http://h/x");
+	strip_is("http://h/x?api_key", "http://h/x");
+	strip_is("http://h/x?api_key=S#frag", "http://h/x#frag");
+	strip_is("http://h/x?a=1&sig=S#f?api_key=1", "http://h/x?a=1#f?api_key=1");
+	/* only those names, exactly */
+	strip_is("http://h/x?api_key2=S&xapi_key=T&API_KEY=U", "http://h/x?api_key2=S&xapi_key=T&API_KEY=U");
+	strip_is("http://h/x?a=api_key&b=1", "http://h/x?a=api_key&b=1");
+	strip_is("http://h/x?&&api_key=S&&b=1&", "http://h/x?b=1");
+	strip_is("http://h/x", "http://h/x");
+	strip_is("http://h/x?", "http://h/x");
+	http_query_strip(NULL, NULL);
+}
+
+static void add_is(const char *url, const char *pairs, const char *want)
+{
+	struct moat_err err = {0};
+	char *u = strdup(url);
+
+	assert_int_equal(http_query_add(&u, pairs, &err), MOAT_OK);
+	assert_string_equal(u, want);
+	free(u);
+}
+
+static void test_query_add(void **state)
+{
+	(void)state;
+	add_is("http://h/x", "api_key=S", "http://h/x?api_key=S");
+	add_is("http://h/x?a=1", "api_key=S&k=2", "http://h/x?a=1&api_key=S&k=2");
+	add_is("http://h/x?", "api_key=S", "http://h/x?api_key=S");
+	add_is("http://h/x?a=1&", "api_key=S", "http://h/x?a=1&api_key=S");
+	add_is("http://h/x#f", "api_key=S", "http://h/x?api_key=S#f");
+	add_is("http://h/x?a=1#f?z", "api_key=S", "http://h/x?a=1&api_key=S#f?z");
+	add_is("http://h/x", "", "http://h/x");
+}
+
 /* ---- secrets at a cut ---------------------------------------------------- */
 
 #define SECRET "sk-LIVE-0123456789ABCDEFGHIJ"
@@ -377,6 +432,8 @@ int main(void)
 		cmocka_unit_test(test_refused_answer_never_connects),
 		cmocka_unit_test(test_hosts_are_canonical),
 		cmocka_unit_test(test_credentials_stay_home),
+		cmocka_unit_test(test_query_strip),
+		cmocka_unit_test(test_query_add),
 		cmocka_unit_test(test_excerpt_every_offset),
 		cmocka_unit_test(test_cut_message_scrubbed),
 	};

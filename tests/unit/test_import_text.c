@@ -166,9 +166,26 @@ static void test_large(void **state)
 	assert_true((t1.tv_sec - t0.tv_sec) * 1000.0 + (t1.tv_nsec - t0.tv_nsec) / 1e6 < 500.0);
 }
 
+static void test_clean(void **state)
+{
+	(void)state;
+	assert_true(import_text_clean(NULL, 10));
+	assert_true(import_text_clean("", 10));
+	assert_true(import_text_clean("active", 10));
+	assert_true(import_text_clean("caf\xc3\xa9", 10));
+	assert_false(import_text_clean("active", 5));              /* over the cap */
+	assert_false(import_text_clean("act\xe2\x80\xaeive", 64));  /* RLO override */
+	assert_false(import_text_clean("a\xe2\x80\x8b", 64));       /* zero-width space */
+	assert_false(import_text_clean("a\x1b[31mred", 64));        /* ANSI escape */
+	assert_false(import_text_clean("a\nb", 64));                /* newline */
+	assert_false(import_text_clean("a\xff", 64));               /* invalid UTF-8 */
+	assert_false(import_text_clean("\xf3\xa0\x80\x81", 64));     /* tag character */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_plain),	     cmocka_unit_test(test_controls),
 		cmocka_unit_test(test_invisible),    cmocka_unit_test(test_tags_private),
 		cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_layout),

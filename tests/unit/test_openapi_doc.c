@@ -156,6 +156,21 @@ static void test_parse_errors(void **state)
 	load_fails("a: !custom x\n", 0, NULL, "import.parse", "tag");
 }
 
+/* Integers past int64 (real specs: "maximum": 9223372036854776000) load
+ * as reals; every other number keeps its type. */
+static void test_big_integers(void **state)
+{
+	struct oa_doc d;
+	(void)state;
+	load("{\"openapi\": \"3.0.0\", \"paths\": {}, \"x\": {\"max\": 9223372036854776000,\n"
+	     " \"min\": -18446744073709552000, \"n\": [1, -2, 2.5, 0], \"m\": {\"k\": 3}}}",
+	     &d);
+	expect_json(at(d.root, "x"), "{\"m\":{\"k\":3},\"max\":9.2233720368547758e18,"
+				     "\"min\":-1.8446744073709552e19,\"n\":[1,-2,2.5,0]}");
+	assert_true(json_is_integer(at(d.root, "x|n|0")));
+	oa_free(&d);
+}
+
 static void test_yaml_features(void **state)
 {
 	const char *y = "openapi: 3.0.3\n"
@@ -351,6 +366,13 @@ static void test_swagger2(void **state)
 	json_decref(notes);
 	oa_free(&d);
 
+	/* Swagger 2.0's x-nullable is nullable. */
+	load("{\"swagger\": \"2.0\", \"paths\": {}, \"definitions\": {\"N\": {\"type\": \"string\","
+	     " \"x-nullable\": true}}}", &d);
+	s = schema_at(&d, "definitions|N", OA_RESPONSE, NULL);
+	expect_json(s, "{\"type\":[\"string\",\"null\"]}");
+	json_decref(s);
+	oa_free(&d);
 	/* No host: a relative server; no schemes: https. */
 	load("{\"swagger\": \"2.0\", \"basePath\": \"/api\", \"paths\": {}}", &d);
 	expect_json(at(d.root, "servers"), "[{\"url\":\"/api\"}]");
@@ -511,6 +533,14 @@ static const char *schemas_doc =
 	"    Base:\n"
 	"      type: object\n"
 	"      properties: {id: {type: integer}}\n"
+	"    Mixed:\n"
+	"      allOf:\n"
+	"        - {$ref: '#/components/schemas/Base'}\n"
+	"        - {type: object, properties: {x: {type: string}}, minProperties: 1}\n"
+	"    Clash:\n"
+	"      allOf:\n"
+	"        - {$ref: '#/components/schemas/Base'}\n"
+	"        - {type: object, properties: {id: {type: string}}}\n"
 	"    Ext: {$ref: 'common.yaml#/Thing'}\n"
 	"    HasExt:\n"
 	"      type: object\n"
@@ -523,6 +553,7 @@ static const char *schemas_doc =
 	"        r: {allOf: [{$ref: '#/components/schemas/Base'}], nullable: true, description: ref'd}\n"
 	"        n: {type: integer, minimum: 1, exclusiveMinimum: true, maximum: 9, exclusiveMaximum: false}\n"
 	"        f: {type: string, format: binary}\n"
+	"        o: {oneOf: [{type: string}, {type: integer}], nullable: true}\n"
 	"    User:\n"
 	"      type: object\n"
 	"      required: [id, name, password]\n"
@@ -579,13 +610,24 @@ static void test_recursion(void **state)
 	s = schema_at(&d, "components|schemas|A", OA_REQUEST, notes);
 	assert_non_null(json_object_get(at(s, "properties|b|properties|a"), "$comment"));
 	json_decref(s);
-	/* Through allOf and items. */
+	/* Through allOf and items; an allOf of plain object schemas is merged
+	 * into one, closed. */
 	s = schema_at(&d, "components|schemas|Tree", OA_REQUEST, notes);
-	assert_non_null(json_object_get(at(s, "allOf|1|properties|children|items"), "$comment"));
-	/* allOf members stay open, so the composition can be satisfied. */
+	expect_json(s, "{\"additionalProperties\":false,\"properties\":{\"children\":{\"items\":"
+		       "{\"$comment\":\"cut by moat import: a recursive reference #/components/schemas/Tree\"},"
+		       "\"type\":\"array\"},\"id\":{\"type\":\"integer\"}},\"type\":\"object\"}");
+	json_decref(s);
+	/* Members that say more stay an allOf, every member open, so the
+	 * composition can be satisfied. */
+	s = schema_at(&d, "components|schemas|Mixed", OA_REQUEST, notes);
 	assert_null(json_object_get(at(s, "allOf|0"), "additionalProperties"));
 	assert_null(json_object_get(at(s, "allOf|1"), "additionalProperties"));
+	assert_null(json_object_get(s, "additionalProperties"));
 	expect_json(at(s, "allOf|0"), "{\"properties\":{\"id\":{\"type\":\"integer\"}},\"type\":\"object\"}");
+	json_decref(s);
+	/* Two members defining one property differently: no merge. */
+	s = schema_at(&d, "components|schemas|Clash", OA_REQUEST, notes);
+	assert_int_equal(json_array_size(at(s, "allOf")), 2);
 	json_decref(s);
 	json_decref(notes);
 	oa_free(&d);
@@ -615,11 +657,15 @@ static void test_translation(void **state)
 	s = schema_at(&d, "components|schemas|Nullable", OA_REQUEST, notes);
 	expect_json(at(s, "properties|s"), "{\"type\":[\"string\",\"null\"]}");
 	expect_json(at(s, "properties|e"), "{\"enum\":[\"a\",\"b\",null],\"type\":[\"string\",\"null\"]}");
+	/* allOf [ref], nullable: merged into one object, then null allowed. */
 	expect_json(at(s, "properties|r"),
-		    "{\"anyOf\":[{\"allOf\":[{\"properties\":{\"id\":"
-		    "{\"type\":\"integer\"}},\"type\":\"object\"}],\"description\":\"ref'd\"},{\"type\":\"null\"}]}");
+		    "{\"additionalProperties\":false,\"description\":\"ref'd\",\"properties\":{\"id\":"
+		    "{\"type\":\"integer\"}},\"type\":[\"object\",\"null\"]}");
 	expect_json(at(s, "properties|n"), "{\"exclusiveMinimum\":1,\"maximum\":9,\"type\":\"integer\"}");
 	expect_json(at(s, "properties|f"), "{\"format\":\"binary\",\"type\":\"string\"}");
+	/* No type to extend: anyOf the schema and null. */
+	expect_json(at(s, "properties|o"), "{\"anyOf\":[{\"oneOf\":[{\"type\":\"string\"},"
+					   "{\"type\":\"integer\"}]},{\"type\":\"null\"}]}");
 	json_decref(s);
 
 	/* Dropped keywords, sanitised text, kept additionalProperties, a
@@ -749,7 +795,9 @@ static void test_schema_odd_inputs(void **state)
 	(void)state;
 	load("{\"openapi\": \"3.0.0\", \"paths\": {}, \"components\": {\"schemas\": {\n"
 	     " \"B\": true, \"N\": 5, \"R\": {\"required\": true, \"type\": \"string\"},\n"
-	     " \"E\": {\"enum\": \"x\", \"minItems\": \"3\", \"multipleOf\": 0, \"uniqueItems\": 1}}}}",
+	     " \"E\": {\"enum\": \"x\", \"minItems\": \"3\", \"multipleOf\": 0, \"uniqueItems\": 1},\n"
+	     " \"Q\": {\"required\": [\"a\", 1, \"b\"], \"dependentRequired\": {\"a\": [\"b\", 2], \"c\": 3},\n"
+	     "       \"items\": [], \"exclusiveMaximum\": true}}}}",
 	     &d);
 	s = oa_schema(&d, NULL, OA_REQUEST, NULL, &err);
 	expect_json(s, "{}");
@@ -766,6 +814,24 @@ static void test_schema_odd_inputs(void **state)
 	s = schema_at(&d, "components|schemas|E", OA_REQUEST, NULL);
 	expect_json(s, "{}");
 	json_decref(s);
+	/* What moat would refuse is mended, not handed on. */
+	s = schema_at(&d, "components|schemas|Q", OA_REQUEST, NULL);
+	expect_json(s, "{\"dependentRequired\":{\"a\":[\"b\"]},\"required\":[\"a\",\"b\"]}");
+	json_decref(s);
+	oa_free(&d);
+	/* A default nested past the copy depth is left out, not an error. */
+	char buf[4096];
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "{\"openapi\": \"3.0.0\", \"paths\": {}, \"x\": "
+					      "{\"type\": \"array\", \"default\": ");
+	for (int i = 0; i < 100; i++)
+		buf[n++] = '[';
+	for (int i = 0; i < 100; i++)
+		buf[n++] = ']';
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "}}");
+	load(buf, &d);
+	s = schema_at(&d, "x", OA_REQUEST, NULL);
+	expect_json(s, "{\"type\":\"array\"}");
+	json_decref(s);
 	oa_free(&d);
 }
 
@@ -774,6 +840,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_big_integers),
 		cmocka_unit_test(test_yaml_features),
 		cmocka_unit_test(test_billion_laughs),
 		cmocka_unit_test(test_huge_description),

@@ -98,9 +98,43 @@ static void test_base64(void **state)
 	free(b);
 }
 
+static void test_path_dots(void **state)
+{
+	(void)state;
+	assert_true(text_path_dots("/a/../b"));
+	assert_true(text_path_dots("/a/.."));
+	assert_true(text_path_dots("/./a"));
+	assert_true(text_path_dots("."));
+	assert_true(text_path_dots("/a/./"));
+	assert_false(text_path_dots("/a/.b/c."));
+	assert_false(text_path_dots("/a/.../b"));
+	assert_false(text_path_dots("/a..b/"));
+	assert_false(text_path_dots("/"));
+	assert_false(text_path_dots(""));
+}
+
+static void test_path_unsafe(void **state)
+{
+	(void)state;
+	assert_null(text_path_unsafe("/contacts/{id}/notes"));
+	assert_null(text_path_unsafe("/a%20b/%41"));
+	assert_null(text_path_unsafe("/v1.2/x..y"));
+	assert_string_equal(text_path_unsafe("/files/../admin"), "a '.' or '..' segment");
+	assert_string_equal(text_path_unsafe("/./x"), "a '.' or '..' segment");
+	assert_string_equal(text_path_unsafe("/f/%2e%2e/a"), "a percent-encoded '.', '/' or '\\'");
+	assert_string_equal(text_path_unsafe("/f/%2E"), "a percent-encoded '.', '/' or '\\'");
+	assert_string_equal(text_path_unsafe("/a%2Fb"), "a percent-encoded '.', '/' or '\\'");
+	assert_string_equal(text_path_unsafe("/a%5cb"), "a percent-encoded '.', '/' or '\\'");
+	assert_string_equal(text_path_unsafe("/a\\b"), "a '\\'");
+	assert_null(text_path_unsafe("/a%2"));
+	assert_null(text_path_unsafe("/a%"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_dots),
+		cmocka_unit_test(test_path_unsafe),
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_json_plain),
 		cmocka_unit_test(test_json_cost),

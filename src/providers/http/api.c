@@ -234,6 +234,7 @@ static enum moat_rc perform(const struct api_tool *t, const struct api_req *q,
 		.origin_port = a->port,
 		.cred_query_names = (const char *const *)a->cred_names,
 		.cred_query_values = (const char *const *)a->cred_values,
+		.cred_query = a->cred_query,
 		.cfg = a->fam->cfg,
 	};
 	int tries = api_idempotent(t->method) ? a->retries : 0;

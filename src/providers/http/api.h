@@ -1,7 +1,8 @@
 /*
- * api.h - what the two files of the declared API tools share: an API and
- * its tools as parsed from the config's "http.apis" (api_config.c) and the
- * tool handlers that use them (api.c).
+ * api.h - what the files of the declared API tools share: an API and
+ * its tools (or grouped operations) as parsed from the config's
+ * "http.apis" (api_config.c, api_tool.c, api_grouped.c) and the tool
+ * handlers that use them (api.c, api_grouped.c).
  *
  * Built single-threaded at start-up, read-only afterwards; the cache and
  * the rate limiter inside lock themselves.
@@ -98,12 +99,13 @@ struct api {
 /*
  * api_tool_parse - fill t (zeroed by the caller) from tc, one item of an
  * API's "tools" or "operations", and check it (templates against the
- * input schema's properties, headers, confirm, body_format). *in_out is
+ * input schema's properties, headers, confirm, body_format); an error
+ * starts with kind ("tool", "operation") and the name. *in_out is
  * the input schema to register (borrowed from tc, or a new empty one the
  * caller releases with json_decref). Start-up only.
  */
-enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, json_t **in_out,
-			    struct moat_err *err);
+enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, const char *kind,
+			    json_t **in_out, struct moat_err *err);
 
 /* api_tool_free - release what t owns. */
 void api_tool_free(struct api_tool *t);

@@ -1,10 +1,11 @@
 /*
  * api_config.c - the declared API tools from the config's "http.apis":
- * each API (base URL, headers from the environment, allowed addresses,
- * limits, rate limit, cache, retries) and its tools (method, path, query
- * and body templates, input and output schemas, field selection, binary
- * responses), registered with the registry; their teardown and the lines
- * `moat check` prints. The calls themselves are api.c's.
+ * each API (base URL, headers and query credentials from the environment,
+ * allowed addresses, limits, rate limit, cache, retries) and its tools,
+ * registered with the registry (each checked by api_tool.c), or, in the
+ * grouped form ("operations"), the four tools api_grouped.c registers; a
+ * tool's "confirm" handed to the core; their teardown. The calls
+ * themselves are api.c's, the lines `moat check` prints api_describe.c's.
  *
  * Start-up vets each base_url as a call would (the egress guard), so that
  * `moat check` fails where `moat serve` would. Single-threaded (start-up
@@ -257,7 +258,7 @@ static enum moat_rc parse_tool(struct registry *reg, struct api *a, struct api_t
 	enum moat_rc rc;
 	bool get;
 
-	if ((rc = api_tool_parse(a, t, tc, &in, err)))
+	if ((rc = api_tool_parse(a, t, tc, "tool", &in, err)))
 		goto out;
 	get = strcmp(t->method, "GET") == 0;
 	struct tool_spec spec = {
@@ -293,7 +294,19 @@ out:
 	return rc;
 }
 
-/* "query": credential parameters for every request, encoded once. */
+/* The config as written holds "${NAME}" where the loaded one holds the
+ * value: the API's query parameter k there, or NULL. */
+static const char *raw_query_value(const struct api *a, const char *k)
+{
+	const json_t *raw = a->fam && a->fam->cfg ? a->fam->cfg->raw : NULL;
+
+	raw = json_object_get(json_object_get(json_object_get(raw, "http"), "apis"), a->name);
+	return json_string_value(json_object_get(json_object_get(raw, "query"), k));
+}
+
+/* "query": credential parameters for every request, encoded once; each
+ * value must come from the environment (so it is a secret config_scrub
+ * masks). */
 static enum moat_rc parse_cred_query(struct api *a, const json_t *obj, struct moat_err *err)
 {
 	struct apit_buf q = {0};
@@ -311,7 +324,19 @@ static enum moat_rc parse_cred_query(struct api *a, const json_t *obj, struct mo
 	json_object_foreach((json_t *)obj, k, v) {
 		struct apit_buf nb = {0}, vb = {0};
 		const char *val = json_string_value(v);
+		const char *raw = raw_query_value(a, k);
 
+		/* Only values from the environment are masked everywhere
+		 * (config_scrub): a credential written into the file is not. */
+		if (raw && !strstr(raw, "${")) {
+			rc = moat_err_rule(err, MOAT_EINVAL, "http.query_literal",
+					   "API %s: query %.64s is written in the config; a query "
+					   "credential comes from the environment: \"${NAME}\" "
+					   "(constant parameters go in each tool's \"query\") (rule "
+					   "http.query_literal)",
+					   a->name, k);
+			goto out;
+		}
 		if ((rc = apit_buf_put_encoded(&nb, k, strlen(k), err)) ||
 		    (rc = apit_buf_finish(&nb, &a->cred_names[i], err)) ||
 		    (rc = apit_buf_put_encoded(&vb, val, strlen(val), err)) ||
@@ -362,6 +387,12 @@ static enum moat_rc parse_api(struct registry *reg, struct http_family *fam, str
 	a->fam = fam;
 	if (!(a->name = strdup(name)))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (!tools == !json_object_get(ac, "operations"))
+		return moat_err_rule(err, MOAT_EINVAL, "http.api_tools",
+				     "API %s has %s \"tools\" %s \"operations\": %s (\"tools\": one "
+				     "MCP tool each; \"operations\": the grouped form) (rule "
+				     "http.api_tools)", name, tools ? "both" : "neither",
+				     tools ? "and" : "nor", tools ? "keep one" : "add one");
 	if ((rc = parse_base(a, json_string_value(json_object_get(ac, "base_url")), allow_http,
 			     err)) ||
 	    (rc = parse_headers(a, json_object_get(ac, "headers"), err)) ||

@@ -53,7 +53,6 @@ static void print_env(const struct api *a, const json_t *raw, FILE *f)
 	json_t *names = json_object(), *v, *uses;
 	const char *k;
 	char where[160];
-	bool literal_query = false;
 
 	env_refs(names, json_string_value(json_object_get(raw, "base_url")), "base_url");
 	json_object_foreach(json_object_get(raw, "headers"), k, v) {
@@ -63,7 +62,6 @@ static void print_env(const struct api *a, const json_t *raw, FILE *f)
 	json_object_foreach(json_object_get(raw, "query"), k, v) {
 		snprintf(where, sizeof(where), "query %.128s", k);
 		env_refs(names, json_string_value(v), where);
-		literal_query = literal_query || !strstr(json_string_value(v), "${");
 	}
 	if (json_object_size(names) == 0)
 		fprintf(f, "    environment: none read\n");
@@ -86,10 +84,7 @@ static void print_env(const struct api *a, const json_t *raw, FILE *f)
 		fprintf(f, "    query credentials:");
 		json_object_foreach(json_object_get(raw, "query"), k, v)
 			fprintf(f, "%s %.128s", i++ ? "," : "", k);
-		fprintf(f, " (values not shown; never sent to another host)%s\n",
-			literal_query ? "; a value written in the config is not from the "
-					"environment"
-				      : "");
+		fprintf(f, " (values not shown; never sent to another host)\n");
 	}
 	json_decref(names);
 }

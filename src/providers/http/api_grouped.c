@@ -221,10 +221,11 @@ static const struct api_tool *call_target(const struct group_tool *g, const json
 					  json_t **op_args, struct moat_err *err)
 {
 	const struct api_tool *op = op_of(g, args, err);
+	json_t *given = json_object_get(args, "arguments");
 	struct schema_error se;
 	char where[MOAT_ERR_MSG_MAX - 128];
 
-	*op_args = json_object_get(args, "arguments");
+	*op_args = NULL; /* a new reference only when an operation is returned */
 	if (!op)
 		return NULL;
 	if (g->kind == G_CALL && op->write) {
@@ -239,10 +240,8 @@ static const struct api_tool *call_target(const struct group_tool *g, const json
 			      op->method, op->path, g->a->name);
 		return NULL;
 	}
-	if (!*op_args)
-		*op_args = json_object(); /* none given: {} (the schema may require some) */
-	else
-		json_incref(*op_args);
+	/* none given: {} (the schema may require some) */
+	*op_args = given ? json_incref(given) : json_object();
 	if (!*op_args) {
 		moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		return NULL;
@@ -319,7 +318,7 @@ static enum moat_rc parse_ops(struct api *a, const json_t *ops, struct moat_err 
 		enum moat_rc rc;
 
 		a->nops = i + 1;
-		if ((rc = api_tool_parse(a, t, v, &in, err))) {
+		if ((rc = api_tool_parse(a, t, v, "operation", &in, err))) {
 			json_decref(in);
 			return rc;
 		}
@@ -386,8 +385,11 @@ enum moat_rc api_group_register(struct registry *reg, struct api *a, const json_
 		g->a = a;
 		g->kind = (enum group_kind)k;
 		w = snprintf(g->name, sizeof(g->name), "%s_%s", a->name, suffix[k]);
-		if (w < 0 || (size_t)w >= sizeof(g->name))
-			return moat_err_set(err, MOAT_EINVAL, "the API's name is too long");
+		if (w < 0 || w > 64)
+			return moat_err_rule(err, MOAT_EINVAL, "http.api_name",
+					     "the grouped form's tools are named after the API "
+					     "(%s_operation_schema): its name may have at most 47 "
+					     "characters", a->name);
 		struct tool_spec spec = {
 			.name = g->name,
 			.description = desc[k],

@@ -9,6 +9,7 @@
 #include "api_template.h"
 
 #include "api_text.h"
+#include "text.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -241,7 +242,16 @@ enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct 
 		if (rc)
 			goto out;
 	}
-	rc = apit_buf_finish(&b, out, err);
+	if ((rc = apit_buf_finish(&b, out, err)))
+		goto out;
+	if (text_path_dots(*out)) {
+		/* each value was checked alone; two side by side ("{a}{b}"
+		 * with "." and ".") could still make a dot segment */
+		free(*out);
+		*out = NULL;
+		rc = moat_err_rule(err, MOAT_EINVAL, "http.path_value",
+				   "refused: the path would have a '.' or '..' segment");
+	}
 out:
 	free(b.p);
 	return rc;

@@ -27,6 +27,7 @@
 #define MOAT_PROVIDERS_HTTP_API_TEMPLATE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 struct call_ctx;
 
@@ -46,6 +47,7 @@ enum moat_rc apit_check(const char *tmpl, const json_t *names, struct moat_err *
  * missing argument is an error. *out is the caller's (free()).
  */
 enum moat_rc apit_path(const char *tmpl, const json_t *args, char **out, struct moat_err *err);
+
 
 /*
  * apit_query - a query string from tmpl, an object of parameter name ->

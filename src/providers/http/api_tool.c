@@ -12,7 +12,9 @@
  * api_template.h). Start-up only (single-threaded).
  */
 #include "api.h"
+#include "text.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -101,9 +103,26 @@ static const char *header_reserved(const struct api *a, const char *k)
 	return NULL;
 }
 
-/* A tool's "headers": names that are tokens and not reserved; values are
- * templates over the tool's arguments, without control bytes in their
- * literal text. */
+/* check_path_text - the literal text of a path template may not leave
+ * the API's base path nor hide a way to (text_path_unsafe: dot segments,
+ * %2e %2f %5c, '\\'), nor carry '?' or '#' (parameters go in "query").
+ * Placeholders are checked per value at call time (apit_path). */
+static enum moat_rc check_path_text(const char *path, struct moat_err *err)
+{
+	const char *why = text_path_unsafe(path);
+	const char *qf = strpbrk(path, "?#");
+
+	if (why)
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: %s could take requests out of base_url's path once "
+				     "collapsed or decoded", why);
+	if (qf)
+		return moat_err_rule(err, MOAT_EINVAL, "http.path_template",
+				     "path: '%c' is not allowed in a path template (parameters go "
+				     "in \"query\")", *qf);
+	return MOAT_OK;
+}
+
 static enum moat_rc check_headers(const struct api *a, const struct api_tool *t,
 				  const json_t *names, struct moat_err *err)
 {
@@ -116,17 +135,16 @@ static enum moat_rc check_headers(const struct api *a, const struct api_tool *t,
 
 		if (!header_token(k))
 			return moat_err_rule(err, MOAT_EINVAL, "http.header_name",
-					     "tool %s: header name '%.64s' is not an HTTP token "
-					     "(letters, digits and !#$%%&'*+-.^_`|~ only)",
-					     t->name, egress_text_safe(k, strlen(k)) ? k : "(name)");
+					     "header name '%.64s' is not an HTTP token (letters, "
+					     "digits and !#$%%&'*+-.^_`|~ only)",
+					     egress_text_safe(k, strlen(k)) ? k : "(name)");
 		if ((why = header_reserved(a, k)))
 			return moat_err_rule(err, MOAT_EINVAL, "http.header_reserved",
-					     "tool %s: may not set the header %s (%s)", t->name, k,
-					     why);
+					     "may not set the header %s (%s)", k, why);
 		if (!egress_text_safe(val, strlen(val)))
 			return moat_err_rule(err, MOAT_EINVAL, "http.control_char",
-					     "tool %s: the template of header %s holds a control "
-					     "character", t->name, k);
+					     "the template of header %s holds a control character",
+					     k);
 		if ((rc = apit_check(val, names, err)))
 			return rc;
 	}
@@ -153,8 +171,8 @@ static enum moat_rc check_query_names(const struct api *a, const struct api_tool
 		free(b.p);
 		if (same)
 			return moat_err_rule(err, MOAT_EINVAL, "http.query_reserved",
-					     "tool %s: query parameter %.64s is set by the API's "
-					     "\"query\"", t->name, k);
+					     "query parameter %.64s is set by the API's \"query\"",
+					     k);
 	}
 	return MOAT_OK;
 }
@@ -164,8 +182,8 @@ static char *dup_or_null(const json_t *v)
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, json_t **in_out,
-			    struct moat_err *err)
+enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc, const char *kind,
+			    json_t **in_out, struct moat_err *err)
 {
 	const json_t *in = json_object_get(tc, "input_schema");
 	const char *resp = json_string_value(json_object_get(tc, "response"));
@@ -204,18 +222,18 @@ enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc,
 	if (!names)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (t->body && !t->write) {
-		rc = moat_err_set(err, MOAT_EINVAL, "tool %s: a GET or HEAD has no body", t->name);
+		rc = moat_err_set(err, MOAT_EINVAL, "a GET or HEAD has no body");
 		goto out;
 	}
 	if (t->confirm && !t->write) {
 		rc = moat_err_rule(err, MOAT_EINVAL, "http.confirm_read",
-				   "tool %s: \"confirm\" is for tools that write; a %s changes "
-				   "nothing upstream (remove it)", t->name, t->method);
+				   "\"confirm\" is for tools that write; a %s changes nothing "
+				   "upstream (remove it)", t->method);
 		goto out;
 	}
 	if (fmt && !t->body) {
 		rc = moat_err_rule(err, MOAT_EINVAL, "http.body_format",
-				   "tool %s: \"body_format\" without a \"body\" template", t->name);
+				   "\"body_format\" without a \"body\" template");
 		goto out;
 	}
 	if ((rc = apit_check(t->path, names, err)) ||
@@ -227,9 +245,11 @@ enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc,
 		if ((rc = apit_pointer_check(json_string_value(v), err)))
 			goto out;
 	if (t->path[0] != '/') {
-		rc = moat_err_set(err, MOAT_EINVAL, "tool %s: path must start with '/'", t->name);
+		rc = moat_err_set(err, MOAT_EINVAL, "path must start with '/'");
 		goto out;
 	}
+	if ((rc = check_path_text(t->path, err)))
+		goto out;
 	if ((v = json_object_get(tc, "output_schema")) && !(t->output = schema_compile(v, err))) {
 		rc = err->rc ? err->rc : MOAT_EINVAL;
 		goto out;
@@ -247,5 +267,11 @@ enum moat_rc api_tool_parse(struct api *a, struct api_tool *t, const json_t *tc,
 	}
 out:
 	json_decref(names);
+	if (rc && rc != MOAT_ENOMEM) {
+		/* Which tool (or operation) refused. */
+		char inner[MOAT_ERR_MSG_MAX];
+		snprintf(inner, sizeof(inner), "%s", err->msg);
+		moat_err_set(err, rc, "%s %s: %s", kind, t->name, inner);
+	}
 	return rc;
 }

@@ -7,7 +7,7 @@
  * guard (egress.h) on every hop, the vetted addresses are pinned, redirects
  * are followed here (never by libcurl), at most HTTP_MAX_REDIRECTS, each
  * re-vetted, never from https to http, and the caller's credential headers
- * go only to the first hop's origin. libcurl runs with its own redirect
+ * and query parameters go only to the first hop's origin. libcurl runs with its own redirect
  * following, proxies from the environment, .netrc and cookies all off,
  * TLS 1.2 or newer with peer and host verification always on, and the CA
  * bundle loaded into memory at start-up (the sandbox leaves no way to read
@@ -69,12 +69,16 @@ struct http_request {
 	const char *origin_host;
 	uint16_t origin_port;
 	/* Credentials in the query string (a declared API's "query"): the
-	 * encoded parameter names and values, NULL-terminated (may be NULL).
-	 * A hop to another origin goes with every parameter of those names
-	 * taken out of its URL, and is refused (http.credentials_other_host)
-	 * if a value still shows anywhere in it. */
+	 * encoded parameter names and values, NULL-terminated (may be NULL),
+	 * and the "name=value&..." text the first URL ends with. A hop to
+	 * another origin goes with every parameter of those names taken out
+	 * of its URL, and is refused (http.credentials_other_host) if a value
+	 * still shows anywhere in it; a hop that stays at the first origin
+	 * (and never left it) gets them again, as it gets the headers, in
+	 * place of any the upstream wrote. */
 	const char *const *cred_query_names;
 	const char *const *cred_query_values;
+	const char *cred_query;
 	const struct moat_config *cfg; /* its secrets are masked in what the
 					  request records (may be NULL) */
 };
@@ -108,6 +112,17 @@ struct http_response {
  */
 enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			  struct http_response *out, struct moat_err *err);
+
+/* http_query_strip - remove from the URL u (NUL-terminated, edited in
+ * place) every query parameter whose name, as written, is one of names
+ * (NULL-terminated, may be NULL); the fragment is kept, and a '?' left
+ * with nothing after it goes too. Pure; thread-safe. */
+void http_query_strip(char *u, const char *const *names);
+
+/* http_query_add - append pairs ("a=1&b=2", already encoded) to the
+ * query of the URL *u (heap; replaced by a new one), before any fragment.
+ * MOAT_ENOMEM leaves *u as it was. Thread-safe. */
+enum moat_rc http_query_add(char **u, const char *pairs, struct moat_err *err);
 
 /* http_utf8_repair - a copy of s[0..n) with every invalid UTF-8 sequence
  * (and NUL) replaced by U+FFFD; latin1 true reads the bytes as ISO-8859-1

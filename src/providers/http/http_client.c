@@ -488,6 +488,57 @@ out:
 	return rc;
 }
 
+void http_query_strip(char *u, const char *const *names)
+{
+	char *q = u ? strchr(u, '?') : NULL, *w, *r, *end;
+	size_t frag_len;
+
+	if (!q || !names)
+		return;
+	end = q + 1 + strcspn(q + 1, "#");
+	frag_len = strlen(end);
+	w = r = q + 1;
+	while (r < end) {
+		size_t len = strcspn(r, "&#"), nl = strcspn(r, "=&#");
+		bool drop = false;
+
+		if (nl > len)
+			nl = len;
+		for (size_t i = 0; names[i] && !drop; i++)
+			drop = strlen(names[i]) == nl && memcmp(names[i], r, nl) == 0;
+		if (!drop && len) {
+			if (w > q + 1)
+				*w++ = '&';
+			memmove(w, r, len);
+			w += len;
+		}
+		r += len;
+		if (r < end && *r == '&')
+			r++;
+	}
+	memmove(w, end, frag_len + 1);
+	if (w == q + 1) /* nothing left: no '?' either */
+		memmove(q, w, frag_len + 1);
+}
+
+enum moat_rc http_query_add(char **u, const char *pairs, struct moat_err *err)
+{
+	size_t base = strcspn(*u, "#");
+	bool has_query = memchr(*u, '?', base) != NULL;
+	char *n = NULL;
+
+	if (!pairs || !*pairs)
+		return MOAT_OK;
+	if (asprintf(&n, "%.*s%s%s%s", (int)base, *u,
+		     !has_query ? "?" : (*u)[base - 1] == '?' || (*u)[base - 1] == '&' ? "" : "&",
+		     pairs, *u + base) < 0)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	explicit_bzero(*u, strlen(*u));
+	free(*u);
+	*u = n;
+	return MOAT_OK;
+}
+
 /*
  * strip_cred_query - a hop to another origin: take every query parameter
  * named in rq->cred_query_names out of t->url, then refuse the hop if one
@@ -498,43 +549,12 @@ out:
 static enum moat_rc strip_cred_query(const struct http_request *rq, const char *from,
 				     struct egress_target *t, struct moat_err *err)
 {
-	char *u = t->url, *q = u ? strchr(u, '?') : NULL, *w, *r, *end;
-	size_t frag_len;
-
-	if (!rq->cred_query_names || !u)
+	if (!rq->cred_query_names || !t->url)
 		return MOAT_OK;
-	if (q) {
-		end = q + 1 + strcspn(q + 1, "#");
-		frag_len = strlen(end);
-		w = r = q + 1;
-		while (r < end) {
-			size_t len = strcspn(r, "&#"), nl = strcspn(r, "=&#");
-			bool drop = false;
-
-			if (r + len > end)
-				len = (size_t)(end - r);
-			if (nl > len)
-				nl = len;
-			for (size_t i = 0; rq->cred_query_names[i] && !drop; i++)
-				drop = strlen(rq->cred_query_names[i]) == nl &&
-				       memcmp(rq->cred_query_names[i], r, nl) == 0;
-			if (!drop && len) {
-				if (w > q + 1)
-					*w++ = '&';
-				memmove(w, r, len);
-				w += len;
-			}
-			r += len;
-			if (r < end && *r == '&')
-				r++;
-		}
-		memmove(w, end, frag_len + 1);
-		if (w == q + 1) /* nothing left: no '?' either */
-			memmove(q, w, frag_len + 1);
-	}
+	http_query_strip(t->url, rq->cred_query_names);
 	for (size_t i = 0; rq->cred_query_values && rq->cred_query_values[i]; i++) {
 		const char *v = rq->cred_query_values[i];
-		if (strlen(v) >= 4 && strstr(u, v))
+		if (strlen(v) >= 4 && strstr(t->url, v))
 			return moat_err_rule(err, MOAT_EDENIED, "http.credentials_other_host",
 					     "refused: %s redirected to %s with the API's query "
 					     "credential in the URL",
@@ -603,6 +623,13 @@ enum moat_rc http_perform(const struct http_request *rq, struct call_ctx *ctx,
 			if (!same_origin(&first, &hop) &&
 			    (rc = strip_cred_query(rq, first.host, &hop, err)))
 				goto out;
+			/* Still at home (never left it): the query credentials
+			 * again, as the headers go again. */
+			if (with_headers && same_origin(&first, &hop) && rq->cred_query && hop.url) {
+				http_query_strip(hop.url, rq->cred_query_names);
+				if ((rc = http_query_add(&hop.url, rq->cred_query, err)))
+					goto out;
+			}
 		}
 		http_response_free(out);
 		if ((rc = one_hop(h, rq, method, with_body, with_headers, &hop, ctx, out, err)))
