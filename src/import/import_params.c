@@ -250,7 +250,7 @@ static enum moat_rc literal_query(struct opb *b, const char *q)
 	while (*q) {
 		size_t n = strcspn(q, "&"), kn = strcspn(q, "=&");
 		char key[128], val[256];
-		const char *v = q + kn + 1;
+		const char *v = kn < n ? q + kn + 1 : q + kn; /* "flag" alone: "" */
 		size_t vn = kn < n ? n - kn - 1 : 0;
 		bool var = vn > 2 && v[0] == '{' && v[vn - 1] == '}' && strspn(v + 1, ok) == vn - 2;
 		if (kn == 0 || kn >= sizeof(key) || n - kn >= sizeof(val) || strspn(q, ok) < kn ||

@@ -184,6 +184,7 @@ static void test_odd_params(void **state)
 	   "'schema':{'type':'string'}}],'responses':{}}},"
 	   "'/#X-Amz-Target=Foo':{'post':{'operationId':'f','responses':{}}},"
 	   "'/o?a=%20':{'get':{'operationId':'o','responses':{}}},"
+	   "'/t?flag':{'get':{'operationId':'t','responses':{}}},"
 	   "'/w?lat={lat}&lon={lon}':{'get':{'operationId':'w','parameters':[{'name':'lat',"
 	   "'in':'query','required':true,'schema':{'type':'number'}}],'responses':{}}},"
 	   "'/s':{'get':{'operationId':'s','servers':[{'url':'https://other.example'}],'responses':{}}}}",
@@ -199,7 +200,10 @@ static void test_odd_params(void **state)
 	assert_non_null(strstr(r.ops[1].why, "fragment"));
 	assert_false(r.ops[2].selected);
 	assert_non_null(strstr(r.ops[2].why, "query part"));
-	t = tool(r.section, 1);
+	t = tool(r.section, 1); /* a bare name last: an empty value */
+	assert_string_equal(sget(t, "path"), "/t");
+	assert_string_equal(sget(json_object_get(t, "query"), "flag"), "");
+	t = tool(r.section, 2);
 	assert_string_equal(sget(t, "path"), "/w");
 	assert_string_equal(sget(json_object_get(t, "query"), "lat"), "{lat}");
 	assert_string_equal(sget(json_object_get(t, "query"), "lon"), "{lon}");
