@@ -25,7 +25,8 @@
  * (loading, versions, Swagger 2.0 normalised), openapi_ref.c ($ref and
  * schema inlining under caps), import_text.c (sanitised text),
  * import_names.c (tool and argument names), import_op.c (one operation to
- * one tool; its response in import_resp.c), import_base.c (base_url), import_security.c (securitySchemes to headers/query),
+ * one tool; parameters in import_params.c, the response in
+ * import_resp.c), import_base.c (base_url), import_security.c (securitySchemes to headers/query),
  * import_grouped.c (the grouped form). The command line is
  * src/cli/cli_import.c; merging into an existing config import_merge.c.
  */

@@ -1,6 +1,9 @@
 /*
  * import_op.c - one OpenAPI operation to one http-family tool (see
- * import_op.h for the shape and what is skipped).
+ * import_op.h for the shape and what is skipped): the request body, the
+ * texts, annotations and tags, the input schema checked, the members in
+ * order. Parameters and the path are import_params.c's, the response
+ * import_resp.c's.
  *
  * Written by hand: the mapping from OpenAPI's parameter and content
  * model to moat's templates is moat's own; the schemas themselves come
@@ -8,6 +11,7 @@
  * validator (schema_compile) before a tool is written.
  */
 #include "import_op.h"
+#include "import_op_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,15 +23,11 @@
 #include "import_resp.h"
 #include "import_security.h"
 #include "import_text.h"
-#include "text.h"
 #include "schema.h"
 
 #define OP_TITLE_MAX 190   /* bytes; the config allows 200 characters */
 #define OP_DESC_MAX 1000   /* bytes of a tool description */
-#define OP_PARAM_DESC_MAX 300
 #define OP_TAG_MAX 64
-#define OP_PATH_MAX 2048
-#define OP_WHY_MAX 400
 
 enum moat_rc import_note(json_t *notes, const char *fmt, ...)
 {
@@ -77,23 +77,9 @@ bool import_defuse(json_t *v)
 	return cut;
 }
 
-/* ---- the state of one operation being built ------------------------------ */
 
-struct opb {
-	struct import_ctx *c;
-	const struct import_op_in *in;
-	char *where;    /* "GET /path", sanitised, for notes */
-	json_t *taken;  /* argument names used */
-	json_t *props;  /* input_schema.properties */
-	json_t *req;    /* input_schema.required */
-	json_t *query;  /* query template */
-	json_t *headers; /* header template */
-	json_t *pathargs; /* path parameter name -> argument name */
-	char why[OP_WHY_MAX];
-};
 
-static enum moat_rc skip(struct opb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static enum moat_rc skip(struct opb *b, const char *fmt, ...)
+enum moat_rc import_op_skip(struct opb *b, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -104,7 +90,7 @@ static enum moat_rc skip(struct opb *b, const char *fmt, ...)
 }
 
 /* text for a note or reason, one line, bounded, NULL on ENOMEM */
-static char *short_text(const char *s)
+char *import_op_short(const char *s)
 {
 	return import_text(s ? s : "", 120, true);
 }
@@ -127,7 +113,7 @@ json_t *import_op_schema(struct import_ctx *c, const char *where, const json_t *
 }
 
 /* Drop the notes added since there were n (what a left-out part said). */
-static void notes_back_to(json_t *notes, size_t n)
+void import_notes_back_to(json_t *notes, size_t n)
 {
 	while (json_array_size(notes) > n)
 		json_array_remove(notes, json_array_size(notes) - 1);
@@ -147,311 +133,6 @@ bool import_type_is(const json_t *schema, const char *t)
 	return false;
 }
 
-/* An object, or an array of objects or arrays: not a scalar or list of scalars. */
-static bool structured(const json_t *schema)
-{
-	const json_t *items = json_object_get(schema, "items");
-
-	if (import_type_is(schema, "object") || json_object_get(schema, "properties"))
-		return true;
-	return import_type_is(schema, "array") &&
-	       (import_type_is(items, "object") || import_type_is(items, "array") ||
-		json_object_get(items, "properties"));
-}
-
-static bool header_ignored(const char *n)
-{
-	/* OpenAPI: Accept, Content-Type and Authorization header
-	 * parameters are ignored; the rest the http family refuses. */
-	static const char *const no[] = {"Accept", "Content-Type", "Authorization", "Cookie",
-					 "Host", "Content-Length", "Transfer-Encoding", "Connection"};
-	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (strcasecmp(n, no[i]) == 0)
-			return true;
-	return false;
-}
-
-/* A parameter's schema: "schema", or that of its first "content" entry. */
-static const json_t *param_schema(const json_t *p)
-{
-	const json_t *s = json_object_get(p, "schema"), *v;
-	const char *k;
-
-	if (s)
-		return s;
-	json_object_foreach((json_t *)json_object_get(p, "content"), k, v)
-		return json_object_get(v, "schema");
-	return NULL;
-}
-
-/* Add an argument: its name from pname, its schema (stolen), required or not. */
-static enum moat_rc add_arg(struct opb *b, const char *pname, json_t *schema, const char *desc,
-			    bool required, char **argout)
-{
-	char *base = import_arg_base(pname), *arg = base ? import_name_take(b->taken, base) : NULL;
-
-	free(base);
-	if (!arg || !schema) {
-		free(arg);
-		json_decref(schema);
-		return MOAT_ENOMEM;
-	}
-	if (desc && *desc && json_is_object(schema) && !json_object_get(schema, "description")) {
-		char *d = import_text(desc, OP_PARAM_DESC_MAX, false);
-		if (!d || json_object_set_new(schema, "description", json_string(d))) {
-			free(d);
-			free(arg);
-			json_decref(schema);
-			return MOAT_ENOMEM;
-		}
-		free(d);
-	}
-	if (json_object_set_new(b->props, arg, schema) ||
-	    (required && json_array_append_new(b->req, json_string(arg)))) {
-		free(arg);
-		return MOAT_ENOMEM;
-	}
-	*argout = arg;
-	return MOAT_OK;
-}
-
-static enum moat_rc placeholder(json_t *obj, const char *key, const char *arg)
-{
-	char t[IMPORT_NAME_MAX + 3];
-
-	snprintf(t, sizeof(t), "{%s}", arg);
-	return json_object_set_new(obj, key, json_string(t)) ? MOAT_ENOMEM : MOAT_OK;
-}
-
-/* One (dereferenced) parameter. */
-static enum moat_rc one_param(struct opb *b, const json_t *p, struct moat_err *err)
-{
-	const char *name = json_string_value(json_object_get(p, "name"));
-	const char *in = json_string_value(json_object_get(p, "in"));
-	const char *desc = json_string_value(json_object_get(p, "description"));
-	const char *style = json_string_value(json_object_get(p, "style"));
-	bool required = json_is_true(json_object_get(p, "required"));
-	json_t *schema = NULL;
-	char *arg = NULL, *cn = short_text(name);
-	enum moat_rc rc = MOAT_OK;
-	size_t before = json_array_size(b->c->notes);
-	bool sane;
-
-	if (!cn)
-		return MOAT_ENOMEM;
-	sane = name && *name && strcmp(cn, name) == 0 && !strstr(name, "${");
-	if (!in || !name) {
-		rc = import_note(b->c->notes, "%s: a parameter without \"name\" or \"in\" was left out.",
-				 b->where);
-		goto out;
-	}
-	if (strcmp(in, "path") == 0)
-		required = true;
-	if (strcmp(in, "cookie") == 0) {
-		if (required)
-			rc = skip(b, "required cookie parameter %s: cookie parameters are not supported",
-				  cn);
-		else
-			rc = import_note(b->c->notes,
-					 "%s: optional cookie parameter %s left out (cookie parameters "
-					 "are not supported).",
-					 b->where, cn);
-		goto out;
-	}
-	if (strcmp(in, "header") == 0 &&
-	    (header_ignored(name) || import_obj_icase(b->c->api_headers, name)))
-		goto out; /* the API (or HTTP itself) sets it */
-	if (strcmp(in, "query") == 0 && json_object_get(b->c->api_query, name))
-		goto out; /* the credential */
-	if (strcmp(in, "path") != 0 && strcmp(in, "query") != 0 && strcmp(in, "header") != 0) {
-		rc = import_note(b->c->notes, "%s: parameter %s in \"%s\" left out (unknown location).",
-				 b->where, cn, strcmp(in, "body") == 0 ? "body" : "?");
-		goto out;
-	}
-	if (!sane || (strcmp(in, "header") == 0 && !import_header_name_ok(name))) {
-		if (required || strcmp(in, "path") == 0)
-			rc = skip(b, "parameter %s has a name that cannot be sent", cn);
-		else
-			rc = import_note(b->c->notes, "%s: parameter %s left out: its name cannot be sent.",
-					 b->where, cn);
-		goto out;
-	}
-	if (!(schema = import_op_schema(b->c, b->where, param_schema(p), OA_REQUEST, err))) {
-		rc = err->rc ? err->rc : MOAT_EINVAL;
-		goto out;
-	}
-	if (structured(schema) || (style && strcmp(style, "deepObject") == 0)) {
-		notes_back_to(b->c->notes, before);
-		if (required)
-			rc = skip(b, "%s parameter %s is an object: not supported", in, cn);
-		else
-			rc = import_note(b->c->notes,
-					 "%s: object-valued %s parameter %s left out (not supported).",
-					 b->where, in, cn);
-		goto out;
-	}
-	if (strcmp(in, "query") != 0 && import_type_is(schema, "array")) {
-		notes_back_to(b->c->notes, before);
-		if (required)
-			rc = skip(b, "%s parameter %s is an array: not supported", in, cn);
-		else
-			rc = import_note(b->c->notes, "%s: array-valued %s parameter %s left out (not "
-						      "supported).",
-					 b->where, in, cn);
-		goto out;
-	}
-	rc = add_arg(b, name, schema, desc, required, &arg);
-	schema = NULL;
-	if (rc)
-		goto out;
-	if (strcmp(in, "query") == 0)
-		rc = placeholder(b->query, name, arg);
-	else if (strcmp(in, "header") == 0)
-		rc = placeholder(b->headers, name, arg);
-	else
-		rc = json_object_set_new(b->pathargs, name, json_string(arg)) ? MOAT_ENOMEM : MOAT_OK;
-out:
-	json_decref(schema);
-	free(arg);
-	free(cn);
-	return rc;
-}
-
-/* Path-level then operation-level parameters, the latter replacing the
- * former with the same name and "in"; each dereferenced. */
-static enum moat_rc params(struct opb *b, struct moat_err *err)
-{
-	const json_t *lists[2] = {json_object_get(b->in->path_item, "parameters"),
-				  json_object_get(b->in->op, "parameters")};
-	json_t *merged = json_array(), *index = json_object(), *v;
-	enum moat_rc rc = MOAT_OK;
-	size_t i;
-
-	if (!merged || !index) {
-		rc = MOAT_ENOMEM;
-		goto out;
-	}
-	for (int l = 0; l < 2; l++) {
-		json_array_foreach(lists[l], i, v) {
-			const json_t *p = oa_deref(b->c->doc, v, err);
-			const char *n, *in;
-			char key[1024];
-			json_t *at;
-			if (!p) {
-				rc = err->rc ? err->rc : MOAT_EINVAL;
-				goto out;
-			}
-			n = json_string_value(json_object_get(p, "name"));
-			in = json_string_value(json_object_get(p, "in"));
-			snprintf(key, sizeof(key), "%s\n%s", in ? in : "", n ? n : "");
-			if ((at = json_object_get(index, key))) {
-				json_array_set(merged, (size_t)json_integer_value(at), (json_t *)p);
-				continue;
-			}
-			if (json_object_set_new(index, key, json_integer((json_int_t)json_array_size(merged))) ||
-			    json_array_append(merged, (json_t *)p)) {
-				rc = MOAT_ENOMEM;
-				goto out;
-			}
-		}
-	}
-	json_array_foreach(merged, i, v)
-		if ((rc = one_param(b, v, err)) || b->why[0])
-			goto out;
-out:
-	json_decref(merged);
-	json_decref(index);
-	return rc;
-}
-
-/* The path template with {param} renamed to {arg}; an undeclared path
- * parameter becomes a required string argument. */
-static enum moat_rc path_template(struct opb *b, char **out)
-{
-	const char *p = b->in->path;
-	size_t cap = strlen(p) * 2 + 1, len = 0;
-	char *t = NULL;
-	enum moat_rc rc = MOAT_OK;
-
-	*out = NULL;
-	if (strlen(p) > OP_PATH_MAX)
-		return skip(b, "the path is longer than %d bytes", OP_PATH_MAX);
-	if (p[0] != '/' || strpbrk(p, "?#") || strstr(p, "${"))
-		return skip(b, "the path is not a plain path template (a '/' first; no '?', '#' "
-			       "or '${')");
-	for (const char *q = p; *q; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			return skip(b, "the path has a control character");
-	if (text_path_unsafe(p))
-		return skip(b, "the path has %s: it could leave base_url", text_path_unsafe(p));
-	while (*p) {
-		if (*p == '{') {
-			const char *e = strchr(p + 1, '}');
-			char var[256];
-			const char *arg;
-			if (!e || e == p + 1 || (size_t)(e - p - 1) >= sizeof(var) ||
-			    memchr(p + 1, '{', (size_t)(e - p - 1))) {
-				rc = skip(b, "the path template is malformed");
-				goto out;
-			}
-			memcpy(var, p + 1, (size_t)(e - p - 1));
-			var[e - p - 1] = '\0';
-			if (!json_object_get(b->pathargs, var)) {
-				char *a = NULL;
-				json_t *s = json_pack("{s:s}", "type", "string");
-				if ((rc = add_arg(b, var, s, NULL, true, &a)))
-					goto out;
-				rc = json_object_set_new(b->pathargs, var, json_string(a)) ? MOAT_ENOMEM
-											  : MOAT_OK;
-				free(a);
-				if (rc)
-					goto out;
-				char *cv = short_text(var);
-				rc = cv ? import_note(b->c->notes,
-						      "%s: path parameter %s is not declared: taken as "
-						      "a string.",
-						      b->where, cv)
-					: MOAT_ENOMEM;
-				free(cv);
-				if (rc)
-					goto out;
-			}
-			arg = json_string_value(json_object_get(b->pathargs, var));
-			cap += strlen(arg) + 2;
-			if (!t && !(t = malloc(cap))) {
-				rc = MOAT_ENOMEM;
-				goto out;
-			} else if (t) {
-				char *nt = realloc(t, cap);
-				if (!nt) {
-					rc = MOAT_ENOMEM;
-					goto out;
-				}
-				t = nt;
-			}
-			len += (size_t)snprintf(t + len, cap - len, "{%s}", arg);
-			p = e + 1;
-			continue;
-		}
-		if (!t && !(t = malloc(cap))) {
-			rc = MOAT_ENOMEM;
-			goto out;
-		}
-		if (*p == '}')
-			t[len++] = '}'; /* a literal brace is written twice */
-		t[len++] = *p++;
-	}
-	if (!t && !(t = malloc(1))) {
-		rc = MOAT_ENOMEM;
-		goto out;
-	}
-	t[len] = '\0';
-	*out = t;
-	t = NULL;
-out:
-	free(t);
-	return rc;
-}
 
 /* The request body: one argument, "body" unless a parameter took it. */
 static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_err *err)
@@ -493,9 +174,9 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 	}
 	if (!chosen) {
 		if (multipart)
-			return skip(b, "multipart/form-data upload not supported");
+			return import_op_skip(b, "multipart/form-data upload not supported");
 		if (other)
-			return skip(b, "its request body type is not supported (only JSON and "
+			return import_op_skip(b, "its request body type is not supported (only JSON and "
 				       "form-urlencoded bodies)");
 		return MOAT_OK; /* no content: no body */
 	}
@@ -503,7 +184,7 @@ static enum moat_rc body(struct opb *b, json_t *tool_body_fmt[2], struct moat_er
 		return err->rc ? err->rc : MOAT_EINVAL;
 	/* required always: a "{body}" template with the argument absent
 	 * is an error at call time, so the model must send one ({}) */
-	if ((rc = add_arg(b, "body", schema, json_string_value(json_object_get(rb, "description")),
+	if ((rc = import_op_arg(b, "body", schema, json_string_value(json_object_get(rb, "description")),
 			  true, &arg)))
 		return rc;
 	char t[IMPORT_NAME_MAX + 3];
@@ -590,7 +271,7 @@ static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
 	struct moat_err e = {0};
 	enum moat_rc rc;
 
-	if ((rc = params(b, err)) || b->why[0] || (rc = path_template(b, &path)) || b->why[0] ||
+	if ((rc = import_op_params(b, err)) || b->why[0] || (rc = import_op_path(b, &path)) || b->why[0] ||
 	    (rc = body(b, bodyf, err)) || b->why[0] || (rc = import_resp(b->c, b->in->op, b->where, &kind, &mimes, &outs, err)))
 		goto out;
 	if ((json_array_size(json_object_get(in->op, "servers")) ||
@@ -610,7 +291,7 @@ static enum moat_rc build(struct opb *b, json_t **tool, struct moat_err *err)
 			b->where))
 		goto out;
 	if (!(cs = schema_compile(schema, &e))) {
-		char *m = short_text(e.msg);
+		char *m = import_op_short(e.msg);
 		snprintf(b->why, sizeof(b->why), "its input schema is refused by moat's validator: %s",
 			 m ? m : "");
 		free(m);
@@ -695,7 +376,7 @@ enum moat_rc import_op_tool(struct import_ctx *c, const struct import_op_in *in,
 	if (rc == MOAT_OK && b.why[0]) {
 		json_decref(*tool);
 		*tool = NULL;
-		notes_back_to(c->notes, before); /* only why it was skipped */
+		import_notes_back_to(c->notes, before); /* only why it was skipped */
 		if (!(*why = strdup(b.why)) ||
 		    import_note(c->notes, "Skipped %s: %s.", b.where, b.why)) {
 			free(*why);
@@ -713,3 +394,4 @@ out:
 	json_decref(b.pathargs);
 	return rc;
 }
+

@@ -177,13 +177,40 @@ static void test_odd_params(void **state)
 	assert_non_null(strstr(r.ops[1].why, "header parameter X-Ids is an array"));
 	import_result_free(&r);
 
-	/* a path with a query part; an operation with servers of its own */
-	ok("{'/q?x=1':{'get':{'operationId':'q','responses':{}}},"
+	/* a path with a fixed query part (AWS style), one with a fragment or
+	 * an odd query; an operation with servers of its own */
+	ok("{'/{Bucket}?acl&Action=Get-It':{'get':{'operationId':'q','parameters':[{'name':'Bucket',"
+	   "'in':'path','required':true,'schema':{'type':'string'}},{'name':'Action','in':'query',"
+	   "'schema':{'type':'string'}}],'responses':{}}},"
+	   "'/#X-Amz-Target=Foo':{'post':{'operationId':'f','responses':{}}},"
+	   "'/o?a=%20':{'get':{'operationId':'o','responses':{}}},"
+	   "'/t?flag':{'get':{'operationId':'t','responses':{}}},"
+	   "'/w?lat={lat}&lon={lon}':{'get':{'operationId':'w','parameters':[{'name':'lat',"
+	   "'in':'query','required':true,'schema':{'type':'number'}}],'responses':{}}},"
 	   "'/s':{'get':{'operationId':'s','servers':[{'url':'https://other.example'}],'responses':{}}}}",
-	   NULL, &(struct import_opts){.name = "crm"}, &r);
-	assert_false(r.ops[0].selected);
-	assert_non_null(strstr(r.ops[0].why, "not a plain path template"));
+	   NULL, &(struct import_opts){.name = "crm", .allow_writes = true}, &r);
+	assert_true(r.ops[0].selected);
+	t = tool(r.section, 0);
+	assert_string_equal(sget(t, "path"), "/{bucket}");
+	keys(json_object_get(t, "query"), k, sizeof(k));
+	assert_string_equal(k, "Action,acl");
+	assert_string_equal(sget(json_object_get(t, "query"), "Action"), "{action}");
+	assert_string_equal(sget(json_object_get(t, "query"), "acl"), "");
+	assert_false(r.ops[1].selected);
+	assert_non_null(strstr(r.ops[1].why, "fragment"));
+	assert_false(r.ops[2].selected);
+	assert_non_null(strstr(r.ops[2].why, "query part"));
+	t = tool(r.section, 1); /* a bare name last: an empty value */
+	assert_string_equal(sget(t, "path"), "/t");
+	assert_string_equal(sget(json_object_get(t, "query"), "flag"), "");
+	t = tool(r.section, 2);
+	assert_string_equal(sget(t, "path"), "/w");
+	assert_string_equal(sget(json_object_get(t, "query"), "lat"), "{lat}");
+	assert_string_equal(sget(json_object_get(t, "query"), "lon"), "{lon}");
+	assert_string_equal(sget(json_object_get(json_object_get(json_object_get(t, "input_schema"),
+								 "properties"), "lat"), "type"), "number");
 	assert_true(note_has(&r, "GET /s names servers of its own"));
+	schemas_compile(r.section);
 	import_result_free(&r);
 
 	/* undeclared path parameter: a required string */
