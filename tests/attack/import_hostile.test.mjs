@@ -509,7 +509,6 @@ describe('import: requests where the document should not send them', () => {
 		'/files/{id}/..',
 		'/./files',
 		'files/no-leading-slash',
-		'/files/{id}?admin=true',
 		'/files/{id}#frag',
 		'/files/{unclosed',
 	]) {
@@ -526,6 +525,15 @@ describe('import: requests where the document should not send them', () => {
 			}
 		});
 	}
+
+	test('a query written into a path key becomes fixed, visible query parameters, never hidden in the path', () => {
+		const doc = spec({ paths: { '/files/{id}?admin=true': { get: { operationId: 'getFile', responses: OK } } } });
+		const r = importDoc(doc);
+		assert.equal(r.code, 0, r.stderr);
+		const [t] = sectionOf(r).tools;
+		assert.equal(t.path, '/files/{id}');
+		assert.deepEqual(t.query, { admin: 'true' });
+	});
 
 	for (const [url, why] of [
 		['https://user:Pw0rd4711@api.evil.example/v1', 'user info'],
