@@ -22,8 +22,9 @@
  * placeholders; no literal secret is ever written.
  *
  * Files: import.c (this interface: selection, assembly), openapi_doc.c
- * (loading, versions, Swagger 2.0 normalised), openapi_ref.c ($ref and
- * schema inlining under caps), import_text.c (sanitised text),
+ * (loading, versions; Swagger 2.0 normalised in openapi_swagger2.c),
+ * openapi_ref.c and openapi_schema.c ($refs, schema inlining under caps),
+ * import_text.c (sanitised text),
  * import_names.c (tool and argument names), import_op.c (one operation to
  * one tool; parameters in import_params.c, the response in
  * import_resp.c), import_base.c (base_url), import_security.c (securitySchemes to headers/query),

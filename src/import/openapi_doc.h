@@ -15,7 +15,8 @@
  *
  * Files: openapi_doc.c (oa_load, oa_free), openapi_swagger2.c (Swagger
  * 2.0), openapi_ref.c (oa_deref, oa_schema_compiles), openapi_schema.c
- * (oa_schema). Thread-safe: a loaded doc is read-only.
+ * (oa_schema) and openapi_schema_fix.c (its 3.0-to-2020-12 rewrites).
+ * Thread-safe: a loaded doc is read-only.
  */
 #ifndef MOAT_IMPORT_OPENAPI_DOC_H
 #define MOAT_IMPORT_OPENAPI_DOC_H
