@@ -566,8 +566,8 @@ static void add_notes(const struct sctx *c, json_t *notes)
 		"the schema was cut (nested deeper than the import's depth cap) at ",
 		"the schema was cut (more schema nodes than the import's cap) at ",
 		"a pattern moat's validator (PCRE2) cannot compile was dropped at ",
-		"an enum, const or default holding invisible or control characters (or longer "
-		"than the text cap) was dropped at ",
+		("an enum, const or default holding invisible or control characters (or longer "
+		 "than the text cap) was dropped at "),
 	};
 	for (int k = 0; notes && k < CUT_KINDS; k++) {
 		char more[48] = "", text[400];
