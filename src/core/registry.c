@@ -244,6 +244,7 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 	t->inline_ok = spec->inline_ok;
 	t->quick = spec->quick;
 	t->fast = spec->fast;
+	t->precheck = spec->precheck;
 	t->handler = spec->handler;
 	t->data = spec->data;
 	t->nul_ok = spec->nul_ok;

@@ -56,6 +56,17 @@ typedef enum moat_rc (*tool_handler_fn)(struct call_ctx *ctx, void *data, json_t
 typedef bool (*tool_fast_fn)(struct call_ctx *ctx, void *data, json_t *args,
 			     struct tool_result *out, enum moat_rc *rc, struct moat_err *err);
 
+/*
+ * An optional check of the arguments beyond the input schema, run on the
+ * worker before anything else the call does, and in particular before the
+ * person is asked to confirm a tool marked "confirm": a call the handler
+ * would refuse at once (an unknown operation, arguments that do not match
+ * the schema of the operation they name) is refused without asking.
+ * Returns MOAT_OK, or an error in err that ends the call as the handler's
+ * would (an isError result naming the rule). Must not block; thread-safe.
+ */
+typedef enum moat_rc (*tool_precheck_fn)(void *data, const json_t *args, struct moat_err *err);
+
 struct tool_spec {
 	const char *name;          /* ^[A-Za-z0-9_.-]{1,64}$ */
 	const char *title;         /* may be NULL */
@@ -77,6 +88,7 @@ struct tool_spec {
 	 * and network calls, whose cost grows with their input. */
 	bool quick;
 	tool_fast_fn fast;         /* may be NULL */
+	tool_precheck_fn precheck; /* may be NULL */
 	tool_handler_fn handler;
 	void *data;                /* borrowed; the provider frees it */
 	/* Names of the properties (at any depth; an array's items count as
@@ -100,6 +112,7 @@ struct tool {
 	bool inline_ok;
 	bool quick;
 	tool_fast_fn fast;
+	tool_precheck_fn precheck;
 	tool_handler_fn handler;
 	void *data;
 	const char *const *nul_ok; /* static, see tool_spec */

@@ -340,8 +340,12 @@ static enum moat_rc spend_state(const struct call_ctx *ctx, struct moat_err *err
 }
 
 /* Append "name: value" for each argument to buf (what the call will
- * touch, for the person): strings cut to 80 bytes, long text as a size. */
-static void describe_args(const json_t *args, char *buf, size_t n)
+ * touch, for the person): strings cut to 80 bytes, long text as a size.
+ * The members of an object argument are listed one level down as
+ * "name.member: value" (a grouped API's NAME_call_write carries the
+ * operation's own arguments in "arguments": the person sees them); prefix
+ * is "" at the top. Returns false once buf is full. */
+static bool describe_args(const json_t *args, const char *prefix, char *buf, size_t n)
 {
 	const char *key;
 	json_t *v;
@@ -350,6 +354,14 @@ static void describe_args(const json_t *args, char *buf, size_t n)
 	json_object_foreach((json_t *)args, key, v) {
 		char val[112];
 		int w;
+		if (!prefix[0] && json_is_object(v) && json_object_size(v) > 0) {
+			char sub[48];
+			snprintf(sub, sizeof(sub), "%.*s.", (int)text_utf8_prefix(key, 40), key);
+			if (!describe_args(v, sub, buf, n))
+				return false;
+			len = strlen(buf);
+			continue;
+		}
 		if (json_is_string(v)) {
 			const char *sv = json_string_value(v);
 			size_t sl = json_string_length(v);
@@ -365,14 +377,15 @@ static void describe_args(const json_t *args, char *buf, size_t n)
 		} else {
 			snprintf(val, sizeof(val), "(%s)", json_is_array(v) ? "a list" : "an object");
 		}
-		w = snprintf(buf + len, n - len, "\n- %.*s: %s", (int)text_utf8_prefix(key, 40), key,
-			     val);
+		w = snprintf(buf + len, n - len, "\n- %s%.*s: %s", prefix, (int)text_utf8_prefix(key, 40),
+			     key, val);
 		if (w < 0 || (size_t)w >= n - len) {
 			buf[len] = '\0'; /* keep whole lines only */
-			return;
+			return false;
 		}
 		len += (size_t)w;
 	}
+	return true;
 }
 
 enum moat_rc srv_confirm(struct call_ctx *ctx, const struct tool *t, const json_t *args,
@@ -400,7 +413,7 @@ enum moat_rc srv_confirm(struct call_ctx *ctx, const struct tool *t, const json_
 	}
 	snprintf(msg, sizeof(msg), "Allow %s to run the tool '%s'%s%s? It changes things:",
 		 "moat", t->name, t->family ? " of the family " : "", t->family ? t->family : "");
-	describe_args(args, msg, sizeof(msg));
+	describe_args(args, "", msg, sizeof(msg));
 	params = json_pack("{s:s, s:{s:s, s:{s:{s:s, s:s, s:s, s:b}}, s:[s]}}", "message", msg,
 			   "requestedSchema", "type", "object", "properties", "confirm", "type",
 			   "boolean", "title", "Allow this change", "description",

@@ -276,6 +276,8 @@ static void run_call(void *arg)
 		return;
 	}
 	rc = callctx_check(&c->ctx, &err);
+	if (rc == MOAT_OK && c->tool->precheck)
+		rc = c->tool->precheck(c->tool->data, c->args, &err);
 	if (rc == MOAT_OK && c->tool->confirm) {
 		rc = srv_confirm(&c->ctx, c->tool, c->args, &err);
 		if (rc == MOAT_EINVAL && err.rule && strncmp(err.rule, "state.", 6) == 0) {

@@ -437,6 +437,31 @@ describe('grouped operations', () => {
 		assert.equal(posts[0].url, `/grp/things?api_key=${QKEY}`);
 		assert.equal(up.hits((x) => x.method === 'DELETE' && x.path === '/grp/things/6').length, 1);
 	});
+
+	test('grp_call_write: a wrong operation or bad arguments are refused before the person is asked; the question shows the operation and its arguments', async () => {
+		const asked = [];
+		const c = await connectClient(cfgPath, { env: ENV, capabilities: { elicitation: {} } });
+		c.client.setRequestHandler(ElicitRequestSchema, (req) => {
+			asked.push(req.params.message);
+			return elicitationAnswer(true)(req);
+		});
+		const n = up.requests.length;
+		try {
+			assertToolError(await call('grp_call_write', { operation: 'get_thing', arguments: { id: 1 } }, c.client), /only reads/);
+			assertToolError(await call('grp_call_write', { operation: 'create_thing', arguments: { body: {} } }, c.client), /create_thing/, /name/);
+			assertToolError(await call('grp_call_write', { operation: 'no_such_thing', arguments: {} }, c.client), /grp_operations/);
+			assert.equal(asked.length, 0, 'asked before the arguments were checked');
+			assert.equal(up.requests.length, n);
+			const r = await call('grp_call_write', { operation: 'delete_thing', arguments: { id: 7 } }, c.client);
+			assert.notEqual(r.isError, true, resultText(r));
+			assert.equal(asked.length, 1);
+			assert.match(asked[0], /grp_call_write/);
+			assert.match(asked[0], /- operation: "delete_thing"/);
+			assert.match(asked[0], /- arguments\.id: 7/);
+		} finally {
+			await c.close();
+		}
+	});
 });
 
 describe('grouped operations share the declared tools\' machinery', () => {

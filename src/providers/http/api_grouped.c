@@ -259,6 +259,18 @@ static const struct api_tool *call_target(const struct group_tool *g, const json
 	return op;
 }
 
+/* tool_spec.precheck for NAME_call and NAME_call_write: the operation and
+ * its arguments checked before the person is asked to confirm a write. */
+static enum moat_rc group_precheck(void *data, const json_t *args, struct moat_err *err)
+{
+	json_t *op_args = NULL;
+
+	if (!call_target(data, args, &op_args, err))
+		return err->rc ? err->rc : MOAT_EINVAL;
+	json_decref(op_args);
+	return MOAT_OK;
+}
+
 static enum moat_rc group_call(struct call_ctx *ctx, void *data, json_t *args,
 			       struct tool_result *out, struct moat_err *err)
 {
@@ -398,6 +410,7 @@ enum moat_rc api_group_register(struct registry *reg, struct api *a, const json_
 					.idempotent = read ? HINT_TRUE : HINT_FALSE,
 					.open_world = k >= G_CALL ? HINT_TRUE : HINT_FALSE},
 			.fast = k == G_CALL && a->cache ? group_fast : NULL,
+			.precheck = k == G_CALL || k == G_CALL_WRITE ? group_precheck : NULL,
 			.handler = group_call,
 			.data = g,
 		};
