@@ -5,13 +5,22 @@
 #               each also under ASan + UBSan; ends with "N passed, M failed"
 #   make        build the product binary into build/moat
 #   make fuzz FUZZ_SECONDS=60   run each libFuzzer target for that long
+#   make install [PREFIX=/usr/local] [DESTDIR=]   the binary, modules, schema,
+#               man pages, completions, systemd unit, example config
+#   make uninstall [PREFIX=...] [DESTDIR=]   remove exactly what install put there
+#   make deb    the Debian package moat_VERSION_ARCH.deb into build-deb/
+#   make image  the container image (FROM scratch) with podman, else docker
 #   make conformance  the official MCP conformance suite (0.1.16 --suite all, and
 #               0.2.0-alpha.12 for 2025-11-25 and 2026-07-28) against the test build
 
 FUZZ_SECONDS ?= 30
 MESON_FLAGS ?=
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
-.PHONY: all deps build build-test build-asan build-fuzz run test fuzz conformance bench clean
+.PHONY: all deps build build-test build-asan build-fuzz run test fuzz conformance bench clean \
+	install uninstall deb image
 
 all: build
 
@@ -46,6 +55,19 @@ test: build build-test build-asan build-fuzz
 fuzz: build-fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/test-all.sh --fuzz-only
 
+install: build
+	@scripts/install.sh install build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
+
+uninstall:
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@scripts/install.sh uninstall build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
+
+deb: deps
+	@scripts/deb.sh
+
+image: build
+	@scripts/image.sh
+
 conformance: build-test
 	@MOAT=build-test/moat scripts/conformance.sh
 
@@ -58,4 +80,4 @@ bench: deps
 	@bench/cluster.sh
 
 clean:
-	rm -rf build build-test build-asan build-fuzz bench/out
+	rm -rf build build-test build-asan build-fuzz build-deb build-image bench/out

@@ -29,6 +29,11 @@ apt_pkgs=(
 	# cluster test starts (scripts/cluster.sh): Redis, nginx in front, and
 	# HAProxy to check deploy/haproxy.cfg; libyaml parses deploy/'s manifests
 	libhiredis-dev redis-server redis-tools nginx-light haproxy libyaml-dev
+	# packaging (issue 16): man pages, the Debian package and its checks, the
+	# container image, the completions' shells, systemd-analyze for the unit,
+	# strace for the unit's system-call filter test
+	scdoc man-db groff-base debhelper dpkg-dev fakeroot lintian podman
+	bash-completion zsh fish systemd strace
 )
 
 missing=()

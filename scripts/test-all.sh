@@ -12,7 +12,8 @@
 # starts Redis, three replicas of the test build and nginx on loopback;
 # the official SDK clients drive them, two files at a time); `moat import
 # openapi` on real public API descriptions (tests/import/real_specs.mjs);
-# each
+# packaging (tests/package: install, the .deb, man pages, completions,
+# systemd, the image, client entries); each
 # libFuzzer target for FUZZ_SECONDS. Every
 # suite's own pass/fail counts are added up; the last line is
 # "N passed, M failed" and the exit status is non-zero on any failure.
@@ -147,6 +148,27 @@ real_specs() { # real_specs BUILD_DIR all|examples [OPTION...]
 	count "real OpenAPI descriptions ($1, $2)" "$p" "$f"
 }
 
+# Packaging (issue 16): tests/package/*.test.sh, each ending with "N
+# passed, M failed": make install/uninstall, the Debian package, man pages,
+# completions, the systemd unit, the container image, client entries. The
+# installed moat runs in a chroot (root needed), never from the build tree.
+package_suite() {
+	local ok=0 fail=0
+	for t in tests/package/*.test.sh; do
+		local out
+		out="$log/package-$(basename "$t").txt"
+		"$t" >"$out" 2>&1
+		local rc=$?
+		local p f
+		read -r p f < <(closing_counts "$out")
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		[ "$rc" -ne 0 ] && grep -E '^FAIL' "$out" | head -20 && tail -5 "$out"
+		ok=$((ok + p))
+		fail=$((fail + f))
+	done
+	count "packaging tests" "$ok" "$fail"
+}
+
 fuzz() {
 	local ok=0 fail=0
 	for f in build-fuzz/fuzz_*; do
@@ -184,6 +206,7 @@ else
 	shell_suite build-asan 20
 	real_specs build-test all
 	real_specs build-asan examples --check-examples-every 3
+	package_suite
 	fuzz
 fi
 echo "$passed passed, $failed failed"

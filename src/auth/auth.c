@@ -14,6 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <nettle/version.h>
+#include <openssl/crypto.h>
+
+#include "moat_build.h"
+
 struct auth {
 	struct auth_tokens tokens;
 	struct auth_oauth *oauth; /* NULL: no OAuth */
@@ -338,6 +343,19 @@ void auth_free(struct auth *a)
 	free(a->resource);
 	free(a->metadata);
 	free(a);
+}
+
+/* The module's libraries and their versions, for `moat version` (it asks
+ * for this symbol by name): libjose has no run-time version call, so its
+ * version is the one built against. Static storage. */
+const char *auth_module_versions(void);
+const char *auth_module_versions(void)
+{
+	static char buf[160];
+
+	snprintf(buf, sizeof(buf), "libjose %s, %s, Nettle %d.%d", MOAT_JOSE_VERSION,
+		 OpenSSL_version(OPENSSL_VERSION), nettle_version_major(), nettle_version_minor());
+	return buf;
 }
 
 const struct auth_module auth_module = {

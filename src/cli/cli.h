@@ -120,4 +120,8 @@ int cmd_audit(int argc, char **argv);
 /* cmd_import - `moat import openapi ...` (cli_import.c); an EXIT_* code. */
 int cmd_import(int argc, char **argv);
 
+/* cmd_version - `moat version`: the version, the commit, each family and
+ * transport with its libraries' versions (cli_version.c). Always 0. */
+int cmd_version(int argc, char **argv);
+
 #endif

@@ -29,7 +29,8 @@ static const char usage[] =
 	"                             [--output FILE | --into CONFIG] ...\n"
 	"                             an API's OpenAPI description as an http.apis section\n"
 	"                             to review (see moat import --help)\n"
-	"  version                    print the version and the compiled-in tool families\n"
+	"  version                    print the version, the commit, and each tool family\n"
+	"                             that loads, with its libraries' versions\n"
 	"\n"
 	"common options:\n"
 	"  -c, --config FILE          JSON config (see moat.schema.json); default: empty\n"
@@ -69,8 +70,7 @@ int main(int argc, char **argv)
 		return cmd ? EXIT_OK : EXIT_USAGE;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("moat %s\ntool families: %s\n", MOAT_VERSION, providers_names());
-		return EXIT_OK;
+		return cmd_version(argc - 2, argv + 2);
 	}
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 2, argv + 2);

@@ -40,46 +40,55 @@
 static const struct provider *http_real;
 static const struct provider *git_real;
 
-/* dlopen the module file name from the binary's directory, else from the
- * installation's module directory. */
+/* dlopen the module file name from, in turn: the running binary's own
+ * directory (a build tree), the module directory relative to it (an
+ * installation moved as a whole: DESTDIR, dpkg -x, a container root), and
+ * the installation's module directory. tried gets the directories
+ * searched and the last loader error. */
 static void *open_module(const char *name, char *tried, size_t n)
 {
-	char exe[PATH_MAX], path[PATH_MAX + 64];
+	char exe[PATH_MAX], dirs[3][PATH_MAX + 64], path[PATH_MAX + 256];
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	void *h = NULL;
+	const char *why = NULL;
+	size_t nd = 0, used = 0;
+	void *h;
 
-	tried[0] = '\0';
 	if (len > 0) {
 		char *slash;
 		exe[len] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/%s", exe, name);
-			if (access(path, R_OK) == 0 && (h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
-				return h;
-			snprintf(tried, n, "%s", path);
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s", exe);
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s/%s", exe, MOAT_MODULE_RELDIR);
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", MOAT_MODULE_DIR, name);
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		const char *why = dlerror();
-		size_t used = strlen(tried);
-		snprintf(tried + used, n - used, "%s%s (%s)", used ? ", " : "", path,
-			 why ? why : "not found");
+	snprintf(dirs[nd++], sizeof(dirs[0]), "%s", MOAT_MODULE_DIR);
+	tried[0] = '\0';
+	for (size_t i = 0; i < nd; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dirs[i], name) < sizeof(path) &&
+		    access(path, R_OK) == 0) {
+			if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)))
+				return h;
+			why = dlerror();
+		}
+		used += (size_t)snprintf(tried + used, used < n ? n - used : 0, "%s%s",
+					 used ? ", " : "", dirs[i]);
+		if (used >= n)
+			used = n - 1;
 	}
-	return h;
+	snprintf(tried + used, n - used, " (%s)", why ? why : "no such file in any");
+	return NULL;
 }
 
 const void *modules_symbol(const char *file, const char *symbol, struct moat_err *err)
 {
-	char tried[2 * PATH_MAX + 256];
+	char tried[4 * PATH_MAX];
 	const void *sym;
 	void *h = open_module(file, tried, sizeof(tried));
 
 	if (!h) {
-		moat_err_set(err, MOAT_EINTERNAL, "cannot load the module %s; tried %s", file, tried);
+		moat_err_set(err, MOAT_EINTERNAL, "cannot load the module %s; searched %s", file, tried);
 		return NULL;
 	}
 	if (!(sym = dlsym(h, symbol)))
@@ -87,17 +96,41 @@ const void *modules_symbol(const char *file, const char *symbol, struct moat_err
 	return sym;
 }
 
+bool modules_versions(const char *file, const char *symbol, char *buf, size_t size,
+		      struct moat_err *err)
+{
+	char tried[4 * PATH_MAX];
+	const char *(*fn)(void);
+	Dl_info info = {0};
+	void *h = open_module(file, tried, sizeof(tried));
+
+	if (!h) {
+		moat_err_set(err, MOAT_EINTERNAL, "cannot load the module %s; searched %s", file,
+			     tried);
+		return false;
+	}
+	*(void **)&fn = dlsym(h, symbol);
+	if (!fn) {
+		moat_err_set(err, MOAT_EINTERNAL, "%s has no %s", file, symbol);
+		return false;
+	}
+	if (!dladdr(*(void **)&fn, &info) || !info.dli_fname)
+		info.dli_fname = file;
+	snprintf(buf, size, "%s (%s)", info.dli_fname, fn());
+	return true;
+}
+
 static enum moat_rc http_module_init(struct registry *reg, const json_t *section,
 				     const struct moat_config *cfg, struct moat_err *err)
 {
-	char tried[2 * PATH_MAX + 256];
+	char tried[4 * PATH_MAX];
 	void *h;
 
 	if (!http_real) {
 		h = open_module(HTTP_MODULE, tried, sizeof(tried));
 		if (!h)
 			return moat_err_set(err, MOAT_EINTERNAL,
-					    "cannot load the http family's module; tried %s", tried);
+					    "cannot load the http family's module %s; searched %s", HTTP_MODULE, tried);
 		http_real = dlsym(h, "http_provider");
 		if (!http_real)
 			return moat_err_set(err, MOAT_EINTERNAL,
@@ -118,12 +151,18 @@ static void http_module_describe(FILE *f)
 		http_real->describe(f);
 }
 
+static bool http_module_versions(char *buf, size_t size, struct moat_err *err)
+{
+	return modules_versions(HTTP_MODULE, "http_module_versions", buf, size, err);
+}
+
 const struct provider http_module_provider = {
 	.name = "http",
 	.config_key = "http",
 	.init = http_module_init,
 	.fini = http_module_fini,
 	.describe = http_module_describe,
+	.versions = http_module_versions,
 };
 
 static enum moat_rc git_module_init(struct registry *reg, const json_t *section,
@@ -146,10 +185,16 @@ static void git_module_describe(FILE *f)
 		git_real->describe(f);
 }
 
+static bool git_module_versions(char *buf, size_t size, struct moat_err *err)
+{
+	return modules_versions(GIT_MODULE, "git_module_versions", buf, size, err);
+}
+
 const struct provider git_module_provider = {
 	.name = "git",
 	.config_key = "git",
 	.init = git_module_init,
 	.fini = git_module_fini,
 	.describe = git_module_describe,
+	.versions = git_module_versions,
 };

@@ -94,3 +94,21 @@ const char *providers_names(void)
 		snprintf(names, sizeof(names), "(none)");
 	return names;
 }
+
+int providers_versions(FILE *out, FILE *err)
+{
+	int missing = 0;
+
+	for (size_t i = 0; all[i]; i++) {
+		char where[1024] = "built in";
+		struct moat_err e = {0};
+
+		if (all[i]->versions && !all[i]->versions(where, sizeof(where), &e)) {
+			fprintf(err, "moat: the %s family is not available: %s\n", all[i]->name, e.msg);
+			missing++;
+			continue;
+		}
+		fprintf(out, "  %-8s %s\n", all[i]->name, where);
+	}
+	return missing;
+}

@@ -10,6 +10,8 @@
 #define MOAT_PROVIDERS_PROVIDERS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -28,6 +30,12 @@ struct provider {
 	/* Print what the family will reach beyond its tools (moat check),
 	 * lines indented by two spaces under a "name:" line. May be NULL. */
 	void (*describe)(FILE *f);
+	/* For `moat version`: where the family's code is and the libraries it
+	 * uses with their versions, e.g. "built in (SQLite 3.40.1)" or
+	 * "/usr/lib/moat/moat_git.so (libgit2 1.5.1)", into buf (the caller's).
+	 * A module stand-in loads its module to answer; false with err naming
+	 * the directories searched when it cannot. NULL: "built in". */
+	bool (*versions)(char *buf, size_t size, struct moat_err *err);
 };
 
 /*
@@ -56,5 +64,23 @@ const char *providers_names(void);
  * set when the module or the symbol is missing. Start-up only.
  */
 const void *modules_symbol(const char *file, const char *symbol, struct moat_err *err);
+
+/*
+ * modules_versions - load the module file as serve would and write
+ * "PATH (LIBRARIES)" into buf: the file it was loaded from and what its
+ * version function (const char *symbol(void), the module's libraries and
+ * their versions) returns. false with err naming every place searched.
+ * Start-up only.
+ */
+bool modules_versions(const char *file, const char *symbol, char *buf, size_t size,
+		      struct moat_err *err);
+
+/*
+ * providers_versions - for `moat version`: one line "  NAME  WHERE" per
+ * compiled-in family whose code is present (fs, sql, ...) to out; a family
+ * whose module does not load is left out and named on err with the
+ * directories searched. Returns how many were left out.
+ */
+int providers_versions(FILE *out, FILE *err);
 
 #endif

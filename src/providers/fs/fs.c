@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <magic.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,9 +215,22 @@ static void fs_fini(void)
 	the_fs = NULL;
 }
 
+/* `moat version`: libmagic sniffs MIME types, PCRE2 runs grep_files. */
+static bool fs_versions(char *buf, size_t size, struct moat_err *err)
+{
+	char pcre[32] = "?";
+	int mv = magic_version();
+
+	(void)err;
+	pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+	snprintf(buf, size, "built in (libmagic %d.%02d, PCRE2 %s)", mv / 100, mv % 100, pcre);
+	return true;
+}
+
 const struct provider fs_provider = {
 	.name = "fs",
 	.config_key = "roots",
 	.init = fs_init,
 	.fini = fs_fini,
+	.versions = fs_versions,
 };

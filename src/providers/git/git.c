@@ -431,6 +431,19 @@ static void git_describe(FILE *f)
 		gitp_fam.lim.max_log_entries, gitp_fam.lim.max_blame_lines, gitp_fam.lim.max_files);
 }
 
+/* The module's library and its version, for `moat version` (modules.c
+ * asks for this symbol by name). Static storage. */
+const char *git_module_versions(void);
+const char *git_module_versions(void)
+{
+	static char buf[64];
+	int major = 0, minor = 0, rev = 0;
+
+	git_libgit2_version(&major, &minor, &rev);
+	snprintf(buf, sizeof(buf), "libgit2 %d.%d.%d", major, minor, rev);
+	return buf;
+}
+
 const struct provider git_provider = {
 	.name = "git",
 	.config_key = "git",

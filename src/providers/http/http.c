@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <libxml/parser.h>
+#include <curl/curl.h>
 #include <magic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -133,6 +134,21 @@ static void http_describe(FILE *f)
 		   "redirects re-vetted; TLS verified):\n");
 	fetch_describe(f);
 	api_describe(f);
+}
+
+/* The module's libraries and their versions, for `moat version`
+ * (modules.c asks for this symbol by name). Static storage. */
+const char *http_module_versions(void);
+const char *http_module_versions(void)
+{
+	static char buf[160];
+	const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	int mv = magic_version();
+
+	snprintf(buf, sizeof(buf), "libcurl %s with %s, libxml2 %s, libmagic %d.%02d",
+		 cv && cv->version ? cv->version : "?", cv && cv->ssl_version ? cv->ssl_version : "no TLS",
+		 LIBXML_DOTTED_VERSION, mv / 100, mv % 100);
+	return buf;
 }
 
 const struct provider http_provider = {

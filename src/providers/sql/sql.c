@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <strings.h>
 
 #include "log.h"
@@ -583,10 +584,26 @@ static void sql_describe(FILE *f)
 			family.dbs[i].be->describe(&family.dbs[i], f);
 }
 
+/* `moat version`: SQLite is built in; PostgreSQL is the module, loaded
+ * here as a "postgres" database would load it. A missing PostgreSQL
+ * module leaves the family (SQLite) available and says so. */
+static bool sql_versions(char *buf, size_t size, struct moat_err *err)
+{
+	char pg[1024];
+	struct moat_err e = {0};
+
+	(void)err;
+	if (!modules_versions(SQL_PG_MODULE, "sqlpg_module_versions", pg, sizeof(pg), &e))
+		snprintf(pg, sizeof(pg), "not available: %s", e.msg);
+	snprintf(buf, size, "built in (SQLite %s); PostgreSQL: %s", sqlite3_libversion(), pg);
+	return true;
+}
+
 const struct provider sql_provider = {
 	.name = "sql",
 	.config_key = "databases",
 	.init = sql_init,
 	.fini = sql_fini,
 	.describe = sql_describe,
+	.versions = sql_versions,
 };

@@ -539,6 +539,19 @@ static void sqlpg_describe(const struct sql_db *db, FILE *f)
 			   "SELECT only\n", "");
 }
 
+/* The module's library and its version, for `moat version` (sql.c asks
+ * for this symbol by name). PQlibVersion is major * 10000 + minor from 10
+ * on. Static storage. */
+const char *sqlpg_module_versions(void);
+const char *sqlpg_module_versions(void)
+{
+	static char buf[48];
+	int v = PQlibVersion();
+
+	snprintf(buf, sizeof(buf), "libpq %d.%d", v / 10000, v % 10000);
+	return buf;
+}
+
 const struct sql_backend sqlpg_backend = {
 	.type = "postgres",
 	.open = sqlpg_open,
