@@ -28,7 +28,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=false $(MESON_FLAGS) >/dev/null
 	@ninja -C build >/dev/null
 
 build-test: deps
@@ -59,7 +59,7 @@ install: build
 	@scripts/install.sh install build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
 
 uninstall:
-	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=false $(MESON_FLAGS) >/dev/null
 	@scripts/install.sh uninstall build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
 
 deb: deps
