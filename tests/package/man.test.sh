@@ -47,6 +47,13 @@ for p in moat.1 moat.json.5; do
 		bad "$p renders without warnings" "$(head -c 2000 "$t/$p.txt.err")"
 	fi
 done
+# The warning check can fail: an unknown macro and character in a copy.
+{ cat "$build/moat.1"; printf '.XYZ bad\n\\(zz\n'; } >"$t/warn.1"
+if render "$t/warn.1" "$t/warn.txt"; then
+	bad "the render check fails on a page groff warns about" "it passed"
+else
+	ok "the render check fails on a page groff warns about ($(wc -l <"$t/warn.txt.err") warnings)"
+fi
 
 # keys_missing SCHEMA TEXT: prints each key of SCHEMA with no entry in the
 # rendered page TEXT; exits 1 when there is one.
