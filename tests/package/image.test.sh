@@ -88,7 +88,7 @@ bins=$(cd "$fs" && find . -path ./usr/lib -prune -o -path ./usr/lib64 -prune -o 
 allow='^\./(usr/bin/moat|usr/lib/[a-z0-9_]+-linux-gnu[a-z0-9_]*/moat/moat_(http|git|sql_pg|auth)\.so'
 allow+='|usr/lib/[a-z0-9_]+-linux-gnu[a-z0-9_]*/lib[^/]+\.so(\.[0-9]+)*|usr/lib(64)?/ld-linux[^/]*\.so\.[0-9]+'
 allow+='|usr/lib/file/magic\.mgc|usr/share/misc/magic\.mgc|etc/ssl/certs/ca-certificates\.crt'
-allow+='|etc/moat/moat\.json|etc/passwd|etc/group|lib|lib64'
+allow+='|etc/moat/moat\.json|etc/passwd|etc/group|etc/nsswitch\.conf|lib|lib64'
 allow+='|usr/share/moat/(moat\.schema\.json|moat\.example\.json|welcome/[^/]+))$'
 files=$(cd "$fs" && find . -type f -o -type l | sort)
 extra=$(grep -Ev "$allow" <<<"$files")
@@ -107,6 +107,14 @@ cmp -s "$fs/etc/moat/moat.json" "$fs/usr/share/moat/moat.example.json" &&
 	grep -q '"/usr/share/moat/welcome"' "$fs/etc/moat/moat.json" &&
 	ok "/etc/moat/moat.json is the installed example (serves /usr/share/moat/welcome)" ||
 	bad "/etc/moat/moat.json" "$(cat "$fs/etc/moat/moat.json")"
+
+grep -qx 'hosts: files dns' "$fs/etc/nsswitch.conf" &&
+	grep -qx 'moat:x:65532:65532:moat:/var/lib/moat:/sbin/nologin' "$fs/etc/passwd" &&
+	ok "nsswitch.conf (hosts: files dns) and passwd (65532 is moat, no login)" ||
+	bad "nsswitch.conf and passwd" "$(cat "$fs/etc/nsswitch.conf" "$fs/etc/passwd")"
+inside=$(env -i /usr/sbin/chroot --userspec=65532:65532 "$fs" /usr/bin/moat version 2>&1 | sed -n 's/^commit //p')
+[ "$inside" = "$revision" ] && ok "the binary's commit is the revision label ($inside)" ||
+	bad "binary commit = label" "'$inside' vs '$revision'"
 
 # Libraries: follow DT_NEEDED from the binary and the modules inside the
 # image; each name must be there, and each library there must be reached.
