@@ -8,7 +8,8 @@
 # image: none missing, none extra); then smoke.sh runs moat version, moat
 # check and an SDK stdio session inside that root with chroot as 65532,
 # which also proves /var/lib/moat is writable by that user (the audit
-# trail). The images and container it made are removed. About 30 s.
+# trail), and a session again on the root mounted read-only with a tmpfs
+# for /var/lib/moat. The images and container it made are removed. About 30 s.
 cd "$(dirname "$0")/../.."
 . tests/package/lib.sh
 . tests/package/smoke.sh
@@ -17,6 +18,8 @@ t=$(mktemp -d /tmp/moat-image.XXXXXX)
 name=moat-image-test-$$
 ctr=
 cleanup() {
+	mountpoint -q "$t/ro/var/lib/moat" && umount "$t/ro/var/lib/moat"
+	mountpoint -q "$t/ro" && umount "$t/ro"
 	[ -n "$ctr" ] && podman rm -f "$ctr" >/dev/null 2>&1
 	podman rmi -f "$name:latest" "$name:$version" >/dev/null 2>&1
 	rm -rf "$t"
@@ -152,4 +155,20 @@ others=$(awk '$3 != "var/lib/moat/" && $1 != "0/0"' <<<"$owners")
 [ -z "$others" ] && ok "everything else is owned by root (moat cannot change its own files)" || bad "owners" "$others"
 
 smoke "$fs" "image"
+
+# docs/container.md's --read-only: the root read-only, /var/lib/moat a
+# tmpfs owned by 65532; a stdio session works and leaves its audit trail.
+mkdir -p "$t/ro"
+if mount --bind "$fs" "$t/ro" && mount -o remount,bind,ro "$t/ro" &&
+	mount -t tmpfs -o uid=65532,gid=65532,mode=0750,size=16m tmpfs "$t/ro/var/lib/moat"; then
+	if node tests/package/stdio_session.mjs env -i XDG_STATE_HOME=/var/lib \
+		/usr/sbin/chroot --userspec=65532:65532 "$t/ro" /usr/bin/moat serve --config /etc/moat/moat.json \
+		>"$t/ro.txt" 2>&1 && [ -s "$t/ro/var/lib/moat/audit.jsonl" ] && ! touch "$t/ro/usr/x" 2>/dev/null; then
+		ok "read-only root, tmpfs /var/lib/moat: stdio session, audit trail written"
+	else
+		bad "read-only root" "$(tail -5 "$t/ro.txt")"
+	fi
+else
+	bad "read-only root" "mount failed"
+fi
 finish
