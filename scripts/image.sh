@@ -12,8 +12,9 @@
 # modules beside itself), less what an image has no use for (man pages,
 # completions, the systemd unit), completed by scripts/rootfs.sh (the shared
 # libraries, loader, libmagic database, CA certificates), plus an
-# /etc/passwd and /etc/group naming user 65532. The audit trail's directory
-# moves to CONTEXT/state so the Containerfile can COPY it owned by 65532.
+# /etc/passwd and /etc/group naming user 65532 and an /etc/nsswitch.conf.
+# The audit trail's directory moves to CONTEXT/state so the Containerfile
+# can COPY it owned by 65532.
 # Nothing is RUN inside a container, so this works where containers cannot
 # run. The image's file times and creation date are the commit's (podman
 # --timestamp), so the same tree builds the same image ID.
@@ -62,7 +63,11 @@ chown 65532:65532 "$ctx/state/moat"
 # that user lookups (libc, libgit2, libpq's ~/.pgpass) find something sane.
 printf 'root:x:0:0:root:/root:/sbin/nologin\nmoat:x:65532:65532:moat:/var/lib/moat:/sbin/nologin\n' >"$r/etc/passwd"
 printf 'root:x:0:\nmoat:x:65532:\n' >"$r/etc/group"
-chmod 0644 "$r/etc/passwd" "$r/etc/group"
+# glibc's built-in default without this file asks DNS first and stops at
+# its "no such name": names from `--add-host` (the runtime's /etc/hosts)
+# would never resolve. files then dns, as every distribution ships.
+printf 'passwd: files\ngroup: files\nhosts: files dns\n' >"$r/etc/nsswitch.conf"
+chmod 0644 "$r/etc/passwd" "$r/etc/group" "$r/etc/nsswitch.conf"
 cp dist/container/Containerfile "$ctx/Containerfile"
 
 # ---- the image ----------------------------------------------------------

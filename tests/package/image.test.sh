@@ -8,7 +8,8 @@
 # image: none missing, none extra); then smoke.sh runs moat version, moat
 # check and an SDK stdio session inside that root with chroot as 65532,
 # which also proves /var/lib/moat is writable by that user (the audit
-# trail). The images and container it made are removed. About 30 s.
+# trail), and a session again on the root mounted read-only with a tmpfs
+# for /var/lib/moat. The images and container it made are removed. About 30 s.
 cd "$(dirname "$0")/../.."
 . tests/package/lib.sh
 . tests/package/smoke.sh
@@ -17,6 +18,8 @@ t=$(mktemp -d /tmp/moat-image.XXXXXX)
 name=moat-image-test-$$
 ctr=
 cleanup() {
+	mountpoint -q "$t/ro/var/lib/moat" && umount "$t/ro/var/lib/moat"
+	mountpoint -q "$t/ro" && umount "$t/ro"
 	[ -n "$ctr" ] && podman rm -f "$ctr" >/dev/null 2>&1
 	podman rmi -f "$name:latest" "$name:$version" >/dev/null 2>&1
 	rm -rf "$t"
@@ -88,7 +91,7 @@ bins=$(cd "$fs" && find . -path ./usr/lib -prune -o -path ./usr/lib64 -prune -o 
 allow='^\./(usr/bin/moat|usr/lib/[a-z0-9_]+-linux-gnu[a-z0-9_]*/moat/moat_(http|git|sql_pg|auth)\.so'
 allow+='|usr/lib/[a-z0-9_]+-linux-gnu[a-z0-9_]*/lib[^/]+\.so(\.[0-9]+)*|usr/lib(64)?/ld-linux[^/]*\.so\.[0-9]+'
 allow+='|usr/lib/file/magic\.mgc|usr/share/misc/magic\.mgc|etc/ssl/certs/ca-certificates\.crt'
-allow+='|etc/moat/moat\.json|etc/passwd|etc/group|lib|lib64'
+allow+='|etc/moat/moat\.json|etc/passwd|etc/group|etc/nsswitch\.conf|lib|lib64'
 allow+='|usr/share/moat/(moat\.schema\.json|moat\.example\.json|welcome/[^/]+))$'
 files=$(cd "$fs" && find . -type f -o -type l | sort)
 extra=$(grep -Ev "$allow" <<<"$files")
@@ -107,6 +110,14 @@ cmp -s "$fs/etc/moat/moat.json" "$fs/usr/share/moat/moat.example.json" &&
 	grep -q '"/usr/share/moat/welcome"' "$fs/etc/moat/moat.json" &&
 	ok "/etc/moat/moat.json is the installed example (serves /usr/share/moat/welcome)" ||
 	bad "/etc/moat/moat.json" "$(cat "$fs/etc/moat/moat.json")"
+
+grep -qx 'hosts: files dns' "$fs/etc/nsswitch.conf" &&
+	grep -qx 'moat:x:65532:65532:moat:/var/lib/moat:/sbin/nologin' "$fs/etc/passwd" &&
+	ok "nsswitch.conf (hosts: files dns) and passwd (65532 is moat, no login)" ||
+	bad "nsswitch.conf and passwd" "$(cat "$fs/etc/nsswitch.conf" "$fs/etc/passwd")"
+inside=$(env -i /usr/sbin/chroot --userspec=65532:65532 "$fs" /usr/bin/moat version 2>&1 | sed -n 's/^commit //p')
+[ "$inside" = "$revision" ] && ok "the binary's commit is the revision label ($inside)" ||
+	bad "binary commit = label" "'$inside' vs '$revision'"
 
 # Libraries: follow DT_NEEDED from the binary and the modules inside the
 # image; each name must be there, and each library there must be reached.
@@ -144,4 +155,20 @@ others=$(awk '$3 != "var/lib/moat/" && $1 != "0/0"' <<<"$owners")
 [ -z "$others" ] && ok "everything else is owned by root (moat cannot change its own files)" || bad "owners" "$others"
 
 smoke "$fs" "image"
+
+# docs/container.md's --read-only: the root read-only, /var/lib/moat a
+# tmpfs owned by 65532; a stdio session works and leaves its audit trail.
+mkdir -p "$t/ro"
+if mount --bind "$fs" "$t/ro" && mount -o remount,bind,ro "$t/ro" &&
+	mount -t tmpfs -o uid=65532,gid=65532,mode=0750,size=16m tmpfs "$t/ro/var/lib/moat"; then
+	if node tests/package/stdio_session.mjs env -i XDG_STATE_HOME=/var/lib \
+		/usr/sbin/chroot --userspec=65532:65532 "$t/ro" /usr/bin/moat serve --config /etc/moat/moat.json \
+		>"$t/ro.txt" 2>&1 && [ -s "$t/ro/var/lib/moat/audit.jsonl" ] && ! touch "$t/ro/usr/x" 2>/dev/null; then
+		ok "read-only root, tmpfs /var/lib/moat: stdio session, audit trail written"
+	else
+		bad "read-only root" "$(tail -5 "$t/ro.txt")"
+	fi
+else
+	bad "read-only root" "mount failed"
+fi
 finish
