@@ -21,7 +21,9 @@
 #
 # Environment: MOAT_IMAGE (name, default moat), MOAT_IMAGE_CONTEXT (default
 # build-image; emptied first), MOAT_ENGINE (podman or docker), MOAT_BUILD
-# (the meson build directory, default build).
+# (the meson build directory, default build), MOAT_PODMAN_FLAGS (podman's
+# global options, e.g. "--storage-driver vfs --root DIR --runroot DIR"
+# where overlay storage does not work).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -43,6 +45,17 @@ fi
 if [ "$engine" = docker ] && ! docker info >/dev/null 2>&1; then
 	echo "image.sh: docker cannot reach its daemon; install podman, or start dockerd" >&2
 	exit 2
+fi
+cmd=("$engine")
+if [ "$engine" = podman ]; then
+	# shellcheck disable=SC2206 # split on purpose: several options
+	cmd=(podman ${MOAT_PODMAN_FLAGS:-})
+	if ! err=$("${cmd[@]}" info 2>&1 >/dev/null); then
+		printf 'image.sh: podman cannot start: %s\n' "$(tail -3 <<<"$err")" >&2
+		echo 'image.sh: where overlay storage fails, set MOAT_PODMAN_FLAGS="--storage-driver vfs' \
+			'--root /var/tmp/moat-podman --runroot /run/moat-podman"' >&2
+		exit 2
+	fi
 fi
 
 version=$(meson introspect "$build" --projectinfo | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
@@ -78,15 +91,15 @@ if [ "$engine" = podman ]; then
 	# intermediate images left behind (one per step otherwise).
 	args+=(--layers=false --timestamp "$(git -C "$src" log -1 --format=%ct 2>/dev/null || echo 0)")
 fi
-old=$("$engine" image inspect --format '{{.Id}}' "$name:$version" 2>/dev/null || true)
-"$engine" build --quiet "${args[@]}" "$ctx" >/dev/null
-new=$("$engine" image inspect --format '{{.Id}}' "$name:$version")
+old=$("${cmd[@]}" image inspect --format '{{.Id}}' "$name:$version" 2>/dev/null || true)
+"${cmd[@]}" build --quiet "${args[@]}" "$ctx" >/dev/null
+new=$("${cmd[@]}" image inspect --format '{{.Id}}' "$name:$version")
 # The image this build replaced, now untagged (kept if a container uses it).
 if [ -n "$old" ] && [ "$old" != "$new" ]; then
-	"$engine" rmi "$old" >/dev/null 2>&1 || true
+	"${cmd[@]}" rmi "$old" >/dev/null 2>&1 || true
 fi
 
 files=$( (cd "$ctx" && find root state -type f -o -type l) | wc -l)
-bytes=$("$engine" image inspect --format '{{.Size}}' "$name:$version")
-echo "image: $name:$version and $name:latest (commit $revision) with $engine:" \
+bytes=$("${cmd[@]}" image inspect --format '{{.Size}}' "$name:$version")
+echo "image: $name:$version and $name:latest (commit $revision) with ${cmd[*]}:" \
 	"$files files, $((bytes / 1000000)) MB ($bytes bytes)"

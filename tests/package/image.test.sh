@@ -10,18 +10,22 @@
 # which also proves /var/lib/moat is writable by that user (the audit
 # trail), and a session again on the root mounted read-only with a tmpfs
 # for /var/lib/moat. The images and container it made are removed. About 30 s.
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 . tests/package/lib.sh
 . tests/package/smoke.sh
 
+# podman with the global options image.sh uses (MOAT_PODMAN_FLAGS: vfs
+# storage where overlay does not work).
+# shellcheck disable=SC2086 # split on purpose: several options
+pm() { podman ${MOAT_PODMAN_FLAGS:-} "$@"; }
 t=$(mktemp -d /tmp/moat-image.XXXXXX)
 name=moat-image-test-$$
 ctr=
 cleanup() {
 	mountpoint -q "$t/ro/var/lib/moat" && umount "$t/ro/var/lib/moat"
 	mountpoint -q "$t/ro" && umount "$t/ro"
-	[ -n "$ctr" ] && podman rm -f "$ctr" >/dev/null 2>&1
-	podman rmi -f "$name:latest" "$name:$version" >/dev/null 2>&1
+	[ -n "$ctr" ] && pm rm -f "$ctr" >/dev/null 2>&1
+	pm rmi -f "$name:latest" "$name:$version" >/dev/null 2>&1
 	rm -rf "$t"
 }
 trap cleanup EXIT
@@ -41,7 +45,7 @@ else
 fi
 
 # ---- the image's config --------------------------------------------------
-field() { podman image inspect --format "$1" "$name:$version" 2>&1; }
+field() { pm image inspect --format "$1" "$name:$version" 2>&1; }
 user=$(field '{{.Config.User}}')
 case "$user" in
 65532:65532) ok "image user is 65532:65532" ;;
@@ -53,7 +57,7 @@ esac
 	ok "default command serves /etc/moat/moat.json on stdio" || bad "cmd" "$(field '{{json .Config.Cmd}}')"
 grep -qx 'XDG_STATE_HOME=/var/lib' <<<"$(field '{{range .Config.Env}}{{println .}}{{end}}')" &&
 	ok "XDG_STATE_HOME=/var/lib (audit trail in /var/lib/moat)" || bad "XDG_STATE_HOME" "$(field '{{json .Config.Env}}')"
-[ "$(podman image inspect --format '{{.Id}}' "$name:latest" 2>&1)" = "$(field '{{.Id}}')" ] &&
+[ "$(pm image inspect --format '{{.Id}}' "$name:latest" 2>&1)" = "$(field '{{.Id}}')" ] &&
 	ok "tagged $name:$version and $name:latest" || bad "both tags" "differ or missing"
 label() { field "{{index .Config.Labels \"org.opencontainers.image.$1\"}}"; }
 want_labels=(title=moat version="$version" revision="$revision"
@@ -67,8 +71,8 @@ done
 # ---- its file system -----------------------------------------------------
 fs=$t/fs
 mkdir -p "$fs"
-if ctr=$(podman create "$name:$version" 2>"$t/create.txt") &&
-	podman export -o "$t/image.tar" "$ctr" 2>"$t/export.txt" &&
+if ctr=$(pm create "$name:$version" 2>"$t/create.txt") &&
+	pm export -o "$t/image.tar" "$ctr" 2>"$t/export.txt" &&
 	tar -x --numeric-owner -p -f "$t/image.tar" -C "$fs"; then
 	ok "podman create + export + tar -x"
 else
