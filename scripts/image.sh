@@ -4,7 +4,8 @@
 #
 #   scripts/image.sh
 #
-# Prepares the build context, then builds with podman (docker where podman
+# Also tagged ghcr.io/moat-mcp/moat:VERSION (unless MOAT_IMAGE names another),
+# the name server.json and the client entries (docs/clients.md) use. Prepares the build context, then builds with podman (docker where podman
 # is absent). The context is the release build (build/) installed with
 # prefix /usr into CONTEXT/root by scripts/install.sh (which also copies the
 # example config to /etc/moat/moat.json and leaves build/ configured for
@@ -86,6 +87,8 @@ cp dist/container/Containerfile "$ctx/Containerfile"
 # ---- the image ----------------------------------------------------------
 args=(--file "$ctx/Containerfile" --build-arg "VERSION=$version" --build-arg "REVISION=$revision"
 	--tag "$name:$version" --tag "$name:latest")
+# The published name, for the default local name only (tests build their own).
+[ "$name" = moat ] && args+=(--tag "ghcr.io/moat-mcp/moat:$version")
 if [ "$engine" = podman ]; then
 	# Reproducible: file times and the creation date are the commit's. No
 	# intermediate images left behind (one per step otherwise).

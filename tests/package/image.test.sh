@@ -67,6 +67,10 @@ for kv in "${want_labels[@]}"; do
 	[ "$got" = "${kv#*=}" ] && ok "label ${kv%%=*}=$got" || bad "label ${kv%%=*}" "'$got', want '${kv#*=}'"
 done
 [ -n "$(label description)" ] && ok "label description" || bad "label description" "empty"
+mcpname=$(field '{{index .Config.Labels "io.modelcontextprotocol.server.name"}}')
+[ "$mcpname" = "$(python3 -c 'import json; print(json.load(open("server.json"))["name"])')" ] &&
+	ok "label io.modelcontextprotocol.server.name is server.json's name ($mcpname)" ||
+	bad "label io.modelcontextprotocol.server.name" "'$mcpname'"
 
 # ---- its file system -----------------------------------------------------
 fs=$t/fs
