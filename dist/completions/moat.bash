@@ -40,7 +40,7 @@ _moat_config() {
 	\'*\') cfg=${cfg:1:${#cfg}-2} ;;
 	esac
 	case $cfg in
-	"~/"*) cfg=$HOME/${cfg#"~/"} ;;
+	\~/*) cfg=$HOME/${cfg#\~/} ;;
 	esac
 	printf '%s' "$cfg"
 }
@@ -57,7 +57,7 @@ _moat_tool_names() {
 
 _moat_files() {
 	if declare -F _filedir >/dev/null; then
-		_filedir "$@"
+		_filedir
 	else
 		compopt -o filenames 2>/dev/null
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
@@ -73,9 +73,20 @@ _moat_dirs() {
 	fi
 }
 
-_moat_words_of() { # _moat_words_of WORDS...: COMPREPLY = those matching $cur
-	local IFS=$' \t\n'
-	COMPREPLY=($(compgen -W "$*" -- "$cur"))
+# _moat_words_of "WORD...": COMPREPLY = the words (our own, fixed) that
+# start with $cur.
+_moat_words_of() {
+	mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
+}
+
+# _moat_tools_of_config: COMPREPLY = the configured tools that start with
+# $cur. Not through compgen -W, which would expand $(...) in a name.
+_moat_tools_of_config() {
+	local n
+	COMPREPLY=()
+	while IFS= read -r n; do
+		[[ -n $n && $n == "$cur"* ]] && COMPREPLY+=("$n")
+	done < <(_moat_tool_names)
 }
 
 # _moat_value OPT: complete the value of option OPT; returns 1 when OPT
@@ -83,10 +94,10 @@ _moat_words_of() { # _moat_words_of WORDS...: COMPREPLY = those matching $cur
 _moat_value() {
 	case $1 in
 	--config | -c | --output | --into) _moat_files ;;
-	--log-level) _moat_words_of $_moat_levels ;;
-	--log-format) _moat_words_of text json ;;
-	--outcome) _moat_words_of $_moat_outcomes ;;
-	--tool) COMPREPLY=($(compgen -W "$(_moat_tool_names)" -- "$cur")) ;;
+	--log-level) _moat_words_of "$_moat_levels" ;;
+	--log-format) _moat_words_of 'text json' ;;
+	--outcome) _moat_words_of "$_moat_outcomes" ;;
+	--tool) _moat_tools_of_config ;;
 	--http | --name | --base-url | --server-var | --include | --exclude | --tag | \
 		--max-tools | --allow-address | -n | --lines | --top | --since | --rule | --principal) ;;
 	*) return 1 ;;
@@ -133,7 +144,11 @@ _moat() {
 	COMPREPLY=()
 
 	if ((cword == 1)); then
-		_moat_words_of serve check tools call audit import version help -h --help --version
+		if [[ $cur == -* ]]; then
+			_moat_words_of '-h --help --version'
+		else
+			_moat_words_of 'serve check tools call audit import version help'
+		fi
 		return
 	fi
 	local cmd=${words[1]} opts
@@ -146,7 +161,7 @@ _moat() {
 	call) opts="$_moat_common --json" ;;
 	audit)
 		if ((cword == 2)); then
-			_moat_words_of verify tail summary -h --help
+			if [[ $cur == -* ]]; then _moat_words_of '-h --help'; else _moat_words_of 'verify tail summary'; fi
 			return
 		fi
 		case ${words[2]} in
@@ -158,7 +173,7 @@ _moat() {
 		;;
 	import)
 		if ((cword == 2)); then
-			_moat_words_of openapi -h --help
+			if [[ $cur == -* ]]; then _moat_words_of '-h --help'; else _moat_words_of openapi; fi
 			return
 		fi
 		opts='--name --base-url --server-var --include --exclude --tag --allow-writes --grouped
@@ -168,15 +183,13 @@ _moat() {
 	esac
 
 	if [[ $cur == -* ]]; then
-		_moat_words_of $opts
+		_moat_words_of "$opts"
 		return
 	fi
 	case $cmd in
 	serve | check | tools) _moat_dirs ;;
 	call)
-		if (($(_moat_positionals 2) == 0)); then
-			COMPREPLY=($(compgen -W "$(_moat_tool_names)" -- "$cur"))
-		fi
+		(($(_moat_positionals 2) == 0)) && _moat_tools_of_config
 		;;
 	audit | import) _moat_files ;;
 	esac
