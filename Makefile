@@ -10,6 +10,7 @@
 #   make uninstall [PREFIX=...] [DESTDIR=]   remove exactly what install put there
 #   make deb    the Debian package moat_VERSION_ARCH.deb into build-deb/
 #   make image  the container image (FROM scratch) with podman, else docker
+#   make package-test  only the packaging tests (tests/package), part of make test
 #   make conformance  the official MCP conformance suite (0.1.16 --suite all, and
 #               0.2.0-alpha.12 for 2025-11-25 and 2026-07-28) against the test build
 
@@ -20,7 +21,7 @@ DESTDIR ?=
 SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 
 .PHONY: all deps build build-test build-asan build-fuzz run test fuzz conformance bench clean \
-	install uninstall deb image
+	install uninstall deb image package-test
 
 all: build
 
@@ -28,7 +29,7 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=false $(MESON_FLAGS) >/dev/null
 	@ninja -C build >/dev/null
 
 build-test: deps
@@ -59,7 +60,7 @@ install: build
 	@scripts/install.sh install build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
 
 uninstall:
-	@[ -f build/build.ninja ] || meson setup build --buildtype=release $(MESON_FLAGS) >/dev/null
+	@[ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=false $(MESON_FLAGS) >/dev/null
 	@scripts/install.sh uninstall build "$(PREFIX)" "$(SYSCONFDIR)" "$(DESTDIR)"
 
 deb: deps
@@ -67,6 +68,9 @@ deb: deps
 
 image: build
 	@scripts/image.sh
+
+package-test: build build-test
+	@scripts/test-all.sh --package-only
 
 conformance: build-test
 	@MOAT=build-test/moat scripts/conformance.sh

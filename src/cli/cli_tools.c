@@ -1,17 +1,42 @@
 /*
  * cli_tools.c - `moat tools`: the tool list exactly as a client sees it.
+ * --names prints only the names, one a line, for shell completion
+ * (dist/completions/ runs `moat tools --config FILE --names` to complete
+ * `moat call TOOL`).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "log.h"
 
 static const char help[] =
-	"usage: moat tools [DIR...] [--config FILE] [--json]\n"
+	"usage: moat tools [DIR...] [--config FILE] [--json | --names]\n"
 	"\n"
 	"Lists the tools a client would see (all tools/list pages, newest protocol\n"
-	"revision). --json prints the tools array as JSON.\n";
+	"revision). --json prints the tools array as JSON; --names prints only the\n"
+	"names, one a line (for shell completion).\n";
+
+/* Take --names (before any "--") out of argv, which is compacted in place;
+ * the rest goes to cli_parse, which knows no --names. Returns the new argc. */
+static int take_names(int argc, char **argv, bool *names)
+{
+	int n = 0;
+	bool after_dashes = false;
+
+	*names = false;
+	for (int i = 0; i < argc; i++) {
+		if (!after_dashes && strcmp(argv[i], "--names") == 0) {
+			*names = true;
+			continue;
+		}
+		if (strcmp(argv[i], "--") == 0)
+			after_dashes = true;
+		argv[n++] = argv[i];
+	}
+	return n;
+}
 
 /* Collect every page through the real server path. Caller owns the array. */
 static json_t *all_tools(struct cli_session *cs)
@@ -45,13 +70,19 @@ int cmd_tools(int argc, char **argv)
 	struct cli_session *cs;
 	json_t *tools, *t;
 	size_t i;
-	int code = cli_parse(argc, argv, false, &o);
+	bool names;
+	int code;
 
-	if (code != EXIT_OK)
+	argc = take_names(argc, argv, &names);
+	if ((code = cli_parse(argc, argv, false, &o)) != EXIT_OK)
 		return code;
 	if (o.help) {
 		fputs(help, stdout);
 		return EXIT_OK;
+	}
+	if (names && o.json) {
+		log_line(LOG_LVL_ERROR, "--json and --names exclude each other (see --help)");
+		return EXIT_USAGE;
 	}
 	o.roots = o.pos;
 	o.nroots = o.npos;
@@ -67,6 +98,9 @@ int cmd_tools(int argc, char **argv)
 	}
 	if (o.json) {
 		cli_print_json(stdout, tools);
+	} else if (names) {
+		json_array_foreach(tools, i, t)
+			printf("%s\n", json_string_value(json_object_get(t, "name")));
 	} else {
 		json_array_foreach(tools, i, t) {
 			json_t *ann = json_object_get(t, "annotations");

@@ -18,7 +18,7 @@ static const char usage[] =
 	"  serve   --config FILE      serve the configured tools over stdio\n"
 	"  check   --config FILE      run serve's start-up without serving; print tools,\n"
 	"                             limits, sandbox plan (fails wherever serve would)\n"
-	"  tools   --config FILE [--json]   list the tools exactly as a client sees them\n"
+	"  tools   --config FILE [--json|--names]   list the tools exactly as a client sees them\n"
 	"  call    TOOL [key=value...|--json '{...}'] [--json] --config FILE\n"
 	"                             run one tool call in-process through the same path;\n"
 	"                             --json prints the whole result as JSON\n"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_diag.h"
+#include "config_env.h"
 #include "audit.h"
 #include "jsonrpc.h"
 #include "schema.h"
@@ -26,136 +27,6 @@ extern const size_t moat_schema_json_len;
 const char *config_schema_text(void)
 {
 	return moat_schema_json;
-}
-
-/* A small key=value table read from .env. */
-struct dotenv {
-	char **keys;
-	char **vals;
-	size_t n;
-};
-
-static void dotenv_free(struct dotenv *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->keys[i]);
-		if (d->vals[i]) {
-			explicit_bzero(d->vals[i], strlen(d->vals[i]));
-			free(d->vals[i]);
-		}
-	}
-	free(d->keys);
-	free(d->vals);
-	memset(d, 0, sizeof(*d));
-}
-
-static bool name_char(char c, bool first)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-	       (!first && c >= '0' && c <= '9');
-}
-
-/* Parse KEY=VALUE lines; '#' starts a comment line; an optional "export ";
- * values may be wrapped in matching single or double quotes. */
-static enum moat_rc dotenv_load(const char *dir, struct dotenv *d, struct moat_err *err)
-{
-	char path[PATH_MAX], *buf = NULL;
-	enum moat_rc rc = MOAT_OK;
-	struct stat st;
-	int fd = -1;
-	size_t lineno = 0;
-
-	if (!dir)
-		return MOAT_OK;
-	if ((size_t)snprintf(path, sizeof(path), "%s/.env", dir) >= sizeof(path))
-		return MOAT_OK;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return MOAT_OK; /* no .env is fine */
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_MAX_BYTES) {
-		rc = moat_err_set(err, MOAT_EINVAL, ".env: must be a regular file of at most %u bytes",
-				  CONFIG_MAX_BYTES);
-		goto out;
-	}
-	buf = calloc(1, (size_t)st.st_size + 1);
-	if (!buf || read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		rc = moat_err_set(err, MOAT_EIO, ".env: cannot be read");
-		goto out;
-	}
-	for (char *line = buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		size_t ll = strlen(line);
-		while (ll > 0 && (line[ll - 1] == '\r' || line[ll - 1] == ' ' || line[ll - 1] == '\t'))
-			line[--ll] = '\0';
-		if (*line == '\0' || *line == '#')
-			continue;
-		if (strncmp(line, "export ", 7) == 0)
-			line += 7;
-		char *eq = strchr(line, '=');
-		if (!eq || eq == line) {
-			rc = moat_err_set(err, MOAT_EINVAL, ".env line %zu: expected NAME=value",
-					  lineno);
-			goto out;
-		}
-		*eq = '\0';
-		for (char *p = line; *p; p++) {
-			if (!name_char(*p, p == line)) {
-				rc = moat_err_set(err, MOAT_EINVAL,
-						  ".env line %zu: invalid variable name", lineno);
-				goto out;
-			}
-		}
-		char *val = eq + 1;
-		size_t vl = strlen(val);
-		if (vl >= 2 && (val[0] == '"' || val[0] == '\'') && val[vl - 1] == val[0]) {
-			val[vl - 1] = '\0';
-			val++;
-		}
-		char **nk = realloc(d->keys, (d->n + 1) * sizeof(*nk));
-		if (!nk) {
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto out;
-		}
-		d->keys = nk;
-		char **nv = realloc(d->vals, (d->n + 1) * sizeof(*nv));
-		if (!nv) {
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto out;
-		}
-		d->vals = nv;
-		d->keys[d->n] = strdup(line);
-		d->vals[d->n] = strdup(val);
-		d->n++;
-		if (!d->keys[d->n - 1] || !d->vals[d->n - 1]) {
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-out:
-	if (buf) {
-		explicit_bzero(buf, (size_t)st.st_size);
-		free(buf);
-	}
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
-static const char *lookup(const struct dotenv *d, const char *name)
-{
-	const char *v = getenv(name);
-
-	if (v)
-		return v; /* the environment wins over .env */
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->keys[i], name) == 0)
-			return d->vals[i];
-	return NULL;
 }
 
 static enum moat_rc add_secret(struct moat_config *cfg, const char *v)
@@ -178,7 +49,7 @@ static enum moat_rc add_secret(struct moat_config *cfg, const char *v)
 }
 
 /* Resolve ${NAME} inside one string. Returns a new json string or NULL. */
-static enum moat_rc resolve_string(struct moat_config *cfg, const struct dotenv *d, const char *in,
+static enum moat_rc resolve_string(struct moat_config *cfg, struct config_env *d, const char *in,
 				   const char *ptr, json_t **out, struct moat_err *err)
 {
 	size_t cap = strlen(in) + 1, len = 0;
@@ -198,7 +69,7 @@ static enum moat_rc resolve_string(struct moat_config *cfg, const struct dotenv 
 			size_t nl = end ? (size_t)(end - (p + 2)) : 0;
 			bool ok = end && nl > 0 && nl < sizeof(name);
 			for (size_t i = 0; ok && i < nl; i++)
-				ok = name_char(p[2 + i], i == 0);
+				ok = config_env_name_char(p[2 + i], i == 0);
 			if (!ok) {
 				rc = moat_err_set(err, MOAT_EINVAL,
 						  "%s: malformed ${NAME} reference (NAME is "
@@ -208,12 +79,22 @@ static enum moat_rc resolve_string(struct moat_config *cfg, const struct dotenv 
 			}
 			memcpy(name, p + 2, nl);
 			name[nl] = '\0';
-			piece = lookup(d, name);
+			piece = config_env_get(d, name, err);
 			if (!piece) {
-				rc = moat_err_set(err, MOAT_EINVAL,
-						  "%s: environment variable %s is not set (nor in .env "
-						  "beside the config)",
-						  ptr[0] ? ptr : "(root)", name);
+				if (!err->rc)
+					moat_err_set(err, MOAT_EINVAL,
+						     "%s: environment variable %s is not set (nor in "
+						     "$CREDENTIALS_DIRECTORY, nor in .env beside the "
+						     "config)",
+						     ptr[0] ? ptr : "(root)", name);
+				else {
+					char inner[MOAT_ERR_MSG_MAX];
+
+					snprintf(inner, sizeof(inner), "%s", err->msg);
+					moat_err_set(err, err->rc, "%s: %s", ptr[0] ? ptr : "(root)",
+						     inner);
+				}
+				rc = err->rc;
 				goto out;
 			}
 			if (add_secret(cfg, piece)) {
@@ -249,7 +130,7 @@ out:
 	return rc;
 }
 
-static enum moat_rc resolve(struct moat_config *cfg, const struct dotenv *d, json_t *node,
+static enum moat_rc resolve(struct moat_config *cfg, struct config_env *d, json_t *node,
 			    char *ptr, size_t psize, struct moat_err *err)
 {
 	size_t plen = strlen(ptr);
@@ -455,7 +336,7 @@ static struct schema *config_schema(struct moat_err *err)
 static enum moat_rc load_text(const char *text, size_t len, const char *dir, const char *label,
 			      struct moat_config *cfg, struct moat_err *err)
 {
-	struct dotenv env = {0};
+	struct config_env *env = NULL;
 	struct schema *sch = NULL;
 	struct schema_error se;
 	struct moat_err perr = {0};
@@ -497,20 +378,20 @@ static enum moat_rc load_text(const char *text, size_t len, const char *dir, con
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = dotenv_load(dir, &env, err)))
+	if ((rc = config_env_open(dir, &env, err)))
 		goto out;
 	if (!(cfg->doc = json_deep_copy(cfg->raw))) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = resolve(cfg, &env, cfg->doc, ptr, sizeof(ptr), err)))
+	if ((rc = resolve(cfg, env, cfg->doc, ptr, sizeof(ptr), err)))
 		goto out;
 	if ((rc = extract(cfg, err)))
 		goto out;
 	if (!(cfg->name = strdup(label)))
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 out:
-	dotenv_free(&env);
+	config_env_free(env);
 	schema_free(sch);
 	if (rc) {
 		if (!labeled) {

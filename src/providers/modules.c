@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "moat_build.h"
+#include "moat_paths.h"
 
 #define HTTP_MODULE "moat_http.so"
 #define GIT_MODULE "moat_git.so"

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_env.h"
 
 static char tmpdir[64];
 
@@ -182,7 +184,7 @@ static void test_pointers_absolute(void **state)
 			  ": /databases/shop/max_rows: type: must be of type integer");
 	expect_file_error("{\"server\": {\"instructions\": \"${MOAT_TEST_SURELY_UNSET}\"}}",
 			  ": /server/instructions: environment variable MOAT_TEST_SURELY_UNSET is "
-			  "not set (nor in .env beside the config)");
+			  "not set (nor in $CREDENTIALS_DIRECTORY, nor in .env beside the config)");
 }
 
 static void test_values(void **state)
@@ -286,6 +288,72 @@ static void test_dotenv(void **state)
 	write_file(".env", "");
 }
 
+/* systemd's LoadCredential=: $CREDENTIALS_DIRECTORY/NAME, after the
+ * environment and before .env; a bad credential file is refused by name. */
+static void test_credentials(void **state)
+{
+	struct moat_config cfg;
+	struct moat_err err = {0};
+	char dir[160], p[200];
+
+	snprintf(dir, sizeof(dir), "%s/creds", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	write_file("creds/MOAT_CRED_A", "from-credential\n"); /* one newline dropped */
+	write_file("creds/MOAT_CRED_B", "credential-b");
+	write_file(".env", "MOAT_CRED_B=from-dotenv\nMOAT_CRED_C=dotenv-c\n");
+	setenv("MOAT_CRED_A", "from-environment", 1);
+	assert_int_equal(load("{\"server\":{\"name\":\"${MOAT_CRED_A}\",\"instructions\":"
+			      "\"${MOAT_CRED_B}/${MOAT_CRED_C}\"}}",
+			      &cfg, &err),
+			 MOAT_OK);
+	assert_string_equal(cfg.server_name, "from-environment"); /* the environment wins */
+	assert_string_equal(cfg.instructions, "credential-b/dotenv-c"); /* then credentials, then .env */
+	assert_int_equal(cfg.nsecrets, 3); /* each masked */
+	config_free(&cfg);
+	unsetenv("MOAT_CRED_A");
+	assert_int_equal(load("{\"server\":{\"name\":\"${MOAT_CRED_A}\"}}", &cfg, &err), MOAT_OK);
+	assert_string_equal(cfg.server_name, "from-credential");
+	config_free(&cfg);
+
+	/* a symlink is not followed, even to a readable file */
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_LINK", dir);
+	assert_int_equal(symlink("/etc/hostname", p), 0);
+	expect_error("{\"server\":{\"name\":\"${MOAT_CRED_LINK}\"}}",
+		     "/server/name: the credential $CREDENTIALS_DIRECTORY/MOAT_CRED_LINK cannot be opened");
+	unlink(p);
+	/* a directory, and a NUL byte, are refused */
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_DIR", dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	expect_error("{\"server\":{\"name\":\"${MOAT_CRED_DIR}\"}}", "is not a small regular file");
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_NUL", dir);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fwrite("ab\0cd", 1, 5, f);
+	fclose(f);
+	expect_error("{\"server\":{\"name\":\"${MOAT_CRED_NUL}\"}}", "holds a NUL byte");
+	unlink(p);
+	/* too large */
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_BIG", dir);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(truncate(p, CONFIG_CREDENTIAL_MAX + 1), 0);
+	expect_error("{\"server\":{\"name\":\"${MOAT_CRED_BIG}\"}}", "is not a small regular file");
+	unlink(p);
+	/* a relative CREDENTIALS_DIRECTORY is ignored */
+	setenv("CREDENTIALS_DIRECTORY", "creds", 1);
+	expect_error("{\"server\":{\"name\":\"${MOAT_CRED_A}\"}}", "MOAT_CRED_A is not set");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_A", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/MOAT_CRED_B", dir);
+	unlink(p);
+	rmdir(dir);
+	write_file(".env", "");
+}
+
 static void test_file(void **state)
 {
 	struct moat_config cfg;
@@ -346,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_env_references),
 		cmocka_unit_test(test_state_key),
 		cmocka_unit_test(test_dotenv),
+		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
