@@ -71,7 +71,7 @@ for p in /usr/bin/moat \
 	/usr/share/bash-completion/completions/moat /usr/share/zsh/vendor-completions/_moat \
 	/usr/share/fish/vendor_completions.d/moat.fish /lib/systemd/system/moat.service \
 	/etc/moat/moat.json /usr/share/moat/moat.example.json /usr/share/moat/moat.schema.json \
-	/usr/share/moat/welcome/README.md /usr/share/doc/moat/copyright /usr/share/doc/moat/changelog.Debian.gz; do
+	/usr/share/moat/welcome/README.md /usr/share/doc/moat/copyright /usr/share/doc/moat/changelog.Debian.gz /usr/share/doc/moat/install.md.gz; do
 	if grep -qxF "$p" "$d/contents.txt"; then ok "dpkg -c: $p"; else bad "dpkg -c: $p" "missing"; fi
 done
 if grep -qE '(^/usr/local/|/build|test_|\.a$|\.h$)' "$d/contents.txt"; then
