@@ -12,7 +12,7 @@
 # /etc/moat/moat.json, a stdio session with the SDK client), none of it
 # reaching the build tree. The unpacked moat reports the commit it was
 # built from.
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 . tests/package/lib.sh
 . tests/package/smoke.sh
 

@@ -16,7 +16,7 @@
 # RestrictAddressFamilies=. The test fails when moat starts using a call
 # the unit would refuse. The unit itself cannot be started here: systemd is
 # not PID 1 in this container, so the unit's own sandbox is never entered.
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 . tests/package/lib.sh
 
 t0=$(date +%s)
