@@ -60,7 +60,12 @@ fi
 
 # The official MCP SDK client for the end-to-end tests, pinned by the lockfile.
 stamp=node_modules/.moat-lock-stamp
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+if [ -L node_modules ]; then
+	# A worktree sharing another checkout's packages: npm ci would empty the
+	# directory the link points to under the other checkout's feet.
+	cmp -s package-lock.json "$stamp" ||
+		echo "install-deps: node_modules is a link and package-lock.json differs from its stamp; not running npm ci" >&2
+elif [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
 	echo "install-deps: npm ci" >&2
 	npm ci --no-audit --no-fund --loglevel=error >&2
 	cp package-lock.json "$stamp"
