@@ -157,12 +157,12 @@ package_suite() {
 	for t in tests/package/*.test.sh; do
 		local out
 		out="$log/package-$(basename "$t").txt"
-		"$t" >"$out" 2>&1
+		bash "$t" >"$out" 2>&1
 		local rc=$?
 		local p f
 		read -r p f < <(closing_counts "$out")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-		[ "$rc" -ne 0 ] && grep -E '^FAIL' "$out" | head -20 && tail -5 "$out"
+		[ "$rc" -ne 0 ] && { echo "$t: exit $rc"; grep -E "^FAIL" "$out" | head -20; tail -5 "$out"; }
 		ok=$((ok + p))
 		fail=$((fail + f))
 	done
