@@ -162,6 +162,13 @@ package_suite() {
 		local p f
 		read -r p f < <(closing_counts "$out")
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		# These tests run as root: one that removes /dev/null (a chroot,
+		# a dump file) breaks every later suite. Say so, and put it back.
+		if [ ! -c /dev/null ]; then
+			echo "$t: /dev/null is no longer a character device"
+			f=$((f + 1))
+			rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+		fi
 		[ "$rc" -ne 0 ] && { echo "$t: exit $rc"; grep -E "^FAIL" "$out" | head -20; tail -5 "$out"; }
 		ok=$((ok + p))
 		fail=$((fail + f))

@@ -18,7 +18,7 @@ zpty z zsh -f -i
 zpty -w z "PS1='' PROMPT='' RPROMPT=''; unsetopt zle_bracketed_paste 2>/dev/null; setopt nobeep"
 # Only the completion system's own directories besides FPATH_DIR: compinit
 # reads every file of $fpath, and the full list takes it twice as long.
-zpty -w z "fpath=(${(q)fp} \${(M)fpath:#*/Completion(|/Base|/Unix|/Zsh)}); autoload -U compinit; compinit -u -D -d /dev/null"
+zpty -w z "fpath=(${(q)fp} \${(M)fpath:#*/Completion(|/Base|/Unix|/Zsh)}); autoload -U compinit; compinit -u -D"
 zpty -w z "zstyle ':completion:*' menu no; zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' select-prompt ''; LISTMAX=100000"
 zpty -w z 'compadd() {
 	if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return; fi
