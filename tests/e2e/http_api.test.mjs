@@ -47,7 +47,10 @@ let up, dir, cfgPath, session, client;
 const seen = []; // every result, for the canary checks
 const flakyCount = new Map();
 const dripRoute = drip(100);
-const chunked = stream(1 << 20); // 1 MiB without Content-Length
+// 32 MiB without Content-Length: far more than loopback's socket buffers
+// hold (a few MiB), so a transfer moat cuts stops well short of the end
+// even when a loaded machine lets the upstream fill those buffers first.
+const chunked = stream(32 << 20);
 
 async function call(name, args = {}) {
 	const r = await client.callTool({ name, arguments: args });
@@ -441,7 +444,7 @@ describe('declared API tools', { concurrency: true }, () => {
 		assertToolError(await call('slow_big'), /max_response_bytes/, /4096/);
 		assertToolError(await call('slow_chunked'), /max_response_bytes/, /4096/);
 		await chunked.stats.closed;
-		assert.ok(chunked.stats.sent < 1 << 20, 'the transfer was cut, not read to the end');
+		assert.ok(chunked.stats.sent < 16 << 20, `the transfer was cut, not read to the end (${chunked.stats.sent} bytes sent)`);
 	});
 
 	test('upstream 401/403: "rejected the credentials", and the token never appears', async () => {
