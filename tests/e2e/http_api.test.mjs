@@ -96,8 +96,11 @@ function routes() {
 		},
 		// ---- cache ------------------------------------------------------------
 		'GET /c60/item/*': (req, res, rec) => send(res, 200, { item: rec.path, n: hitsUnder('/c60/').length }),
-		'POST /c60/item/*': (req, res) => send(res, 200, { ok: true }),
-		'POST /c60/fail/*': (req, res) => send(res, 500, 'nope'),
+		// a cache of its own for the write test: a successful write clears the
+		// whole API's cache, which would race the c60 test running beside it
+		'GET /cw/item/*': (req, res, rec) => send(res, 200, { item: rec.path }),
+		'POST /cw/item/*': (req, res) => send(res, 200, { ok: true }),
+		'POST /cw/fail/*': (req, res) => send(res, 500, 'nope'),
 		'GET /c1/item/*': (req, res, rec) => send(res, 200, { item: rec.path }),
 		// ---- rate limit -------------------------------------------------------
 		'GET /rl/ping': (req, res) => send(res, 200, { pong: true }),
@@ -178,10 +181,16 @@ function apiConfig(base) {
 			base_url: `${base}/c60`,
 			...https,
 			cache: { ttl_s: 60 },
+			tools: [tool('c60_get', 'GET', '/item/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']) })],
+		},
+		cw: {
+			base_url: `${base}/cw`,
+			...https,
+			cache: { ttl_s: 60 },
 			tools: [
-				tool('c60_get', 'GET', '/item/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']) }),
-				tool('c60_put', 'POST', '/item/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), body: { id: '{id}' } }),
-				tool('c60_fail', 'POST', '/fail/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), body: { id: '{id}' } }),
+				tool('cw_get', 'GET', '/item/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']) }),
+				tool('cw_put', 'POST', '/item/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), body: { id: '{id}' } }),
+				tool('cw_fail', 'POST', '/fail/{id}', { input_schema: obj({ id: { type: 'integer' } }, ['id']), body: { id: '{id}' } }),
 			],
 		},
 		c1: {
@@ -385,17 +394,17 @@ describe('declared API tools', { concurrency: true }, () => {
 	});
 
 	test('cache: a successful write clears the API\'s cache; a failed one does not', async () => {
-		const count = () => up.hits((x) => x.method === 'GET' && x.path === '/c60/item/5').length;
-		await call('c60_get', { id: 5 });
-		await call('c60_get', { id: 5 });
+		const count = () => up.hits((x) => x.method === 'GET' && x.path === '/cw/item/5').length;
+		await call('cw_get', { id: 5 });
+		await call('cw_get', { id: 5 });
 		assert.equal(count(), 1);
-		const bad = await call('c60_fail', { id: 6 });
+		const bad = await call('cw_fail', { id: 6 });
 		assertToolError(bad, /HTTP 500/);
-		await call('c60_get', { id: 5 });
+		await call('cw_get', { id: 5 });
 		assert.equal(count(), 1, 'a failed POST leaves the cache');
-		const w = await call('c60_put', { id: 6 }); // another item: the whole API's cache goes
+		const w = await call('cw_put', { id: 6 }); // another item: the whole API's cache goes
 		assert.notEqual(w.isError, true, resultText(w));
-		await call('c60_get', { id: 5 });
+		await call('cw_get', { id: 5 });
 		assert.equal(count(), 2, 'the GET after a successful POST went upstream');
 	});
 
