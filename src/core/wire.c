@@ -22,6 +22,9 @@ void wire_buf_init(struct wire_buf *b, char *storage, size_t cap)
 	b->failed = false;
 	b->memo = NULL;
 	b->memo_off = b->memo_len = 0;
+	b->splice_node = NULL;
+	b->splice_data = NULL;
+	b->splice_len = 0;
 }
 
 void wire_buf_release(struct wire_buf *b)
@@ -32,6 +35,7 @@ void wire_buf_release(struct wire_buf *b)
 	b->len = 0;
 	b->cap = 0;
 	b->memo = NULL;
+	b->splice_node = NULL;
 }
 
 /* Strings at least this long are remembered for a second appearance. */
@@ -122,6 +126,39 @@ static bool put_string(struct wire_buf *b, const char *s, size_t n)
 	return put(b, "\"", 1);
 }
 
+void wire_splice(struct wire_buf *b, const json_t *node, const char *data, size_t len)
+{
+	b->splice_node = node;
+	b->splice_data = data;
+	b->splice_len = len;
+}
+
+bool wire_put_raw(struct wire_buf *b, const char *p, size_t n)
+{
+	return put(b, p, n);
+}
+
+bool wire_put_string(struct wire_buf *b, const char *s, size_t n)
+{
+	return put_string(b, s, n);
+}
+
+bool wire_put_i64(struct wire_buf *b, int64_t v)
+{
+	char num[NUMFMT_MAX];
+	int n = (int)numfmt_i64(num, v);
+
+	return put(b, num, (size_t)n);
+}
+
+bool wire_put_double(struct wire_buf *b, double v)
+{
+	char num[NUMFMT_MAX];
+	int n = (int)numfmt_double(num, v);
+
+	return n > 0 ? put(b, num, (size_t)n) : (b->failed = true, false);
+}
+
 bool wire_write(struct wire_buf *b, const json_t *v)
 {
 	char num[NUMFMT_MAX];
@@ -131,6 +168,8 @@ bool wire_write(struct wire_buf *b, const json_t *v)
 		b->failed = true;
 		return false;
 	}
+	if (v == b->splice_node)
+		return put(b, b->splice_data, b->splice_len);
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: {
 		const char *key;

@@ -26,6 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct wire_buf {
 	char *data;  /* the bytes written so far: the lent storage or heap */
@@ -36,6 +37,11 @@ struct wire_buf {
 	const json_t *memo;  /* the last large string written (borrowed) */
 	size_t memo_off;     /* where its literal starts in data */
 	size_t memo_len;     /* and its length, quotes included */
+	/* A splice (wire_splice): where wire_write meets this very value, it
+	 * copies these bytes, a JSON text made elsewhere (jsonw.h), instead. */
+	const json_t *splice_node; /* borrowed, or NULL */
+	const char *splice_data;   /* borrowed */
+	size_t splice_len;
 };
 
 /* wire_buf_init - start b empty in storage[0..cap) (borrowed; may be NULL
@@ -46,6 +52,23 @@ void wire_buf_init(struct wire_buf *b, char *storage, size_t cap);
  * b->failed set, if memory ran out or v holds something JSON cannot carry;
  * b must be released either way. */
 bool wire_write(struct wire_buf *b, const json_t *v);
+
+/* wire_splice - from now on, write the JSON text data[0..len) (borrowed,
+ * valid until the last wire_write; the caller vouches that it is one
+ * complete, valid JSON value) wherever wire_write meets the value node
+ * (borrowed; compared by address, typically an empty placeholder). One
+ * splice per buffer: a second call replaces the first. */
+void wire_splice(struct wire_buf *b, const json_t *node, const char *data, size_t len);
+
+/* wire_put_raw - append n bytes as they are (a separator, a literal the
+ * caller made). wire_put_string - append s[0..n) (valid UTF-8) as a JSON
+ * string literal, escaped exactly as wire_write escapes. wire_put_i64,
+ * wire_put_double - a number as wire_write writes it (a non-finite double
+ * fails). Each returns false, with b->failed set, when memory runs out. */
+bool wire_put_raw(struct wire_buf *b, const char *p, size_t n);
+bool wire_put_string(struct wire_buf *b, const char *s, size_t n);
+bool wire_put_i64(struct wire_buf *b, int64_t v);
+bool wire_put_double(struct wire_buf *b, double v);
 
 /* wire_buf_release - free b's heap storage, if any, and empty it. */
 void wire_buf_release(struct wire_buf *b);
