@@ -287,12 +287,30 @@ enum moat_rc tool_result_take(struct tool_result *r, json_t *structured, char *t
 	return MOAT_OK;
 }
 
+enum moat_rc tool_result_take_json(struct tool_result *r, char *json, size_t len, char *text,
+				   struct moat_err *err)
+{
+	if (!json || !text || tool_result_text(r, text)) {
+		free(json);
+		free(text);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	free(text);
+	free(r->structured_json);
+	r->structured_json = json;
+	r->structured_len = len;
+	return MOAT_OK;
+}
+
 void tool_result_clear(struct tool_result *r)
 {
 	json_decref(r->content);
 	json_decref(r->structured);
+	free(r->structured_json);
 	r->content = NULL;
 	r->structured = NULL;
+	r->structured_json = NULL;
+	r->structured_len = 0;
 }
 
 void callctx_close_stream(struct call_ctx *ctx)

@@ -202,6 +202,11 @@ void callctx_close_stream(struct call_ctx *ctx);
 struct tool_result {
 	json_t *content;    /* owned; created on demand */
 	json_t *structured; /* owned or NULL */
+	/* structuredContent already written as JSON text (jsonw.h), instead
+	 * of structured: owned (malloc'd), structured_len bytes, or NULL.
+	 * Only for a tool whose spec says output_streamed. */
+	char *structured_json;
+	size_t structured_len;
 };
 
 /* tool_result_text - append a {"type":"text"} block holding a copy of text. */
@@ -214,7 +219,14 @@ enum moat_rc tool_result_text(struct tool_result *r, const char *text);
 enum moat_rc tool_result_take(struct tool_result *r, json_t *structured, char *text,
 			      struct moat_err *err);
 
-/* tool_result_clear - release both members and zero r. */
+/* tool_result_take_json - as tool_result_take, with structuredContent as
+ * JSON text json[0..len) made by the streaming writer (malloc'd, taken;
+ * one complete JSON object). Frees text; json belongs to r on success and
+ * is freed on error. */
+enum moat_rc tool_result_take_json(struct tool_result *r, char *json, size_t len, char *text,
+				   struct moat_err *err);
+
+/* tool_result_clear - release every member and zero r. */
 void tool_result_clear(struct tool_result *r);
 
 #endif

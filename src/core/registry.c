@@ -243,6 +243,7 @@ enum moat_rc registry_add(struct registry *r, const struct tool_spec *spec, stru
 	t->annotations = spec->annotations;
 	t->inline_ok = spec->inline_ok;
 	t->quick = spec->quick;
+	t->output_streamed = spec->output_streamed;
 	t->fast = spec->fast;
 	t->precheck = spec->precheck;
 	t->handler = spec->handler;

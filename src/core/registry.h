@@ -98,6 +98,12 @@ struct tool_spec {
 	 * before the handler runs ("/path: contains a NUL byte"), so a
 	 * handler reading json_string_value() never sees a cut string. */
 	const char *const *nul_ok;
+	/* The handler answers with tool_result.structured_json, written with
+	 * jsonw in a shape its own code fixes to output_schema: the server
+	 * does not parse or walk it again. A test build (-Dtest_provider)
+	 * parses and validates every such answer anyway, so a divergence
+	 * fails the tests; server_call.c. */
+	bool output_streamed;
 };
 
 struct tool {
@@ -111,6 +117,7 @@ struct tool {
 	struct tool_annotations annotations;
 	bool inline_ok;
 	bool quick;
+	bool output_streamed;
 	tool_fast_fn fast;
 	tool_precheck_fn precheck;
 	tool_handler_fn handler;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "moat_build.h"
 #include "pool.h"
 #include "rpc_scan.h"
 #include "store.h"
@@ -56,12 +57,71 @@ static void refuse_call(struct server *s, struct batch *b, json_t *id, const str
 	srv_reply(s, b, rpc_result(id, res));
 }
 
+/*
+ * The result of a tool that wrote its structuredContent as JSON text
+ * (tool_spec.output_streamed): the text is not parsed again; the result
+ * holds an empty placeholder where finish_msg splices it in. A test build
+ * parses and validates it against the output schema all the same, so
+ * every test proves the shape the product build trusts.
+ */
+static json_t *streamed_result(struct server *s, struct call *c, struct tool_result *tr,
+			       enum moat_rc *rc, struct moat_err *err)
+{
+	json_t *res;
+
+	if (!c->tool->output || !c->tool->output_streamed) {
+		*rc = moat_err_set(err, MOAT_EINTERNAL,
+				   "tool wrote structured JSON without declaring output_streamed");
+		return NULL;
+	}
+#if MOAT_TEST_PROVIDER
+	{
+		struct schema_error se;
+		char where[sizeof(se.pointer) + sizeof(se.keyword) + sizeof(se.message) + 8];
+		json_error_t je;
+		json_t *doc = json_loadb(tr->structured_json, tr->structured_len,
+					 JSON_REJECT_DUPLICATES, &je);
+		bool good = json_is_object(doc) && schema_validate(c->tool->output, doc, &se);
+
+		if (!good) {
+			if (doc)
+				schema_error_format(&se, where, sizeof(where));
+			json_decref(doc);
+			*rc = moat_err_rule(err, MOAT_EINTERNAL, "schema.output",
+					    "streamed result does not match its outputSchema: %s",
+					    doc ? where : je.text);
+			return NULL;
+		}
+		json_decref(doc);
+	}
+#endif
+	if (!tr->content) {
+		char *text = strndup(tr->structured_json, tr->structured_len);
+		tool_result_text(tr, text ? text : "");
+		free(text);
+	}
+	res = json_object();
+	json_object_set(res, "content", tr->content);
+	if (srv_features(s, c->batch)->structured) {
+		c->splice_node = json_object();
+		c->splice_json = tr->structured_json;
+		c->splice_len = tr->structured_len;
+		tr->structured_json = NULL;
+		tr->structured_len = 0;
+		json_object_set(res, "structuredContent", c->splice_node);
+	}
+	json_object_set_new(res, "isError", json_false());
+	return res;
+}
+
 /* Turn a handler's output into the tools/call result for this revision. */
 static json_t *success_result(struct server *s, struct call *c, struct tool_result *tr,
 			      enum moat_rc *rc, struct moat_err *err)
 {
 	json_t *res;
 
+	if (tr->structured_json)
+		return streamed_result(s, c, tr, rc, err);
 	if (c->tool->output) {
 		struct schema_error se;
 		char where[sizeof(se.pointer) + sizeof(se.keyword) + sizeof(se.message) + 8];
@@ -89,6 +149,20 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 		json_object_set(res, "structuredContent", tr->structured);
 	json_object_set_new(res, "isError", json_false());
 	return res;
+}
+
+/* Put a streamed structuredContent into res as a tree after all (a batch
+ * answer, which its batch serialises later), dropping the splice. */
+static void unsplice(struct call *c, json_t *res)
+{
+	json_t *doc = json_loadb(c->splice_json, c->splice_len, 0, NULL);
+
+	json_object_set_new(res, "structuredContent", doc ? doc : json_object());
+	json_decref(c->splice_node);
+	free(c->splice_json);
+	c->splice_node = NULL;
+	c->splice_json = NULL;
+	c->splice_len = 0;
 }
 
 /*
@@ -130,8 +204,12 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 			srv_wire_release(&w);
 	} else {
 		srv_complete_result(c->batch, res);
+		if (c->splice_node && c->batch && c->batch->responses)
+			unsplice(c, res); /* a batch serialises its array from the trees */
 		msg = rpc_result(c->id, res);
-		if (msg && srv_wire_encode(&w, msg) && rc == MOAT_OK &&
+		if (msg &&
+		    srv_wire_encode_spliced(&w, msg, c->splice_node, c->splice_json, c->splice_len) &&
+		    rc == MOAT_OK &&
 		    w.len > s->opts.limits.max_output_bytes) {
 			char text[160];
 			snprintf(text, sizeof(text),
@@ -155,6 +233,8 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 	json_decref(c->id);
 	json_decref(c->args);
 	json_decref(c->params);
+	json_decref(c->splice_node);
+	free(c->splice_json);
 	free(c);
 	srv_inflight_done(s); /* last: s may be freed once the count is 0 */
 }

@@ -82,6 +82,12 @@ struct call {
 	const void *scope;
 	bool client_cancelled; /* guarded by s->lock */
 	const char *rule;      /* the refusing rule's id, for the audit trail */
+	/* A streamed structuredContent (tool_result.structured_json, taken):
+	 * the result holds splice_node, an empty placeholder, where these
+	 * bytes go when the answer is serialised (wire_splice). */
+	json_t *splice_node;
+	char *splice_json;
+	size_t splice_len;
 	struct call_ctx ctx;
 };
 
@@ -152,6 +158,10 @@ struct wire {
  * (len 0) on failure. srv_wire_release frees what it allocated;
  * srv_wire_empty starts w with no message. */
 bool srv_wire_encode(struct wire *w, const json_t *msg);
+/* srv_wire_encode_spliced - as srv_wire_encode, writing data[0..len)
+ * where msg holds node (wire_splice); node NULL: no splice. */
+bool srv_wire_encode_spliced(struct wire *w, const json_t *msg, const json_t *node,
+			     const char *data, size_t len);
 void srv_wire_release(struct wire *w);
 void srv_wire_empty(struct wire *w);
 

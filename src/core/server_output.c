@@ -21,7 +21,15 @@
 /* Serialize msg (borrowed) once. Returns false (len 0) on failure. */
 bool srv_wire_encode(struct wire *w, const json_t *msg)
 {
+	return srv_wire_encode_spliced(w, msg, NULL, NULL, 0);
+}
+
+bool srv_wire_encode_spliced(struct wire *w, const json_t *msg, const json_t *node,
+			     const char *data, size_t len)
+{
 	wire_buf_init(&w->b, w->stack, sizeof(w->stack));
+	if (node)
+		wire_splice(&w->b, node, data, len);
 	if (!wire_write(&w->b, msg)) {
 		wire_buf_release(&w->b);
 		w->data = NULL;

@@ -126,6 +126,25 @@ static bool put_string(struct wire_buf *b, const char *s, size_t n)
 	return put(b, "\"", 1);
 }
 
+char *wire_buf_take(struct wire_buf *b, size_t *len)
+{
+	char *out = NULL;
+
+	*len = 0;
+	if (!b->failed && put(b, "", 1)) { /* the NUL, within the buffer */
+		if (b->heap) {
+			out = b->heap;
+			b->heap = NULL;
+		} else if ((out = malloc(b->len)) != NULL) {
+			memcpy(out, b->data, b->len);
+		}
+		if (out)
+			*len = b->len - 1;
+	}
+	wire_buf_release(b);
+	return out;
+}
+
 void wire_splice(struct wire_buf *b, const json_t *node, const char *data, size_t len)
 {
 	b->splice_node = node;

@@ -70,6 +70,11 @@ bool wire_put_string(struct wire_buf *b, const char *s, size_t n);
 bool wire_put_i64(struct wire_buf *b, int64_t v);
 bool wire_put_double(struct wire_buf *b, double v);
 
+/* wire_buf_take - b's bytes as a malloc'd string the caller frees (NUL
+ * after len bytes; *len set), b left empty; NULL when b failed or memory
+ * ran out (b released either way). */
+char *wire_buf_take(struct wire_buf *b, size_t *len);
+
 /* wire_buf_release - free b's heap storage, if any, and empty it. */
 void wire_buf_release(struct wire_buf *b);
 
