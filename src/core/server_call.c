@@ -102,7 +102,13 @@ static json_t *streamed_result(struct server *s, struct call *c, struct tool_res
 	}
 	res = json_object();
 	json_object_set(res, "content", tr->content);
-	if (srv_features(s, c->batch)->structured) {
+	if (srv_features(s, c->batch)->structured && c->batch && c->batch->responses) {
+		/* A batch serialises its array from the trees, later: parse it
+		 * after all. (Batches exist only in 2025-03-26, which has no
+		 * structuredContent, so this is for safety, not speed.) */
+		json_t *doc = json_loadb(tr->structured_json, tr->structured_len, 0, NULL);
+		json_object_set_new(res, "structuredContent", doc ? doc : json_object());
+	} else if (srv_features(s, c->batch)->structured) {
 		c->splice_node = json_object();
 		c->splice_json = tr->structured_json;
 		c->splice_len = tr->structured_len;
@@ -151,20 +157,6 @@ static json_t *success_result(struct server *s, struct call *c, struct tool_resu
 	return res;
 }
 
-/* Put a streamed structuredContent into res as a tree after all (a batch
- * answer, which its batch serialises later), dropping the splice. */
-static void unsplice(struct call *c, json_t *res)
-{
-	json_t *doc = json_loadb(c->splice_json, c->splice_len, 0, NULL);
-
-	json_object_set_new(res, "structuredContent", doc ? doc : json_object());
-	json_decref(c->splice_node);
-	free(c->splice_json);
-	c->splice_node = NULL;
-	c->splice_json = NULL;
-	c->splice_len = 0;
-}
-
 /*
  * Answer a finished call: serialize the response once, enforce
  * limits.max_output_bytes on that length, audit, send. Steals res (a
@@ -204,8 +196,6 @@ static void finish_msg(struct call *c, json_t *res, json_t *errmsg, enum moat_rc
 			srv_wire_release(&w);
 	} else {
 		srv_complete_result(c->batch, res);
-		if (c->splice_node && c->batch && c->batch->responses)
-			unsplice(c, res); /* a batch serialises its array from the trees */
 		msg = rpc_result(c->id, res);
 		if (msg &&
 		    srv_wire_encode_spliced(&w, msg, c->splice_node, c->splice_json, c->splice_len) &&

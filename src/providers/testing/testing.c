@@ -213,6 +213,9 @@ static enum moat_rc testing_init(struct registry *reg, const json_t *section,
 		if (rc)
 			return rc;
 	}
+	if (json_is_true(json_object_get(section, "streamed")) &&
+	    (rc = testing_streamed_init(reg, err)))
+		return rc;
 	if (!json_is_true(json_object_get(section, "conformance")))
 		return MOAT_OK;
 	if ((rc = testing_conf_tools_init(reg, err)) || (rc = testing_mrtr_init(reg, err)) ||

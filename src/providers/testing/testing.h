@@ -34,6 +34,11 @@ extern const char testing_wav_b64[];
  */
 enum moat_rc testing_conf_tools_init(struct registry *reg, struct moat_err *err);
 
+/* testing_streamed_init - register stream_rows and stream_bad
+ * (testing_streamed.c), whose structuredContent is written with jsonw
+ * (tool_spec.output_streamed). Start-up only. */
+enum moat_rc testing_streamed_init(struct registry *reg, struct moat_err *err);
+
 /* testing_mrtr_init - register the test_input_required_result_* tools
  * (testing_mrtr.c), which ask through callctx_ask. Start-up only. */
 enum moat_rc testing_mrtr_init(struct registry *reg, struct moat_err *err);
