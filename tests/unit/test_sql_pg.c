@@ -8,12 +8,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "sql/sql_pg.h"
+#include "wire.h"
 
 static char *shop[] = {"shop", NULL};
 static const struct sql_db db = {.name = "x", .schemas = shop, .nschemas = 1};
@@ -78,12 +80,44 @@ static void test_plan_rels(void **state)
 	json_decref(rels);
 }
 
+/* The value offered as a cell (sqlpg_value_cell, read_query's path) is
+ * written as the very bytes wire_write makes of sqlpg_value_json's value. */
+static void expect_cell(Oid oid, const char *text, const json_t *v)
+{
+	struct sql_result r;
+	struct wire_buf b;
+	char *doc, *want, *at;
+	size_t len, wlen;
+	bool more;
+
+	assert_int_equal(sql_result_init(&r, 0, 0, 0, NULL), MOAT_OK);
+	assert_int_equal(sql_result_column(&r, "c", NULL, NULL), MOAT_OK);
+	assert_int_equal(sql_result_row_begin(&r, NULL), MOAT_OK);
+	assert_true(sqlpg_value_cell(&r, oid, text, strlen(text)));
+	assert_int_equal(sql_result_row_end(&r, &more, NULL), MOAT_OK);
+	doc = sql_result_document(&r, "d", false, &len);
+	assert_non_null(doc);
+	wire_buf_init(&b, NULL, 0);
+	assert_true(wire_put_raw(&b, "\"rows\":[[", 9) && wire_write(&b, v) &&
+		    wire_put_raw(&b, "]],", 3));
+	want = wire_buf_take(&b, &wlen);
+	assert_non_null(want);
+	at = strstr(doc, "\"rows\":[[");
+	assert_non_null(at);
+	assert_true((size_t)(doc + len - at) >= wlen);
+	assert_memory_equal(at, want, wlen);
+	free(want);
+	free(doc);
+	sql_result_free(&r);
+}
+
 static void expect_json(Oid oid, const char *text, const char *want)
 {
 	json_t *v = sqlpg_value_json(oid, text, strlen(text));
 	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 
 	assert_string_equal(s, want);
+	expect_cell(oid, text, v);
 	free(s);
 	json_decref(v);
 }
@@ -107,6 +141,52 @@ static void test_values(void **state)
 	expect_json(17, "\\x", "\"\"");
 	expect_json(1082, "2024-01-02", "\"2024-01-02\"");
 	expect_json(25, "a\xff", "\"a\xef\xbf\xbd\"");
+	expect_json(20, "99999999999999999999", "\"99999999999999999999\"");
+	expect_json(1700, "-0.5", "-0.5");
+	expect_json(1700, "100", "100");
+	expect_json(114, "\"s|t\"", "\"s|t\"");
+	expect_json(114, "[1, {\"b\": null}]", "[1,{\"b\":null}]");
+	expect_json(114, "{bad", "\"{bad\"");
+	expect_json(17, "abc", "\"abc\"");
+	expect_json(1043, "", "\"\"");
+}
+
+/* Large JSON strings: the writer's memo of a large string must not carry
+ * from one freed value to the next (each cell its own bytes). */
+static void test_json_cells(void **state)
+{
+	struct sql_result r;
+	char *big = malloc(6000), *doc;
+	json_t *rows;
+	size_t len;
+	bool more;
+
+	(void)state;
+	assert_non_null(big);
+	assert_int_equal(sql_result_init(&r, 0, 0, 0, NULL), MOAT_OK);
+	assert_int_equal(sql_result_column(&r, "j", "jsonb", NULL), MOAT_OK);
+	for (int k = 0; k < 4; k++) {
+		snprintf(big, 6000, "[\"%c", 'a' + k);
+		memset(big + 3, 'a' + k, 5000);
+		strcpy(big + 5003, "\"]");
+		assert_int_equal(sql_result_row_begin(&r, NULL), MOAT_OK);
+		assert_true(sqlpg_value_cell(&r, 3802, big, strlen(big)));
+		assert_int_equal(sql_result_row_end(&r, &more, NULL), MOAT_OK);
+	}
+	rows = sql_result_rows(&r);
+	assert_non_null(rows);
+	for (int k = 0; k < 4; k++) {
+		const char *s = json_string_value(json_array_get(json_array_get(json_array_get(rows, (size_t)k), 0), 0));
+		assert_non_null(s);
+		assert_int_equal(strlen(s), 5001);
+		assert_int_equal(s[4000], 'a' + k);
+	}
+	json_decref(rows);
+	doc = sql_result_document(&r, "d", false, &len);
+	assert_non_null(doc);
+	free(doc);
+	sql_result_free(&r);
+	free(big);
 }
 
 static void test_params(void **state)
@@ -140,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_plan_rels),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_json_cells),
 		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,8 +260,8 @@ static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode 
 	json_t *q = json_object_get(args, "query"), *params = json_object_get(args, "params");
 	struct sql_result res = {0};
 	struct sql_db *db;
-	size_t room, cap;
-	json_t *o = NULL;
+	size_t room, cap, len;
+	char *doc, *text;
 	enum moat_rc rc;
 
 	if ((rc = pick(ctx, args, &db, err)))
@@ -275,32 +275,30 @@ static enum moat_rc run_query(struct call_ctx *ctx, json_t *args, enum sql_mode 
 		       ? (ctx->output_budget - 2 * ENVELOPE_RESERVE) / 2
 		       : ctx->output_budget / 4;
 	cap = db->max_bytes < room ? db->max_bytes : room;
-	if ((rc = sql_result_init(&res, db->max_rows, cap, err)))
+	if ((rc = sql_result_init(&res, db->max_rows, cap, cap, err)))
 		return rc;
 	rc = db->be->query(db, ctx, json_string_value(q), json_string_length(q),
 			   json_is_array(params) ? params : NULL, mode, &res, err);
 	if (rc)
 		goto out;
-	if (!(o = sql_result_json(&res))) {
+	/* structuredContent as JSON text, written as the rows came (output_streamed). */
+	if (mode == SQL_WRITE && res.ncols == 0) {
+		char line[96];
+		snprintf(line, sizeof(line), "%lld row%s affected\n", (long long)res.affected,
+			 res.affected == 1 ? "" : "s");
+		text = strdup(line);
+	} else {
+		text = sql_result_table(&res);
+	}
+	doc = sql_result_document(&res, db->name, mode == SQL_WRITE, &len);
+	if (!doc || !text) {
+		free(doc);
+		free(text);
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	json_object_set_new(o, "database", json_string(db->name));
-	if (mode == SQL_WRITE) {
-		char line[96];
-		json_object_set_new(o, "affected_rows", json_integer((json_int_t)res.affected));
-		snprintf(line, sizeof(line), "%lld row%s affected\n", (long long)res.affected,
-			 res.affected == 1 ? "" : "s");
-		if (json_array_size(res.columns) == 0) {
-			rc = tool_result_take(out, o, strdup(line), err);
-			o = NULL;
-			goto out;
-		}
-	}
-	rc = tool_result_take(out, o, sql_result_table(&res, cap), err);
-	o = NULL;
+	rc = tool_result_take_json(out, doc, len, text, err);
 out:
-	json_decref(o);
 	sql_result_free(&res);
 	return rc;
 }
@@ -349,6 +347,7 @@ struct sql_tool_def {
 	const char *name, *title, *desc, *in, *outs;
 	tool_handler_fn fn;
 	bool write;
+	bool streamed; /* structuredContent as JSON text (sql_result_document) */
 };
 
 static const struct sql_tool_def defs[] = {
@@ -358,14 +357,14 @@ static const struct sql_tool_def defs[] = {
 	 "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
 	 "{\"type\":\"object\",\"properties\":{\"databases\":{\"type\":\"array\",\"items\":{"
 	 "\"type\":\"object\"}}},\"required\":[\"databases\"]}",
-	 list_databases, false},
+	 list_databases, false, false},
 	{"list_tables", "List tables", "List the tables and views of a database that may be read.",
 	 "{\"type\":\"object\",\"properties\":{" DB_PROP "},\"additionalProperties\":false}",
 	 "{\"type\":\"object\",\"properties\":{\"database\":{\"type\":\"string\"},\"tables\":{"
 	 "\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
 	 "\"string\"},\"type\":{\"type\":\"string\"}},\"required\":[\"name\",\"type\"]}}},"
 	 "\"required\":[\"tables\"]}",
-	 list_tables, false},
+	 list_tables, false, false},
 	{"describe_table", "Describe a table",
 	 "The schema of one table or view: columns (type, NOT NULL, default, primary key), "
 	 "foreign keys and indexes.",
@@ -376,20 +375,20 @@ static const struct sql_tool_def defs[] = {
 	 "\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"columns\":{\"type\":\"array\"},"
 	 "\"foreign_keys\":{\"type\":\"array\"},\"indexes\":{\"type\":\"array\"}},"
 	 "\"required\":[\"table\",\"columns\",\"foreign_keys\",\"indexes\"]}",
-	 describe_table, false},
+	 describe_table, false, false},
 	{"read_query", "Run a read-only SQL query",
 	 "Run one read-only SQL statement (SELECT, WITH ... SELECT) and return its rows. Rows "
 	 "are capped by the database's max_rows and max_bytes (truncated: true says so).",
 	 "{\"type\":\"object\",\"properties\":{" QUERY_PROPS "},\"required\":[\"query\"],"
 	 "\"additionalProperties\":false}",
-	 RESULT_SCHEMA, read_query, false},
+	 RESULT_SCHEMA, read_query, false, true},
 	{"write_query", "Run a writing SQL statement",
 	 "Run one INSERT, UPDATE or DELETE (or, on a database without a table allowlist, a "
 	 "schema change) on a database configured with \"write\": true; returns the number of "
 	 "rows affected.",
 	 "{\"type\":\"object\",\"properties\":{" QUERY_PROPS "},\"required\":[\"query\"],"
 	 "\"additionalProperties\":false}",
-	 RESULT_SCHEMA, write_query, true},
+	 RESULT_SCHEMA, write_query, true, true},
 };
 
 static enum moat_rc register_tools(struct registry *reg, bool any_write, struct moat_err *err)
@@ -407,6 +406,7 @@ static enum moat_rc register_tools(struct registry *reg, bool any_write, struct 
 					.open_world = HINT_FALSE},
 			.inline_ok = defs[i].fn == list_databases,
 			.handler = defs[i].fn,
+			.output_streamed = defs[i].streamed,
 		};
 		if (!defs[i].write || any_write)
 			rc = registry_add_texts(reg, spec, defs[i].in, defs[i].outs, err);

@@ -88,28 +88,22 @@ static enum moat_rc set_columns(struct sql_result *res, const PGresult *r, struc
 	return rc;
 }
 
-static json_t *row_json(const PGresult *r, int row)
+/* Row row of r offered cell by cell; false on ENOMEM (the row's end says so). */
+static bool row_cells(struct sql_result *res, const PGresult *r, int row)
 {
-	json_t *a = json_array();
-
-	for (int i = 0; a && i < PQnfields(r); i++) {
-		json_t *v = PQgetisnull(r, row, i)
-				    ? json_null()
-				    : sqlpg_value_json(PQftype(r, i), PQgetvalue(r, row, i),
-						       (size_t)PQgetlength(r, row, i));
-		if (!v || json_array_append_new(a, v) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	}
-	return a;
+	for (int i = 0; i < PQnfields(r); i++)
+		if (!(PQgetisnull(r, row, i)
+			      ? sql_result_cell_null(res)
+			      : sqlpg_value_cell(res, PQftype(r, i), PQgetvalue(r, row, i),
+						 (size_t)PQgetlength(r, row, i))))
+			return false;
+	return true;
 }
 
 /* One row in single-row mode: false stops (a cap, or an error in err). */
 static bool on_row(void *u, PGresult *r, struct moat_err *err)
 {
 	struct rows_ctx *rc = u;
-	json_t *row;
 	bool more = true;
 
 	/* A write past the caps runs to the end: the rows still arrive, so
@@ -127,11 +121,10 @@ static bool on_row(void *u, PGresult *r, struct moat_err *err)
 			sql_result_more(rc->res);
 		return rc->mode == SQL_WRITE; /* a write runs to the end */
 	}
-	if (!(row = row_json(r, 0))) {
-		moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	if (sql_result_row_begin(rc->res, err))
 		return false;
-	}
-	if (sql_result_row(rc->res, row, &more, err))
+	row_cells(rc->res, r, 0); /* a failure: sql_result_row_end says ENOMEM */
+	if (sql_result_row_end(rc->res, &more, err))
 		return false;
 	/* At the row cap, look for one more row (it says "truncated"); at
 	 * the byte cap, stop now. A write runs to the end either way. */

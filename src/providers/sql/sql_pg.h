@@ -186,6 +186,10 @@ const char *sqlpg_type_name(Oid oid);
  * reference; NULL on ENOMEM). */
 json_t *sqlpg_value_json(Oid oid, const char *s, size_t n);
 
+/* sqlpg_value_cell - the same value, by the same rules, offered as the
+ * next cell of res (a row of read_query/write_query). False on ENOMEM. */
+bool sqlpg_value_cell(struct sql_result *res, Oid oid, const char *s, size_t n);
+
 /*
  * sqlpg_params - JSON params as libpq arrays: values (text, or binary
  * bytea for {"base64": ...}), lengths, formats, types (0 = let the server

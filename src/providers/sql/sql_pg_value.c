@@ -177,6 +177,92 @@ json_t *sqlpg_value_json(Oid oid, const char *s, size_t n)
 	}
 }
 
+/* ---- values as cells of a result ------------------------------------------- */
+
+/* s as an int64 when it is a whole decimal that fits (int_json's rule). */
+static bool int_of(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+/* bytea_json's rule, as a cell. */
+static bool bytea_cell(struct sql_result *res, const char *s, size_t n)
+{
+	size_t len = 0;
+	unsigned char *buf;
+	char *b64;
+	bool ok;
+
+	if (n < 2 || s[0] != '\\' || s[1] != 'x')
+		return sql_result_cell_text(res, s, n); /* bytea_output = escape: keep the text */
+	if (!(buf = malloc((n - 2) / 2 + 1)))
+		return false;
+	for (size_t i = 2; i + 1 < n; i += 2) {
+		char h[3] = {s[i], s[i + 1], 0};
+		buf[len++] = (unsigned char)strtoul(h, NULL, 16);
+	}
+	b64 = text_base64(buf, len);
+	free(buf);
+	ok = b64 && sql_result_cell_text(res, b64, strlen(b64));
+	free(b64);
+	return ok;
+}
+
+bool sqlpg_value_cell(struct sql_result *res, Oid oid, const char *s, size_t n)
+{
+	int64_t i;
+
+	switch (oid) {
+	case OID_BOOL:
+		return sql_result_cell_bool(res, n > 0 && s[0] == 't');
+	case OID_INT2:
+	case OID_INT4:
+	case OID_INT8:
+	case OID_OID:
+		return int_of(s, &i) ? sql_result_cell_i64(res, i) : sql_result_cell_text(res, s, n);
+	case OID_FLOAT4:
+	case OID_FLOAT8: {
+		char *end;
+		double d = strtod(s, &end);
+		if (*end || !isfinite(d))
+			return sql_result_cell_text(res, s, n);
+		return sql_result_cell_double(res, d);
+	}
+	case OID_NUMERIC:
+		if (int_of(s, &i))
+			return sql_result_cell_i64(res, i);
+		if (numeric_exact(s)) {
+			char *end;
+			double d = strtod(s, &end);
+			if (!*end && isfinite(d))
+				return sql_result_cell_double(res, d);
+		}
+		return sql_result_cell_text(res, s, n);
+	case OID_JSON:
+	case OID_JSONB: {
+		json_t *v = json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+		bool ok;
+		if (!v)
+			return sql_result_cell_text(res, s, n);
+		ok = sql_result_cell_json(res, v);
+		json_decref(v);
+		return ok;
+	}
+	case OID_BYTEA:
+		return bytea_cell(res, s, n);
+	default:
+		return sql_result_cell_text(res, s, n);
+	}
+}
+
 /* ---- params ------------------------------------------------------------------ */
 
 void sqlpg_params_free(struct sqlpg_params *p)

@@ -203,46 +203,38 @@ static const char *storage_name(int t)
 	}
 }
 
-/* Column i of the current row as JSON: integers and reals exactly (an
- * infinite real as the string "Infinity"/"-Infinity"), text (invalid UTF-8
- * bytes as U+FFFD), blobs as base64, NULL as null. NULL on ENOMEM. */
-static json_t *column_json(sqlite3_stmt *st, int i)
+/* Column i of the current row as a cell of res: integers and reals
+ * exactly (an infinite real as the string "Infinity"/"-Infinity", NaN as
+ * null), text (invalid UTF-8 bytes as U+FFFD), blobs as base64, NULL as
+ * null. False on ENOMEM. */
+static bool column_cell(sqlite3_stmt *st, int i, struct sql_result *res)
 {
 	switch (sqlite3_column_type(st, i)) {
 	case SQLITE_INTEGER:
-		return json_integer((json_int_t)sqlite3_column_int64(st, i));
+		return sql_result_cell_i64(res, (int64_t)sqlite3_column_int64(st, i));
 	case SQLITE_FLOAT: {
 		double d = sqlite3_column_double(st, i);
 		if (isnan(d))
-			return json_null();
+			return sql_result_cell_null(res);
 		if (isinf(d))
-			return json_string(d > 0 ? "Infinity" : "-Infinity");
-		return json_real(d);
+			return d > 0 ? sql_result_cell_text(res, "Infinity", 8)
+				     : sql_result_cell_text(res, "-Infinity", 9);
+		return sql_result_cell_double(res, d);
 	}
 	case SQLITE_TEXT: {
 		const char *s = (const char *)sqlite3_column_text(st, i);
-		size_t n = (size_t)sqlite3_column_bytes(st, i), m;
-		json_t *v;
-		char *fixed;
-		if (!s)
-			return json_string("");
-		if ((v = json_stringn(s, n)))
-			return v;
-		if (!(fixed = sql_utf8_repair(s, n, &m)))
-			return NULL;
-		v = json_stringn(fixed, m);
-		free(fixed);
-		return v;
+		size_t n = (size_t)sqlite3_column_bytes(st, i);
+		return sql_result_cell_text(res, s ? s : "", s ? n : 0);
 	}
 	case SQLITE_BLOB: {
 		const void *p = sqlite3_column_blob(st, i);
 		char *b = text_base64(p ? p : (const void *)"", (size_t)sqlite3_column_bytes(st, i));
-		json_t *v = b ? json_string(b) : NULL;
+		bool ok = b && sql_result_cell_text(res, b, strlen(b));
 		free(b);
-		return v;
+		return ok;
 	}
 	default:
-		return json_null();
+		return sql_result_cell_null(res);
 	}
 }
 
@@ -365,7 +357,6 @@ static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
 					    sqlite3_column_decltype(st, i), err)))
 			goto out;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *row;
 		/* The progress handler bounds the engine's work; this bounds
 		 * ours (a write with RETURNING steps to the end past the caps). */
 		if (++stepped % SQLS_ROWS_PER_CHECK == 0 && c->ctx &&
@@ -381,27 +372,17 @@ static enum moat_rc exec_one(struct sqls_conn *c, const char *sql, size_t len,
 			continue;
 		}
 		if (!typed) { /* expressions have no declared type: use the first row's */
-			for (int i = 0; i < ncol; i++) {
-				json_t *col = json_array_get(res->columns, (size_t)i);
-				const char *t = storage_name(sqlite3_column_type(st, i));
-				if (json_is_null(json_object_get(col, "type")) && t)
-					json_object_set_new(col, "type", json_string(t));
-			}
+			for (int i = 0; i < ncol; i++)
+				sql_result_column_type(res, (size_t)i,
+						       storage_name(sqlite3_column_type(st, i)));
 			typed = true;
 		}
-		if (!(row = json_array())) {
-			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		if ((rc = sql_result_row_begin(res, err)))
 			goto out;
-		}
-		for (int i = 0; i < ncol; i++) {
-			json_t *v = column_json(st, i);
-			if (!v || json_array_append_new(row, v) != 0) {
-				json_decref(row);
-				rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
-				goto out;
-			}
-		}
-		if ((rc = sql_result_row(res, row, &more, err)))
+		for (int i = 0; i < ncol; i++)
+			if (!column_cell(st, i, res))
+				break; /* sql_result_row_end says ENOMEM */
+		if ((rc = sql_result_row_end(res, &more, err)))
 			goto out;
 		if (!more && res->truncated && c->mode == SQL_READ)
 			break; /* the byte cap: nothing more fits */
@@ -417,16 +398,19 @@ out:
 	return rc;
 }
 
-/* One of moat's own catalog queries, with arg bound as ?1 when not NULL. */
+/* One of moat's own catalog queries, with arg bound as ?1 when not NULL:
+ * its rows as a jansson array in *rows (new reference, NULL on error; the
+ * column names stay in res). */
 static enum moat_rc run_internal(struct sqls_conn *c, const char *sql, const char *arg,
-				 struct sql_result *res, struct moat_err *err)
+				 struct sql_result *res, json_t **rows, struct moat_err *err)
 {
 	json_t *params = arg ? json_pack("[s]", arg) : NULL;
 	enum moat_rc rc;
 
+	*rows = NULL;
 	if (arg && !params)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if ((rc = sql_result_init(res, SQL_CATALOG_MAX_ROWS, 0, err)) == MOAT_OK)
+	if ((rc = sql_result_init(res, SQL_CATALOG_MAX_ROWS, 0, 0, err)) == MOAT_OK)
 		rc = exec_one(c, sql, strlen(sql), params, res, "catalog", err);
 	json_decref(params);
 	if (rc == MOAT_OK && res->truncated)
@@ -434,7 +418,17 @@ static enum moat_rc run_internal(struct sqls_conn *c, const char *sql, const cha
 				   "database '%s': more than %d tables, columns, keys or indexes to "
 				   "list; moat lists at most %d", c->db->name, SQL_CATALOG_MAX_ROWS,
 				   SQL_CATALOG_MAX_ROWS);
+	if (rc == MOAT_OK && !(*rows = sql_result_rows(res)))
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	return rc;
+}
+
+/* A catalog query's result and rows released, ready for the next. */
+static void done(struct sql_result *res, json_t **rows)
+{
+	sql_result_free(res);
+	json_decref(*rows);
+	*rows = NULL;
 }
 
 /* ---- the backend ops ------------------------------------------------------- */
@@ -461,16 +455,16 @@ static enum moat_rc sqls_list_tables(struct sql_db *db, struct call_ctx *ctx, js
 	struct sql_result res = {0};
 	enum moat_rc rc;
 	size_t i;
-	json_t *row;
+	json_t *row, *rows = NULL;
 
 	if ((rc = conn_take(c, ctx, SQL_READ, true, err)))
 		return rc;
 	rc = run_internal(c,
 			  "SELECT name, type FROM main.sqlite_schema WHERE type IN ('table','view') "
 			  "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-			  NULL, &res, err);
+			  NULL, &res, &rows, err);
 	conn_give(c);
-	json_array_foreach(rc ? NULL : res.rows, i, row) {
+	json_array_foreach(rc ? NULL : rows, i, row) {
 		const char *name = json_string_value(json_array_get(row, 0));
 		if (name && sql_table_allowed(db, name) &&
 		    json_array_append_new(tables, json_pack("{s:O, s:O}", "name",
@@ -480,22 +474,21 @@ static enum moat_rc sqls_list_tables(struct sql_db *db, struct call_ctx *ctx, js
 			break;
 		}
 	}
-	sql_result_free(&res);
+	done(&res, &rows);
 	return rc;
 }
 
 /* The rows of a catalog query as objects keyed by its column names. */
-static json_t *rows_as_objects(const struct sql_result *res)
+static json_t *rows_as_objects(const struct sql_result *res, const json_t *rows)
 {
 	json_t *out = json_array(), *row;
 	size_t i;
 
-	json_array_foreach(res->rows, i, row) {
+	json_array_foreach(rows, i, row) {
 		json_t *o = json_object(), *v;
 		size_t k;
 		json_array_foreach(row, k, v)
-			json_object_set(o, json_string_value(json_object_get(
-						   json_array_get(res->columns, k), "name")), v);
+			json_object_set(o, sql_result_column_name(res, k), v);
 		json_array_append_new(out, o);
 	}
 	return out;
@@ -516,7 +509,7 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 {
 	struct sqls_conn *c = db->conn;
 	struct sql_result res = {0};
-	json_t *indexes = NULL;
+	json_t *indexes = NULL, *rows = NULL;
 	const char *name;
 	enum moat_rc rc;
 	size_t i;
@@ -527,44 +520,44 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 	rc = run_internal(c,
 			  "SELECT name, type FROM main.sqlite_schema WHERE type IN ('table','view') "
 			  "AND name = ?1 COLLATE NOCASE AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-			  table, &res, err);
+			  table, &res, &rows, err);
 	if (rc)
 		goto out;
-	name = json_string_value(json_array_get(json_array_get(res.rows, 0), 0));
+	name = json_string_value(json_array_get(json_array_get(rows, 0), 0));
 	if (!name || !sql_table_allowed(db, name)) {
 		rc = moat_err_set(err, MOAT_ENOTFOUND,
 				  "table_name: no such table or view in database '%s': '%.128s' (or "
 				  "not in the allowlist)", db->name, table ? table : "");
 		goto out;
 	}
-	json_object_set(out, "table", json_array_get(json_array_get(res.rows, 0), 0));
-	json_object_set(out, "type", json_array_get(json_array_get(res.rows, 0), 1));
+	json_object_set(out, "table", json_array_get(json_array_get(rows, 0), 0));
+	json_object_set(out, "type", json_array_get(json_array_get(rows, 0), 1));
 	name = json_string_value(json_object_get(out, "table"));
-	sql_result_free(&res);
+	done(&res, &rows);
 	if ((rc = run_internal(c,
 			       "SELECT name, type, \"notnull\" != 0 AS not_null, dflt_value AS "
 			       "\"default\", pk AS primary_key FROM pragma_table_info(?1) ORDER BY cid",
-			       name, &res, err)))
+			       name, &res, &rows, err)))
 		goto out;
-	json_object_set_new(out, "columns", rows_as_objects(&res));
+	json_object_set_new(out, "columns", rows_as_objects(&res, rows));
 	to_bool(json_object_get(out, "columns"), "not_null");
-	sql_result_free(&res);
+	done(&res, &rows);
 	if ((rc = run_internal(c,
 			       "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
 			       "FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
-			       name, &res, err)))
+			       name, &res, &rows, err)))
 		goto out;
-	json_object_set_new(out, "foreign_keys", rows_as_objects(&res));
-	sql_result_free(&res);
+	json_object_set_new(out, "foreign_keys", rows_as_objects(&res, rows));
+	done(&res, &rows);
 	if ((rc = run_internal(c,
 			       "SELECT name, \"unique\" != 0 AS \"unique\", origin, partial != 0 AS "
 			       "partial FROM pragma_index_list(?1) ORDER BY name",
-			       name, &res, err)))
+			       name, &res, &rows, err)))
 		goto out;
-	indexes = rows_as_objects(&res);
+	indexes = rows_as_objects(&res, rows);
 	to_bool(indexes, "unique");
 	to_bool(indexes, "partial");
-	sql_result_free(&res);
+	done(&res, &rows);
 	json_array_foreach(indexes, i, ix) {
 		json_t *cols, *r;
 		size_t k;
@@ -575,18 +568,18 @@ static enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx,
 		cols = json_array();
 		if ((rc = run_internal(c,
 				       "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
-				       json_string_value(json_object_get(ix, "name")), &res, err)))
+				       json_string_value(json_object_get(ix, "name")), &res, &rows, err)))
 			goto out;
-		json_array_foreach(res.rows, k, r)
+		json_array_foreach(rows, k, r)
 			json_array_append(cols, json_array_get(r, 0));
 		json_object_set_new(ix, "columns", cols);
-		sql_result_free(&res);
+		done(&res, &rows);
 	}
 	json_object_set(out, "indexes", indexes);
 out:
 	conn_give(c);
 	json_decref(indexes);
-	sql_result_free(&res);
+	done(&res, &rows);
 	return rc;
 }
 
