@@ -127,7 +127,14 @@ bool jsonw_null(struct jsonw *w)
 
 bool jsonw_json(struct jsonw *w, const json_t *v)
 {
-	return value_slot(w) && wrote(w, wire_write(w->b, v));
+	bool ok = value_slot(w) && wrote(w, wire_write(w->b, v));
+
+	/* wire.c remembers a large string by its address for a second
+	 * appearance in the same message; here v is the caller's and may be
+	 * freed, and another value allocated at that address, before the
+	 * document ends. Forget it. */
+	w->b->memo = NULL;
+	return ok;
 }
 
 bool jsonw_raw(struct jsonw *w, const char *json, size_t n)

@@ -65,7 +65,7 @@ bool jsonw_key(struct jsonw *w, const char *k, size_t n);
 /* Values: a string of n bytes of valid UTF-8, numbers as wire_write writes
  * them (a non-finite double fails), literals, a jansson value (borrowed),
  * and a JSON text made elsewhere (n bytes, one complete valid value: the
- * caller vouches for it). */
+ * caller vouches for it). v may be freed once jsonw_json returns. */
 bool jsonw_str(struct jsonw *w, const char *s, size_t n);
 bool jsonw_i64(struct jsonw *w, int64_t v);
 bool jsonw_double(struct jsonw *w, double v);

@@ -302,6 +302,36 @@ static void test_rewind_forgets_memo(void **state)
 	free(big);
 }
 
+/* jsonw_json on values freed one after another: a large string is never
+ * taken for the next value allocated at the same address. */
+static void test_json_values_freed_between(void **state)
+{
+	char *big = malloc(6000);
+	struct wire_buf b;
+	struct jsonw w;
+	json_t *back;
+	json_error_t e;
+
+	assert_non_null(big);
+	wire_buf_init(&b, NULL, 0);
+	jsonw_init(&w, &b, 0);
+	assert_true(jsonw_arr_begin(&w));
+	for (int i = 0; i < 8; i++) {
+		memset(big, 'a' + i, 6000);
+		json_t *v = json_pack("[s%]", big, (size_t)6000);
+		assert_true(jsonw_json(&w, json_array_get(v, 0)));
+		json_decref(v); /* the next one is likely allocated where this was */
+	}
+	assert_true(jsonw_arr_end(&w));
+	back = json_loadb(b.data, b.len, 0, &e);
+	assert_non_null(back);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(json_string_value(json_array_get(back, (size_t)i))[0], 'a' + i);
+	json_decref(back);
+	wire_buf_release(&b);
+	free(big);
+}
+
 /* wire_splice: the placeholder's place holds the spliced text, once. */
 static void test_splice(void **state)
 {
@@ -337,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_misuse_fails),
 		cmocka_unit_test(test_budget_and_rewind),
 		cmocka_unit_test(test_rewind_forgets_memo),
+		cmocka_unit_test(test_json_values_freed_between),
 		cmocka_unit_test(test_splice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

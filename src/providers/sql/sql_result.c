@@ -285,10 +285,7 @@ bool sql_result_cell_json(struct sql_result *r, const json_t *v)
 	default:
 		if (text_cell(r))
 			tb_str(&r->text, "?");
-		ok = jsonw_json(&r->w, v);
-		/* v is the caller's and may be freed: a large string of it must
-		 * not be taken for a later value at the same address. */
-		r->buf.memo = NULL;
+		ok = jsonw_json(&r->w, v); /* forgets v's large strings (jsonw.c) */
 		return cell_done(r, ok);
 	}
 }
