@@ -4,6 +4,11 @@
 # given in the environment; its modules must be beside it) or one release
 # build with the test provider in bench/out/build, which every script
 # shares. Messages name the calling script.
+#
+# A test build parses and validates every streamed structuredContent again
+# (server_call.c), which a product build never does; the benchmarks time
+# the product's path, so that check is off for every moat they start.
+export MOAT_BENCH_NO_OUTPUT_CHECK=1
 
 bench=$(basename "$0")
 
