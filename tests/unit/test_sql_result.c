@@ -212,6 +212,10 @@ static size_t rand_text(char *buf, size_t cap, bool valid)
 	static const char *const pieces[] = {
 		"a", "Z", " ", "|", "\n", "\t", "\r", "\x01", "\x1f", "\x7f", "\"", "\\", "é",
 		"€", "𝄞", "ß", "日本", "/", "0", "~", "\xe2\x80\xa8", "NULL",
+		/* runs of plain bytes, long enough for the eight-at-a-time scans
+		 * in tb_text and text_utf8_valid, with a special byte at each offset */
+		"customer 00042 of the bench table", "abcdefgh|", "abcdefghijklmno\x7f",
+		"0123456\x1f", "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz", "~}{`_^]@?>",
 	};
 	static const char *const bad[] = {"\xff", "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
 					  "\xe2\x82", "\x80"};

@@ -5,6 +5,7 @@
  */
 #include "sql_result.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,22 @@ static void tb_text(struct sql_tbuf *b, const char *s, size_t n)
 	while (cut > 0 && cut < n && ((unsigned char)s[cut] & 0xC0) == 0x80)
 		cut--;
 	for (size_t i = 0, run = 0; i <= cut; i++) {
-		unsigned char c = i < cut ? (unsigned char)s[i] : 0;
+		unsigned char c;
+		uint64_t x;
+
+		/* eight plain bytes at a time: none below 0x20, none 0x7F or '|'
+		 * (the classic has-zero-byte test on x, x ^ 0x7F.. and x ^ '|'..;
+		 * a byte >= 0x80 may raise a false alarm, which only sends that
+		 * word to the byte loop) */
+		while (i + 8 <= cut) {
+			const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+			memcpy(&x, s + i, 8);
+			if (((((x - 0x20 * ones) & ~x) | ((x ^ 0x7F * ones) - ones) |
+			      ((x ^ '|' * ones) - ones)) & high) != 0)
+				break;
+			i += 8;
+		}
+		c = i < cut ? (unsigned char)s[i] : 0;
 		if (i < cut && c >= 0x20 && c != 0x7F && c != '|')
 			continue;
 		tb_add(b, s + run, i - run); /* the run that needs no change */
@@ -219,22 +235,27 @@ bool sql_result_cell_null(struct sql_result *r)
 	return cell_done(r, jsonw_null(&r->w));
 }
 
+/* A number is formatted once for both: the table shows what the JSON
+ * holds (numfmt is what wire.c writes numbers with). */
 bool sql_result_cell_i64(struct sql_result *r, int64_t v)
 {
 	char num[NUMFMT_MAX];
+	size_t n = numfmt_i64(num, v);
 
 	if (text_cell(r))
-		tb_add(&r->text, num, numfmt_i64(num, v));
-	return cell_done(r, jsonw_i64(&r->w, v));
+		tb_add(&r->text, num, n);
+	return cell_done(r, jsonw_raw(&r->w, num, n));
 }
 
 bool sql_result_cell_double(struct sql_result *r, double v)
 {
 	char num[NUMFMT_MAX];
+	size_t n = numfmt_double(num, v);
 
 	if (text_cell(r))
-		tb_add(&r->text, num, numfmt_double(num, v));
-	return cell_done(r, jsonw_double(&r->w, v));
+		tb_add(&r->text, num, n);
+	/* a non-finite value has no JSON form: the writer fails, as before */
+	return cell_done(r, n > 0 ? jsonw_raw(&r->w, num, n) : jsonw_double(&r->w, v));
 }
 
 bool sql_result_cell_bool(struct sql_result *r, bool v)
