@@ -29,8 +29,10 @@ trap 'rm -rf "$log"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-count() { # count SUITE PASSED FAILED
-	echo "== $1: $2 passed, $3 failed"
+suite_start=$SECONDS
+count() { # count SUITE PASSED FAILED: the tally, and how long since the last one
+	echo "== $1: $2 passed, $3 failed ($((SECONDS - suite_start)) s)"
+	suite_start=$SECONDS
 	passed=$((passed + $2))
 	failed=$((failed + $3))
 }
@@ -224,9 +226,9 @@ else
 	wait "$pkg_pid"
 	pkg_rc=$?
 	cat "$log/package-suite.txt"
-	pkg_line=$(grep -E '^== packaging tests: [0-9]+ passed, [0-9]+ failed$' "$log/package-suite.txt" | tail -1)
+	pkg_line=$(grep -E '^== packaging tests: [0-9]+ passed, [0-9]+ failed( \([0-9]+ s\))?$' "$log/package-suite.txt" | tail -1)
 	if [ -n "$pkg_line" ]; then
-		read -r p f < <(sed -E 's/^== packaging tests: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$pkg_line")
+		read -r p f < <(sed -E 's/^== packaging tests: ([0-9]+) passed, ([0-9]+) failed.*$/\1 \2/' <<<"$pkg_line")
 		passed=$((passed + p))
 		failed=$((failed + f))
 	else
