@@ -45,4 +45,28 @@ struct sqls_conn {
 int sqls_authorize(void *u, int op, const char *a, const char *b, const char *dbname,
 		   const char *inner);
 
+struct sql_result;
+
+/* sqls_conn_take - take c for one call (mode, internal: moat's own catalog
+ * queries): waits for the lock in 10 ms steps, giving up at the call's
+ * deadline or on cancellation (ctx may be NULL). sqls_conn_give - give it
+ * back. sql_sqlite.c. */
+enum moat_rc sqls_conn_take(struct sqls_conn *c, struct call_ctx *ctx, enum sql_mode mode,
+			    bool internal, struct moat_err *err);
+void sqls_conn_give(struct sqls_conn *c);
+
+/* sqls_exec_one - prepare, check and run sql[0..len) with params (a JSON
+ * array or NULL, borrowed) on c (taken), rows into res (initialised by the
+ * caller); what names the tool in errors. sql_sqlite.c. */
+enum moat_rc sqls_exec_one(struct sqls_conn *c, const char *sql, size_t len,
+			   const json_t *params, struct sql_result *res, const char *what,
+			   struct moat_err *err);
+
+/* The backend's list_tables and describe_table ops (struct sql_backend);
+ * sql_sqlite_catalog.c. */
+enum moat_rc sqls_list_tables(struct sql_db *db, struct call_ctx *ctx, json_t *tables,
+			      struct moat_err *err);
+enum moat_rc sqls_describe_table(struct sql_db *db, struct call_ctx *ctx, const char *table,
+				 json_t *out, struct moat_err *err);
+
 #endif
