@@ -86,6 +86,7 @@ struct gitp_tool_def {
 	const char *name, *title, *desc, *in, *outs;
 	tool_handler_fn fn;
 	bool quick;
+	bool streamed; /* writes its structuredContent with jsonw (output_streamed) */
 };
 
 static const struct gitp_tool_def defs[] = {
@@ -97,20 +98,20 @@ static const struct gitp_tool_def defs[] = {
 	 "{\"type\":\"object\",\"properties\":{\"branch\":{\"type\":[\"string\",\"null\"]},"
 	 "\"head\":{\"type\":\"string\"},\"files\":{\"type\":\"array\"},\"truncated\":{\"type\":"
 	 "\"boolean\"}},\"required\":[\"files\",\"truncated\"]}",
-	 gitp_status_tool, false},
+	 gitp_status_tool, false, false},
 	{"git_diff_unstaged", "Unstaged changes",
 	 "Shows changes in the working directory that are not yet staged (`git diff`).",
-	 OBJ(REPO_PROP "," CTX_PROP, "\"repo_path\""), DIFF_OUT, gitp_diff_unstaged_tool, false},
+	 OBJ(REPO_PROP "," CTX_PROP, "\"repo_path\""), DIFF_OUT, gitp_diff_unstaged_tool, false, true},
 	{"git_diff_staged", "Staged changes",
 	 "Shows changes that are staged for commit (`git diff --cached`).",
-	 OBJ(REPO_PROP "," CTX_PROP, "\"repo_path\""), DIFF_OUT, gitp_diff_staged_tool, false},
+	 OBJ(REPO_PROP "," CTX_PROP, "\"repo_path\""), DIFF_OUT, gitp_diff_staged_tool, false, true},
 	{"git_diff", "Diff against a revision",
 	 "Shows differences between a branch or commit and the working tree (`git diff "
 	 "<target>`).",
 	 OBJ(REPO_PROP ",\"target\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":256,"
 		       "\"description\":\"" REV_DESC "\"}," CTX_PROP,
 	     "\"repo_path\",\"target\""),
-	 DIFF_OUT, gitp_diff_tool, false},
+	 DIFF_OUT, gitp_diff_tool, false, true},
 	{"git_log", "Commit history",
 	 "Shows the commit logs from HEAD, newest first: id, author, date, message. "
 	 "start_timestamp and end_timestamp keep commits whose commit date falls between them.",
@@ -128,7 +129,7 @@ static const struct gitp_tool_def defs[] = {
 	 "\"message\":{\"type\":\"string\"}},\"required\":[\"id\",\"author\",\"email\",\"date\","
 	 "\"message\"]}},\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"commits\","
 	 "\"truncated\"]}",
-	 gitp_log_tool, false},
+	 gitp_log_tool, false, true},
 	{"git_show", "Show a commit",
 	 "Shows the contents of a commit: its header and message, then its changes against its "
 	 "first parent (`git show`).",
@@ -138,7 +139,7 @@ static const struct gitp_tool_def defs[] = {
 	 "{\"type\":\"object\",\"properties\":{\"commit\":{\"type\":\"object\"},\"files\":{"
 	 "\"type\":\"array\"},\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"commit\","
 	 "\"files\",\"truncated\"]}",
-	 gitp_show_tool, false},
+	 gitp_show_tool, false, true},
 	{"git_branch", "List branches",
 	 "List Git branches (`git branch`, `-r`, `-a`), optionally only those that contain, or "
 	 "do not contain, a commit.",
@@ -155,7 +156,7 @@ static const struct gitp_tool_def defs[] = {
 	 "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"remote\":{\"type\":"
 	 "\"boolean\"},\"current\":{\"type\":\"boolean\"},\"commit\":{\"type\":\"string\"}}}}},"
 	 "\"required\":[\"branches\"]}",
-	 gitp_branch_tool, false},
+	 gitp_branch_tool, false, false},
 	{"git_blame", "Blame a file",
 	 "Shows, for each line of a file as committed at HEAD (or at revision), the commit that "
 	 "last changed it, its author and date (`git blame`).",
@@ -171,7 +172,7 @@ static const struct gitp_tool_def defs[] = {
 	 "\"type\":\"string\"},\"author\":{\"type\":\"string\"},\"date\":{\"type\":\"string\"},"
 	 "\"text\":{\"type\":\"string\"}}}},\"truncated\":{\"type\":\"boolean\"}},"
 	 "\"required\":[\"lines\",\"truncated\"]}",
-	 gitp_blame_tool, false},
+	 gitp_blame_tool, false, true},
 	{"git_ls_files", "List files",
 	 "Lists the files in the index (`git ls-files`), or in the tree of a revision "
 	 "(`git ls-tree -r --name-only <revision>`), optionally under a directory.",
@@ -183,7 +184,7 @@ static const struct gitp_tool_def defs[] = {
 	 "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{"
 	 "\"type\":\"string\"}},\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"files\","
 	 "\"truncated\"]}",
-	 gitp_ls_files_tool, false},
+	 gitp_ls_files_tool, false, false},
 	{"git_read_file", "Read a file at a revision",
 	 "The content of a file as it is at a revision (`git show <revision>:<path>`): text as "
 	 "text, anything else as a base64 resource.",
@@ -192,7 +193,7 @@ static const struct gitp_tool_def defs[] = {
 		       "\"path\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":4096,"
 		       "\"description\":\"A file path relative to the repository root.\"}",
 	     "\"repo_path\",\"revision\",\"path\""),
-	 NULL, gitp_read_file_tool, false},
+	 NULL, gitp_read_file_tool, false, false},
 	{"list_repositories", "List repositories",
 	 "The repositories this server may inspect: name, path and what HEAD is. Pass the name "
 	 "or the path as repo_path.",
@@ -201,7 +202,7 @@ static const struct gitp_tool_def defs[] = {
 	 "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"path\":{\"type\":"
 	 "\"string\"},\"head\":{\"type\":\"string\"}},\"required\":[\"name\",\"path\"]}}},"
 	 "\"required\":[\"repositories\"]}",
-	 gitp_list_repos_tool, true},
+	 gitp_list_repos_tool, true, false},
 };
 
 static enum moat_rc register_tools(struct registry *reg, struct moat_err *err)
@@ -219,6 +220,7 @@ static enum moat_rc register_tools(struct registry *reg, struct moat_err *err)
 					.open_world = HINT_FALSE},
 			.quick = defs[i].quick,
 			.handler = defs[i].fn,
+			.output_streamed = defs[i].streamed,
 		};
 		rc = registry_add_texts(reg, spec, defs[i].in, defs[i].outs, err);
 	}

@@ -60,7 +60,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_blob *blob = NULL;
 	git_blame *blame = NULL;
 	git_blame_options bo;
-	json_t *lines = NULL;
+	struct gitp_doc doc;
 	size_t *starts = NULL, nlines = 0, first, last, width = 1, awidth = 0, reach = 0;
 	bool limited = false;
 	struct gitp_out o;
@@ -70,6 +70,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
+	gitp_doc_init(&doc);
 	if (!gitp_path_ok(path, false))
 		return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a relative "
 				     "path inside the repository without '.' or '..' components");
@@ -97,7 +98,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 		goto out;
 	}
 	buf = git_blob_rawcontent(blob);
-	if (!(starts = line_starts(buf, len, &nlines)) || !(lines = json_array())) {
+	if (!(starts = line_starts(buf, len, &nlines))) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -141,6 +142,11 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if ((rc = callctx_check(ctx, err)))
 		goto out;
+	/* {"lines":[...],"truncated":b,"history_limited":b}, line by line. */
+	if (!jsonw_obj_begin(&doc.w) || !gitp_wkey(&doc.w, "lines") || !jsonw_arr_begin(&doc.w)) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t n = last; n >= 10; n /= 10)
 		width++;
 	for (size_t ln = first; ln <= last; ln++) {
@@ -155,7 +161,7 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 		const char *text = buf + starts[ln - 1];
 		size_t tl = starts[ln] - starts[ln - 1];
 		char id[GIT_OID_HEXSZ + 1] = "", date[48] = "", iso[40] = "";
-		json_t *j;
+		struct jsonw *w = &doc.w;
 		if (tl && text[tl - 1] == '\n')
 			tl--;
 		if (hk)
@@ -176,10 +182,12 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 		    !gitp_out_put(&o, text, tl) || !gitp_out_put(&o, "\n", 1) ||
 		    !gitp_out_charge(&o, 120 + 2 * tl + (s ? strlen(s->name) : 0)))
 			break;
-		j = json_pack("{s:I, s:s, s:o, s:o, s:s, s:o}", "line", (json_int_t)ln, "commit", id,
-			      "author", gitp_jstrz(s ? s->name : ""), "email",
-			      gitp_jstrz(s ? s->email : ""), "date", iso, "text", gitp_jstr(text, tl));
-		if (!j || json_array_append_new(lines, j)) {
+		if (!jsonw_obj_begin(w) || !gitp_wkey(w, "line") || !jsonw_i64(w, (int64_t)ln) ||
+		    !gitp_wkey(w, "commit") || !jsonw_str(w, id, strlen(id)) ||
+		    !gitp_wkey(w, "author") || !gitp_wstrz(w, s ? s->name : "") ||
+		    !gitp_wkey(w, "email") || !gitp_wstrz(w, s ? s->email : "") ||
+		    !gitp_wkey(w, "date") || !jsonw_str(w, iso, strlen(iso)) ||
+		    !gitp_wkey(w, "text") || !gitp_wstr(w, text, tl) || !jsonw_obj_end(w)) {
 			rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 			goto out;
 		}
@@ -194,16 +202,16 @@ enum moat_rc gitp_blame_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if (o.why[0])
 		o.cut = true;
-	{
-		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:b, s:b}", "lines", lines, "truncated", cut,
-				      "history_limited", limited);
-		lines = NULL;
-		rc = tool_result_take(out, s, gitp_out_take(&o, "the blame"), err);
-	}
+	jsonw_arr_end(&doc.w);
+	gitp_wkey(&doc.w, "truncated");
+	jsonw_bool(&doc.w, o.cut);
+	gitp_wkey(&doc.w, "history_limited");
+	jsonw_bool(&doc.w, limited);
+	jsonw_obj_end(&doc.w);
+	rc = gitp_doc_take(&doc, out, gitp_out_take(&o, "the blame"), err);
 out:
 	free(starts);
-	json_decref(lines);
+	gitp_doc_free(&doc);
 	gitp_out_free(&o);
 	git_blame_free(blame);
 	git_blob_free(blob);

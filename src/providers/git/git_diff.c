@@ -24,12 +24,23 @@
 /* Biggest file libgit2 will load to diff as text; larger ones are "binary". */
 #define DIFF_MAX_FILE ((git_off_t)64 << 20)
 
+/*
+ * The patch as libgit2 prints it, line by line, into the text and the
+ * files array. A file's object is begun at its header with the paths and
+ * status, which are known then; "binary" may still turn true at a later
+ * "Binary files ... differ" line, so it and the hunks (written meanwhile
+ * into a small buffer of their own) close the object when the next file
+ * begins or the patch ends: the keys in the order the tree builder had.
+ */
 struct emit {
 	struct call_ctx *ctx;
 	struct gitp_out *o;
-	json_t *files;
-	json_t *hunks;  /* the current file's, borrowed from files */
-	json_t *file;   /* the current file, borrowed */
+	struct jsonw *w;         /* the files array is open in it */
+	size_t nfiles;
+	bool open;               /* a file's object is open in w */
+	bool binary;             /* the open file's "binary" */
+	struct wire_buf hbuf;    /* the open file's hunks array */
+	struct jsonw hw;
 	size_t lines;
 	enum moat_rc rc;
 	struct moat_err *err;
@@ -63,20 +74,56 @@ void gitp_diff_opts(json_t *args, struct gitp_compare *cmp, git_diff_options *op
 	opts->payload = cmp;
 }
 
+/* End the open file's object: "binary", then "hunks" from hbuf. */
+static bool close_file(struct emit *e)
+{
+	struct jsonw *w = e->w;
+
+	if (!e->open)
+		return true;
+	e->open = false;
+	if (!jsonw_arr_end(&e->hw) || !jsonw_done(&e->hw) || !gitp_wkey(w, "binary") ||
+	    !jsonw_bool(w, e->binary) || !gitp_wkey(w, "hunks") ||
+	    !jsonw_raw(w, e->hbuf.data, e->hbuf.len) || !jsonw_obj_end(w)) {
+		e->o->oom = true;
+		return false;
+	}
+	return true;
+}
+
 static void new_file(struct emit *e, const git_diff_delta *d)
 {
 	const char *op = d->old_file.path ? d->old_file.path : "";
 	const char *np = d->new_file.path ? d->new_file.path : "";
+	const char *st = gitp_delta_status(d->status);
+	struct jsonw *w = e->w;
 
-	e->hunks = json_array();
-	e->file = json_pack("{s:o, s:o, s:s, s:b, s:o}", "old_path", gitp_jstrz(op), "new_path",
-			    gitp_jstrz(np),
-			    "status", gitp_delta_status(d->status), "binary",
-			    (d->flags & GIT_DIFF_FLAG_BINARY) != 0, "hunks", e->hunks);
-	if (!e->file)
+	if (!close_file(e))
+		return;
+	e->nfiles++;
+	e->binary = (d->flags & GIT_DIFF_FLAG_BINARY) != 0;
+	e->hbuf.len = 0;
+	e->hbuf.memo = NULL;
+	jsonw_init(&e->hw, &e->hbuf, 0);
+	if (!jsonw_obj_begin(w) || !gitp_wkey(w, "old_path") || !gitp_wstrz(w, op) ||
+	    !gitp_wkey(w, "new_path") || !gitp_wstrz(w, np) || !gitp_wkey(w, "status") ||
+	    !jsonw_str(w, st, strlen(st)) || !jsonw_arr_begin(&e->hw))
 		e->o->oom = true;
 	else
-		json_array_append_new(e->files, e->file);
+		e->open = true;
+}
+
+/* A hunk of the open file: {"header","old_start","old_lines","new_start","new_lines"}. */
+static void put_hunk(struct emit *e, const git_diff_hunk *h, size_t hl)
+{
+	struct jsonw *w = &e->hw;
+
+	if (!jsonw_obj_begin(w) || !gitp_wkey(w, "header") || !gitp_wstr(w, h->header, hl) ||
+	    !gitp_wkey(w, "old_start") || !jsonw_i64(w, h->old_start) ||
+	    !gitp_wkey(w, "old_lines") || !jsonw_i64(w, h->old_lines) ||
+	    !gitp_wkey(w, "new_start") || !jsonw_i64(w, h->new_start) ||
+	    !gitp_wkey(w, "new_lines") || !jsonw_i64(w, h->new_lines) || !jsonw_obj_end(w))
+		e->o->oom = true;
 }
 
 /* A file header as git prints it: libgit2's, but a "--- a/x y" or
@@ -109,7 +156,7 @@ static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_di
 	if ((++e->lines & 1023) == 0 && (e->rc = callctx_check(e->ctx, e->err)))
 		return -1;
 	if (l->origin == GIT_DIFF_LINE_FILE_HDR) {
-		if (json_array_size(e->files) >= gitp_fam.lim.max_files) {
+		if (e->nfiles >= gitp_fam.lim.max_files) {
 			char why[64];
 			snprintf(why, sizeof(why), "git.max_files (%zu)", gitp_fam.lim.max_files);
 			gitp_out_cut(o, why);
@@ -119,19 +166,15 @@ static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_di
 						   strlen(d->new_file.path ? d->new_file.path : ""))))
 			return 1;
 		new_file(e, d);
-	} else if (l->origin == GIT_DIFF_LINE_HUNK_HDR && e->hunks && h) {
+	} else if (l->origin == GIT_DIFF_LINE_HUNK_HDR && e->open && h) {
 		size_t hl = h->header_len;
 		while (hl && (h->header[hl - 1] == '\n' || h->header[hl - 1] == '\r'))
 			hl--;
 		if (!gitp_out_charge(o, 120 + hl))
 			return 1;
-		json_array_append_new(e->hunks,
-				      json_pack("{s:o, s:i, s:i, s:i, s:i}", "header",
-						gitp_jstr(h->header, hl),
-						"old_start", h->old_start, "old_lines", h->old_lines,
-						"new_start", h->new_start, "new_lines", h->new_lines));
-	} else if (l->origin == GIT_DIFF_LINE_BINARY && e->file) {
-		json_object_set_new(e->file, "binary", json_true());
+		put_hunk(e, h, hl);
+	} else if (l->origin == GIT_DIFF_LINE_BINARY && e->open) {
+		e->binary = true;
 	}
 	if (l->origin == GIT_DIFF_LINE_CONTEXT || l->origin == GIT_DIFF_LINE_ADDITION ||
 	    l->origin == GIT_DIFF_LINE_DELETION) {
@@ -146,11 +189,19 @@ static int line_cb(const git_diff_delta *d, const git_diff_hunk *h, const git_di
 }
 
 enum moat_rc gitp_diff_emit(struct call_ctx *ctx, git_diff *diff, struct gitp_out *o,
-			    json_t *files, struct moat_err *err)
+			    struct jsonw *w, size_t *nfiles, struct moat_err *err)
 {
-	struct emit e = {.ctx = ctx, .o = o, .files = files, .err = err};
-	int r = git_diff_print(diff, GIT_DIFF_FORMAT_PATCH, line_cb, &e);
+	struct emit e = {.ctx = ctx, .o = o, .w = w, .err = err};
+	int r;
 
+	wire_buf_init(&e.hbuf, NULL, 0);
+	if (!jsonw_arr_begin(w))
+		o->oom = true;
+	r = o->oom ? 0 : git_diff_print(diff, GIT_DIFF_FORMAT_PATCH, line_cb, &e);
+	if (!e.rc && !o->oom && close_file(&e) && !jsonw_arr_end(w))
+		o->oom = true;
+	wire_buf_release(&e.hbuf);
+	*nfiles = e.nfiles;
 	if (e.rc)
 		return e.rc;
 	if (o->oom)
@@ -183,7 +234,8 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	git_object *tree = NULL;
 	git_diff *diff = NULL;
 	git_diff_options opts;
-	json_t *files = NULL;
+	struct gitp_doc doc;
+	size_t nfiles = 0;
 	struct gitp_out o;
 	enum moat_rc rc;
 	char head[512];
@@ -191,6 +243,7 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	struct gitp_compare cmp = {.ctx = ctx};
 
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
+	gitp_doc_init(&doc);
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
 	if (kind != STAGED && git_repository_is_bare(h)) {
@@ -226,23 +279,22 @@ static enum moat_rc run(struct call_ctx *ctx, json_t *args, enum diff_kind kind,
 	}
 	if ((rc = find_renames(diff, err)))
 		goto out;
-	if (!(files = json_array())) {
+	/* {"files":[...],"truncated":b}, written as the patch is printed. */
+	if (!jsonw_obj_begin(&doc.w) || !gitp_wkey(&doc.w, "files")) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
 	gitp_out_puts(&o, head);
-	if ((rc = gitp_diff_emit(ctx, diff, &o, files, err)))
+	if ((rc = gitp_diff_emit(ctx, diff, &o, &doc.w, &nfiles, err)))
 		goto out;
-	if (json_array_size(files) == 0 && !o.cut)
+	if (nfiles == 0 && !o.cut)
 		gitp_out_puts(&o, "(no changes)\n");
-	{
-		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:b}", "files", files, "truncated", cut);
-		files = NULL;
-		rc = tool_result_take(out, s, gitp_out_take(&o, "the diff"), err);
-	}
+	gitp_wkey(&doc.w, "truncated");
+	jsonw_bool(&doc.w, o.cut);
+	jsonw_obj_end(&doc.w);
+	rc = gitp_doc_take(&doc, out, gitp_out_take(&o, "the diff"), err);
 out:
-	json_decref(files);
+	gitp_doc_free(&doc);
 	gitp_out_free(&o);
 	git_diff_free(diff);
 	git_object_free(tree);

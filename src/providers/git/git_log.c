@@ -130,13 +130,12 @@ static void walk_free(struct walk *w)
 }
 
 /* One commit as text and as JSON. False once the output is full. */
-static bool put_commit(struct gitp_out *o, json_t *arr, git_commit *c)
+static bool put_commit(struct gitp_out *o, struct jsonw *w, git_commit *c)
 {
 	const git_signature *a = git_commit_author(c);
 	const char *msg = git_commit_message(c);
 	char id[GIT_OID_HEXSZ + 1], date[40];
 	size_t ml = msg ? strlen(msg) : 0;
-	json_t *j;
 
 	gitp_oid_str(git_commit_id(c), id);
 	gitp_time_iso(a->when.time, a->when.offset, date, sizeof(date));
@@ -156,9 +155,11 @@ static bool put_commit(struct gitp_out *o, json_t *arr, git_commit *c)
 	}
 	if (!gitp_out_put(o, "\n\n", 2))
 		return false;
-	j = json_pack("{s:s, s:o, s:o, s:s, s:o}", "id", id, "author", gitp_jstrz(a->name),
-		      "email", gitp_jstrz(a->email), "date", date, "message", gitp_jstr(msg, ml));
-	if (!j || json_array_append_new(arr, j)) {
+	/* The entry, once its text fitted: {"id","author","email","date","message"}. */
+	if (!jsonw_obj_begin(w) || !gitp_wkey(w, "id") || !jsonw_str(w, id, GIT_OID_HEXSZ) ||
+	    !gitp_wkey(w, "author") || !gitp_wstrz(w, a->name) || !gitp_wkey(w, "email") ||
+	    !gitp_wstrz(w, a->email) || !gitp_wkey(w, "date") || !jsonw_str(w, date, strlen(date)) ||
+	    !gitp_wkey(w, "message") || !gitp_wstr(w, msg, ml) || !jsonw_obj_end(w)) {
 		o->oom = true;
 		return false;
 	}
@@ -177,7 +178,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_repository *h = NULL;
 	struct walk walk = {0};
 	git_reference *head = NULL;
-	json_t *commits = NULL;
+	struct gitp_doc doc;
 	size_t n = 0, older = 0, seen = 0;
 	struct gitp_out o;
 	enum moat_rc rc;
@@ -185,6 +186,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
+	gitp_doc_init(&doc);
 	if (max > gitp_fam.lim.max_log_entries)
 		return gitp_refuse(err, MOAT_ELIMIT, "git.max_log_entries",
 				     "max_count: more than git.max_log_entries (%zu)",
@@ -194,7 +196,8 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 		return rc;
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
-	if (!(commits = json_array())) {
+	/* {"commits":[...],"truncated":b}, written as the walk goes. */
+	if (!jsonw_obj_begin(&doc.w) || !gitp_wkey(&doc.w, "commits") || !jsonw_arr_begin(&doc.w)) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -237,7 +240,7 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 			git_commit_free(c);
 			continue;
 		}
-		ok = put_commit(&o, commits, c);
+		ok = put_commit(&o, &doc.w, c);
 		git_commit_free(c);
 		if (!ok)
 			break;
@@ -253,14 +256,14 @@ enum moat_rc gitp_log_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if (n == 0 && !o.cut)
 		gitp_out_puts(&o, "(no commits match)\n");
-done : {
-	bool cut = o.cut;
-	json_t *s = json_pack("{s:o, s:b}", "commits", commits, "truncated", cut);
-	commits = NULL;
-	rc = tool_result_take(out, s, gitp_out_take(&o, "the log"), err);
-}
+done:
+	jsonw_arr_end(&doc.w);
+	gitp_wkey(&doc.w, "truncated");
+	jsonw_bool(&doc.w, o.cut);
+	jsonw_obj_end(&doc.w);
+	rc = gitp_doc_take(&doc, out, gitp_out_take(&o, "the log"), err);
 out:
-	json_decref(commits);
+	gitp_doc_free(&doc);
 	gitp_out_free(&o);
 	walk_free(&walk);
 	git_reference_free(head);

@@ -175,3 +175,55 @@ json_t *gitp_jstrz(const char *s)
 {
 	return gitp_jstr(s, s ? strlen(s) : 0);
 }
+
+/* ---- streamed structuredContent ---- */
+
+void gitp_doc_init(struct gitp_doc *d)
+{
+	wire_buf_init(&d->b, NULL, 0);
+	jsonw_init(&d->w, &d->b, 0);
+}
+
+bool gitp_wstr(struct jsonw *w, const char *s, size_t n)
+{
+	size_t len = 0;
+	char *t;
+	bool ok;
+
+	if (!s)
+		return jsonw_str(w, "", 0);
+	if (text_utf8_valid(s, n) && !memchr(s, '\0', n))
+		return jsonw_str(w, s, n);
+	if (!(t = text_utf8_repair(s, n, true, &len))) {
+		w->failed = true;
+		return false;
+	}
+	ok = jsonw_str(w, t, len);
+	free(t);
+	return ok;
+}
+
+bool gitp_wstrz(struct jsonw *w, const char *s)
+{
+	return gitp_wstr(w, s, s ? strlen(s) : 0);
+}
+
+bool gitp_wkey(struct jsonw *w, const char *k)
+{
+	return jsonw_key(w, k, strlen(k));
+}
+
+enum moat_rc gitp_doc_take(struct gitp_doc *d, struct tool_result *out, char *text,
+			   struct moat_err *err)
+{
+	size_t len = 0;
+	char *json = jsonw_done(&d->w) ? wire_buf_take(&d->b, &len) : NULL;
+
+	gitp_doc_free(d);
+	return tool_result_take_json(out, json, len, text, err);
+}
+
+void gitp_doc_free(struct gitp_doc *d)
+{
+	wire_buf_release(&d->b);
+}

@@ -76,7 +76,9 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_diff *diff = NULL;
 	git_diff_options opts;
 	git_diff_find_options fo;
-	json_t *files = NULL, *cj = NULL;
+	json_t *cj = NULL;
+	struct gitp_doc doc;
+	size_t nfiles = 0;
 	struct gitp_out o;
 	enum moat_rc rc;
 	char id[GIT_OID_HEXSZ + 1];
@@ -86,6 +88,7 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 
 	(void)data;
 	gitp_out_init(&o, ctx, gitp_fam.lim.max_diff_bytes, "max_diff_bytes");
+	gitp_doc_init(&doc);
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)) ||
 	    (rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_COMMIT, &obj, err)))
 		goto out;
@@ -116,25 +119,27 @@ enum moat_rc gitp_show_tool(struct call_ctx *ctx, void *data, json_t *args,
 			rc = gitp_git_err(err, MOAT_EUPSTREAM, "diff");
 		goto out;
 	}
-	if (!(files = json_array()) || !(cj = commit_json(c, id, np))) {
+	/* {"commit":{...},"files":[...],"truncated":b}: the commit, one small
+	 * object, as a tree; the files written as the patch is printed. */
+	if (!(cj = commit_json(c, id, np)) || !jsonw_obj_begin(&doc.w) ||
+	    !gitp_wkey(&doc.w, "commit") || !jsonw_json(&doc.w, cj) || !gitp_wkey(&doc.w, "files")) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
 	gitp_out_charge(&o, json_string_length(json_object_get(cj, "message")) * 2 + 400);
+	json_decref(cj);
+	cj = NULL;
 	header(&o, c, id, np);
 	if (git_diff_num_deltas(diff))
 		gitp_out_puts(&o, "\n");
-	if ((rc = gitp_diff_emit(ctx, diff, &o, files, err)))
+	if ((rc = gitp_diff_emit(ctx, diff, &o, &doc.w, &nfiles, err)))
 		goto out;
-	{
-		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:o, s:b}", "commit", cj, "files", files, "truncated",
-				      cut);
-		cj = files = NULL;
-		rc = tool_result_take(out, s, gitp_out_take(&o, "the commit"), err);
-	}
+	gitp_wkey(&doc.w, "truncated");
+	jsonw_bool(&doc.w, o.cut);
+	jsonw_obj_end(&doc.w);
+	rc = gitp_doc_take(&doc, out, gitp_out_take(&o, "the commit"), err);
 out:
-	json_decref(files);
+	gitp_doc_free(&doc);
 	json_decref(cj);
 	gitp_out_free(&o);
 	git_diff_free(diff);

@@ -32,8 +32,10 @@
 #include <time.h>
 
 #include "callctx.h"
+#include "jsonw.h"
 #include "registry.h"
 #include "result.h"
+#include "wire.h"
 
 #define GITP_DEFAULT_MAX_DIFF_BYTES ((size_t)1 << 20)
 #define GITP_DEFAULT_MAX_FILE_BYTES ((size_t)1 << 20)
@@ -233,6 +235,44 @@ json_t *gitp_jstr(const char *s, size_t n);
 /* gitp_jstrz - the same for a NUL-terminated string. */
 json_t *gitp_jstrz(const char *s);
 
+/* ---- streamed structuredContent (git_out.c) ------------------------------------ */
+
+/*
+ * A tool's structuredContent written as it is found (issue 17): jsonw into
+ * a buffer of its own, which becomes the result's JSON text
+ * (tool_result_take_json; the tool's spec says output_streamed). No cap of
+ * its own: the tools stop at gitp_out's caps and write an entry only once
+ * its text fitted, so the JSON ends where the text ends.
+ */
+struct gitp_doc {
+	struct wire_buf b;
+	struct jsonw w;
+};
+
+/* gitp_doc_init - an empty document (heap buffer, no budget). */
+void gitp_doc_init(struct gitp_doc *d);
+
+/* gitp_wstr - write s[0..n) as the JSON string gitp_jstr makes of it
+ * (invalid UTF-8 and NUL bytes replaced with U+FFFD; s NULL gives ""):
+ * the same bytes, without a jansson value. gitp_wstrz - the same for a
+ * NUL-terminated string. gitp_wkey - a member's name (a literal). False
+ * once the writer failed (memory). */
+bool gitp_wstr(struct jsonw *w, const char *s, size_t n);
+bool gitp_wstrz(struct jsonw *w, const char *s);
+bool gitp_wkey(struct jsonw *w, const char *k);
+
+/*
+ * gitp_doc_take - the finished document d (every container ended) and
+ * text (taken; NULL after ENOMEM) become out's result. MOAT_ENOMEM with
+ * err set when either is missing or the writer failed. d is released
+ * either way.
+ */
+enum moat_rc gitp_doc_take(struct gitp_doc *d, struct tool_result *out, char *text,
+			   struct moat_err *err);
+
+/* gitp_doc_free - release d (after an error). */
+void gitp_doc_free(struct gitp_doc *d);
+
 /* ---- text helpers (git_text.c), pure ---------------------------------------------- */
 
 /* gitp_oid_str - the full hex id of oid into out (GIT_OID_HEXSZ + 1 bytes). */
@@ -351,13 +391,15 @@ enum moat_rc gitp_list_repos_tool(struct call_ctx *ctx, void *data, json_t *args
 
 /*
  * gitp_diff_emit - print diff (libgit2's patch format, what `git diff`
- * prints) into o and describe it in files (an array: one object per file
- * with old_path, new_path, status, binary, hunks[{header, old_start,
- * old_lines, new_start, new_lines}]). Stops at o's caps, at max_files
- * files, and at the deadline or a cancel (then returns that rc).
+ * prints) into o and describe it in w, where a value is due, as the array
+ * of its files (one object per file with old_path, new_path, status,
+ * binary, hunks[{header, old_start, old_lines, new_start, new_lines}]),
+ * written file by file; *nfiles gets how many. Stops at o's caps, at
+ * max_files files, and at the deadline or a cancel (then returns that rc;
+ * the document is then incomplete and must be dropped).
  */
 enum moat_rc gitp_diff_emit(struct call_ctx *ctx, git_diff *diff, struct gitp_out *o,
-			    json_t *files, struct moat_err *err);
+			    struct jsonw *w, size_t *nfiles, struct moat_err *err);
 
 /* What libgit2 calls back with while it compares files (the deadline and
  * cancellation are checked at each file, progress reported now and then). */

@@ -1,0 +1,772 @@
+/*
+ * test_git_stream.c - the proof that the git family's streaming writers
+ * (git_log, git_diff_unstaged, git_diff_staged, git_diff, git_show,
+ * git_blame: structuredContent written with jsonw as the walk or the patch
+ * goes, issue 17) answer with the very bytes the tree builders they
+ * replaced gave (tests/unit/git_ref.c, kept here only): structuredContent
+ * compared with wire_write of the old tree, the content text compared
+ * whole, the return code and the error message compared when a call fails.
+ *
+ * The repositories are made here with libgit2, from a seeded generator:
+ * a history with merges, renames, deletions, a mode change, a symlink, a
+ * binary file, a file without a final newline, CRLF lines, and names,
+ * messages and authors holding quotes, backslashes, tabs, control bytes,
+ * non-ASCII and invalid UTF-8; then staged, unstaged and untracked
+ * changes in the work tree. Every tool runs under a sweep of output
+ * budgets, git.max_diff_bytes, git.max_files, git.max_blame_lines,
+ * max_count, context_lines and date filters, so the cut falls at every
+ * kind of place (within an entry's text, between entries, at a file
+ * header, at a hunk header); the test counts that cut and uncut answers
+ * both occurred for each tool, so a sweep that stopped reaching the caps
+ * would fail. MOAT_GIT_STREAM_REPO=<path> (optional) adds the same
+ * comparisons on a large repository, such as bench.sh's fixture
+ * (bench/out/git-fixture); the case is skipped, not passed, without it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "callctx.h"
+#include "git/gitp.h"
+#include "wire.h"
+
+#include "git_ref.c"
+
+typedef enum moat_rc (*tool_fn)(struct call_ctx *ctx, void *data, json_t *args,
+				struct tool_result *out, struct moat_err *err);
+
+static char base[256];
+
+/* ---- a seeded generator ---- */
+
+static uint64_t rng;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return n ? (unsigned)(rng % n) : 0;
+}
+
+/* ---- what the comparisons saw ---- */
+
+struct tally {
+	const char *tool;
+	size_t calls, cut, whole, failed;
+};
+
+static struct tally tallies[6] = {
+	{"git_log", 0, 0, 0, 0},  {"git_diff_unstaged", 0, 0, 0, 0}, {"git_diff_staged", 0, 0, 0, 0},
+	{"git_diff", 0, 0, 0, 0}, {"git_show", 0, 0, 0, 0},          {"git_blame", 0, 0, 0, 0},
+};
+
+static struct tally *tally_of(const char *tool)
+{
+	for (size_t i = 0; i < 6; i++)
+		if (strcmp(tallies[i].tool, tool) == 0)
+			return &tallies[i];
+	fail_msg("no tally for %s", tool);
+	return NULL;
+}
+
+static const char *text_of(const struct tool_result *r)
+{
+	return json_string_value(json_object_get(json_array_get(r->content, 0), "text"));
+}
+
+/* Show where two documents part, then fail. */
+static void differ(const char *what, const char *tool, const char *a, size_t al, const char *b,
+		   size_t bl)
+{
+	size_t i = 0;
+
+	while (i < al && i < bl && a[i] == b[i])
+		i++;
+	fail_msg("%s: %s differs at byte %zu (streamed %zu bytes, tree %zu):\n  streamed: %.*s\n"
+		 "  tree:     %.*s",
+		 tool, what, i, al, bl, (int)(al - i < 120 ? al - i : 120), a + i,
+		 (int)(bl - i < 120 ? bl - i : 120), b + i);
+}
+
+/* Run tool (streaming) and ref (tree) with args under budget: the same rc,
+ * message, structuredContent bytes and text. */
+static void same(const char *tool, tool_fn now, tool_fn ref, json_t *args, size_t budget)
+{
+	struct call_ctx c1, c2;
+	struct tool_result r1 = {0}, r2 = {0};
+	struct moat_err e1 = {0}, e2 = {0};
+	struct tally *t = tally_of(tool);
+	enum moat_rc a, b;
+
+	callctx_init(&c1, tool, 0, budget);
+	callctx_init(&c2, tool, 0, budget);
+	a = now(&c1, NULL, args, &r1, &e1);
+	b = ref(&c2, NULL, args, &r2, &e2);
+	t->calls++;
+	if (a != b)
+		fail_msg("%s: rc %d (%s) streamed, %d (%s) tree", tool, a, e1.msg, b, e2.msg);
+	if (a != MOAT_OK) {
+		assert_string_equal(e1.msg, e2.msg);
+		t->failed++;
+	} else {
+		char *doc;
+		size_t dl;
+		const char *t1 = text_of(&r1), *t2 = text_of(&r2);
+		assert_null(r1.structured);
+		assert_non_null(r1.structured_json);
+		assert_non_null(r2.structured);
+		assert_null(r2.structured_json);
+		doc = wire_dumps(r2.structured);
+		assert_non_null(doc);
+		dl = strlen(doc);
+		if (r1.structured_len != dl || memcmp(r1.structured_json, doc, dl) != 0)
+			differ("structuredContent", tool, r1.structured_json, r1.structured_len, doc,
+			       dl);
+		assert_int_equal(strlen(r1.structured_json), r1.structured_len);
+		free(doc);
+		assert_non_null(t1);
+		assert_non_null(t2);
+		if (strcmp(t1, t2) != 0)
+			differ("text", tool, t1, strlen(t1), t2, strlen(t2));
+		assert_int_equal(json_array_size(r1.content), 1);
+		assert_int_equal(json_array_size(r2.content), 1);
+		if (json_is_true(json_object_get(r2.structured, "truncated")))
+			t->cut++;
+		else
+			t->whole++;
+	}
+	tool_result_clear(&r1);
+	tool_result_clear(&r2);
+	callctx_release(&c1);
+	callctx_release(&c2);
+}
+
+/* ---- the family's state over one repository ---- */
+
+static void family_open(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	char gd[600];
+	struct gitp_repo *r;
+
+	assert_non_null(real);
+	gitp_fam.repos = r = calloc(1, sizeof(*r));
+	assert_non_null(r);
+	gitp_fam.nrepos = 1;
+	r->name = strdup("r");
+	r->path = strdup(real);
+	r->workdir = strdup(real);
+	snprintf(gd, sizeof(gd), "%s/.git", real);
+	r->gitdir = realpath(gd, NULL);
+	r->commondir = strdup(r->gitdir);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->freed, NULL);
+	free(real);
+	gitp_fam.lim.max_diff_bytes = GITP_DEFAULT_MAX_DIFF_BYTES;
+	gitp_fam.lim.max_file_bytes = GITP_DEFAULT_MAX_FILE_BYTES;
+	gitp_fam.lim.max_log_entries = GITP_DEFAULT_MAX_LOG_ENTRIES;
+	gitp_fam.lim.max_blame_lines = GITP_DEFAULT_MAX_BLAME_LINES;
+	gitp_fam.lim.max_files = GITP_DEFAULT_MAX_FILES;
+}
+
+static void family_close(void)
+{
+	struct gitp_repo *r = gitp_fam.repos;
+
+	gitp_repo_free(r);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->freed);
+	free(r);
+	memset(&gitp_fam, 0, sizeof(gitp_fam));
+}
+
+/* ---- making a repository ---- */
+
+#define NFILES 16
+static const char *const names[NFILES] = {
+	"a.txt",          "dir/b.txt",       "dir/sub/c.md",     "name with space.txt",
+	"quo\"te.txt",    "tab\there.txt",   "ctl\001name.txt",  "\xc3\xbcn\xc3\xaf/\xc3\xa7od\xc3\xa9.txt",
+	"bad\xff\xfe.txt", "back\\slash.txt", "bin.dat",          "big.txt",
+	"noeol.txt",      "run.sh",          "crlf.txt",         "\xe6\x9d\xb1\xe4\xba\xac.txt",
+};
+
+static const char *const words[] = {
+	"alpha", "beta", "\"quoted\"", "back\\slash", "tab\there", "ctl\001\002", "del\177",
+	"\xc3\xa9t\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80", "bad\xff", "trunc\xc3",
+	"</script>", "{\"json\":1}", "\\u0000", "x",
+};
+#define NWORDS (sizeof(words) / sizeof(words[0]))
+
+/* Lines of each file (NULL: absent). */
+struct file {
+	char **line;
+	size_t n;
+	bool present, binary, exec;
+};
+static struct file files[NFILES];
+
+static char *make_line(void)
+{
+	char buf[600];
+	size_t len = 0, k = 1 + rnd(rnd(5) == 0 ? 40 : 8);
+
+	for (size_t i = 0; i < k && len < 500; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
+					words[rnd(NWORDS)]);
+	return strdup(buf);
+}
+
+static void file_free(struct file *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->line[i]);
+	free(f->line);
+	f->line = NULL;
+	f->n = 0;
+}
+
+/* Edit file k's lines: a few replaced, inserted or deleted. */
+static void edit(size_t k)
+{
+	struct file *f = &files[k];
+	size_t edits = 1 + rnd(4);
+
+	if (!f->present) {
+		size_t n = k == 11 ? 200 + rnd(200) : 1 + rnd(12);
+		f->line = calloc(n + 1000, sizeof(char *));
+		for (size_t i = 0; i < n; i++)
+			f->line[i] = make_line();
+		f->n = n;
+		f->present = true;
+		f->binary = k == 10;
+		return;
+	}
+	for (size_t e = 0; e < edits; e++) {
+		size_t at = f->n ? rnd((unsigned)f->n) : 0;
+		switch (rnd(3)) {
+		case 0:
+			if (f->n) {
+				free(f->line[at]);
+				f->line[at] = make_line();
+				break;
+			}
+			/* fall through */
+		case 1:
+			if (f->n < 990) {
+				memmove(f->line + at + 1, f->line + at, (f->n - at) * sizeof(char *));
+				f->line[at] = make_line();
+				f->n++;
+			}
+			break;
+		default:
+			if (f->n > 1) {
+				free(f->line[at]);
+				memmove(f->line + at, f->line + at + 1, (f->n - at - 1) * sizeof(char *));
+				f->n--;
+			}
+		}
+	}
+}
+
+static void path_of(size_t k, char *out, size_t n)
+{
+	snprintf(out, n, "%s/w/%s", base, names[k]);
+}
+
+static void mkdirs(const char *p)
+{
+	char d[700];
+
+	snprintf(d, sizeof(d), "%s", p);
+	for (char *s = strchr(d + strlen(base) + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(d, 0755);
+		*s = '/';
+	}
+}
+
+/* Write file k's content into the work tree (or remove it). */
+static void put(size_t k)
+{
+	struct file *f = &files[k];
+	char p[700];
+	FILE *fp;
+
+	path_of(k, p, sizeof(p));
+	if (!f->present) {
+		unlink(p);
+		return;
+	}
+	mkdirs(p);
+	assert_non_null(fp = fopen(p, "wb"));
+	for (size_t i = 0; i < f->n; i++) {
+		fputs(f->line[i], fp);
+		if (f->binary)
+			fwrite("\0\001\377", 1, 3, fp);
+		if (k == 14)
+			fputc('\r', fp);
+		if (!(k == 12 && i + 1 == f->n))
+			fputc('\n', fp);
+	}
+	fclose(fp);
+	chmod(p, f->exec ? 0755 : 0644);
+}
+
+static const char *const authors[] = {
+	"Ann Author", "Z\xc3\xb6\xc3\xab \xc3\x9cn\xc3\xaf" "code", "Quote \"Q\" O'Neil", "Ctl\001\177 Name",
+	"Bad\xff\xfeUTF", "\xe6\x9d\xb1\xe4\xba\xac \xe5\xa4\xaa\xe9\x83\x8e", "Tab\tName", "Back\\slash",
+};
+static const char *const emails[] = {"ann@example.com", "z\"q@example.com", "bad\xc3@x.org",
+				     "\xc3\xa9@example.com"};
+static const int offsets[] = {-480, -150, 0, 60, 330, 840};
+
+static char *make_message(void)
+{
+	char buf[4096];
+	size_t len = 0, lines = rnd(4) == 0 ? 1 + rnd(8) : 1;
+
+	for (size_t i = 0; i < lines; i++) {
+		char *l = make_line();
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", l,
+					rnd(3) == 0 ? "\n\n" : "\n");
+		free(l);
+	}
+	if (rnd(4) == 0)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "trailing  \n\n");
+	if (rnd(6) == 0)
+		buf[len > 0 ? len - 1 : 0] = '\0'; /* no final newline */
+	return strdup(buf);
+}
+
+static git_signature *make_sig(git_time_t t)
+{
+	git_signature *s = NULL;
+
+	assert_int_equal(git_signature_new(&s, authors[rnd(8)], emails[rnd(4)], t,
+					   offsets[rnd(6)]),
+			 0);
+	return s;
+}
+
+/* Stage every file as it is now and commit with the given parents; update
+ * HEAD when head. */
+static void commit(git_repository *h, const git_oid *parents, size_t np, git_time_t t, bool head,
+		   git_oid *out)
+{
+	git_index *idx = NULL;
+	git_tree *tree = NULL;
+	git_commit *pc[2] = {NULL, NULL};
+	git_signature *a = make_sig(t), *c = make_sig(rnd(2) ? t : t + rnd(100));
+	git_oid tid;
+	char *msg = make_message();
+	char rel[600];
+
+	assert_int_equal(git_repository_index(&idx, h), 0);
+	for (size_t k = 0; k < NFILES; k++) {
+		snprintf(rel, sizeof(rel), "%s", names[k]);
+		if (files[k].present)
+			assert_int_equal(git_index_add_bypath(idx, rel), 0);
+		else
+			git_index_remove_bypath(idx, rel);
+	}
+	assert_int_equal(git_index_write(idx), 0);
+	assert_int_equal(git_index_write_tree(&tid, idx), 0);
+	assert_int_equal(git_tree_lookup(&tree, h, &tid), 0);
+	for (size_t i = 0; i < np; i++)
+		assert_int_equal(git_commit_lookup(&pc[i], h, &parents[i]), 0);
+	assert_int_equal(git_commit_create(out, h, head ? "HEAD" : NULL, a, c, NULL, msg, tree, np,
+					   (const git_commit **)pc),
+			 0);
+	for (size_t i = 0; i < np; i++)
+		git_commit_free(pc[i]);
+	free(msg);
+	git_tree_free(tree);
+	git_index_free(idx);
+	git_signature_free(a);
+	git_signature_free(c);
+}
+
+/* One change between commits: edits, a deletion, a rename, a mode change. */
+static void change(void)
+{
+	size_t k = rnd(NFILES);
+
+	switch (rnd(8)) {
+	case 0: /* delete */
+		if (files[k].present && k != 0) {
+			file_free(&files[k]);
+			files[k].present = false;
+			put(k);
+			return;
+		}
+		break;
+	case 1: { /* rename k to an absent name, content kept */
+		size_t to = rnd(NFILES);
+		if (files[k].present && !files[to].present && to != 10 && k != 10 && to != 12 &&
+		    k != 12 && to != 14 && k != 14) {
+			files[to] = files[k];
+			memset(&files[k], 0, sizeof(files[k]));
+			put(k);
+			put(to);
+			return;
+		}
+		break;
+	}
+	case 2: /* mode */
+		if (files[13].present) {
+			files[13].exec = !files[13].exec;
+			put(13);
+		}
+		break;
+	default:
+		break;
+	}
+	edit(k);
+	put(k);
+}
+
+/* The work tree: staged changes (written to the index), then more on top
+ * that are not staged, a deletion, an untracked file. */
+static void worktree(git_repository *h)
+{
+	git_index *idx = NULL;
+	char rel[600];
+
+	for (size_t i = 0; i < 3; i++)
+		change();
+	assert_int_equal(git_repository_index(&idx, h), 0);
+	for (size_t k = 0; k < NFILES; k++) {
+		snprintf(rel, sizeof(rel), "%s", names[k]);
+		if (files[k].present)
+			assert_int_equal(git_index_add_bypath(idx, rel), 0);
+		else
+			git_index_remove_bypath(idx, rel);
+	}
+	assert_int_equal(git_index_write(idx), 0);
+	git_index_free(idx);
+	for (size_t i = 0; i < 3; i++)
+		change();
+	{
+		char p[700];
+		FILE *fp;
+		snprintf(p, sizeof(p), "%s/w/untracked \"new\".txt", base);
+		assert_non_null(fp = fopen(p, "w"));
+		fputs("not in the index\n", fp);
+		fclose(fp);
+	}
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* A fresh repository from seed: n commits (two of them side commits, each
+ * merged back a few commits later), then the work tree. ids gets every
+ * commit id made, oldest first (*nid of them). */
+static git_repository *build(uint64_t seed, size_t n, git_oid *ids, size_t *nid)
+{
+	git_repository *h = NULL;
+	char w[600], p[700];
+	git_time_t t = 1704067200;
+	git_oid tip, side;
+	bool born = false;
+	size_t since_side = 0; /* main commits since the side commit; 0: none pending */
+
+	rng = seed;
+	snprintf(w, sizeof(w), "%s/w", base);
+	nftw(w, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (size_t k = 0; k < NFILES; k++) {
+		file_free(&files[k]);
+		memset(&files[k], 0, sizeof(files[k]));
+	}
+	assert_int_equal(git_repository_init(&h, w, false), 0);
+	snprintf(p, sizeof(p), "%s/link", w);
+	assert_int_equal(symlink("a.txt", p), 0);
+	for (size_t k = 0; k < NFILES; k++)
+		if (rnd(2) || k == 0 || k == 11 || k == 10) {
+			edit(k);
+			put(k);
+		}
+	*nid = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* Equal commit times now and then: the walk's order for ties. */
+		t += rnd(3) == 0 ? 0 : 1 + rnd(20000);
+		for (size_t c = 1 + rnd(3); c > 0; c--)
+			change();
+		if (born && (i == n / 3 || i == (2 * n) / 3)) {
+			/* A side commit off the tip, HEAD left where it is. */
+			commit(h, &tip, 1, t, false, &side);
+			since_side = 1;
+		} else if (since_side > 2) {
+			git_oid par[2] = {tip, side};
+			commit(h, par, 2, t, true, &tip);
+			since_side = 0;
+		} else {
+			commit(h, born ? &tip : NULL, born ? 1 : 0, t, true, &tip);
+			born = true;
+			if (since_side)
+				since_side++;
+		}
+		ids[(*nid)++] = since_side == 1 ? side : tip;
+	}
+	worktree(h);
+	return h;
+}
+
+/* ---- the sweeps ---- */
+
+static json_t *args_repo(void)
+{
+	json_t *a = json_pack("{s:s}", "repo_path", "r");
+
+	assert_non_null(a);
+	return a;
+}
+
+/* Budgets from a few hundred bytes to past the whole answer: the cut falls
+ * everywhere in between. */
+static void sweep(const char *tool, tool_fn now, tool_fn ref, json_t *args, size_t full,
+		  size_t steps)
+{
+	size_t step = full / steps + 1;
+
+	for (size_t b = 64; b < full + 3 * 2048; b += step + rnd(37))
+		same(tool, now, ref, args, b);
+	same(tool, now, ref, args, 1 << 24);
+}
+
+static void log_cases(size_t ncommits)
+{
+	json_t *a = args_repo();
+	char at[64];
+
+	sweep("git_log", gitp_log_tool, ref_log_tool, a, 500 * ncommits, 60);
+	for (size_t mc = 1; mc <= ncommits + 2; mc += 1 + rnd(4)) {
+		json_object_set_new(a, "max_count", json_integer((json_int_t)mc));
+		same("git_log", gitp_log_tool, ref_log_tool, a, 1 << 24);
+		same("git_log", gitp_log_tool, ref_log_tool, a, 2048 + 400 * mc);
+	}
+	json_object_set_new(a, "max_count", json_integer(1000));
+	gitp_fam.lim.max_log_entries = 5; /* over the family's limit: refused alike */
+	same("git_log", gitp_log_tool, ref_log_tool, a, 1 << 24);
+	gitp_fam.lim.max_log_entries = GITP_DEFAULT_MAX_LOG_ENTRIES;
+	for (int i = 0; i < 6; i++) {
+		snprintf(at, sizeof(at), "@%lld", 1704067200LL + (long long)rnd(30 * 20000));
+		json_object_set_new(a, i & 1 ? "end_timestamp" : "start_timestamp", json_string(at));
+		same("git_log", gitp_log_tool, ref_log_tool, a, 1 << 24);
+		same("git_log", gitp_log_tool, ref_log_tool, a, 3000);
+	}
+	json_decref(a);
+}
+
+static void diff_cases(const char *tool, tool_fn now, tool_fn ref, const char *target)
+{
+	json_t *a = args_repo();
+
+	if (target)
+		json_object_set_new(a, "target", json_string(target));
+	for (int ctxl = 0; ctxl <= 3; ctxl += 3) {
+		json_object_set_new(a, "context_lines", json_integer(ctxl));
+		sweep(tool, now, ref, a, 40000, 40);
+		for (size_t mb = 1; mb < 40000; mb = mb * 3 + rnd(50)) {
+			gitp_fam.lim.max_diff_bytes = mb;
+			same(tool, now, ref, a, 1 << 24);
+		}
+		gitp_fam.lim.max_diff_bytes = GITP_DEFAULT_MAX_DIFF_BYTES;
+		for (size_t mf = 1; mf <= 4; mf++) {
+			gitp_fam.lim.max_files = mf;
+			same(tool, now, ref, a, 1 << 24);
+		}
+		gitp_fam.lim.max_files = GITP_DEFAULT_MAX_FILES;
+	}
+	json_decref(a);
+}
+
+static void show_cases(const git_oid *ids, size_t nid)
+{
+	json_t *a = args_repo();
+	char hex[GIT_OID_HEXSZ + 1];
+
+	for (size_t i = 0; i < nid; i++) {
+		git_oid_tostr(hex, sizeof(hex), &ids[i]);
+		json_object_set_new(a, "revision", json_string(hex));
+		same("git_show", gitp_show_tool, ref_show_tool, a, 1 << 24);
+		if (i % 3 == 0)
+			sweep("git_show", gitp_show_tool, ref_show_tool, a, 20000, 12);
+		gitp_fam.lim.max_diff_bytes = 1 + rnd(3000);
+		same("git_show", gitp_show_tool, ref_show_tool, a, 1 << 24);
+		gitp_fam.lim.max_diff_bytes = GITP_DEFAULT_MAX_DIFF_BYTES;
+		gitp_fam.lim.max_files = 1 + rnd(2);
+		same("git_show", gitp_show_tool, ref_show_tool, a, 1 << 24);
+		gitp_fam.lim.max_files = GITP_DEFAULT_MAX_FILES;
+	}
+	json_object_set_new(a, "revision", json_string("no-such-revision"));
+	same("git_show", gitp_show_tool, ref_show_tool, a, 1 << 24);
+	json_decref(a);
+}
+
+static void blame_cases(const git_oid *ids, size_t nid)
+{
+	json_t *a = args_repo();
+	char hex[GIT_OID_HEXSZ + 1];
+
+	for (size_t k = 0; k < NFILES; k++) {
+		json_object_set_new(a, "path", json_string(names[k]));
+		json_object_del(a, "start_line");
+		json_object_del(a, "end_line");
+		json_object_del(a, "revision");
+		same("git_blame", gitp_blame_tool, ref_blame_tool, a, 1 << 24);
+		if (!files[k].present)
+			continue;
+		if (k == 11 || k == 0)
+			sweep("git_blame", gitp_blame_tool, ref_blame_tool, a, 30000, 25);
+		gitp_fam.lim.max_blame_lines = 1 + rnd(5);
+		same("git_blame", gitp_blame_tool, ref_blame_tool, a, 1 << 24);
+		gitp_fam.lim.max_blame_lines = GITP_DEFAULT_MAX_BLAME_LINES;
+		json_object_set_new(a, "start_line", json_integer(1 + rnd(3)));
+		json_object_set_new(a, "end_line", json_integer(2 + rnd(8)));
+		same("git_blame", gitp_blame_tool, ref_blame_tool, a, 1 << 24);
+		git_oid_tostr(hex, sizeof(hex), &ids[nid / 2]);
+		json_object_set_new(a, "revision", json_string(hex));
+		same("git_blame", gitp_blame_tool, ref_blame_tool, a, 1 << 24);
+	}
+	json_decref(a);
+}
+
+static void one_repo(uint64_t seed, size_t n)
+{
+	git_oid ids[64];
+	size_t nid = 0;
+	char hex[GIT_OID_HEXSZ + 1];
+	git_repository *h = build(seed, n, ids, &nid);
+
+	family_open(git_repository_workdir(h));
+	log_cases(nid);
+	diff_cases("git_diff_unstaged", gitp_diff_unstaged_tool, ref_diff_unstaged_tool, NULL);
+	diff_cases("git_diff_staged", gitp_diff_staged_tool, ref_diff_staged_tool, NULL);
+	git_oid_tostr(hex, sizeof(hex), &ids[0]);
+	diff_cases("git_diff", gitp_diff_tool, ref_diff_tool, hex);
+	diff_cases("git_diff", gitp_diff_tool, ref_diff_tool, "HEAD~2");
+	show_cases(ids, nid);
+	blame_cases(ids, nid);
+	family_close();
+	git_repository_free(h);
+}
+
+static void test_random_repositories(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 4; seed++)
+		one_repo(0x9e3779b97f4a7c15ULL * seed, 14 + 4 * seed);
+	for (size_t i = 0; i < 6; i++) {
+		print_message("%s: %zu calls, %zu cut, %zu whole, %zu failed alike\n", tallies[i].tool,
+			      tallies[i].calls, tallies[i].cut, tallies[i].whole, tallies[i].failed);
+		/* the sweeps reached the caps, and also answered whole */
+		assert_true(tallies[i].cut > 0);
+		assert_true(tallies[i].whole > 0);
+	}
+	assert_true(tally_of("git_show")->failed > 0);
+}
+
+/* An unborn HEAD: git_log's "(no commits yet...)", the staged diff against
+ * nothing, an empty unstaged diff. */
+static void test_unborn(void **state)
+{
+	git_repository *h = NULL;
+	char w[600];
+	json_t *a;
+
+	(void)state;
+	snprintf(w, sizeof(w), "%s/unborn", base);
+	assert_int_equal(git_repository_init(&h, w, false), 0);
+	family_open(w);
+	a = args_repo();
+	same("git_log", gitp_log_tool, ref_log_tool, a, 1 << 24);
+	same("git_diff_staged", gitp_diff_staged_tool, ref_diff_staged_tool, a, 1 << 24);
+	same("git_diff_unstaged", gitp_diff_unstaged_tool, ref_diff_unstaged_tool, a, 1 << 24);
+	json_decref(a);
+	family_close();
+	git_repository_free(h);
+}
+
+/* A large repository named by MOAT_GIT_STREAM_REPO (bench/git.sh's fixture). */
+static void test_large_repository(void **state)
+{
+	const char *dir = getenv("MOAT_GIT_STREAM_REPO");
+	json_t *a;
+
+	(void)state;
+	if (!dir || !*dir)
+		skip();
+	family_open(dir);
+	gitp_fam.lim.max_diff_bytes = 64 << 20;
+	a = args_repo();
+	json_object_set_new(a, "max_count", json_integer(100));
+	same("git_log", gitp_log_tool, ref_log_tool, a, 64 << 20);
+	json_object_set_new(a, "max_count", json_integer(1000));
+	same("git_log", gitp_log_tool, ref_log_tool, a, 64 << 20);
+	same("git_log", gitp_log_tool, ref_log_tool, a, 100000);
+	json_object_del(a, "max_count");
+	same("git_diff_unstaged", gitp_diff_unstaged_tool, ref_diff_unstaged_tool, a, 64 << 20);
+	json_object_set_new(a, "target", json_string("HEAD~50"));
+	same("git_diff", gitp_diff_tool, ref_diff_tool, a, 64 << 20);
+	same("git_diff", gitp_diff_tool, ref_diff_tool, a, 200000);
+	json_object_set_new(a, "revision", json_string("HEAD~10"));
+	same("git_show", gitp_show_tool, ref_show_tool, a, 64 << 20);
+	json_decref(a);
+	family_close();
+}
+
+static int setup(void **state)
+{
+	char tmpl[] = "/tmp/moat-git-stream-XXXXXX", *real;
+
+	(void)state;
+	if (!mkdtemp(tmpl) || !(real = realpath(tmpl, NULL)))
+		return -1;
+	snprintf(base, sizeof(base), "%s", real);
+	free(real);
+	/* No system or global config: the repositories read only their own. */
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("HOME", base, 1);
+	setenv("TZ", "UTC", 1);
+	if (git_libgit2_init() < 0)
+		return -1;
+	for (int l = GIT_CONFIG_LEVEL_PROGRAMDATA; l <= GIT_CONFIG_LEVEL_GLOBAL; l++)
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, l, "");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < NFILES; k++)
+		file_free(&files[k]);
+	git_libgit2_shutdown();
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_repositories),
+		cmocka_unit_test(test_unborn),
+		cmocka_unit_test(test_large_repository),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
