@@ -9,13 +9,18 @@
  *   Parse "moat_q" = the user's statement
  *       -- extended protocol: exactly one statement, never spliced
  *   Describe moat_q: the number and types of its placeholders
+ *   [read_query: SELECT pg_current_snapshot()::text]
  *   EXPLAIN (VERBOSE, FORMAT JSON) <the statement> with the params
  *       -- all of the above in one round trip (pipeline mode); then
  *          every relation of the plan must be in the allowlist
  *   Execute moat_q with the params, rows one at a time (the caps stop it)
+ *   [a cache hit: SELECT pg_current_snapshot()::text]
  *   ROLLBACK (a read) or COMMIT (a write)
  *   DISCARD ALL
- *       -- the last three in a second round trip
+ *       -- the last ones in a second round trip
+ *
+ * A read_query whose check the plan-check cache holds (below) sends no
+ * EXPLAIN: its first round trip ends with the snapshot after Describe.
  *
  * A pooled connection carries nothing from one call to the next. Once the
  * user's text has reached the server the lease is dirty: what a statement
@@ -40,7 +45,59 @@
  * EXPLAIN's grammar takes only a plannable statement after its options,
  * without ANALYZE nothing is executed; both resolve names in the same
  * transaction and search_path, and the locks EXPLAIN takes hold until the
- * transaction ends, so what was checked is what runs.
+ * transaction ends, so what was checked is what runs (but for a function
+ * the planner inlines, which is not locked: see the race below).
+ *
+ * The plan-check cache (sql_pg_cache.c; read_query only, a write is always
+ * explained). Its key is the statement's text, each param's type AND
+ * value: the relations of a plan depend on the values (`WHERE $1::int =
+ * 1` with 0 is planned as a Result with no relation at all; plan-time
+ * partition pruning drops partitions by value). One cache per database:
+ * its connections share the role and the SET LOCAL search_path. An entry
+ * records the plan's relations and the transaction snapshot
+ * (pg_current_snapshot()::text: xmin:xmax:in-progress xids) read just
+ * BEFORE the EXPLAIN that passed. What it guarantees, and why:
+ *
+ *   - Two snapshots are the same text only if no transaction that had an
+ *     xid ended between them (one that ended while in progress at the
+ *     first leaves its xid list; one that began after raises xmax). Every
+ *     change of the catalogue (a view redefined, a table renamed or
+ *     created, a function replaced, a partition attached, a grant or a
+ *     policy) is written by a transaction with an xid. So, in a session
+ *     at READ COMMITTED (where each statement takes a fresh snapshot; the
+ *     snapshot statement answers NULL otherwise, and such a session never
+ *     uses the cache), the same snapshot means the same catalogue. Any
+ *     write anywhere in the cluster changes it too: that only costs a miss.
+ *   - A DDL that commits between the entry's snapshot and its EXPLAIN
+ *     changes every later snapshot, so that entry can never match.
+ *   - A hit: the snapshot read after Parse and Describe must equal the
+ *     entry's, else the plan is explained then (a round trip more, in the
+ *     same transaction) and the entry starts over. Parse resolved the names
+ *     under that same catalogue, so the statement is the one explained.
+ *   - After Execute the snapshot is read again, in the transaction: if a
+ *     commit landed while the statement was planned or ran (a lock it
+ *     waited on, then a redefinition: tests/attack/sql_pg_cache.test.mjs
+ *     waits at Execute on a partition's lock while another session swaps
+ *     the body of an inlined SQL function for one that reads a denied
+ *     table), the rows are dropped, the entry forgotten and the call made
+ *     again from the start with EXPLAIN in its transaction. The denied rows
+ *     may have reached moat's memory; they are freed, never sent. A result
+ *     cut at a cap (a cancel skips the snapshot) is redone the same way,
+ *     and that statement is never answered from the cache again.
+ *   - An entry answers only once two EXPLAINs under the same snapshot
+ *     passed (the second call of a statement confirms the first): a
+ *     commit becomes visible in the snapshot a moment before the server
+ *     sends its cache invalidations (PostgreSQL holds the locks until
+ *     then, but not on functions), so one EXPLAIN in that moment could
+ *     have planned with the old definitions. On a database that is written
+ *     all the time nearly every call is a miss (two round trips, as without
+ *     the cache, and a one-row SELECT more).
+ *
+ * What it does not change: what the plan cannot show (sql_pg_plan.c), and
+ * planner settings that are not in the catalogue (postgresql.conf
+ * reloaded, session defaults of a connection opened before an ALTER ROLE
+ * SET): those could make a connection prune fewer partitions than the one
+ * that explained, which reads more relations but never more rows.
  *
  * At start-up (serve and moat check alike) every database is connected
  * to: a server that cannot be reached, a refused login or a missing
@@ -55,8 +112,8 @@
  * Sandbox: sql_pg_route.c resolves host names once at start-up, pins
  * the addresses and grants TCP connect to their ports.
  *
- * Thread-safe: the pool guards the connections; the rest is read-only
- * after open.
+ * Thread-safe: the pool guards the connections, the cache its entries;
+ * the rest is read-only after open.
  */
 #include "sql_pg.h"
 
