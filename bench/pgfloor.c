@@ -24,7 +24,15 @@
  *              first; Execute, DEALLOCATE moat_q and ROLLBACK in the
  *              second, sent once the plan is back (where moat checks it).
  *              What sql_pg.c does now (it sends DEALLOCATE ALL at the
- *              start of the first instead).
+ *              start of the first instead, and DISCARD ALL at the end of
+ *              the second).
+ *   cached     what sql_pg.c sends when its plan-check cache answers
+ *              (sql_pg_cache.c), two round trips with no EXPLAIN:
+ *              DEALLOCATE ALL, BEGIN READ ONLY, the SETs, Parse, Describe
+ *              and SELECT pg_current_snapshot()::text in the first;
+ *              Execute (single-row mode), the snapshot again, ROLLBACK and
+ *              DISCARD ALL in the second. Exactly moat's statements on a
+ *              hit, DISCARD ALL included (pipelined leaves it out).
  *
  * Runs the sequence back to back for SECONDS (after 0.5 s of warm-up) and
  * prints one JSON line: calls per second and the p50 latency of a call.
@@ -145,6 +153,30 @@ static void seq_pipelined(PGconn *c)
 	send_or_die(c, PQexitPipelineMode(c));
 }
 
+#define SNAPSHOT "SELECT pg_catalog.pg_current_snapshot()::text"
+
+static void seq_cached(PGconn *c)
+{
+	send_or_die(c, PQenterPipelineMode(c));
+	param(c, "DEALLOCATE ALL");
+	param(c, "BEGIN READ ONLY");
+	param(c, "SET LOCAL statement_timeout = 60000");
+	param(c, "SET LOCAL search_path = \"public\"");
+	send_or_die(c, PQsendPrepare(c, STMT, query, 0, NULL));
+	send_or_die(c, PQsendDescribePrepared(c, STMT));
+	param(c, SNAPSHOT);
+	send_or_die(c, PQpipelineSync(c));
+	drain_pipeline(c, 7);
+	send_or_die(c, PQsendQueryPrepared(c, STMT, 0, NULL, NULL, NULL, 0));
+	send_or_die(c, PQsetSingleRowMode(c));
+	param(c, SNAPSHOT);
+	param(c, "ROLLBACK");
+	param(c, "DISCARD ALL");
+	send_or_die(c, PQpipelineSync(c));
+	drain_pipeline(c, 4);
+	send_or_die(c, PQexitPipelineMode(c));
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -161,7 +193,8 @@ int main(int argc, char **argv)
 	PGconn *c;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: pgfloor URL moat|reference|pipelined SECONDS QUERY LABEL\n");
+		fprintf(stderr,
+			"usage: pgfloor URL moat|reference|pipelined|cached SECONDS QUERY LABEL\n");
 		return 2;
 	}
 	if (strcmp(argv[2], "moat") == 0)
@@ -170,6 +203,8 @@ int main(int argc, char **argv)
 		seq = seq_reference;
 	else if (strcmp(argv[2], "pipelined") == 0)
 		seq = seq_pipelined;
+	else if (strcmp(argv[2], "cached") == 0)
+		seq = seq_cached;
 	else {
 		fprintf(stderr, "pgfloor: unknown sequence %s\n", argv[2]);
 		return 2;

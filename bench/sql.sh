@@ -15,6 +15,8 @@
 # settings measures:
 #
 #   moat-pg      moat read_query on PostgreSQL (as bench_ro)
+#   moat-pg-before  the same with the binary MOAT_BEFORE names, when set
+#                (before and after a change in one run, back to back)
 #   reference    @modelcontextprotocol/server-postgres query {sql} on the
 #                same server, as the same role
 #   moat-sqlite  moat read_query on the SQLite copy
@@ -35,15 +37,20 @@
 # ran under, to bench/out/sql-results.md; raw JSON lines in
 # bench/out/sql-*.jsonl, one response of each kind in bench/out/sql-*.json.
 # For scale, bench/pgfloor.c sends the statements of one call straight
-# through libpq, no MCP: moat's old six-round-trip sequence, the reference's, and moat's
-# statements pipelined into two round trips (what moat does now),
-# unpinned and on the one CPU.
+# through libpq, no MCP: moat's old six-round-trip sequence, the reference's, moat's
+# statements pipelined into two round trips with EXPLAIN (what moat does on
+# a plan-check cache miss, and did on every call before the cache), and
+# moat's statements on a cache hit (cached: two round trips, no EXPLAIN),
+# unpinned and on the one CPU; a second table reads moat (and MOAT_BEFORE)
+# against the pipelined and the cached floors.
 #
 # Knobs (environment): BENCH_SECONDS (length of each throughput run,
 # default 2), REPEAT (fresh-server runs per figure, median reported,
 # default 3), INFLIGHT (default 8), PIN_CPU (default the last CPU), POOL
 # (moat's pool_size, default 4), MOAT (a moat binary to measure instead of
-# building one; moat_sql_pg.so must be beside it). Takes about seven
+# building one; moat_sql_pg.so must be beside it), MOAT_BEFORE (a second
+# binary measured in the same run, likewise), REFERENCE (0 skips the
+# reference server, the slowest part of the run). Takes about seven
 # minutes after the build, most of it the reference on the large query.
 set -euo pipefail
 
@@ -68,6 +75,11 @@ mkdir -p "$out"
 
 # 1. moat: MOAT, or the release build all the bench scripts share.
 bench_moat moat moat_sql_pg.so
+moat_before=${MOAT_BEFORE:-}
+if [ -n "$moat_before" ] && [ ! -f "$(dirname "$moat_before")/moat_sql_pg.so" ]; then
+	echo "sql.sh: MOAT_BEFORE: no moat_sql_pg.so beside $moat_before" >&2
+	exit 2
+fi
 
 # 2. the driver, and the floor: the same statements straight through libpq.
 flags=(-O2 -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
@@ -195,10 +207,14 @@ drive() { # drive SERVER QUERY MODES CAP_SECONDS -- COMMAND...
 		--repeat "$repeat" --timeout 60000 --tool "$tool" --args "$args" \
 		--save "$out/sql-$server-$q.json" -- "$@" >>"$out/sql-$server.jsonl" || status=1
 }
-servers=(moat-pg reference moat-sqlite)
+servers=(moat-pg)
+[ -z "$moat_before" ] || servers+=(moat-pg-before)
+[ "${REFERENCE:-1}" = 0 ] || servers+=(reference)
+servers+=(moat-sqlite)
 command_of() { # command_of SERVER -> sets cmd
 	case $1 in
 	moat-pg) cmd=("$moat" serve --config "$out/sql-moat-pg.json") ;;
+	moat-pg-before) cmd=("$moat_before" serve --config "$out/sql-moat-pg.json") ;;
 	reference) cmd=(node "$refjs" "$url") ;;
 	moat-sqlite) cmd=("$moat" serve --config "$out/sql-moat-sqlite.json") ;;
 	esac
@@ -209,7 +225,7 @@ floor() { # floor WHERE CPU -> REPEAT runs of each sequence on both queries
 	echo "== floor: $where" >&2
 	for q in small large; do
 		if [ "$q" = small ]; then sql=$q_small; else sql=$q_large; fi
-		for sequence in moat reference pipelined; do
+		for sequence in moat reference pipelined cached; do
 			for _ in $(seq "$repeat"); do
 				timeout --kill-after=5 $((isecs + 30)) ${affinity[@]+"${affinity[@]}"} \
 					"$out/pgfloor" "$url" "$sequence" "$secs" "$sql" "$q-$where" \
@@ -219,7 +235,7 @@ floor() { # floor WHERE CPU -> REPEAT runs of each sequence on both queries
 	done
 }
 cap=$((repeat * (2 * isecs + 6) + 30))
-for s in "${servers[@]}" floor; do : >"$out/sql-$s.jsonl"; done
+for s in moat-pg moat-pg-before reference moat-sqlite floor; do : >"$out/sql-$s.jsonl"; done
 for q in small large; do
 	for s in "${servers[@]}"; do
 		command_of "$s"
@@ -306,11 +322,12 @@ floor_table=$out/sql-floor-table.md
 	echo "| Statements of one call, straight through libpq (calls/s) | 10 rows, unpinned |" \
 		"10 rows, one CPU | $(fmt 0 $rows) rows, unpinned | $(fmt 0 $rows) rows, one CPU |"
 	echo "|---|---:|---:|---:|---:|"
-	for sequence in moat reference pipelined; do
+	for sequence in moat reference pipelined cached; do
 		case $sequence in
 		moat) name="moat's read_query before pipelining (6 round trips)" ;;
 		reference) name="the reference's query (3 round trips)" ;;
-		pipelined) name="moat's read_query now, pipelined (2 round trips)" ;;
+		pipelined) name="moat's read_query pipelined, with EXPLAIN (2 round trips; a cache miss)" ;;
+		cached) name="moat's read_query on a plan-check cache hit (2 round trips, no EXPLAIN)" ;;
 		esac
 		echo "| $name | $(fmt 0 "$(floor_get small-unpinned $sequence)") |" \
 			"$(fmt 0 "$(floor_get small-pinned $sequence)") |" \
@@ -318,6 +335,28 @@ floor_table=$out/sql-floor-table.md
 			"$(fmt 0 "$(floor_get large-pinned $sequence)") |"
 	done
 } >"$floor_table"
+# moat against the floors: sequential calls/s over the floor's calls/s.
+vs_table=$out/sql-vs-floor-table.md
+{
+	echo "| moat, query, where (sequential calls/s) | moat | pipelined floor | moat / pipelined |" \
+		"cached floor | moat / cached | target |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	for s in moat-pg moat-pg-before; do
+		[ "$s" = moat-pg ] || [ -n "$moat_before" ] || continue
+		if [ "$s" = moat-pg ]; then who="moat"; else who="before ($moat_before)"; fi
+		for q in small large; do
+			if [ "$q" = small ]; then n="10 rows"; t="≥ 0.8×"; else n="$(fmt 0 $rows) rows"; t="≥ 0.6×"; fi
+			for where in unpinned pinned; do
+				if [ "$where" = unpinned ]; then mode=sequential; w=unpinned; else mode=sequential-pinned; w="one CPU"; fi
+				m=$(get "$s" "$q" "$mode" per_second)
+				fp=$(floor_get "$q-$where" pipelined)
+				fc=$(floor_get "$q-$where" cached)
+				echo "| $who, $n, $w | $(fmt 0 "$m") | $(fmt 0 "$fp") | $(ratio "$m" "$fp") |" \
+					"$(fmt 0 "$fc") | $(ratio "$m" "$fc") | $t |"
+			done
+		done
+	done
+} >"$vs_table"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -355,12 +394,18 @@ done
 		"median of $repeat runs of $secs s; one CPU: pgfloor and PostgreSQL on CPU $pin."
 	echo
 	cat "$floor_table"
+	echo
+	echo "moat against the floors (the issue's targets are stated against the pipelined one):"
+	echo
+	cat "$vs_table"
 } >"$out/sql-results.md"
 
 echo >&2
 cat "$table"
 echo >&2
 cat "$floor_table"
+echo >&2
+cat "$vs_table"
 echo >&2
 echo "sql.sh: rows returned (small/large):$counts" >&2
 echo "sql.sh: results in bench/out/sql-results.md (raw: bench/out/sql-*.jsonl); took" \

@@ -12,7 +12,9 @@
  *   sql_pg_route.c  where connections go: host names resolved once and
  *                   pinned, TCP ports granted in the sandbox;
  *   sql_pg_value.c  values by type OID to JSON, JSON params to text;
- *   sql_pg_plan.c   the schema allowlist checked on an EXPLAIN plan.
+ *   sql_pg_plan.c   the schema allowlist checked on an EXPLAIN plan;
+ *   sql_pg_cache.c  the plan-check cache of read_query (sql_pg.c says
+ *                   when an entry may stand in for EXPLAIN).
  *
  * Nothing here ever sends user text through the simple protocol: the
  * user's statement is only ever prepared (Parse, one statement) and
@@ -25,6 +27,7 @@
 #include <pthread.h>
 
 #include "sql.h"
+#include "sql_pg_cache.h"
 
 /* The pool of one database. Guarded by lock. */
 struct sqlpg_pool {
@@ -47,6 +50,8 @@ struct sqlpg_pool {
 	char *pin_host, *pin_hostaddr, *pin_port;
 	char *search_path; /* the allowlist as quoted identifiers; owned */
 	char *schema_array;/* the allowlist as a text[] literal; owned */
+	struct sqlpg_cache *cache; /* the plan-check cache of reads (sql_pg_cache.c),
+				    * NULL when off; owned, guarded by its own lock */
 };
 
 /* One connection taken for a call. */

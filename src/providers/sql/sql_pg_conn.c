@@ -86,6 +86,7 @@ enum moat_rc sqlpg_pool_init(struct sqlpg_pool *p, const struct sql_db *db, stru
 	p->max = db->pool_size ? db->pool_size : 1;
 	if (!(p->idle = calloc(p->max, sizeof(*p->idle))))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	p->cache = sqlpg_cache_new(SQLPG_CACHE_ENTRIES); /* NULL (no cache) on ENOMEM */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	return MOAT_OK;
@@ -105,6 +106,7 @@ void sqlpg_pool_fini(struct sqlpg_pool *p)
 	free(p->pin_port);
 	free(p->search_path);
 	free(p->schema_array);
+	sqlpg_cache_free(p->cache);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->freed);
 	memset(p, 0, sizeof(*p));

@@ -2,7 +2,9 @@
  * sql_pg_plan.c - the PostgreSQL schema allowlist, checked on the plan.
  *
  * Before a statement runs, sql_pg.c prepares it and asks the server for
- * EXPLAIN (VERBOSE, FORMAT JSON) of the statement with the call's params. The planner has already expanded views, CTEs and
+ * EXPLAIN (VERBOSE, FORMAT JSON) of the statement with the call's params
+ * (or, for a read, finds the answer in its plan-check cache under an
+ * unchanged transaction snapshot). The planner has already expanded views, CTEs and
  * subqueries (init plans and sub plans are nodes of the tree), so every
  * table the statement reads or changes appears as a node's "Relation
  * Name", and VERBOSE adds the "Schema" it lives in. Each must be in the
