@@ -38,7 +38,11 @@
 # calls of search_files and directory_tree, default 7), HEAD_CALLS (timed
 # head=10 calls, default 1000), QUIET_WAIT (seconds to wait for the CPUs to
 # go quiet before starting, default 30), MOAT (a moat binary to measure
-# instead of building one). Typical wall time is two minutes after the
+# instead of building one), BEFORE (a second moat binary, "before" a
+# change: measured in the same run with the same settings, alternating
+# with MOAT part by part, and compared in a second table with the ratio of
+# each to the floor; its modules must be beside it), REFERENCE=0 (skip the
+# reference server: its rows read n/a; saves most of the wall time). Typical wall time is two minutes after the
 # build, a third of it the reference's search_files (about 3 s a call).
 # Other load on the machine shows up in the figures, so how busy the CPUs
 # were just before and after is written into the results.
@@ -130,7 +134,7 @@ bench_settle "$quiet_wait"
 small=$fix/small.txt
 big=$fix/big.txt
 status=0
-drive() { # drive SERVER PART CAP_SECONDS CPU DRIVER_OPTIONS... -- COMMAND...
+drive_one() { # drive_one SERVER PART CAP_SECONDS CPU DRIVER_OPTIONS... -- COMMAND...
 	# CPU: "-" leaves the driver (and so the server) to the scheduler;
 	# a number binds both to that CPU for the whole run.
 	local server=$1 part=$2 cap=$3 affinity=()
@@ -141,10 +145,15 @@ drive() { # drive SERVER PART CAP_SECONDS CPU DRIVER_OPTIONS... -- COMMAND...
 		--label "$part" --pin "$pin" --inflight "$inflight" "$@" \
 		>>"$out/fs-$server.jsonl" || status=1
 }
-run_server() { # run_server NAME CAP_SCALE COMMAND...
+run_server() { # [only=PART] run_server NAME CAP_SCALE COMMAND...
 	local name=$1 k=$2
 	shift 2
-	: >"$out/fs-$name.jsonl"
+	if [ -n "${only:-}" ]; then
+		drive() { [ "$2" = "$only" ] && drive_one "$@" || true; }
+	else
+		: >"$out/fs-$name.jsonl"
+		drive() { drive_one "$@"; }
+	fi
 	drive "$name" cold $((30 * k)) - --only cold --runs "$runs" -- "$@"
 	drive "$name" cold1 $((30 * k)) "$pin" --only cold --runs "$runs" -- "$@"
 	drive "$name" read $((40 * k)) - --only call --seconds "$secs" --repeat "$repeat" \
@@ -162,11 +171,32 @@ run_server() { # run_server NAME CAP_SCALE COMMAND...
 		--requests "$head_calls" --tool read_text_file \
 		--args "{\"path\":\"$big\",\"head\":10}" -- "$@"
 }
-run_server moat 1 "$moat" serve --config "$out/fs-moat.json"
-run_server reference 3 node "$refjs" "$fix"
 : >"$out/fs-null.jsonl"
-drive null read 40 - --only call --seconds "$secs" --repeat "$repeat" --tool x -- \
-	"$out/nullserver" --text 4096
+null_read() {
+	drive_one null read 40 - --only call --seconds "$secs" --repeat "$repeat" --tool x -- \
+		"$out/nullserver" --text 4096
+}
+if [ -n "${BEFORE:-}" ]; then
+	# before and after part by part (the floor between them), so a change
+	# in the machine's load hits both alike.
+	before=$(readlink -f "$BEFORE")
+	[ -x "$before" ] || { echo "fs.sh: BEFORE=$BEFORE is not an executable" >&2; exit 2; }
+	: >"$out/fs-before.jsonl"
+	: >"$out/fs-moat.jsonl"
+	for part in cold cold1 read null read5k search tree head; do
+		if [ "$part" = null ]; then null_read; continue; fi
+		only=$part run_server before 1 "$before" serve --config "$out/fs-moat.json"
+		only=$part run_server moat 1 "$moat" serve --config "$out/fs-moat.json"
+	done
+else
+	run_server moat 1 "$moat" serve --config "$out/fs-moat.json"
+	null_read
+fi
+if [ "${REFERENCE:-1}" != 0 ]; then
+	run_server reference 3 node "$refjs" "$fix"
+else
+	: >"$out/fs-reference.jsonl"
+fi
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_after=$(bench_busy)
@@ -233,6 +263,44 @@ table=$out/fs-table.md
 	row "read_text_file 10 MiB head=10, unpinned, p50 latency (µs)" head tools_call \
 		sequential p50_us 1 yes "" "" ""
 } >"$table"
+
+# 7b. before and after (BEFORE): each against the other and against the
+# floor of the same run.
+if [ -n "${BEFORE:-}" ]; then
+	floor_in=$(get null read tools_call concurrent per_second)
+	{
+		echo
+		echo "| Metric (BEFORE = $before) | before | after | after/before | before/floor | after/floor |"
+		echo "|---|---:|---:|---:|---:|---:|"
+		# brow NAME PART MODE FIELD DECIMALS LOWER_IS_BETTER [SCALE] [FLOOR]
+		brow() {
+			local b a q
+			b=$(scale "${7:-1}" "$(get before "$2" tools_call "$3" "$4")")
+			a=$(scale "${7:-1}" "$(get moat "$2" tools_call "$3" "$4")")
+			if [ "$6" = yes ]; then q=$(ratio "$b" "$a"); else q=$(ratio "$a" "$b"); fi
+			echo "| $1 | $(fmt "$5" "$b") | $(fmt "$5" "$a") | $q |" \
+				"$(if [ -n "${8:-}" ]; then ratio "$b" "$8"; else echo –; fi) |" \
+				"$(if [ -n "${8:-}" ]; then ratio "$a" "$8"; else echo –; fi) |"
+		}
+		brow "read_text_file 4 KiB, $inflight in flight (calls/s)" read concurrent \
+			per_second 0 no 1 "$floor_in"
+		brow "read_text_file 4 KiB, $inflight in flight, server CPU per call (µs)" read \
+			concurrent server_cpu_us 1 yes
+		brow "read_text_file 4 KiB, sequential, unpinned (calls/s)" read sequential \
+			per_second 0 no
+		brow "search_files, whole fixture, p50 latency (ms)" search sequential p50_us 1 yes \
+			0.001
+		brow "search_files, server CPU per call (ms)" search sequential server_cpu_us 1 yes \
+			0.001
+		brow "directory_tree, whole fixture, p50 latency (ms)" tree sequential p50_us 1 yes \
+			0.001
+		brow "directory_tree, server CPU per call (ms)" tree sequential server_cpu_us 1 yes \
+			0.001
+		echo
+		echo "Ratios: after/before above 1× favours after (time and CPU: before/after);" \
+			"x/floor: calls/s as a share of the null server's with the same driver."
+	} >>"$table"
+fi
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
