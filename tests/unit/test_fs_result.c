@@ -8,8 +8,7 @@
  * U+2028, non-ASCII, lengths around wire.c's 4 KiB memo and up to 1 MiB),
  * then on what the real tools (list_directory, list_directory_with_sizes,
  * directory_tree, search_files, grep_files, get_file_info,
- * list_allowed_directories; directory_tree, which keeps the tree, too)
- * answer over random trees whose names hold
+ * list_allowed_directories) answer over random trees whose names hold
  * the same characters, invalid UTF-8 and 255-byte names, under small
  * output budgets and entry caps so that the cuts and their notes are
  * exercised (the test fails if none was). Works in a temporary directory.
@@ -98,28 +97,21 @@ static char *message(const struct tool_result *r, size_t *len)
 	return out;
 }
 
-/* new (streamed, or for directory_tree the shared string) and ref (tree)
- * must be the same bytes everywhere. */
+/* new (streamed) and ref (tree) must be the same bytes everywhere. */
 static void assert_same(const struct tool_result *nw, const struct tool_result *ref)
 {
 	char *a = wire_dumps(nw->content), *b = wire_dumps(ref->content);
 	char *s = wire_dumps(ref->structured);
 	size_t la, lb;
 
+	assert_non_null(nw->structured_json);
+	assert_null(nw->structured);
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_non_null(s);
 	assert_string_equal(a, b);
-	if (nw->structured_json) {
-		assert_null(nw->structured);
-		assert_int_equal(nw->structured_len, strlen(s));
-		assert_memory_equal(nw->structured_json, s, nw->structured_len);
-	} else {
-		char *t = wire_dumps(nw->structured);
-		assert_non_null(t);
-		assert_string_equal(t, s);
-		free(t);
-	}
+	assert_int_equal(nw->structured_len, strlen(s));
+	assert_memory_equal(nw->structured_json, s, nw->structured_len);
 	free(a);
 	free(b);
 	free(s);
@@ -302,8 +294,7 @@ static bool check_call(struct scene *s, const char *tool, json_t *args, size_t b
 	bool cut;
 
 	assert_non_null(t);
-	/* directory_tree keeps the shared string (fs_list.c, out_finish) */
-	assert_true(t->output_streamed == (strcmp(tool, "directory_tree") != 0));
+	assert_true(t->output_streamed);
 	callctx_init(&ctx, tool, 0, budget);
 	if (t->handler(&ctx, t->data, args, &nw, &err) != MOAT_OK) {
 		/* Known, and before this change as after it (the check precedes

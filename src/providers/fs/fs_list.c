@@ -147,18 +147,14 @@ void fs_out_note(struct fs_out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Fill out with one text block and structuredContent {content: text};
- * notes follow the text after a blank line. When notes_apart, they go in
- * a second block instead and the structured text is the bare text
- * (directory_tree stays JSON). streamed: structuredContent written as JSON
- * text (fs_text_result, output_streamed); else the text as one jansson
- * string in both places, which the core escapes once and copies (wire.h's
- * memo): cheaper for a large text than escaping it twice, so
- * directory_tree, whose text is the largest, keeps it (fs_result.c). */
-static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, bool streamed,
-			       struct tool_result *out, struct moat_err *err)
+/* Fill out with one text block and structuredContent {content: text}
+ * (fs_text_result: written as JSON text, output_streamed); notes follow
+ * the text after a blank line. When notes_apart, they go in a second
+ * block instead and the structured text is the bare text (directory_tree
+ * stays JSON). */
+static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, struct tool_result *out,
+			       struct moat_err *err)
 {
-	json_t *text, *block;
 	enum moat_rc rc;
 
 	if (!o->buf && !out_put(o, "", 0))
@@ -172,25 +168,8 @@ static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, bool streamed
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (!fs_utf8_valid(o->buf, o->len))
 		return moat_err_set(err, MOAT_EINTERNAL, "output is not valid UTF-8");
-	if (streamed) {
-		if ((rc = fs_text_result(out, o->buf, o->len, err)))
-			return rc;
-	} else {
-		/* One string in both places: it is serialized once (wire.h). */
-		text = json_stringn_nocheck(o->buf, o->len);
-		if (!text)
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		out->structured = json_pack("{s:O}", "content", text);
-		/* 'o' takes our reference to text, even when json_pack fails. */
-		block = json_pack("{s:s, s:o}", "type", "text", "text", text);
-		if (!out->structured || !block ||
-		    (!out->content && !(out->content = json_array()))) {
-			json_decref(block);
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-		}
-		if (json_array_append_new(out->content, block) != 0) /* takes block */
-			return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	}
+	if ((rc = fs_text_result(out, o->buf, o->len, err)))
+		return rc;
 	if (o->notes[0] && notes_apart && (rc = tool_result_text(out, o->notes)))
 		return moat_err_set(err, rc, "out of memory");
 	return MOAT_OK;
@@ -199,7 +178,7 @@ static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, bool streamed
 /* fs_out_finish - the result for a line-oriented tool (notes inline). */
 enum moat_rc fs_out_finish(struct fs_out *o, struct tool_result *out, struct moat_err *err)
 {
-	return out_finish(o, false, true, out, err);
+	return out_finish(o, false, out, err);
 }
 
 /* fs_out_free - release the text. */
@@ -982,7 +961,7 @@ static enum moat_rc directory_tree_tool(struct call_ctx *ctx, void *data, json_t
 	if (tr->unreadable)
 		fs_out_note(&tr->out, "[%zu director%s could not be read and show empty children]",
 			    tr->unreadable, tr->unreadable == 1 ? "y" : "ies");
-	rc = out_finish(&tr->out, true, false, out, err);
+	rc = out_finish(&tr->out, true, out, err);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1143,7 +1122,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "\"default\":[]},\"maxDepth\":{\"type\":\"integer\",\"minimum\":1,\"description\":"
 		 "\"levels to show (1 = the directory's own entries)\"}},\"required\":[\"path\"],"
 		 "\"additionalProperties\":false}",
-		 directory_tree_tool, false, false},
+		 directory_tree_tool, false, true},
 		{"get_file_info", "Get File Info",
 		 "Retrieve detailed metadata about a file or directory. Returns comprehensive "
 		 "information including size, creation time, last modified time, permissions, and "

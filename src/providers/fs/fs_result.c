@@ -20,15 +20,10 @@
  * (the old builder is kept in tests/unit/fs_result_ref.c).
  *
  * Cost: the caps were all applied while the text was made, so nothing
- * here can cut. The fs family never built a jansson value per entry: its
- * text is made in one buffer and was sent as one jansson string in both
- * places, which the core escaped once and copied the second time (wire.h's
- * memo). Here the text is escaped once more, into a fresh buffer (sized up
- * front so it is not copied while it grows), because the core escapes the
- * content block's copy again. For small and medium answers that is about
- * even; for directory_tree over 20,000 files (2.6 MB of text full of
- * quotes) it measured 13 % more CPU (bench/fs.sh, perf stat task-clock),
- * so directory_tree keeps the shared string (fs_list.c, out_finish).
+ * here can cut. The text is escaped here once; the core escapes the
+ * content block's copy again (before, the second appearance of the same
+ * jansson string was a copy of the first: wire.h's memo). The buffer is
+ * sized up front so a large tree is not copied while it grows.
  */
 #include "fs_result.h"
 
