@@ -118,7 +118,6 @@ enum moat_rc fs_register_readonly(struct registry *reg, struct fs *fs,
 			.annotations = {.read_only = HINT_TRUE, .destructive = HINT_FALSE,
 					.idempotent = HINT_TRUE, .open_world = HINT_FALSE},
 			.quick = defs[i].quick,
-			.output_streamed = defs[i].streamed,
 			.handler = defs[i].fn,
 			.data = fs,
 		};

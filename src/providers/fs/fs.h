@@ -141,8 +141,6 @@ struct fs_tool_def {
 	const char *schema; /* input schema, JSON text */
 	tool_handler_fn fn;
 	bool quick; /* bounded by one file or one directory: tool_spec.quick */
-	/* answers with fs_text_result (fs_result.h): tool_spec.output_streamed */
-	bool streamed;
 };
 
 /* {"content": string}: the reference's structured result for text tools. */

@@ -31,7 +31,6 @@
 
 #include "fs.h"
 #include "fs_listing.h"
-#include "fs_result.h"
 #include "fs_util.h"
 #include "text.h"
 
@@ -147,14 +146,13 @@ void fs_out_note(struct fs_out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Fill out with one text block and structuredContent {content: text}
- * (fs_text_result: written as JSON text, output_streamed); notes follow
- * the text after a blank line. When notes_apart, they go in a second
- * block instead and the structured text is the bare text (directory_tree
- * stays JSON). */
+/* Fill out with {content: text} and one text block; notes follow the text
+ * after a blank line. When notes_apart, they go in a second block instead
+ * and the structured text is the bare text (directory_tree stays JSON). */
 static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, struct tool_result *out,
 			       struct moat_err *err)
 {
+	json_t *text, *block;
 	enum moat_rc rc;
 
 	if (!o->buf && !out_put(o, "", 0))
@@ -168,8 +166,19 @@ static enum moat_rc out_finish(struct fs_out *o, bool notes_apart, struct tool_r
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (!fs_utf8_valid(o->buf, o->len))
 		return moat_err_set(err, MOAT_EINTERNAL, "output is not valid UTF-8");
-	if ((rc = fs_text_result(out, o->buf, o->len, err)))
-		return rc;
+	/* One string in both places: it is serialized once (wire.h). */
+	text = json_stringn_nocheck(o->buf, o->len);
+	if (!text)
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	out->structured = json_pack("{s:O}", "content", text);
+	/* 'o' takes our reference to text, even when json_pack fails. */
+	block = json_pack("{s:s, s:o}", "type", "text", "text", text);
+	if (!out->structured || !block || (!out->content && !(out->content = json_array()))) {
+		json_decref(block);
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
+	}
+	if (json_array_append_new(out->content, block) != 0) /* takes block */
+		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
 	if (o->notes[0] && notes_apart && (rc = tool_result_text(out, o->notes)))
 		return moat_err_set(err, rc, "out of memory");
 	return MOAT_OK;
@@ -1050,7 +1059,12 @@ static enum moat_rc file_info_tool(struct call_ctx *ctx, void *data, json_t *arg
 		rc = moat_err_set(err, MOAT_EINTERNAL, "file info does not fit its buffer");
 		goto out;
 	}
-	rc = fs_text_result(out, text, (size_t)w, err);
+	out->structured = json_pack("{s:s}", "content", text);
+	if (!out->structured || tool_result_text(out, text)) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = MOAT_OK;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1099,7 +1113,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "clearly distinguish between files and directories with [FILE] and [DIR] prefixes. "
 		 "This tool is essential for understanding directory structure and finding specific "
 		 "files within a directory. Only works within allowed directories.",
-		 PATH_ONLY, list_directory_tool, true, true},
+		 PATH_ONLY, list_directory_tool, true},
 		{"list_directory_with_sizes", "List Directory with Sizes",
 		 "Get a detailed listing of all files and directories in a specified path, including "
 		 "sizes. Results clearly distinguish between files and directories with [FILE] and "
@@ -1109,7 +1123,7 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "\"type\":\"string\",\"enum\":[\"name\",\"size\"],\"default\":\"name\","
 		 "\"description\":\"Sort entries by name or size\"}},\"required\":[\"path\"],"
 		 "\"additionalProperties\":false}",
-		 list_sizes_tool, true, true},
+		 list_sizes_tool, true},
 		{"directory_tree", "Directory Tree",
 		 "Get a recursive tree view of files and directories as a JSON structure. Each entry "
 		 "includes 'name', 'type' (file/directory), and 'children' for directories. Files "
@@ -1122,20 +1136,20 @@ enum moat_rc fs_register_list(struct registry *reg, struct fs *fs, struct moat_e
 		 "\"default\":[]},\"maxDepth\":{\"type\":\"integer\",\"minimum\":1,\"description\":"
 		 "\"levels to show (1 = the directory's own entries)\"}},\"required\":[\"path\"],"
 		 "\"additionalProperties\":false}",
-		 directory_tree_tool, false, true},
+		 directory_tree_tool, false},
 		{"get_file_info", "Get File Info",
 		 "Retrieve detailed metadata about a file or directory. Returns comprehensive "
 		 "information including size, creation time, last modified time, permissions, and "
 		 "type. This tool is perfect for understanding file characteristics without reading "
 		 "the actual content. Only works within allowed directories.",
-		 PATH_ONLY, file_info_tool, true, true},
+		 PATH_ONLY, file_info_tool, true},
 		{"list_allowed_directories", "List Allowed Directories",
 		 "Returns the list of directories that this server is allowed to access. "
 		 "Subdirectories within these allowed directories are also accessible. Use this to "
 		 "understand which directories and their nested paths are available before trying "
 		 "to access files.",
 		 "{\"type\":\"object\",\"properties\":{},\"additionalProperties\":false}",
-		 allowed_tool, true, true},
+		 allowed_tool, true},
 	};
 #undef PATH_ONLY
 	tzset(); /* read the zone now: the sandbox may hide /etc/localtime later */

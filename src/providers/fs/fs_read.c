@@ -858,12 +858,12 @@ enum moat_rc fs_register_read(struct registry *reg, struct fs *fs, struct moat_e
 	static const struct fs_tool_def tools[] = {
 		/* One file each (or a bounded list of them): quick. */
 		{"read_file", "Read File (Deprecated)", ALIAS_DESC, TEXT_SCHEMA, read_text_tool,
-		 true, false},
-		{"read_text_file", "Read Text File", TEXT_DESC, TEXT_SCHEMA, read_text_tool, true, false},
+		 true},
+		{"read_text_file", "Read Text File", TEXT_DESC, TEXT_SCHEMA, read_text_tool, true},
 		{"read_media_file", "Read Media File", MEDIA_DESC, MEDIA_SCHEMA, read_media_tool,
-		 true, false},
+		 true},
 		{"read_multiple_files", "Read Multiple Files", MULTI_DESC, MULTI_SCHEMA,
-		 read_multiple_tool, true, false},
+		 read_multiple_tool, true},
 	};
 	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]), NULL, err);
 }

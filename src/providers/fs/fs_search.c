@@ -500,7 +500,7 @@ enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat
 		 "\"type\":\"string\"},\"excludePatterns\":{\"type\":\"array\",\"items\":{\"type\":"
 		 "\"string\"},\"default\":[]}},\"required\":[\"path\",\"pattern\"],"
 		 "\"additionalProperties\":false}",
-		 search_files_tool, false, true},
+		 search_files_tool, false},
 		{"grep_files", "Grep Files",
 		 "Search the contents of text files under a directory with a PCRE2 regular "
 		 "expression (UTF-8). Returns one 'path:line:text' line per matching line (long "
@@ -513,7 +513,7 @@ enum moat_rc fs_register_search(struct registry *reg, struct fs *fs, struct moat
 		 "\"maxMatches\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"stop after "
 		 "this many matching lines\"}},\"required\":[\"path\",\"pattern\"],"
 		 "\"additionalProperties\":false}",
-		 grep_files_tool, false, true},
+		 grep_files_tool, false},
 	};
 	return fs_register_readonly(reg, fs, tools, sizeof(tools) / sizeof(tools[0]),
 				    FS_TEXT_OUTPUT_SCHEMA, err);
