@@ -47,6 +47,11 @@ CREATE FUNCTION shop.f() RETURNS TABLE(x text) LANGUAGE sql STABLE AS 'SELECT ti
 GRANT USAGE ON SCHEMA early TO moat_ro;
 GRANT SELECT ON shop.t1, shop.v, shop.parted, shop.p1 TO moat_ro;
 ALTER ROLE moat_ro SET log_statement = 'all';
+CREATE ROLE moat_rr LOGIN;
+GRANT USAGE ON SCHEMA shop TO moat_rr;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO moat_rr;
+ALTER ROLE moat_rr SET log_statement = 'all';
+ALTER ROLE moat_rr SET default_transaction_isolation = 'repeatable read';
 `;
 
 function dump() {
@@ -134,11 +139,13 @@ before(async () => {
 	pg.psql(SETUP);
 	pg.psql(`INSERT INTO secret.keys VALUES ('${SECRET}');`);
 	const dir = makeTempDir('moat-pg-cache-');
-	const env = { ...process.env, DATABASE_URL: pg.url('moat_ro') };
+	const env = { ...process.env, DATABASE_URL: pg.url('moat_ro'), RR_URL: pg.url('moat_rr') };
 	writeConfig(dir, {
 		databases: {
 			lib: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, pool_size: 2 },
 			two: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['early', 'shop'], timeout_ms: 10000 },
+			// a role whose transactions are REPEATABLE READ by default
+			rr: { type: 'postgres', url: '${RR_URL}', schemas: ['shop'], timeout_ms: 10000 },
 		},
 		limits: { call_timeout_ms: 30000 },
 	});
@@ -240,6 +247,19 @@ describe('a cached plan check', () => {
 		const r = await read('lib', q, [0]);
 		assert.ok(!r.isError, resultText(r));
 		assert.equal(r.structuredContent.rows.length, 0);
+	});
+
+	test('a session that is not READ COMMITTED never answers from the cache', async () => {
+		// one snapshot for the whole transaction could not show a commit
+		// made while the call runs: every call is explained
+		const q = 'SELECT title FROM book WHERE id = 1';
+		for (let i = 0; i < 4; i++) {
+			const n = explains(q);
+			const r = await read('rr', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 1);
+			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
+		}
 	});
 
 	test('e: nothing in the database changed, the secret never showed', async () => {
