@@ -144,6 +144,7 @@ before(async () => {
 		databases: {
 			lib: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, pool_size: 2 },
 			two: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['early', 'shop'], timeout_ms: 10000 },
+			nocache: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, plan_cache: 0 },
 			// a role whose transactions are REPEATABLE READ by default
 			rr: { type: 'postgres', url: '${RR_URL}', schemas: ['shop'], timeout_ms: 10000 },
 		},
@@ -260,6 +261,19 @@ describe('a cached plan check', () => {
 			assert.equal(r.structuredContent.rows.length, 1);
 			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
 		}
+	});
+
+	test('"plan_cache": 0 explains every call', async () => {
+		const q = 'SELECT title FROM book WHERE id = 2';
+		for (let i = 0; i < 4; i++) {
+			const n = explains(q);
+			const r = await read('nocache', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 1);
+			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
+		}
+		// and the same statement on a database with the cache is answered from it
+		await cached('lib', q, undefined, (rows) => assert.equal(rows.length, 1));
 	});
 
 	test('e: nothing in the database changed, the secret never showed', async () => {
