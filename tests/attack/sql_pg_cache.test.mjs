@@ -81,6 +81,12 @@ function explains(query) {
 	return log.split(`EXPLAIN (VERBOSE, FORMAT JSON) ${query}`).length - 1;
 }
 
+// How many times moat ran `query` (Execute of its prepared statement).
+function executes(query) {
+	const log = fs.readFileSync(path.join(pg.dir, 'log'), 'utf8');
+	return log.split(`execute moat_q: ${query}\n`).length - 1;
+}
+
 async function read(database, query, params) {
 	const r = await c.client.callTool({ name: 'read_query', arguments: { database, query, ...(params ? { params } : {}) } });
 	seen.push(r);
@@ -144,6 +150,7 @@ before(async () => {
 		databases: {
 			lib: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, pool_size: 2 },
 			two: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['early', 'shop'], timeout_ms: 10000 },
+			small: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, max_rows: 2 },
 			nocache: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, plan_cache: 0 },
 			// a role whose transactions are REPEATABLE READ by default
 			rr: { type: 'postgres', url: '${RR_URL}', schemas: ['shop'], timeout_ms: 10000 },
@@ -261,6 +268,26 @@ describe('a cached plan check', () => {
 			assert.equal(r.structuredContent.rows.length, 1);
 			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
 		}
+	});
+
+	test('a result cut at a cap: right every time, and such a statement is then always explained', async () => {
+		// the cancel at the row cap skips the snapshot after Execute: the
+		// first hit is redone with EXPLAIN, later calls are explained
+		const q = 'SELECT b.title FROM book b, generate_series(1, 200000) g';
+		const counts = [], runs = [];
+		for (let i = 0; i < 6; i++) {
+			const n = explains(q), m = executes(q);
+			const r = await read('small', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 2);
+			assert.equal(r.structuredContent.truncated, true);
+			counts.push(explains(q) - n);
+			runs.push(executes(q) - m);
+		}
+		// two misses; the third call is a hit, cut, and run again with
+		// EXPLAIN; from then on every call is explained
+		assert.deepEqual(counts, [1, 1, 1, 1, 1, 1]);
+		assert.deepEqual(runs, [1, 1, 2, 1, 1, 1]);
 	});
 
 	test('"plan_cache": 0 explains every call', async () => {

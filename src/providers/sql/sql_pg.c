@@ -511,9 +511,9 @@ static enum moat_rc result_reset(struct sql_result *res, struct moat_err *err)
 	return sql_result_init(res, max_rows, max_bytes, table_max, err);
 }
 
-enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const char *sql,
-				size_t len, const json_t *params, enum sql_mode mode,
-				struct sql_result *res, struct moat_err *err)
+enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const char *sql, size_t len,
+			 const json_t *params, enum sql_mode mode, struct sql_result *res,
+			 struct moat_err *err)
 {
 	struct sqlpg_pool *p = db->conn;
 	struct sqlpg_params pp = {0};
@@ -589,7 +589,9 @@ enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const char *sq
 		snap = NULL;
 		if ((rc = result_reset(res, err)))
 			goto out;
-		if (l.discard) { /* a cancel may still be in flight: another connection */
+		if (l.discard || l.dirty || PQtransactionStatus(l.conn) != PQTRANS_IDLE) {
+			/* a cancel may still be in flight, or the session was not
+			 * reset: another connection (sqlpg_give closes this one) */
 			sqlpg_give(p, &l);
 			if ((rc = sqlpg_take(p, &call, &l, err)))
 				goto out;
