@@ -12,7 +12,8 @@
  * role checks below need a connection. An allowlisted schema that does not
  * exist is a warning. The role is examined: a superuser is refused unless
  * the config says "allow_superuser": true; a superuser or a role that can
- * write gets a loud warning at start-up and in moat check.
+ * write gets a loud warning at start-up and in moat check. A server older
+ * than PostgreSQL 13 (no pg_current_snapshot()) gets no plan-check cache.
  *
  * Sandbox: sql_pg_route.c resolves host names once at start-up, pins
  * the addresses and grants TCP connect to their ports.
@@ -111,6 +112,12 @@ static enum moat_rc check_role(struct sql_db *db, struct moat_err *err)
 		return prefix_err(db, err);
 	if ((rc = schema_texts(db, l.conn, err)))
 		goto out;
+	if (PQserverVersion(l.conn) < 130000) {
+		/* no pg_current_snapshot() before PostgreSQL 13: no plan-check
+		 * cache, every read is explained */
+		sqlpg_cache_free(p->cache);
+		p->cache = NULL;
+	}
 	r = sqlpg_exec(&l, &call,
 		       "SELECT current_user::text, r.rolsuper, r.rolbypassrls OR r.rolcreaterole OR "
 		       "r.rolcreatedb OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN "
