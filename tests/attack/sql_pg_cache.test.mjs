@@ -47,6 +47,11 @@ CREATE FUNCTION shop.f() RETURNS TABLE(x text) LANGUAGE sql STABLE AS 'SELECT ti
 GRANT USAGE ON SCHEMA early TO moat_ro;
 GRANT SELECT ON shop.t1, shop.v, shop.parted, shop.p1 TO moat_ro;
 ALTER ROLE moat_ro SET log_statement = 'all';
+CREATE ROLE moat_rr LOGIN;
+GRANT USAGE ON SCHEMA shop TO moat_rr;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO moat_rr;
+ALTER ROLE moat_rr SET log_statement = 'all';
+ALTER ROLE moat_rr SET default_transaction_isolation = 'repeatable read';
 `;
 
 function dump() {
@@ -74,6 +79,12 @@ function assertNoSecret() {
 function explains(query) {
 	const log = fs.readFileSync(path.join(pg.dir, 'log'), 'utf8');
 	return log.split(`EXPLAIN (VERBOSE, FORMAT JSON) ${query}`).length - 1;
+}
+
+// How many times moat ran `query` (Execute of its prepared statement).
+function executes(query) {
+	const log = fs.readFileSync(path.join(pg.dir, 'log'), 'utf8');
+	return log.split(`execute moat_q: ${query}\n`).length - 1;
 }
 
 async function read(database, query, params) {
@@ -134,11 +145,15 @@ before(async () => {
 	pg.psql(SETUP);
 	pg.psql(`INSERT INTO secret.keys VALUES ('${SECRET}');`);
 	const dir = makeTempDir('moat-pg-cache-');
-	const env = { ...process.env, DATABASE_URL: pg.url('moat_ro') };
+	const env = { ...process.env, DATABASE_URL: pg.url('moat_ro'), RR_URL: pg.url('moat_rr') };
 	writeConfig(dir, {
 		databases: {
 			lib: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, pool_size: 2 },
 			two: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['early', 'shop'], timeout_ms: 10000 },
+			small: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, max_rows: 2 },
+			nocache: { type: 'postgres', url: '${DATABASE_URL}', schemas: ['shop'], timeout_ms: 10000, plan_cache: 0 },
+			// a role whose transactions are REPEATABLE READ by default
+			rr: { type: 'postgres', url: '${RR_URL}', schemas: ['shop'], timeout_ms: 10000 },
 		},
 		limits: { call_timeout_ms: 30000 },
 	});
@@ -240,6 +255,52 @@ describe('a cached plan check', () => {
 		const r = await read('lib', q, [0]);
 		assert.ok(!r.isError, resultText(r));
 		assert.equal(r.structuredContent.rows.length, 0);
+	});
+
+	test('a session that is not READ COMMITTED never answers from the cache', async () => {
+		// one snapshot for the whole transaction could not show a commit
+		// made while the call runs: every call is explained
+		const q = 'SELECT title FROM book WHERE id = 1';
+		for (let i = 0; i < 4; i++) {
+			const n = explains(q);
+			const r = await read('rr', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 1);
+			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
+		}
+	});
+
+	test('a result cut at a cap: right every time, and such a statement is then always explained', async () => {
+		// the cancel at the row cap skips the snapshot after Execute: the
+		// first hit is redone with EXPLAIN, later calls are explained
+		const q = 'SELECT b.title FROM book b, generate_series(1, 200000) g';
+		const counts = [], runs = [];
+		for (let i = 0; i < 6; i++) {
+			const n = explains(q), m = executes(q);
+			const r = await read('small', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 2);
+			assert.equal(r.structuredContent.truncated, true);
+			counts.push(explains(q) - n);
+			runs.push(executes(q) - m);
+		}
+		// two misses; the third call is a hit, cut, and run again with
+		// EXPLAIN; from then on every call is explained
+		assert.deepEqual(counts, [1, 1, 1, 1, 1, 1]);
+		assert.deepEqual(runs, [1, 1, 2, 1, 1, 1]);
+	});
+
+	test('"plan_cache": 0 explains every call', async () => {
+		const q = 'SELECT title FROM book WHERE id = 2';
+		for (let i = 0; i < 4; i++) {
+			const n = explains(q);
+			const r = await read('nocache', q);
+			assert.ok(!r.isError, resultText(r));
+			assert.equal(r.structuredContent.rows.length, 1);
+			assert.equal(explains(q), n + 1, `call ${i} was not explained`);
+		}
+		// and the same statement on a database with the cache is answered from it
+		await cached('lib', q, undefined, (rows) => assert.equal(rows.length, 1));
 	});
 
 	test('e: nothing in the database changed, the secret never showed', async () => {

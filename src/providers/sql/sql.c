@@ -459,7 +459,8 @@ static enum moat_rc str_list(const json_t *arr, char ***out, size_t *n, struct m
 }
 
 /* The postgres-only settings: the connection string (a secret: never in
- * a message), the schema allowlist (default ["public"]), the pool. */
+ * a message), the schema allowlist (default ["public"]), the pool, the
+ * plan-check cache. */
 static enum moat_rc parse_pg(const char *name, const json_t *o, struct sql_db *db,
 			     struct moat_err *err)
 {
@@ -481,6 +482,7 @@ static enum moat_rc parse_pg(const char *name, const json_t *o, struct sql_db *d
 	json_decref(def);
 	db->pool_size = get_size(o, "pool_size", SQL_DEFAULT_POOL_SIZE);
 	db->allow_superuser = json_is_true(json_object_get(o, "allow_superuser"));
+	db->plan_cache = get_size(o, "plan_cache", SQL_DEFAULT_PLAN_CACHE);
 	return rc;
 }
 

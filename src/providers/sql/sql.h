@@ -33,6 +33,7 @@
 #define SQL_DEFAULT_MAX_BYTES ((size_t)1 << 20)
 #define SQL_DEFAULT_TIMEOUT_MS 5000
 #define SQL_DEFAULT_POOL_SIZE 4
+#define SQL_DEFAULT_PLAN_CACHE 256 /* postgres: plan-check cache entries */
 /* The most rows a catalog query (list_tables, describe_table) returns;
  * more is an error (limits.rows), never a silently short list. */
 #define SQL_CATALOG_MAX_ROWS 10000
@@ -89,6 +90,7 @@ struct sql_db {
 	size_t nschemas;
 	size_t pool_size;              /* postgres: most open connections */
 	bool allow_superuser;          /* postgres: accept a superuser role */
+	size_t plan_cache;             /* postgres: plan-check cache entries, 0 = off */
 	void *conn;                    /* backend state; owned by the backend */
 };
 

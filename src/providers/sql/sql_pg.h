@@ -2,8 +2,10 @@
  * sql_pg.h - the PostgreSQL backend's internals, shared by its files (all
  * built into the module moat_sql_pg.so):
  *
- *   sql_pg.c        the backend ops: open (role checks, sandbox grants),
- *                   query (the user's statement), describe;
+ *   sql_pg.c        the user's statement (the backend's query op) and the
+ *                   plan-check cache's use;
+ *   sql_pg_open.c   the backend ops open (role checks, sandbox grants),
+ *                   close and describe, and the ops table;
  *   sql_pg_catalog.c  list_tables and describe_table (moat's own queries);
  *   sql_pg_conn.c   the connection pool and running one command without
  *                   blocking: deadline, cancellation (a cancel request to
@@ -157,6 +159,14 @@ enum moat_rc sqlpg_simple(struct sqlpg_lease *l, struct sqlpg_call *call, const 
  * (sqlpg_give then closes it, as it closes any dirty one).
  */
 void sqlpg_abandon(const struct sql_db *db, struct sqlpg_lease *l);
+
+/* ---- sql_pg.c ---- */
+
+/* sqlpg_query - the backend's query op (struct sql_backend): one
+ * statement in a transaction of its own; sql_pg.c says how. */
+enum moat_rc sqlpg_query(struct sql_db *db, struct call_ctx *ctx, const char *sql, size_t len,
+			 const json_t *params, enum sql_mode mode, struct sql_result *res,
+			 struct moat_err *err);
 
 /* ---- sql_pg_catalog.c ---- */
 

@@ -7,7 +7,8 @@
  * argument); this file is only the bounded, thread-safe map.
  *
  * One cache per database (its pool's connections share the role, the
- * search_path and so the answer). At most cap entries, the least recently
+ * search_path and so the answer), of "plan_cache" entries (default 256,
+ * 0 = none). At most cap entries, the least recently
  * used evicted first; a key over SQLPG_CACHE_KEY_MAX bytes, or a snapshot
  * over SQLPG_CACHE_SNAP_MAX, is never cached. Every operation takes the
  * cache's mutex and copies what it returns, so nothing handed out points
@@ -20,7 +21,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SQLPG_CACHE_ENTRIES 256  /* per database */
 #define SQLPG_CACHE_KEY_MAX 4096 /* statement + params, bytes */
 #define SQLPG_CACHE_SNAP_MAX 4096
 

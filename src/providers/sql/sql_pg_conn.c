@@ -86,7 +86,7 @@ enum moat_rc sqlpg_pool_init(struct sqlpg_pool *p, const struct sql_db *db, stru
 	p->max = db->pool_size ? db->pool_size : 1;
 	if (!(p->idle = calloc(p->max, sizeof(*p->idle))))
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	p->cache = sqlpg_cache_new(SQLPG_CACHE_ENTRIES); /* NULL (no cache) on ENOMEM */
+	p->cache = sqlpg_cache_new(db->plan_cache); /* NULL: off (0), or ENOMEM */
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	return MOAT_OK;
