@@ -1,7 +1,7 @@
 /*
  * test_git_stream.c - the proof that the git family's streaming writers
  * (git_log, git_diff_unstaged, git_diff_staged, git_diff, git_show,
- * git_blame: structuredContent written with jsonw as the walk or the patch
+ * git_blame, git_ls_files: structuredContent written with jsonw as the walk or the patch
  * goes, issue 17) answer with the very bytes the tree builders they
  * replaced gave (tests/unit/git_ref.c, kept here only): structuredContent
  * compared with wire_write of the old tree, the content text compared
@@ -65,14 +65,16 @@ struct tally {
 	size_t calls, cut, whole, failed;
 };
 
-static struct tally tallies[6] = {
+#define NTOOLS 7
+static struct tally tallies[NTOOLS] = {
 	{"git_log", 0, 0, 0, 0},  {"git_diff_unstaged", 0, 0, 0, 0}, {"git_diff_staged", 0, 0, 0, 0},
 	{"git_diff", 0, 0, 0, 0}, {"git_show", 0, 0, 0, 0},          {"git_blame", 0, 0, 0, 0},
+	{"git_ls_files", 0, 0, 0, 0},
 };
 
 static struct tally *tally_of(const char *tool)
 {
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < NTOOLS; i++)
 		if (strcmp(tallies[i].tool, tool) == 0)
 			return &tallies[i];
 	fail_msg("no tally for %s", tool);
@@ -647,6 +649,38 @@ static void blame_cases(const git_oid *ids, size_t nid)
 	json_decref(a);
 }
 
+static void ls_cases(const git_oid *ids, size_t nid)
+{
+	static const char *const prefixes[] = {NULL, "dir", "dir/", "a.txt", "dir/sub",
+					       "\xc3\xbcn\xc3\xaf", "nothing", ".."};
+	json_t *a = args_repo();
+	char hex[GIT_OID_HEXSZ + 1];
+
+	for (int rev = 0; rev < 3; rev++) {
+		if (rev == 1) {
+			git_oid_tostr(hex, sizeof(hex), &ids[rnd((unsigned)nid)]);
+			json_object_set_new(a, "revision", json_string(hex));
+		} else if (rev == 2) {
+			json_object_set_new(a, "revision", json_string("HEAD"));
+		}
+		for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+			if (prefixes[p])
+				json_object_set_new(a, "path", json_string(prefixes[p]));
+			else
+				json_object_del(a, "path");
+			same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 1 << 24);
+		}
+		json_object_del(a, "path");
+		sweep("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 6000, 20);
+		for (size_t mf = 1; mf <= 5; mf++) {
+			gitp_fam.lim.max_files = mf;
+			same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 1 << 24);
+		}
+		gitp_fam.lim.max_files = GITP_DEFAULT_MAX_FILES;
+	}
+	json_decref(a);
+}
+
 static void one_repo(uint64_t seed, size_t n)
 {
 	git_oid ids[64];
@@ -663,6 +697,7 @@ static void one_repo(uint64_t seed, size_t n)
 	diff_cases("git_diff", gitp_diff_tool, ref_diff_tool, "HEAD~2");
 	show_cases(ids, nid);
 	blame_cases(ids, nid);
+	ls_cases(ids, nid);
 	family_close();
 	git_repository_free(h);
 }
@@ -672,7 +707,7 @@ static void test_random_repositories(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 4; seed++)
 		one_repo(0x9e3779b97f4a7c15ULL * seed, 14 + 4 * seed);
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < NTOOLS; i++) {
 		print_message("%s: %zu calls, %zu cut, %zu whole, %zu failed alike\n", tallies[i].tool,
 			      tallies[i].calls, tallies[i].cut, tallies[i].whole, tallies[i].failed);
 		/* the sweeps reached the caps, and also answered whole */
@@ -727,6 +762,11 @@ static void test_large_repository(void **state)
 	same("git_diff", gitp_diff_tool, ref_diff_tool, a, 200000);
 	json_object_set_new(a, "revision", json_string("HEAD~10"));
 	same("git_show", gitp_show_tool, ref_show_tool, a, 64 << 20);
+	json_object_del(a, "target");
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 64 << 20);
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 100000);
+	json_object_set_new(a, "path", json_string("d07"));
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 64 << 20);
 	json_decref(a);
 	family_close();
 }
