@@ -17,6 +17,8 @@
 #   git_diff target=HEAD~50      git diff HEAD~50            (to the work tree)
 #   git_diff_unstaged            git diff
 #   git_show revision=HEAD~10    git show HEAD~10
+#   git_ls_files                 git ls-files                (10,000 paths)
+#   git_blame path=d11/f00011.txt  git blame d11/f00011.txt
 #
 # The git CLI is the floor for any server that runs `git` per call (the
 # reference mcp-server-git does, through GitPython): such a server pays at
@@ -89,6 +91,8 @@ questions=(
 	'diff50|git_diff|{"repo_path":"bench","target":"HEAD~50"}|["diff","HEAD~50"]|git diff HEAD~50'
 	'unstaged|git_diff_unstaged|{"repo_path":"bench"}|["diff"]|git diff'
 	'show|git_show|{"repo_path":"bench","revision":"HEAD~10"}|["show","HEAD~10"]|git show HEAD~10'
+	'ls|git_ls_files|{"repo_path":"bench"}|["ls-files"]|git ls-files'
+	'blame|git_blame|{"repo_path":"bench","path":"d11/f00011.txt"}|["blame","d11/f00011.txt"]|git blame d11/f00011.txt'
 )
 : >"$out/git-moat.jsonl"
 : >"$out/git-cli.jsonl"

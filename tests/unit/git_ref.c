@@ -2,7 +2,7 @@
  * git_ref.c - the tree builders that the git family's streaming writers
  * replaced (issue 17), kept verbatim but for their names: git_log,
  * git_diff_unstaged / git_diff_staged / git_diff (and the patch printer
- * git_show shares), git_show and git_blame as they were, each building its
+ * git_show shares), git_show, git_blame and git_ls_files as they were, each building its
  * structuredContent as a jansson tree per entry and handing it to
  * tool_result_take. Included by test_git_stream.c only, which runs them
  * and the streaming tools on the same repositories, arguments and caps and
@@ -921,6 +921,162 @@ out:
 	git_tree_entry_free(ent);
 	git_tree_free(tree);
 	git_object_free(obj);
+	gitp_release(repo, h);
+	return rc;
+}
+
+/* ==== src/providers/git/git_tree.c as it was: git_ls_files only (git_read_file did not change) ==== */
+
+struct lister {
+	struct call_ctx *ctx;
+	struct gitp_out *o;
+	json_t *files;
+	const char *prefix; /* without a trailing '/', or NULL */
+	size_t plen;
+	size_t seen;
+	enum moat_rc rc;
+	struct moat_err *err;
+};
+
+/* Is path under the prefix (the prefix itself or prefix/...)? */
+static bool under(const struct lister *l, const char *path)
+{
+	if (!l->prefix)
+		return true;
+	return strncmp(path, l->prefix, l->plen) == 0 &&
+	       (path[l->plen] == '\0' || path[l->plen] == '/');
+}
+
+/* Add one path. False to stop (a cap or the deadline). */
+static bool add(struct lister *l, const char *path)
+{
+	json_t *j;
+
+	if ((++l->seen & 1023) == 0) {
+		if ((l->rc = callctx_check(l->ctx, l->err)))
+			return false;
+		callctx_progress(l->ctx, (double)l->seen, 0, "entries read");
+	}
+	if (!under(l, path))
+		return true;
+	if (json_array_size(l->files) >= gitp_fam.lim.max_files) {
+		char why[64];
+		snprintf(why, sizeof(why), "git.max_files (%zu)", gitp_fam.lim.max_files);
+		gitp_out_cut(l->o, why);
+		return false;
+	}
+	if (!gitp_out_charge(l->o, 2 * strlen(path) + 8) || !gitp_out_printf(l->o, "%s\n", path))
+		return false;
+	if (!(j = gitp_jstrz(path)) || json_array_append_new(l->files, j)) {
+		l->o->oom = true;
+		return false;
+	}
+	return true;
+}
+
+static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct lister *l = payload;
+	char path[8192];
+	git_object_t t = git_tree_entry_type(e);
+
+	if (t == GIT_OBJECT_TREE) {
+		/* Directories count as work too (a tree of empty-ish trees). */
+		if ((++l->seen & 1023) == 0 && (l->rc = callctx_check(l->ctx, l->err)))
+			return -1;
+		/* Skip subtrees that cannot hold a match. */
+		if (l->prefix && (size_t)snprintf(path, sizeof(path), "%s%s", root,
+						  git_tree_entry_name(e)) < sizeof(path)) {
+			size_t n = strlen(path);
+			bool inside = under(l, path);
+			bool leads = n < l->plen && strncmp(l->prefix, path, n) == 0 &&
+				     l->prefix[n] == '/';
+			if (!inside && !leads)
+				return 1;
+		}
+		return 0;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", root, git_tree_entry_name(e)) >=
+	    sizeof(path))
+		return 0;
+	return add(l, path) ? 0 : -1;
+}
+
+static enum moat_rc ref_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
+				struct tool_result *out, struct moat_err *err)
+{
+	const char *rev = json_string_value(json_object_get(args, "revision"));
+	const char *prefix = json_string_value(json_object_get(args, "path"));
+	struct gitp_repo *repo = NULL;
+	git_repository *h = NULL;
+	git_object *tree = NULL;
+	git_index *idx = NULL;
+	struct gitp_out o;
+	struct lister l = {.ctx = ctx, .o = &o, .err = err};
+	enum moat_rc rc;
+	char pre[4096];
+
+	(void)data;
+	gitp_out_init(&o, ctx, 0, NULL);
+	if (prefix) {
+		if (!gitp_path_ok(prefix, false))
+			return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
+					     "relative path inside the repository without '.' or "
+					     "'..' components");
+		snprintf(pre, sizeof(pre), "%s", prefix);
+		if (pre[0] && pre[strlen(pre) - 1] == '/')
+			pre[strlen(pre) - 1] = '\0';
+		l.prefix = pre;
+		l.plen = strlen(pre);
+	}
+	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
+		goto out;
+	if (!(l.files = json_array())) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rev) {
+		if ((rc = gitp_revparse(ctx, h, "revision", rev, GIT_OBJECT_TREE, &tree, err)))
+			goto out;
+		if (git_tree_walk((git_tree *)tree, GIT_TREEWALK_PRE, walk_cb, &l) < 0 && !l.rc &&
+		    !o.cut && !o.oom) {
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "revision");
+			goto out;
+		}
+	} else {
+		const char *last = NULL;
+		if (git_repository_index(&idx, h) < 0 || git_index_read(idx, 0) < 0) {
+			rc = gitp_git_err(err, MOAT_EUPSTREAM, "index");
+			goto out;
+		}
+		for (size_t i = 0; i < git_index_entrycount(idx); i++) {
+			const git_index_entry *e = git_index_get_byindex(idx, i);
+			if (last && strcmp(last, e->path) == 0)
+				continue; /* the stages of a conflict: one line, as git */
+			last = e->path;
+			if (!add(&l, e->path))
+				break;
+		}
+	}
+	if (l.rc) {
+		rc = l.rc;
+		goto out;
+	}
+	if (o.oom) {
+		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		bool cut = o.cut;
+		json_t *s = json_pack("{s:o, s:b}", "files", l.files, "truncated", cut);
+		l.files = NULL;
+		rc = tool_result_take(out, s, gitp_out_take(&o, "the file list"), err);
+	}
+out:
+	json_decref(l.files);
+	gitp_out_free(&o);
+	git_index_free(idx);
+	git_object_free(tree);
 	gitp_release(repo, h);
 	return rc;
 }

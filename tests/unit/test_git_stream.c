@@ -1,7 +1,7 @@
 /*
  * test_git_stream.c - the proof that the git family's streaming writers
  * (git_log, git_diff_unstaged, git_diff_staged, git_diff, git_show,
- * git_blame: structuredContent written with jsonw as the walk or the patch
+ * git_blame, git_ls_files: structuredContent written with jsonw as the walk or the patch
  * goes, issue 17) answer with the very bytes the tree builders they
  * replaced gave (tests/unit/git_ref.c, kept here only): structuredContent
  * compared with wire_write of the old tree, the content text compared
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,14 +66,16 @@ struct tally {
 	size_t calls, cut, whole, failed;
 };
 
-static struct tally tallies[6] = {
+#define NTOOLS 7
+static struct tally tallies[NTOOLS] = {
 	{"git_log", 0, 0, 0, 0},  {"git_diff_unstaged", 0, 0, 0, 0}, {"git_diff_staged", 0, 0, 0, 0},
 	{"git_diff", 0, 0, 0, 0}, {"git_show", 0, 0, 0, 0},          {"git_blame", 0, 0, 0, 0},
+	{"git_ls_files", 0, 0, 0, 0},
 };
 
 static struct tally *tally_of(const char *tool)
 {
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < NTOOLS; i++)
 		if (strcmp(tallies[i].tool, tool) == 0)
 			return &tallies[i];
 	fail_msg("no tally for %s", tool);
@@ -647,6 +650,38 @@ static void blame_cases(const git_oid *ids, size_t nid)
 	json_decref(a);
 }
 
+static void ls_cases(const git_oid *ids, size_t nid)
+{
+	static const char *const prefixes[] = {NULL, "dir", "dir/", "a.txt", "dir/sub",
+					       "\xc3\xbcn\xc3\xaf", "nothing", ".."};
+	json_t *a = args_repo();
+	char hex[GIT_OID_HEXSZ + 1];
+
+	for (int rev = 0; rev < 3; rev++) {
+		if (rev == 1) {
+			git_oid_tostr(hex, sizeof(hex), &ids[rnd((unsigned)nid)]);
+			json_object_set_new(a, "revision", json_string(hex));
+		} else if (rev == 2) {
+			json_object_set_new(a, "revision", json_string("HEAD"));
+		}
+		for (size_t p = 0; p < sizeof(prefixes) / sizeof(prefixes[0]); p++) {
+			if (prefixes[p])
+				json_object_set_new(a, "path", json_string(prefixes[p]));
+			else
+				json_object_del(a, "path");
+			same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 1 << 24);
+		}
+		json_object_del(a, "path");
+		sweep("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 6000, 20);
+		for (size_t mf = 1; mf <= 5; mf++) {
+			gitp_fam.lim.max_files = mf;
+			same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 1 << 24);
+		}
+		gitp_fam.lim.max_files = GITP_DEFAULT_MAX_FILES;
+	}
+	json_decref(a);
+}
+
 static void one_repo(uint64_t seed, size_t n)
 {
 	git_oid ids[64];
@@ -663,6 +698,7 @@ static void one_repo(uint64_t seed, size_t n)
 	diff_cases("git_diff", gitp_diff_tool, ref_diff_tool, "HEAD~2");
 	show_cases(ids, nid);
 	blame_cases(ids, nid);
+	ls_cases(ids, nid);
 	family_close();
 	git_repository_free(h);
 }
@@ -672,7 +708,7 @@ static void test_random_repositories(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= 4; seed++)
 		one_repo(0x9e3779b97f4a7c15ULL * seed, 14 + 4 * seed);
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < NTOOLS; i++) {
 		print_message("%s: %zu calls, %zu cut, %zu whole, %zu failed alike\n", tallies[i].tool,
 			      tallies[i].calls, tallies[i].cut, tallies[i].whole, tallies[i].failed);
 		/* the sweeps reached the caps, and also answered whole */
@@ -703,6 +739,120 @@ static void test_unborn(void **state)
 	git_repository_free(h);
 }
 
+/* ---- timings (MOAT_GIT_STREAM_TIMES=<calls>, with MOAT_GIT_STREAM_REPO) ---- */
+
+static double cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Whole calls, alternating: the streaming tool, then the tree builder plus
+ * the wire_write the server made of its tree (the splice of the streamed
+ * text is a memcpy, left out). CPU time of this process per call. */
+static void time_tool(const char *tool, tool_fn now, tool_fn ref, json_t *args, int n)
+{
+	double tn = 0, tr = 0;
+	char *shown = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+
+	for (int i = 0; i < n; i++) {
+		struct call_ctx c;
+		struct tool_result r = {0};
+		struct moat_err e;
+		double t0 = cpu_us();
+		char *doc;
+
+		callctx_init(&c, tool, 0, 64 << 20);
+		assert_int_equal(now(&c, NULL, args, &r, &e), MOAT_OK);
+		tool_result_clear(&r);
+		callctx_release(&c);
+		tn += cpu_us() - t0;
+		t0 = cpu_us();
+		callctx_init(&c, tool, 0, 64 << 20);
+		assert_int_equal(ref(&c, NULL, args, &r, &e), MOAT_OK);
+		doc = wire_dumps(r.structured);
+		free(doc);
+		tool_result_clear(&r);
+		callctx_release(&c);
+		tr += cpu_us() - t0;
+	}
+	print_message("time %s %s: streamed %.1f us/call, tree %.1f us/call, streamed/tree %.3f\n",
+		      tool, shown, tn / n, tr / n, tn / tr);
+	free(shown);
+}
+
+/* The patch printing alone (git_diff_print with the writer or with the
+ * tree builder and its wire_write), on one diff made once. */
+static void time_emit(const char *target, int n)
+{
+	git_repository *h = NULL;
+	git_object *tree = NULL;
+	git_diff *diff = NULL;
+	git_diff_find_options fo;
+	git_diff_options opts;
+	struct gitp_compare cmp;
+	struct call_ctx c;
+	double tn = 0, tr = 0;
+	size_t nf;
+
+	callctx_init(&c, "git_diff", 0, 64 << 20);
+	cmp.ctx = &c;
+	cmp.files = 0;
+	assert_int_equal(git_repository_open(&h, gitp_fam.repos[0].path), 0);
+	{
+		char spec[64];
+		snprintf(spec, sizeof(spec), "%s^{tree}", target);
+		assert_int_equal(git_revparse_single(&tree, h, spec), 0);
+	}
+	gitp_diff_opts(NULL, &cmp, &opts);
+	assert_int_equal(git_diff_tree_to_workdir_with_index(&diff, h, (git_tree *)tree, &opts), 0);
+	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
+	fo.flags = GIT_DIFF_FIND_RENAMES;
+	assert_int_equal(git_diff_find_similar(diff, &fo), 0);
+	for (int i = 0; i < n; i++) {
+		struct gitp_out o;
+		struct gitp_doc d;
+		struct moat_err e;
+		json_t *fa, *st;
+		char *text, *doc;
+		size_t len;
+		double t0 = cpu_us();
+
+		gitp_out_init(&o, &c, 64 << 20, "max_diff_bytes");
+		gitp_doc_init(&d);
+		jsonw_obj_begin(&d.w);
+		gitp_wkey(&d.w, "files");
+		assert_int_equal(gitp_diff_emit(&c, diff, &o, &d.w, &nf, &e), MOAT_OK);
+		gitp_wkey(&d.w, "truncated");
+		jsonw_bool(&d.w, o.cut);
+		jsonw_obj_end(&d.w);
+		assert_true(jsonw_done(&d.w));
+		free(gitp_out_take(&o, "the diff"));
+		doc = wire_buf_take(&d.b, &len);
+		free(doc);
+		tn += cpu_us() - t0;
+		t0 = cpu_us();
+		gitp_out_init(&o, &c, 64 << 20, "max_diff_bytes");
+		fa = json_array();
+		assert_int_equal(ref_diff_emit(&c, diff, &o, fa, &e), MOAT_OK);
+		st = json_pack("{s:o, s:b}", "files", fa, "truncated", o.cut);
+		text = gitp_out_take(&o, "the diff");
+		doc = wire_dumps(st);
+		free(doc);
+		free(text);
+		json_decref(st);
+		tr += cpu_us() - t0;
+	}
+	print_message("time patch printing, %s to the work tree (%zu files): streamed %.1f us, "
+		      "tree %.1f us, streamed/tree %.3f\n", target, nf, tn / n, tr / n, tn / tr);
+	git_diff_free(diff);
+	git_object_free(tree);
+	git_repository_free(h);
+	callctx_release(&c);
+}
+
 /* A large repository named by MOAT_GIT_STREAM_REPO (bench/git.sh's fixture). */
 static void test_large_repository(void **state)
 {
@@ -727,7 +877,30 @@ static void test_large_repository(void **state)
 	same("git_diff", gitp_diff_tool, ref_diff_tool, a, 200000);
 	json_object_set_new(a, "revision", json_string("HEAD~10"));
 	same("git_show", gitp_show_tool, ref_show_tool, a, 64 << 20);
+	json_object_del(a, "target");
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 64 << 20);
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 100000);
+	json_object_set_new(a, "path", json_string("d07"));
+	same("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, 64 << 20);
 	json_decref(a);
+	if (getenv("MOAT_GIT_STREAM_TIMES")) {
+		int n = atoi(getenv("MOAT_GIT_STREAM_TIMES"));
+		a = args_repo();
+		json_object_set_new(a, "max_count", json_integer(100));
+		time_tool("git_log", gitp_log_tool, ref_log_tool, a, n);
+		json_object_set_new(a, "max_count", json_integer(1000));
+		time_tool("git_log", gitp_log_tool, ref_log_tool, a, n / 4 + 1);
+		json_object_del(a, "max_count");
+		time_tool("git_ls_files", gitp_ls_files_tool, ref_ls_files_tool, a, n / 4 + 1);
+		json_object_set_new(a, "revision", json_string("HEAD~10"));
+		time_tool("git_show", gitp_show_tool, ref_show_tool, a, n / 4 + 1);
+		json_object_del(a, "revision");
+		json_object_set_new(a, "target", json_string("HEAD~50"));
+		time_tool("git_diff", gitp_diff_tool, ref_diff_tool, a, n / 20 + 1);
+		json_decref(a);
+		time_emit("HEAD~50", n / 20 + 1);
+		time_emit("HEAD~1000", n / 40 + 1);
+	}
 	family_close();
 }
 

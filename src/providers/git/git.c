@@ -184,7 +184,7 @@ static const struct gitp_tool_def defs[] = {
 	 "{\"type\":\"object\",\"properties\":{\"files\":{\"type\":\"array\",\"items\":{"
 	 "\"type\":\"string\"}},\"truncated\":{\"type\":\"boolean\"}},\"required\":[\"files\","
 	 "\"truncated\"]}",
-	 gitp_ls_files_tool, false, false},
+	 gitp_ls_files_tool, false, true},
 	{"git_read_file", "Read a file at a revision",
 	 "The content of a file as it is at a revision (`git show <revision>:<path>`): text as "
 	 "text, anything else as a base64 resource.",

@@ -13,7 +13,14 @@
  * GITP_BLAME_MAX_COMMITS back; lines older than that are attributed to
  * that boundary commit (marked '^', as `git blame A..B` does) and the
  * answer says so. Uncommitted changes in the work tree are not blamed.
- * Thread-safe.
+ *
+ * structuredContent, {"lines":[{"line","commit","author","email","date",
+ * "text"}...],"truncated","history_limited"}, is written with jsonw line
+ * by line, each once its text fitted (output_streamed). Correct by
+ * construction, as git_log.c says (the line number through jsonw_i64,
+ * ids and dates ASCII, names and the line's text through gitp_wstr); test
+ * builds validate it anyway and test_git_stream.c compares the bytes with
+ * the old tree builder's. Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>

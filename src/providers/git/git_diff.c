@@ -13,7 +13,18 @@
  * stops at git.max_diff_bytes, at the call's output budget and at
  * git.max_files files, with a note; the deadline and cancellation are
  * checked while files are compared and while the patch is printed.
- * Thread-safe.
+ *
+ * structuredContent's files array is written with jsonw as the patch is
+ * printed (issue 17): a file's object when its header is printed, each
+ * hunk when its header is, nothing per patch line; output_streamed.
+ * Correct by construction, as git_log.c says: the keys are literals in
+ * the order the tree builder had (old_path, new_path, status, binary,
+ * hunks; header, old_start, old_lines, new_start, new_lines), paths and
+ * headers through gitp_wstr, the status a static ASCII word, numbers
+ * through jsonw_i64, booleans through jsonw_bool; the document is closed
+ * by the same code on every path that answers. Test builds validate it
+ * against DIFF_OUT anyway; test_git_stream.c compares the bytes with the
+ * old tree builder's. Thread-safe.
  */
 #include <stdbool.h>
 #include <stdio.h>

@@ -13,7 +13,21 @@
  * with GIT_SORT_TIME first walks the whole history (a "limited" walk), so
  * 100 entries of a 5,000-commit repository would parse all 5,000. A
  * parent that is not in the repository (a shallow clone's boundary) ends
- * that line of history, as in git. Thread-safe.
+ * that line of history, as in git.
+ *
+ * structuredContent, {"commits":[{"id","author","email","date",
+ * "message"}...],"truncated"}, is written with jsonw as the walk goes,
+ * each commit once its text fitted (issue 17): no jansson value per
+ * commit, and the server splices the text into the answer unparsed
+ * (output_streamed). Correct by construction: the keys are literals in a
+ * fixed order, every value is written by the jsonw call of its schema
+ * type (ids and dates are hex and ASCII; names and messages go through
+ * gitp_wstr, which repairs invalid UTF-8 as gitp_jstr did), the required
+ * members are written on every path that answers, and gitp_doc_take
+ * refuses a document whose containers are not all closed. Test builds
+ * validate each answer against the outputSchema all the same, and
+ * tests/unit/test_git_stream.c checks the bytes against the tree builder
+ * this replaced. Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,11 @@
  * call's output budget and its raw bytes against a family limit, stops
  * growing at the first that is reached and then says so in a closing note,
  * so a cut is never silent. Also the one place a tool's text and
- * structuredContent become its result. Thread-safe (touches only its
- * arguments).
+ * structuredContent become its result: gitp_jstr for the tools that
+ * still build a small tree, and the streamed document (gitp_doc, jsonw
+ * into a buffer of its own, gitp_wstr for repository strings) for those
+ * whose results grow with the repository (issue 17). Thread-safe
+ * (touches only its arguments).
  */
 #include <stdarg.h>
 #include <stdio.h>

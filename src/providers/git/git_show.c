@@ -5,6 +5,13 @@
  * commit; a merge is shown as `git show --diff-merges=first-parent` would).
  * A tag is peeled to its commit. The patch is capped as every diff is,
  * and the comparison checks the deadline at each file (see git_diff.c).
+ *
+ * structuredContent, {"commit":{...},"files":[...],"truncated"}, is
+ * written with jsonw (output_streamed): the commit, one small object
+ * whatever the diff's size, is still built as a jansson value and written
+ * whole (jsonw_json); the files are streamed by gitp_diff_emit. Correct by
+ * construction for the reasons git_diff.c gives; test builds validate it
+ * anyway and test_git_stream.c compares the bytes with the old builder's.
  * Thread-safe.
  */
 #include <stdio.h>

@@ -9,7 +9,15 @@
  * filter, smudge or textconv is applied. Text comes back as text, capped at
  * git.max_file_bytes and the output budget with a note; anything else
  * (NUL bytes, invalid UTF-8) as a base64 resource, refused when larger than
- * either cap. Listings stop at git.max_files. Thread-safe.
+ * either cap. Listings stop at git.max_files.
+ *
+ * git_ls_files writes its structuredContent, {"files":[path...],
+ * "truncated"}, with jsonw path by path, each once its line fitted
+ * (output_streamed, issue 17). Correct by construction: two literal keys,
+ * the paths through gitp_wstr (invalid UTF-8 repaired as gitp_jstr did),
+ * the array and object closed on every path that answers; test builds
+ * validate it anyway and test_git_stream.c compares the bytes with the
+ * tree builder this replaced. Thread-safe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +29,8 @@
 struct lister {
 	struct call_ctx *ctx;
 	struct gitp_out *o;
-	json_t *files;
+	struct jsonw *w;    /* the files array is open in it */
+	size_t nfiles;
 	const char *prefix; /* without a trailing '/', or NULL */
 	size_t plen;
 	size_t seen;
@@ -41,8 +50,6 @@ static bool under(const struct lister *l, const char *path)
 /* Add one path. False to stop (a cap or the deadline). */
 static bool add(struct lister *l, const char *path)
 {
-	json_t *j;
-
 	if ((++l->seen & 1023) == 0) {
 		if ((l->rc = callctx_check(l->ctx, l->err)))
 			return false;
@@ -50,7 +57,7 @@ static bool add(struct lister *l, const char *path)
 	}
 	if (!under(l, path))
 		return true;
-	if (json_array_size(l->files) >= gitp_fam.lim.max_files) {
+	if (l->nfiles >= gitp_fam.lim.max_files) {
 		char why[64];
 		snprintf(why, sizeof(why), "git.max_files (%zu)", gitp_fam.lim.max_files);
 		gitp_out_cut(l->o, why);
@@ -58,10 +65,11 @@ static bool add(struct lister *l, const char *path)
 	}
 	if (!gitp_out_charge(l->o, 2 * strlen(path) + 8) || !gitp_out_printf(l->o, "%s\n", path))
 		return false;
-	if (!(j = gitp_jstrz(path)) || json_array_append_new(l->files, j)) {
+	if (!gitp_wstrz(l->w, path)) {
 		l->o->oom = true;
 		return false;
 	}
+	l->nfiles++;
 	return true;
 }
 
@@ -103,12 +111,14 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 	git_object *tree = NULL;
 	git_index *idx = NULL;
 	struct gitp_out o;
-	struct lister l = {.ctx = ctx, .o = &o, .err = err};
+	struct gitp_doc doc;
+	struct lister l = {.ctx = ctx, .o = &o, .w = &doc.w, .err = err};
 	enum moat_rc rc;
 	char pre[4096];
 
 	(void)data;
 	gitp_out_init(&o, ctx, 0, NULL);
+	gitp_doc_init(&doc);
 	if (prefix) {
 		if (!gitp_path_ok(prefix, false))
 			return gitp_refuse(err, MOAT_EINVAL, "git.path_outside", "path: must be a "
@@ -122,7 +132,8 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 	}
 	if ((rc = gitp_open(ctx, args, &repo, &h, err)))
 		goto out;
-	if (!(l.files = json_array())) {
+	/* {"files":[...],"truncated":b}, path by path. */
+	if (!jsonw_obj_begin(&doc.w) || !gitp_wkey(&doc.w, "files") || !jsonw_arr_begin(&doc.w)) {
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -157,14 +168,13 @@ enum moat_rc gitp_ls_files_tool(struct call_ctx *ctx, void *data, json_t *args,
 		rc = moat_err_set(err, MOAT_ENOMEM, "out of memory");
 		goto out;
 	}
-	{
-		bool cut = o.cut;
-		json_t *s = json_pack("{s:o, s:b}", "files", l.files, "truncated", cut);
-		l.files = NULL;
-		rc = tool_result_take(out, s, gitp_out_take(&o, "the file list"), err);
-	}
+	jsonw_arr_end(&doc.w);
+	gitp_wkey(&doc.w, "truncated");
+	jsonw_bool(&doc.w, o.cut);
+	jsonw_obj_end(&doc.w);
+	rc = gitp_doc_take(&doc, out, gitp_out_take(&o, "the file list"), err);
 out:
-	json_decref(l.files);
+	gitp_doc_free(&doc);
 	gitp_out_free(&o);
 	git_index_free(idx);
 	git_object_free(tree);
