@@ -154,7 +154,7 @@ static void put(size_t k)
 }
 
 static const char *const authors[] = {
-	"Ann Author", "Z\xc3\xb6\xc3\xab \xc3\x9cn\xc3\xaf" "code", "Quote \"Q\" O'Neil", "Ctl\001\177 Name",
+	"Ann Author", "Z\xc3\xb6\xc3\xab \xc3\x9cn\xc3\xaf\x63ode", "Quote \"Q\" O'Neil", "Ctl\001\177 Name",
 	"Bad\xff\xfeUTF", "\xe6\x9d\xb1\xe4\xba\xac \xe5\xa4\xaa\xe9\x83\x8e", "Tab\tName", "Back\\slash",
 };
 static const char *const emails[] = {"ann@example.com", "z\"q@example.com", "bad\xc3@x.org",
