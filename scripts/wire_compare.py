@@ -151,6 +151,9 @@ def calls(root):
     for f, a in [("file0.txt", {}), ("file3.txt", {"start_line": 3, "end_line": 30}),
                  ("renamed ü.txt", {}), ("blob.bin", {})]:
         out.append(("git_blame", dict({"repo_path": r, "path": f}, **a)))
+    out.append(("git_ls_files", {"repo_path": r}))
+    out.append(("git_ls_files", {"repo_path": r, "revision": "HEAD~30"}))
+    out.append(("git_ls_files", {"repo_path": r, "path": "blob.bin"}))
     out.append(("git_status", {"repo_path": r}))
     out.append(("git_branch", {"repo_path": r, "branch_type": "all"}))
     return out
