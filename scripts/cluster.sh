@@ -252,6 +252,9 @@ http {
 		# holding it; an empty key (no session: 2026-07-28) goes round robin.
 		hash \$http_mcp_session_id consistent;
 $servers		keepalive 64;
+		# Below moat's listen.read_timeout_s (15 s): nginx drops an idle
+		# connection before moat closes it under a POST (never resent: 502).
+		keepalive_timeout 10s;
 	}
 	server {
 		listen 127.0.0.1:$(state_get NGINX_PORT);
