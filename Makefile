@@ -14,7 +14,7 @@
 #   make conformance  the official MCP conformance suite (0.1.16 --suite all, and
 #               0.2.0-alpha.12 for 2025-11-25 and 2026-07-28) against the test build
 
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 MESON_FLAGS ?=
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -20,7 +20,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 passed=0
 failed=0
 log=$(mktemp -d)
