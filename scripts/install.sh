@@ -23,12 +23,16 @@ destdir=${5:-}
 case "$prefix" in /*) ;; *) echo "install.sh: PREFIX must be absolute" >&2; exit 2 ;; esac
 case "$sysconfdir" in /*) ;; *) echo "install.sh: SYSCONFDIR must be absolute" >&2; exit 2 ;; esac
 
+options() { # the build's "prefix sysconfdir datadir libdir", the last two absolute
+	meson introspect "$build" --buildoptions | python3 -c '
+import json, sys
+o = {o["name"]: o["value"] for o in json.load(sys.stdin)}
+print(o["prefix"], o["sysconfdir"], o["prefix"] + "/" + o["datadir"], o["prefix"] + "/" + o["libdir"])'
+}
+
 reconfigure() {
-	local cur cur_sys
-	cur=$(meson introspect "$build" --buildoptions | python3 -c \
-		'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["prefix"])')
-	cur_sys=$(meson introspect "$build" --buildoptions | python3 -c \
-		'import json,sys; print({o["name"]: o["value"] for o in json.load(sys.stdin)}["sysconfdir"])')
+	local cur cur_sys rest
+	read -r cur cur_sys rest < <(options)
 	if [ "$cur" != "$prefix" ] || [ "$cur_sys" != "$sysconfdir" ]; then
 		meson configure "$build" -Dprefix="$prefix" -Dsysconfdir="$sysconfdir" >/dev/null
 	fi
@@ -47,11 +51,9 @@ for src, dst in json.load(sys.stdin).items():
         print(dst)'
 }
 
-datadir_of() { meson introspect "$build" --buildoptions | python3 -c \
-	'import json,sys; o={o["name"]: o["value"] for o in json.load(sys.stdin)}; print(o["prefix"] + "/" + o[sys.argv[1]])' "$1"; }
-
 reconfigure
-example="$(datadir_of datadir)/moat/moat.example.json"
+read -r _ _ datadir libdir < <(options)
+example="$datadir/moat/moat.example.json"
 config="$sysconfdir/moat/moat.json"
 
 if [ "$action" = install ]; then
@@ -78,8 +80,7 @@ elif [ "$action" = uninstall ]; then
 			rm -f "$destdir$f" && echo "uninstall: removed $destdir$f"
 		fi
 	done < <(installed)
-	for d in "$(datadir_of datadir)/moat/welcome" "$(datadir_of datadir)/moat" \
-		"$(datadir_of libdir)/moat" "$sysconfdir/moat"; do
+	for d in "$datadir/moat/welcome" "$datadir/moat" "$libdir/moat" "$sysconfdir/moat"; do
 		[ -d "$destdir$d" ] && rmdir --ignore-fail-on-non-empty "$destdir$d"
 	done
 	true

@@ -53,6 +53,18 @@ def js(value):
     return json.dumps(value, ensure_ascii=False)
 
 
+def bounds(lo, hi, unit=""):
+    """"A to B unit", "at most B unit", "at least A unit", or None."""
+    u = " " + unit if unit else ""
+    if lo is not None and hi is not None:
+        return "%s to %s%s" % (lo, hi, u)
+    if hi is not None:
+        return "at most %s%s" % (hi, u)
+    if lo is not None:
+        return "at least %s%s" % (lo, u)
+    return None
+
+
 def type_summary(node, defs):
     """One line saying what values a schema node accepts: type, bounds, enum."""
     if "$ref" in node:
@@ -70,14 +82,8 @@ def type_summary(node, defs):
     if isinstance(t, list):
         return " or ".join(t)
     if t == "integer" or t == "number":
-        lo, hi = node.get("minimum"), node.get("maximum")
-        if lo is not None and hi is not None:
-            return "%s, %s to %s" % (t, lo, hi)
-        if lo is not None:
-            return "%s, at least %s" % (t, lo)
-        if hi is not None:
-            return "%s, at most %s" % (t, hi)
-        return t
+        b = bounds(node.get("minimum"), node.get("maximum"))
+        return "%s, %s" % (t, b) if b else t
     if t is None and ("pattern" in node or "minLength" in node):
         t = "string"
     if t == "string":
@@ -85,12 +91,9 @@ def type_summary(node, defs):
             return 'a "${NAME}" reference only'
         s = "string"
         lo, hi = node.get("minLength"), node.get("maxLength")
-        if lo is not None and hi is not None:
-            s += " of %s to %s characters" % (lo, hi)
-        elif hi is not None:
-            s += " of at most %s characters" % hi
-        elif lo is not None:
-            s += " of at least %s character%s" % (lo, "" if lo == 1 else "s")
+        b = bounds(lo, hi, "character" if hi is None and lo == 1 else "characters")
+        if b:
+            s += " of " + b
         if "pattern" in node:
             s += (", " if s != "string" else " ") + "matching " + node["pattern"]
         return s
@@ -101,14 +104,8 @@ def type_summary(node, defs):
             inner = type_summary(items, defs)
             if inner:
                 s += " of " + (("(" + inner + ")") if " or " in inner else inner)
-        lo, hi = node.get("minItems"), node.get("maxItems")
-        if lo is not None and hi is not None:
-            s += ", %s to %s items" % (lo, hi)
-        elif hi is not None:
-            s += ", at most %s items" % hi
-        elif lo is not None:
-            s += ", at least %s items" % lo
-        return s
+        b = bounds(node.get("minItems"), node.get("maxItems"), "items")
+        return s + ", " + b if b else s
     if t == "object":
         s = "object"
         lo, hi = node.get("minProperties"), node.get("maxProperties")

@@ -145,7 +145,7 @@ out:
 struct config_env {
 	struct dotenv dotenv;
 	struct dotenv creds; /* credentials read so far */
-	char *cred_dir;      /* $CREDENTIALS_DIRECTORY when absolute, or NULL */
+	int cred_dfd;        /* $CREDENTIALS_DIRECTORY (absolute) opened, or -1 */
 };
 
 enum moat_rc config_env_open(const char *dir, struct config_env **out, struct moat_err *err)
@@ -157,10 +157,8 @@ enum moat_rc config_env_open(const char *dir, struct config_env **out, struct mo
 	*out = NULL;
 	if (!e)
 		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	if (cd && cd[0] == '/' && !(e->cred_dir = strdup(cd))) {
-		free(e);
-		return moat_err_set(err, MOAT_ENOMEM, "out of memory");
-	}
+	/* No directory (or a relative one): no credentials. */
+	e->cred_dfd = cd && cd[0] == '/' ? open(cd, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if ((rc = dotenv_load(dir, &e->dotenv, err))) {
 		config_env_free(e);
 		return rc;
@@ -179,22 +177,17 @@ static enum moat_rc cred_refuse(struct moat_err *err, const char *name, const ch
 	return MOAT_EINVAL;
 }
 
-/* Read $CREDENTIALS_DIRECTORY/name into *val (malloc'd): MOAT_OK with
- * *val NULL when there is no such file. */
-static enum moat_rc cred_read(const char *cred_dir, const char *name, char **val,
-			      struct moat_err *err)
+/* Read name beneath the credentials directory dfd into *val (malloc'd):
+ * MOAT_OK with *val NULL when there is no such file. */
+static enum moat_rc cred_read(int dfd, const char *name, char **val, struct moat_err *err)
 {
-	int dfd, fd;
 	struct stat st;
 	char *buf;
 	ssize_t n;
+	int fd;
 
 	*val = NULL;
-	dfd = open(cred_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return MOAT_OK; /* no directory: no credentials */
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(dfd);
 	if (fd < 0)
 		return errno == ENOENT ? MOAT_OK : cred_refuse(err, name, "cannot be opened");
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)CONFIG_CREDENTIAL_MAX) {
@@ -252,10 +245,10 @@ const char *config_env_get(struct config_env *e, const char *name, struct moat_e
 
 	if (v)
 		return v; /* the environment wins */
-	if (e->cred_dir) {
+	if (e->cred_dfd >= 0) {
 		if ((v = table_get(&e->creds, name)))
 			return v;
-		if (cred_read(e->cred_dir, name, &cred, err))
+		if (cred_read(e->cred_dfd, name, &cred, err))
 			return NULL;
 		if (cred) {
 			if (!table_add(&e->creds, name, cred)) {
@@ -276,6 +269,7 @@ void config_env_free(struct config_env *e)
 		return;
 	dotenv_free(&e->dotenv);
 	dotenv_free(&e->creds);
-	free(e->cred_dir);
+	if (e->cred_dfd >= 0)
+		close(e->cred_dfd);
 	free(e);
 }

@@ -17,7 +17,7 @@ struct config_env;
 
 /*
  * config_env_open - read .env in dir (NULL: none; a missing file is fine)
- * and note $CREDENTIALS_DIRECTORY. *out is the caller's, freed with
+ * and open $CREDENTIALS_DIRECTORY once. *out is the caller's, freed with
  * config_env_free. Errors name the .env line that is malformed.
  */
 enum moat_rc config_env_open(const char *dir, struct config_env **out, struct moat_err *err);
