@@ -257,13 +257,14 @@ void callctx_log(struct call_ctx *ctx, const char *level, const char *logger, js
 
 enum moat_rc tool_result_text(struct tool_result *r, const char *text)
 {
-	size_t n = strlen(text);
+	size_t n;
 	json_t *block;
 
-	/* jansson's own UTF-8 check walks a byte at a time and was an eighth
-	 * of a 10,000-row query's CPU; text.c's does the same job faster, so
-	 * jansson is told not to repeat it. Invalid UTF-8 fails as before. */
-	if (!text_utf8_valid(text, n))
+	/* NULL (a failed allocation upstream) fails as json_pack did. jansson's
+	 * own UTF-8 check walks a byte at a time and was an eighth of a
+	 * 10,000-row query's CPU; text.c's does the same job faster, so jansson
+	 * is told not to repeat it. Invalid UTF-8 fails as before. */
+	if (!text || !text_utf8_valid(text, n = strlen(text)))
 		return MOAT_ENOMEM;
 	if (!r->content && !(r->content = json_array()))
 		return MOAT_ENOMEM;

@@ -209,7 +209,8 @@ struct tool_result {
 	size_t structured_len;
 };
 
-/* tool_result_text - append a {"type":"text"} block holding a copy of text. */
+/* tool_result_text - append a {"type":"text"} block holding a copy of text
+ * (borrowed). NULL or text that is not UTF-8: MOAT_ENOMEM, nothing added. */
 enum moat_rc tool_result_text(struct tool_result *r, const char *text);
 
 /* tool_result_take - the usual ending of a handler: a text block holding
